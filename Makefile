@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: MIT
+#
+# cellgate build. `make` builds the controller (build/cellgate) with its BPF
+# programs embedded as libbpf skeletons; `make test` runs every test level.
+# Run `make help` for the list of targets.
+
+ARCH ?= x86
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+
+PKGS := libbpf libxdp json-c libmicrohttpd libcurl libnl-3.0 libnl-genl-3.0 \
+	libnl-route-3.0 libcrypto libqrencode
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+CTL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror \
+	-I$(BUILD)/bpf -Ictl -Iapi -Ibpf/lib $(PKG_CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Wextra -Werror \
+	-I vmlinux/$(ARCH) -I bpf/lib -D__TARGET_ARCH_$(ARCH)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/lib/*.h)
+
+# Controller sources, minus main.c (tests link the rest).
+CTL_LIB_SRCS := $(filter-out ctl/main.c,$(wildcard ctl/*.c)) $(wildcard api/*.c)
+CTL_HDRS := $(wildcard ctl/*.h api/*.h) $(BPF_HDRS)
+CTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CTL_LIB_SRCS))
+SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CTL_LIB_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
+	install clean format format-check help
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+
+all: $(BUILD)/cellgate
+
+help:
+	@echo "make             build build/cellgate"
+	@echo "make test        install deps, build, run unit, BPF and e2e tests"
+	@echo "make test-unit   unit tests (check, ASan/UBSan)"
+	@echo "make test-bpf    BPF_PROG_TEST_RUN tests"
+	@echo "make test-e2e    end-to-end tests in network namespaces"
+	@echo "make demo        two-cell demo in namespaces (make demo-down)"
+	@echo "make install     install to \$$DESTDIR\$$PREFIX"
+	@echo "make vmlinux     regenerate vmlinux/$(ARCH)/vmlinux.h"
+	@echo "make format      clang-format every C file"
+
+deps:
+	@scripts/deps.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+# ---- BPF ---------------------------------------------------------------
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# ---- controller ----------------------------------------------------------
+
+$(BUILD)/obj/%.o: %.c $(CTL_HDRS) $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CTL_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(CTL_HDRS) $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN_FLAGS) $(CTL_CFLAGS) -c $< -o $@
+
+$(BUILD)/cellgate: $(BUILD)/obj/ctl/main.o $(CTL_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(BUILD)/bpf $(BUILD)/tests:
+	@mkdir -p $@
+
+# ---- tests ---------------------------------------------------------------
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(BUILD)/tests
+	$(CC) -O1 -g $(SAN_FLAGS) $(CTL_CFLAGS) $(shell pkg-config --cflags check) \
+		-o $@ $< $(SAN_OBJS) $(PKG_LIBS) $(shell pkg-config --libs check) -lpthread
+
+$(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c tests/bpf/*.h $(CTL_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(CTL_CFLAGS) -Itests/bpf -o $@ $< $(CTL_OBJS) $(PKG_LIBS) -lpthread
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/tests/bpf_test
+	@$(MAKE) --no-print-directory test-unit test-bpf test-e2e
+
+test-unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+test-bpf: $(BUILD)/tests/bpf_test
+	@$(BUILD)/tests/bpf_test
+
+test-e2e: $(BUILD)/cellgate
+	@tests/e2e/run.sh
+
+# ---- demo ------------------------------------------------------------------
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh up
+
+demo-down:
+	@scripts/demo.sh down
+
+# ---- install ---------------------------------------------------------------
+
+install: $(BUILD)/cellgate
+	install -D -m 0755 $(BUILD)/cellgate $(DESTDIR)$(PREFIX)/sbin/cellgate
+	install -D -m 0644 scripts/cellgate.service \
+		$(DESTDIR)/lib/systemd/system/cellgate.service
+	install -D -m 0644 scripts/cellgate.example.json \
+		$(DESTDIR)$(PREFIX)/share/cellgate/cellgate.example.json
+
+# ---- housekeeping ----------------------------------------------------------
+
+C_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+
+format:
+	clang-format -i $(C_FILES)
+
+format-check:
+	clang-format --dry-run -Werror $(C_FILES)
+
+clean:
+	rm -rf $(BUILD)

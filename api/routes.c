@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/* The REST routes: thin adapters from HTTP to controller operations. */
+#include "server.h"
+
+/* Answer with out (200/201) or err. */
+static void reply(struct api_response *resp, int ret, json_object *out,
+		  const struct cg_error *err, int ok_status)
+{
+	if (ret) {
+		api_error(resp, err);
+		return;
+	}
+	resp->status = ok_status;
+	resp->json = out;
+}
+
+static void get_health(struct controller *c, const struct api_request *req,
+		       struct api_response *resp)
+{
+	(void)c;
+	(void)req;
+	resp->json = json_object_new_object();
+	json_object_object_add(resp->json, "status",
+			       json_object_new_string("ok"));
+}
+
+static void get_status(struct controller *c, const struct api_request *req,
+		       struct api_response *resp)
+{
+	(void)req;
+	ctl_status(c, &resp->json);
+}
+
+static void list_services(struct controller *c, const struct api_request *req,
+			  struct api_response *resp)
+{
+	(void)req;
+	ctl_list_services(c, &resp->json);
+}
+
+static void get_service(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	int ret = ctl_get_service(c, req->param, &out, &err);
+
+	reply(resp, ret, out, &err, 200);
+}
+
+static void put_service(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	reply(resp, ctl_put_service(c, req->param, req->body, &out, &err), out,
+	      &err, 200);
+}
+
+static void delete_service(struct controller *c, const struct api_request *req,
+			   struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+
+	int ret = ctl_delete_service(c, req->param, &err);
+
+	reply(resp, ret, NULL, &err, 204);
+}
+
+static void list_peers(struct controller *c, const struct api_request *req,
+		       struct api_response *resp)
+{
+	(void)req;
+	ctl_list_peers(c, &resp->json);
+}
+
+static void add_peer(struct controller *c, const struct api_request *req,
+		     struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	int ret = ctl_add_peer(c, req->body, &out, &err);
+
+	reply(resp, ret, out, &err, 201);
+}
+
+static void get_peer(struct controller *c, const struct api_request *req,
+		     struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	int ret = ctl_get_peer(c, req->param, &out, &err);
+
+	reply(resp, ret, out, &err, 200);
+}
+
+static void put_peer(struct controller *c, const struct api_request *req,
+		     struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	reply(resp, ctl_update_peer(c, req->param, req->body, &out, &err), out,
+	      &err, 200);
+}
+
+static void delete_peer(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+
+	int ret = ctl_delete_peer(c, req->param, &err);
+
+	reply(resp, ret, NULL, &err, 204);
+}
+
+const struct api_route api_routes[] = {
+	{ "GET", "/health", get_health, true, false },
+	{ "GET", "/api/status", get_status, false, false },
+	{ "GET", "/api/services", list_services, false, false },
+	{ "GET", "/api/services/{name}", get_service, false, false },
+	{ "PUT", "/api/services/{name}", put_service, false, true },
+	{ "DELETE", "/api/services/{name}", delete_service, false, false },
+	{ "GET", "/api/peers", list_peers, false, false },
+	{ "POST", "/api/peers", add_peer, false, true },
+	{ "GET", "/api/peers/{name}", get_peer, false, false },
+	{ "PUT", "/api/peers/{name}", put_peer, false, true },
+	{ "DELETE", "/api/peers/{name}", delete_peer, false, false },
+	{ NULL, NULL, NULL, false, false },
+};

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "log.h"
+#include "server.h"
+
+struct api_server {
+	struct MHD_Daemon *mhd;
+	struct controller *ctl;
+};
+
+/* Per-request upload buffer, kept across access handler calls. */
+struct upload {
+	char *data;
+	size_t len;
+	bool too_large;
+};
+
+void api_error(struct api_response *resp, const struct cg_error *err)
+{
+	resp->status = err->status ? err->status : 500;
+	resp->json = json_object_new_object();
+	json_object_object_add(resp->json, "error",
+			       json_object_new_string(err->msg));
+	json_object_object_add(resp->json, "field",
+			       json_object_new_string(err->field));
+}
+
+static void error_response(struct api_response *resp, int status,
+			   const char *field, const char *msg)
+{
+	struct cg_error err;
+
+	cg_error_set(&err, status, field, "%s", msg);
+	api_error(resp, &err);
+}
+
+/* Does path match pattern? Each {x} matches one non-empty segment, which
+ * is copied into param. */
+static bool path_matches(const char *pattern, const char *path, char *param,
+			 size_t param_len)
+{
+	while (*pattern && *path) {
+		if (*pattern == '{') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= param_len)
+				return false;
+			memcpy(param, path, n);
+			param[n] = '\0';
+			path += n;
+			pattern = strchr(pattern, '}');
+			if (!pattern)
+				return false;
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+const struct api_route *api_match(const char *method, const char *path,
+				  char *param, size_t param_len,
+				  bool *path_known)
+{
+	const struct api_route *r;
+
+	*path_known = false;
+	for (r = api_routes; r->pattern; r++) {
+		if (!path_matches(r->pattern, path, param, param_len))
+			continue;
+		*path_known = true;
+		if (!strcmp(r->method, method))
+			return r;
+	}
+	return NULL;
+}
+
+/* "Authorization: Bearer <token>", compared in constant time. */
+static bool authorized(struct controller *c, struct MHD_Connection *conn)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	static const char bearer[] = "Bearer ";
+
+	if (!h || strncmp(h, bearer, sizeof(bearer) - 1))
+		return false;
+	return const_time_streq(h + sizeof(bearer) - 1, c->token);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn,
+				     struct api_response *resp)
+{
+	const char *text = "";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (resp->json)
+		text = json_object_to_json_string_ext(
+			resp->json, JSON_C_TO_STRING_PLAIN |
+					    JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	if (resp->json)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	if (resp->status == 401)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer");
+	ret = MHD_queue_response(conn, (unsigned int)resp->status, r);
+	MHD_destroy_response(r);
+	json_object_put(resp->json);
+	return ret;
+}
+
+/* Collect the body; true once it is complete. */
+static bool collect_body(struct upload *up, const char *data, size_t *size)
+{
+	if (*size == 0)
+		return true;
+	if (!up->too_large && up->len + *size > API_MAX_BODY)
+		up->too_large = true;
+	if (!up->too_large) {
+		char *p = realloc(up->data, up->len + *size + 1);
+
+		if (p) {
+			memcpy(p + up->len, data, *size);
+			up->data = p;
+			up->len += *size;
+			p[up->len] = '\0';
+		} else {
+			up->too_large = true;
+		}
+	}
+	*size = 0;
+	return false;
+}
+
+static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
+		     const char *method, const char *url, struct upload *up,
+		     struct api_response *resp)
+{
+	struct api_request req = { .method = method, .path = url };
+	char param[CG_NAME_MAX + 2];
+	const struct api_route *route;
+	struct cg_error err = { 0 };
+	bool known;
+
+	route = api_match(method, url, param, sizeof(param), &known);
+	if (!route) {
+		error_response(resp, known ? 405 : 404, "",
+			       known ? "method not allowed" : "no such route");
+		return;
+	}
+	if (!route->public && !authorized(srv->ctl, conn)) {
+		error_response(resp, 401, "",
+			       "missing or wrong bearer token");
+		return;
+	}
+	if (up->too_large) {
+		error_response(resp, 413, "", "request body over 64 KiB");
+		return;
+	}
+	req.param = strchr(route->pattern, '{') ? param : NULL;
+	if (route->has_body) {
+		req.body = jx_parse_object(up->data ? up->data : "", up->len,
+					   &err);
+		if (!req.body) {
+			api_error(resp, &err);
+			return;
+		}
+	}
+	resp->status = 200;
+	route->handler(srv->ctl, &req, resp);
+	json_object_put(req.body);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *data,
+				  size_t *size, void **con_cls)
+{
+	struct api_server *srv = cls;
+	struct upload *up = *con_cls;
+	struct api_response resp = { 0 };
+	const char *clen;
+
+	(void)version;
+	if (!up) {
+		up = calloc(1, sizeof(*up));
+		if (!up)
+			return MHD_NO;
+		*con_cls = up;
+		/* Refuse early what announces itself as too large. */
+		clen = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (clen && strtoull(clen, NULL, 10) > API_MAX_BODY)
+			up->too_large = true;
+		return MHD_YES;
+	}
+	if (!collect_body(up, data, size))
+		return MHD_YES;
+	dispatch(srv, conn, method, url, up, &resp);
+	return send_response(conn, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (up) {
+		free(up->data);
+		free(up);
+		*con_cls = NULL;
+	}
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_warn("api: %s", line);
+}
+
+struct api_server *api_start(struct controller *c)
+{
+	struct api_server *srv = calloc(1, sizeof(*srv));
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(c->cfg.api.listen_port),
+		.sin_addr = c->cfg.api.listen_addr,
+	};
+
+	if (!srv)
+		return NULL;
+	srv->ctl = c;
+	srv->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+			MHD_USE_AUTO,
+		c->cfg.api.listen_port, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+	if (!srv->mhd) {
+		log_err("api: cannot listen on %s (in use, or no such "
+			"address?)",
+			c->cfg.api.listen);
+		free(srv);
+		return NULL;
+	}
+	log_info("api: listening on http://%s", c->cfg.api.listen);
+	return srv;
+}
+
+void api_stop(struct api_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->mhd);
+	free(srv);
+}

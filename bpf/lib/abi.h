@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The contract between cellgate's BPF programs and its controller: map key
+ * and value layouts, enums and limits. Included by both sides, so it uses
+ * only the __u8/__u16/__u32/__u64 types that vmlinux.h and <linux/types.h>
+ * both provide, and no kernel or libc headers of its own.
+ *
+ * Layouts are chosen for `bpftool map dump` as much as for the datapath:
+ * addresses are byte arrays (dumped as [10,0,0,2]), ports are host order,
+ * booleans are separate u8 fields and states are enums, so a dump reads
+ * without a decoder. Changing a layout changes the map's key or value size,
+ * which makes the controller recreate that pinned map on the next start.
+ */
+#ifndef CELLGATE_ABI_H
+#define CELLGATE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h> /* the controller; BPF has them from vmlinux.h */
+#endif
+
+/* Number of services a cell can define: one bit each in an identity's
+ * allowed-service bitmap. 256 is far above what a cell runs (PIC has 7)
+ * and keeps the bitmap at four words. */
+#define CG_MAX_SERVICES 256
+#define CG_SERVICE_WORDS (CG_MAX_SERVICES / 64)
+
+/* Identity id 0 is never given to a peer or cell: its counters collect
+ * what cannot be attributed (unknown sources, malformed packets). */
+#define CG_IDENT_UNKNOWN 0
+
+/* Who a source address belongs to. */
+enum cg_identity_kind {
+	CG_KIND_NONE = 0,
+	CG_KIND_PEER = 1, /* a device with one /32 on wg0 */
+	CG_KIND_CELL = 2, /* a linked cell: its whole vpn_subnet */
+};
+
+/* Why a packet was dropped. Indexes cg_counters.drops[]; the controller
+ * names them (ctl/dropreason.c) for the API, metrics and the monitor.
+ * Append only: values are persisted in pinned counter maps. */
+enum cg_drop_reason {
+	CG_DROP_NONE = 0,
+	CG_DROP_UNKNOWN_SOURCE = 1, /* source is no peer and no linked cell */
+	CG_DROP_SERVICE_DENIED = 2, /* service not in the identity's access */
+	CG_DROP_PEER_ISOLATION = 3, /* peer to peer without both opting in */
+	CG_DROP_NOT_A_SERVICE = 4, /* cell network address, but no service */
+	CG_DROP_NO_INTERNET = 5, /* internet-bound without internet_access */
+	CG_DROP_IPV6 = 6, /* IPv6 is not supported yet */
+	CG_DROP_MALFORMED = 7, /* truncated or inconsistent headers */
+	CG_DROP_UNSUPPORTED_L3 = 8, /* neither IPv4 nor IPv6 */
+	CG_DROP_FRAGMENT = 9, /* non-first fragment of an unknown datagram */
+	CG_DROP_UNSOLICITED = 10, /* new flow to a peer from outside the cell */
+	CG_DROP_ICMP_UNRELATED = 11, /* ICMP error/reply matching no flow */
+	CG_DROP_ICMP_UNSUPPORTED = 12, /* ICMP type cellgate does not pass */
+	CG_DROP_CELL_DENIED = 13, /* linked cell asked for what is not shared */
+	CG_DROP__MAX,
+};
+
+/* Per-identity policy, value of cg_peers (exact /32) and cg_cells (LPM). */
+struct cg_identity {
+	__u32 id; /* index into cg_counters and cg_epochs */
+	/* Policy version. The controller replaces the whole value (policy and
+	 * epoch together, atomically) and then mirrors the epoch into
+	 * cg_epochs[id]; a conntrack entry remembers the epoch its policy
+	 * decision was read with, so any interleaving re-judges stale flows. */
+	__u32 epoch;
+	enum cg_identity_kind kind;
+	__u8 peer_to_peer; /* may talk to other peers that also opted in */
+	__u8 internet_access; /* may reach addresses outside the cell */
+	__u8 pad[2];
+	__u64 services[CG_SERVICE_WORDS]; /* bit n: may use service id n */
+};
+
+/* Key of cg_peers: one peer address. */
+struct cg_addr_key {
+	__u8 addr[4];
+};
+
+/* Key of the LPM tries (cg_cells, cg_local_nets). */
+struct cg_lpm_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+/* What an address of the cell itself is; value of cg_local_nets. Packets
+ * from peers to these networks must match a service, or are dropped. */
+enum cg_net_kind {
+	CG_NET_NONE = 0,
+	CG_NET_WG_SUBNET = 1, /* the cell's WireGuard subnet */
+	CG_NET_BRIDGE = 2, /* the service bridge's subnet */
+	CG_NET_EXTRA = 3, /* configured by the operator (local_networks) */
+};
+
+struct cg_local_net {
+	enum cg_net_kind kind;
+};
+
+/* Key of cg_services. Port is host order; port 0 covers every port of the
+ * address for that protocol. proto is the IP protocol number. */
+struct cg_service_key {
+	__u8 addr[4];
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct cg_service {
+	__u32 service_id; /* bit in cg_identity.services */
+};
+
+/* Conntrack key: the flow's original direction. Ports are host order. For
+ * ICMP echo, sport is the echo identifier of a request and dport that of a
+ * reply, so reversing a reply's tuple finds its request. */
+struct cg_ct_key {
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* Where the flow was first seen, hence which policy admitted it. */
+enum cg_ct_origin {
+	CG_CT_FROM_WG = 1, /* opened by a peer or cell (wg0 ingress) */
+	CG_CT_TO_WG = 2, /* opened by the cell toward a peer (wg0 egress) */
+};
+
+enum cg_ct_state {
+	CG_CT_NEW = 1, /* no reply seen yet */
+	CG_CT_ESTABLISHED = 2, /* both directions seen */
+	CG_CT_CLOSING = 3, /* TCP FIN from both sides, or RST */
+};
+
+/* Conntrack value. An entry is valid while expires_ns is ahead of
+ * bpf_ktime_get_ns() (CLOCK_MONOTONIC) and both identities' epochs still
+ * match cg_epochs: the controller bumps an identity's epoch when its policy
+ * changes, so established flows are re-judged on their next packet instead
+ * of surviving a revocation. */
+struct cg_ct_entry {
+	__u64 expires_ns;
+	__u32 src_ident; /* identity of the original source, or 0 */
+	__u32 dst_ident; /* identity of the original destination, or 0 */
+	__u32 src_epoch;
+	__u32 dst_epoch;
+	enum cg_ct_origin origin;
+	enum cg_ct_state state;
+	__u8 seen_reply;
+	__u8 fin_orig; /* FIN seen from the original source */
+	__u8 fin_reply; /* FIN seen from the original destination */
+	__u8 pad[5];
+};
+
+/* Key of cg_frags: identifies one IPv4 datagram's fragments. */
+struct cg_frag_key {
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u16 ip_id; /* host order */
+	__u8 proto;
+	__u8 pad;
+};
+
+/* Value of cg_frags: the L4 ports the first fragment carried. */
+struct cg_frag_ports {
+	__u16 sport;
+	__u16 dport;
+};
+
+/* Per-identity counters, per CPU; the controller sums the CPUs. rx is
+ * from the identity into the cell (wg0 ingress), tx is toward it (wg0
+ * egress). Bytes are L3 bytes (IP header and payload). */
+struct cg_counters {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 drops[CG_DROP__MAX]; /* indexed by enum cg_drop_reason */
+};
+
+#endif /* CELLGATE_ABI_H */

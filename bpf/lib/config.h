@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Load-time constants (.rodata), set by the controller through the
+ * skeleton before load. The verifier sees them as constants, so branches
+ * on them cost nothing at run time.
+ */
+#ifndef CELLGATE_CONFIG_H
+#define CELLGATE_CONFIG_H
+
+#include "common.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+/* Bytes before the IP header. wg0 is an L3 device (0), but
+ * BPF_PROG_TEST_RUN always hands tc programs an Ethernet frame (14), so
+ * tests load the same object with ETH_HLEN. */
+const volatile __u32 cg_l2_len = 0;
+
+/* Conntrack lifetimes, refreshed by each packet. An allowed flow whose
+ * entry expired is re-admitted by policy on its next packet, so these bound
+ * memory, not correctness. Defaults follow Linux conntrack and Cilium. */
+const volatile __u64 cg_ct_tcp_syn_ns = 60 * NSEC_PER_SEC; /* no reply yet */
+const volatile __u64 cg_ct_tcp_est_ns = 21600 * NSEC_PER_SEC; /* 6 h */
+const volatile __u64 cg_ct_tcp_fin_ns = 120 * NSEC_PER_SEC; /* one FIN */
+const volatile __u64 cg_ct_tcp_close_ns = 10 * NSEC_PER_SEC; /* RST, 2 FINs */
+const volatile __u64 cg_ct_udp_ns = 30 * NSEC_PER_SEC; /* unreplied */
+const volatile __u64 cg_ct_udp_est_ns = 120 * NSEC_PER_SEC; /* replied */
+const volatile __u64 cg_ct_icmp_ns = 30 * NSEC_PER_SEC;
+
+/* An entry's expiry is rewritten only when it would move by more than
+ * this: one store per flow per second instead of one per packet keeps the
+ * entry's cache line from bouncing between CPUs. */
+#define CG_CT_REFRESH_NS (1 * NSEC_PER_SEC)
+
+#endif

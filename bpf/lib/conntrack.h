@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Connection tracking. One entry per flow, keyed by its original
+ * direction; a packet is looked up as is (original direction) and then
+ * reversed (reply). Entries carry the policy epochs they were admitted
+ * under (see struct cg_ct_entry), so a policy change re-judges them.
+ */
+#ifndef CELLGATE_CONNTRACK_H
+#define CELLGATE_CONNTRACK_H
+
+#include "common.h"
+#include "config.h"
+#include "maps.h"
+#include "parse.h"
+#include "policy.h"
+
+/* A flow found for a packet. */
+struct cg_ct_hit {
+	struct cg_ct_entry *entry;
+	struct cg_ct_key key; /* the flow's original direction */
+	bool reply; /* the packet travels in the reply direction */
+};
+
+static __always_inline void cg_ct_reverse(struct cg_ct_key *rev,
+					  const struct cg_ct_key *t)
+{
+	__builtin_memcpy(rev->saddr, t->daddr, 4);
+	__builtin_memcpy(rev->daddr, t->saddr, 4);
+	rev->sport = t->dport;
+	rev->dport = t->sport;
+	rev->proto = t->proto;
+	rev->pad[0] = rev->pad[1] = rev->pad[2] = 0;
+}
+
+static __always_inline struct cg_ct_entry *
+cg_ct_get(const struct cg_ct_key *key, __u64 now)
+{
+	struct cg_ct_entry *e;
+
+	if (key->proto == IPPROTO_TCP)
+		e = bpf_map_lookup_elem(&cg_ct_tcp, key);
+	else
+		e = bpf_map_lookup_elem(&cg_ct_other, key);
+	if (e && e->expires_ns <= now)
+		return NULL; /* expired: as good as absent */
+	return e;
+}
+
+/* Find the flow of tuple t in either direction. */
+static __always_inline bool cg_ct_find(const struct cg_ct_key *t, __u64 now,
+				       struct cg_ct_hit *hit)
+{
+	hit->entry = cg_ct_get(t, now);
+	if (hit->entry) {
+		hit->key = *t;
+		hit->reply = false;
+		return true;
+	}
+	cg_ct_reverse(&hit->key, t);
+	hit->entry = cg_ct_get(&hit->key, now);
+	hit->reply = true;
+	return hit->entry != NULL;
+}
+
+static __always_inline __u32 cg_epoch_of(__u32 ident)
+{
+	__u32 *epoch = bpf_map_lookup_elem(&cg_epochs, &ident);
+
+	return epoch ? *epoch : 0;
+}
+
+/* Were both identities' policies unchanged since the flow was admitted? */
+static __always_inline bool cg_ct_current(const struct cg_ct_entry *e)
+{
+	return cg_epoch_of(e->src_ident) == e->src_epoch &&
+	       cg_epoch_of(e->dst_ident) == e->dst_epoch;
+}
+
+/* The identity a packet of this flow comes from / goes to. */
+static __always_inline __u32 cg_ct_sender(const struct cg_ct_hit *hit)
+{
+	return hit->reply ? hit->entry->dst_ident : hit->entry->src_ident;
+}
+
+static __always_inline __u32 cg_ct_receiver(const struct cg_ct_hit *hit)
+{
+	return hit->reply ? hit->entry->src_ident : hit->entry->dst_ident;
+}
+
+static __always_inline void cg_ct_delete(const struct cg_ct_key *key)
+{
+	if (key->proto == IPPROTO_TCP)
+		bpf_map_delete_elem(&cg_ct_tcp, key);
+	else
+		bpf_map_delete_elem(&cg_ct_other, key);
+}
+
+/* Judge a flow again after a policy change, by the policy that admitted it
+ * (see enum cg_ct_origin). Updates the entry's identities and epochs. */
+static __always_inline enum cg_drop_reason cg_ct_rejudge(struct cg_ct_hit *hit)
+{
+	struct cg_ct_entry *e = hit->entry;
+	const struct cg_identity *src, *dst;
+	struct cg_admission adm = {};
+	enum cg_drop_reason r;
+
+	src = cg_identity_of(hit->key.saddr);
+	if (src) {
+		r = cg_policy_from_wg(src, &hit->key, &adm);
+	} else if (e->origin == CG_CT_TO_WG) {
+		dst = cg_identity_of(hit->key.daddr);
+		r = dst ? cg_policy_to_wg(&hit->key, dst, &adm) :
+			  CG_DROP_UNKNOWN_SOURCE;
+	} else {
+		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
+	}
+	if (r != CG_DROP_NONE) {
+		cg_ct_delete(&hit->key);
+		return r;
+	}
+	e->src_ident = adm.src_ident;
+	e->src_epoch = adm.src_epoch;
+	e->dst_ident = adm.dst_ident;
+	e->dst_epoch = adm.dst_epoch;
+	return CG_DROP_NONE;
+}
+
+static __always_inline __u64 cg_ct_lifetime(const struct cg_ct_entry *e,
+					    __u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		if (e->state == CG_CT_CLOSING)
+			return cg_ct_tcp_close_ns;
+		if (e->fin_orig || e->fin_reply)
+			return cg_ct_tcp_fin_ns;
+		return e->state == CG_CT_ESTABLISHED ? cg_ct_tcp_est_ns :
+						       cg_ct_tcp_syn_ns;
+	case IPPROTO_ICMP:
+		return cg_ct_icmp_ns;
+	default:
+		return e->seen_reply ? cg_ct_udp_est_ns : cg_ct_udp_ns;
+	}
+}
+
+/* Advance the TCP state of a flow with one packet's flags. */
+static __always_inline void cg_ct_tcp_track(struct cg_ct_entry *e, __u8 flags,
+					    bool reply)
+{
+	if (flags & TCP_FLAG_RST) {
+		e->state = CG_CT_CLOSING;
+		return;
+	}
+	if (e->state == CG_CT_CLOSING && !reply &&
+	    (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN) {
+		/* The 4-tuple is reused by a new connection. */
+		e->state = CG_CT_NEW;
+		e->seen_reply = e->fin_orig = e->fin_reply = 0;
+		return;
+	}
+	if (flags & TCP_FLAG_FIN) {
+		if (reply)
+			e->fin_reply = 1;
+		else
+			e->fin_orig = 1;
+		if (e->fin_orig && e->fin_reply)
+			e->state = CG_CT_CLOSING;
+	}
+}
+
+/* Account one packet of an existing flow: state and expiry. */
+static __always_inline void cg_ct_update(struct cg_ct_hit *hit,
+					 const struct cg_pkt *pkt, __u64 now)
+{
+	struct cg_ct_entry *e = hit->entry;
+	__u64 expires;
+
+	if (hit->reply && !e->seen_reply) {
+		e->seen_reply = 1;
+		if (e->state == CG_CT_NEW)
+			e->state = CG_CT_ESTABLISHED;
+	}
+	if (pkt->tuple.proto == IPPROTO_TCP)
+		cg_ct_tcp_track(e, pkt->tcp_flags, hit->reply);
+
+	expires = now + cg_ct_lifetime(e, pkt->tuple.proto);
+	if (expires > e->expires_ns + CG_CT_REFRESH_NS ||
+	    expires < e->expires_ns)
+		e->expires_ns = expires;
+}
+
+/* Start tracking a flow the policy admitted. */
+static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
+					 const struct cg_admission *adm,
+					 enum cg_ct_origin origin, __u64 now)
+{
+	struct cg_ct_entry e = {
+		.src_ident = adm->src_ident,
+		.src_epoch = adm->src_epoch,
+		.dst_ident = adm->dst_ident,
+		.dst_epoch = adm->dst_epoch,
+		.origin = origin,
+		.state = CG_CT_NEW,
+	};
+
+	if (pkt->tuple.proto == IPPROTO_TCP)
+		cg_ct_tcp_track(&e, pkt->tcp_flags, false);
+	e.expires_ns = now + cg_ct_lifetime(&e, pkt->tuple.proto);
+	if (pkt->tuple.proto == IPPROTO_TCP)
+		bpf_map_update_elem(&cg_ct_tcp, &pkt->tuple, &e, BPF_ANY);
+	else
+		bpf_map_update_elem(&cg_ct_other, &pkt->tuple, &e, BPF_ANY);
+}
+
+/* Is the flow an ICMP error talks about known (in either direction)? */
+static __always_inline struct cg_ct_entry *
+cg_ct_related(const struct cg_pkt *pkt, __u64 now, struct cg_ct_hit *hit)
+{
+	return cg_ct_find(&pkt->inner, now, hit) ? hit->entry : NULL;
+}
+
+#endif

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Every map cellgate's programs share. Each entry object includes this
+ * header; maps are pinned by name under the controller's bpffs directory,
+ * so all objects (and restarts of the controller) use the same instances.
+ * max_entries here are defaults; the controller sizes maps from its config
+ * before load.
+ */
+#ifndef CELLGATE_MAPS_H
+#define CELLGATE_MAPS_H
+
+#include "common.h"
+
+/* Peers by exact /32: a hash lookup is several times cheaper than an LPM
+ * lookup at 10k prefixes, and peers are the common source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_addr_key);
+	__type(value, struct cg_identity);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_peers SEC(".maps");
+
+/* Linked cells by subnet: few prefixes, looked up after cg_peers misses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cg_lpm_key);
+	__type(value, struct cg_identity);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_cells SEC(".maps");
+
+/* The cell's own networks (wg subnet, bridge subnet, extras). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cg_lpm_key);
+	__type(value, struct cg_local_net);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_local_nets SEC(".maps");
+
+/* Service catalog: {ip, proto, port} -> service id; port 0 = all ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_service_key);
+	__type(value, struct cg_service);
+	__uint(max_entries, 4096);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_services SEC(".maps");
+
+/* Conntrack, TCP apart from the rest so UDP/ICMP churn cannot evict TCP
+ * flows: LRU evicts the least recently used entry of its own map only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_ct_key);
+	__type(value, struct cg_ct_entry);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_ct_tcp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_ct_key);
+	__type(value, struct cg_ct_entry);
+	__uint(max_entries, 32768);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_ct_other SEC(".maps");
+
+/* Ports of fragmented datagrams, recorded from their first fragment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_frag_key);
+	__type(value, struct cg_frag_ports);
+	__uint(max_entries, 4096);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_frags SEC(".maps");
+
+/* Policy epoch per identity id; see struct cg_ct_entry. An array lookup
+ * is inlined by the verifier: a bounds check and an add. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 16384);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_epochs SEC(".maps");
+
+/* Counters per identity id, per CPU (no atomics on the hot path). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_counters);
+	__uint(max_entries, 16384);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_counters SEC(".maps");
+
+#endif

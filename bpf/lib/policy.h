@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Policy for new flows (packet walks 1, 2 and 4 of DESIGN.md). Established
+ * flows never get here: conntrack admits them, and sends them back here
+ * only when an identity's policy epoch changed.
+ */
+#ifndef CELLGATE_POLICY_H
+#define CELLGATE_POLICY_H
+
+#include "common.h"
+#include "maps.h"
+
+/* The peer (exact /32) or linked cell (subnet) an address belongs to. */
+static __always_inline const struct cg_identity *
+cg_identity_of(const __u8 addr[4])
+{
+	struct cg_addr_key key;
+	struct cg_lpm_key lpm = { .prefixlen = 32 };
+	const struct cg_identity *id;
+
+	__builtin_memcpy(key.addr, addr, 4);
+	id = bpf_map_lookup_elem(&cg_peers, &key);
+	if (id)
+		return id;
+	__builtin_memcpy(lpm.addr, addr, 4);
+	return bpf_map_lookup_elem(&cg_cells, &lpm);
+}
+
+static __always_inline bool cg_is_local_net(const __u8 addr[4])
+{
+	struct cg_lpm_key lpm = { .prefixlen = 32 };
+
+	__builtin_memcpy(lpm.addr, addr, 4);
+	return bpf_map_lookup_elem(&cg_local_nets, &lpm) != NULL;
+}
+
+/* The service a destination belongs to: exact port first, then the
+ * address's all-ports entry. */
+static __always_inline const struct cg_service *
+cg_service_of(const struct cg_ct_key *t)
+{
+	struct cg_service_key key = {
+		.port = t->dport,
+		.proto = t->proto,
+	};
+	const struct cg_service *svc;
+
+	__builtin_memcpy(key.addr, t->daddr, 4);
+	svc = bpf_map_lookup_elem(&cg_services, &key);
+	if (svc || key.port == 0)
+		return svc;
+	key.port = 0;
+	return bpf_map_lookup_elem(&cg_services, &key);
+}
+
+static __always_inline bool cg_may_use(const struct cg_identity *id,
+				       __u32 service_id)
+{
+	service_id &= CG_MAX_SERVICES - 1;
+	return id->services[service_id / 64] & (1ULL << (service_id % 64));
+}
+
+/* What a new flow decided on, for its conntrack entry. */
+struct cg_admission {
+	__u32 src_ident, src_epoch;
+	__u32 dst_ident, dst_epoch;
+};
+
+static __always_inline void cg_admit_dst(struct cg_admission *adm,
+					 const struct cg_identity *dst)
+{
+	adm->dst_ident = dst->id;
+	adm->dst_epoch = dst->epoch;
+}
+
+/* A new flow from a peer or linked cell (src) into or through the cell. */
+static __always_inline enum cg_drop_reason
+cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
+		  struct cg_admission *adm)
+{
+	const struct cg_service *svc;
+	const struct cg_identity *dst;
+
+	adm->src_ident = src->id;
+	adm->src_epoch = src->epoch;
+
+	svc = cg_service_of(t);
+	if (svc) {
+		if (cg_may_use(src, svc->service_id))
+			return CG_DROP_NONE;
+		return src->kind == CG_KIND_CELL ? CG_DROP_CELL_DENIED :
+						   CG_DROP_SERVICE_DENIED;
+	}
+
+	dst = cg_identity_of(t->daddr);
+	if (dst) {
+		cg_admit_dst(adm, dst);
+		if (dst->kind == CG_KIND_CELL)
+			/* Our peers may reach linked cells, whose own
+			 * cellgate decides; cells do not transit us. */
+			return src->kind == CG_KIND_PEER ? CG_DROP_NONE :
+							   CG_DROP_CELL_DENIED;
+		if (src->peer_to_peer && dst->peer_to_peer)
+			return CG_DROP_NONE;
+		return CG_DROP_PEER_ISOLATION;
+	}
+
+	if (cg_is_local_net(t->daddr))
+		return CG_DROP_NOT_A_SERVICE;
+	return src->internet_access ? CG_DROP_NONE : CG_DROP_NO_INTERNET;
+}
+
+/* A new flow toward a peer or cell (wg0 egress) whose source is no
+ * WireGuard identity: only the cell's own networks may open one. */
+static __always_inline enum cg_drop_reason
+cg_policy_to_wg(const struct cg_ct_key *t, const struct cg_identity *dst,
+		struct cg_admission *adm)
+{
+	adm->src_ident = CG_IDENT_UNKNOWN;
+	adm->src_epoch = 0;
+	cg_admit_dst(adm, dst);
+	return cg_is_local_net(t->saddr) ? CG_DROP_NONE : CG_DROP_UNSOLICITED;
+}
+
+#endif

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tc ingress on the WireGuard interface: every packet a peer or linked
+ * cell sends into the cell. WireGuard has already checked the sender's key
+ * against the source address (cryptokey routing), so the source address is
+ * the sender's identity.
+ *
+ * Established flows cost one conntrack lookup, two inlined epoch reads and
+ * a counter update. New flows are judged by lib/policy.h and tracked.
+ */
+#include "lib/common.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/policy.h"
+#include "lib/conntrack.h"
+#include "lib/counters.h"
+
+/* A packet of a known flow. */
+static __always_inline int from_wg_established(struct cg_ct_hit *hit,
+					       const struct cg_pkt *pkt,
+					       __u64 now)
+{
+	enum cg_drop_reason r;
+
+	if (unlikely(!cg_ct_current(hit->entry))) {
+		r = cg_ct_rejudge(hit);
+		if (r != CG_DROP_NONE)
+			return cg_drop(cg_ct_sender(hit), r);
+	}
+	cg_ct_update(hit, pkt, now);
+	cg_count_rx(cg_ct_sender(hit), pkt->len);
+	return TC_ACT_OK;
+}
+
+/* An ICMP error passes only if it is about a flow we track. */
+static __always_inline int from_wg_icmp_error(const struct cg_pkt *pkt,
+					      __u64 now)
+{
+	const struct cg_identity *src = cg_identity_of(pkt->tuple.saddr);
+	__u32 ident = src ? src->id : CG_IDENT_UNKNOWN;
+	struct cg_ct_hit hit;
+
+	if (!src)
+		return cg_drop(ident, CG_DROP_UNKNOWN_SOURCE);
+	if (!cg_ct_related(pkt, now, &hit))
+		return cg_drop(ident, CG_DROP_ICMP_UNRELATED);
+	cg_count_rx(ident, pkt->len);
+	return TC_ACT_OK;
+}
+
+/* A packet that belongs to no flow yet. */
+static __always_inline int from_wg_new(const struct cg_pkt *pkt, __u64 now)
+{
+	const struct cg_identity *src = cg_identity_of(pkt->tuple.saddr);
+	struct cg_admission adm = {};
+	enum cg_drop_reason r;
+
+	if (!src)
+		return cg_drop(CG_IDENT_UNKNOWN, CG_DROP_UNKNOWN_SOURCE);
+	if (pkt->later_fragment)
+		return cg_drop(src->id, CG_DROP_FRAGMENT);
+	if (pkt->tuple.proto == IPPROTO_ICMP && pkt->icmp_type != ICMP_ECHO)
+		/* Only echo requests open ICMP flows; replies need one. */
+		return cg_drop(src->id, CG_DROP_ICMP_UNRELATED);
+
+	r = cg_policy_from_wg(src, &pkt->tuple, &adm);
+	if (r != CG_DROP_NONE)
+		return cg_drop(src->id, r);
+	cg_ct_create(pkt, &adm, CG_CT_FROM_WG, now);
+	cg_count_rx(src->id, pkt->len);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int cg_wg_ingress(struct __sk_buff *skb)
+{
+	struct cg_pkt pkt = {};
+	struct cg_ct_hit hit;
+	enum cg_drop_reason r;
+	__u64 now;
+
+	r = cg_parse(skb, &pkt);
+	if (r != CG_DROP_NONE)
+		return cg_drop(CG_IDENT_UNKNOWN, r);
+
+	now = bpf_ktime_get_ns();
+	if (pkt.icmp_error)
+		return from_wg_icmp_error(&pkt, now);
+	if (cg_ct_find(&pkt.tuple, now, &hit))
+		return from_wg_established(&hit, &pkt, now);
+	return from_wg_new(&pkt, now);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "jsonx.h"
+
+#define CONFIG_MAX_BYTES (1 << 20)
+
+/* Defaults of optional fields. */
+static void config_defaults(struct cg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->wireguard.interface, IF_NAMESIZE, "wg0");
+	cfg->wireguard.listen_port = 51820;
+	snprintf(cfg->wireguard.private_key_file, PATH_MAX,
+		 "/etc/cellgate/wg.key");
+	snprintf(cfg->api.listen, sizeof(cfg->api.listen), "127.0.0.1:8470");
+	snprintf(cfg->api.token_file, PATH_MAX, "/etc/cellgate/api.token");
+	snprintf(cfg->state_dir, PATH_MAX, "/var/lib/cellgate");
+	snprintf(cfg->bpffs, PATH_MAX, "/sys/fs/bpf/cellgate");
+	cfg->limits.max_peers = 16384;
+	cfg->limits.conntrack_tcp = 65536;
+	cfg->limits.conntrack_other = 32768;
+	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+}
+
+static bool ifname_field(json_object *obj, const char *key, bool required,
+			 const char *prefix, char *out, struct cg_error *err)
+{
+	char path[128];
+
+	if (!jx_string(obj, key, required, prefix, out, IF_NAMESIZE, err))
+		return false;
+	if (*out && valid_name(out))
+		return true;
+	jx_path(path, sizeof(path), prefix, key);
+	cg_error_set(err, 400, path, "'%s' is not a valid interface name",
+		     path);
+	return false;
+}
+
+static bool absolute_path(const char *field, const char *path,
+			  struct cg_error *err)
+{
+	if (path[0] == '/')
+		return true;
+	cg_error_set(err, 400, field, "'%s' must be an absolute path", field);
+	return false;
+}
+
+static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
+			    struct cg_error *err)
+{
+	static const char *const fields[] = { "interface", "address",
+					      "listen_port",
+					      "private_key_file", "endpoint",
+					      NULL };
+	char addr[32] = "", host[256];
+	uint64_t port = cfg->wireguard.listen_port;
+	uint16_t eport;
+
+	if (!jx_only_fields(wg, fields, "wireguard", err) ||
+	    !ifname_field(wg, "interface", false, "wireguard",
+			  cfg->wireguard.interface, err) ||
+	    !jx_string(wg, "address", true, "wireguard", addr, sizeof(addr),
+		       err) ||
+	    !jx_uint(wg, "listen_port", false, "wireguard", 1, 65535, &port,
+		     err) ||
+	    !jx_string(wg, "private_key_file", false, "wireguard",
+		       cfg->wireguard.private_key_file, PATH_MAX, err) ||
+	    !jx_string(wg, "endpoint", false, "wireguard",
+		       cfg->wireguard.endpoint,
+		       sizeof(cfg->wireguard.endpoint), err))
+		return false;
+	cfg->wireguard.listen_port = (uint16_t)port;
+
+	if (!parse_cidr(addr, &cfg->wireguard.address,
+			&cfg->wireguard.subnet.prefix, true) ||
+	    cfg->wireguard.subnet.prefix < 8 ||
+	    cfg->wireguard.subnet.prefix > 30) {
+		cg_error_set(err, 400, "wireguard.address",
+			     "'wireguard.address' must be the router's address "
+			     "with a prefix from /8 to /30, like 10.0.0.1/24");
+		return false;
+	}
+	cfg->wireguard.subnet.addr.s_addr =
+		cfg->wireguard.address.s_addr &
+		prefix_mask(cfg->wireguard.subnet.prefix);
+	if (cfg->wireguard.address.s_addr == cfg->wireguard.subnet.addr.s_addr) {
+		cg_error_set(err, 400, "wireguard.address",
+			     "'wireguard.address' is the network address; "
+			     "give the router's own address");
+		return false;
+	}
+	if (cfg->wireguard.endpoint[0] &&
+	    !parse_host_port(cfg->wireguard.endpoint, host, sizeof(host),
+			     &eport)) {
+		cg_error_set(err, 400, "wireguard.endpoint",
+			     "'wireguard.endpoint' must be host:port");
+		return false;
+	}
+	return absolute_path("wireguard.private_key_file",
+			     cfg->wireguard.private_key_file, err);
+}
+
+static bool parse_bridge(json_object *br, struct cg_config *cfg,
+			 struct cg_error *err)
+{
+	static const char *const fields[] = { "interface", "subnet", NULL };
+	char subnet[32] = "";
+
+	if (!jx_only_fields(br, fields, "bridge", err) ||
+	    !ifname_field(br, "interface", true, "bridge",
+			  cfg->bridge.interface, err) ||
+	    !jx_string(br, "subnet", false, "bridge", subnet, sizeof(subnet),
+		       err))
+		return false;
+	if (!subnet[0])
+		return true;
+	if (!parse_cidr(subnet, &cfg->bridge.subnet.addr,
+			&cfg->bridge.subnet.prefix, false)) {
+		cg_error_set(err, 400, "bridge.subnet",
+			     "'bridge.subnet' must be a network like "
+			     "172.20.0.0/16");
+		return false;
+	}
+	cfg->bridge.has_subnet = true;
+	return true;
+}
+
+static bool parse_api(json_object *api, struct cg_config *cfg,
+		      struct cg_error *err)
+{
+	static const char *const fields[] = { "listen", "token_file", NULL };
+	char host[64];
+
+	if (!jx_only_fields(api, fields, "api", err) ||
+	    !jx_string(api, "listen", false, "api", cfg->api.listen,
+		       sizeof(cfg->api.listen), err) ||
+	    !jx_string(api, "token_file", false, "api", cfg->api.token_file,
+		       PATH_MAX, err))
+		return false;
+	if (!parse_host_port(cfg->api.listen, host, sizeof(host),
+			     &cfg->api.listen_port) ||
+	    !parse_ipv4(host, &cfg->api.listen_addr)) {
+		cg_error_set(err, 400, "api.listen",
+			     "'api.listen' must be IPv4:port, like "
+			     "127.0.0.1:8470");
+		return false;
+	}
+	return absolute_path("api.token_file", cfg->api.token_file, err);
+}
+
+static bool parse_limits(json_object *lim, struct cg_config *cfg,
+			 struct cg_error *err)
+{
+	static const char *const fields[] = { "max_peers", "conntrack_tcp",
+					      "conntrack_other", NULL };
+	uint64_t peers = cfg->limits.max_peers;
+	uint64_t tcp = cfg->limits.conntrack_tcp;
+	uint64_t other = cfg->limits.conntrack_other;
+
+	if (!jx_only_fields(lim, fields, "limits", err) ||
+	    !jx_uint(lim, "max_peers", false, "limits", 16, 1 << 20, &peers,
+		     err) ||
+	    !jx_uint(lim, "conntrack_tcp", false, "limits", 1024, 1 << 24,
+		     &tcp, err) ||
+	    !jx_uint(lim, "conntrack_other", false, "limits", 1024, 1 << 24,
+		     &other, err))
+		return false;
+	cfg->limits.max_peers = (uint32_t)peers;
+	cfg->limits.conntrack_tcp = (uint32_t)tcp;
+	cfg->limits.conntrack_other = (uint32_t)other;
+	return true;
+}
+
+static bool parse_local_networks(json_object *arr, struct cg_config *cfg,
+				 struct cg_error *err)
+{
+	size_t i, n = json_object_array_length(arr);
+	char field[64];
+
+	if (n > CG_MAX_LOCAL_NETS) {
+		cg_error_set(err, 400, "local_networks",
+			     "at most %d local_networks", CG_MAX_LOCAL_NETS);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		struct cg_cidr *c = &cfg->local_networks[i];
+
+		snprintf(field, sizeof(field), "local_networks[%zu]", i);
+		if (!json_object_is_type(v, json_type_string) ||
+		    !parse_cidr(json_object_get_string(v), &c->addr,
+				&c->prefix, false)) {
+			cg_error_set(err, 400, field,
+				     "'%s' must be a network like "
+				     "192.168.1.0/24",
+				     field);
+			return false;
+		}
+	}
+	cfg->n_local_networks = (unsigned int)n;
+	return true;
+}
+
+/* The three interfaces must be distinct, and the subnets disjoint. */
+static bool check_consistency(const struct cg_config *cfg,
+			      struct cg_error *err)
+{
+	const char *wg = cfg->wireguard.interface;
+	unsigned int i;
+
+	if (!strcmp(wg, cfg->bridge.interface) ||
+	    (cfg->uplink.interface[0] &&
+	     (!strcmp(wg, cfg->uplink.interface) ||
+	      !strcmp(cfg->bridge.interface, cfg->uplink.interface)))) {
+		cg_error_set(err, 400, "wireguard.interface",
+			     "wireguard, bridge and uplink interfaces must "
+			     "differ");
+		return false;
+	}
+	if (cfg->bridge.has_subnet &&
+	    cidrs_overlap(cfg->bridge.subnet.addr, cfg->bridge.subnet.prefix,
+			  cfg->wireguard.subnet.addr,
+			  cfg->wireguard.subnet.prefix)) {
+		cg_error_set(err, 400, "bridge.subnet",
+			     "'bridge.subnet' overlaps the WireGuard subnet");
+		return false;
+	}
+	for (i = 0; i < cfg->n_local_networks; i++) {
+		const struct cg_cidr *c = &cfg->local_networks[i];
+
+		if (cidrs_overlap(c->addr, c->prefix,
+				  cfg->wireguard.subnet.addr,
+				  cfg->wireguard.subnet.prefix)) {
+			cg_error_set(err, 400, "local_networks",
+				     "local_networks[%u] overlaps the "
+				     "WireGuard subnet",
+				     i);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool parse_top(json_object *root, struct cg_config *cfg,
+		      struct cg_error *err)
+{
+	static const char *const fields[] = {
+		"cell_name", "domain",	  "wireguard",	    "bridge",
+		"uplink",    "api",	  "state_dir",	    "bpffs",
+		"limits",    "log_level", "local_networks", NULL
+	};
+	json_object *wg, *br, *up, *api, *lim, *nets;
+
+	if (!jx_only_fields(root, fields, "", err) ||
+	    !jx_string(root, "cell_name", true, "", cfg->cell_name,
+		       sizeof(cfg->cell_name), err) ||
+	    !jx_string(root, "domain", true, "", cfg->domain,
+		       sizeof(cfg->domain), err) ||
+	    !jx_member(root, "wireguard", json_type_object, true, "", &wg,
+		       err) ||
+	    !jx_member(root, "bridge", json_type_object, true, "", &br, err) ||
+	    !jx_member(root, "uplink", json_type_object, false, "", &up,
+		       err) ||
+	    !jx_member(root, "api", json_type_object, false, "", &api, err) ||
+	    !jx_member(root, "limits", json_type_object, false, "", &lim,
+		       err) ||
+	    !jx_member(root, "local_networks", json_type_array, false, "",
+		       &nets, err) ||
+	    !jx_string(root, "state_dir", false, "", cfg->state_dir, PATH_MAX,
+		       err) ||
+	    !jx_string(root, "bpffs", false, "", cfg->bpffs, PATH_MAX, err) ||
+	    !jx_string(root, "log_level", false, "", cfg->log_level,
+		       sizeof(cfg->log_level), err))
+		return false;
+
+	if (!valid_name(cfg->cell_name)) {
+		cg_error_set(err, 400, "cell_name",
+			     "'cell_name' must match [A-Za-z0-9_.-]{1,64}");
+		return false;
+	}
+	if (!parse_wireguard(wg, cfg, err) || !parse_bridge(br, cfg, err) ||
+	    (api && !parse_api(api, cfg, err)) ||
+	    (lim && !parse_limits(lim, cfg, err)) ||
+	    (nets && !parse_local_networks(nets, cfg, err)))
+		return false;
+	if (up) {
+		static const char *const up_fields[] = { "interface", NULL };
+
+		if (!jx_only_fields(up, up_fields, "uplink", err) ||
+		    !ifname_field(up, "interface", false, "uplink",
+				  cfg->uplink.interface, err))
+			return false;
+	}
+	return true;
+}
+
+static bool check_values(const struct cg_config *cfg, struct cg_error *err)
+{
+	static const char *const levels[] = { "error", "warn", "info",
+					      "debug" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(levels); i++)
+		if (!strcmp(cfg->log_level, levels[i]))
+			break;
+	if (i == ARRAY_SIZE(levels)) {
+		cg_error_set(err, 400, "log_level",
+			     "'log_level' must be error, warn, info or debug");
+		return false;
+	}
+	if (!cfg->domain[0] || strchr(cfg->domain, '/') ||
+	    strchr(cfg->domain, ' ')) {
+		cg_error_set(err, 400, "domain", "'domain' is not a domain");
+		return false;
+	}
+	return absolute_path("state_dir", cfg->state_dir, err) &&
+	       absolute_path("bpffs", cfg->bpffs, err) &&
+	       check_consistency(cfg, err);
+}
+
+int config_parse(const char *buf, size_t len, struct cg_config *cfg,
+		 struct cg_error *err)
+{
+	json_object *root;
+	bool ok;
+
+	config_defaults(cfg);
+	root = jx_parse_object(buf, len, err);
+	if (!root)
+		return -EINVAL;
+	ok = parse_top(root, cfg, err) && check_values(cfg, err);
+	json_object_put(root);
+	return ok ? 0 : -EINVAL;
+}
+
+int config_load(const char *path, struct cg_config *cfg, struct cg_error *err)
+{
+	size_t len;
+	char *buf = read_file(path, CONFIG_MAX_BYTES, &len);
+	int ret;
+
+	if (!buf) {
+		cg_error_set(err, 400, "", "cannot read %s: %s", path,
+			     strerror(errno));
+		return -errno;
+	}
+	ret = config_parse(buf, len, cfg, err);
+	free(buf);
+	if (!ret)
+		snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	return ret;
+}

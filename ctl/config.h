@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bootstrap configuration (`cellgate run --config FILE`). Its field
+ * names are a contract: fields may be added, never renamed.
+ */
+#ifndef CELLGATE_CONFIG_H
+#define CELLGATE_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define CG_DEFAULT_CONFIG "/etc/cellgate/cellgate.json"
+#define CG_MAX_LOCAL_NETS 16
+
+struct cg_cidr {
+	struct in_addr addr; /* network order */
+	uint8_t prefix;
+};
+
+struct cg_config {
+	char path[PATH_MAX]; /* where it was read from */
+	char cell_name[CG_NAME_MAX + 1];
+	char domain[254];
+
+	struct {
+		char interface[IF_NAMESIZE];
+		struct in_addr address; /* the router's own address */
+		struct cg_cidr subnet; /* address/prefix, host bits cleared */
+		uint16_t listen_port;
+		char private_key_file[PATH_MAX];
+		char endpoint[256]; /* host:port peers connect to */
+	} wireguard;
+
+	struct {
+		char interface[IF_NAMESIZE];
+		bool has_subnet; /* else read from the interface at start */
+		struct cg_cidr subnet;
+	} bridge;
+
+	struct {
+		char interface[IF_NAMESIZE];
+	} uplink;
+
+	struct {
+		char listen[64]; /* "127.0.0.1:8470" */
+		struct in_addr listen_addr;
+		uint16_t listen_port;
+		char token_file[PATH_MAX];
+	} api;
+
+	char state_dir[PATH_MAX];
+	char bpffs[PATH_MAX];
+
+	/* Extra networks of the cell (beyond wg and bridge subnets) that
+	 * peers reach only through services. */
+	struct cg_cidr local_networks[CG_MAX_LOCAL_NETS];
+	unsigned int n_local_networks;
+
+	struct {
+		uint32_t max_peers; /* sizes cg_peers, counters, epochs */
+		uint32_t conntrack_tcp;
+		uint32_t conntrack_other;
+	} limits;
+
+	char log_level[8]; /* error, warn, info, debug */
+};
+
+/* Parse and validate a configuration document. */
+int config_parse(const char *buf, size_t len, struct cg_config *cfg,
+		 struct cg_error *err);
+/* Read and parse a file; err says what is wrong and where. */
+int config_load(const char *path, struct cg_config *cfg,
+		struct cg_error *err);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The running daemon: configuration, state, dataplane and WireGuard device
+ * under one lock. Every mutation goes through here, in the same order:
+ * validate against a copy of the state, persist it, then program the maps
+ * and WireGuard, so the change is enforced when the call returns.
+ */
+#ifndef CELLGATE_CONTROLLER_H
+#define CELLGATE_CONTROLLER_H
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "dataplane.h"
+#include "key.h"
+#include "state.h"
+#include "util.h"
+#include "wg.h"
+
+#define CG_VERSION "0.1.0"
+
+struct controller {
+	struct cg_config cfg;
+	struct cg_state state;
+	struct dataplane dp;
+	pthread_mutex_t lock; /* serialises API calls and periodic work */
+
+	char state_path[PATH_MAX];
+	char token[128]; /* admin API bearer token */
+	enum wg_backend wg_backend;
+	pid_t wg_pid; /* wireguard-go we started, or 0 */
+	wg_key public_key; /* the cell's WireGuard public key */
+	bool qdisc_created; /* cellgate created wg0's clsact */
+	uint64_t started_ns;
+
+	struct {
+		uint64_t wg_repairs; /* peers re-programmed by reconcile */
+		uint64_t ct_gc_deleted;
+		uint64_t state_writes;
+	} stats;
+};
+
+/* Start: load state, set up WireGuard, load and attach the programs,
+ * fill the maps. On error everything already set up stays (filtering of a
+ * previous run keeps working) and the reason is logged. */
+int controller_start(struct controller *c, const struct cg_config *cfg);
+/* Periodic work: conntrack GC and WireGuard drift repair. */
+void controller_tick(struct controller *c);
+void controller_stop(struct controller *c);
+
+/* API operations. Each takes the lock, and answers with a JSON object
+ * (*out, owned by the caller) or an error (err). */
+int ctl_list_services(struct controller *c, json_object **out);
+int ctl_get_service(struct controller *c, const char *name, json_object **out,
+		    struct cg_error *err);
+int ctl_put_service(struct controller *c, const char *name, json_object *body,
+		    json_object **out, struct cg_error *err);
+int ctl_delete_service(struct controller *c, const char *name,
+		       struct cg_error *err);
+
+int ctl_list_peers(struct controller *c, json_object **out);
+int ctl_get_peer(struct controller *c, const char *name, json_object **out,
+		 struct cg_error *err);
+int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
+		 struct cg_error *err);
+int ctl_update_peer(struct controller *c, const char *name, json_object *body,
+		    json_object **out, struct cg_error *err);
+int ctl_delete_peer(struct controller *c, const char *name,
+		    struct cg_error *err);
+
+int ctl_status(struct controller *c, json_object **out);
+
+/* Name of a drop reason, as the API and metrics show it. */
+const char *drop_reason_name(enum cg_drop_reason reason);
+
+#endif

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cellgate: `cellgate run` is the daemon; the other subcommands act on a
+ * cell from the command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "controller.h"
+#include "dataplane.h"
+#include "log.h"
+#include "server.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cellgate [--config FILE] COMMAND\n"
+		"\n"
+		"Commands:\n"
+		"  run       run the controller (the daemon)\n"
+		"  detach    remove cellgate's programs and pinned maps\n"
+		"  version   print the version\n"
+		"\n"
+		"--config defaults to %s.\n",
+		CG_DEFAULT_CONFIG);
+}
+
+static int load_config(const char *path, struct cg_config *cfg)
+{
+	struct cg_error err = { 0 };
+
+	if (config_load(path, cfg, &err)) {
+		fprintf(stderr, "cellgate: %s: %s\n", path, err.msg);
+		return -1;
+	}
+	if (!strcmp(cfg->log_level, "error"))
+		log_set_level(LOG_LVL_ERR);
+	else if (!strcmp(cfg->log_level, "warn"))
+		log_set_level(LOG_LVL_WARN);
+	else if (!strcmp(cfg->log_level, "debug"))
+		log_set_level(LOG_LVL_DEBUG);
+	return 0;
+}
+
+static int cmd_run(const struct cg_config *cfg)
+{
+	static struct controller ctl; /* large: keep it off the stack */
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct api_server *api;
+	struct timespec tick = { .tv_sec = 0, .tv_nsec = 200000000 };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("cellgate %s starting, cell '%s'", CG_VERSION, cfg->cell_name);
+	if (controller_start(&ctl, cfg)) {
+		log_err("start failed; whatever a previous run attached keeps "
+			"filtering");
+		controller_stop(&ctl);
+		return 1;
+	}
+	api = api_start(&ctl);
+	if (!api) {
+		controller_stop(&ctl);
+		return 1;
+	}
+	log_info("running: %zu services, %zu peers enforced on %s",
+		 ctl.state.n_services, ctl.state.n_peers,
+		 cfg->wireguard.interface);
+	while (!stopping) {
+		nanosleep(&tick, NULL);
+		controller_tick(&ctl);
+	}
+	/* Programs and maps stay: filtering goes on without us. */
+	log_info("stopping; programs stay attached and keep filtering");
+	api_stop(api);
+	controller_stop(&ctl);
+	return 0;
+}
+
+/* Remove what cellgate attached and pinned; nothing else. */
+static int cmd_detach(const struct cg_config *cfg)
+{
+	char marker[PATH_MAX];
+	bool ours;
+
+	ours = path_fmt(marker, sizeof(marker), "%s/clsact-created-%s",
+			cfg->state_dir, cfg->wireguard.interface) == 0 &&
+	       access(marker, F_OK) == 0;
+	dp_detach_iface(cfg->wireguard.interface, ours);
+	if (ours)
+		unlink(marker);
+	dp_unpin(cfg->bpffs);
+	log_info("detached from %s and unpinned maps under %s",
+		 cfg->wireguard.interface, cfg->bpffs);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = CG_DEFAULT_CONFIG;
+	static struct cg_config cfg;
+	const char *cmd;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	if (!strcmp(cmd, "version")) {
+		printf("cellgate %s\n", CG_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "run") && strcmp(cmd, "detach")) {
+		fprintf(stderr, "cellgate: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (load_config(config_path, &cfg))
+		return 1;
+	if (!strcmp(cmd, "run"))
+		return cmd_run(&cfg);
+	return cmd_detach(&cfg);
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key.addr, &peer->ip.s_addr, 4);
+	out->value.id = peer->id;
+	out->value.kind = CG_KIND_PEER;
+	out->value.peer_to_peer = peer->peer_to_peer;
+	out->value.internet_access = peer->internet_access;
+	memcpy(out->value.services, peer->access, sizeof(out->value.services));
+}
+
+static size_t add_service_entry(const struct cg_service_def *svc,
+				const struct cg_endpoint *ep, uint8_t proto,
+				struct policy_service *out, size_t n,
+				size_t cap)
+{
+	if (n >= cap)
+		return n;
+	memset(&out[n], 0, sizeof(out[n]));
+	memcpy(out[n].key.addr, &ep->ip.s_addr, 4);
+	out[n].key.port = ep->port;
+	out[n].key.proto = proto;
+	out[n].value.service_id = svc->id;
+	return n + 1;
+}
+
+size_t policy_service_entries(const struct cg_service_def *svc,
+			      struct policy_service *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < svc->n_endpoints; i++) {
+		const struct cg_endpoint *ep = &svc->endpoints[i];
+
+		if (ep->proto) {
+			n = add_service_entry(svc, ep, ep->proto, out, n, cap);
+			continue;
+		}
+		n = add_service_entry(svc, ep, IPPROTO_TCP, out, n, cap);
+		n = add_service_entry(svc, ep, IPPROTO_UDP, out, n, cap);
+		n = add_service_entry(svc, ep, IPPROTO_ICMP, out, n, cap);
+	}
+	return n;
+}
+
+static void add_net(struct policy *pol, const struct cg_cidr *c,
+		    enum cg_net_kind kind)
+{
+	struct policy_net *n = &pol->nets[pol->n_nets++];
+
+	memset(n, 0, sizeof(*n));
+	n->key.prefixlen = c->prefix;
+	memcpy(n->key.addr, &c->addr.s_addr, 4);
+	n->value.kind = kind;
+}
+
+static void compile_nets(const struct cg_config *cfg, struct policy *pol)
+{
+	unsigned int i;
+
+	add_net(pol, &cfg->wireguard.subnet, CG_NET_WG_SUBNET);
+	if (cfg->bridge.has_subnet)
+		add_net(pol, &cfg->bridge.subnet, CG_NET_BRIDGE);
+	for (i = 0; i < cfg->n_local_networks; i++)
+		add_net(pol, &cfg->local_networks[i], CG_NET_EXTRA);
+}
+
+static int cmp_peer_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct cg_addr_key));
+}
+
+const struct policy_peer *policy_find_peer(const struct policy *pol,
+					   const struct cg_addr_key *key)
+{
+	if (!pol->n_peers)
+		return NULL;
+	return bsearch(key, pol->peers, pol->n_peers, sizeof(*pol->peers),
+		       cmp_peer_key);
+}
+
+int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
+		   struct policy *out)
+{
+	size_t i, cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < st->n_services; i++)
+		cap += st->services[i].n_endpoints * 3;
+	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
+	out->services = calloc(cap ? cap : 1, sizeof(*out->services));
+	if (!out->peers || !out->services) {
+		policy_free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < st->n_peers; i++)
+		policy_peer_entry(&st->peers[i], &out->peers[i]);
+	out->n_peers = st->n_peers;
+	/* key is the first member, so the comparator works on elements. */
+	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);
+	for (i = 0; i < st->n_services; i++)
+		out->n_services += policy_service_entries(
+			&st->services[i], out->services + out->n_services,
+			cap - out->n_services);
+	compile_nets(cfg, out);
+	return 0;
+}
+
+void policy_free(struct policy *pol)
+{
+	free(pol->peers);
+	free(pol->services);
+	pol->peers = NULL;
+	pol->services = NULL;
+	pol->n_peers = pol->n_services = 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy compiler: from the cell's state and configuration to the
+ * entries of the identity, service and local-network maps. Pure functions
+ * with no BPF calls, so unit tests check exactly what the maps will hold.
+ */
+#ifndef CELLGATE_POLICY_H
+#define CELLGATE_POLICY_H
+
+#include <stddef.h>
+
+#include "abi.h"
+#include "config.h"
+#include "state.h"
+
+struct policy_peer {
+	struct cg_addr_key key;
+	struct cg_identity value; /* epoch left 0: the dataplane owns it */
+};
+
+struct policy_service {
+	struct cg_service_key key;
+	struct cg_service value;
+};
+
+struct policy_net {
+	struct cg_lpm_key key;
+	struct cg_local_net value;
+};
+
+struct policy {
+	struct policy_peer *peers;
+	size_t n_peers;
+	struct policy_service *services;
+	size_t n_services;
+	struct policy_net nets[2 + CG_MAX_LOCAL_NETS];
+	size_t n_nets;
+};
+
+/* The identity map entry of one peer. */
+void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out);
+
+/* The service map entries of one service: one per endpoint and protocol
+ * (an "any" endpoint becomes tcp, udp and icmp entries). Returns how many
+ * were written (at most cap). */
+size_t policy_service_entries(const struct cg_service_def *svc,
+			      struct policy_service *out, size_t cap);
+#define POLICY_MAX_SERVICE_ENTRIES (CG_MAX_ENDPOINTS * 3)
+
+/* The compiled entry for a peer address (peers are sorted by key). */
+const struct policy_peer *policy_find_peer(const struct policy *pol,
+					   const struct cg_addr_key *key);
+
+/* Compile everything. 0 or -ENOMEM. */
+int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
+		   struct policy *out);
+void policy_free(struct policy *pol);
+
+#endif

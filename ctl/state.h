@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cell's desired state: services and peers. The controller's single
+ * source of truth, persisted as JSON in state_dir (atomically) and compiled
+ * into map entries by policy.c. Every mutation validates completely first
+ * and changes nothing on error.
+ */
+#ifndef CELLGATE_STATE_H
+#define CELLGATE_STATE_H
+
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "config.h"
+#include "key.h"
+#include "util.h"
+
+#define CG_STATE_VERSION 1
+#define CG_MAX_ENDPOINTS 32 /* per service */
+#define CG_MAX_DNAT 32 /* per service */
+
+struct cg_endpoint {
+	struct in_addr ip;
+	uint8_t proto; /* IPPROTO_TCP/UDP/ICMP, or 0: any of the three */
+	uint16_t port; /* 0: every port */
+};
+
+/* Exposure of a service on the cell's WireGuard address (issue 4). */
+struct cg_dnat {
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port; /* on the wg address */
+	struct in_addr to_ip;
+	uint16_t to_port;
+};
+
+struct cg_service_def {
+	char name[CG_NAME_MAX + 1];
+	uint32_t id; /* bit in identities' service bitmaps, < CG_MAX_SERVICES */
+	struct cg_endpoint endpoints[CG_MAX_ENDPOINTS];
+	unsigned int n_endpoints;
+	struct cg_dnat dnat[CG_MAX_DNAT];
+	unsigned int n_dnat;
+};
+
+struct cg_peer_def {
+	char name[CG_NAME_MAX + 1];
+	uint32_t id; /* identity id: counters and epochs, >= 1 */
+	wg_key public_key;
+	struct in_addr ip;
+	uint64_t access[CG_SERVICE_WORDS]; /* by service id */
+	bool internet_access;
+	bool peer_to_peer;
+};
+
+struct cg_state {
+	const struct cg_config *cfg;
+	struct cg_service_def *services;
+	size_t n_services, cap_services;
+	struct cg_peer_def *peers;
+	size_t n_peers, cap_peers;
+};
+
+void state_init(struct cg_state *st, const struct cg_config *cfg);
+void state_free(struct cg_state *st);
+/* A deep copy (for rolling back a change that could not be persisted). */
+int state_copy(struct cg_state *dst, const struct cg_state *src);
+
+/* Lookups; NULL when absent. */
+struct cg_service_def *state_service(const struct cg_state *st,
+				     const char *name);
+struct cg_service_def *state_service_by_id(const struct cg_state *st,
+					   uint32_t id);
+struct cg_peer_def *state_peer(const struct cg_state *st, const char *name);
+
+/* Create or replace a service from its JSON body (PUT semantics; a name
+ * in the body must match). Keeps the id of a replaced service. */
+int state_put_service(struct cg_state *st, const char *name,
+		      json_object *body, struct cg_error *err);
+/* 404 if absent, 409 while a peer still has access to it. */
+int state_delete_service(struct cg_state *st, const char *name,
+			 struct cg_error *err);
+
+/* Create a peer from its JSON body (POST). */
+int state_add_peer(struct cg_state *st, json_object *body,
+		   struct cg_peer_def *added, struct cg_error *err);
+/* Change the fields present in body (PUT); old gets the previous value. */
+int state_update_peer(struct cg_state *st, const char *name,
+		      json_object *body, struct cg_peer_def *old,
+		      struct cg_peer_def *updated, struct cg_error *err);
+int state_delete_peer(struct cg_state *st, const char *name,
+		      struct cg_peer_def *removed, struct cg_error *err);
+
+/* JSON views for the API (and the state file, with internal ids). */
+json_object *service_to_json(const struct cg_service_def *svc, bool with_id);
+json_object *peer_to_json(const struct cg_state *st,
+			  const struct cg_peer_def *peer, bool with_id);
+
+/* The state file: state_dir/state.json. A missing file is an empty
+ * state; a corrupt one is an error that names what is wrong. */
+int state_load(struct cg_state *st, const char *path, struct cg_error *err);
+int state_save(const struct cg_state *st, const char *path);
+char *state_to_string(const struct cg_state *st);
+
+#endif

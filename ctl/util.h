@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers: files, addresses, names, errors. */
+#ifndef CELLGATE_UTIL_H
+#define CELLGATE_UTIL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CG_NAME_MAX 64 /* names: [A-Za-z0-9_.-]{1,64} */
+
+/* A validation or request error: what is wrong, which field, and the HTTP
+ * status the API answers with. */
+struct cg_error {
+	int status; /* 400, 404, 409, 413, 500 ... */
+	char field[64];
+	char msg[256];
+};
+
+void cg_error_set(struct cg_error *err, int status, const char *field,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* snprintf for paths: -ENAMETOOLONG instead of a truncated path. */
+int path_fmt(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Write a whole file so that a crash leaves either the old or the new
+ * content: temp file in the same directory, fsync, rename, fsync dir. */
+int write_file_atomic(const char *path, const void *buf, size_t len,
+		      mode_t mode);
+/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+char *read_file(const char *path, size_t max, size_t *len);
+/* mkdir -p with mode for created directories. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Strict dotted-quad IPv4 (inet_pton). */
+bool parse_ipv4(const char *s, struct in_addr *addr);
+/* "a.b.c.d/n"; with host_bits_ok false, bits past the prefix must be 0. */
+bool parse_cidr(const char *s, struct in_addr *addr, uint8_t *prefix,
+		bool host_bits_ok);
+/* Network-order mask of a prefix length. */
+uint32_t prefix_mask(uint8_t prefix);
+bool cidr_contains(struct in_addr net, uint8_t prefix, struct in_addr addr);
+bool cidrs_overlap(struct in_addr a, uint8_t alen, struct in_addr b,
+		   uint8_t blen);
+/* "host:port" with an IPv4 or name host; port 1..65535. */
+bool parse_host_port(const char *s, char *host, size_t host_len,
+		     uint16_t *port);
+const char *ipv4_str(struct in_addr addr, char buf[16]);
+
+bool valid_name(const char *s);
+/* Copy src into dst[size], truncating; always NUL-terminates. */
+void str_copy(char *dst, size_t size, const char *src);
+/* Parse "tcp"/"udp"/"icmp"/"any" to an IP protocol number (any = 0). */
+bool parse_proto(const char *s, uint8_t *proto);
+const char *proto_name(uint8_t proto);
+
+/* Fill buf with len random bytes (getrandom). 0 or -errno. */
+int random_bytes(void *buf, size_t len);
+/* Constant-time comparison of two strings of possibly different length. */
+bool const_time_streq(const char *a, const char *b);
+
+uint64_t monotonic_ns(void);
+
+#endif

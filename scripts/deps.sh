@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install everything cellgate needs to build, test and run its demo.
+# Debian 12 (bookworm) main only; idempotent: installs only what is missing.
+set -eu
+
+PACKAGES="
+clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
+libjson-c-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
+libmicrohttpd-dev libcurl4-openssl-dev libqrencode-dev check pkg-config
+wireguard-tools wireguard-go iproute2 iptables curl procps
+clang-format make gcc
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
