@@ -99,7 +99,8 @@ $(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c tests/bpf/*.h $(CTL_OBJS) | $(BUIL
 	$(CC) $(CFLAGS) $(CTL_CFLAGS) -Itests/bpf -o $@ $< $(CTL_OBJS) $(PKG_LIBS) -lpthread
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/tests/bpf_test
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/tests/bpf_test \
+		$(BUILD)/tests/foreign_pass.bpf.o
 	@$(MAKE) --no-print-directory test-unit test-bpf test-e2e
 
 test-unit: $(UNIT_BINS)
@@ -108,7 +109,10 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BUILD)/tests/bpf_test
 	@$(BUILD)/tests/bpf_test
 
-test-e2e: $(BUILD)/cellgate
+$(BUILD)/tests/foreign_pass.bpf.o: tests/e2e/foreign_pass.bpf.c | $(BUILD)/tests
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+test-e2e: $(BUILD)/cellgate $(BUILD)/tests/foreign_pass.bpf.o
 	@tests/e2e/run.sh
 
 # ---- demo ------------------------------------------------------------------

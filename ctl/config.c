@@ -18,6 +18,9 @@ static void config_defaults(struct cg_config *cfg)
 	snprintf(cfg->wireguard.private_key_file, PATH_MAX,
 		 "/etc/cellgate/wg.key");
 	snprintf(cfg->api.listen, sizeof(cfg->api.listen), "127.0.0.1:8470");
+	/* What parse_api makes of that default, when "api" is absent. */
+	cfg->api.listen_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cfg->api.listen_port = 8470;
 	snprintf(cfg->api.token_file, PATH_MAX, "/etc/cellgate/api.token");
 	snprintf(cfg->state_dir, PATH_MAX, "/var/lib/cellgate");
 	snprintf(cfg->bpffs, PATH_MAX, "/sys/fs/bpf/cellgate");
@@ -61,6 +64,7 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 	char addr[32] = "", host[256];
 	uint64_t port = cfg->wireguard.listen_port;
 	uint16_t eport;
+	uint32_t mask;
 
 	if (!jx_only_fields(wg, fields, "wireguard", err) ||
 	    !ifname_field(wg, "interface", false, "wireguard",
@@ -86,13 +90,13 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 			     "with a prefix from /8 to /30, like 10.0.0.1/24");
 		return false;
 	}
-	cfg->wireguard.subnet.addr.s_addr =
-		cfg->wireguard.address.s_addr &
-		prefix_mask(cfg->wireguard.subnet.prefix);
-	if (cfg->wireguard.address.s_addr == cfg->wireguard.subnet.addr.s_addr) {
+	mask = prefix_mask(cfg->wireguard.subnet.prefix);
+	cfg->wireguard.subnet.addr.s_addr = cfg->wireguard.address.s_addr & mask;
+	if (cfg->wireguard.address.s_addr == cfg->wireguard.subnet.addr.s_addr ||
+	    (cfg->wireguard.address.s_addr | mask) == 0xffffffffu) {
 		cg_error_set(err, 400, "wireguard.address",
-			     "'wireguard.address' is the network address; "
-			     "give the router's own address");
+			     "'wireguard.address' is the network or broadcast "
+			     "address; give the router's own address");
 		return false;
 	}
 	if (cfg->wireguard.endpoint[0] &&
@@ -212,13 +216,18 @@ static bool check_consistency(const struct cg_config *cfg,
 			      struct cg_error *err)
 {
 	const char *wg = cfg->wireguard.interface;
-	unsigned int i;
+	const char *up = cfg->uplink.interface;
+	const char *clash = NULL;
+	unsigned int i, j;
+	char field[64];
 
-	if (!strcmp(wg, cfg->bridge.interface) ||
-	    (cfg->uplink.interface[0] &&
-	     (!strcmp(wg, cfg->uplink.interface) ||
-	      !strcmp(cfg->bridge.interface, cfg->uplink.interface)))) {
-		cg_error_set(err, 400, "wireguard.interface",
+	if (!strcmp(wg, cfg->bridge.interface))
+		clash = "bridge.interface";
+	else if (up[0] &&
+		 (!strcmp(wg, up) || !strcmp(cfg->bridge.interface, up)))
+		clash = "uplink.interface";
+	if (clash) {
+		cg_error_set(err, 400, clash,
 			     "wireguard, bridge and uplink interfaces must "
 			     "differ");
 		return false;
@@ -233,14 +242,26 @@ static bool check_consistency(const struct cg_config *cfg,
 	}
 	for (i = 0; i < cfg->n_local_networks; i++) {
 		const struct cg_cidr *c = &cfg->local_networks[i];
+		const char *other = NULL;
 
+		snprintf(field, sizeof(field), "local_networks[%u]", i);
 		if (cidrs_overlap(c->addr, c->prefix,
 				  cfg->wireguard.subnet.addr,
-				  cfg->wireguard.subnet.prefix)) {
-			cg_error_set(err, 400, "local_networks",
-				     "local_networks[%u] overlaps the "
-				     "WireGuard subnet",
-				     i);
+				  cfg->wireguard.subnet.prefix))
+			other = "the WireGuard subnet";
+		else if (cfg->bridge.has_subnet &&
+			 cidrs_overlap(c->addr, c->prefix,
+				       cfg->bridge.subnet.addr,
+				       cfg->bridge.subnet.prefix))
+			other = "the bridge subnet";
+		for (j = 0; !other && j < i; j++)
+			if (cidrs_overlap(c->addr, c->prefix,
+					  cfg->local_networks[j].addr,
+					  cfg->local_networks[j].prefix))
+				other = "an earlier local network";
+		if (other) {
+			cg_error_set(err, 400, field, "'%s' overlaps %s",
+				     field, other);
 			return false;
 		}
 	}

@@ -236,6 +236,19 @@ out:
 	return ret;
 }
 
+/* The wireguard-go daemon we started outlives us (peers stay connected
+ * while the controller restarts); its PID is kept for whoever stops it. */
+static void write_pid_file(struct controller *c, pid_t pid)
+{
+	char path[PATH_MAX], buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+
+	if (path_fmt(path, sizeof(path), "%s/wireguard-go.pid",
+		     c->cfg.state_dir) ||
+	    write_file_atomic(path, buf, (size_t)n, 0644))
+		log_warn("cannot record wireguard-go's PID %d", (int)pid);
+}
+
 static int wg_setup(struct controller *c)
 {
 	const char *ifname = c->cfg.wireguard.interface;
@@ -268,6 +281,8 @@ static int wg_setup(struct controller *c)
 			strerror(-ret));
 		return ret;
 	}
+	if (c->wg_pid)
+		write_pid_file(c, c->wg_pid);
 	log_info("wireguard %s: %s back end%s, listening on %u", ifname,
 		 c->wg_backend == WG_BACKEND_KERNEL ? "kernel (netlink)" :
 						      "userspace (UAPI)",

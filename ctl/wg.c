@@ -136,8 +136,11 @@ int wg_apply(const char *ifname, const struct wg_change *change)
 	size_t i;
 	int ret;
 
-	if (change->n_peers && !change->peers)
+	if (!wg_ifname_valid(ifname) || !change ||
+	    (change->n_peers && !change->peers)) {
+		log_err("wg: apply: invalid arguments");
 		return -EINVAL;
+	}
 	/* Reject the whole batch before any of it reaches the device. */
 	for (i = 0; i < change->n_peers; i++) {
 		ret = check_peer(ifname, &change->peers[i]);

@@ -53,8 +53,10 @@ struct nl_sock *nlsock_open(int protocol, int *kerr)
 	int rc;
 
 	*kerr = 0;
-	if (!sk)
+	if (!sk) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	rc = nl_connect(sk, protocol);
 	if (!rc)
 		rc = nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, store_kernel_err,
@@ -276,12 +278,14 @@ static int read_int(int fd, int *val, int64_t deadline)
 	int rc;
 
 	while (got < sizeof(*val)) {
+		if (deadline <= now_ms())
+			return -ETIMEDOUT;
 		rc = poll(&pfd, 1, (int)(deadline - now_ms()));
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
 			return -errno;
-		if (rc == 0 || deadline <= now_ms())
+		if (rc == 0)
 			return -ETIMEDOUT;
 		n = read(fd, (char *)val + got, sizeof(*val) - got);
 		if (n < 0 && errno == EINTR)

@@ -10,7 +10,7 @@
  * SET takes one message per buffer's worth of peers: the device
  * attributes go in the first message only, and each following message
  * names the device again and carries the next peers. A cellgate peer
- * (at most WG_MAX_ALLOWED_IPS IPv4 ranges, about 250 bytes) always fits
+ * (at most WG_MAX_ALLOWED_IPS IPv4 ranges, about 300 bytes) always fits
  * an empty message, so we split between peers and never inside one.
  */
 #include <errno.h>
@@ -87,6 +87,7 @@ static struct nl_msg *nl_request(struct nl_ctx *c, size_t size, int flags,
 struct dump_state {
 	struct wg_device *dev;
 	size_t cap;
+	size_t dropped_ips; /* beyond WG_MAX_ALLOWED_IPS in a peer */
 	int err;
 };
 
@@ -116,7 +117,7 @@ static struct nla_policy allowedip_policy[WGALLOWEDIP_A_MAX + 1] = {
 	[WGALLOWEDIP_A_CIDR_MASK] = { .type = NLA_U8 },
 };
 
-static int parse_allowedip(struct wg_device *dev, struct wg_peer *p,
+static int parse_allowedip(struct dump_state *st, struct wg_peer *p,
 			   struct nlattr *attr)
 {
 	struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
@@ -134,8 +135,7 @@ static int parse_allowedip(struct wg_device *dev, struct wg_peer *p,
 	    nla_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]) > 32)
 		return -EPROTO;
 	if (p->n_allowed_ips == WG_MAX_ALLOWED_IPS) {
-		log_warn("wg %s: peer has over %d allowed IPs; rest ignored",
-			 dev->ifname, WG_MAX_ALLOWED_IPS);
+		st->dropped_ips++;
 		return 0;
 	}
 	aip = &p->allowed_ips[p->n_allowed_ips++];
@@ -208,7 +208,7 @@ static int parse_peer(struct dump_state *st, struct nlattr *attr)
 		return 0;
 	nla_for_each_nested(pos, tb[WGPEER_A_ALLOWEDIPS], rem)
 	{
-		ret = parse_allowedip(st->dev, p, pos);
+		ret = parse_allowedip(st, p, pos);
 		if (ret)
 			return ret;
 	}
@@ -284,6 +284,7 @@ static void dump_reset(struct wg_device *dev, struct dump_state *st)
 	wg_device_free(dev);
 	memcpy(dev->ifname, ifname, sizeof(ifname));
 	st->cap = 0;
+	st->dropped_ips = 0;
 	st->err = 0;
 }
 
@@ -302,12 +303,17 @@ int nl_get(const char *ifname, struct wg_device *dev)
 			break;
 		/* The peer set changed during the dump: read it again on a
 		 * fresh socket, so no stale part of the old dump remains. */
+		log_debug("wg %s: get: peers changed during dump; retrying",
+			  ifname);
 		dump_reset(dev, &st);
 		nlc_close(&c);
 		ret = nlc_open(&c, ifname, "get");
 		if (ret)
 			return ret;
 	}
+	if (!ret && st.dropped_ips)
+		log_warn("wg %s: get: ignored %zu allowed IPs over %d per peer",
+			 ifname, st.dropped_ips, WG_MAX_ALLOWED_IPS);
 	if (ret)
 		log_err("wg %s: get: %s", ifname,
 			ret == -EPROTO ? "malformed netlink reply" :

@@ -43,7 +43,8 @@ static int uapi_addr(const char *ifname, struct sockaddr_un *sun)
 	return 0;
 }
 
-/* Connect without logging: a failure is an answer when probing. */
+/* Connect without logging: a failure is an answer when probing. Every
+ * later send and receive (and connect itself) is bounded in time. */
 static int uapi_connect(const char *ifname, int *fdp)
 {
 	struct timeval tv = { .tv_sec = UAPI_IO_TIMEOUT_SEC };
@@ -109,7 +110,8 @@ static int uapi_open(const char *ifname, const char *op, int *fdp)
 	return ret;
 }
 
-/* Buffered writer. The buffer may hold a private key: wiped on free. */
+/* Buffered writer. The buffer may hold a private key: wiped after each
+ * flush and before it is freed. */
 struct uapi_writer {
 	int fd;
 	int err;
@@ -360,6 +362,7 @@ struct get_state {
 	struct wg_device *dev;
 	struct wg_peer *peer; /* the peer lines now apply to */
 	size_t cap;
+	size_t dropped_ips; /* beyond WG_MAX_ALLOWED_IPS in a peer */
 	int status;
 	bool seen_errno;
 };
@@ -388,11 +391,11 @@ static int parse_endpoint(struct wg_peer *p, const char *value)
 }
 
 /* "a.b.c.d/cidr"; IPv6 ranges are not ours: skipped. */
-static int parse_allowed_ip(const char *ifname, struct wg_peer *p,
-			    const char *value)
+static int parse_allowed_ip(struct get_state *st, const char *value)
 {
+	struct wg_peer *p = st->peer;
 	char host[INET_ADDRSTRLEN];
-	struct wg_allowed_ip *aip;
+	struct wg_allowed_ip aip;
 	const char *slash;
 	uint64_t cidr;
 
@@ -401,19 +404,16 @@ static int parse_allowed_ip(const char *ifname, struct wg_peer *p,
 	slash = strchr(value, '/');
 	if (!slash || (size_t)(slash - value) >= sizeof(host))
 		return -EPROTO;
-	if (p->n_allowed_ips == WG_MAX_ALLOWED_IPS) {
-		log_warn("wg %s: peer has over %d allowed IPs; rest ignored",
-			 ifname, WG_MAX_ALLOWED_IPS);
-		return 0;
-	}
-	aip = &p->allowed_ips[p->n_allowed_ips];
 	memcpy(host, value, (size_t)(slash - value));
 	host[slash - value] = '\0';
-	if (inet_pton(AF_INET, host, &aip->addr) != 1 ||
+	if (inet_pton(AF_INET, host, &aip.addr) != 1 ||
 	    parse_u64(slash + 1, 32, &cidr))
 		return -EPROTO;
-	aip->cidr = (uint8_t)cidr;
-	p->n_allowed_ips++;
+	aip.cidr = (uint8_t)cidr;
+	if (p->n_allowed_ips == WG_MAX_ALLOWED_IPS)
+		st->dropped_ips++;
+	else
+		p->allowed_ips[p->n_allowed_ips++] = aip;
 	return 0;
 }
 
@@ -426,7 +426,7 @@ static int parse_peer_line(struct get_state *st, const char *key,
 	if (!strcmp(key, "endpoint"))
 		return parse_endpoint(p, value);
 	if (!strcmp(key, "allowed_ip"))
-		return parse_allowed_ip(st->dev->ifname, p, value);
+		return parse_allowed_ip(st, value);
 	if (!strcmp(key, "persistent_keepalive_interval")) {
 		if (parse_u64(value, UINT16_MAX, &v))
 			return -EPROTO;
@@ -516,6 +516,9 @@ int uapi_get(const char *ifname, struct wg_device *dev)
 		ret = n < 0 ? -errno : -EIO;
 	else
 		ret = read_device(r, &st);
+	if (!ret && st.dropped_ips)
+		log_warn("wg %s: get: ignored %zu allowed IPs over %d per peer",
+			 ifname, st.dropped_ips, WG_MAX_ALLOWED_IPS);
 	if (!ret && st.status) {
 		ret = st.status;
 		log_err("wg %s: get refused by daemon: %s", ifname,

@@ -70,6 +70,23 @@ START_TEST(test_base64_known_vector)
 }
 END_TEST
 
+/* Generated independently (Python base64) to cover '+' and '/'. */
+START_TEST(test_base64_plus_slash_vector)
+{
+	static const char b64_ref[] =
+		"++++ep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=";
+	char b64[WG_KEY_B64_LEN + 1];
+	wg_key key, expect;
+
+	ck_assert(key_from_hex(expect, "fbefbe7a9fc4e90e33587da2c7ec1136"
+				       "5b80a5caef14395e83a8cdf2173c6186"));
+	key_to_base64(b64, expect);
+	ck_assert_str_eq(b64, b64_ref);
+	ck_assert(key_from_base64(key, b64_ref));
+	ck_assert_mem_eq(key, expect, WG_KEY_LEN);
+}
+END_TEST
+
 START_TEST(test_base64_rejects_length)
 {
 	wg_key key;
@@ -191,6 +208,8 @@ START_TEST(test_hex_rejects)
 	memcpy(buf, alice_priv_hex, sizeof(alice_priv_hex));
 	buf[5] = 'g';
 	ck_assert(!key_from_hex(key, buf));
+	buf[5] = 'G';
+	ck_assert(!key_from_hex(key, buf));
 	buf[5] = ' ';
 	ck_assert(!key_from_hex(key, buf));
 	/* Upper case is accepted on input and means the same key. */
@@ -261,6 +280,7 @@ static Suite *key_suite(void)
 	tcase_add_test(tc, test_base64_round_trip);
 	tcase_add_test(tc, test_base64_all_zero_and_all_ones);
 	tcase_add_test(tc, test_base64_known_vector);
+	tcase_add_test(tc, test_base64_plus_slash_vector);
 	tcase_add_test(tc, test_base64_rejects_length);
 	tcase_add_test(tc, test_base64_rejects_alphabet);
 	tcase_add_test(tc, test_base64_rejects_padding);

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Test frames from packet descriptions: Ethernet + IPv4 (TCP, UDP, ICMP
+ * echo, ICMP errors embedding the packet they are about) or IPv6, with
+ * correct checksums, plus the deliberate defects the parser must survive
+ * (IP options, a wrong IHL, fragments, truncation).
+ *
+ * BPF_PROG_TEST_RUN hands tc programs an Ethernet frame, so every frame
+ * starts with one; the programs under test skip it (cg_l2_len = 14).
+ */
+#ifndef CG_TEST_PKTGEN_H
+#define CG_TEST_PKTGEN_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PKT_ETH_LEN 14
+#define PKT_MAX 2048
+#define PKT_ETH_P_IP 0x0800
+#define PKT_ETH_P_ARP 0x0806
+#define PKT_ETH_P_IPV6 0x86DD
+
+/* Header and flag values, spelled out so fixtures read like a capture. */
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+#define ICMP_T_ECHOREPLY 0
+#define ICMP_T_UNREACH 3
+#define ICMP_T_ECHO 8
+#define ICMP_T_TIMXCEED 11
+#define ICMP_T_TSTAMP 13
+#define ICMP_C_PORT_UNREACH 3
+#define ICMP_C_FRAG_NEEDED 4
+
+enum pkt_l3 {
+	PKT_IPV4 = 0,
+	PKT_IPV6, /* src/dst are IPv6 text; TCP and UDP only */
+	PKT_ARP, /* an EtherType the programs do not know; no L3 content */
+};
+
+/* One packet, as a fixture describes it. Zero values are defaults. */
+struct pkt_desc {
+	enum pkt_l3 l3;
+	const char *src, *dst; /* addresses as text */
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, other */
+	uint16_t sport, dport; /* TCP and UDP */
+	uint8_t tcp_flags; /* TH_* */
+	uint8_t icmp_type, icmp_code; /* ICMP_T_*, ICMP_C_* */
+	uint16_t icmp_id; /* echo identifier */
+	uint16_t ip_id;
+	bool mf; /* more fragments */
+	uint16_t frag_off; /* in 8-byte units; > 0 means no L4 header */
+	uint8_t opt_len; /* bytes of IP options: a multiple of 4, <= 40 */
+	uint8_t ihl; /* written instead of the right IHL when non-zero */
+	uint16_t payload_len; /* bytes after the L4 header */
+	const struct pkt_desc *inner; /* ICMP error: the packet it is about */
+	uint16_t truncate; /* cut the frame to this many bytes when non-zero */
+};
+
+/* ---- checksums (RFC 1071) ------------------------------------------------ */
+
+static inline uint32_t pkt_csum_add(uint32_t sum, const void *data,
+				    size_t len)
+{
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	return sum;
+}
+
+static inline uint16_t pkt_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+static inline void pkt_put16(uint8_t *p, uint16_t host)
+{
+	p[0] = (uint8_t)(host >> 8);
+	p[1] = (uint8_t)host;
+}
+
+/* TCP/UDP checksum over the IPv4 pseudo-header and the L4 bytes present.
+ * A first fragment carries only part of its datagram; the programs never
+ * verify L4 checksums, so covering what is there is enough. */
+static inline uint16_t pkt_l4_csum4(const uint8_t *iph, const uint8_t *l4,
+				    size_t len, uint8_t proto)
+{
+	uint32_t sum = pkt_csum_add(0, iph + 12, 8); /* saddr, daddr */
+
+	sum += proto + (uint32_t)len;
+	return pkt_csum_fold(pkt_csum_add(sum, l4, len));
+}
+
+/* ---- L4 ------------------------------------------------------------------ */
+
+static inline void pkt_fill_payload(uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)('a' + i % 26);
+}
+
+static inline size_t pkt_tcp(const struct pkt_desc *d, uint8_t *l4)
+{
+	memset(l4, 0, 20);
+	pkt_put16(l4, d->sport);
+	pkt_put16(l4 + 2, d->dport);
+	l4[7] = 1; /* seq 1 */
+	if (d->tcp_flags & TH_ACK)
+		l4[11] = 1; /* ack 1 */
+	l4[12] = 5 << 4; /* data offset: 20 bytes */
+	l4[13] = d->tcp_flags;
+	pkt_put16(l4 + 14, 65535); /* window */
+	return 20;
+}
+
+static inline size_t pkt_udp(const struct pkt_desc *d, uint8_t *l4)
+{
+	pkt_put16(l4, d->sport);
+	pkt_put16(l4 + 2, d->dport);
+	pkt_put16(l4 + 4, (uint16_t)(8 + d->payload_len));
+	pkt_put16(l4 + 6, 0);
+	return 8;
+}
+
+static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip,
+			      size_t cap);
+
+/* An ICMP error carries the IP header and first 8 L4 bytes of the packet
+ * it is about (RFC 792). */
+static inline size_t pkt_icmp_quote(const struct pkt_desc *inner,
+				    uint8_t *out)
+{
+	uint8_t full[PKT_MAX];
+	size_t len = pkt_ipv4(inner, full, sizeof(full));
+	size_t quote = (size_t)(full[0] & 0xf) * 4 + 8;
+
+	if (quote > len)
+		quote = len;
+	memcpy(out, full, quote);
+	return quote;
+}
+
+static inline size_t pkt_icmp(const struct pkt_desc *d, uint8_t *l4)
+{
+	memset(l4, 0, 8);
+	l4[0] = d->icmp_type;
+	l4[1] = d->icmp_code;
+	if (d->icmp_type == ICMP_T_ECHO || d->icmp_type == ICMP_T_ECHOREPLY) {
+		pkt_put16(l4 + 4, d->icmp_id);
+		pkt_put16(l4 + 6, 1); /* sequence */
+	} else if (d->icmp_type == ICMP_T_UNREACH &&
+		   d->icmp_code == ICMP_C_FRAG_NEEDED) {
+		pkt_put16(l4 + 6, 1280); /* next-hop MTU */
+	}
+	if (d->inner)
+		return 8 + pkt_icmp_quote(d->inner, l4 + 8);
+	return 8;
+}
+
+/* The L4 header of d at l4; its length. */
+static inline size_t pkt_l4_header(const struct pkt_desc *d, uint8_t *l4)
+{
+	switch (d->proto) {
+	case IPPROTO_TCP:
+		return pkt_tcp(d, l4);
+	case IPPROTO_UDP:
+		return pkt_udp(d, l4);
+	case IPPROTO_ICMP:
+		return pkt_icmp(d, l4);
+	default:
+		return 0;
+	}
+}
+
+static inline void pkt_l4_checksum(const struct pkt_desc *d, uint8_t *ip,
+				   uint8_t *l4, size_t len)
+{
+	switch (d->proto) {
+	case IPPROTO_TCP:
+		memcpy(l4 + 16, (uint16_t[]){ pkt_l4_csum4(ip, l4, len, 6) },
+		       2);
+		break;
+	case IPPROTO_UDP:
+		memcpy(l4 + 6, (uint16_t[]){ pkt_l4_csum4(ip, l4, len, 17) },
+		       2);
+		break;
+	case IPPROTO_ICMP:
+		memcpy(l4 + 2,
+		       (uint16_t[]){ pkt_csum_fold(pkt_csum_add(0, l4, len)) },
+		       2);
+		break;
+	}
+}
+
+/* ---- IPv4 ---------------------------------------------------------------- */
+
+static inline void pkt_ipv4_header(const struct pkt_desc *d, uint8_t *ip,
+				   size_t hlen, size_t total)
+{
+	uint16_t frag = (uint16_t)((d->mf ? 0x2000 : 0) | d->frag_off);
+	size_t i;
+
+	memset(ip, 0, hlen);
+	ip[0] = (uint8_t)(0x40 | (d->ihl ? d->ihl : hlen / 4));
+	pkt_put16(ip + 2, (uint16_t)total);
+	pkt_put16(ip + 4, d->ip_id);
+	pkt_put16(ip + 6, frag);
+	ip[8] = 64; /* TTL */
+	ip[9] = d->proto;
+	inet_pton(AF_INET, d->src, ip + 12);
+	inet_pton(AF_INET, d->dst, ip + 16);
+	/* Options: NOPs ended by End of Options List, so the header is a
+	 * valid one of the length IHL says. */
+	for (i = 20; i < hlen; i++)
+		ip[i] = i + 1 == hlen ? 0 : 1;
+	memcpy(ip + 10, (uint16_t[]){ pkt_csum_fold(pkt_csum_add(0, ip, hlen)) },
+	       2);
+}
+
+/* The IPv4 packet of d (no Ethernet header); its length. */
+static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip,
+			      size_t cap)
+{
+	size_t hlen = 20 + d->opt_len, l4len = 0;
+	uint8_t *l4 = ip + hlen;
+
+	if (cap < hlen + 60 + 68 + d->payload_len)
+		return 0;
+	if (d->frag_off == 0)
+		l4len = pkt_l4_header(d, l4);
+	pkt_fill_payload(l4 + l4len, d->payload_len);
+	l4len += d->payload_len;
+	pkt_ipv4_header(d, ip, hlen, hlen + l4len);
+	if (d->frag_off == 0)
+		pkt_l4_checksum(d, ip, l4, l4len);
+	return hlen + l4len;
+}
+
+/* ---- IPv6 ---------------------------------------------------------------- */
+
+static inline size_t pkt_ipv6(const struct pkt_desc *d, uint8_t *ip,
+			      size_t cap)
+{
+	uint8_t *l4 = ip + 40;
+	size_t l4len;
+	uint32_t sum;
+
+	if (cap < 40 + 20 + d->payload_len)
+		return 0;
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	ip[6] = d->proto;
+	ip[7] = 64; /* hop limit */
+	inet_pton(AF_INET6, d->src, ip + 8);
+	inet_pton(AF_INET6, d->dst, ip + 24);
+	l4len = d->proto == IPPROTO_TCP ? pkt_tcp(d, l4) : pkt_udp(d, l4);
+	pkt_fill_payload(l4 + l4len, d->payload_len);
+	l4len += d->payload_len;
+	pkt_put16(ip + 4, (uint16_t)l4len);
+	/* RFC 8200 8.1 pseudo-header: addresses, length, next header. */
+	sum = pkt_csum_add(0, ip + 8, 32) + (uint32_t)l4len + d->proto;
+	sum = pkt_csum_add(sum, l4, l4len);
+	memcpy(l4 + (d->proto == IPPROTO_TCP ? 16 : 6),
+	       (uint16_t[]){ pkt_csum_fold(sum) }, 2);
+	return 40 + l4len;
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
+static inline void pkt_eth(uint8_t *eth, uint16_t ethertype)
+{
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+
+	memcpy(eth, dst, 6);
+	memcpy(eth + 6, src, 6);
+	pkt_put16(eth + 12, ethertype);
+}
+
+/* The Ethernet frame of d in buf; its length, 0 if it does not fit. */
+static inline size_t pkt_build(const struct pkt_desc *d, uint8_t *buf,
+			       size_t cap)
+{
+	size_t len;
+
+	if (cap < PKT_ETH_LEN + 64)
+		return 0;
+	switch (d->l3) {
+	case PKT_IPV6:
+		pkt_eth(buf, PKT_ETH_P_IPV6);
+		len = pkt_ipv6(d, buf + PKT_ETH_LEN, cap - PKT_ETH_LEN);
+		break;
+	case PKT_ARP:
+		pkt_eth(buf, PKT_ETH_P_ARP);
+		len = 28; /* an ARP body's size; its content is irrelevant */
+		memset(buf + PKT_ETH_LEN, 0, len);
+		break;
+	default:
+		pkt_eth(buf, PKT_ETH_P_IP);
+		len = pkt_ipv4(d, buf + PKT_ETH_LEN, cap - PKT_ETH_LEN);
+		break;
+	}
+	if (!len)
+		return 0;
+	len += PKT_ETH_LEN;
+	return d->truncate && d->truncate < len ? d->truncate : len;
+}
+
+#endif
