@@ -105,6 +105,7 @@ test: deps
 
 test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
+	@tests/check-openapi.sh
 
 test-bpf: $(BUILD)/tests/bpf_test
 	@$(BUILD)/tests/bpf_test

@@ -84,7 +84,8 @@ int cg_wg_egress(struct __sk_buff *skb)
 
 	r = cg_parse(skb, &pkt);
 	if (r != CG_DROP_NONE)
-		return cg_drop(CG_IDENT_UNKNOWN, r);
+		/* Charge the receiver when the IP header got that far. */
+		return cg_drop(cg_ident_id_of(pkt.tuple.daddr), r);
 
 	now = bpf_ktime_get_ns();
 	if (!pkt.icmp_error && cg_ct_find(&pkt.tuple, now, &hit))

@@ -17,9 +17,8 @@
 #include "lib/counters.h"
 
 /* A packet of a known flow. */
-static __always_inline int from_wg_established(struct cg_ct_hit *hit,
-					       const struct cg_pkt *pkt,
-					       __u64 now)
+static __always_inline int
+from_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
 {
 	enum cg_drop_reason r;
 
@@ -33,7 +32,9 @@ static __always_inline int from_wg_established(struct cg_ct_hit *hit,
 	return TC_ACT_OK;
 }
 
-/* An ICMP error passes only if it is about a flow we track. */
+/* An ICMP error passes only if it is about a flow we track, and comes
+ * from the identity the quoted packet went to: a peer must not quote
+ * another peer's flow to reach what policy denies it. */
 static __always_inline int from_wg_icmp_error(const struct cg_pkt *pkt,
 					      __u64 now)
 {
@@ -43,7 +44,7 @@ static __always_inline int from_wg_icmp_error(const struct cg_pkt *pkt,
 
 	if (!src)
 		return cg_drop(ident, CG_DROP_UNKNOWN_SOURCE);
-	if (!cg_ct_related(pkt, now, &hit))
+	if (!cg_ct_related(pkt, now, &hit) || cg_ct_receiver(&hit) != ident)
 		return cg_drop(ident, CG_DROP_ICMP_UNRELATED);
 	cg_count_rx(ident, pkt->len);
 	return TC_ACT_OK;
@@ -82,7 +83,9 @@ int cg_wg_ingress(struct __sk_buff *skb)
 
 	r = cg_parse(skb, &pkt);
 	if (r != CG_DROP_NONE)
-		return cg_drop(CG_IDENT_UNKNOWN, r);
+		/* Charge the sender when the IP header got that far (the
+		 * address is still zero, hence unknown, when it did not). */
+		return cg_drop(cg_ident_id_of(pkt.tuple.saddr), r);
 
 	now = bpf_ktime_get_ns();
 	if (pkt.icmp_error)

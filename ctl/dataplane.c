@@ -570,7 +570,30 @@ static bool keep_net(const struct policy *pol, const void *key,
 	return false;
 }
 
-static int sync_peers(struct dataplane *dp, const struct policy *pol)
+/* Does map fd hold exactly the n entries of pol that keep() accepts? */
+static bool map_is(int fd, size_t n,
+		   bool (*keep)(const struct policy *, const void *,
+				const void *),
+		   const struct policy *pol)
+{
+	char key[64], next[64], value[128];
+	void *prev = NULL;
+	size_t count = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, value) ||
+		    !keep(pol, key, value))
+			return false;
+		count++;
+	}
+	return count == n;
+}
+
+/* rejudge: rewrite every identity (new epochs), not only changed ones. */
+static int sync_peers(struct dataplane *dp, const struct policy *pol,
+		      bool rejudge)
 {
 	int fd = dp->map_fd[DP_MAP_PEERS];
 	size_t i;
@@ -584,7 +607,7 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol)
 		const struct policy_peer *e = &pol->peers[i];
 		struct cg_identity cur;
 
-		if (bpf_map_lookup_elem(fd, &e->key, &cur) == 0 &&
+		if (!rejudge && bpf_map_lookup_elem(fd, &e->key, &cur) == 0 &&
 		    same_identity(&cur, &e->value) &&
 		    cur.epoch == epoch_get(dp, cur.id))
 			continue; /* unchanged since the last run */
@@ -631,12 +654,20 @@ static int sync_nets(struct dataplane *dp, const struct policy *pol)
 
 int dp_sync(struct dataplane *dp, const struct policy *pol)
 {
+	/* Flows were admitted under the service and network maps as they
+	 * are now (e.g. pinned across a restart, after a crash between
+	 * saving a service change and applying it): if those change, every
+	 * flow is judged again, as after dp_sync_services. */
+	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], pol->n_services,
+			       keep_service, pol) ||
+		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], pol->n_nets,
+			       keep_net, pol);
 	int ret = sync_nets(dp, pol);
 
 	if (!ret)
 		ret = write_services(dp, pol);
 	if (!ret)
-		ret = sync_peers(dp, pol);
+		ret = sync_peers(dp, pol, rejudge);
 	if (ret)
 		log_err("map sync failed: %s", strerror(-ret));
 	return ret;

@@ -212,10 +212,20 @@ static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
 		bpf_map_update_elem(&cg_ct_other, &pkt->tuple, &e, BPF_ANY);
 }
 
-/* Is the flow an ICMP error talks about known (in either direction)? */
+static __always_inline bool cg_addr_eq(const __u8 a[4], const __u8 b[4])
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+/* Is the flow an ICMP error talks about known (in either direction), and
+ * does the error go back to the sender of the packet it quotes? Without
+ * the second test an error quoting any known flow could be addressed
+ * anywhere, carrying its payload past policy. */
 static __always_inline struct cg_ct_entry *
 cg_ct_related(const struct cg_pkt *pkt, __u64 now, struct cg_ct_hit *hit)
 {
+	if (!cg_addr_eq(pkt->tuple.daddr, pkt->inner.saddr))
+		return NULL;
 	return cg_ct_find(&pkt->inner, now, hit) ? hit->entry : NULL;
 }
 

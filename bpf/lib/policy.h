@@ -26,6 +26,14 @@ cg_identity_of(const __u8 addr[4])
 	return bpf_map_lookup_elem(&cg_cells, &lpm);
 }
 
+/* The identity id of an address, or CG_IDENT_UNKNOWN. */
+static __always_inline __u32 cg_ident_id_of(const __u8 addr[4])
+{
+	const struct cg_identity *id = cg_identity_of(addr);
+
+	return id ? id->id : CG_IDENT_UNKNOWN;
+}
+
 static __always_inline bool cg_is_local_net(const __u8 addr[4])
 {
 	struct cg_lpm_key lpm = { .prefixlen = 32 };

@@ -65,8 +65,7 @@ struct pkt_desc {
 
 /* ---- checksums (RFC 1071) ------------------------------------------------ */
 
-static inline uint32_t pkt_csum_add(uint32_t sum, const void *data,
-				    size_t len)
+static inline uint32_t pkt_csum_add(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	size_t i;
@@ -141,8 +140,7 @@ static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip,
 
 /* An ICMP error carries the IP header and first 8 L4 bytes of the packet
  * it is about (RFC 792). */
-static inline size_t pkt_icmp_quote(const struct pkt_desc *inner,
-				    uint8_t *out)
+static inline size_t pkt_icmp_quote(const struct pkt_desc *inner, uint8_t *out)
 {
 	uint8_t full[PKT_MAX];
 	size_t len = pkt_ipv4(inner, full, sizeof(full));
@@ -227,18 +225,17 @@ static inline void pkt_ipv4_header(const struct pkt_desc *d, uint8_t *ip,
 	 * valid one of the length IHL says. */
 	for (i = 20; i < hlen; i++)
 		ip[i] = i + 1 == hlen ? 0 : 1;
-	memcpy(ip + 10, (uint16_t[]){ pkt_csum_fold(pkt_csum_add(0, ip, hlen)) },
-	       2);
+	memcpy(ip + 10,
+	       (uint16_t[]){ pkt_csum_fold(pkt_csum_add(0, ip, hlen)) }, 2);
 }
 
 /* The IPv4 packet of d (no Ethernet header); its length. */
-static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip,
-			      size_t cap)
+static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip, size_t cap)
 {
 	size_t hlen = 20 + d->opt_len, l4len = 0;
 	uint8_t *l4 = ip + hlen;
 
-	if (cap < hlen + 60 + 68 + d->payload_len)
+	if (cap < hlen + 60 + 68 + (size_t)d->payload_len)
 		return 0;
 	if (d->frag_off == 0)
 		l4len = pkt_l4_header(d, l4);
@@ -252,14 +249,13 @@ static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip,
 
 /* ---- IPv6 ---------------------------------------------------------------- */
 
-static inline size_t pkt_ipv6(const struct pkt_desc *d, uint8_t *ip,
-			      size_t cap)
+static inline size_t pkt_ipv6(const struct pkt_desc *d, uint8_t *ip, size_t cap)
 {
 	uint8_t *l4 = ip + 40;
 	size_t l4len;
 	uint32_t sum;
 
-	if (cap < 40 + 20 + d->payload_len)
+	if (cap < 40 + 20 + (size_t)d->payload_len)
 		return 0;
 	memset(ip, 0, 40);
 	ip[0] = 0x60;

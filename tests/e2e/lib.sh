@@ -35,6 +35,7 @@ bg_in() {
 	ip netns exec "$ns" "$@" &
 	STARTED_PIDS+=($!)
 	LAST_PID=$!
+	echo "$LAST_PID" >>"$WORK/pids" # for a teardown from another shell
 }
 
 # wait_for SECONDS CMD...: poll until CMD succeeds; fail after SECONDS.
@@ -100,12 +101,24 @@ cell_service() {
 
 # tcp_server NS PORT BANNER: answer every connection with BANNER.
 tcp_server() {
-	bg_in "$1" socat "TCP-LISTEN:$2,fork,reuseaddr" "SYSTEM:echo $3"
+	bg_in "$1" socat "TCP-LISTEN:$2,fork,reuseaddr" "SYSTEM:echo $3" \
+		</dev/null >>"$WORK/servers.log" 2>&1
+}
+
+# http_server NS PORT TEXT: a one-line HTTP/1.0 server (for curl). The
+# response is a file: socat's address syntax would mangle escapes.
+http_server() {
+	local f
+	f=$(mktemp "$WORK/http.XXXXXX")
+	printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n%s\n' "$3" >"$f"
+	bg_in "$1" socat "TCP-LISTEN:$2,fork,reuseaddr" "SYSTEM:cat $f" \
+		</dev/null >>"$WORK/servers.log" 2>&1
 }
 
 # udp_server NS PORT BANNER: answer every datagram with BANNER.
 udp_server() {
-	bg_in "$1" socat "UDP-RECVFROM:$2,fork,reuseaddr" "SYSTEM:echo $3"
+	bg_in "$1" socat "UDP-RECVFROM:$2,fork,reuseaddr" "SYSTEM:echo $3" \
+		</dev/null >>"$WORK/servers.log" 2>&1
 }
 
 # tcp_get NS IP PORT: print what the server at IP:PORT says (2 s limit).
@@ -145,7 +158,7 @@ write_cell_config() {
 start_controller() {
 	local cell=$1 d="$WORK/$1"
 	bg_in "$(ns_of "$cell" r)" "$CELLGATE" --config "$d/cellgate.json" run \
-		>>"$d/cellgate.log" 2>&1
+		</dev/null >>"$d/cellgate.log" 2>&1
 	echo "$LAST_PID" >"$d/cellgate.pid"
 	wait_for 10 api "$cell" GET /health || {
 		tail -20 "$d/cellgate.log" >&2
@@ -202,7 +215,8 @@ add_peer() {
 	rpub=$(wg pubkey <"$d/wg.key")
 	api_ok "$cell" POST /api/peers \
 		"{\"name\":\"$name\",\"public_key\":\"$pub\",\"ip\":\"10.0.$n.$octet\"$extra}" >/dev/null || return 1
-	WG_PROCESS_FOREGROUND=1 bg_in "$p" wireguard-go "$ifn" >>"$d/$name.wg.log" 2>&1
+	WG_PROCESS_FOREGROUND=1 bg_in "$p" wireguard-go "$ifn" \
+		</dev/null >>"$d/$name.wg.log" 2>&1
 	echo "$LAST_PID" >"$d/$name.wg.pid"
 	wait_for 5 test -S "/var/run/wireguard/$ifn.sock" || return 1
 	ip netns exec "$p" wg set "$ifn" private-key "$key" \
@@ -231,6 +245,7 @@ teardown() {
 	for f in "$WORK"/*/cellgate.pid; do
 		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
 	done
+	[ -f "$WORK/pids" ] && mapfile -t -O "${#STARTED_PIDS[@]}" STARTED_PIDS <"$WORK/pids"
 	for pid in "${STARTED_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done

@@ -1,0 +1,21 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Every route in api/routes.c is in api/openapi.yaml and the reverse:
+# compares "METHOD PATH" lines from both.
+set -eu
+cd "$(dirname "$0")/.."
+code=$(mktemp) spec=$(mktemp)
+trap 'rm -f "$code" "$spec"' EXIT
+sed -n 's/^[[:space:]]*{ "\([A-Z]*\)", "\([^"]*\)",.*/\1 \2/p' api/routes.c | sort >"$code"
+awk '
+	/^  \/[^:]*:$/ { path = $1; sub(/:$/, "", path); next }
+	/^    (get|put|post|delete|patch):/ && path != "" {
+		m = $1; sub(/:$/, "", m); print toupper(m), path
+	}
+	/^[a-z]/ { path = "" }
+' api/openapi.yaml | sort >"$spec"
+if ! diff -u --label "routes in api/routes.c" --label "routes in api/openapi.yaml" "$code" "$spec"; then
+	echo "check-openapi: code and spec disagree (lines above)" >&2
+	exit 1
+fi
+echo "check-openapi: $(wc -l <"$code") routes, code and spec agree"
