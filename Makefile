@@ -44,7 +44,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .PHONY: all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
 	install clean format format-check help
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
 
 all: $(BUILD)/cellgate
 
@@ -91,7 +91,7 @@ $(BUILD)/bpf $(BUILD)/tests:
 
 # ---- tests ---------------------------------------------------------------
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(SAN_OBJS) | $(BUILD)/tests
 	$(CC) -O1 -g $(SAN_FLAGS) $(CTL_CFLAGS) $(shell pkg-config --cflags check) \
 		-o $@ $< $(SAN_OBJS) $(PKG_LIBS) $(shell pkg-config --libs check) -lpthread
 

@@ -88,8 +88,8 @@ const struct api_route *api_match(const char *method, const char *path,
 /* "Authorization: Bearer <token>", compared in constant time. */
 static bool authorized(struct controller *c, struct MHD_Connection *conn)
 {
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	static const char bearer[] = "Bearer ";
 
 	if (!h || strncmp(h, bearer, sizeof(bearer) - 1))
@@ -164,8 +164,7 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 		return;
 	}
 	if (!route->public && !authorized(srv->ctl, conn)) {
-		error_response(resp, 401, "",
-			       "missing or wrong bearer token");
+		error_response(resp, 401, "", "missing or wrong bearer token");
 		return;
 	}
 	if (up->too_large) {
@@ -215,8 +214,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return send_response(conn, &resp);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct upload *up = *con_cls;
 
@@ -256,10 +255,11 @@ struct api_server *api_start(struct controller *c)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 			MHD_USE_AUTO,
 		c->cfg.api.listen_port, NULL, NULL, on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+		MHD_OPTION_END);
 	if (!srv->mhd) {
 		log_err("api: cannot listen on %s (in use, or no such "
 			"address?)",

@@ -26,8 +26,7 @@ struct api_response {
 	json_object *json; /* the body; NULL for 204 */
 };
 
-typedef void (*api_handler)(struct controller *c,
-			    const struct api_request *req,
+typedef void (*api_handler)(struct controller *c, const struct api_request *req,
 			    struct api_response *resp);
 
 struct api_route {

@@ -13,8 +13,8 @@
 #include "lib/conntrack.h"
 #include "lib/counters.h"
 
-static __always_inline int to_wg_established(struct cg_ct_hit *hit,
-					     const struct cg_pkt *pkt, __u64 now)
+static __always_inline int
+to_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
 {
 	enum cg_drop_reason r;
 

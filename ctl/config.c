@@ -54,13 +54,21 @@ static bool absolute_path(const char *field, const char *path,
 	return false;
 }
 
+/* A DNS name or IPv4 address: it ends up in peers' client configs. */
+static bool valid_hostname(const char *h)
+{
+	size_t n = strspn(h, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+
+	return n > 0 && h[n] == '\0' && h[0] != '-' && h[0] != '.';
+}
+
 static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 			    struct cg_error *err)
 {
-	static const char *const fields[] = { "interface", "address",
-					      "listen_port",
-					      "private_key_file", "endpoint",
-					      NULL };
+	static const char *const fields[] = { "interface",   "address",
+					      "listen_port", "private_key_file",
+					      "endpoint",    NULL };
 	char addr[32] = "", host[256];
 	uint64_t port = cfg->wireguard.listen_port;
 	uint16_t eport;
@@ -76,8 +84,8 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 	    !jx_string(wg, "private_key_file", false, "wireguard",
 		       cfg->wireguard.private_key_file, PATH_MAX, err) ||
 	    !jx_string(wg, "endpoint", false, "wireguard",
-		       cfg->wireguard.endpoint,
-		       sizeof(cfg->wireguard.endpoint), err))
+		       cfg->wireguard.endpoint, sizeof(cfg->wireguard.endpoint),
+		       err))
 		return false;
 	cfg->wireguard.listen_port = (uint16_t)port;
 
@@ -91,8 +99,10 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 		return false;
 	}
 	mask = prefix_mask(cfg->wireguard.subnet.prefix);
-	cfg->wireguard.subnet.addr.s_addr = cfg->wireguard.address.s_addr & mask;
-	if (cfg->wireguard.address.s_addr == cfg->wireguard.subnet.addr.s_addr ||
+	cfg->wireguard.subnet.addr.s_addr =
+		cfg->wireguard.address.s_addr & mask;
+	if (cfg->wireguard.address.s_addr ==
+		    cfg->wireguard.subnet.addr.s_addr ||
 	    (cfg->wireguard.address.s_addr | mask) == 0xffffffffu) {
 		cg_error_set(err, 400, "wireguard.address",
 			     "'wireguard.address' is the network or broadcast "
@@ -100,8 +110,9 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 		return false;
 	}
 	if (cfg->wireguard.endpoint[0] &&
-	    !parse_host_port(cfg->wireguard.endpoint, host, sizeof(host),
-			     &eport)) {
+	    (!parse_host_port(cfg->wireguard.endpoint, host, sizeof(host),
+			      &eport) ||
+	     !valid_hostname(host))) {
 		cg_error_set(err, 400, "wireguard.endpoint",
 			     "'wireguard.endpoint' must be host:port");
 		return false;
@@ -170,8 +181,8 @@ static bool parse_limits(json_object *lim, struct cg_config *cfg,
 	if (!jx_only_fields(lim, fields, "limits", err) ||
 	    !jx_uint(lim, "max_peers", false, "limits", 16, 1 << 20, &peers,
 		     err) ||
-	    !jx_uint(lim, "conntrack_tcp", false, "limits", 1024, 1 << 24,
-		     &tcp, err) ||
+	    !jx_uint(lim, "conntrack_tcp", false, "limits", 1024, 1 << 24, &tcp,
+		     err) ||
 	    !jx_uint(lim, "conntrack_other", false, "limits", 1024, 1 << 24,
 		     &other, err))
 		return false;
@@ -198,8 +209,8 @@ static bool parse_local_networks(json_object *arr, struct cg_config *cfg,
 
 		snprintf(field, sizeof(field), "local_networks[%zu]", i);
 		if (!json_object_is_type(v, json_type_string) ||
-		    !parse_cidr(json_object_get_string(v), &c->addr,
-				&c->prefix, false)) {
+		    !parse_cidr(json_object_get_string(v), &c->addr, &c->prefix,
+				false)) {
 			cg_error_set(err, 400, field,
 				     "'%s' must be a network like "
 				     "192.168.1.0/24",
@@ -212,8 +223,7 @@ static bool parse_local_networks(json_object *arr, struct cg_config *cfg,
 }
 
 /* The three interfaces must be distinct, and the subnets disjoint. */
-static bool check_consistency(const struct cg_config *cfg,
-			      struct cg_error *err)
+static bool check_consistency(const struct cg_config *cfg, struct cg_error *err)
 {
 	const char *wg = cfg->wireguard.interface;
 	const char *up = cfg->uplink.interface;
@@ -260,8 +270,8 @@ static bool check_consistency(const struct cg_config *cfg,
 					  cfg->local_networks[j].prefix))
 				other = "an earlier local network";
 		if (other) {
-			cg_error_set(err, 400, field, "'%s' overlaps %s",
-				     field, other);
+			cg_error_set(err, 400, field, "'%s' overlaps %s", field,
+				     other);
 			return false;
 		}
 	}
@@ -286,8 +296,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "wireguard", json_type_object, true, "", &wg,
 		       err) ||
 	    !jx_member(root, "bridge", json_type_object, true, "", &br, err) ||
-	    !jx_member(root, "uplink", json_type_object, false, "", &up,
-		       err) ||
+	    !jx_member(root, "uplink", json_type_object, false, "", &up, err) ||
 	    !jx_member(root, "api", json_type_object, false, "", &api, err) ||
 	    !jx_member(root, "limits", json_type_object, false, "", &lim,
 		       err) ||

@@ -74,7 +74,6 @@ struct cg_config {
 int config_parse(const char *buf, size_t len, struct cg_config *cfg,
 		 struct cg_error *err);
 /* Read and parse a file; err says what is wrong and where. */
-int config_load(const char *path, struct cg_config *cfg,
-		struct cg_error *err);
+int config_load(const char *path, struct cg_config *cfg, struct cg_error *err);
 
 #endif

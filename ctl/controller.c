@@ -145,8 +145,8 @@ static int wg_program(struct controller *c, const struct cg_peer_def *old,
 	ret = wg_apply(c->cfg.wireguard.interface, &change);
 	if (ret)
 		log_err("wireguard %s: cannot program peer '%s': %s",
-			c->cfg.wireguard.interface,
-			new ? new->name : old->name, strerror(-ret));
+			c->cfg.wireguard.interface, new ? new->name : old->name,
+			strerror(-ret));
 	return ret;
 }
 
@@ -193,8 +193,8 @@ static int wg_reconcile(struct controller *c)
 		goto out;
 	}
 	for (i = 0; i < dev.n_peers; i++) {
-		const struct cg_peer_def *p = peer_by_key(st,
-							  dev.peers[i].public_key);
+		const struct cg_peer_def *p =
+			peer_by_key(st, dev.peers[i].public_key);
 
 		if (p && wg_peer_matches(&dev.peers[i], p)) {
 			seen[p - st->peers] = 1;
@@ -218,8 +218,7 @@ static int wg_reconcile(struct controller *c)
 		if (c->started_ns)
 			log_warn("wireguard %s: repairing peer '%s' (missing "
 				 "or wrong allowed-ips)",
-				 c->cfg.wireguard.interface,
-				 st->peers[i].name);
+				 c->cfg.wireguard.interface, st->peers[i].name);
 		n++;
 	}
 	if (n) {
@@ -472,9 +471,8 @@ int ctl_list_services(struct controller *c, json_object **out)
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->state.n_services; i++)
-		json_object_array_add(arr,
-				      service_to_json(&c->state.services[i],
-						      false));
+		json_object_array_add(
+			arr, service_to_json(&c->state.services[i], false));
 	pthread_mutex_unlock(&c->lock);
 	*out = arr;
 	return 0;
@@ -565,10 +563,12 @@ static json_object *counters_json(const struct cg_counters *s)
 
 	json_object_object_add(o, "rx_packets",
 			       json_object_new_uint64(s->rx_packets));
-	json_object_object_add(o, "rx_bytes", json_object_new_uint64(s->rx_bytes));
+	json_object_object_add(o, "rx_bytes",
+			       json_object_new_uint64(s->rx_bytes));
 	json_object_object_add(o, "tx_packets",
 			       json_object_new_uint64(s->tx_packets));
-	json_object_object_add(o, "tx_bytes", json_object_new_uint64(s->tx_bytes));
+	json_object_object_add(o, "tx_bytes",
+			       json_object_new_uint64(s->tx_bytes));
 	for (r = 1; r < CG_DROP__MAX; r++)
 		json_object_object_add(drops, drop_reason_name(r),
 				       json_object_new_uint64(s->drops[r]));
@@ -583,9 +583,9 @@ int ctl_list_peers(struct controller *c, json_object **out)
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->state.n_peers; i++)
-		json_object_array_add(arr, peer_to_json(&c->state,
-							&c->state.peers[i],
-							false));
+		json_object_array_add(
+			arr,
+			peer_to_json(&c->state, &c->state.peers[i], false));
 	pthread_mutex_unlock(&c->lock);
 	*out = arr;
 	return 0;
@@ -732,7 +732,8 @@ static json_object *maps_json(struct controller *c)
 		if (dp_map_usage(&c->dp, m, &u))
 			continue;
 		o = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(u.name));
+		json_object_object_add(o, "name",
+				       json_object_new_string(u.name));
 		json_object_object_add(o, "entries",
 				       json_object_new_int64(u.entries));
 		json_object_object_add(o, "capacity",
@@ -772,7 +773,8 @@ int ctl_status(struct controller *c, json_object **out)
 
 	pthread_mutex_lock(&c->lock);
 	key_to_base64(key, c->public_key);
-	json_object_object_add(o, "version", json_object_new_string(CG_VERSION));
+	json_object_object_add(o, "version",
+			       json_object_new_string(CG_VERSION));
 	json_object_object_add(o, "cell_name",
 			       json_object_new_string(c->cfg.cell_name));
 	json_object_object_add(o, "public_key", json_object_new_string(key));
@@ -782,13 +784,14 @@ int ctl_status(struct controller *c, json_object **out)
 					       "kernel" :
 					       "userspace"));
 	json_object_object_add(o, "uptime_seconds",
-			       json_object_new_int64((int64_t)(
-				       (monotonic_ns() - c->started_ns) /
-				       1000000000ull)));
-	json_object_object_add(o, "services",
-			       json_object_new_int64((int64_t)c->state.n_services));
-	json_object_object_add(o, "peers",
-			       json_object_new_int64((int64_t)c->state.n_peers));
+			       json_object_new_int64((int64_t)((monotonic_ns() -
+								c->started_ns) /
+							       1000000000ull)));
+	json_object_object_add(
+		o, "services",
+		json_object_new_int64((int64_t)c->state.n_services));
+	json_object_object_add(
+		o, "peers", json_object_new_int64((int64_t)c->state.n_peers));
 	json_object_object_add(o, "programs", programs_json(c));
 	json_object_object_add(o, "maps", maps_json(c));
 	json_object_object_add(o, "wireguard_repairs",

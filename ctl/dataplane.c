@@ -23,10 +23,14 @@
 #include "wg_ingress.skel.h"
 
 static const char *const map_names[DP_MAP__COUNT] = {
-	[DP_MAP_PEERS] = "cg_peers",	     [DP_MAP_CELLS] = "cg_cells",
-	[DP_MAP_LOCAL_NETS] = "cg_local_nets", [DP_MAP_SERVICES] = "cg_services",
-	[DP_MAP_CT_TCP] = "cg_ct_tcp",	     [DP_MAP_CT_OTHER] = "cg_ct_other",
-	[DP_MAP_FRAGS] = "cg_frags",	     [DP_MAP_EPOCHS] = "cg_epochs",
+	[DP_MAP_PEERS] = "cg_peers",
+	[DP_MAP_CELLS] = "cg_cells",
+	[DP_MAP_LOCAL_NETS] = "cg_local_nets",
+	[DP_MAP_SERVICES] = "cg_services",
+	[DP_MAP_CT_TCP] = "cg_ct_tcp",
+	[DP_MAP_CT_OTHER] = "cg_ct_other",
+	[DP_MAP_FRAGS] = "cg_frags",
+	[DP_MAP_EPOCHS] = "cg_epochs",
 	[DP_MAP_COUNTERS] = "cg_counters",
 };
 
@@ -154,8 +158,8 @@ static int find_map_fds(struct dataplane *dp)
 	int i;
 
 	for (i = 0; i < DP_MAP__COUNT; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(obj,
-								 map_names[i]);
+		struct bpf_map *m =
+			bpf_object__find_map_by_name(obj, map_names[i]);
 
 		dp->map_fd[i] = m ? bpf_map__fd(m) : -1;
 		if (dp->map_fd[i] < 0) {
@@ -267,21 +271,20 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point,
 	int ret;
 
 	if (tc_query_quiet(&hook, &query) == 0)
-		log_info("tc %s %s: replacing program %u in place", ifname,
-			 dir, query.prog_id);
+		log_info("tc %s %s: replacing program %u in place", ifname, dir,
+			 query.prog_id);
 	ret = bpf_tc_attach(&hook, &opts);
 	if (ret) {
 		log_err("tc %s %s: attach failed: %s", ifname, dir,
 			strerror(-ret));
 		return ret;
 	}
-	log_info("tc %s %s: program %u attached (handle 0x%x prio %u)",
-		 ifname, dir, opts.prog_id, CG_TC_HANDLE, CG_TC_PRIO);
+	log_info("tc %s %s: program %u attached (handle 0x%x prio %u)", ifname,
+		 dir, opts.prog_id, CG_TC_HANDLE, CG_TC_PRIO);
 	return 0;
 }
 
-int dp_attach_wg(struct dataplane *dp, const char *ifname,
-		 bool *qdisc_created)
+int dp_attach_wg(struct dataplane *dp, const char *ifname, bool *qdisc_created)
 {
 	int ifindex = (int)if_nametoindex(ifname);
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
@@ -300,8 +303,8 @@ int dp_attach_wg(struct dataplane *dp, const char *ifname,
 			strerror(-ret));
 		return ret;
 	}
-	ret = tc_attach_one(ifindex, BPF_TC_INGRESS,
-			    dp_prog_fd_wg_ingress(dp), ifname);
+	ret = tc_attach_one(ifindex, BPF_TC_INGRESS, dp_prog_fd_wg_ingress(dp),
+			    ifname);
 	if (!ret)
 		ret = tc_attach_one(ifindex, BPF_TC_EGRESS,
 				    dp_prog_fd_wg_egress(dp), ifname);
@@ -563,7 +566,8 @@ static bool keep_net(const struct policy *pol, const void *key,
 	size_t i;
 
 	for (i = 0; i < pol->n_nets; i++)
-		if (!memcmp(&pol->nets[i].key, key, sizeof(struct cg_lpm_key)) &&
+		if (!memcmp(&pol->nets[i].key, key,
+			    sizeof(struct cg_lpm_key)) &&
 		    !memcmp(&pol->nets[i].value, value,
 			    sizeof(struct cg_local_net)))
 			return true;
@@ -699,8 +703,7 @@ static int gc_map(int fd, size_t key_size,
 	while (bpf_map_get_next_key(fd, prev, next) == 0) {
 		memcpy(key, next, key_size);
 		prev = key;
-		if (bpf_map_lookup_elem(fd, key, value) ||
-		    !expired(value, now))
+		if (bpf_map_lookup_elem(fd, key, value) || !expired(value, now))
 			continue;
 		if (n == cap) {
 			void *p = realloc(doomed, (cap = cap ? cap * 2 : 256) *

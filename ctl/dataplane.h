@@ -78,8 +78,7 @@ int dp_prog_fd_wg_egress(const struct dataplane *dp);
 
 /* Attach (or atomically replace) the wg programs on ifname's clsact.
  * qdisc_created tells whether this call created the clsact qdisc. */
-int dp_attach_wg(struct dataplane *dp, const char *ifname,
-		 bool *qdisc_created);
+int dp_attach_wg(struct dataplane *dp, const char *ifname, bool *qdisc_created);
 
 /* Make the identity, service and network maps equal to pol: add what is
  * missing, rewrite what differs (with a new epoch), delete the rest. */

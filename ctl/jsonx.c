@@ -28,7 +28,8 @@ json_object *jx_parse_object(const char *buf, size_t len, struct cg_error *err)
 	}
 	used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	while (used < len && strchr(" \t\r\n", buf[used]))
+	/* strchr() would find a NUL byte too: that is not whitespace. */
+	while (used < len && buf[used] && strchr(" \t\r\n", buf[used]))
 		used++;
 	if (used < len) {
 		cg_error_set(err, 400, "", "malformed JSON: trailing data");
@@ -56,8 +57,7 @@ bool jx_only_fields(json_object *obj, const char *const *allowed,
 {
 	char path[128];
 
-	json_object_object_foreach(obj, key, val)
-	{
+	json_object_object_foreach(obj, key, val) {
 		const char *const *a;
 
 		(void)val;
@@ -159,9 +159,8 @@ bool jx_uint(json_object *obj, const char *key, bool required,
 	return true;
 }
 
-bool jx_member(json_object *obj, const char *key, json_type type,
-	       bool required, const char *prefix, json_object **out,
-	       struct cg_error *err)
+bool jx_member(json_object *obj, const char *key, json_type type, bool required,
+	       const char *prefix, json_object **out, struct cg_error *err)
 {
 	if (!lookup(obj, key, required, prefix, out, err))
 		return false;

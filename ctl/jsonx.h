@@ -29,16 +29,14 @@ void jx_path(char *out, size_t len, const char *prefix, const char *key);
 /* Typed getters. A missing member is an error only when required; then
  * the out value is left untouched. Return false with err set on error. */
 bool jx_string(json_object *obj, const char *key, bool required,
-	       const char *prefix, char *out, size_t len,
-	       struct cg_error *err);
+	       const char *prefix, char *out, size_t len, struct cg_error *err);
 bool jx_bool(json_object *obj, const char *key, bool required,
 	     const char *prefix, bool *out, struct cg_error *err);
 bool jx_uint(json_object *obj, const char *key, bool required,
 	     const char *prefix, uint64_t min, uint64_t max, uint64_t *out,
 	     struct cg_error *err);
 /* An object or array member (type checked), NULL when absent. */
-bool jx_member(json_object *obj, const char *key, json_type type,
-	       bool required, const char *prefix, json_object **out,
-	       struct cg_error *err);
+bool jx_member(json_object *obj, const char *key, json_type type, bool required,
+	       const char *prefix, json_object **out, struct cg_error *err);
 
 #endif

@@ -30,15 +30,19 @@ int state_copy(struct cg_state *dst, const struct cg_state *src)
 	state_init(dst, src->cfg);
 	dst->services = malloc((src->n_services ? src->n_services : 1) *
 			       sizeof(*dst->services));
-	dst->peers = malloc((src->n_peers ? src->n_peers : 1) *
-			    sizeof(*dst->peers));
+	dst->peers =
+		malloc((src->n_peers ? src->n_peers : 1) * sizeof(*dst->peers));
 	if (!dst->services || !dst->peers) {
 		state_free(dst);
 		return -ENOMEM;
 	}
-	memcpy(dst->services, src->services,
-	       src->n_services * sizeof(*dst->services));
-	memcpy(dst->peers, src->peers, src->n_peers * sizeof(*dst->peers));
+	/* memcpy from NULL is undefined even for 0 bytes. */
+	if (src->n_services)
+		memcpy(dst->services, src->services,
+		       src->n_services * sizeof(*dst->services));
+	if (src->n_peers)
+		memcpy(dst->peers, src->peers,
+		       src->n_peers * sizeof(*dst->peers));
 	dst->n_services = dst->cap_services = src->n_services;
 	dst->n_peers = dst->cap_peers = src->n_peers;
 	if (!dst->cap_services)
@@ -135,7 +139,8 @@ static bool valid_unicast(struct in_addr ip)
 {
 	uint32_t h = ntohl(ip.s_addr);
 
-	return h != 0 && h != 0xffffffffu && (h >> 28) != 0xe && (h >> 24) != 127;
+	return h != 0 && h != 0xffffffffu && (h >> 28) != 0xe &&
+	       (h >> 24) != 127;
 }
 
 static bool parse_endpoint(json_object *obj, const char *prefix,
@@ -152,14 +157,15 @@ static bool parse_endpoint(json_object *obj, const char *prefix,
 	}
 	if (!jx_only_fields(obj, fields, prefix, err) ||
 	    !jx_string(obj, "ip", true, prefix, ip, sizeof(ip), err) ||
-	    !jx_string(obj, "proto", true, prefix, proto, sizeof(proto),
-		       err) ||
+	    !jx_string(obj, "proto", true, prefix, proto, sizeof(proto), err) ||
 	    !jx_uint(obj, "port", false, prefix, 0, 65535, &port, err))
 		return false;
 	if (!parse_ipv4(ip, &ep->ip) || !valid_unicast(ep->ip)) {
 		jx_path(path, sizeof(path), prefix, "ip");
-		cg_error_set(err, 400, path, "'%s' must be a unicast IPv4 "
-			     "address", path);
+		cg_error_set(err, 400, path,
+			     "'%s' must be a unicast IPv4 "
+			     "address",
+			     path);
 		return false;
 	}
 	if (!parse_proto(proto, &ep->proto)) {
@@ -179,8 +185,8 @@ static bool parse_endpoint(json_object *obj, const char *prefix,
 	return true;
 }
 
-static bool parse_dnat(json_object *obj, const char *prefix,
-		       struct cg_dnat *d, struct cg_error *err)
+static bool parse_dnat(json_object *obj, const char *prefix, struct cg_dnat *d,
+		       struct cg_error *err)
 {
 	static const char *const fields[] = { "proto", "port", "to_ip",
 					      "to_port", NULL };
@@ -193,8 +199,7 @@ static bool parse_dnat(json_object *obj, const char *prefix,
 		return false;
 	}
 	if (!jx_only_fields(obj, fields, prefix, err) ||
-	    !jx_string(obj, "proto", true, prefix, proto, sizeof(proto),
-		       err) ||
+	    !jx_string(obj, "proto", true, prefix, proto, sizeof(proto), err) ||
 	    !jx_uint(obj, "port", true, prefix, 1, 65535, &port, err) ||
 	    !jx_string(obj, "to_ip", true, prefix, ip, sizeof(ip), err) ||
 	    !jx_uint(obj, "to_port", true, prefix, 1, 65535, &to_port, err))
@@ -233,15 +238,16 @@ static bool parse_service(json_object *body, bool with_id,
 	    !jx_member(body, "endpoints", json_type_array, false, "", &eps,
 		       err) ||
 	    !jx_member(body, "dnat", json_type_array, false, "", &dnat, err) ||
-	    (with_id && !jx_uint(body, "id", true, "", 0,
-				 CG_MAX_SERVICES - 1, &id, err)))
+	    (with_id &&
+	     !jx_uint(body, "id", true, "", 0, CG_MAX_SERVICES - 1, &id, err)))
 		return false;
 	svc->id = (uint32_t)id;
-	svc->n_endpoints = eps ? (unsigned int)json_object_array_length(eps) : 0;
+	svc->n_endpoints =
+		eps ? (unsigned int)json_object_array_length(eps) : 0;
 	svc->n_dnat = dnat ? (unsigned int)json_object_array_length(dnat) : 0;
 	if (svc->n_endpoints > CG_MAX_ENDPOINTS || svc->n_dnat > CG_MAX_DNAT) {
-		cg_error_set(err, 400, svc->n_dnat > CG_MAX_DNAT ? "dnat" :
-								   "endpoints",
+		cg_error_set(err, 400,
+			     svc->n_dnat > CG_MAX_DNAT ? "dnat" : "endpoints",
 			     "at most %d endpoints and %d dnat entries",
 			     CG_MAX_ENDPOINTS, CG_MAX_DNAT);
 		return false;
@@ -304,8 +310,10 @@ static bool service_conflicts(const struct cg_state *st,
 						err, 409, "endpoints",
 						"endpoint %s %s/%u belongs to "
 						"service '%s'",
-						proto_name(svc->endpoints[i].proto),
-						ipv4_str(svc->endpoints[i].ip, ip),
+						proto_name(svc->endpoints[i]
+								   .proto),
+						ipv4_str(svc->endpoints[i].ip,
+							 ip),
 						svc->endpoints[i].port,
 						o->name);
 					return true;
@@ -314,12 +322,12 @@ static bool service_conflicts(const struct cg_state *st,
 			for (j = 0; j < o->n_dnat; j++)
 				if (svc->dnat[i].proto == o->dnat[j].proto &&
 				    svc->dnat[i].port == o->dnat[j].port) {
-					cg_error_set(err, 409, "dnat",
-						     "dnat %s port %u belongs "
-						     "to service '%s'",
-						     proto_name(svc->dnat[i].proto),
-						     svc->dnat[i].port,
-						     o->name);
+					cg_error_set(
+						err, 409, "dnat",
+						"dnat %s port %u belongs "
+						"to service '%s'",
+						proto_name(svc->dnat[i].proto),
+						svc->dnat[i].port, o->name);
 					return true;
 				}
 	}
@@ -348,8 +356,7 @@ static bool check_name(json_object *body, const char *name,
 			     "'name' must match [A-Za-z0-9_.-]{1,64}");
 		return false;
 	}
-	if (!jx_string(body, "name", false, "", in_body, sizeof(in_body),
-		       err))
+	if (!jx_string(body, "name", false, "", in_body, sizeof(in_body), err))
 		return false;
 	if (in_body[0] && strcmp(in_body, name)) {
 		cg_error_set(err, 400, "name",
@@ -359,8 +366,8 @@ static bool check_name(json_object *body, const char *name,
 	return true;
 }
 
-int state_put_service(struct cg_state *st, const char *name,
-		      json_object *body, struct cg_error *err)
+int state_put_service(struct cg_state *st, const char *name, json_object *body,
+		      struct cg_error *err)
 {
 	struct cg_service_def svc = { 0 };
 	struct cg_service_def *old;
@@ -428,14 +435,14 @@ json_object *service_to_json(const struct cg_service_def *svc, bool with_id)
 	for (i = 0; i < svc->n_endpoints; i++) {
 		json_object *e = json_object_new_object();
 
+		json_object_object_add(e, "ip",
+				       json_object_new_string(ipv4_str(
+					       svc->endpoints[i].ip, ip)));
+		json_object_object_add(e, "proto",
+				       json_object_new_string(proto_name(
+					       svc->endpoints[i].proto)));
 		json_object_object_add(
-			e, "ip",
-			json_object_new_string(ipv4_str(svc->endpoints[i].ip, ip)));
-		json_object_object_add(
-			e, "proto",
-			json_object_new_string(proto_name(svc->endpoints[i].proto)));
-		json_object_object_add(e, "port",
-				       json_object_new_int(svc->endpoints[i].port));
+			e, "port", json_object_new_int(svc->endpoints[i].port));
 		json_object_array_add(eps, e);
 	}
 	for (i = 0; i < svc->n_dnat; i++) {
@@ -446,11 +453,12 @@ json_object *service_to_json(const struct cg_service_def *svc, bool with_id)
 			json_object_new_string(proto_name(svc->dnat[i].proto)));
 		json_object_object_add(d, "port",
 				       json_object_new_int(svc->dnat[i].port));
+		json_object_object_add(d, "to_ip",
+				       json_object_new_string(ipv4_str(
+					       svc->dnat[i].to_ip, ip)));
 		json_object_object_add(
-			d, "to_ip",
-			json_object_new_string(ipv4_str(svc->dnat[i].to_ip, ip)));
-		json_object_object_add(d, "to_port",
-				       json_object_new_int(svc->dnat[i].to_port));
+			d, "to_port",
+			json_object_new_int(svc->dnat[i].to_port));
 		json_object_array_add(dnat, d);
 	}
 	json_object_object_add(o, "endpoints", eps);
@@ -461,7 +469,8 @@ json_object *service_to_json(const struct cg_service_def *svc, bool with_id)
 /* ---- peers ------------------------------------------------------------- */
 
 static bool parse_access(const struct cg_state *st, json_object *arr,
-			 uint64_t access[CG_SERVICE_WORDS], struct cg_error *err)
+			 uint64_t access[CG_SERVICE_WORDS],
+			 struct cg_error *err)
 {
 	size_t i, n = json_object_array_length(arr);
 	char field[48];
@@ -546,15 +555,27 @@ static bool peer_conflicts(const struct cg_state *st,
 	return false;
 }
 
+/* A member that is there and not null (jx_* treat null as absent). */
+static bool has_member(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(obj, key, &v) && v;
+}
+
 /* Apply the members present in body to p. required: POST semantics. */
 static bool parse_peer(const struct cg_state *st, json_object *body,
 		       bool creating, bool with_id, struct cg_peer_def *p,
 		       struct cg_error *err)
 {
-	static const char *const fields[] = { "name", "public_key", "ip",
+	static const char *const fields[] = { "name",
+					      "public_key",
+					      "ip",
 					      "service_access",
-					      "internet_access", "peer_to_peer",
-					      "id", NULL };
+					      "internet_access",
+					      "peer_to_peer",
+					      "id",
+					      NULL };
 	char key[WG_KEY_B64_LEN + 2] = "", ip[32] = "";
 	json_object *access;
 	uint64_t id = p->id;
@@ -574,21 +595,33 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 	    !jx_bool(body, "internet_access", false, "", &p->internet_access,
 		     err) ||
 	    !jx_bool(body, "peer_to_peer", false, "", &p->peer_to_peer, err) ||
-	    (with_id && !jx_uint(body, "id", true, "", 1, UINT32_MAX, &id,
-				 err)))
+	    (with_id &&
+	     !jx_uint(body, "id", true, "", 1, UINT32_MAX, &id, err)))
 		return false;
 	p->id = (uint32_t)id;
-	if (key[0] && !key_from_base64(p->public_key, key)) {
+	/* Given means present, even as "": an empty value is invalid, not
+	 * absent. */
+	if (has_member(body, "public_key") &&
+	    !key_from_base64(p->public_key, key)) {
 		cg_error_set(err, 400, "public_key",
 			     "'public_key' must be the base64 of 32 bytes");
 		return false;
 	}
-	if (ip[0] && !parse_ipv4(ip, &p->ip)) {
-		cg_error_set(err, 400, "ip", "'ip' must be an IPv4 address");
+	if (has_member(body, "public_key") && key_is_zero(p->public_key)) {
+		/* WireGuard refuses the all-zero key (no shared secret). */
+		cg_error_set(err, 400, "public_key",
+			     "'public_key' is the all-zero key");
 		return false;
 	}
-	if (ip[0] && !peer_ip_valid(st->cfg, p->ip, err))
-		return false;
+	if (has_member(body, "ip")) {
+		if (!parse_ipv4(ip, &p->ip)) {
+			cg_error_set(err, 400, "ip",
+				     "'ip' must be an IPv4 address");
+			return false;
+		}
+		if (!peer_ip_valid(st->cfg, p->ip, err))
+			return false;
+	}
 	return !access || parse_access(st, access, p->access, err);
 }
 
@@ -632,7 +665,8 @@ int state_add_peer(struct cg_state *st, json_object *body,
 	if (peer_conflicts(st, &p, NULL, err))
 		return -EEXIST;
 	if (!free_peer_id(st, &p.id)) {
-		cg_error_set(err, 409, "name", "the cell has its maximum of "
+		cg_error_set(err, 409, "name",
+			     "the cell has its maximum of "
 			     "%u peers (limits.max_peers)",
 			     st->cfg->limits.max_peers);
 		return -ENOSPC;
@@ -648,9 +682,9 @@ int state_add_peer(struct cg_state *st, json_object *body,
 	return 0;
 }
 
-int state_update_peer(struct cg_state *st, const char *name,
-		      json_object *body, struct cg_peer_def *old,
-		      struct cg_peer_def *updated, struct cg_error *err)
+int state_update_peer(struct cg_state *st, const char *name, json_object *body,
+		      struct cg_peer_def *old, struct cg_peer_def *updated,
+		      struct cg_error *err)
 {
 	struct cg_peer_def *cur = state_peer(st, name);
 	struct cg_peer_def p;
@@ -699,7 +733,8 @@ json_object *peer_to_json(const struct cg_state *st,
 
 	json_object_object_add(o, "name", json_object_new_string(peer->name));
 	if (with_id)
-		json_object_object_add(o, "id", json_object_new_int64(peer->id));
+		json_object_object_add(o, "id",
+				       json_object_new_int64(peer->id));
 	key_to_base64(key, peer->public_key);
 	json_object_object_add(o, "public_key", json_object_new_string(key));
 	json_object_object_add(o, "ip",
@@ -871,7 +906,8 @@ char *state_to_string(const struct cg_state *st)
 	json_object_object_add(root, "services", services);
 	json_object_object_add(root, "peers", peers);
 	out = strdup(json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		root,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return out;
 }

@@ -77,8 +77,8 @@ struct cg_peer_def *state_peer(const struct cg_state *st, const char *name);
 
 /* Create or replace a service from its JSON body (PUT semantics; a name
  * in the body must match). Keeps the id of a replaced service. */
-int state_put_service(struct cg_state *st, const char *name,
-		      json_object *body, struct cg_error *err);
+int state_put_service(struct cg_state *st, const char *name, json_object *body,
+		      struct cg_error *err);
 /* 404 if absent, 409 while a peer still has access to it. */
 int state_delete_service(struct cg_state *st, const char *name,
 			 struct cg_error *err);
@@ -87,9 +87,9 @@ int state_delete_service(struct cg_state *st, const char *name,
 int state_add_peer(struct cg_state *st, json_object *body,
 		   struct cg_peer_def *added, struct cg_error *err);
 /* Change the fields present in body (PUT); old gets the previous value. */
-int state_update_peer(struct cg_state *st, const char *name,
-		      json_object *body, struct cg_peer_def *old,
-		      struct cg_peer_def *updated, struct cg_error *err);
+int state_update_peer(struct cg_state *st, const char *name, json_object *body,
+		      struct cg_peer_def *old, struct cg_peer_def *updated,
+		      struct cg_error *err);
 int state_delete_peer(struct cg_state *st, const char *name,
 		      struct cg_peer_def *removed, struct cg_error *err);
 

@@ -111,25 +111,47 @@ int write_file_atomic(const char *path, const void *buf, size_t len,
 char *read_file(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
+	size_t n = 0, cap = 0, got;
+	char *buf = NULL, *p;
+	int err = 0;
 
 	if (!f)
 		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f) || n > max) {
-		free(buf);
-		fclose(f);
-		errno = n > max ? EFBIG : EIO;
-		return NULL;
+	/* Grow as the file goes (max may be far above its size), reading
+	 * at most max + 1 bytes to tell a file of max bytes from a bigger
+	 * one. */
+	for (;;) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+
+			if (cap > max)
+				break;
+			if (ncap > max + 1)
+				ncap = max + 1;
+			p = realloc(buf, ncap + 1);
+			if (!p) {
+				err = ENOMEM;
+				break;
+			}
+			buf = p;
+			cap = ncap;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (n < cap) {
+			if (ferror(f))
+				err = EIO;
+			break;
+		}
 	}
 	fclose(f);
+	if (!err && n > max)
+		err = EFBIG;
+	if (err) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
 	buf[n] = '\0';
 	if (len)
 		*len = n;
@@ -151,8 +173,17 @@ int mkdir_p(const char *path, mode_t mode)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
+	if (mkdir(buf, mode)) {
+		struct stat sb;
+
+		if (errno != EEXIST)
+			return -errno;
+		/* Something is there: it must be a directory. */
+		if (stat(buf, &sb))
+			return -errno;
+		if (!S_ISDIR(sb.st_mode))
+			return -ENOTDIR;
+	}
 	return 0;
 }
 
@@ -208,18 +239,19 @@ bool cidrs_overlap(struct in_addr a, uint8_t alen, struct in_addr b,
 	return cidr_contains(a, shorter, b);
 }
 
-bool parse_host_port(const char *s, char *host, size_t host_len,
-		     uint16_t *port)
+bool parse_host_port(const char *s, char *host, size_t host_len, uint16_t *port)
 {
 	const char *colon = s ? strrchr(s, ':') : NULL;
 	char *end;
 	long n;
 
-	if (!colon || colon == s || (size_t)(colon - s) >= host_len)
+	/* Digits only: strtol would also take " 80" and "+80". */
+	if (!colon || colon == s || (size_t)(colon - s) >= host_len ||
+	    colon[1] < '0' || colon[1] > '9')
 		return false;
 	errno = 0;
 	n = strtol(colon + 1, &end, 10);
-	if (errno || *end || colon[1] == '\0' || n < 1 || n > 65535)
+	if (errno || *end || n < 1 || n > 65535)
 		return false;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';

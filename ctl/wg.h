@@ -96,8 +96,7 @@ int wg_ensure_interface(const char *ifname, enum wg_backend *backend,
 			pid_t *started_pid);
 
 /* Add addr/prefix to ifname unless present; bring ifname up. */
-int net_ensure_address(const char *ifname, struct in_addr addr,
-		       uint8_t prefix);
+int net_ensure_address(const char *ifname, struct in_addr addr, uint8_t prefix);
 int net_link_up(const char *ifname);
 /* First IPv4 address and prefix of ifname. -ENOENT if none. */
 int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix);

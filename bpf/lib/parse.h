@@ -58,8 +58,8 @@ static __always_inline int cg_read_ports(void *l4, void *data_end, __u16 *sport,
 
 /* ICMP echo identifiers go in sport for requests, dport for replies, so
  * that a reply's reversed tuple is its request's tuple. */
-static __always_inline void cg_icmp_echo_ports(struct cg_ct_key *t,
-					       __u8 type, __be16 id)
+static __always_inline void cg_icmp_echo_ports(struct cg_ct_key *t, __u8 type,
+					       __be16 id)
 {
 	if (type == ICMP_ECHO) {
 		t->sport = bpf_ntohs(id);
@@ -166,8 +166,8 @@ static __always_inline void cg_record_first_fragment(const struct iphdr *iph,
 }
 
 /* Ports (and TCP flags, ICMP details) of the L4 header at l4. */
-static __always_inline enum cg_drop_reason
-cg_parse_l4(void *l4, void *data_end, struct cg_pkt *pkt)
+static __always_inline enum cg_drop_reason cg_parse_l4(void *l4, void *data_end,
+						       struct cg_pkt *pkt)
 {
 	struct cg_ct_key *t = &pkt->tuple;
 	__u8 *flags;

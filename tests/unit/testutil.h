@@ -128,10 +128,10 @@ static inline void tu_write(const char *path, const char *text)
 }
 
 /* Assert an error's status and field. */
-#define tu_assert_err(err, want_status, want_field)                        \
-	do {                                                               \
-		ck_assert_int_eq((err)->status, (want_status));            \
-		ck_assert_str_eq((err)->field, (want_field));              \
+#define tu_assert_err(err, want_status, want_field)                       \
+	do {                                                              \
+		ck_assert_int_eq((err)->status, (want_status));           \
+		ck_assert_str_eq((err)->field, (want_field));             \
 		ck_assert_msg((err)->msg[0] != '\0', "no error message"); \
 	} while (0)
 
