@@ -101,7 +101,7 @@ $(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c tests/bpf/*.h $(CTL_OBJS) | $(BUIL
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/tests/bpf_test \
 		$(BUILD)/tests/foreign_pass.bpf.o
-	@$(MAKE) --no-print-directory test-unit test-bpf test-e2e
+	@$(MAKE) --no-print-directory format-check test-unit test-bpf test-e2e
 
 test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -142,7 +142,8 @@ format:
 	clang-format -i $(C_FILES)
 
 format-check:
-	clang-format --dry-run -Werror $(C_FILES)
+	@clang-format --dry-run -Werror $(C_FILES) && echo "format: clang-format clean"
+
 
 clean:
 	rm -rf $(BUILD)
