@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "controller.h"
 #include "log.h"
 #include "policy.h"
@@ -743,6 +745,21 @@ static json_object *maps_json(struct controller *c)
 	return arr;
 }
 
+/* Kernel id, verified instruction count and JIT size of a program. */
+static void add_prog_info(json_object *o, int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	json_object_object_add(o, "id", json_object_new_int64(info.id));
+	json_object_object_add(o, "verified_insns",
+			       json_object_new_int64(info.verified_insns));
+	json_object_object_add(o, "jited_bytes",
+			       json_object_new_int64(info.jited_prog_len));
+}
+
 static json_object *programs_json(struct controller *c)
 {
 	json_object *arr = json_object_new_array();
@@ -761,6 +778,7 @@ static json_object *programs_json(struct controller *c)
 				       json_object_new_string(hooks[i]));
 		json_object_object_add(o, "loaded",
 				       json_object_new_boolean(fds[i] >= 0));
+		add_prog_info(o, fds[i]);
 		json_object_array_add(arr, o);
 	}
 	return arr;

@@ -128,6 +128,12 @@ check "after kill -9: alice -> files still allowed" reach alice $FILES 80 files
 check "after kill -9: alice -> calendar still denied" blocked alice $CAL 80
 check "after kill -9: bob -> calendar still denied" blocked bob $CAL 80
 
+# A stale entry written while the controller is down (as a crash between
+# saving and applying could leave) must be gone after the restart: id 7,
+# kind CG_KIND_PEER, no services, for 10.0.N.99.
+bpftool map update pinned "$WORK/$CELL/bpf/cg_peers" key 10 0 $N 99 \
+	value 7 0 0 0 1 0 0 0 1 0 0 0 0 0 0 0 $(printf '0 %.0s' $(seq 32))
+
 # ---- restart keeps state and replaces programs in place ----------------------
 prog_before=$(ip netns exec "$(ns_of $CELL r)" tc filter show dev "$(if_of $N wg)" ingress | grep -o 'id [0-9]*')
 start_controller $CELL
@@ -141,6 +147,8 @@ n_peers=$(api_ok $CELL GET /api/peers | grep -o '"name"' | wc -l)
 n_services=$(api_ok $CELL GET /api/services | grep -o '"name"' | wc -l)
 check "state kept across restart ($n_peers peers, $n_services services)" \
 	test "$n_peers" = 2 -a "$n_services" = 2
+check "restart removed a stale cg_peers entry" \
+	sh -c "! bpftool map dump pinned $WORK/$CELL/bpf/cg_peers | grep -q '10,0,$N,99'"
 check "after restart: alice -> files allowed" reach alice $FILES 80 files
 check "after restart: alice -> calendar denied" blocked alice $CAL 80
 
