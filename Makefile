@@ -14,7 +14,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 
 PKGS := libbpf libxdp json-c libmicrohttpd libcurl libnl-3.0 libnl-genl-3.0 \
-	libnl-route-3.0 libcrypto libqrencode
+	libnl-route-3.0 libcrypto libqrencode zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -41,8 +41,20 @@ SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CTL_LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
+# libFuzzer targets (clang), linked with only the sources they exercise:
+# no BPF skeletons, libbpf or libmicrohttpd needed.
+FUZZ_LIB_SRCS := ctl/state.c ctl/config.c ctl/jsonx.c ctl/util.c ctl/key.c \
+	ctl/policy.c
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_BINS := $(BUILD)/fuzz/fuzz_request $(BUILD)/fuzz/fuzz_config
+FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+FUZZ_LIBS = $(shell pkg-config --libs json-c libcrypto)
+FUZZ_SECONDS ?= 300
+FUZZ_QUICK_SECONDS ?= 25
+
 .PHONY: all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
-	install clean format format-check help
+	install clean format format-check help fuzz fuzz-quick
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
 
@@ -54,6 +66,8 @@ help:
 	@echo "make test-unit   unit tests (check, ASan/UBSan)"
 	@echo "make test-bpf    BPF_PROG_TEST_RUN tests"
 	@echo "make test-e2e    end-to-end tests in network namespaces"
+	@echo "make fuzz        libFuzzer targets, FUZZ_SECONDS ($(FUZZ_SECONDS)) s each"
+	@echo "make fuzz-quick  the same for $(FUZZ_QUICK_SECONDS) s each (in make test)"
 	@echo "make demo        two-cell demo in namespaces (make demo-down)"
 	@echo "make install     install to \$$DESTDIR\$$PREFIX"
 	@echo "make vmlinux     regenerate vmlinux/$(ARCH)/vmlinux.h"
@@ -100,8 +114,9 @@ $(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c tests/bpf/*.h $(CTL_OBJS) | $(BUIL
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/tests/bpf_test \
-		$(BUILD)/tests/foreign_pass.bpf.o
-	@$(MAKE) --no-print-directory format-check test-unit test-bpf test-e2e
+		$(BUILD)/tests/foreign_pass.bpf.o $(BUILD)/tests/conn_storm
+	@$(MAKE) --no-print-directory format-check test-unit fuzz-quick \
+		test-bpf test-e2e
 
 test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -110,11 +125,32 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BUILD)/tests/bpf_test
 	@$(BUILD)/tests/bpf_test
 
+$(BUILD)/tests/conn_storm: tests/tools/conn_storm.c | $(BUILD)/tests
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -o $@ $<
+
 $(BUILD)/tests/foreign_pass.bpf.o: tests/e2e/foreign_pass.bpf.c | $(BUILD)/tests
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-test-e2e: $(BUILD)/cellgate $(BUILD)/tests/foreign_pass.bpf.o
+test-e2e: $(BUILD)/cellgate $(BUILD)/tests/foreign_pass.bpf.o \
+		$(BUILD)/tests/conn_storm
 	@tests/e2e/run.sh
+
+# ---- fuzzing ---------------------------------------------------------------
+
+$(BUILD)/fuzz/obj/%.o: %.c $(CTL_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(CTL_CFLAGS) -c $< -o $@
+
+$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(CTL_HDRS)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(CTL_CFLAGS) -o $@ $< \
+		$(FUZZ_OBJS) $(FUZZ_LIBS)
+
+# Each target on a copy of its seed corpus, tests/fuzz/corpus/NAME.
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-quick: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_QUICK_SECONDS) $(FUZZ_BINS)
 
 # ---- demo ------------------------------------------------------------------
 
@@ -129,8 +165,10 @@ demo-down:
 
 install: $(BUILD)/cellgate
 	install -D -m 0755 $(BUILD)/cellgate $(DESTDIR)$(PREFIX)/sbin/cellgate
-	install -D -m 0644 scripts/cellgate.service \
-		$(DESTDIR)/lib/systemd/system/cellgate.service
+	install -d $(DESTDIR)/lib/systemd/system
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/cellgate.service \
+		>$(DESTDIR)/lib/systemd/system/cellgate.service
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/cellgate/README.md
 	install -D -m 0644 scripts/cellgate.example.json \
 		$(DESTDIR)$(PREFIX)/share/cellgate/cellgate.example.json
 

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The REST routes: thin adapters from HTTP to controller operations. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_config.h"
 #include "server.h"
 
 /* Answer with out (200/201) or err. */
@@ -43,9 +47,9 @@ static void get_service(struct controller *c, const struct api_request *req,
 {
 	struct cg_error err = { 0 };
 	json_object *out = NULL;
+	int ret;
 
-	int ret = ctl_get_service(c, req->param, &out, &err);
-
+	ret = ctl_get_service(c, req->param, &out, &err);
 	reply(resp, ret, out, &err, 200);
 }
 
@@ -54,18 +58,19 @@ static void put_service(struct controller *c, const struct api_request *req,
 {
 	struct cg_error err = { 0 };
 	json_object *out = NULL;
+	int ret;
 
-	reply(resp, ctl_put_service(c, req->param, req->body, &out, &err), out,
-	      &err, 200);
+	ret = ctl_put_service(c, req->param, req->body, &out, &err);
+	reply(resp, ret, out, &err, 200);
 }
 
 static void delete_service(struct controller *c, const struct api_request *req,
 			   struct api_response *resp)
 {
 	struct cg_error err = { 0 };
+	int ret;
 
-	int ret = ctl_delete_service(c, req->param, &err);
-
+	ret = ctl_delete_service(c, req->param, &err);
 	reply(resp, ret, NULL, &err, 204);
 }
 
@@ -81,9 +86,9 @@ static void add_peer(struct controller *c, const struct api_request *req,
 {
 	struct cg_error err = { 0 };
 	json_object *out = NULL;
+	int ret;
 
-	int ret = ctl_add_peer(c, req->body, &out, &err);
-
+	ret = ctl_add_peer(c, req->body, &out, &err);
 	reply(resp, ret, out, &err, 201);
 }
 
@@ -92,9 +97,9 @@ static void get_peer(struct controller *c, const struct api_request *req,
 {
 	struct cg_error err = { 0 };
 	json_object *out = NULL;
+	int ret;
 
-	int ret = ctl_get_peer(c, req->param, &out, &err);
-
+	ret = ctl_get_peer(c, req->param, &out, &err);
 	reply(resp, ret, out, &err, 200);
 }
 
@@ -103,18 +108,99 @@ static void put_peer(struct controller *c, const struct api_request *req,
 {
 	struct cg_error err = { 0 };
 	json_object *out = NULL;
+	int ret;
 
-	reply(resp, ctl_update_peer(c, req->param, req->body, &out, &err), out,
-	      &err, 200);
+	ret = ctl_update_peer(c, req->param, req->body, &out, &err);
+	reply(resp, ret, out, &err, 200);
 }
 
 static void delete_peer(struct controller *c, const struct api_request *req,
 			struct api_response *resp)
 {
 	struct cg_error err = { 0 };
+	int ret;
 
-	int ret = ctl_delete_peer(c, req->param, &err);
+	ret = ctl_delete_peer(c, req->param, &err);
+	reply(resp, ret, NULL, &err, 204);
+}
 
+/* The client config as wg-quick text, or ?format=qr as a PNG QR code. */
+static void get_peer_config(struct controller *c, const struct api_request *req,
+			    struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	unsigned char *png;
+	char *text = NULL;
+	size_t len;
+	int ret;
+
+	if (req->format && strcmp(req->format, "qr") &&
+	    strcmp(req->format, "conf")) {
+		cg_error_set(&err, 400, "format",
+			     "'format' must be conf or qr");
+		api_error(resp, &err);
+		return;
+	}
+	ret = ctl_peer_config(c, req->param, &text, &err);
+	if (ret) {
+		api_error(resp, &err);
+		return;
+	}
+	if (req->format && !strcmp(req->format, "qr")) {
+		ret = client_config_qr_png(text, &png, &len);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		if (ret) {
+			cg_error_set(&err, 500, "", "cannot draw the QR code");
+			api_error(resp, &err);
+			return;
+		}
+		resp->raw = png;
+		resp->raw_len = len;
+		resp->content_type = "image/png";
+		return;
+	}
+	resp->raw = text;
+	resp->raw_len = strlen(text);
+	resp->content_type = "text/plain; charset=utf-8";
+}
+
+static void list_forwards(struct controller *c, const struct api_request *req,
+			  struct api_response *resp)
+{
+	(void)req;
+	ctl_list_forwards(c, &resp->json);
+}
+
+static void add_forward(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+	int ret;
+
+	ret = ctl_add_forward(c, req->body, &out, &err);
+	reply(resp, ret, out, &err, 201);
+}
+
+static void get_forward(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+	int ret;
+
+	ret = ctl_get_forward(c, req->param, &out, &err);
+	reply(resp, ret, out, &err, 200);
+}
+
+static void delete_forward(struct controller *c, const struct api_request *req,
+			   struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	int ret;
+
+	ret = ctl_delete_forward(c, req->param, &err);
 	reply(resp, ret, NULL, &err, 204);
 }
 
@@ -130,5 +216,10 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/peers/{name}", get_peer, false, false },
 	{ "PUT", "/api/peers/{name}", put_peer, false, true },
 	{ "DELETE", "/api/peers/{name}", delete_peer, false, false },
+	{ "GET", "/api/peers/{name}/config", get_peer_config, false, false },
+	{ "GET", "/api/forwards", list_forwards, false, false },
+	{ "POST", "/api/forwards", add_forward, false, true },
+	{ "GET", "/api/forwards/{id}", get_forward, false, false },
+	{ "DELETE", "/api/forwards/{id}", delete_forward, false, false },
 	{ NULL, NULL, NULL, false, false },
 };

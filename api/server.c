@@ -94,7 +94,7 @@ static bool authorized(struct controller *c, struct MHD_Connection *conn)
 
 	if (!h || strncmp(h, bearer, sizeof(bearer) - 1))
 		return false;
-	return const_time_streq(h + sizeof(bearer) - 1, c->token);
+	return ctl_token_ok(c, h + sizeof(bearer) - 1);
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn,
@@ -108,13 +108,23 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
 		text = json_object_to_json_string_ext(
 			resp->json, JSON_C_TO_STRING_PLAIN |
 					    JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-					    MHD_RESPMEM_MUST_COPY);
-	if (!r)
+	if (resp->raw)
+		r = MHD_create_response_from_buffer(resp->raw_len, resp->raw,
+						    MHD_RESPMEM_MUST_FREE);
+	else
+		r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+						    MHD_RESPMEM_MUST_COPY);
+	if (!r) {
+		free(resp->raw);
+		json_object_put(resp->json);
 		return MHD_NO;
+	}
 	if (resp->json)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"application/json");
+	if (resp->raw)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					resp->content_type);
 	if (resp->status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer");
@@ -172,6 +182,8 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 		return;
 	}
 	req.param = strchr(route->pattern, '{') ? param : NULL;
+	req.format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						 "format");
 	if (route->has_body) {
 		req.body = jx_parse_object(up->data ? up->data : "", up->len,
 					   &err);

@@ -18,12 +18,17 @@ struct api_request {
 	const char *method;
 	const char *path;
 	const char *param; /* the {name} of a route, if any */
+	const char *format; /* the ?format= query parameter, or NULL */
 	json_object *body; /* parsed body of PUT/POST, else NULL */
 };
 
+/* A JSON body, or raw bytes with their content type (text, images). */
 struct api_response {
 	int status;
-	json_object *json; /* the body; NULL for 204 */
+	json_object *json; /* NULL for 204 and raw bodies */
+	void *raw; /* malloc'd, freed after sending */
+	size_t raw_len;
+	const char *content_type; /* of raw */
 };
 
 typedef void (*api_handler)(struct controller *c, const struct api_request *req,

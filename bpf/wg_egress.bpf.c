@@ -2,8 +2,13 @@
 /*
  * tc egress on the WireGuard interface: every packet the cell sends to a
  * peer or linked cell, whether routed from the bridge, the uplink, another
- * peer, or from the router itself. Counts traffic per receiving identity
- * and keeps the outside from opening flows toward peers.
+ * peer, or from the router itself. Counts traffic per receiving identity,
+ * keeps the outside from opening flows toward peers, and translates:
+ * replies of exposed services get the wg address back as their source;
+ * flows from the bridge to linked cells, and port forwards to WireGuard
+ * targets, leave with the wg address as their source (the far side's
+ * cryptokey routing accepts nothing else). Conntrack here sees the tuple
+ * as it leaves over WireGuard: translations come first.
  */
 #include "lib/common.h"
 #include "lib/config.h"
@@ -12,6 +17,7 @@
 #include "lib/policy.h"
 #include "lib/conntrack.h"
 #include "lib/counters.h"
+#include "lib/nat.h"
 
 static __always_inline int
 to_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
@@ -26,6 +32,42 @@ to_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
 	cg_ct_update(hit, pkt, now);
 	cg_count_tx(cg_ct_receiver(hit), pkt->len);
 	return TC_ACT_OK;
+}
+
+/* Track a new flow (its tuple as it leaves) and count it. */
+static __always_inline int to_wg_admit(const struct cg_pkt *wire,
+				       const struct cg_identity *dst,
+				       struct cg_admission *adm,
+				       enum cg_ct_origin origin, __u64 now)
+{
+	cg_ct_create(wire, adm, origin, now);
+	cg_count_tx(dst->id, wire->len);
+	return TC_ACT_OK;
+}
+
+/* A packet of a translated flow: rewrite it, then track it as it leaves. */
+static __always_inline int to_wg_translated(struct __sk_buff *skb,
+					    const struct cg_pkt *pkt,
+					    struct cg_nat_entry *e, __u64 now)
+{
+	const struct cg_identity *dst;
+	struct cg_admission adm = {};
+	struct cg_pkt wire = *pkt;
+	struct cg_ct_hit hit;
+
+	cg_nat_touch(e, pkt, now);
+	if (cg_skb_rewrite(skb, pkt, &e->to))
+		return TC_ACT_SHOT;
+	wire.tuple = e->to;
+	if (cg_ct_find(&wire.tuple, now, &hit))
+		return to_wg_established(&hit, &wire, now);
+	/* The translation outlived its conntrack entry: the flow now comes
+	 * from the wg address, one of the cell's own. */
+	dst = cg_identity_of(wire.tuple.daddr);
+	if (!dst)
+		return TC_ACT_OK;
+	cg_policy_to_wg(&wire.tuple, dst, &adm);
+	return to_wg_admit(&wire, dst, &adm, CG_CT_TO_WG, now);
 }
 
 /* ICMP errors toward a peer: about one of its flows, or from the router
@@ -43,13 +85,57 @@ static __always_inline int to_wg_icmp_error(const struct cg_pkt *pkt,
 	return TC_ACT_OK;
 }
 
+/* Give a new flow the wg address as its source. */
+static __always_inline int snat_to_wg(struct __sk_buff *skb,
+				      const struct cg_pkt *pkt,
+				      const struct cg_identity *dst,
+				      enum cg_nat_kind kind, __u32 owner,
+				      __u64 now)
+{
+	const struct cg_settings *set = cg_settings_get();
+	struct cg_nat_request req = { .kind = kind,
+				      .owner = owner,
+				      .alloc_sport = true };
+	struct cg_admission adm = {};
+	struct cg_pkt wire = *pkt;
+	enum cg_drop_reason r;
+
+	if (!set)
+		return cg_drop(dst->id, CG_DROP_NAT_EXHAUSTED);
+	req.orig = pkt->tuple;
+	req.to = pkt->tuple;
+	__builtin_memcpy(req.to.saddr, set->wg_addr, 4);
+	r = cg_nat_create(&req, set, now);
+	if (r != CG_DROP_NONE)
+		return cg_drop(dst->id, r);
+	if (cg_skb_rewrite(skb, pkt, &req.to))
+		return TC_ACT_SHOT;
+	wire.tuple = req.to;
+	cg_policy_to_wg(&wire.tuple, dst, &adm);
+	return to_wg_admit(&wire, dst, &adm, CG_CT_TO_WG, now);
+}
+
+/* The reply entry of a port forward whose flow this packet opens. */
+static __always_inline struct cg_nat_entry *forward_of(const struct cg_pkt *pkt,
+						       __u64 now)
+{
+	struct cg_nat_entry *e;
+	struct cg_ct_key reply;
+
+	cg_ct_reverse(&reply, &pkt->tuple);
+	e = cg_nat_lookup(&reply, now);
+	return e && e->kind == CG_NAT_FORWARD && e->dir == CG_NAT_REPLY ? e :
+									  NULL;
+}
+
 /* A new flow toward a peer or cell. */
-static __always_inline int to_wg_new(const struct cg_pkt *pkt,
+static __always_inline int to_wg_new(struct __sk_buff *skb,
+				     const struct cg_pkt *pkt,
 				     const struct cg_identity *dst, __u64 now)
 {
 	const struct cg_identity *src;
 	struct cg_admission adm = {};
-	enum cg_ct_origin origin;
+	struct cg_nat_entry *fwd;
 	enum cg_drop_reason r;
 
 	if (pkt->later_fragment)
@@ -61,22 +147,31 @@ static __always_inline int to_wg_new(const struct cg_pkt *pkt,
 	if (src) {
 		/* Peer to peer whose ingress entry was evicted meanwhile. */
 		r = cg_policy_from_wg(src, &pkt->tuple, &adm);
-		origin = CG_CT_FROM_WG;
-	} else {
-		r = cg_policy_to_wg(&pkt->tuple, dst, &adm);
-		origin = CG_CT_TO_WG;
+		if (r != CG_DROP_NONE)
+			return cg_drop(dst->id, r);
+		return to_wg_admit(pkt, dst, &adm, CG_CT_FROM_WG, now);
 	}
+	if (dst->kind == CG_KIND_CELL &&
+	    cg_local_net_of(pkt->tuple.saddr) == CG_NET_BRIDGE)
+		return snat_to_wg(skb, pkt, dst, CG_NAT_BRIDGE_SNAT, 0, now);
+	fwd = forward_of(pkt, now);
+	if (fwd && fwd->snat_at_wg)
+		return snat_to_wg(skb, pkt, dst, CG_NAT_WG_SNAT, fwd->owner,
+				  now);
+	r = cg_policy_to_wg(&pkt->tuple, dst, &adm);
+	if (fwd)
+		/* A port forward let it in: not unsolicited. */
+		return to_wg_admit(pkt, dst, &adm, CG_CT_FORWARDED, now);
 	if (r != CG_DROP_NONE)
 		return cg_drop(dst->id, r);
-	cg_ct_create(pkt, &adm, origin, now);
-	cg_count_tx(dst->id, pkt->len);
-	return TC_ACT_OK;
+	return to_wg_admit(pkt, dst, &adm, CG_CT_TO_WG, now);
 }
 
 SEC("tc")
 int cg_wg_egress(struct __sk_buff *skb)
 {
 	const struct cg_identity *dst;
+	struct cg_nat_entry *e;
 	struct cg_pkt pkt = {};
 	struct cg_ct_hit hit;
 	enum cg_drop_reason r;
@@ -88,8 +183,13 @@ int cg_wg_egress(struct __sk_buff *skb)
 		return cg_drop(cg_ident_id_of(pkt.tuple.daddr), r);
 
 	now = bpf_ktime_get_ns();
-	if (!pkt.icmp_error && cg_ct_find(&pkt.tuple, now, &hit))
-		return to_wg_established(&hit, &pkt, now);
+	if (!pkt.icmp_error) {
+		if (cg_ct_find(&pkt.tuple, now, &hit))
+			return to_wg_established(&hit, &pkt, now);
+		e = cg_nat_lookup(&pkt.tuple, now);
+		if (e)
+			return to_wg_translated(skb, &pkt, e, now);
+	}
 
 	dst = cg_identity_of(pkt.tuple.daddr);
 	if (!dst)
@@ -98,7 +198,7 @@ int cg_wg_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (pkt.icmp_error)
 		return to_wg_icmp_error(&pkt, dst, now);
-	return to_wg_new(&pkt, dst, now);
+	return to_wg_new(skb, &pkt, dst, now);
 }
 
 char LICENSE[] SEC("license") = "GPL";

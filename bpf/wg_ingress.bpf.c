@@ -15,6 +15,52 @@
 #include "lib/policy.h"
 #include "lib/conntrack.h"
 #include "lib/counters.h"
+#include "lib/nat.h"
+
+/* Conntrack here sees the tuple as it came over WireGuard; translations
+ * (all of them to the wg address) are applied after it. */
+static __always_inline int translate(struct __sk_buff *skb,
+				     const struct cg_pkt *pkt, __u64 now)
+{
+	const struct cg_settings *set = cg_settings_get();
+	struct cg_nat_entry *e;
+
+	if (!set || !cg_addr_is(pkt->tuple.daddr, set->wg_addr))
+		return TC_ACT_OK;
+	e = cg_nat_lookup(&pkt->tuple, now);
+	if (!e)
+		return TC_ACT_OK; /* the router's own service */
+	cg_nat_touch(e, pkt, now);
+	return cg_skb_rewrite(skb, pkt, &e->to) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* A new flow to a service port of the wg address: its translation. */
+static __always_inline enum cg_drop_reason
+expose_service(const struct cg_pkt *pkt, struct cg_ct_key *to, __u64 now)
+{
+	const struct cg_settings *set = cg_settings_get();
+	const struct cg_dnat_target *dnat = cg_dnat_of(&pkt->tuple);
+	struct cg_nat_request req = { .kind = CG_NAT_SERVICE_DNAT };
+	struct cg_nat_entry *e;
+	enum cg_drop_reason r;
+
+	if (!dnat || !set)
+		return CG_DROP_NONE;
+	e = cg_nat_lookup(&pkt->tuple, now);
+	if (e && e->kind == CG_NAT_SERVICE_DNAT) {
+		/* Its conntrack entry went first: keep the translation. */
+		*to = e->to;
+		return CG_DROP_NONE;
+	}
+	req.orig = pkt->tuple;
+	req.to = pkt->tuple;
+	__builtin_memcpy(req.to.daddr, dnat->to_addr, 4);
+	req.to.dport = dnat->to_port;
+	/* The source is kept whole: the backend sees the peer as it is. */
+	r = cg_nat_create(&req, set, now);
+	*to = req.to;
+	return r;
+}
 
 /* A packet of a known flow. */
 static __always_inline int
@@ -51,10 +97,12 @@ static __always_inline int from_wg_icmp_error(const struct cg_pkt *pkt,
 }
 
 /* A packet that belongs to no flow yet. */
-static __always_inline int from_wg_new(const struct cg_pkt *pkt, __u64 now)
+static __always_inline int from_wg_new(struct __sk_buff *skb,
+				       const struct cg_pkt *pkt, __u64 now)
 {
 	const struct cg_identity *src = cg_identity_of(pkt->tuple.saddr);
 	struct cg_admission adm = {};
+	struct cg_ct_key to = {};
 	enum cg_drop_reason r;
 
 	if (!src)
@@ -66,10 +114,14 @@ static __always_inline int from_wg_new(const struct cg_pkt *pkt, __u64 now)
 		return cg_drop(src->id, CG_DROP_ICMP_UNRELATED);
 
 	r = cg_policy_from_wg(src, &pkt->tuple, &adm);
+	if (r == CG_DROP_NONE)
+		r = expose_service(pkt, &to, now);
 	if (r != CG_DROP_NONE)
 		return cg_drop(src->id, r);
 	cg_ct_create(pkt, &adm, CG_CT_FROM_WG, now);
 	cg_count_rx(src->id, pkt->len);
+	if (to.proto && cg_skb_rewrite(skb, pkt, &to))
+		return TC_ACT_SHOT;
 	return TC_ACT_OK;
 }
 
@@ -90,9 +142,11 @@ int cg_wg_ingress(struct __sk_buff *skb)
 	now = bpf_ktime_get_ns();
 	if (pkt.icmp_error)
 		return from_wg_icmp_error(&pkt, now);
-	if (cg_ct_find(&pkt.tuple, now, &hit))
-		return from_wg_established(&hit, &pkt, now);
-	return from_wg_new(&pkt, now);
+	if (!cg_ct_find(&pkt.tuple, now, &hit))
+		return from_wg_new(skb, &pkt, now);
+	if (from_wg_established(&hit, &pkt, now) != TC_ACT_OK)
+		return TC_ACT_SHOT;
+	return translate(skb, &pkt, now);
 }
 
 char LICENSE[] SEC("license") = "GPL";

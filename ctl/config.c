@@ -27,6 +27,10 @@ static void config_defaults(struct cg_config *cfg)
 	cfg->limits.max_peers = 16384;
 	cfg->limits.conntrack_tcp = 65536;
 	cfg->limits.conntrack_other = 32768;
+	cfg->limits.nat = 65536;
+	cfg->nat.masquerade = true;
+	cfg->nat.port_min = 10000;
+	cfg->nat.port_max = 65535;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }
 
@@ -169,14 +173,40 @@ static bool parse_api(json_object *api, struct cg_config *cfg,
 	return absolute_path("api.token_file", cfg->api.token_file, err);
 }
 
+/* "nat": masquerade on the uplink, and the ports translations pick from
+ * when a flow's own port is taken. */
+static bool parse_nat(json_object *nat, struct cg_config *cfg,
+		      struct cg_error *err)
+{
+	static const char *const fields[] = { "masquerade", "port_min",
+					      "port_max", NULL };
+	uint64_t min = cfg->nat.port_min, max = cfg->nat.port_max;
+
+	if (!jx_only_fields(nat, fields, "nat", err) ||
+	    !jx_bool(nat, "masquerade", false, "nat", &cfg->nat.masquerade,
+		     err) ||
+	    !jx_uint(nat, "port_min", false, "nat", 1024, 65535, &min, err) ||
+	    !jx_uint(nat, "port_max", false, "nat", 1024, 65535, &max, err))
+		return false;
+	if (max < min + 255) {
+		cg_error_set(err, 400, "nat.port_max",
+			     "'nat.port_max' must be at least port_min + 255");
+		return false;
+	}
+	cfg->nat.port_min = (uint16_t)min;
+	cfg->nat.port_max = (uint16_t)max;
+	return true;
+}
+
 static bool parse_limits(json_object *lim, struct cg_config *cfg,
 			 struct cg_error *err)
 {
 	static const char *const fields[] = { "max_peers", "conntrack_tcp",
-					      "conntrack_other", NULL };
+					      "conntrack_other", "nat", NULL };
 	uint64_t peers = cfg->limits.max_peers;
 	uint64_t tcp = cfg->limits.conntrack_tcp;
 	uint64_t other = cfg->limits.conntrack_other;
+	uint64_t nat = cfg->limits.nat;
 
 	if (!jx_only_fields(lim, fields, "limits", err) ||
 	    !jx_uint(lim, "max_peers", false, "limits", 16, 1 << 20, &peers,
@@ -184,8 +214,10 @@ static bool parse_limits(json_object *lim, struct cg_config *cfg,
 	    !jx_uint(lim, "conntrack_tcp", false, "limits", 1024, 1 << 24, &tcp,
 		     err) ||
 	    !jx_uint(lim, "conntrack_other", false, "limits", 1024, 1 << 24,
-		     &other, err))
+		     &other, err) ||
+	    !jx_uint(lim, "nat", false, "limits", 1024, 1 << 24, &nat, err))
 		return false;
+	cfg->limits.nat = (uint32_t)nat;
 	cfg->limits.max_peers = (uint32_t)peers;
 	cfg->limits.conntrack_tcp = (uint32_t)tcp;
 	cfg->limits.conntrack_other = (uint32_t)other;
@@ -278,15 +310,22 @@ static bool check_consistency(const struct cg_config *cfg, struct cg_error *err)
 	return true;
 }
 
+static bool has_dns_field(json_object *root)
+{
+	return json_object_object_get_ex(root, "dns_ip", NULL);
+}
+
 static bool parse_top(json_object *root, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = {
 		"cell_name", "domain",	  "wireguard",	    "bridge",
 		"uplink",    "api",	  "state_dir",	    "bpffs",
-		"limits",    "log_level", "local_networks", NULL
+		"limits",    "log_level", "local_networks", "dns_ip",
+		"nat",	     NULL
 	};
-	json_object *wg, *br, *up, *api, *lim, *nets;
+	json_object *wg, *br, *up, *api, *lim, *nets, *nat;
+	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
 	    !jx_string(root, "cell_name", true, "", cfg->cell_name,
@@ -300,14 +339,22 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "api", json_type_object, false, "", &api, err) ||
 	    !jx_member(root, "limits", json_type_object, false, "", &lim,
 		       err) ||
+	    !jx_member(root, "nat", json_type_object, false, "", &nat, err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
 	    !jx_string(root, "state_dir", false, "", cfg->state_dir, PATH_MAX,
 		       err) ||
 	    !jx_string(root, "bpffs", false, "", cfg->bpffs, PATH_MAX, err) ||
 	    !jx_string(root, "log_level", false, "", cfg->log_level,
-		       sizeof(cfg->log_level), err))
+		       sizeof(cfg->log_level), err) ||
+	    !jx_string(root, "dns_ip", false, "", dns, sizeof(dns), err))
 		return false;
+	if (has_dns_field(root) && !parse_ipv4(dns, &cfg->dns_ip)) {
+		cg_error_set(err, 400, "dns_ip",
+			     "'dns_ip' must be an IPv4 address");
+		return false;
+	}
+	cfg->has_dns_ip = has_dns_field(root);
 
 	if (!valid_name(cfg->cell_name)) {
 		cg_error_set(err, 400, "cell_name",
@@ -317,6 +364,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	if (!parse_wireguard(wg, cfg, err) || !parse_bridge(br, cfg, err) ||
 	    (api && !parse_api(api, cfg, err)) ||
 	    (lim && !parse_limits(lim, cfg, err)) ||
+	    (nat && !parse_nat(nat, cfg, err)) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
 	if (up) {

@@ -65,9 +65,20 @@ struct cg_config {
 		uint32_t max_peers; /* sizes cg_peers, counters, epochs */
 		uint32_t conntrack_tcp;
 		uint32_t conntrack_other;
+		uint32_t nat; /* cg_nat entries: two per translated flow */
 	} limits;
 
+	struct {
+		bool masquerade; /* SNAT forwarded traffic on the uplink */
+		uint16_t port_min; /* NAT ports when a flow's own is taken */
+		uint16_t port_max;
+	} nat;
+
 	char log_level[8]; /* error, warn, info, debug */
+
+	/* The resolver peers use (DNS = in client configs), if any. */
+	bool has_dns_ip;
+	struct in_addr dns_ip;
 };
 
 /* Parse and validate a configuration document. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 
 #include <bpf/bpf.h>
 
+#include "attach.h"
+#include "client_config.h"
 #include "controller.h"
 #include "log.h"
 #include "policy.h"
@@ -16,6 +19,9 @@
 #define TOKEN_BYTES 32
 #define GC_INTERVAL_NS (10ull * 1000000000ull)
 #define WG_RECONCILE_INTERVAL_NS (5ull * 1000000000ull)
+/* The maps are rewritten from the state now and then, so a map update an
+ * API call could not make (out of memory) is made later. */
+#define MAP_SYNC_INTERVAL_NS (30ull * 1000000000ull)
 
 /* ---- secrets on disk ----------------------------------------------------- */
 
@@ -292,6 +298,41 @@ static int wg_setup(struct controller *c)
 	return 0;
 }
 
+/* ---- the admin token ------------------------------------------------------ */
+
+/* Re-read the token file when it changed (`cellgate token rotate` writes a
+ * new one), so a rotation takes effect at the next request. */
+static void token_refresh(struct controller *c)
+{
+	struct stat st;
+	char *buf;
+
+	if (stat(c->cfg.api.token_file, &st))
+		return; /* keep the last good token */
+	if (st.st_ino == c->token_ino && st.st_size == c->token_size &&
+	    st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
+		return;
+	buf = read_file(c->cfg.api.token_file, sizeof(c->token) - 1, NULL);
+	if (!buf)
+		return;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strlen(buf) >= 16) {
+		if (c->token_ino)
+			log_info("api token changed (%s)",
+				 c->cfg.api.token_file);
+		str_copy(c->token, sizeof(c->token), buf);
+		c->token_ino = st.st_ino;
+		c->token_size = st.st_size;
+		c->token_mtime = st.st_mtim;
+	} else {
+		log_warn("ignoring %s: a token needs 16 characters or more",
+			 c->cfg.api.token_file);
+	}
+	explicit_bzero(buf, strlen(buf));
+	free(buf);
+}
+
 /* ---- start and periodic work --------------------------------------------- */
 
 /* The bridge's subnet, from the interface when the config leaves it out. */
@@ -314,6 +355,25 @@ static void detect_bridge_subnet(struct cg_config *cfg)
 	cfg->bridge.has_subnet = true;
 }
 
+/* The state is loaded before the bridge's subnet is known, so forwards
+ * are checked against the cell's networks only now. One whose target is
+ * no longer in them stays (deleting it is the admin's call) but is
+ * named, since its packets may not get there. */
+static void warn_unreachable_forwards(struct controller *c)
+{
+	const struct cg_state *st = &c->state;
+	char ip[16];
+	size_t i;
+
+	for (i = 0; i < st->n_forwards; i++)
+		if (!state_forward_reachable(&c->cfg, &st->forwards[i]))
+			log_warn("forward '%s': target %s is not in a network "
+				 "of the cell (WireGuard subnet, bridge "
+				 "subnet, local_networks)",
+				 st->forwards[i].id,
+				 ipv4_str(st->forwards[i].target_ip, ip));
+}
+
 static int sync_maps(struct controller *c)
 {
 	struct policy pol;
@@ -326,19 +386,98 @@ static int sync_maps(struct controller *c)
 	return ret;
 }
 
-/* Remember that the clsact qdisc is ours, so `cellgate detach` may remove
- * it (and only then). */
-static int mark_qdisc_ours(struct controller *c)
+int ctl_qdisc_marker(const struct cg_config *cfg, const char *ifname,
+		     char *path, size_t len)
+{
+	return path_fmt(path, len, "%s/clsact-created-%s", cfg->state_dir,
+			ifname);
+}
+
+/* Remember that ifname's clsact qdisc is ours, so `cellgate detach` may
+ * remove it (and only then). */
+static int mark_qdisc_ours(struct controller *c, const char *ifname)
 {
 	char path[PATH_MAX];
-	int ret;
+	int ret = ctl_qdisc_marker(&c->cfg, ifname, path, sizeof(path));
 
-	ret = path_fmt(path, sizeof(path), "%s/clsact-created-%s",
-		       c->cfg.state_dir, c->cfg.wireguard.interface);
 	if (!ret)
 		ret = write_file_atomic(path, "1\n", 2, 0600);
 	if (ret)
 		log_err("cannot write %s: %s", path, strerror(-ret));
+	return ret;
+}
+
+/* The addresses translations use. The uplink's is read from the
+ * interface, now and when it changes (DHCP). */
+static int refresh_settings(struct controller *c)
+{
+	struct cg_settings set = { 0 };
+	struct in_addr up = { 0 };
+	uint8_t prefix;
+	int ret;
+
+	memcpy(set.wg_addr, &c->cfg.wireguard.address.s_addr, 4);
+	if (c->cfg.uplink.interface[0] &&
+	    net_get_ipv4(c->cfg.uplink.interface, &up, &prefix))
+		up.s_addr = 0;
+	memcpy(set.uplink_addr, &up.s_addr, 4);
+	set.nat_port_min = c->cfg.nat.port_min;
+	set.nat_port_max = c->cfg.nat.port_max;
+	set.masquerade = c->cfg.nat.masquerade;
+	if (!memcmp(&set, &c->settings, sizeof(set)))
+		return 0;
+	ret = dp_write_settings(&c->dp, &set);
+	if (ret) {
+		log_err("cannot write the NAT settings: %s", strerror(-ret));
+		return ret;
+	}
+	if (memcmp(set.uplink_addr, c->settings.uplink_addr, 4)) {
+		char ip[16];
+
+		log_info("uplink %s address: %s", c->cfg.uplink.interface,
+			 up.s_addr ? ipv4_str(up, ip) :
+				     "none (no masquerade "
+				     "or forwards)");
+	}
+	c->settings = set;
+	return 0;
+}
+
+static int attach_tc(struct controller *c, const char *ifname, int in_fd,
+		     int eg_fd)
+{
+	bool created;
+	int ret = tc_attach(ifname, in_fd, eg_fd, &created);
+
+	if (!ret && created)
+		ret = mark_qdisc_ours(c, ifname);
+	return ret;
+}
+
+/* wg0's programs, and the uplink's when there is an uplink. */
+static int attach_programs(struct controller *c)
+{
+	const char *up = c->cfg.uplink.interface;
+	int ret;
+
+	ret = attach_tc(c, c->cfg.wireguard.interface,
+			dp_prog_fd_wg_ingress(&c->dp),
+			dp_prog_fd_wg_egress(&c->dp));
+	if (ret || !up[0])
+		return ret;
+	if (!if_nametoindex(up)) {
+		log_warn("uplink %s does not exist: no masquerade and no port "
+			 "forwards until it does and cellgate restarts",
+			 up);
+		return 0;
+	}
+	ret = attach_tc(c, up, -1, dp_prog_fd_uplink_egress(&c->dp));
+	/* libxdp keeps its dispatcher's state on a bpffs; ours is one (and
+	 * /sys/fs/bpf may not be mounted, e.g. under `ip netns exec`). */
+	setenv("LIBXDP_BPFFS", c->cfg.bpffs, 0);
+	if (!ret)
+		ret = xdp_attach(up, dp_prog_fd_uplink_xdp(&c->dp),
+				 DP_PROG_UPLINK_XDP, &c->xdp);
 	return ret;
 }
 
@@ -369,27 +508,30 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 			err.field);
 		return ret;
 	}
-	log_info("state: %zu services, %zu peers", c->state.n_services,
-		 c->state.n_peers);
+	log_info("state: %zu services, %zu peers, %zu forwards",
+		 c->state.n_services, c->state.n_peers, c->state.n_forwards);
 
 	ret = load_or_create_token(c);
-	if (!ret)
+	if (!ret) {
+		c->token[0] = '\0';
+		token_refresh(c); /* also records the file's identity */
 		ret = wg_setup(c);
+	}
 	if (ret)
 		return ret;
 	detect_bridge_subnet(&c->cfg);
+	warn_unreachable_forwards(c);
 
 	dp_options_from_config(&opts, &c->cfg);
 	ret = dp_open(&c->dp, &opts);
 	if (ret)
 		return ret;
 	/* Maps first, then programs: the new programs see complete maps. */
-	ret = sync_maps(c);
+	ret = refresh_settings(c);
 	if (!ret)
-		ret = dp_attach_wg(&c->dp, c->cfg.wireguard.interface,
-				   &c->qdisc_created);
-	if (!ret && c->qdisc_created)
-		ret = mark_qdisc_ours(c);
+		ret = sync_maps(c);
+	if (!ret)
+		ret = attach_programs(c);
 	if (!ret)
 		ret = wg_reconcile(c);
 	if (ret)
@@ -400,7 +542,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 
 void controller_tick(struct controller *c)
 {
-	static uint64_t last_gc, last_wg;
+	static uint64_t last_gc, last_wg, last_sync;
 	uint64_t now = monotonic_ns();
 
 	pthread_mutex_lock(&c->lock);
@@ -413,7 +555,13 @@ void controller_tick(struct controller *c)
 	}
 	if (now - last_wg >= WG_RECONCILE_INTERVAL_NS) {
 		wg_reconcile(c);
+		refresh_settings(c);
 		last_wg = now;
+	}
+	if (now - last_sync >= MAP_SYNC_INTERVAL_NS) {
+		if (last_sync)
+			sync_maps(c);
+		last_sync = now;
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -423,6 +571,81 @@ void controller_stop(struct controller *c)
 	dp_close(&c->dp);
 	state_free(&c->state);
 	pthread_mutex_destroy(&c->lock);
+}
+
+/* ---- peer keys ------------------------------------------------------------ */
+
+/* Where the private key of a peer whose key pair the cell generated is
+ * kept (0600), so its client config can be rendered. */
+static int peer_key_path(struct controller *c, const char *name, char *path,
+			 size_t len)
+{
+	return path_fmt(path, len, "%s/peer-keys/%s.key", c->cfg.state_dir,
+			name);
+}
+
+static int store_peer_key(struct controller *c, const char *name,
+			  const wg_key priv)
+{
+	char path[PATH_MAX], dir[PATH_MAX], b64[WG_KEY_B64_LEN + 2];
+	int ret;
+
+	ret = path_fmt(dir, sizeof(dir), "%s/peer-keys", c->cfg.state_dir);
+	if (!ret)
+		ret = mkdir_p(dir, 0700);
+	if (!ret)
+		ret = peer_key_path(c, name, path, sizeof(path));
+	if (ret)
+		return ret;
+	key_to_base64(b64, priv);
+	b64[WG_KEY_B64_LEN] = '\n';
+	ret = write_file_atomic(path, b64, WG_KEY_B64_LEN + 1, 0600);
+	explicit_bzero(b64, sizeof(b64));
+	return ret;
+}
+
+static void forget_peer_key(struct controller *c, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!peer_key_path(c, name, path, sizeof(path)))
+		unlink(path);
+}
+
+/* The stored private key of a peer (base64), or false if there is none. */
+static bool load_peer_key(struct controller *c, const char *name,
+			  char out[WG_KEY_B64_LEN + 1])
+{
+	char path[PATH_MAX], *buf;
+	wg_key k;
+	bool ok;
+
+	if (peer_key_path(c, name, path, sizeof(path)))
+		return false;
+	buf = read_file(path, 256, NULL);
+	if (!buf)
+		return false;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	ok = key_from_base64(k, buf);
+	if (ok)
+		str_copy(out, WG_KEY_B64_LEN + 1, buf);
+	explicit_bzero(buf, strlen(buf));
+	explicit_bzero(k, sizeof(k));
+	free(buf);
+	return ok;
+}
+
+static json_object *peer_json(struct controller *c, const struct cg_peer_def *p)
+{
+	char path[PATH_MAX];
+	json_object *o = peer_to_json(&c->state, p, false);
+
+	json_object_object_add(
+		o, "private_key_stored",
+		json_object_new_boolean(
+			!peer_key_path(c, p->name, path, sizeof(path)) &&
+			access(path, F_OK) == 0));
+	return o;
 }
 
 /* ---- mutations ------------------------------------------------------------ */
@@ -460,8 +683,8 @@ static int snapshot(struct controller *c, struct cg_state *copy,
 static int apply_failed(int ret, struct cg_error *err, const char *what)
 {
 	cg_error_set(err, 500, "",
-		     "saved, but %s failed (%s); it is retried by the "
-		     "reconcile loop",
+		     "saved, but %s failed (%s); the controller retries "
+		     "it (maps every 30 s, WireGuard every 5 s)",
 		     what, strerror(-ret));
 	return ret;
 }
@@ -578,6 +801,18 @@ static json_object *counters_json(const struct cg_counters *s)
 	return o;
 }
 
+/* A peer as the API shows it: its definition, whether the cell keeps its
+ * private key, and its counters summed over CPUs. */
+static json_object *peer_view(struct controller *c, const struct cg_peer_def *p)
+{
+	json_object *o = peer_json(c, p);
+	struct cg_counters sum;
+
+	if (dp_counters(&c->dp, p->id, &sum) == 0)
+		json_object_object_add(o, "counters", counters_json(&sum));
+	return o;
+}
+
 int ctl_list_peers(struct controller *c, json_object **out)
 {
 	json_object *arr = json_object_new_array();
@@ -585,9 +820,7 @@ int ctl_list_peers(struct controller *c, json_object **out)
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->state.n_peers; i++)
-		json_object_array_add(
-			arr,
-			peer_to_json(&c->state, &c->state.peers[i], false));
+		json_object_array_add(arr, peer_view(c, &c->state.peers[i]));
 	pthread_mutex_unlock(&c->lock);
 	*out = arr;
 	return 0;
@@ -597,16 +830,12 @@ int ctl_get_peer(struct controller *c, const char *name, json_object **out,
 		 struct cg_error *err)
 {
 	const struct cg_peer_def *p;
-	struct cg_counters sum;
 	int ret = 0;
 
 	pthread_mutex_lock(&c->lock);
 	p = state_peer(&c->state, name);
 	if (p) {
-		*out = peer_to_json(&c->state, p, false);
-		if (dp_counters(&c->dp, p->id, &sum) == 0)
-			json_object_object_add(*out, "counters",
-					       counters_json(&sum));
+		*out = peer_view(c, p);
 	} else {
 		cg_error_set(err, 404, "name", "no peer '%s'", name);
 		ret = -ENOENT;
@@ -618,22 +847,44 @@ int ctl_get_peer(struct controller *c, const char *name, json_object **out,
 int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 		 struct cg_error *err)
 {
+	json_object *key_member = NULL;
+	/* Absent or null: the cell makes the key pair (as state.c reads it). */
+	bool generate =
+		!json_object_object_get_ex(body, "public_key", &key_member) ||
+		!key_member;
 	struct cg_state before;
 	struct cg_peer_def p;
+	wg_key priv, pub;
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
+	if (generate && (key_generate_private(priv) ||
+			 key_public_from_private(pub, priv))) {
+		cg_error_set(err, 500, "", "cannot generate a key pair");
+		ret = -EIO;
+		goto out;
+	}
 	ret = snapshot(c, &before, err);
 	if (ret)
 		goto out;
-	ret = state_add_peer(&c->state, body, &p, err);
+	ret = state_add_peer(&c->state, body, generate ? pub : NULL, &p, err);
+	if (!ret && generate) {
+		ret = store_peer_key(c, p.name, priv);
+		if (ret)
+			cg_error_set(err, 500, "", "cannot store the key: %s",
+				     strerror(-ret));
+	}
 	if (ret) {
-		state_free(&before);
+		state_free(&c->state);
+		c->state = before;
 		goto out;
 	}
 	ret = commit(c, &before, err);
-	if (ret)
+	if (ret) {
+		if (generate)
+			forget_peer_key(c, p.name);
 		goto out;
+	}
 	ret = dp_set_peer(&c->dp, NULL, &p);
 	if (ret) {
 		apply_failed(ret, err, "the map update");
@@ -644,8 +895,9 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 		apply_failed(ret, err, "programming WireGuard");
 		goto out;
 	}
-	*out = peer_to_json(&c->state, &p, false);
+	*out = peer_json(c, &p);
 out:
+	explicit_bzero(priv, sizeof(priv));
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -674,6 +926,8 @@ int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 		apply_failed(ret, err, "the map update");
 		goto out;
 	}
+	if (!key_equal(old.public_key, p.public_key))
+		forget_peer_key(c, p.name); /* no longer this peer's key */
 	if (!key_equal(old.public_key, p.public_key) ||
 	    old.ip.s_addr != p.ip.s_addr)
 		ret = wg_program(c, &old, &p);
@@ -681,7 +935,7 @@ int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 		apply_failed(ret, err, "programming WireGuard");
 		goto out;
 	}
-	*out = peer_to_json(&c->state, &p, false);
+	*out = peer_json(c, &p);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return ret;
@@ -715,9 +969,210 @@ int ctl_delete_peer(struct controller *c, const char *name,
 	ret = dp_remove_peer(&c->dp, &p);
 	if (ret)
 		apply_failed(ret, err, "the map update");
+	forget_peer_key(c, p.name);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return ret;
+}
+
+/* ---- port forwards ---------------------------------------------------- */
+
+static json_object *fwd_counters_json(const struct cg_fwd_counters *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "packets",
+			       json_object_new_uint64(s->packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(s->bytes));
+	json_object_object_add(o, "denied", json_object_new_uint64(s->denied));
+	json_object_object_add(o, "nat_failed",
+			       json_object_new_uint64(s->nat_failed));
+	return o;
+}
+
+/* A forward as the API shows it: its definition, whether its flows reach
+ * the target from the wg address, and its counters summed over CPUs. */
+static json_object *forward_view(struct controller *c,
+				 const struct cg_forward_def *f)
+{
+	json_object *o = forward_to_json(f, false);
+	struct cg_fwd_counters sum;
+
+	json_object_object_add(
+		o, "snat_active",
+		json_object_new_boolean(policy_forward_snat(&c->cfg, f)));
+	if (dp_fwd_counters(&c->dp, f->slot, &sum) == 0)
+		json_object_object_add(o, "counters", fwd_counters_json(&sum));
+	return o;
+}
+
+int ctl_list_forwards(struct controller *c, json_object **out)
+{
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->state.n_forwards; i++)
+		json_object_array_add(arr,
+				      forward_view(c, &c->state.forwards[i]));
+	pthread_mutex_unlock(&c->lock);
+	*out = arr;
+	return 0;
+}
+
+int ctl_get_forward(struct controller *c, const char *id, json_object **out,
+		    struct cg_error *err)
+{
+	const struct cg_forward_def *f;
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	f = state_forward(&c->state, id);
+	if (f) {
+		*out = forward_view(c, f);
+	} else {
+		cg_error_set(err, 404, "id", "no forward '%s'", id);
+		ret = -ENOENT;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/* The reconcile loop repairs WireGuard, not these maps: say only what
+ * happened (a restart writes every map anew). */
+static int fwd_apply_failed(int ret, struct cg_error *err, const char *what)
+{
+	cg_error_set(err, 500, "", "saved, but %s failed (%s)", what,
+		     strerror(-ret));
+	log_err("%s", err->msg);
+	return ret;
+}
+
+static int forwards_changed(struct controller *c, struct cg_error *err)
+{
+	struct policy pol;
+	int ret = policy_compile(&c->state, &c->cfg, &pol);
+
+	if (!ret)
+		ret = dp_sync_forwards(&c->dp, &pol);
+	policy_free(&pol);
+	return ret ? fwd_apply_failed(ret, err, "the map update") : 0;
+}
+
+int ctl_add_forward(struct controller *c, json_object *body, json_object **out,
+		    struct cg_error *err)
+{
+	struct cg_state before;
+	struct cg_forward_def f;
+	int ret, reset;
+
+	pthread_mutex_lock(&c->lock);
+	ret = snapshot(c, &before, err);
+	if (ret)
+		goto out;
+	ret = state_add_forward(&c->state, body, &f, err);
+	if (ret) {
+		state_free(&before);
+		goto out;
+	}
+	ret = commit(c, &before, err);
+	if (ret)
+		goto out;
+	/* Zero before the forward goes live: the slot's last owner may have
+	 * left counts (a packet in flight while it was deleted). Live even
+	 * if that failed: wrong counters beat a dead forward. */
+	reset = dp_fwd_counters_reset(&c->dp, f.slot);
+	ret = forwards_changed(c, err);
+	if (!ret && reset)
+		ret = fwd_apply_failed(reset, err, "resetting its counters");
+	if (!ret)
+		*out = forward_view(c, state_forward(&c->state, f.id));
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/* After its map entry went (no new flows): the flows it translates, then
+ * its counters, so that the slot's next forward starts clean. */
+static int forget_forward(struct controller *c, uint32_t slot,
+			  struct cg_error *err)
+{
+	int ret = dp_forget_owner(&c->dp, slot);
+
+	if (ret < 0)
+		return fwd_apply_failed(ret, err, "removing its NAT entries");
+	ret = dp_fwd_counters_reset(&c->dp, slot);
+	return ret ? fwd_apply_failed(ret, err, "resetting its counters") : 0;
+}
+
+int ctl_delete_forward(struct controller *c, const char *id,
+		       struct cg_error *err)
+{
+	struct cg_state before;
+	struct cg_forward_def f;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = snapshot(c, &before, err);
+	if (ret)
+		goto out;
+	ret = state_delete_forward(&c->state, id, &f, err);
+	if (ret) {
+		state_free(&before);
+		goto out;
+	}
+	ret = commit(c, &before, err);
+	if (ret)
+		goto out;
+	ret = forwards_changed(c, err);
+	if (!ret)
+		ret = forget_forward(c, f.slot, err);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int ctl_peer_config(struct controller *c, const char *name, char **text,
+		    struct cg_error *err)
+{
+	char priv[WG_KEY_B64_LEN + 1];
+	const struct cg_peer_def *p;
+	bool have_priv;
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	p = state_peer(&c->state, name);
+	if (!p) {
+		cg_error_set(err, 404, "name", "no peer '%s'", name);
+		ret = -ENOENT;
+	} else if (!c->cfg.wireguard.endpoint[0]) {
+		cg_error_set(err, 409, "wireguard.endpoint",
+			     "the config has no wireguard.endpoint for "
+			     "peers to connect to");
+		ret = -ENOENT;
+	} else {
+		have_priv = load_peer_key(c, name, priv);
+		*text = client_config_render(&c->cfg, p, c->public_key,
+					     have_priv ? priv : NULL);
+		explicit_bzero(priv, sizeof(priv));
+		if (!*text) {
+			cg_error_set(err, 500, "", "out of memory");
+			ret = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+bool ctl_token_ok(struct controller *c, const char *presented)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->lock);
+	token_refresh(c);
+	ok = c->token[0] && const_time_streq(presented, c->token);
+	pthread_mutex_unlock(&c->lock);
+	return ok;
 }
 
 /* ---- status ---------------------------------------------------------------- */
@@ -760,28 +1215,77 @@ static void add_prog_info(json_object *o, int fd)
 			       json_object_new_int64(info.jited_prog_len));
 }
 
+static json_object *program_json(const char *ifname, const char *hook, int fd,
+				 bool attached)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "interface", json_object_new_string(ifname));
+	json_object_object_add(o, "hook", json_object_new_string(hook));
+	json_object_object_add(o, "attached",
+			       json_object_new_boolean(attached));
+	add_prog_info(o, fd);
+	return o;
+}
+
+/* Every program, where it is attached; for XDP, how. */
 static json_object *programs_json(struct controller *c)
 {
-	json_object *arr = json_object_new_array();
-	static const char *const hooks[] = { "tc-ingress", "tc-egress" };
-	int fds[2] = { dp_prog_fd_wg_ingress(&c->dp),
-		       dp_prog_fd_wg_egress(&c->dp) };
-	size_t i;
+	const char *wg = c->cfg.wireguard.interface;
+	const char *up = c->cfg.uplink.interface;
+	json_object *arr = json_object_new_array(), *x;
+	struct xdp_state xs;
 
-	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(
-			o, "interface",
-			json_object_new_string(c->cfg.wireguard.interface));
-		json_object_object_add(o, "hook",
-				       json_object_new_string(hooks[i]));
-		json_object_object_add(o, "loaded",
-				       json_object_new_boolean(fds[i] >= 0));
-		add_prog_info(o, fds[i]);
-		json_object_array_add(arr, o);
-	}
+	json_object_array_add(arr, program_json(wg, "tc-ingress",
+						dp_prog_fd_wg_ingress(&c->dp),
+						true));
+	json_object_array_add(arr,
+			      program_json(wg, "tc-egress",
+					   dp_prog_fd_wg_egress(&c->dp), true));
+	if (!up[0])
+		return arr;
+	json_object_array_add(arr,
+			      program_json(up, "tc-egress",
+					   dp_prog_fd_uplink_egress(&c->dp),
+					   if_nametoindex(up) != 0));
+	xdp_query(up, DP_PROG_UPLINK_XDP, &xs);
+	x = program_json(up, "xdp", dp_prog_fd_uplink_xdp(&c->dp), xs.attached);
+	json_object_object_add(x, "xdp_mode", json_object_new_string(xs.mode));
+	/* libxdp's dispatcher (several XDP programs on the interface) or
+	 * its single-program fallback, e.g. where the kernel refuses the
+	 * dispatcher's freplace programs. */
+	json_object_object_add(
+		x, "libxdp",
+		json_object_new_string(
+			!xs.attached ? "none" :
+			xs.multiprog ? "multiprog" :
+				       "single-program fallback"));
+	json_object_array_add(arr, x);
 	return arr;
+}
+
+static json_object *nat_json(struct controller *c)
+{
+	json_object *o = json_object_new_object();
+	struct cg_nat_stats st;
+	char ip[16];
+	struct in_addr up;
+
+	memcpy(&up.s_addr, c->settings.uplink_addr, 4);
+	json_object_object_add(o, "uplink_address",
+			       json_object_new_string(ipv4_str(up, ip)));
+	json_object_object_add(o, "masquerade",
+			       json_object_new_boolean(c->cfg.nat.masquerade));
+	if (dp_nat_stats(&c->dp, &st) == 0) {
+		json_object_object_add(o, "flows_created",
+				       json_object_new_uint64(st.created));
+		json_object_object_add(
+			o, "port_collisions",
+			json_object_new_uint64(st.port_collisions));
+		json_object_object_add(o, "exhausted",
+				       json_object_new_uint64(st.exhausted));
+	}
+	return o;
 }
 
 int ctl_status(struct controller *c, json_object **out)
@@ -810,7 +1314,11 @@ int ctl_status(struct controller *c, json_object **out)
 		json_object_new_int64((int64_t)c->state.n_services));
 	json_object_object_add(
 		o, "peers", json_object_new_int64((int64_t)c->state.n_peers));
+	json_object_object_add(
+		o, "forwards",
+		json_object_new_int64((int64_t)c->state.n_forwards));
 	json_object_object_add(o, "programs", programs_json(c));
+	json_object_object_add(o, "nat", nat_json(c));
 	json_object_object_add(o, "maps", maps_json(c));
 	json_object_object_add(o, "wireguard_repairs",
 			       json_object_new_uint64(c->stats.wg_repairs));

@@ -14,7 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include "attach.h"
 #include "config.h"
 #include "dataplane.h"
 #include "key.h"
@@ -32,10 +34,14 @@ struct controller {
 
 	char state_path[PATH_MAX];
 	char token[128]; /* admin API bearer token */
+	ino_t token_ino; /* identity of the token file we read it from */
+	off_t token_size;
+	struct timespec token_mtime;
 	enum wg_backend wg_backend;
 	pid_t wg_pid; /* wireguard-go we started, or 0 */
 	wg_key public_key; /* the cell's WireGuard public key */
-	bool qdisc_created; /* cellgate created wg0's clsact */
+	struct cg_settings settings; /* as last written to cg_settings */
+	struct xdp_state xdp; /* the uplink's XDP program */
 	uint64_t started_ns;
 
 	struct {
@@ -73,7 +79,28 @@ int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 int ctl_delete_peer(struct controller *c, const char *name,
 		    struct cg_error *err);
 
+/* Port forwards: GETs add counters and whether sources are rewritten. On
+ * delete, the forward's NAT entries and counters go too. */
+int ctl_list_forwards(struct controller *c, json_object **out);
+int ctl_get_forward(struct controller *c, const char *id, json_object **out,
+		    struct cg_error *err);
+int ctl_add_forward(struct controller *c, json_object *body, json_object **out,
+		    struct cg_error *err);
+int ctl_delete_forward(struct controller *c, const char *id,
+		       struct cg_error *err);
+
+/* The peer's wg-quick client config (*text malloc'd). */
+int ctl_peer_config(struct controller *c, const char *name, char **text,
+		    struct cg_error *err);
+
 int ctl_status(struct controller *c, json_object **out);
+
+/* Is presented the admin token? Re-reads the token file if it changed. */
+bool ctl_token_ok(struct controller *c, const char *presented);
+
+/* Where the controller notes that it created ifname's clsact qdisc. */
+int ctl_qdisc_marker(const struct cg_config *cfg, const char *ifname,
+		     char *path, size_t len);
 
 /* Name of a drop reason, as the API and metrics show it. */
 const char *drop_reason_name(enum cg_drop_reason reason);

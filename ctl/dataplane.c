@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <linux/pkt_sched.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,13 @@
 #include "dataplane.h"
 #include "log.h"
 #include "util.h"
+#include "uplink_egress.skel.h"
+#include "uplink_xdp.skel.h"
 #include "wg_egress.skel.h"
 #include "wg_ingress.skel.h"
+
+/* Ethernet header length: the uplink's L2 header. */
+#define ETH_HLEN_BYTES 14
 
 static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_PEERS] = "cg_peers",
@@ -32,6 +38,13 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_FRAGS] = "cg_frags",
 	[DP_MAP_EPOCHS] = "cg_epochs",
 	[DP_MAP_COUNTERS] = "cg_counters",
+	[DP_MAP_SETTINGS] = "cg_settings",
+	[DP_MAP_DNAT] = "cg_dnat",
+	[DP_MAP_FORWARDS] = "cg_forwards",
+	[DP_MAP_FWD_ALLOW] = "cg_fwd_allow",
+	[DP_MAP_NAT] = "cg_nat",
+	[DP_MAP_FWD_COUNTERS] = "cg_fwd_counters",
+	[DP_MAP_NAT_STATS] = "cg_nat_stats",
 };
 
 const char *dp_map_name(enum dp_map map)
@@ -47,6 +60,7 @@ void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg)
 	o->max_peers = cfg->limits.max_peers;
 	o->conntrack_tcp = cfg->limits.conntrack_tcp;
 	o->conntrack_other = cfg->limits.conntrack_other;
+	o->nat_entries = cfg->limits.nat;
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -100,6 +114,8 @@ static uint32_t map_capacity(const struct dp_options *o, const char *name)
 		return o->conntrack_tcp;
 	if (!strcmp(name, "cg_ct_other"))
 		return o->conntrack_other;
+	if (!strcmp(name, "cg_nat") && o->nat_entries)
+		return o->nat_entries;
 	return 0; /* keep the program's default */
 }
 
@@ -146,10 +162,12 @@ static int prepare_maps(struct bpf_object *obj, const struct dp_options *o)
 	return 0;
 }
 
-static void set_rodata_wg(struct dataplane *dp)
+static void set_rodata(struct dataplane *dp)
 {
 	dp->wg_ingress->rodata->cg_l2_len = dp->opts.l2_len;
 	dp->wg_egress->rodata->cg_l2_len = dp->opts.l2_len;
+	/* The uplink is Ethernet, whatever wg0 is. */
+	dp->uplink_egress->rodata->cg_l2_len = ETH_HLEN_BYTES;
 }
 
 static int find_map_fds(struct dataplane *dp)
@@ -188,20 +206,31 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 
 	dp->wg_ingress = wg_ingress_bpf__open_opts(&oo);
 	dp->wg_egress = wg_egress_bpf__open_opts(&oo);
-	if (!dp->wg_ingress || !dp->wg_egress) {
+	dp->uplink_xdp = uplink_xdp_bpf__open_opts(&oo);
+	dp->uplink_egress = uplink_egress_bpf__open_opts(&oo);
+	if (!dp->wg_ingress || !dp->wg_egress || !dp->uplink_xdp ||
+	    !dp->uplink_egress) {
 		ret = -errno;
 		log_err("cannot open the BPF programs: %s", strerror(errno));
 		goto fail;
 	}
-	set_rodata_wg(dp);
+	set_rodata(dp);
 	ret = prepare_maps(dp->wg_ingress->obj, opts);
 	if (!ret)
 		ret = prepare_maps(dp->wg_egress->obj, opts);
+	if (!ret)
+		ret = prepare_maps(dp->uplink_xdp->obj, opts);
+	if (!ret)
+		ret = prepare_maps(dp->uplink_egress->obj, opts);
 	if (ret)
 		goto fail;
 	ret = wg_ingress_bpf__load(dp->wg_ingress);
 	if (!ret)
 		ret = wg_egress_bpf__load(dp->wg_egress);
+	if (!ret)
+		ret = uplink_xdp_bpf__load(dp->uplink_xdp);
+	if (!ret)
+		ret = uplink_egress_bpf__load(dp->uplink_egress);
 	if (ret) {
 		log_err("cannot load the BPF programs: %s (the kernel log and "
 			"the verifier output above say why)",
@@ -221,8 +250,12 @@ void dp_close(struct dataplane *dp)
 {
 	wg_ingress_bpf__destroy(dp->wg_ingress);
 	wg_egress_bpf__destroy(dp->wg_egress);
+	uplink_xdp_bpf__destroy(dp->uplink_xdp);
+	uplink_egress_bpf__destroy(dp->uplink_egress);
 	dp->wg_ingress = NULL;
 	dp->wg_egress = NULL;
+	dp->uplink_xdp = NULL;
+	dp->uplink_egress = NULL;
 }
 
 int dp_prog_fd_wg_ingress(const struct dataplane *dp)
@@ -235,142 +268,23 @@ int dp_prog_fd_wg_egress(const struct dataplane *dp)
 	return bpf_program__fd(dp->wg_egress->progs.cg_wg_egress);
 }
 
-/* ---- tc ---------------------------------------------------------------- */
-
-/* bpf_tc_query and bpf_tc_hook_create fail in normal cases (nothing
- * attached yet; clsact already there): without libbpf's warnings. */
-static int tc_query_quiet(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+int dp_prog_fd_uplink_xdp(const struct dataplane *dp)
 {
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	int ret = bpf_tc_query(hook, opts);
-
-	libbpf_set_print(old);
-	return ret;
+	return bpf_program__fd(dp->uplink_xdp->progs.cg_uplink_xdp);
 }
 
-static int tc_hook_create_quiet(struct bpf_tc_hook *hook)
+int dp_prog_fd_uplink_egress(const struct dataplane *dp)
 {
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	int ret = bpf_tc_hook_create(hook);
-
-	libbpf_set_print(old);
-	return ret;
+	return bpf_program__fd(dp->uplink_egress->progs.cg_uplink_egress);
 }
 
-static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point,
-			 int prog_fd, const char *ifname)
+int dp_write_settings(struct dataplane *dp, const struct cg_settings *set)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = point);
-	LIBBPF_OPTS(bpf_tc_opts, query, .handle = CG_TC_HANDLE,
-		    .priority = CG_TC_PRIO);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CG_TC_HANDLE,
-		    .priority = CG_TC_PRIO, .prog_fd = prog_fd,
-		    .flags = BPF_TC_F_REPLACE);
-	const char *dir = point == BPF_TC_INGRESS ? "ingress" : "egress";
-	int ret;
+	__u32 zero = 0;
 
-	if (tc_query_quiet(&hook, &query) == 0)
-		log_info("tc %s %s: replacing program %u in place", ifname, dir,
-			 query.prog_id);
-	ret = bpf_tc_attach(&hook, &opts);
-	if (ret) {
-		log_err("tc %s %s: attach failed: %s", ifname, dir,
-			strerror(-ret));
-		return ret;
-	}
-	log_info("tc %s %s: program %u attached (handle 0x%x prio %u)", ifname,
-		 dir, opts.prog_id, CG_TC_HANDLE, CG_TC_PRIO);
-	return 0;
-}
-
-int dp_attach_wg(struct dataplane *dp, const char *ifname, bool *qdisc_created)
-{
-	int ifindex = (int)if_nametoindex(ifname);
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	int ret;
-
-	if (!ifindex) {
-		log_err("tc: no interface %s", ifname);
-		return -ENODEV;
-	}
-	/* Creates the clsact qdisc (serving both directions) if missing. */
-	ret = tc_hook_create_quiet(&hook);
-	*qdisc_created = ret == 0;
-	if (ret && ret != -EEXIST) {
-		log_err("tc %s: cannot create clsact qdisc: %s", ifname,
-			strerror(-ret));
-		return ret;
-	}
-	ret = tc_attach_one(ifindex, BPF_TC_INGRESS, dp_prog_fd_wg_ingress(dp),
-			    ifname);
-	if (!ret)
-		ret = tc_attach_one(ifindex, BPF_TC_EGRESS,
-				    dp_prog_fd_wg_egress(dp), ifname);
-	return ret;
-}
-
-/* Number of tc filters on one side of ifindex's clsact qdisc. */
-static int count_filters(int ifindex, uint32_t parent)
-{
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_cache *cache = NULL;
-	int n = -ENOMEM;
-
-	if (!sk)
-		return n;
-	if (nl_connect(sk, NETLINK_ROUTE) == 0 &&
-	    rtnl_cls_alloc_cache(sk, ifindex, parent, &cache) == 0) {
-		n = nl_cache_nitems(cache);
-		nl_cache_free(cache);
-	} else {
-		n = -EIO;
-	}
-	nl_socket_free(sk);
-	return n;
-}
-
-int dp_detach_iface(const char *ifname, bool qdisc_ours)
-{
-	int ifindex = (int)if_nametoindex(ifname);
-	LIBBPF_OPTS(bpf_tc_hook, ingress, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_hook, egress, .ifindex = ifindex,
-		    .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CG_TC_HANDLE,
-		    .priority = CG_TC_PRIO);
-	LIBBPF_OPTS(bpf_tc_hook, both, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	int ret, n_in, n_eg;
-
-	if (!ifindex) {
-		log_info("detach: %s is gone, nothing attached", ifname);
-		return 0;
-	}
-	ret = bpf_tc_detach(&ingress, &opts);
-	if (ret && ret != -ENOENT)
-		log_warn("detach %s ingress: %s", ifname, strerror(-ret));
-	ret = bpf_tc_detach(&egress, &opts);
-	if (ret && ret != -ENOENT)
-		log_warn("detach %s egress: %s", ifname, strerror(-ret));
-	if (!qdisc_ours)
-		return 0;
-	n_in = count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS));
-	n_eg = count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS));
-	if (n_in == 0 && n_eg == 0) {
-		ret = bpf_tc_hook_destroy(&both);
-		if (ret && ret != -ENOENT)
-			log_warn("detach %s: cannot remove clsact: %s", ifname,
-				 strerror(-ret));
-		else
-			log_info("detach %s: removed the clsact qdisc "
-				 "cellgate created",
-				 ifname);
-	} else {
-		log_info("detach %s: clsact kept, other filters use it",
-			 ifname);
-	}
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_SETTINGS], &zero, set,
+				BPF_ANY))
+		return -errno;
 	return 0;
 }
 
@@ -487,14 +401,21 @@ int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
 
 /* ---- reconciling whole maps -------------------------------------------- */
 
-/* Delete every key of map fd for which keep() says no; on_delete (if
- * any) sees each deleted value first. Keys are collected in one pass and
- * deleted after it, so the iteration never loses its place. */
-static int delete_unwanted(struct dataplane *dp, int fd, size_t key_size,
-			   bool (*keep)(const struct policy *, const void *,
-					const void *),
-			   const struct policy *pol,
-			   int (*on_delete)(struct dataplane *, const void *))
+/* One pass over a map that deletes the entries pick() chooses (or, with
+ * pick_keeps, those it does not). Keys are collected first and deleted
+ * after the pass, so the iteration never loses its place. */
+struct map_sweep {
+	int fd;
+	size_t key_size;
+	bool (*pick)(const void *key, const void *value, const void *ctx);
+	const void *ctx;
+	bool pick_keeps;
+	/* Sees each deleted value before it goes. */
+	void (*on_delete)(struct dataplane *dp, const void *value);
+	struct dataplane *dp;
+};
+
+static int map_sweep(const struct map_sweep *sw)
 {
 	char key[64], next[64], value[128];
 	void *prev = NULL;
@@ -502,12 +423,11 @@ static int delete_unwanted(struct dataplane *dp, int fd, size_t key_size,
 	size_t n = 0, cap = 0, i;
 	int ret = 0;
 
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
+	while (bpf_map_get_next_key(sw->fd, prev, next) == 0) {
+		memcpy(key, next, sw->key_size);
 		prev = key;
-		if (bpf_map_lookup_elem(fd, key, value))
-			continue;
-		if (keep(pol, key, value))
+		if (bpf_map_lookup_elem(sw->fd, key, value) ||
+		    sw->pick(key, value, sw->ctx) == sw->pick_keeps)
 			continue;
 		if (n == cap) {
 			void *p = realloc(doomed, (cap = cap ? cap * 2 : 64) *
@@ -519,82 +439,33 @@ static int delete_unwanted(struct dataplane *dp, int fd, size_t key_size,
 			}
 			doomed = p;
 		}
-		memcpy(doomed[n++], key, key_size);
+		memcpy(doomed[n++], key, sw->key_size);
 	}
 	for (i = 0; i < n; i++) {
-		if (on_delete) {
-			bpf_map_lookup_elem(fd, doomed[i], value);
-			on_delete(dp, value);
-		}
-		if (bpf_map_delete_elem(fd, doomed[i]) && errno != ENOENT)
+		if (sw->on_delete &&
+		    !bpf_map_lookup_elem(sw->fd, doomed[i], value))
+			sw->on_delete(sw->dp, value);
+		if (bpf_map_delete_elem(sw->fd, doomed[i]) && errno != ENOENT)
 			ret = -errno;
 	}
 	free(doomed);
-	return ret;
+	return ret ? ret : (int)n;
 }
 
-static bool keep_peer(const struct policy *pol, const void *key,
-		      const void *value)
+static bool keep_peer(const void *key, const void *value, const void *ctx)
 {
+	const struct policy *pol = ctx;
 	const struct policy_peer *w = policy_find_peer(pol, key);
 
 	return w && w->value.id == ((const struct cg_identity *)value)->id;
 }
 
-static int on_peer_deleted(struct dataplane *dp, const void *value)
+static void on_peer_deleted(struct dataplane *dp, const void *value)
 {
-	return epoch_bump(dp, ((const struct cg_identity *)value)->id);
-}
-
-static bool keep_service(const struct policy *pol, const void *key,
-			 const void *value)
-{
-	size_t i;
-
-	for (i = 0; i < pol->n_services; i++)
-		if (!memcmp(&pol->services[i].key, key,
-			    sizeof(struct cg_service_key)) &&
-		    !memcmp(&pol->services[i].value, value,
-			    sizeof(struct cg_service)))
-			return true;
-	return false;
-}
-
-static bool keep_net(const struct policy *pol, const void *key,
-		     const void *value)
-{
-	size_t i;
-
-	for (i = 0; i < pol->n_nets; i++)
-		if (!memcmp(&pol->nets[i].key, key,
-			    sizeof(struct cg_lpm_key)) &&
-		    !memcmp(&pol->nets[i].value, value,
-			    sizeof(struct cg_local_net)))
-			return true;
-	return false;
+	epoch_bump(dp, ((const struct cg_identity *)value)->id);
 }
 
 /* Does map fd hold exactly the n entries of pol that keep() accepts? */
-static bool map_is(int fd, size_t n,
-		   bool (*keep)(const struct policy *, const void *,
-				const void *),
-		   const struct policy *pol)
-{
-	char key[64], next[64], value[128];
-	void *prev = NULL;
-	size_t count = 0;
-
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, sizeof(key));
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, value) ||
-		    !keep(pol, key, value))
-			return false;
-		count++;
-	}
-	return count == n;
-}
-
 /* rejudge: rewrite every identity (new epochs), not only changed ones. */
 static int sync_peers(struct dataplane *dp, const struct policy *pol,
 		      bool rejudge)
@@ -602,10 +473,16 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 	int fd = dp->map_fd[DP_MAP_PEERS];
 	size_t i;
 	int ret;
+	struct map_sweep sw = { .fd = fd,
+				.key_size = sizeof(struct cg_addr_key),
+				.pick = keep_peer,
+				.ctx = pol,
+				.pick_keeps = true,
+				.on_delete = on_peer_deleted,
+				.dp = dp };
 
-	ret = delete_unwanted(dp, fd, sizeof(struct cg_addr_key), keep_peer,
-			      pol, on_peer_deleted);
-	if (ret)
+	ret = map_sweep(&sw);
+	if (ret < 0)
 		return ret;
 	for (i = 0; i < pol->n_peers; i++) {
 		const struct policy_peer *e = &pol->peers[i];
@@ -622,38 +499,109 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 	return 0;
 }
 
-static int write_services(struct dataplane *dp, const struct policy *pol)
-{
-	int fd = dp->map_fd[DP_MAP_SERVICES];
-	size_t i;
-	int ret;
+/* The entries a map should hold, as an array of {key, value} structs. */
+struct entry_set {
+	const void *entries;
+	size_t n, stride;
+	size_t key_size, value_off, value_size;
+};
 
-	ret = delete_unwanted(dp, fd, sizeof(struct cg_service_key),
-			      keep_service, pol, NULL);
-	if (ret)
+#define ENTRY_SET(array, count, type)                              \
+	((struct entry_set){ .entries = (array),                   \
+			     .n = (count),                         \
+			     .stride = sizeof(type),               \
+			     .key_size = sizeof(((type *)0)->key), \
+			     .value_off = offsetof(type, value),   \
+			     .value_size = sizeof(((type *)0)->value) })
+
+static bool in_set(const void *key, const void *value, const void *ctx)
+{
+	const struct entry_set *set = ctx;
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		const char *e = (const char *)set->entries + i * set->stride;
+
+		if (!memcmp(e, key, set->key_size) &&
+		    !memcmp(e + set->value_off, value, set->value_size))
+			return true;
+	}
+	return false;
+}
+
+/* Does map fd hold exactly the entries of set? */
+static bool map_is(int fd, const struct entry_set *set)
+{
+	char key[64], next[64], value[128];
+	void *prev = NULL;
+	size_t count = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, value) ||
+		    !in_set(key, value, set))
+			return false;
+		count++;
+	}
+	return count == set->n;
+}
+
+/* Make map fd hold exactly the entries of set. */
+static int write_set(int fd, const struct entry_set *set)
+{
+	struct map_sweep sw = { .fd = fd,
+				.key_size = set->key_size,
+				.pick = in_set,
+				.ctx = set,
+				.pick_keeps = true };
+	size_t i;
+	int ret = map_sweep(&sw);
+
+	if (ret < 0)
 		return ret;
-	for (i = 0; i < pol->n_services; i++)
-		if (bpf_map_update_elem(fd, &pol->services[i].key,
-					&pol->services[i].value, BPF_ANY))
+	for (i = 0; i < set->n; i++) {
+		const char *e = (const char *)set->entries + i * set->stride;
+
+		if (bpf_map_update_elem(fd, e, e + set->value_off, BPF_ANY))
 			return -errno;
+	}
 	return 0;
 }
 
-static int sync_nets(struct dataplane *dp, const struct policy *pol)
+static struct entry_set services_of(const struct policy *pol)
 {
-	int fd = dp->map_fd[DP_MAP_LOCAL_NETS];
-	size_t i;
-	int ret;
+	return ENTRY_SET(pol->services, pol->n_services, struct policy_service);
+}
 
-	ret = delete_unwanted(dp, fd, sizeof(struct cg_lpm_key), keep_net, pol,
-			      NULL);
-	if (ret)
-		return ret;
-	for (i = 0; i < pol->n_nets; i++)
-		if (bpf_map_update_elem(fd, &pol->nets[i].key,
-					&pol->nets[i].value, BPF_ANY))
-			return -errno;
-	return 0;
+static struct entry_set dnat_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->dnat, pol->n_dnat, struct policy_dnat);
+}
+
+static struct entry_set nets_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->nets, pol->n_nets, struct policy_net);
+}
+
+static int write_services(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set svc = services_of(pol), dnat = dnat_of(pol);
+	int ret = write_set(dp->map_fd[DP_MAP_SERVICES], &svc);
+
+	return ret ? ret : write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
+}
+
+int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
+					 struct policy_forward);
+	struct entry_set allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
+					   struct policy_fwd_allow);
+	/* Allow lists first: a new forward never runs without its list. */
+	int ret = write_set(dp->map_fd[DP_MAP_FWD_ALLOW], &allow);
+
+	return ret ? ret : write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
 }
 
 int dp_sync(struct dataplane *dp, const struct policy *pol)
@@ -662,14 +610,17 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 	 * are now (e.g. pinned across a restart, after a crash between
 	 * saving a service change and applying it): if those change, every
 	 * flow is judged again, as after dp_sync_services. */
-	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], pol->n_services,
-			       keep_service, pol) ||
-		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], pol->n_nets,
-			       keep_net, pol);
-	int ret = sync_nets(dp, pol);
+	struct entry_set svc = services_of(pol), nets = nets_of(pol),
+			 dnat = dnat_of(pol);
+	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
+		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
+		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
+	int ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
 
 	if (!ret)
 		ret = write_services(dp, pol);
+	if (!ret)
+		ret = dp_sync_forwards(dp, pol);
 	if (!ret)
 		ret = sync_peers(dp, pol, rejudge);
 	if (ret)
@@ -691,49 +642,85 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 
 /* ---- conntrack garbage collection -------------------------------------- */
 
-static int gc_map(int fd, size_t key_size,
-		  bool (*expired)(const void *value, uint64_t now),
-		  uint64_t now)
+static bool ct_expired(const void *key, const void *value, const void *now)
 {
-	char key[64], next[64], value[64];
-	void *prev = NULL;
-	char(*doomed)[64] = NULL;
-	size_t n = 0, cap = 0, i;
-
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, value) || !expired(value, now))
-			continue;
-		if (n == cap) {
-			void *p = realloc(doomed, (cap = cap ? cap * 2 : 256) *
-							  sizeof(*doomed));
-
-			if (!p)
-				break;
-			doomed = p;
-		}
-		memcpy(doomed[n++], key, key_size);
-	}
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, doomed[i]);
-	free(doomed);
-	return (int)n;
+	(void)key;
+	return ((const struct cg_ct_entry *)value)->expires_ns <=
+	       *(const uint64_t *)now;
 }
 
-static bool ct_expired(const void *value, uint64_t now)
+/* An entry is touched only by packets of its own direction: a pair goes
+ * when both halves are expired (or the twin is already gone). */
+static bool nat_pair_expired(int fd, const struct cg_nat_entry *e, uint64_t now)
 {
-	return ((const struct cg_ct_entry *)value)->expires_ns <= now;
+	struct cg_nat_entry twin;
+	struct cg_ct_key twin_key;
+
+	if (e->expires_ns > now)
+		return false;
+	memcpy(twin_key.saddr, e->to.daddr, 4);
+	memcpy(twin_key.daddr, e->to.saddr, 4);
+	twin_key.sport = e->to.dport;
+	twin_key.dport = e->to.sport;
+	twin_key.proto = e->to.proto;
+	memset(twin_key.pad, 0, sizeof(twin_key.pad));
+	return bpf_map_lookup_elem(fd, &twin_key, &twin) ||
+	       twin.expires_ns <= now;
+}
+
+struct nat_gc {
+	int fd;
+	uint64_t now;
+};
+
+static bool nat_expired(const void *key, const void *value, const void *ctx)
+{
+	const struct nat_gc *gc = ctx;
+
+	(void)key;
+	return nat_pair_expired(gc->fd, value, gc->now);
+}
+
+static int sweep_map(int fd, size_t key_size,
+		     bool (*pick)(const void *, const void *, const void *),
+		     const void *ctx)
+{
+	struct map_sweep sw = {
+		.fd = fd, .key_size = key_size, .pick = pick, .ctx = ctx
+	};
+
+	return map_sweep(&sw);
 }
 
 int dp_gc(struct dataplane *dp, uint64_t now_ns)
 {
-	int n = gc_map(dp->map_fd[DP_MAP_CT_TCP], sizeof(struct cg_ct_key),
-		       ct_expired, now_ns);
+	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
+	int n = 0, r;
 
-	n += gc_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
-		    ct_expired, now_ns);
+	r = sweep_map(dp->map_fd[DP_MAP_CT_TCP], sizeof(struct cg_ct_key),
+		      ct_expired, &now_ns);
+	n += r > 0 ? r : 0;
+	r = sweep_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
+		      ct_expired, &now_ns);
+	n += r > 0 ? r : 0;
+	r = sweep_map(gc.fd, sizeof(struct cg_ct_key), nat_expired, &gc);
+	n += r > 0 ? r : 0;
 	return n;
+}
+
+static bool owned(const void *key, const void *value, const void *owner)
+{
+	const struct cg_nat_entry *e = value;
+
+	(void)key;
+	return e->owner == *(const uint32_t *)owner &&
+	       (e->kind == CG_NAT_FORWARD || e->kind == CG_NAT_WG_SNAT);
+}
+
+int dp_forget_owner(struct dataplane *dp, uint32_t owner)
+{
+	return sweep_map(dp->map_fd[DP_MAP_NAT], sizeof(struct cg_ct_key),
+			 owned, &owner);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -762,6 +749,67 @@ int dp_counters(const struct dataplane *dp, uint32_t ident,
 	}
 	free(percpu);
 	return 0;
+}
+
+int dp_nat_stats(const struct dataplane *dp, struct cg_nat_stats *sum)
+{
+	struct cg_nat_stats *percpu = calloc((size_t)dp->ncpus, sizeof(*sum));
+	__u32 zero = 0;
+	int cpu;
+
+	if (!percpu)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_NAT_STATS], &zero, percpu)) {
+		free(percpu);
+		return -errno;
+	}
+	for (cpu = 0; cpu < dp->ncpus; cpu++) {
+		sum->created += percpu[cpu].created;
+		sum->port_collisions += percpu[cpu].port_collisions;
+		sum->exhausted += percpu[cpu].exhausted;
+		sum->orphans += percpu[cpu].orphans;
+	}
+	free(percpu);
+	return 0;
+}
+
+int dp_fwd_counters(const struct dataplane *dp, uint32_t fwd_id,
+		    struct cg_fwd_counters *sum)
+{
+	struct cg_fwd_counters *percpu =
+		calloc((size_t)dp->ncpus, sizeof(*sum));
+	int cpu;
+
+	if (!percpu)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_FWD_COUNTERS], &fwd_id,
+				percpu)) {
+		free(percpu);
+		return -errno;
+	}
+	for (cpu = 0; cpu < dp->ncpus; cpu++) {
+		sum->packets += percpu[cpu].packets;
+		sum->bytes += percpu[cpu].bytes;
+		sum->denied += percpu[cpu].denied;
+		sum->nat_failed += percpu[cpu].nat_failed;
+	}
+	free(percpu);
+	return 0;
+}
+
+int dp_fwd_counters_reset(struct dataplane *dp, uint32_t fwd_id)
+{
+	struct cg_fwd_counters *zero = calloc((size_t)dp->ncpus, sizeof(*zero));
+	int ret;
+
+	if (!zero)
+		return -ENOMEM;
+	ret = bpf_map_update_elem(dp->map_fd[DP_MAP_FWD_COUNTERS], &fwd_id,
+				  zero, BPF_ANY);
+	free(zero);
+	return ret ? -errno : 0;
 }
 
 int dp_map_usage(const struct dataplane *dp, enum dp_map map,

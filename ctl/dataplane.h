@@ -4,10 +4,8 @@
  * pins and adopts maps under the bpffs directory, attaches to tc, and keeps
  * the maps equal to the compiled policy.
  *
- * Ownership: cellgate's tc filters use one handle and priority of their
- * own (CG_TC_HANDLE, CG_TC_PRIO) and are replaced in place (atomically) on
- * restart; a clsact qdisc is removed on detach only if cellgate created it
- * and nothing else is attached to it.
+ * Attaching is attach.c's: only what cellgate attached is ever replaced
+ * or removed.
  */
 #ifndef CELLGATE_DATAPLANE_H
 #define CELLGATE_DATAPLANE_H
@@ -20,12 +18,6 @@
 #include "policy.h"
 #include "state.h"
 
-/* tc filter identity of cellgate's programs. Priority 1 runs them before
- * filters of lower precedence: with direct-action the first verdict ends
- * classification, so a later policy filter could be bypassed. */
-#define CG_TC_HANDLE 0xce11
-#define CG_TC_PRIO 1
-
 /* The pinned maps, by the names the programs give them. */
 enum dp_map {
 	DP_MAP_PEERS,
@@ -37,6 +29,13 @@ enum dp_map {
 	DP_MAP_FRAGS,
 	DP_MAP_EPOCHS,
 	DP_MAP_COUNTERS,
+	DP_MAP_SETTINGS,
+	DP_MAP_DNAT,
+	DP_MAP_FORWARDS,
+	DP_MAP_FWD_ALLOW,
+	DP_MAP_NAT,
+	DP_MAP_FWD_COUNTERS,
+	DP_MAP_NAT_STATS,
 	DP_MAP__COUNT,
 };
 
@@ -46,15 +45,21 @@ struct dp_options {
 	uint32_t max_peers;
 	uint32_t conntrack_tcp;
 	uint32_t conntrack_other;
+	uint32_t nat_entries;
 };
 
 struct dataplane {
 	struct dp_options opts;
 	struct wg_ingress_bpf *wg_ingress;
 	struct wg_egress_bpf *wg_egress;
+	struct uplink_xdp_bpf *uplink_xdp;
+	struct uplink_egress_bpf *uplink_egress;
 	int map_fd[DP_MAP__COUNT];
 	int ncpus;
 };
+
+/* Name of the XDP program, by which attach.c tells ours from others. */
+#define DP_PROG_UPLINK_XDP "cg_uplink_xdp"
 
 /* Occupancy of one map, for /api/status. */
 struct dp_map_usage {
@@ -75,10 +80,11 @@ void dp_close(struct dataplane *dp);
 
 int dp_prog_fd_wg_ingress(const struct dataplane *dp);
 int dp_prog_fd_wg_egress(const struct dataplane *dp);
+int dp_prog_fd_uplink_xdp(const struct dataplane *dp);
+int dp_prog_fd_uplink_egress(const struct dataplane *dp);
 
-/* Attach (or atomically replace) the wg programs on ifname's clsact.
- * qdisc_created tells whether this call created the clsact qdisc. */
-int dp_attach_wg(struct dataplane *dp, const char *ifname, bool *qdisc_created);
+/* The addresses translations use; masquerade on or off. */
+int dp_write_settings(struct dataplane *dp, const struct cg_settings *set);
 
 /* Make the identity, service and network maps equal to pol: add what is
  * missing, rewrite what differs (with a new epoch), delete the rest. */
@@ -91,8 +97,20 @@ int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer);
  * every identity's flows. */
 int dp_sync_services(struct dataplane *dp, const struct policy *pol);
 
-/* Delete expired conntrack and fragment entries; returns how many. */
+/* After a forward change: rewrite the forward and allow_from maps. */
+int dp_sync_forwards(struct dataplane *dp, const struct policy *pol);
+
+/* Delete expired conntrack and NAT entries (a NAT pair only when both
+ * halves expired); returns how many. */
 int dp_gc(struct dataplane *dp, uint64_t now_ns);
+/* Delete every NAT entry a forward owns (when the forward goes). */
+int dp_forget_owner(struct dataplane *dp, uint32_t owner);
+/* NAT health and one forward's counters, summed over CPUs. */
+int dp_nat_stats(const struct dataplane *dp, struct cg_nat_stats *sum);
+int dp_fwd_counters(const struct dataplane *dp, uint32_t fwd_id,
+		    struct cg_fwd_counters *sum);
+/* Zero one forward's counters on every CPU, so a reused slot starts at 0. */
+int dp_fwd_counters_reset(struct dataplane *dp, uint32_t fwd_id);
 
 /* Counters of one identity, summed over CPUs. */
 int dp_counters(const struct dataplane *dp, uint32_t ident,
@@ -100,9 +118,6 @@ int dp_counters(const struct dataplane *dp, uint32_t ident,
 int dp_map_usage(const struct dataplane *dp, enum dp_map map,
 		 struct dp_map_usage *usage);
 
-/* Remove cellgate's filters from ifname, and the clsact qdisc if
- * qdisc_ours and nothing else uses it. Works without a loaded dataplane. */
-int dp_detach_iface(const char *ifname, bool qdisc_ours);
 /* Unpin every cellgate map under bpffs. */
 int dp_unpin(const char *bpffs);
 

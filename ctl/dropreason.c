@@ -17,10 +17,13 @@ static const char *const names[CG_DROP__MAX] = {
 	[CG_DROP_ICMP_UNRELATED] = "icmp_unrelated",
 	[CG_DROP_ICMP_UNSUPPORTED] = "icmp_unsupported",
 	[CG_DROP_CELL_DENIED] = "cell_denied",
+	[CG_DROP_NAT_EXHAUSTED] = "nat_exhausted",
+	[CG_DROP_FORWARD_DENIED] = "forward_denied",
+	[CG_DROP_NAT_CONFLICT] = "nat_conflict",
 };
 
 /* A reason added to the enum without a name fails the build here. */
-_Static_assert(CG_DROP__MAX == 14, "name every enum cg_drop_reason value");
+_Static_assert(CG_DROP__MAX == 17, "name every enum cg_drop_reason value");
 
 const char *drop_reason_name(enum cg_drop_reason reason)
 {

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+#include "attach.h"
 #include "config.h"
 #include "controller.h"
 #include "dataplane.h"
@@ -29,14 +31,34 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: cellgate [--config FILE] COMMAND\n"
+		"Usage: cellgate [--config FILE] [--json] COMMAND [ARGS]\n"
 		"\n"
-		"Commands:\n"
-		"  run       run the controller (the daemon)\n"
-		"  detach    remove cellgate's programs and pinned maps\n"
-		"  version   print the version\n"
+		"The daemon:\n"
+		"  run\n"
+		"      run the controller and its REST API\n"
+		"  detach\n"
+		"      remove cellgate's programs and pinned maps\n"
+		"  version\n"
+		"      print the version\n"
 		"\n"
-		"--config defaults to %s.\n",
+		"Client commands (they talk to the running controller's API at\n"
+		"api.listen, with the token in api.token_file):\n");
+	cli_print_commands(f);
+	fprintf(f,
+		"\n"
+		"Options:\n"
+		"  --config FILE  the bootstrap config (default %s)\n"
+		"  --json         print the API's JSON instead of tables\n"
+		"  --help         this text; COMMAND --help for one command\n"
+		"\n"
+		"Exit status of client commands:\n"
+		"  0  success\n"
+		"  1  the controller refused the request (400, 405, 409, 413)\n"
+		"  2  usage error: bad command line or config; nothing was sent\n"
+		"  3  controller unreachable, timeout, 5xx or malformed reply\n"
+		"  4  not found (404)\n"
+		"  5  unauthorized (401), or the token file cannot be read or\n"
+		"     written\n",
 		CG_DEFAULT_CONFIG);
 }
 
@@ -94,21 +116,33 @@ static int cmd_run(const struct cg_config *cfg)
 	return 0;
 }
 
-/* Remove what cellgate attached and pinned; nothing else. */
-static int cmd_detach(const struct cg_config *cfg)
+/* Remove ifname's tc filters of cellgate, and its clsact qdisc if
+ * cellgate created it (and nothing else uses it). */
+static void detach_tc(const struct cg_config *cfg, const char *ifname)
 {
 	char marker[PATH_MAX];
 	bool ours;
 
-	ours = path_fmt(marker, sizeof(marker), "%s/clsact-created-%s",
-			cfg->state_dir, cfg->wireguard.interface) == 0 &&
+	ours = ctl_qdisc_marker(cfg, ifname, marker, sizeof(marker)) == 0 &&
 	       access(marker, F_OK) == 0;
-	dp_detach_iface(cfg->wireguard.interface, ours);
+	tc_detach(ifname, ours);
 	if (ours)
 		unlink(marker);
+}
+
+/* Remove what cellgate attached and pinned; nothing else. */
+static int cmd_detach(const struct cg_config *cfg)
+{
+	detach_tc(cfg, cfg->wireguard.interface);
+	if (cfg->uplink.interface[0]) {
+		detach_tc(cfg, cfg->uplink.interface);
+		xdp_detach(cfg->uplink.interface, DP_PROG_UPLINK_XDP);
+	}
 	dp_unpin(cfg->bpffs);
-	log_info("detached from %s and unpinned maps under %s",
-		 cfg->wireguard.interface, cfg->bpffs);
+	log_info("detached from %s%s%s and unpinned maps under %s",
+		 cfg->wireguard.interface,
+		 cfg->uplink.interface[0] ? " and " : "", cfg->uplink.interface,
+		 cfg->bpffs);
 	return 0;
 }
 
@@ -116,18 +150,23 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = CG_DEFAULT_CONFIG;
 	static struct cg_config cfg;
+	bool json = false;
 	const char *cmd;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -146,6 +185,9 @@ int main(int argc, char **argv)
 		printf("cellgate %s\n", CG_VERSION);
 		return 0;
 	}
+	if (cli_is_command(cmd))
+		return cli_main(config_path, json, argc - optind,
+				argv + optind);
 	if (strcmp(cmd, "run") && strcmp(cmd, "detach")) {
 		fprintf(stderr, "cellgate: unknown command '%s'\n", cmd);
 		usage(stderr);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,79 @@ size_t policy_service_entries(const struct cg_service_def *svc,
 	return n;
 }
 
+/* Each service's dnat entries: wg address:port -> backend, carrying the
+ * service id (access to the port is access to the service). */
+static void compile_dnat(const struct cg_state *st, struct policy *pol)
+{
+	size_t i;
+	unsigned int j;
+
+	for (i = 0; i < st->n_services; i++) {
+		const struct cg_service_def *svc = &st->services[i];
+
+		for (j = 0; j < svc->n_dnat; j++) {
+			struct policy_dnat *d = &pol->dnat[pol->n_dnat++];
+
+			memset(d, 0, sizeof(*d));
+			d->key.port = svc->dnat[j].port;
+			d->key.proto = svc->dnat[j].proto;
+			memcpy(d->value.to_addr, &svc->dnat[j].to_ip.s_addr, 4);
+			d->value.to_port = svc->dnat[j].to_port;
+			d->value.service_id = svc->id;
+		}
+	}
+}
+
+bool policy_forward_snat(const struct cg_config *cfg,
+			 const struct cg_forward_def *fwd)
+{
+	switch (fwd->snat) {
+	case CG_SNAT_ALWAYS:
+		return true;
+	case CG_SNAT_NEVER:
+		return false;
+	default:
+		/* Over WireGuard, the target's replies would not come back
+		 * to us with the client's source: its AllowedIPs route the
+		 * internet elsewhere, and a linked cell's cryptokey routing
+		 * refuses a source outside our subnet. */
+		return cidr_contains(cfg->wireguard.subnet.addr,
+				     cfg->wireguard.subnet.prefix,
+				     fwd->target_ip);
+	}
+}
+
+static void compile_forwards(const struct cg_state *st,
+			     const struct cg_config *cfg, struct policy *pol)
+{
+	size_t i;
+	unsigned int j;
+
+	for (i = 0; i < st->n_forwards; i++) {
+		const struct cg_forward_def *f = &st->forwards[i];
+		struct policy_forward *e = &pol->forwards[pol->n_forwards++];
+
+		memset(e, 0, sizeof(*e));
+		e->key.port = f->public_port;
+		e->key.proto = f->proto;
+		memcpy(e->value.target_addr, &f->target_ip.s_addr, 4);
+		e->value.target_port = f->target_port;
+		e->value.snat_at_wg = policy_forward_snat(cfg, f);
+		e->value.has_allow_from = f->n_allow_from > 0;
+		e->value.fwd_id = f->slot;
+		for (j = 0; j < f->n_allow_from; j++) {
+			struct policy_fwd_allow *a =
+				&pol->fwd_allow[pol->n_fwd_allow++];
+
+			memset(a, 0, sizeof(*a));
+			a->key.prefixlen = 32 + f->allow_from[j].prefix;
+			a->key.fwd_id = htonl(f->slot);
+			memcpy(a->key.addr, &f->allow_from[j].addr.s_addr, 4);
+			a->value = 1;
+		}
+	}
+}
+
 static void add_net(struct policy *pol, const struct cg_cidr *c,
 		    enum cg_net_kind kind)
 {
@@ -90,14 +164,23 @@ const struct policy_peer *policy_find_peer(const struct policy *pol,
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		   struct policy *out)
 {
-	size_t i, cap = 0;
+	size_t i, cap = 0, n_dnat = 0, n_allow = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < st->n_services; i++)
+	for (i = 0; i < st->n_forwards; i++)
+		n_allow += st->forwards[i].n_allow_from;
+	for (i = 0; i < st->n_services; i++) {
 		cap += st->services[i].n_endpoints * 3;
+		n_dnat += st->services[i].n_dnat;
+	}
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
 	out->services = calloc(cap ? cap : 1, sizeof(*out->services));
-	if (!out->peers || !out->services) {
+	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
+	out->forwards = calloc(st->n_forwards ? st->n_forwards : 1,
+			       sizeof(*out->forwards));
+	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
+	if (!out->peers || !out->services || !out->dnat || !out->forwards ||
+	    !out->fwd_allow) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -110,6 +193,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		out->n_services += policy_service_entries(
 			&st->services[i], out->services + out->n_services,
 			cap - out->n_services);
+	compile_dnat(st, out);
+	compile_forwards(st, cfg, out);
 	compile_nets(cfg, out);
 	return 0;
 }
@@ -118,7 +203,8 @@ void policy_free(struct policy *pol)
 {
 	free(pol->peers);
 	free(pol->services);
-	pol->peers = NULL;
-	pol->services = NULL;
-	pol->n_peers = pol->n_services = 0;
+	free(pol->dnat);
+	free(pol->forwards);
+	free(pol->fwd_allow);
+	memset(pol, 0, sizeof(*pol));
 }

@@ -23,6 +23,21 @@ struct policy_service {
 	struct cg_service value;
 };
 
+struct policy_dnat {
+	struct cg_dnat_key key;
+	struct cg_dnat_target value;
+};
+
+struct policy_forward {
+	struct cg_forward_key key;
+	struct cg_forward value;
+};
+
+struct policy_fwd_allow {
+	struct cg_fwd_allow_key key;
+	__u8 value;
+};
+
 struct policy_net {
 	struct cg_lpm_key key;
 	struct cg_local_net value;
@@ -33,6 +48,12 @@ struct policy {
 	size_t n_peers;
 	struct policy_service *services;
 	size_t n_services;
+	struct policy_dnat *dnat; /* service ports on the wg address */
+	size_t n_dnat;
+	struct policy_forward *forwards; /* ports of the uplink address */
+	size_t n_forwards;
+	struct policy_fwd_allow *fwd_allow; /* their allow_from lists */
+	size_t n_fwd_allow;
 	struct policy_net nets[2 + CG_MAX_LOCAL_NETS];
 	size_t n_nets;
 };
@@ -50,6 +71,11 @@ size_t policy_service_entries(const struct cg_service_def *svc,
 /* The compiled entry for a peer address (peers are sorted by key). */
 const struct policy_peer *policy_find_peer(const struct policy *pol,
 					   const struct cg_addr_key *key);
+
+/* Does a forward rewrite its flows' source to the wg address? (auto:
+ * when its target is reached over WireGuard.) */
+bool policy_forward_snat(const struct cg_config *cfg,
+			 const struct cg_forward_def *fwd);
 
 /* Compile everything. 0 or -ENOMEM. */
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,

@@ -19,36 +19,43 @@ void state_free(struct cg_state *st)
 {
 	free(st->services);
 	free(st->peers);
+	free(st->forwards);
 	st->services = NULL;
 	st->peers = NULL;
-	st->n_services = st->n_peers = 0;
-	st->cap_services = st->cap_peers = 0;
+	st->forwards = NULL;
+	st->n_services = st->n_peers = st->n_forwards = 0;
+	st->cap_services = st->cap_peers = st->cap_forwards = 0;
+}
+
+/* A copy of n elements, never NULL (capacity at least 1), so that a copy
+ * of an empty array is told apart from a failed allocation. */
+static void *copy_array(const void *src, size_t n, size_t elem, size_t *cap)
+{
+	void *dst = malloc((n ? n : 1) * elem);
+
+	/* memcpy from NULL is undefined even for 0 bytes. */
+	if (dst && n)
+		memcpy(dst, src, n * elem);
+	*cap = n ? n : 1;
+	return dst;
 }
 
 int state_copy(struct cg_state *dst, const struct cg_state *src)
 {
 	state_init(dst, src->cfg);
-	dst->services = malloc((src->n_services ? src->n_services : 1) *
-			       sizeof(*dst->services));
-	dst->peers =
-		malloc((src->n_peers ? src->n_peers : 1) * sizeof(*dst->peers));
-	if (!dst->services || !dst->peers) {
+	dst->services = copy_array(src->services, src->n_services,
+				   sizeof(*dst->services), &dst->cap_services);
+	dst->peers = copy_array(src->peers, src->n_peers, sizeof(*dst->peers),
+				&dst->cap_peers);
+	dst->forwards = copy_array(src->forwards, src->n_forwards,
+				   sizeof(*dst->forwards), &dst->cap_forwards);
+	if (!dst->services || !dst->peers || !dst->forwards) {
 		state_free(dst);
 		return -ENOMEM;
 	}
-	/* memcpy from NULL is undefined even for 0 bytes. */
-	if (src->n_services)
-		memcpy(dst->services, src->services,
-		       src->n_services * sizeof(*dst->services));
-	if (src->n_peers)
-		memcpy(dst->peers, src->peers,
-		       src->n_peers * sizeof(*dst->peers));
-	dst->n_services = dst->cap_services = src->n_services;
-	dst->n_peers = dst->cap_peers = src->n_peers;
-	if (!dst->cap_services)
-		dst->cap_services = 1;
-	if (!dst->cap_peers)
-		dst->cap_peers = 1;
+	dst->n_services = src->n_services;
+	dst->n_peers = src->n_peers;
+	dst->n_forwards = src->n_forwards;
 	return 0;
 }
 
@@ -358,7 +365,9 @@ static bool check_name(json_object *body, const char *name,
 	}
 	if (!jx_string(body, "name", false, "", in_body, sizeof(in_body), err))
 		return false;
-	if (in_body[0] && strcmp(in_body, name)) {
+	/* Given means compared, even as "": never silently ignored. */
+	if (json_object_object_get_ex(body, "name", NULL) &&
+	    strcmp(in_body, name)) {
 		cg_error_set(err, 400, "name",
 			     "'name' in the body differs from the path");
 		return false;
@@ -481,7 +490,10 @@ static bool parse_access(const struct cg_state *st, json_object *arr,
 		const struct cg_service_def *svc;
 
 		snprintf(field, sizeof(field), "service_access[%zu]", i);
-		if (!json_object_is_type(v, json_type_string)) {
+		/* A NUL inside would make "web\u0000x" name "web". */
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) !=
+			    (size_t)json_object_get_string_len(v)) {
 			cg_error_set(err, 400, field,
 				     "'%s' must be a service name", field);
 			return false;
@@ -564,10 +576,15 @@ static bool has_member(json_object *obj, const char *key)
 }
 
 /* Apply the members present in body to p. required: POST semantics. */
+/* How a peer body is read: from the API to add or to change a peer, or
+ * from the state file (where key, ip and id are all required). */
+enum peer_mode { PEER_ADD, PEER_UPDATE, PEER_LOAD };
+
 static bool parse_peer(const struct cg_state *st, json_object *body,
-		       bool creating, bool with_id, struct cg_peer_def *p,
+		       enum peer_mode mode, struct cg_peer_def *p,
 		       struct cg_error *err)
 {
+	bool with_id = mode == PEER_LOAD;
 	static const char *const fields[] = { "name",
 					      "public_key",
 					      "ip",
@@ -587,9 +604,9 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 		cg_error_set(err, 400, "id", "unknown field 'id'");
 		return false;
 	}
-	if (!jx_string(body, "public_key", creating, "", key, sizeof(key),
+	if (!jx_string(body, "public_key", with_id, "", key, sizeof(key),
 		       err) ||
-	    !jx_string(body, "ip", creating, "", ip, sizeof(ip), err) ||
+	    !jx_string(body, "ip", with_id, "", ip, sizeof(ip), err) ||
 	    !jx_member(body, "service_access", json_type_array, false, "",
 		       &access, err) ||
 	    !jx_bool(body, "internet_access", false, "", &p->internet_access,
@@ -646,8 +663,46 @@ static bool free_peer_id(const struct cg_state *st, uint32_t *id)
 	return i <= max;
 }
 
+/* The lowest address of the WireGuard subnet no peer has, skipping the
+ * network and broadcast addresses and the router's. Linked cells never
+ * overlap the subnet (their vpn_subnet is refused with 409 if it does). */
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool next_free_ip(const struct cg_state *st, struct in_addr *out)
+{
+	const struct cg_config *cfg = st->cfg;
+	uint32_t net = ntohl(cfg->wireguard.subnet.addr.s_addr);
+	uint32_t size = 1u << (32 - cfg->wireguard.subnet.prefix);
+	uint32_t *used = malloc((st->n_peers + 1) * sizeof(*used));
+	uint32_t cand = 1;
+	size_t p, n = 0;
+
+	if (!used)
+		return false;
+	/* Taken host offsets, the router's among them, in order: the first
+	 * gap is the answer. Memory grows with the peers, not the subnet. */
+	used[n++] = ntohl(cfg->wireguard.address.s_addr) - net;
+	for (p = 0; p < st->n_peers; p++)
+		used[n++] = ntohl(st->peers[p].ip.s_addr) - net;
+	qsort(used, n, sizeof(*used), cmp_u32);
+	for (p = 0; p < n && used[p] <= cand; p++)
+		if (used[p] == cand)
+			cand++;
+	free(used);
+	if (cand >= size - 1) /* the broadcast address, or beyond */
+		return false;
+	out->s_addr = htonl(net + cand);
+	return true;
+}
+
 int state_add_peer(struct cg_state *st, json_object *body,
-		   struct cg_peer_def *added, struct cg_error *err)
+		   const uint8_t *generated_key, struct cg_peer_def *added,
+		   struct cg_error *err)
 {
 	struct cg_peer_def p = { 0 };
 	char name[CG_NAME_MAX + 2] = "";
@@ -660,8 +715,21 @@ int state_add_peer(struct cg_state *st, json_object *body,
 		return -EINVAL;
 	}
 	str_copy(p.name, sizeof(p.name), name);
-	if (!parse_peer(st, body, true, false, &p, err))
+	if (!parse_peer(st, body, PEER_ADD, &p, err))
 		return -EINVAL;
+	if (!has_member(body, "public_key")) {
+		if (!generated_key) {
+			cg_error_set(err, 400, "public_key",
+				     "missing field 'public_key'");
+			return -EINVAL;
+		}
+		memcpy(p.public_key, generated_key, WG_KEY_LEN);
+	}
+	if (!has_member(body, "ip") && !next_free_ip(st, &p.ip)) {
+		cg_error_set(err, 409, "ip",
+			     "no free address left in the WireGuard subnet");
+		return -ENOSPC;
+	}
 	if (peer_conflicts(st, &p, NULL, err))
 		return -EEXIST;
 	if (!free_peer_id(st, &p.id)) {
@@ -696,7 +764,7 @@ int state_update_peer(struct cg_state *st, const char *name, json_object *body,
 	if (!check_name(body, name, err))
 		return -EINVAL;
 	p = *cur;
-	if (!parse_peer(st, body, false, false, &p, err))
+	if (!parse_peer(st, body, PEER_UPDATE, &p, err))
 		return -EINVAL;
 	if (peer_conflicts(st, &p, name, err))
 		return -EEXIST;
@@ -749,6 +817,373 @@ json_object *peer_to_json(const struct cg_state *st,
 			       json_object_new_boolean(peer->internet_access));
 	json_object_object_add(o, "peer_to_peer",
 			       json_object_new_boolean(peer->peer_to_peer));
+	return o;
+}
+
+/* ---- port forwards ----------------------------------------------------- */
+
+struct cg_forward_def *state_forward(const struct cg_state *st, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_forwards; i++)
+		if (!strcmp(st->forwards[i].id, id))
+			return &st->forwards[i];
+	return NULL;
+}
+
+static const char *const snat_names[] = {
+	[CG_SNAT_AUTO] = "auto",
+	[CG_SNAT_ALWAYS] = "always",
+	[CG_SNAT_NEVER] = "never",
+};
+
+static bool parse_snat(const char *s, enum cg_snat_mode *mode)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(snat_names); i++)
+		if (!strcmp(s, snat_names[i])) {
+			*mode = (enum cg_snat_mode)i;
+			return true;
+		}
+	return false;
+}
+
+/* A host of net: inside it, and not its network or broadcast address
+ * (which /31 and /32 do not have). */
+static bool host_of(const struct cg_cidr *net, struct in_addr ip)
+{
+	uint32_t mask = prefix_mask(net->prefix);
+
+	if (!cidr_contains(net->addr, net->prefix, ip))
+		return false;
+	return net->prefix >= 31 ||
+	       ((ip.s_addr & ~mask) != 0 && (ip.s_addr | mask) != 0xffffffffu);
+}
+
+/* Reached over wg0: the only targets whose sources the dataplane can
+ * rewrite (policy_forward_snat decides "auto" the same way). */
+static bool over_wireguard(const struct cg_config *cfg, struct in_addr ip)
+{
+	return cidr_contains(cfg->wireguard.subnet.addr,
+			     cfg->wireguard.subnet.prefix, ip);
+}
+
+static bool target_reachable(const struct cg_config *cfg, struct in_addr ip)
+{
+	unsigned int i;
+
+	if (host_of(&cfg->wireguard.subnet, ip))
+		return ip.s_addr != cfg->wireguard.address.s_addr;
+	if (cfg->bridge.has_subnet && host_of(&cfg->bridge.subnet, ip))
+		return true;
+	for (i = 0; i < cfg->n_local_networks; i++)
+		if (host_of(&cfg->local_networks[i], ip))
+			return true;
+	return false;
+}
+
+bool state_forward_reachable(const struct cg_config *cfg,
+			     const struct cg_forward_def *fwd)
+{
+	return target_reachable(cfg, fwd->target_ip);
+}
+
+static bool parse_allow_from(json_object *arr, struct cg_forward_def *f,
+			     struct cg_error *err)
+{
+	size_t i, j, n = json_object_array_length(arr);
+	char field[32];
+
+	if (n > CG_MAX_ALLOW_FROM) {
+		cg_error_set(err, 400, "allow_from",
+			     "'allow_from' has at most %d networks",
+			     CG_MAX_ALLOW_FROM);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		struct cg_cidr *c = &f->allow_from[i];
+
+		snprintf(field, sizeof(field), "allow_from[%zu]", i);
+		/* Host bits must be zero: an LPM key with them set would not
+		 * mean what it says. */
+		if (!json_object_is_type(v, json_type_string) ||
+		    !parse_cidr(json_object_get_string(v), &c->addr, &c->prefix,
+				false)) {
+			cg_error_set(err, 400, field,
+				     "'%s' must be a network like "
+				     "198.51.100.0/24 (host bits zero)",
+				     field);
+			return false;
+		}
+		for (j = 0; j < i; j++)
+			if (f->allow_from[j].addr.s_addr == c->addr.s_addr &&
+			    f->allow_from[j].prefix == c->prefix) {
+				cg_error_set(err, 400, field,
+					     "'%s' repeats allow_from[%zu]",
+					     field, j);
+				return false;
+			}
+	}
+	f->n_allow_from = (unsigned int)n;
+	return true;
+}
+
+static bool parse_target(const struct cg_config *cfg, const char *ip,
+			 bool check_networks, struct cg_forward_def *f,
+			 struct cg_error *err)
+{
+	if (!parse_ipv4(ip, &f->target_ip) || !valid_unicast(f->target_ip)) {
+		cg_error_set(err, 400, "target_ip",
+			     "'target_ip' must be a unicast IPv4 address");
+		return false;
+	}
+	if (!check_networks || target_reachable(cfg, f->target_ip))
+		return true;
+	if (f->target_ip.s_addr == cfg->wireguard.address.s_addr)
+		cg_error_set(err, 400, "target_ip",
+			     "'target_ip' is the router's own WireGuard "
+			     "address");
+	else
+		cg_error_set(err, 400, "target_ip",
+			     "'target_ip' must be a host of a network the cell "
+			     "reaches: the WireGuard subnet, the bridge subnet "
+			     "or local_networks");
+	return false;
+}
+
+static bool parse_forward_snat(const struct cg_config *cfg, const char *snat,
+			       struct cg_forward_def *f, struct cg_error *err)
+{
+	if (!parse_snat(snat, &f->snat)) {
+		cg_error_set(err, 400, "snat",
+			     "'snat' must be auto, always or never");
+		return false;
+	}
+	if (f->snat == CG_SNAT_ALWAYS && !over_wireguard(cfg, f->target_ip)) {
+		cg_error_set(err, 400, "snat",
+			     "'snat' always needs a target over WireGuard: "
+			     "the dataplane rewrites sources only on wg0, "
+			     "and this target is not in the WireGuard subnet");
+		return false;
+	}
+	return true;
+}
+
+/* How a forward body is read: from the API, or from the state file
+ * (with its slot). */
+enum fwd_mode { FWD_ADD, FWD_LOAD };
+
+static bool parse_forward(const struct cg_state *st, json_object *body,
+			  enum fwd_mode mode, struct cg_forward_def *f,
+			  struct cg_error *err)
+{
+	static const char *const fields[] = {
+		"id",	     "proto",	    "public_port",
+		"target_ip", "target_port", "allow_from",
+		"snat",	     "slot",	    NULL,
+	};
+	char id[CG_NAME_MAX + 2] = "", proto[16] = "", ip[32] = "";
+	char snat[16] = "auto";
+	uint64_t public_port, target_port, slot = 0;
+	json_object *allow;
+
+	if (!jx_only_fields(body, fields, "", err))
+		return false;
+	/* "slot" is accepted only from the state file. */
+	if (mode != FWD_LOAD && json_object_object_get_ex(body, "slot", NULL)) {
+		cg_error_set(err, 400, "slot", "unknown field 'slot'");
+		return false;
+	}
+	if (!jx_string(body, "id", true, "", id, sizeof(id), err))
+		return false;
+	if (!valid_name(id)) {
+		cg_error_set(err, 400, "id",
+			     "'id' must match [A-Za-z0-9_.-]{1,64}");
+		return false;
+	}
+	str_copy(f->id, sizeof(f->id), id);
+	if (!jx_string(body, "proto", true, "", proto, sizeof(proto), err) ||
+	    !jx_uint(body, "public_port", true, "", 1, 65535, &public_port,
+		     err) ||
+	    !jx_string(body, "target_ip", true, "", ip, sizeof(ip), err) ||
+	    !jx_uint(body, "target_port", true, "", 1, 65535, &target_port,
+		     err) ||
+	    !jx_member(body, "allow_from", json_type_array, false, "", &allow,
+		       err) ||
+	    !jx_string(body, "snat", false, "", snat, sizeof(snat), err) ||
+	    (mode == FWD_LOAD && !jx_uint(body, "slot", true, "", 0,
+					  CG_MAX_FORWARDS - 1, &slot, err)))
+		return false;
+	if (!parse_proto(proto, &f->proto) ||
+	    (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)) {
+		cg_error_set(err, 400, "proto", "'proto' must be tcp or udp");
+		return false;
+	}
+	f->public_port = (uint16_t)public_port;
+	f->target_port = (uint16_t)target_port;
+	f->slot = (uint32_t)slot;
+	/* The networks are the config's and the bridge's address, read
+	 * after the state at start: a forward saved under others stays. */
+	return parse_target(st->cfg, ip, mode != FWD_LOAD, f, err) &&
+	       (!allow || parse_allow_from(allow, f, err)) &&
+	       parse_forward_snat(st->cfg, snat, f, err);
+}
+
+/* Ids and public ports are unique; WireGuard's port is not ours to give. */
+static bool forward_conflicts(const struct cg_state *st,
+			      const struct cg_forward_def *f,
+			      struct cg_error *err)
+{
+	size_t i;
+
+	if (state_forward(st, f->id)) {
+		cg_error_set(err, 409, "id", "forward '%s' exists", f->id);
+		return true;
+	}
+	for (i = 0; i < st->n_forwards; i++) {
+		const struct cg_forward_def *o = &st->forwards[i];
+
+		if (o->proto == f->proto && o->public_port == f->public_port) {
+			cg_error_set(err, 409, "public_port",
+				     "%s port %u is forwarded by '%s'",
+				     proto_name(f->proto), f->public_port,
+				     o->id);
+			return true;
+		}
+	}
+	if (f->proto == IPPROTO_UDP &&
+	    f->public_port == st->cfg->wireguard.listen_port) {
+		cg_error_set(err, 409, "public_port",
+			     "udp port %u is WireGuard's "
+			     "(wireguard.listen_port)",
+			     f->public_port);
+		return true;
+	}
+	return false;
+}
+
+/* The allow_from lists of all forwards share one map (cg_fwd_allow). */
+static bool allow_fits(const struct cg_state *st,
+		       const struct cg_forward_def *f, struct cg_error *err)
+{
+	size_t i, n = f->n_allow_from;
+
+	for (i = 0; i < st->n_forwards; i++)
+		n += st->forwards[i].n_allow_from;
+	if (n <= CG_MAX_ALLOW_ENTRIES)
+		return true;
+	cg_error_set(err, 409, "allow_from",
+		     "the forwards would have %zu allow_from networks; the "
+		     "cell holds %d",
+		     n, CG_MAX_ALLOW_ENTRIES);
+	return false;
+}
+
+/* The lowest slot no forward has: slots index cg_fwd_counters and own
+ * NAT entries, so they are kept for a forward's lifetime. */
+static bool free_forward_slot(const struct cg_state *st, uint32_t *slot)
+{
+	uint64_t used[CG_MAX_FORWARDS / 64] = { 0 };
+	uint32_t i;
+	size_t f;
+
+	for (f = 0; f < st->n_forwards; f++)
+		bit_set(used, st->forwards[f].slot);
+	for (i = 0; i < CG_MAX_FORWARDS; i++)
+		if (!bit_test(used, i)) {
+			*slot = i;
+			return true;
+		}
+	return false;
+}
+
+static int append_forward(struct cg_state *st, const struct cg_forward_def *f,
+			  struct cg_error *err)
+{
+	if (reserve((void **)&st->forwards, &st->cap_forwards, st->n_forwards,
+		    sizeof(*f))) {
+		cg_error_set(err, 500, "", "out of memory");
+		return -ENOMEM;
+	}
+	st->forwards[st->n_forwards++] = *f;
+	return 0;
+}
+
+int state_add_forward(struct cg_state *st, json_object *body,
+		      struct cg_forward_def *added, struct cg_error *err)
+{
+	struct cg_forward_def f = { 0 };
+	int ret;
+
+	if (!parse_forward(st, body, FWD_ADD, &f, err))
+		return -EINVAL;
+	if (forward_conflicts(st, &f, err))
+		return -EEXIST;
+	if (!allow_fits(st, &f, err))
+		return -ENOSPC;
+	if (!free_forward_slot(st, &f.slot)) {
+		cg_error_set(err, 409, "id", "all %d forward slots are in use",
+			     CG_MAX_FORWARDS);
+		return -ENOSPC;
+	}
+	ret = append_forward(st, &f, err);
+	if (!ret && added)
+		*added = f;
+	return ret;
+}
+
+int state_delete_forward(struct cg_state *st, const char *id,
+			 struct cg_forward_def *removed, struct cg_error *err)
+{
+	struct cg_forward_def *f = state_forward(st, id);
+	size_t i;
+
+	if (!f) {
+		cg_error_set(err, 404, "id", "no forward '%s'", id);
+		return -ENOENT;
+	}
+	if (removed)
+		*removed = *f;
+	/* Keep the others in the order they were added (the API lists them
+	 * that way). */
+	i = (size_t)(f - st->forwards);
+	memmove(f, f + 1, (st->n_forwards - i - 1) * sizeof(*f));
+	st->n_forwards--;
+	return 0;
+}
+
+json_object *forward_to_json(const struct cg_forward_def *fwd, bool with_slot)
+{
+	json_object *o = json_object_new_object();
+	json_object *allow = json_object_new_array();
+	char ip[16], cidr[24];
+	unsigned int i;
+
+	json_object_object_add(o, "id", json_object_new_string(fwd->id));
+	if (with_slot)
+		json_object_object_add(o, "slot",
+				       json_object_new_int64(fwd->slot));
+	json_object_object_add(o, "proto",
+			       json_object_new_string(proto_name(fwd->proto)));
+	json_object_object_add(o, "public_port",
+			       json_object_new_int(fwd->public_port));
+	json_object_object_add(
+		o, "target_ip",
+		json_object_new_string(ipv4_str(fwd->target_ip, ip)));
+	json_object_object_add(o, "target_port",
+			       json_object_new_int(fwd->target_port));
+	for (i = 0; i < fwd->n_allow_from; i++) {
+		snprintf(cidr, sizeof(cidr), "%s/%u",
+			 ipv4_str(fwd->allow_from[i].addr, ip),
+			 fwd->allow_from[i].prefix);
+		json_object_array_add(allow, json_object_new_string(cidr));
+	}
+	json_object_object_add(o, "allow_from", allow);
+	json_object_object_add(o, "snat",
+			       json_object_new_string(snat_names[fwd->snat]));
 	return o;
 }
 
@@ -809,7 +1244,7 @@ static bool load_peers(struct cg_state *st, json_object *arr,
 			return false;
 		}
 		str_copy(p.name, sizeof(p.name), name);
-		if (!parse_peer(st, o, true, true, &p, err) ||
+		if (!parse_peer(st, o, PEER_LOAD, &p, err) ||
 		    peer_conflicts(st, &p, NULL, err))
 			return false;
 		if (p.id > st->cfg->limits.max_peers) {
@@ -836,19 +1271,63 @@ static bool load_peers(struct cg_state *st, json_object *arr,
 	return true;
 }
 
+static bool load_forward(struct cg_state *st, json_object *o,
+			 struct cg_error *err)
+{
+	struct cg_forward_def f = { 0 };
+	size_t j;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		cg_error_set(err, 400, "forwards",
+			     "a forward is not an object");
+		return false;
+	}
+	if (!parse_forward(st, o, FWD_LOAD, &f, err) ||
+	    forward_conflicts(st, &f, err) || !allow_fits(st, &f, err))
+		return false;
+	for (j = 0; j < st->n_forwards; j++)
+		if (st->forwards[j].slot == f.slot) {
+			cg_error_set(err, 400, "slot",
+				     "forwards '%s' and '%s' share slot %u",
+				     st->forwards[j].id, f.id, f.slot);
+			return false;
+		}
+	return append_forward(st, &f, err) == 0;
+}
+
+/* Forwards came with issue 4: an older file has none. */
+static bool load_forwards(struct cg_state *st, json_object *arr,
+			  struct cg_error *err)
+{
+	size_t i, n = arr ? json_object_array_length(arr) : 0;
+	char msg[sizeof(err->msg) + 32];
+
+	for (i = 0; i < n; i++)
+		if (!load_forward(st, json_object_array_get_idx(arr, i), err)) {
+			/* The field is the forward's own: say which one. */
+			snprintf(msg, sizeof(msg), "forwards[%zu]: %s", i,
+				 err->msg);
+			str_copy(err->msg, sizeof(err->msg), msg);
+			return false;
+		}
+	return true;
+}
+
 static bool load_root(struct cg_state *st, json_object *root,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = { "version", "services", "peers",
-					      NULL };
-	json_object *services, *peers;
+					      "forwards", NULL };
+	json_object *services, *peers, *forwards;
 	uint64_t version;
 
 	if (!jx_only_fields(root, fields, "", err) ||
 	    !jx_uint(root, "version", true, "", 1, 1000, &version, err) ||
 	    !jx_member(root, "services", json_type_array, true, "", &services,
 		       err) ||
-	    !jx_member(root, "peers", json_type_array, true, "", &peers, err))
+	    !jx_member(root, "peers", json_type_array, true, "", &peers, err) ||
+	    !jx_member(root, "forwards", json_type_array, false, "", &forwards,
+		       err))
 		return false;
 	if (version != CG_STATE_VERSION) {
 		cg_error_set(err, 400, "version",
@@ -856,7 +1335,8 @@ static bool load_root(struct cg_state *st, json_object *root,
 			     (unsigned long long)version, CG_STATE_VERSION);
 		return false;
 	}
-	return load_services(st, services, err) && load_peers(st, peers, err);
+	return load_services(st, services, err) && load_peers(st, peers, err) &&
+	       load_forwards(st, forwards, err);
 }
 
 int state_load(struct cg_state *st, const char *path, struct cg_error *err)
@@ -892,6 +1372,7 @@ char *state_to_string(const struct cg_state *st)
 	json_object *root = json_object_new_object();
 	json_object *services = json_object_new_array();
 	json_object *peers = json_object_new_array();
+	json_object *forwards = json_object_new_array();
 	char *out;
 	size_t i;
 
@@ -903,8 +1384,12 @@ char *state_to_string(const struct cg_state *st)
 	for (i = 0; i < st->n_peers; i++)
 		json_object_array_add(peers,
 				      peer_to_json(st, &st->peers[i], true));
+	for (i = 0; i < st->n_forwards; i++)
+		json_object_array_add(forwards,
+				      forward_to_json(&st->forwards[i], true));
 	json_object_object_add(root, "services", services);
 	json_object_object_add(root, "peers", peers);
+	json_object_object_add(root, "forwards", forwards);
 	out = strdup(json_object_to_json_string_ext(
 		root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cell's desired state: services and peers. The controller's single
- * source of truth, persisted as JSON in state_dir (atomically) and compiled
- * into map entries by policy.c. Every mutation validates completely first
- * and changes nothing on error.
+ * The cell's desired state: services, peers and port forwards. The
+ * controller's single source of truth, persisted as JSON in state_dir
+ * (atomically) and compiled into map entries by policy.c. Every mutation
+ * validates completely first and changes nothing on error.
  */
 #ifndef CELLGATE_STATE_H
 #define CELLGATE_STATE_H
@@ -55,12 +55,38 @@ struct cg_peer_def {
 	bool peer_to_peer;
 };
 
+/* Port forwards (the edge gateway's /tcp/forwards, generalised). */
+#define CG_MAX_FORWARDS 1024 /* slots: cg_fwd_counters, NAT owners */
+#define CG_MAX_ALLOW_FROM 32 /* CIDRs per forward */
+#define CG_MAX_ALLOW_ENTRIES 4096 /* CIDRs of all forwards: cg_fwd_allow */
+
+/* Who a forwarded flow seems to come from, to its target. */
+enum cg_snat_mode {
+	CG_SNAT_AUTO = 0, /* the wg address when the target is over wg0 */
+	CG_SNAT_ALWAYS = 1, /* the wg address (targets over wg0 only) */
+	CG_SNAT_NEVER = 2, /* the client's own address */
+};
+
+struct cg_forward_def {
+	char id[CG_NAME_MAX + 1]; /* "vm-123-ssh" */
+	uint32_t slot; /* < CG_MAX_FORWARDS, stable across restarts */
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t public_port; /* on the uplink address */
+	struct in_addr target_ip;
+	uint16_t target_port;
+	struct cg_cidr allow_from[CG_MAX_ALLOW_FROM]; /* empty: anyone */
+	unsigned int n_allow_from;
+	enum cg_snat_mode snat;
+};
+
 struct cg_state {
 	const struct cg_config *cfg;
 	struct cg_service_def *services;
 	size_t n_services, cap_services;
 	struct cg_peer_def *peers;
 	size_t n_peers, cap_peers;
+	struct cg_forward_def *forwards;
+	size_t n_forwards, cap_forwards;
 };
 
 void state_init(struct cg_state *st, const struct cg_config *cfg);
@@ -74,6 +100,7 @@ struct cg_service_def *state_service(const struct cg_state *st,
 struct cg_service_def *state_service_by_id(const struct cg_state *st,
 					   uint32_t id);
 struct cg_peer_def *state_peer(const struct cg_state *st, const char *name);
+struct cg_forward_def *state_forward(const struct cg_state *st, const char *id);
 
 /* Create or replace a service from its JSON body (PUT semantics; a name
  * in the body must match). Keeps the id of a replaced service. */
@@ -83,9 +110,12 @@ int state_put_service(struct cg_state *st, const char *name, json_object *body,
 int state_delete_service(struct cg_state *st, const char *name,
 			 struct cg_error *err);
 
-/* Create a peer from its JSON body (POST). */
+/* Create a peer from its JSON body (POST). Without "public_key" in the
+ * body, generated_key is used (a 400 if it is NULL); without "ip", the
+ * lowest free address of the WireGuard subnet. */
 int state_add_peer(struct cg_state *st, json_object *body,
-		   struct cg_peer_def *added, struct cg_error *err);
+		   const uint8_t *generated_key, struct cg_peer_def *added,
+		   struct cg_error *err);
 /* Change the fields present in body (PUT); old gets the previous value. */
 int state_update_peer(struct cg_state *st, const char *name, json_object *body,
 		      struct cg_peer_def *old, struct cg_peer_def *updated,
@@ -93,10 +123,21 @@ int state_update_peer(struct cg_state *st, const char *name, json_object *body,
 int state_delete_peer(struct cg_state *st, const char *name,
 		      struct cg_peer_def *removed, struct cg_error *err);
 
+/* Create a forward from its JSON body (POST) in the lowest free slot. */
+int state_add_forward(struct cg_state *st, json_object *body,
+		      struct cg_forward_def *added, struct cg_error *err);
+int state_delete_forward(struct cg_state *st, const char *id,
+			 struct cg_forward_def *removed, struct cg_error *err);
+/* Is the forward's target inside a network the cell reaches (checked by
+ * state_add_forward; a loaded state may predate a change of them)? */
+bool state_forward_reachable(const struct cg_config *cfg,
+			     const struct cg_forward_def *fwd);
+
 /* JSON views for the API (and the state file, with internal ids). */
 json_object *service_to_json(const struct cg_service_def *svc, bool with_id);
 json_object *peer_to_json(const struct cg_state *st,
 			  const struct cg_peer_def *peer, bool with_id);
+json_object *forward_to_json(const struct cg_forward_def *fwd, bool with_slot);
 
 /* The state file: state_dir/state.json. A missing file is an empty
  * state; a corrupt one is an error that names what is wrong. */

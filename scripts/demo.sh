@@ -30,7 +30,10 @@ services() { # services CELL N
 		api_ok "$cell" PUT /api/services/files \
 			"{\"endpoints\":[{\"ip\":\"172.20.$n.22\",\"proto\":\"any\"}]}" >/dev/null &&
 		api_ok "$cell" PUT /api/services/web \
-			"{\"endpoints\":[{\"ip\":\"172.20.$n.30\",\"proto\":\"tcp\",\"port\":80}]}" >/dev/null
+			"{\"endpoints\":[{\"ip\":\"172.20.$n.30\",\"proto\":\"tcp\",\"port\":80}],
+			  \"dnat\":[{\"proto\":\"tcp\",\"port\":80,\"to_ip\":\"172.20.$n.30\",\"to_port\":80}]}" >/dev/null &&
+		api_ok "$cell" POST /api/forwards \
+			"{\"id\":\"web\",\"proto\":\"tcp\",\"public_port\":8080,\"target_ip\":\"172.20.$n.30\",\"target_port\":80}" >/dev/null
 }
 
 cell_up() { # cell_up CELL N PEER1 ACCESS1 PEER2 ACCESS2
@@ -74,7 +77,8 @@ cellgate demo is up: two cells, "home" and "office", in network namespaces.
                                           bob   10.0.0.3 (web, internet)
   office  $PREFIX-office-r    10.0.1.1/24  carol 10.0.1.2 (calendar, peer-to-peer)
                                           dave  10.0.1.3 (files, web, peer-to-peer)
-  services: calendar 172.20.N.21:80, files 172.20.N.22 (all ports), web 172.20.N.30:80
+  services: calendar 172.20.N.21:80, files 172.20.N.22 (all ports),
+            web 172.20.N.30:80 (also 10.0.N.1:80, and 203.0.113.1:8080 from the internet)
 
 Try (as root):
   # allowed: alice may use calendar
@@ -83,6 +87,14 @@ Try (as root):
   ip netns exec $PREFIX-home-alice curl -m 3 http://172.20.0.30/
   # peer to peer: carol and dave both opted in
   ip netns exec $PREFIX-office-carol ping -c1 -W2 10.0.1.3
+
+Translation:
+  # bob has internet_access: masqueraded behind the uplink address 203.0.113.1
+  ip netns exec $PREFIX-home-bob curl -m 3 http://203.0.113.2/
+  # web is exposed on the cell's WireGuard address too (service DNAT)
+  ip netns exec $PREFIX-home-bob curl -m 3 http://10.0.0.1/
+  # and on the uplink, port 8080, for the internet (a port forward)
+  ip netns exec $PREFIX-home-inet curl -m 3 http://203.0.113.1:8080/
 
 The API of a cell listens on 127.0.0.1:$API_PORT inside its router namespace:
   T=\$(cat $WORK/home/api.token)

@@ -53,6 +53,10 @@ enum cg_drop_reason {
 	CG_DROP_ICMP_UNRELATED = 11, /* ICMP error/reply matching no flow */
 	CG_DROP_ICMP_UNSUPPORTED = 12, /* ICMP type cellgate does not pass */
 	CG_DROP_CELL_DENIED = 13, /* linked cell asked for what is not shared */
+	CG_DROP_NAT_EXHAUSTED = 14, /* no free NAT port after bounded tries */
+	CG_DROP_FORWARD_DENIED =
+		15, /* forward's allow_from excludes the source */
+	CG_DROP_NAT_CONFLICT = 16, /* the router's own flow on a NAT'd tuple */
 	CG_DROP__MAX,
 };
 
@@ -124,6 +128,7 @@ struct cg_ct_key {
 enum cg_ct_origin {
 	CG_CT_FROM_WG = 1, /* opened by a peer or cell (wg0 ingress) */
 	CG_CT_TO_WG = 2, /* opened by the cell toward a peer (wg0 egress) */
+	CG_CT_FORWARDED = 3, /* let in by a port forward, toward a peer */
 };
 
 enum cg_ct_state {
@@ -175,6 +180,116 @@ struct cg_counters {
 	__u64 tx_packets;
 	__u64 tx_bytes;
 	__u64 drops[CG_DROP__MAX]; /* indexed by enum cg_drop_reason */
+};
+
+/* ---- NAT ----------------------------------------------------------------
+ *
+ * Every translated flow has two cg_nat entries: one keyed by the tuple of
+ * its original direction as it arrives at the translating hook, one keyed
+ * by its reply as it arrives back; each says what the packet becomes
+ * ("to"). Conntrack on wg0 keys flows by their WireGuard-side tuple: wg0
+ * ingress tracks before translating, wg0 egress after.
+ */
+
+/* Addresses the programs translate to, in cg_settings[0] (the uplink
+ * address can change at run time, so it is a map, not a constant). */
+struct cg_settings {
+	__u8 wg_addr[4]; /* the router's WireGuard address */
+	__u8 uplink_addr[4]; /* the uplink's address, 0.0.0.0 if none */
+	__u16 nat_port_min; /* random NAT ports come from [min, max] */
+	__u16 nat_port_max;
+	__u8 masquerade; /* SNAT to uplink_addr on uplink egress */
+	__u8 pad[3];
+};
+
+/* Key of cg_dnat: a port of the wg address exposing a service. */
+struct cg_dnat_key {
+	__u16 port; /* host order */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct cg_dnat_target {
+	__u8 to_addr[4];
+	__u16 to_port;
+	__u16 pad;
+	__u32 service_id; /* access to the port is access to the service */
+};
+
+/* How a forward treats the source of what it lets in. */
+enum cg_forward_snat {
+	CG_FWD_SNAT_AUTO = 0, /* wg address when the target is over wg0 */
+	CG_FWD_SNAT_ALWAYS = 1,
+	CG_FWD_SNAT_NEVER = 2,
+};
+
+/* Key of cg_forwards: a public port of the uplink address. */
+struct cg_forward_key {
+	__u16 port; /* host order */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct cg_forward {
+	__u8 target_addr[4];
+	__u16 target_port;
+	/* Resolved by the controller from the forward's snat mode: rewrite
+	 * the source to the wg address when the flow leaves on wg0. (XDP
+	 * cannot: the kernel drops incoming packets with a local source.) */
+	__u8 snat_at_wg;
+	__u8 has_allow_from; /* sources must match cg_fwd_allow */
+	__u32 fwd_id; /* index into cg_fwd_counters, owner of NAT entries */
+};
+
+/* Key of cg_fwd_allow (LPM): prefixlen = 32 + the CIDR's length, so the
+ * forward id always matches in full and the address by prefix. */
+struct cg_fwd_allow_key {
+	__u32 prefixlen;
+	__u32 fwd_id; /* big endian, so it sorts as the prefix's first bits */
+	__u8 addr[4];
+};
+
+enum cg_nat_kind {
+	CG_NAT_NONE = 0,
+	CG_NAT_MASQ = 1, /* to the internet, as the uplink address */
+	CG_NAT_BRIDGE_SNAT = 2, /* bridge to a linked cell, as the wg address */
+	CG_NAT_SERVICE_DNAT = 3, /* wg address:port to a service backend */
+	CG_NAT_FORWARD = 4, /* uplink port to a target (XDP: destination) */
+	CG_NAT_WG_SNAT =
+		5, /* a forward's flow to a wg0 target, as wg address */
+	CG_NAT_HOST = 6, /* the router's own uplink flow: reserved, kept */
+};
+
+enum cg_nat_dir {
+	CG_NAT_ORIG = 1, /* the flow's first direction */
+	CG_NAT_REPLY = 2,
+};
+
+/* Value of cg_nat, keyed by a struct cg_ct_key as the packet arrives. */
+struct cg_nat_entry {
+	struct cg_ct_key to; /* the packet's tuple after translation */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; refreshed like conntrack */
+	enum cg_nat_kind kind;
+	enum cg_nat_dir dir;
+	__u32 owner; /* forward id of forward flows, else 0 */
+	__u8 snat_at_wg; /* forward flows: SNAT to the wg address on wg0 */
+	__u8 pad[3];
+};
+
+/* Per-forward counters (cg_fwd_counters, per CPU, by fwd_id). */
+struct cg_fwd_counters {
+	__u64 packets; /* translated toward the target */
+	__u64 bytes;
+	__u64 denied; /* dropped by allow_from */
+	__u64 nat_failed; /* no NAT port could be allocated */
+};
+
+/* NAT health (cg_nat_stats[0], per CPU). */
+struct cg_nat_stats {
+	__u64 created; /* flows given a NAT pair */
+	__u64 port_collisions; /* candidate ports already taken */
+	__u64 exhausted; /* flows dropped: no free port in 32 tries */
+	__u64 orphans; /* an entry whose twin was evicted (LRU) */
 };
 
 #endif /* CELLGATE_ABI_H */

@@ -95,6 +95,18 @@ static __always_inline void cg_ct_delete(const struct cg_ct_key *key)
 		bpf_map_delete_elem(&cg_ct_other, key);
 }
 
+/* Is a port forward's translation still there for this flow (opened
+ * toward key.daddr by the forward)? The forward may have been deleted. */
+static __always_inline bool cg_ct_forward_alive(const struct cg_ct_key *key)
+{
+	const struct cg_nat_entry *e;
+	struct cg_ct_key reply;
+
+	cg_ct_reverse(&reply, key);
+	e = bpf_map_lookup_elem(&cg_nat, &reply);
+	return e && e->kind == CG_NAT_FORWARD;
+}
+
 /* Judge a flow again after a policy change, by the policy that admitted it
  * (see enum cg_ct_origin). Updates the entry's identities and epochs. */
 static __always_inline enum cg_drop_reason cg_ct_rejudge(struct cg_ct_hit *hit)
@@ -105,12 +117,17 @@ static __always_inline enum cg_drop_reason cg_ct_rejudge(struct cg_ct_hit *hit)
 	enum cg_drop_reason r;
 
 	src = cg_identity_of(hit->key.saddr);
+	dst = cg_identity_of(hit->key.daddr);
 	if (src) {
 		r = cg_policy_from_wg(src, &hit->key, &adm);
+	} else if (!dst) {
+		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
+	} else if (e->origin == CG_CT_FORWARDED) {
+		cg_policy_to_wg(&hit->key, dst, &adm);
+		r = cg_ct_forward_alive(&hit->key) ? CG_DROP_NONE :
+						     CG_DROP_UNSOLICITED;
 	} else if (e->origin == CG_CT_TO_WG) {
-		dst = cg_identity_of(hit->key.daddr);
-		r = dst ? cg_policy_to_wg(&hit->key, dst, &adm) :
-			  CG_DROP_UNKNOWN_SOURCE;
+		r = cg_policy_to_wg(&hit->key, dst, &adm);
 	} else {
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	}
@@ -212,11 +229,6 @@ static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
 		bpf_map_update_elem(&cg_ct_other, &pkt->tuple, &e, BPF_ANY);
 }
 
-static __always_inline bool cg_addr_eq(const __u8 a[4], const __u8 b[4])
-{
-	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
-}
-
 /* Is the flow an ICMP error talks about known (in either direction), and
  * does the error go back to the sender of the packet it quotes? Without
  * the second test an error quoting any known flow could be addressed
@@ -224,7 +236,7 @@ static __always_inline bool cg_addr_eq(const __u8 a[4], const __u8 b[4])
 static __always_inline struct cg_ct_entry *
 cg_ct_related(const struct cg_pkt *pkt, __u64 now, struct cg_ct_hit *hit)
 {
-	if (!cg_addr_eq(pkt->tuple.daddr, pkt->inner.saddr))
+	if (!cg_addr_is(pkt->tuple.daddr, pkt->inner.saddr))
 		return NULL;
 	return cg_ct_find(&pkt->inner, now, hit) ? hit->entry : NULL;
 }

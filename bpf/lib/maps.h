@@ -97,4 +97,70 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_counters SEC(".maps");
 
+/* ---- NAT (see abi.h) ------------------------------------------------------ */
+
+/* One entry: the addresses and port range translations use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_settings);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_settings SEC(".maps");
+
+/* Service ports exposed on the wg address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_dnat_key);
+	__type(value, struct cg_dnat_target);
+	__uint(max_entries, 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_dnat SEC(".maps");
+
+/* Port forwards on the uplink address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_forward_key);
+	__type(value, struct cg_forward);
+	__uint(max_entries, 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_forwards SEC(".maps");
+
+/* Sources each forward admits, when it has an allow_from list. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cg_fwd_allow_key);
+	__type(value, __u8);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_fwd_allow SEC(".maps");
+
+/* Translations, two entries per flow. LRU: a full table evicts the least
+ * recently used flows; a flow that lost one of its entries stops passing
+ * rather than being translated wrongly. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_ct_key);
+	__type(value, struct cg_nat_entry);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_nat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_fwd_counters);
+	__uint(max_entries, 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_fwd_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_nat_stats);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_nat_stats SEC(".maps");
+
 #endif

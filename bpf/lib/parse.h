@@ -21,6 +21,10 @@
 struct cg_pkt {
 	struct cg_ct_key tuple; /* as seen: saddr/daddr/ports/proto */
 	__u32 len; /* L3 bytes, for counters */
+	__u16 l3_off; /* offsets from the start of the frame, for rewrites */
+	__u16 l4_off;
+	__u16 inner_l3_off; /* ICMP errors: the quoted packet's headers */
+	__u16 inner_l4_off;
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_error; /* an ICMP error; inner holds what it is about */
@@ -72,8 +76,10 @@ static __always_inline void cg_icmp_echo_ports(struct cg_ct_key *t, __u8 type,
 
 /* The tuple of the IP packet embedded in an ICMP error at inner_ip. */
 static __always_inline enum cg_drop_reason
-cg_parse_icmp_inner(void *inner_ip, void *data_end, struct cg_ct_key *t)
+cg_parse_icmp_inner(void *data, void *inner_ip, void *data_end,
+		    struct cg_pkt *pkt)
 {
+	struct cg_ct_key *t = &pkt->inner;
 	struct iphdr *iph = inner_ip;
 	struct icmphdr *icmp;
 	__u32 hlen;
@@ -88,6 +94,8 @@ cg_parse_icmp_inner(void *inner_ip, void *data_end, struct cg_ct_key *t)
 	cg_copy_addr(t->daddr, &iph->daddr);
 	t->proto = iph->protocol;
 	l4 = inner_ip + hlen;
+	pkt->inner_l3_off = (__u16)(inner_ip - data);
+	pkt->inner_l4_off = (__u16)(l4 - data);
 	switch (iph->protocol) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
@@ -108,7 +116,7 @@ cg_parse_icmp_inner(void *inner_ip, void *data_end, struct cg_ct_key *t)
 }
 
 static __always_inline enum cg_drop_reason
-cg_parse_icmp(void *l4, void *data_end, struct cg_pkt *pkt)
+cg_parse_icmp(void *data, void *l4, void *data_end, struct cg_pkt *pkt)
 {
 	struct icmphdr *icmp = l4;
 
@@ -124,7 +132,7 @@ cg_parse_icmp(void *l4, void *data_end, struct cg_pkt *pkt)
 	case ICMP_TIME_EXCEEDED:
 	case ICMP_PARAMETERPROB:
 		pkt->icmp_error = 1;
-		return cg_parse_icmp_inner(icmp + 1, data_end, &pkt->inner);
+		return cg_parse_icmp_inner(data, icmp + 1, data_end, pkt);
 	default:
 		return CG_DROP_ICMP_UNSUPPORTED;
 	}
@@ -166,8 +174,8 @@ static __always_inline void cg_record_first_fragment(const struct iphdr *iph,
 }
 
 /* Ports (and TCP flags, ICMP details) of the L4 header at l4. */
-static __always_inline enum cg_drop_reason cg_parse_l4(void *l4, void *data_end,
-						       struct cg_pkt *pkt)
+static __always_inline enum cg_drop_reason
+cg_parse_l4(void *data, void *l4, void *data_end, struct cg_pkt *pkt)
 {
 	struct cg_ct_key *t = &pkt->tuple;
 	__u8 *flags;
@@ -186,27 +194,79 @@ static __always_inline enum cg_drop_reason cg_parse_l4(void *l4, void *data_end,
 			       CG_DROP_MALFORMED :
 			       CG_DROP_NONE;
 	case IPPROTO_ICMP:
-		return cg_parse_icmp(l4, data_end, pkt);
+		return cg_parse_icmp(data, l4, data_end, pkt);
 	default:
 		return CG_DROP_NONE; /* other protocols: addresses only */
 	}
 }
 
-/* Parse the IPv4 packet at the start of the L3 header. On success the
- * tuple is filled; otherwise the reason to drop. */
+/* Parse the IPv4 packet whose header starts l3_off bytes into the frame.
+ * The core shared by tc and XDP: on success the tuple and offsets are
+ * filled; otherwise the reason to drop. */
+static __always_inline enum cg_drop_reason
+cg_parse_ipv4(void *data, void *data_end, __u32 l3_off, struct cg_pkt *pkt)
+{
+	struct iphdr *iph = data + l3_off;
+	__u16 frag_off;
+	__u32 hlen;
+
+	if ((void *)(iph + 1) > data_end)
+		return CG_DROP_MALFORMED;
+	hlen = (iph->ihl & 0xf) * 4;
+	if (iph->version != 4 || hlen < sizeof(*iph) ||
+	    bpf_ntohs(iph->tot_len) < hlen)
+		return CG_DROP_MALFORMED;
+
+	cg_copy_addr(pkt->tuple.saddr, &iph->saddr);
+	cg_copy_addr(pkt->tuple.daddr, &iph->daddr);
+	pkt->tuple.proto = iph->protocol;
+	pkt->l3_off = (__u16)l3_off;
+	pkt->l4_off = (__u16)(l3_off + hlen);
+
+	frag_off = bpf_ntohs(iph->frag_off);
+	if (frag_off & IP_OFFSET) {
+		/* Later fragments carry no L4 header. They pass only as part
+		 * of a flow their first fragment was admitted into. */
+		pkt->later_fragment = 1;
+		return cg_parse_later_fragment(iph, pkt);
+	}
+
+	enum cg_drop_reason r =
+		cg_parse_l4(data, (void *)iph + hlen, data_end, pkt);
+
+	if (r == CG_DROP_NONE && (frag_off & IP_MF))
+		cg_record_first_fragment(iph, pkt);
+	return r;
+}
+
+/* Parse a frame in XDP: Ethernet, then IPv4. Returns false for frames
+ * that are not IPv4 (ARP, IPv6: the stack's, passed untouched); else
+ * true with *r telling whether the packet parsed. */
+static __always_inline bool cg_parse_xdp(struct xdp_md *ctx, struct cg_pkt *pkt,
+					 enum cg_drop_reason *r)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return false;
+	pkt->len = (__u32)(data_end - data) - ETH_HLEN;
+	*r = cg_parse_ipv4(data, data_end, ETH_HLEN, pkt);
+	return true;
+}
+
+/* Parse a packet at tc: the L3 header is cg_l2_len bytes in. */
 static __always_inline enum cg_drop_reason cg_parse(struct __sk_buff *skb,
 						    struct cg_pkt *pkt)
 {
 	void *data, *data_end;
-	struct iphdr *iph;
-	__u16 frag_off;
-	__u32 hlen;
 
 	if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		return CG_DROP_IPV6;
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return CG_DROP_UNSUPPORTED_L3;
-	if (skb->len < cg_l2_len + sizeof(*iph))
+	if (skb->len < cg_l2_len + sizeof(struct iphdr))
 		return CG_DROP_MALFORMED;
 	pkt->len = skb->len - cg_l2_len;
 
@@ -219,31 +279,7 @@ static __always_inline enum cg_drop_reason cg_parse(struct __sk_buff *skb,
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 	}
-	iph = data + cg_l2_len;
-	if ((void *)(iph + 1) > data_end)
-		return CG_DROP_MALFORMED;
-	hlen = (iph->ihl & 0xf) * 4;
-	if (iph->version != 4 || hlen < sizeof(*iph) ||
-	    bpf_ntohs(iph->tot_len) < hlen)
-		return CG_DROP_MALFORMED;
-
-	cg_copy_addr(pkt->tuple.saddr, &iph->saddr);
-	cg_copy_addr(pkt->tuple.daddr, &iph->daddr);
-	pkt->tuple.proto = iph->protocol;
-
-	frag_off = bpf_ntohs(iph->frag_off);
-	if (frag_off & IP_OFFSET) {
-		/* Later fragments carry no L4 header. They pass only as part
-		 * of a flow their first fragment was admitted into. */
-		pkt->later_fragment = 1;
-		return cg_parse_later_fragment(iph, pkt);
-	}
-
-	enum cg_drop_reason r = cg_parse_l4((void *)iph + hlen, data_end, pkt);
-
-	if (r == CG_DROP_NONE && (frag_off & IP_MF))
-		cg_record_first_fragment(iph, pkt);
-	return r;
+	return cg_parse_ipv4(data, data_end, cg_l2_len, pkt);
 }
 
 #endif

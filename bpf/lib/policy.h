@@ -34,38 +34,75 @@ static __always_inline __u32 cg_ident_id_of(const __u8 addr[4])
 	return id ? id->id : CG_IDENT_UNKNOWN;
 }
 
-static __always_inline bool cg_is_local_net(const __u8 addr[4])
+/* Which of the cell's own networks addr is in, or CG_NET_NONE. */
+static __always_inline enum cg_net_kind cg_local_net_of(const __u8 addr[4])
 {
 	struct cg_lpm_key lpm = { .prefixlen = 32 };
+	const struct cg_local_net *net;
 
 	__builtin_memcpy(lpm.addr, addr, 4);
-	return bpf_map_lookup_elem(&cg_local_nets, &lpm) != NULL;
+	net = bpf_map_lookup_elem(&cg_local_nets, &lpm);
+	return net ? net->kind : CG_NET_NONE;
 }
 
-/* The service a destination belongs to: exact port first, then the
- * address's all-ports entry. */
-static __always_inline const struct cg_service *
-cg_service_of(const struct cg_ct_key *t)
+static __always_inline bool cg_is_local_net(const __u8 addr[4])
+{
+	return cg_local_net_of(addr) != CG_NET_NONE;
+}
+
+static __always_inline const struct cg_settings *cg_settings_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cg_settings, &zero);
+}
+
+static __always_inline bool cg_addr_is(const __u8 a[4], const __u8 b[4])
+{
+	return *(const __u32 *)a == *(const __u32 *)b;
+}
+
+/* A service port exposed on the wg address (DNAT), or NULL. */
+static __always_inline const struct cg_dnat_target *
+cg_dnat_of(const struct cg_ct_key *t)
+{
+	const struct cg_settings *set = cg_settings_get();
+	struct cg_dnat_key key = { .port = t->dport, .proto = t->proto };
+
+	if (!set || !cg_addr_is(t->daddr, set->wg_addr))
+		return NULL;
+	return bpf_map_lookup_elem(&cg_dnat, &key);
+}
+
+/* The service id a destination belongs to, or -1: an exposed port of the
+ * wg address, else an endpoint (exact port first, then the address's
+ * all-ports entry). */
+static __always_inline int cg_service_of(const struct cg_ct_key *t)
 {
 	struct cg_service_key key = {
 		.port = t->dport,
 		.proto = t->proto,
 	};
+	const struct cg_dnat_target *dnat = cg_dnat_of(t);
 	const struct cg_service *svc;
 
+	if (dnat)
+		return (int)dnat->service_id;
 	__builtin_memcpy(key.addr, t->daddr, 4);
 	svc = bpf_map_lookup_elem(&cg_services, &key);
-	if (svc || key.port == 0)
-		return svc;
-	key.port = 0;
-	return bpf_map_lookup_elem(&cg_services, &key);
+	if (!svc && key.port) {
+		key.port = 0;
+		svc = bpf_map_lookup_elem(&cg_services, &key);
+	}
+	return svc ? (int)svc->service_id : -1;
 }
 
 static __always_inline bool cg_may_use(const struct cg_identity *id,
-				       __u32 service_id)
+				       int service_id)
 {
-	service_id &= CG_MAX_SERVICES - 1;
-	return id->services[service_id / 64] & (1ULL << (service_id % 64));
+	__u32 bit = (__u32)service_id & (CG_MAX_SERVICES - 1);
+
+	return id->services[bit / 64] & (1ULL << (bit % 64));
 }
 
 /* What a new flow decided on, for its conntrack entry. */
@@ -86,15 +123,15 @@ static __always_inline enum cg_drop_reason
 cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
 		  struct cg_admission *adm)
 {
-	const struct cg_service *svc;
 	const struct cg_identity *dst;
+	int svc;
 
 	adm->src_ident = src->id;
 	adm->src_epoch = src->epoch;
 
 	svc = cg_service_of(t);
-	if (svc) {
-		if (cg_may_use(src, svc->service_id))
+	if (svc >= 0) {
+		if (cg_may_use(src, svc))
 			return CG_DROP_NONE;
 		return src->kind == CG_KIND_CELL ? CG_DROP_CELL_DENIED :
 						   CG_DROP_SERVICE_DENIED;

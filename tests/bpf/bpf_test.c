@@ -6,7 +6,8 @@
  * dp_sync), so what runs here is what runs on wg0. Packets from
  * fixtures.h go through BPF_PROG_TEST_RUN; every case checks the verdict,
  * the drop reason, whose counters moved (and that nobody else's did) and
- * the conntrack entry left behind.
+ * the conntrack entry left behind. nat_cases.h runs the uplink programs
+ * too and checks every NAT rewrite byte for byte.
  *
  * Output: "ok N - name" or "not ok N - name: what: expected X got Y",
  * then a summary. Exit 0, 1 on any failure, 77 when it cannot run here.
@@ -427,6 +428,22 @@ struct run {
 	uint32_t out_len;
 };
 
+static int hook_prog_fd(const struct suite *s, enum hook hook)
+{
+	switch (hook) {
+	case INGRESS:
+		return dp_prog_fd_wg_ingress(&s->dp);
+	case EGRESS:
+		return dp_prog_fd_wg_egress(&s->dp);
+	case UPLINK_XDP:
+		return dp_prog_fd_uplink_xdp(&s->dp);
+	default:
+		return dp_prog_fd_uplink_egress(&s->dp);
+	}
+}
+
+/* Run one frame; r gets the verdict and the frame as the program left
+ * it. XDP takes no __sk_buff context. */
 static bool run_frame(struct suite *s, struct check *c, enum hook hook,
 		      const uint8_t *frame, size_t len, struct run *r)
 {
@@ -435,9 +452,13 @@ static bool run_frame(struct suite *s, struct check *c, enum hook hook,
 		    .data_size_in = (uint32_t)len, .data_out = r->out,
 		    .data_size_out = sizeof(r->out), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int fd = hook == INGRESS ? dp_prog_fd_wg_ingress(&s->dp) :
-				   dp_prog_fd_wg_egress(&s->dp);
+	int fd = hook_prog_fd(s, hook);
 	int ret;
+
+	if (hook == UPLINK_XDP) {
+		o.ctx_in = NULL;
+		o.ctx_size_in = 0;
+	}
 
 	s->t0 = monotonic_ns();
 	ret = bpf_prog_test_run_opts(fd, &o);
@@ -543,7 +564,7 @@ static bool add_peer(struct suite *s, struct check *c, unsigned int n)
 		key[i] = (uint8_t)((n + 1) * 37 + i);
 	key_to_base64(b64, key);
 	json_object_object_add(body, "public_key", json_object_new_string(b64));
-	ret = state_add_peer(&s->st, body, NULL, &err);
+	ret = state_add_peer(&s->st, body, NULL, NULL, &err);
 	json_object_put(body);
 	if (ret)
 		return failf(c, "state_add_peer %s: %s", cell_peers[n].name,
@@ -1131,6 +1152,8 @@ static const struct flow flows[] = {
 	  flow_restart_service_change },
 };
 
+#include "nat_cases.h"
+
 /* ---- main ---------------------------------------------------------------- */
 
 static int suite_open(struct suite *s)
@@ -1185,6 +1208,7 @@ static void run_all(struct suite *s)
 			flows[i].run(s, &c);
 		report(s, flows[i].name, &c);
 	}
+	run_nat_cases(s);
 }
 
 int main(void)

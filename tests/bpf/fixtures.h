@@ -183,7 +183,9 @@ static const struct pkt_desc inet_answer = UDP(INTERNET, 53, BOB, 43000);
 
 /* ---- single-packet cases ------------------------------------------------- */
 
-enum hook { INGRESS, EGRESS };
+/* The program a packet runs through: wg0 tc ingress and egress, and the
+ * uplink's XDP and tc egress programs (nat_cases.h). */
+enum hook { INGRESS, EGRESS, UPLINK_XDP, UPLINK_EGRESS };
 
 /* The conntrack entry a case must leave for its packet's tuple. */
 struct ct_expect {

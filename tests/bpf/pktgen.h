@@ -59,7 +59,10 @@ struct pkt_desc {
 	uint8_t opt_len; /* bytes of IP options: a multiple of 4, <= 40 */
 	uint8_t ihl; /* written instead of the right IHL when non-zero */
 	uint16_t payload_len; /* bytes after the L4 header */
+	const uint8_t *payload; /* payload_len bytes; NULL: a fixed pattern */
+	bool udp_no_csum; /* UDP checksum 0: "none" (RFC 768) */
 	const struct pkt_desc *inner; /* ICMP error: the packet it is about */
+	uint8_t quote_l4; /* bytes of inner's L4 header quoted; 0: 8 */
 	uint16_t truncate; /* cut the frame to this many bytes when non-zero */
 };
 
@@ -104,11 +107,15 @@ static inline uint16_t pkt_l4_csum4(const uint8_t *iph, const uint8_t *l4,
 
 /* ---- L4 ------------------------------------------------------------------ */
 
-static inline void pkt_fill_payload(uint8_t *p, size_t len)
+static inline void pkt_fill_payload(const struct pkt_desc *d, uint8_t *p)
 {
 	size_t i;
 
-	for (i = 0; i < len; i++)
+	if (d->payload) {
+		memcpy(p, d->payload, d->payload_len);
+		return;
+	}
+	for (i = 0; i < d->payload_len; i++)
 		p[i] = (uint8_t)('a' + i % 26);
 }
 
@@ -139,12 +146,13 @@ static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip,
 			      size_t cap);
 
 /* An ICMP error carries the IP header and first 8 L4 bytes of the packet
- * it is about (RFC 792). */
-static inline size_t pkt_icmp_quote(const struct pkt_desc *inner, uint8_t *out)
+ * it is about (RFC 792), or more (RFC 1812 4.3.2.3): l4 bytes. */
+static inline size_t pkt_icmp_quote(const struct pkt_desc *inner, size_t l4,
+				    uint8_t *out)
 {
 	uint8_t full[PKT_MAX];
 	size_t len = pkt_ipv4(inner, full, sizeof(full));
-	size_t quote = (size_t)(full[0] & 0xf) * 4 + 8;
+	size_t quote = (size_t)(full[0] & 0xf) * 4 + (l4 ? l4 : 8);
 
 	if (quote > len)
 		quote = len;
@@ -165,7 +173,7 @@ static inline size_t pkt_icmp(const struct pkt_desc *d, uint8_t *l4)
 		pkt_put16(l4 + 6, 1280); /* next-hop MTU */
 	}
 	if (d->inner)
-		return 8 + pkt_icmp_quote(d->inner, l4 + 8);
+		return 8 + pkt_icmp_quote(d->inner, d->quote_l4, l4 + 8);
 	return 8;
 }
 
@@ -184,6 +192,17 @@ static inline size_t pkt_l4_header(const struct pkt_desc *d, uint8_t *l4)
 	}
 }
 
+/* A UDP checksum that computes to 0 is sent as 0xffff: 0 means none. */
+static inline uint16_t pkt_udp_csum(const struct pkt_desc *d, const uint8_t *ip,
+				    const uint8_t *l4, size_t len)
+{
+	uint16_t sum = pkt_l4_csum4(ip, l4, len, 17);
+
+	if (d->udp_no_csum)
+		return 0;
+	return sum ? sum : 0xffff;
+}
+
 static inline void pkt_l4_checksum(const struct pkt_desc *d, uint8_t *ip,
 				   uint8_t *l4, size_t len)
 {
@@ -193,8 +212,7 @@ static inline void pkt_l4_checksum(const struct pkt_desc *d, uint8_t *ip,
 		       2);
 		break;
 	case IPPROTO_UDP:
-		memcpy(l4 + 6, (uint16_t[]){ pkt_l4_csum4(ip, l4, len, 17) },
-		       2);
+		memcpy(l4 + 6, (uint16_t[]){ pkt_udp_csum(d, ip, l4, len) }, 2);
 		break;
 	case IPPROTO_ICMP:
 		memcpy(l4 + 2,
@@ -239,7 +257,7 @@ static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip, size_t cap)
 		return 0;
 	if (d->frag_off == 0)
 		l4len = pkt_l4_header(d, l4);
-	pkt_fill_payload(l4 + l4len, d->payload_len);
+	pkt_fill_payload(d, l4 + l4len);
 	l4len += d->payload_len;
 	pkt_ipv4_header(d, ip, hlen, hlen + l4len);
 	if (d->frag_off == 0)
@@ -264,7 +282,7 @@ static inline size_t pkt_ipv6(const struct pkt_desc *d, uint8_t *ip, size_t cap)
 	inet_pton(AF_INET6, d->src, ip + 8);
 	inet_pton(AF_INET6, d->dst, ip + 24);
 	l4len = d->proto == IPPROTO_TCP ? pkt_tcp(d, l4) : pkt_udp(d, l4);
-	pkt_fill_payload(l4 + l4len, d->payload_len);
+	pkt_fill_payload(d, l4 + l4len);
 	l4len += d->payload_len;
 	pkt_put16(ip + 4, (uint16_t)l4len);
 	/* RFC 8200 8.1 pseudo-header: addresses, length, next header. */

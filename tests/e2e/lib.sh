@@ -78,6 +78,10 @@ cell_topology() {
 	ip -n "$r" link set "$(if_of "$n" up)" up
 	ip -n "$i" addr add 203.0.113.2/24 dev eth0
 	ip -n "$i" link set eth0 up
+	# Packets from a wire carry complete checksums; a local stack sending
+	# through veth leaves them partial (offload), which XDP cannot tell
+	# apart. The internet host stands for a wire.
+	ip netns exec "$i" ethtool -K eth0 tx off >/dev/null
 	# No NAT yet: the internet host routes the cell's subnets back.
 	ip -n "$i" route add "10.0.$n.0/24" via 203.0.113.1
 	mkdir -p "$WORK/$cell"
@@ -119,6 +123,22 @@ http_server() {
 udp_server() {
 	bg_in "$1" socat "UDP-RECVFROM:$2,fork,reuseaddr" "SYSTEM:echo $3" \
 		</dev/null >>"$WORK/servers.log" 2>&1
+}
+
+# addr_server NS PORT [udp]: answer with the client's address and port as
+# the server sees them ("203.0.113.1:40000"), to check what NAT did.
+addr_server() {
+	local ns=$1 port=$2 f
+	f=$(mktemp "$WORK/peer.XXXXXX.sh")
+	printf '#!/bin/sh\necho "$SOCAT_PEERADDR:$SOCAT_PEERPORT"\n' >"$f"
+	chmod +x "$f"
+	if [ "${3:-}" = udp ]; then
+		bg_in "$ns" socat "UDP-RECVFROM:$port,fork,reuseaddr" "SYSTEM:$f" \
+			</dev/null >>"$WORK/servers.log" 2>&1
+	else
+		bg_in "$ns" socat "TCP-LISTEN:$port,fork,reuseaddr" "SYSTEM:$f" \
+			</dev/null >>"$WORK/servers.log" 2>&1
+	fi
 }
 
 # tcp_get NS IP PORT: print what the server at IP:PORT says (2 s limit).
@@ -223,6 +243,32 @@ add_peer() {
 		peer "$rpub" endpoint "192.168.10$n.1:51820" allowed-ips 0.0.0.0/0 \
 		persistent-keepalive 25
 	ip -n "$p" addr add "10.0.$n.$octet/24" dev "$ifn"
+	ip -n "$p" link set "$ifn" up
+	ip -n "$p" route add default dev "$ifn"
+	echo "$ifn" >"$d/$name.if"
+}
+
+# peer_from_config CELL INDEX NAME OCTET CONF: a peer namespace whose
+# WireGuard is configured from a wg-quick client config rendered by the
+# cell (Address/DNS are wg-quick fields: applied with ip, not wg).
+peer_from_config() {
+	local cell=$1 n=$2 name=$3 octet=$4 conf=$5
+	local p d="$WORK/$cell" ifn addr
+	p=$(ns_of "$cell" "$name")
+	ifn=$(if_of "$n" "$name")
+	ip netns add "$p"
+	ip -n "$p" link set lo up
+	ip link add "${ifn}u" netns "$(ns_of "$cell" r)" type veth peer name eth0 netns "$p"
+	ip -n "$(ns_of "$cell" r)" link set "${ifn}u" master ul up
+	ip -n "$p" addr add "192.168.10$n.$octet/24" dev eth0
+	ip -n "$p" link set eth0 up
+	WG_PROCESS_FOREGROUND=1 bg_in "$p" wireguard-go "$ifn" \
+		</dev/null >>"$d/$name.wg.log" 2>&1
+	wait_for 5 test -S "/var/run/wireguard/$ifn.sock" || return 1
+	grep -Ev '^(Address|DNS) *=' "$conf" >"$d/$name.wg.conf"
+	ip netns exec "$p" wg setconf "$ifn" "$d/$name.wg.conf" || return 1
+	addr=$(sed -n 's/^Address *= *//p' "$conf")
+	ip -n "$p" addr add "$addr" dev "$ifn"
 	ip -n "$p" link set "$ifn" up
 	ip -n "$p" route add default dev "$ifn"
 	echo "$ifn" >"$d/$name.if"

@@ -21,7 +21,7 @@ N=0
 API_PORT=$((20000 + RANDOM % 10000))
 
 require_tools
-trap 'teardown; rm -rf "$WORK"' EXIT
+trap 'teardown 2>/dev/null; rm -rf "$WORK"' EXIT
 
 # ---- TAP-ish reporting ----------------------------------------------------
 n_tests=0

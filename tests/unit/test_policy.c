@@ -51,7 +51,7 @@ static uint32_t add_peer(const char *name, unsigned int seed, const char *addr,
 		 "{\"name\": \"%s\", \"public_key\": \"%s\", \"ip\": \"%s\"%s}",
 		 name, key, addr, extra ? extra : "");
 	o = tu_json(body);
-	ck_assert_msg(state_add_peer(&st, o, &added, &err) == 0, "%s: %s",
+	ck_assert_msg(state_add_peer(&st, o, NULL, &added, &err) == 0, "%s: %s",
 		      err.field, err.msg);
 	json_object_put(o);
 	return added.id;

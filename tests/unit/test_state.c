@@ -87,7 +87,7 @@ static int add_json(const char *body, struct cg_peer_def *added)
 	int ret;
 
 	memset(&err, 0, sizeof(err));
-	ret = state_add_peer(&st, o, added, &err);
+	ret = state_add_peer(&st, o, NULL, added, &err);
 	json_object_put(o);
 	return ret;
 }
@@ -314,6 +314,10 @@ START_TEST(test_service_name)
 			      "\"proto\": \"tcp\"}]}"),
 		400, "name");
 	REJECTS(put_svc("web", "{\"name\": 1, \"endpoints\": [{\"ip\": "
+			       "\"172.20.0.50\", \"proto\": \"tcp\"}]}"),
+		400, "name");
+	/* A name given empty is compared too, not ignored (fuzzing). */
+	REJECTS(put_svc("web", "{\"name\": \"\", \"endpoints\": [{\"ip\": "
 			       "\"172.20.0.50\", \"proto\": \"tcp\"}]}"),
 		400, "name");
 	name[64] = '\0';
@@ -748,11 +752,8 @@ START_TEST(test_peer_ip)
 	REJECTS(add_peer("bob", 2, "10.0.0.1", NULL, NULL), 409, "ip");
 	REJECTS(add_peer("bob", 2, "10.0.0.2", NULL, NULL), 409, "ip");
 	ck_assert_ptr_nonnull(strstr(err.msg, "'alice'"));
-	/* Missing or of the wrong type. */
+	/* Of the wrong type (a missing ip is allocated: test_peer_alloc). */
 	tu_key_b64(2, key);
-	snprintf(body, sizeof(body),
-		 "{\"name\": \"bob\", \"public_key\": \"%s\"}", key);
-	REJECTS(add_json(body, NULL), 400, "ip");
 	snprintf(body, sizeof(body),
 		 "{\"name\": \"bob\", \"public_key\": \"%s\", "
 		 "\"ip\": 167772163}",
@@ -762,9 +763,108 @@ START_TEST(test_peer_ip)
 }
 END_TEST
 
+/* Without "ip", the lowest free host address: not the network, the
+ * router (.1) or the broadcast address; freed addresses are reused. */
+START_TEST(test_peer_alloc)
+{
+	struct cg_peer_def added;
+	char key[WG_KEY_B64_LEN + 1], body[256], ip[16];
+	unsigned int i;
+
+	must_add_peer("alice", 1, "10.0.0.2", NULL);
+	must_add_peer("carol", 3, "10.0.0.4", NULL);
+	tu_key_b64(2, key);
+	snprintf(body, sizeof(body),
+		 "{\"name\": \"bob\", \"public_key\": \"%s\"}", key);
+	ck_assert_int_eq(add_json(body, &added), 0);
+	ck_assert_str_eq(ipv4_str(added.ip, ip), "10.0.0.3");
+	tu_key_b64(5, key);
+	snprintf(body, sizeof(body),
+		 "{\"name\": \"dave\", \"public_key\": \"%s\"}", key);
+	ck_assert_int_eq(add_json(body, &added), 0);
+	ck_assert_str_eq(ipv4_str(added.ip, ip), "10.0.0.5");
+	ck_assert_int_eq(state_delete_peer(&st, "bob", NULL, &err), 0);
+	tu_key_b64(6, key);
+	snprintf(body, sizeof(body),
+		 "{\"name\": \"erin\", \"public_key\": \"%s\"}", key);
+	ck_assert_int_eq(add_json(body, &added), 0);
+	ck_assert_str_eq(ipv4_str(added.ip, ip), "10.0.0.3");
+	/* Fill the rest of the /24 up to the peer limit's worth... */
+	for (i = 0; i < 10; i++) {
+		tu_key_b64(10 + i, key);
+		snprintf(body, sizeof(body),
+			 "{\"name\": \"p%u\", \"public_key\": \"%s\"}", i, key);
+		ck_assert_int_eq(add_json(body, &added), 0);
+		ck_assert_uint_eq(ntohl(added.ip.s_addr) & 0xff, 6 + i);
+	}
+}
+END_TEST
+
+/* Without "public_key", the caller's generated key, or a 400. */
+START_TEST(test_peer_generated_key)
+{
+	struct cg_peer_def added;
+	json_object *o = tu_json("{\"name\": \"phone\"}");
+	wg_key gen;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_ne(state_add_peer(&st, o, NULL, NULL, &err), 0);
+	ck_assert_int_eq(err.status, 400);
+	ck_assert_str_eq(err.field, "public_key");
+	memset(gen, 7, sizeof(gen));
+	ck_assert_int_eq(state_add_peer(&st, o, gen, &added, &err), 0);
+	ck_assert_mem_eq(added.public_key, gen, WG_KEY_LEN);
+	json_object_put(o);
+}
+END_TEST
+
+/* A full subnet: 409 on ip, nothing added. */
+START_TEST(test_peer_alloc_exhausted)
+{
+	static struct cg_config small;
+	char key[WG_KEY_B64_LEN + 1], body[256], *before, *after;
+	struct cg_state s2;
+	json_object *o;
+	int i;
+
+	/* 10.0.0.1/29: hosts .1 (router) to .6, so five peers. */
+	tu_config(&small, "{\"cell_name\": \"x\", \"domain\": \"x.cell\","
+			  " \"wireguard\": {\"address\": \"10.0.0.1/29\"},"
+			  " \"bridge\": {\"interface\": \"br0\"}}");
+	state_init(&s2, &small);
+	for (i = 0; i < 6; i++) {
+		tu_key_b64(40 + (unsigned int)i, key);
+		snprintf(body, sizeof(body),
+			 "{\"name\": \"p%d\", \"public_key\": \"%s\"}", i, key);
+		o = tu_json(body);
+		memset(&err, 0, sizeof(err));
+		if (i < 5) {
+			ck_assert_int_eq(
+				state_add_peer(&s2, o, NULL, NULL, &err), 0);
+		} else {
+			before = state_to_string(&s2);
+			ck_assert_int_ne(
+				state_add_peer(&s2, o, NULL, NULL, &err), 0);
+			ck_assert_int_eq(err.status, 409);
+			ck_assert_str_eq(err.field, "ip");
+			after = state_to_string(&s2);
+			ck_assert_str_eq(before, after);
+			free(before);
+			free(after);
+		}
+		json_object_put(o);
+	}
+	state_free(&s2);
+}
+END_TEST
+
 START_TEST(test_peer_fields)
 {
 	three_services();
+	/* "calendar\u0000x" must not pass for calendar (fuzzing). */
+	REJECTS(add_peer("bob", 2, "10.0.0.3",
+			 ", \"service_access\": [\"calendar\\u0000x\"]", NULL),
+		400, "service_access[0]");
 	REJECTS(add_peer("bob", 2, "10.0.0.3",
 			 ", \"service_access\": [\"calendar\", \"nope\"]",
 			 NULL),
@@ -1327,6 +1427,9 @@ static Suite *state_suite(void)
 	tcase_add_test(peer, test_peer_name_rules);
 	tcase_add_test(peer, test_peer_public_key);
 	tcase_add_test(peer, test_peer_ip);
+	tcase_add_test(peer, test_peer_alloc);
+	tcase_add_test(peer, test_peer_generated_key);
+	tcase_add_test(peer, test_peer_alloc_exhausted);
 	tcase_add_test(peer, test_peer_fields);
 	tcase_add_test(peer, test_peer_update);
 	tcase_add_test(peer, test_peer_update_rejects);

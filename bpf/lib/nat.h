@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * NAT: translation entries (see abi.h), port allocation, and rewriting
+ * packets at tc (with the kernel's checksum helpers) and in XDP (by hand,
+ * csum.h).
+ */
+#ifndef CELLGATE_NAT_H
+#define CELLGATE_NAT_H
+
+#include "common.h"
+#include "config.h"
+#include "csum.h"
+#include "conntrack.h"
+#include "maps.h"
+#include "parse.h"
+#include "policy.h"
+
+/* Allocation: the original port first, then a random one, then the ports
+ * after it. Bounded so a crowded table costs at most this many tries. */
+#define CG_NAT_TRIES 32
+
+static __always_inline struct cg_nat_stats *cg_nat_stats_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cg_nat_stats, &zero);
+}
+
+/* How long a translation lives after a packet: as conntrack does, with
+ * TCP shortened once it closes. */
+static __always_inline __u64 cg_nat_lifetime(const struct cg_pkt *pkt)
+{
+	switch (pkt->tuple.proto) {
+	case IPPROTO_TCP:
+		if (pkt->tcp_flags & TCP_FLAG_RST)
+			return cg_ct_tcp_close_ns;
+		if (pkt->tcp_flags & TCP_FLAG_FIN)
+			return cg_ct_tcp_fin_ns;
+		return cg_ct_tcp_est_ns;
+	case IPPROTO_ICMP:
+		return cg_ct_icmp_ns;
+	default:
+		return cg_ct_udp_est_ns;
+	}
+}
+
+/* The live translation of a packet with tuple t, or NULL. */
+static __always_inline struct cg_nat_entry *
+cg_nat_lookup(const struct cg_ct_key *t, __u64 now)
+{
+	struct cg_nat_entry *e = bpf_map_lookup_elem(&cg_nat, t);
+
+	if (e && e->expires_ns <= now)
+		return NULL;
+	return e;
+}
+
+static __always_inline void cg_nat_touch(struct cg_nat_entry *e,
+					 const struct cg_pkt *pkt, __u64 now)
+{
+	__u64 expires = now + cg_nat_lifetime(pkt);
+
+	if (expires > e->expires_ns + CG_CT_REFRESH_NS ||
+	    expires < e->expires_ns)
+		e->expires_ns = expires;
+}
+
+/* The next candidate port of try i: the wanted one, a random one, then
+ * the ones after it within [min, max]. */
+static __always_inline __u16 cg_nat_candidate(__u32 i, __u16 wanted, __u16 prev,
+					      const struct cg_settings *set)
+{
+	__u32 span = (__u32)set->nat_port_max - set->nat_port_min + 1;
+
+	if (i == 0)
+		return wanted;
+	if (i == 1)
+		return set->nat_port_min + bpf_get_prandom_u32() % span;
+	return prev >= set->nat_port_max ? set->nat_port_min : prev + 1;
+}
+
+struct cg_nat_request {
+	struct cg_ct_key orig; /* the packet as it arrives */
+	struct cg_ct_key to; /* what it becomes; to.sport may be moved */
+	enum cg_nat_kind kind;
+	__u32 owner;
+	__u8 snat_at_wg;
+	bool alloc_sport; /* find a free to.sport, starting from to.sport */
+};
+
+/* Insert entry at key unless a live one is there: an expired entry the
+ * controller has not collected yet does not hold its tuple. */
+static __always_inline int cg_nat_insert(const struct cg_ct_key *key,
+					 const struct cg_nat_entry *entry,
+					 __u64 now)
+{
+	struct cg_nat_entry *old;
+
+	if (!bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST))
+		return 0;
+	old = bpf_map_lookup_elem(&cg_nat, key);
+	if (!old || old->expires_ns > now)
+		return -1;
+	bpf_map_delete_elem(&cg_nat, key);
+	return bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST);
+}
+
+/* Claim the reply tuple of req->to, moving to.sport if asked, by
+ * inserting the reply entry (NOEXIST makes the claim atomic). */
+static __always_inline int cg_nat_claim(struct cg_nat_request *req,
+					const struct cg_settings *set,
+					struct cg_nat_entry *rev, __u64 now)
+{
+	struct cg_nat_stats *st = cg_nat_stats_get();
+	struct cg_ct_key to, key;
+	__u16 port = req->to.sport;
+	__u32 i;
+
+	cg_ct_reverse(&rev->to, &req->orig);
+	rev->expires_ns = now + cg_ct_tcp_syn_ns;
+	for (i = 0; i < CG_NAT_TRIES; i++) {
+		port = cg_nat_candidate(i, req->to.sport, port, set);
+		to = req->to;
+		to.sport = port;
+		cg_ct_reverse(&key, &to);
+		if (!cg_nat_insert(&key, rev, now)) {
+			req->to.sport = port;
+			return 0;
+		}
+		if (st)
+			st->port_collisions++;
+		if (!req->alloc_sport)
+			break;
+	}
+	return -1;
+}
+
+/* Install both entries of a new translation; req->to gets the final
+ * tuple. CG_DROP_NONE, or why the flow cannot be translated. */
+static __always_inline enum cg_drop_reason
+cg_nat_create(struct cg_nat_request *req, const struct cg_settings *set,
+	      __u64 now)
+{
+	struct cg_nat_entry fwd = { .kind = req->kind,
+				    .dir = CG_NAT_ORIG,
+				    .owner = req->owner,
+				    .snat_at_wg = req->snat_at_wg };
+	struct cg_nat_entry rev = { .kind = req->kind,
+				    .dir = CG_NAT_REPLY,
+				    .owner = req->owner,
+				    .snat_at_wg = req->snat_at_wg };
+	struct cg_nat_stats *st = cg_nat_stats_get();
+	struct cg_ct_key rkey;
+
+	if (cg_nat_claim(req, set, &rev, now)) {
+		if (st)
+			st->exhausted++;
+		return req->alloc_sport ? CG_DROP_NAT_EXHAUSTED :
+					  CG_DROP_NAT_CONFLICT;
+	}
+	fwd.to = req->to;
+	fwd.expires_ns = rev.expires_ns;
+	if (bpf_map_update_elem(&cg_nat, &req->orig, &fwd, BPF_ANY)) {
+		/* Roll the claim back: never half a translation. */
+		cg_ct_reverse(&rkey, &req->to);
+		bpf_map_delete_elem(&cg_nat, &rkey);
+		if (st)
+			st->exhausted++;
+		return CG_DROP_NAT_EXHAUSTED;
+	}
+	if (st)
+		st->created++;
+	return CG_DROP_NONE;
+}
+
+/* ---- rewriting at tc ------------------------------------------------------ */
+
+/* Offset of the L4 checksum, or 0 when the protocol has none we keep. */
+static __always_inline __u32 cg_l4_csum_off(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return 16;
+	case IPPROTO_UDP:
+		return 6;
+	case IPPROTO_ICMP:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+static __always_inline int cg_skb_set_addr(struct __sk_buff *skb,
+					   const struct cg_pkt *pkt,
+					   __u32 field, const __u8 *from,
+					   const __u8 *to)
+{
+	__u32 l4_csum = cg_l4_csum_off(pkt->tuple.proto);
+	__be32 old = *(const __u32 *)from, new = *(const __u32 *)to;
+	__u64 flags = BPF_F_PSEUDO_HDR | sizeof(new);
+
+	if (old == new)
+		return 0;
+	if (pkt->tuple.proto == IPPROTO_UDP)
+		flags |= BPF_F_MARK_MANGLED_0;
+	/* ICMP has no pseudo header; later fragments no L4 header. */
+	if (l4_csum && pkt->tuple.proto != IPPROTO_ICMP &&
+	    !pkt->later_fragment &&
+	    bpf_l4_csum_replace(skb, pkt->l4_off + l4_csum, old, new, flags))
+		return -1;
+	if (bpf_l3_csum_replace(skb, pkt->l3_off + 10, old, new, sizeof(new)))
+		return -1;
+	return bpf_skb_store_bytes(skb, pkt->l3_off + field, &new, sizeof(new),
+				   0);
+}
+
+static __always_inline int cg_skb_set_port(struct __sk_buff *skb,
+					   const struct cg_pkt *pkt,
+					   __u32 field, __u16 from, __u16 to)
+{
+	__u32 l4_csum = cg_l4_csum_off(pkt->tuple.proto);
+	__be16 old = bpf_htons(from), new = bpf_htons(to);
+	__u64 flags = sizeof(new);
+
+	if (from == to || pkt->later_fragment)
+		return 0;
+	if (pkt->tuple.proto == IPPROTO_UDP)
+		flags |= BPF_F_MARK_MANGLED_0;
+	if (bpf_l4_csum_replace(skb, pkt->l4_off + l4_csum, old, new, flags))
+		return -1;
+	return bpf_skb_store_bytes(skb, pkt->l4_off + field, &new, sizeof(new),
+				   0);
+}
+
+/* Rewrite the packet (tuple pkt->tuple) to tuple to. For ICMP echo the
+ * identifier is sport of a request, dport of a reply (see parse.h). */
+static __always_inline int cg_skb_rewrite(struct __sk_buff *skb,
+					  const struct cg_pkt *pkt,
+					  const struct cg_ct_key *to)
+{
+	const struct cg_ct_key *from = &pkt->tuple;
+
+	if (cg_skb_set_addr(skb, pkt, 12, from->saddr, to->saddr) ||
+	    cg_skb_set_addr(skb, pkt, 16, from->daddr, to->daddr))
+		return -1;
+	switch (from->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		if (cg_skb_set_port(skb, pkt, 0, from->sport, to->sport) ||
+		    cg_skb_set_port(skb, pkt, 2, from->dport, to->dport))
+			return -1;
+		return 0;
+	case IPPROTO_ICMP:
+		if (pkt->icmp_type == ICMP_ECHO)
+			return cg_skb_set_port(skb, pkt, 4, from->sport,
+					       to->sport);
+		return cg_skb_set_port(skb, pkt, 4, from->dport, to->dport);
+	default:
+		return 0;
+	}
+}
+
+/* ---- rewriting in XDP ------------------------------------------------------- */
+
+/* Rewrite an IPv4 header's address field (saddr at 12, daddr at 16) and
+ * the checksums covering it. l4sum: the L4 checksum, or NULL. */
+static __always_inline void cg_xdp_set_addr(struct iphdr *iph, __u32 field,
+					    const __u8 *to, __sum16 *l4sum,
+					    bool udp)
+{
+	__be32 *addr = field == 12 ? &iph->saddr : &iph->daddr;
+	__be32 new = *(const __u32 *)to;
+
+	if (*addr == new)
+		return;
+	if (l4sum && udp)
+		cg_udp_csum_replace4(l4sum, *addr, new);
+	else if (l4sum)
+		cg_csum_replace4(l4sum, *addr, new);
+	cg_csum_replace4(&iph->check, *addr, new);
+	*addr = new;
+}
+
+static __always_inline void cg_xdp_set_port(__be16 *port, __u16 to,
+					    __sum16 *l4sum, bool udp)
+{
+	__be16 new = bpf_htons(to);
+
+	if (*port == new)
+		return;
+	if (l4sum && udp)
+		cg_udp_csum_replace2(l4sum, *port, new);
+	else if (l4sum)
+		cg_csum_replace2(l4sum, *port, new);
+	*port = new;
+}
+
+/* Rewrite the frame in place to tuple to. 0, or -1 if the headers parse
+ * saw are no longer within bounds (they always should be). */
+static __always_inline int cg_xdp_rewrite(struct xdp_md *ctx,
+					  const struct cg_pkt *pkt,
+					  const struct cg_ct_key *to)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + (pkt->l3_off & 0x3ff);
+	void *l4 = data + (pkt->l4_off & 0x3ff);
+	bool udp = pkt->tuple.proto == IPPROTO_UDP;
+	__sum16 *l4sum = NULL;
+	__be16 *ports = l4;
+
+	if ((void *)(iph + 1) > data_end)
+		return -1;
+	if (!pkt->later_fragment && pkt->tuple.proto != IPPROTO_ICMP &&
+	    cg_l4_csum_off(pkt->tuple.proto)) {
+		l4sum = l4 + cg_l4_csum_off(pkt->tuple.proto);
+		if ((void *)(l4sum + 1) > data_end)
+			return -1;
+	}
+	cg_xdp_set_addr(iph, 12, to->saddr, l4sum, udp);
+	cg_xdp_set_addr(iph, 16, to->daddr, l4sum, udp);
+	if (pkt->later_fragment)
+		return 0;
+	switch (pkt->tuple.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		if ((void *)(ports + 2) > data_end)
+			return -1;
+		cg_xdp_set_port(&ports[0], to->sport, l4sum, udp);
+		cg_xdp_set_port(&ports[1], to->dport, l4sum, udp);
+		return 0;
+	case IPPROTO_ICMP: {
+		struct icmphdr *icmp = l4;
+
+		if ((void *)(icmp + 1) > data_end)
+			return -1;
+		cg_xdp_set_port(&icmp->un.echo.id,
+				pkt->icmp_type == ICMP_ECHO ? to->sport :
+							      to->dport,
+				&icmp->checksum, false);
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+#endif

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The command-line client: the command table, usage, and option parsing.
+ * Talking to the controller is in cli_api.c, the commands in cli_*.c.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* In args and help, '\n' breaks the line; usage indents what follows. */
+static const struct cli_command commands[] = {
+	{ "status", NULL, cli_status, "",
+	  "the controller, its programs and how full its maps are" },
+	{ "peer", "list", cli_peer_list, "",
+	  "every peer with its traffic and drops" },
+	{ "peer", "show", cli_peer_show, "NAME", "one peer with its counters" },
+	{ "peer", "add", cli_peer_add,
+	  "NAME [--ip IP] [--public-key KEY] [--service SVC]...\n"
+	  "[--internet] [--peer-to-peer]",
+	  "add a peer; without --public-key the controller makes its key\n"
+	  "pair, without --ip it takes the next free address" },
+	{ "peer", "set", cli_peer_set,
+	  "NAME [--ip IP] [--public-key KEY]\n"
+	  "[--services SVC,SVC | --no-services]\n"
+	  "[--internet on|off] [--peer-to-peer on|off]",
+	  "change the fields given, keep the others" },
+	{ "peer", "del", cli_peer_del, "NAME", "remove a peer" },
+	{ "peer", "config", cli_peer_config, "NAME [--qr FILE.png]",
+	  "print the peer's wg-quick config, or write it as a QR code" },
+	{ "service", "list", cli_service_list, "", "every service" },
+	{ "service", "show", cli_service_show, "NAME", "one service" },
+	{ "service", "set", cli_service_set,
+	  "NAME [--endpoint IP/PROTO[:PORT]]...\n"
+	  "[--dnat PROTO:PORT:TO_IP:TO_PORT]...",
+	  "create or replace a service with exactly these endpoints (PROTO\n"
+	  "tcp, udp, icmp or any; without PORT, every port) and dnat rules" },
+	{ "service", "del", cli_service_del, "NAME",
+	  "remove a service that no peer uses" },
+	{ "forward", "list", cli_forward_list, "",
+	  "every port forward with its traffic" },
+	{ "forward", "show", cli_forward_show, "ID",
+	  "one port forward with its counters" },
+	{ "forward", "add", cli_forward_add,
+	  "ID --proto tcp|udp --public-port N --target IP:PORT\n"
+	  "[--allow-from CIDR]... [--snat auto|always|never]",
+	  "forward a port of the uplink address to a host over WireGuard,\n"
+	  "on the bridge or in local_networks; --allow-from admits only\n"
+	  "these sources; --snat: the target sees the cell's WireGuard\n"
+	  "address (always; auto: when it is over WireGuard) or the\n"
+	  "client's (never)" },
+	{ "forward", "del", cli_forward_del, "ID",
+	  "remove a port forward and the connections it carries" },
+	{ "token", "rotate", cli_token_rotate, "",
+	  "write a new API token; the old one stops working at once" },
+};
+
+/* Print text, starting each line after the first with indent. */
+static void put_indented(FILE *f, const char *text, const char *indent)
+{
+	for (; *text; text++) {
+		fputc(*text, f);
+		if (*text == '\n')
+			fputs(indent, f);
+	}
+}
+
+static void print_synopsis(FILE *f, const struct cli_command *c,
+			   const char *indent)
+{
+	fprintf(f, "%s%s%s%s", c->group, c->name ? " " : "",
+		c->name ? c->name : "", c->args[0] ? " " : "");
+	put_indented(f, c->args, indent);
+}
+
+void cli_print_commands(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		fputs("  ", f);
+		print_synopsis(f, &commands[i], "        ");
+		fputs("\n      ", f);
+		put_indented(f, commands[i].help, "      ");
+		fputc('\n', f);
+	}
+}
+
+/* The synopsis of one command; with help, what it does too. */
+static void print_usage(FILE *f, const struct cli_command *c, bool help)
+{
+	fputs("Usage: cellgate ", f);
+	print_synopsis(f, c, "           ");
+	fputc('\n', f);
+	if (!help)
+		return;
+	fputs("\n", f);
+	put_indented(f, c->help, "");
+	fputs("\n\nGlobal options and exit codes: cellgate --help\n", f);
+}
+
+/* The commands of a group ("peer"), when its subcommand is missing or
+ * wrong. */
+static void print_group(FILE *f, const char *group)
+{
+	size_t i;
+
+	fputs("Usage:\n", f);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].group, group)) {
+			fputs("  cellgate ", f);
+			print_synopsis(f, &commands[i], "          ");
+			fputc('\n', f);
+		}
+}
+
+bool cli_is_command(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].group, word))
+			return true;
+	return false;
+}
+
+int cli_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cellgate: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_usage_error(struct cli *cli, const char *fmt, ...)
+{
+	const struct cli_command *c = cli->command;
+	va_list ap;
+
+	fprintf(stderr, "cellgate: %s%s%s: ", c->group, c->name ? " " : "",
+		c->name ? c->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	print_usage(stderr, c, false);
+	return CLI_USAGE;
+}
+
+int cli_check_name(struct cli *cli, const char *name)
+{
+	if (valid_name(name))
+		return CLI_OK;
+	return cli_usage_error(
+		cli, "'%s' is not a valid name ([A-Za-z0-9_.-]{1,64})", name);
+}
+
+/* getopt_long said '?': name the offending option as typed. */
+static int bad_option(struct cli *cli, const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+
+	if (strncmp(arg, "--", 2))
+		return cli_usage_error(cli, "unknown option '-%c'", optopt);
+	if (arg[n] && optopt)
+		return cli_usage_error(cli, "option '%.*s' takes no value",
+				       (int)n, arg);
+	return cli_usage_error(cli, "unknown option '%s'", arg);
+}
+
+/* The placeholder of the first positional argument ("NAME"). */
+static int missing_arg(struct cli *cli)
+{
+	const char *args = cli->command->args;
+
+	return cli_usage_error(cli, "missing %.*s", (int)strcspn(args, " "),
+			       args);
+}
+
+static int common_option(struct cli *cli, int opt)
+{
+	if (opt == 'j') {
+		cli->json = true;
+		return CLI_OK;
+	}
+	print_usage(stdout, cli->command, true);
+	return CLI_HELP_SHOWN;
+}
+
+/* The command's options, then --help and --json. */
+static void all_options(const struct option *opts, struct option *all)
+{
+	static const struct option common[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	size_t n = 0;
+
+	while (opts && opts[n].name && n < CLI_MAX_OPTS) {
+		all[n] = opts[n];
+		n++;
+	}
+	memcpy(all + n, common, sizeof(common));
+}
+
+int cli_parse(struct cli *cli, int argc, char **argv, const struct option *opts,
+	      cli_opt_fn fn, void *ctx, const char **pos, int n_pos)
+{
+	struct option all[CLI_MAX_OPTS + 3];
+	int opt, ret, i;
+
+	all_options(opts, all);
+	optind = 0; /* GNU: start over, main() parsed the global options */
+	opterr = 0; /* our messages name the command */
+	while ((opt = getopt_long(argc, argv, ":hj", all, NULL)) != -1) {
+		if (opt == '?')
+			return bad_option(cli, argv[optind - 1]);
+		if (opt == ':')
+			return cli_usage_error(cli, "option '%s' needs a value",
+					       argv[optind - 1]);
+		if (opt == 'h' || opt == 'j')
+			ret = common_option(cli, opt);
+		else
+			ret = fn(cli, ctx, opt, optarg);
+		if (ret)
+			return ret;
+	}
+	if (argc - optind < n_pos)
+		return missing_arg(cli);
+	if (argc - optind > n_pos)
+		return cli_usage_error(cli, "unexpected argument '%s'",
+				       argv[optind + n_pos]);
+	for (i = 0; i < n_pos; i++)
+		pos[i] = argv[optind + i];
+	return CLI_OK;
+}
+
+static const struct cli_command *find(const char *group, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct cli_command *c = &commands[i];
+
+		if (strcmp(c->group, group))
+			continue;
+		if (!c->name || (name && !strcmp(c->name, name)))
+			return c;
+	}
+	return NULL;
+}
+
+/* "cellgate peer" alone, "cellgate peer help", "cellgate peer frob". */
+static int group_usage(const char *group, const char *name)
+{
+	if (name && (!strcmp(name, "help") || !strcmp(name, "--help") ||
+		     !strcmp(name, "-h"))) {
+		print_group(stdout, group);
+		return CLI_OK;
+	}
+	if (name)
+		cli_fail(CLI_USAGE, "unknown command '%s %s'", group, name);
+	else
+		cli_fail(CLI_USAGE, "'%s' needs a subcommand", group);
+	print_group(stderr, group);
+	return CLI_USAGE;
+}
+
+int cli_main(const char *config_path, bool json, int argc, char **argv)
+{
+	static struct cli cli; /* holds a config: keep it off the stack */
+	const struct cli_command *c;
+	int ret;
+
+	c = find(argv[0], argc > 1 ? argv[1] : NULL);
+	if (!c)
+		return group_usage(argv[0], argc > 1 ? argv[1] : NULL);
+	cli.config_path = config_path;
+	cli.json = json;
+	cli.command = c;
+	/* A command sees its own name as argv[0]. */
+	if (c->name)
+		ret = c->fn(&cli, argc - 1, argv + 1);
+	else
+		ret = c->fn(&cli, argc, argv);
+	cli_http_free(cli.http);
+	cli.http = NULL;
+	return ret == CLI_HELP_SHOWN ? CLI_OK : ret;
+}
