@@ -58,6 +58,17 @@ static __always_inline int masquerade(struct __sk_buff *skb,
 	return cg_skb_rewrite(skb, pkt, &req.to) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
+/* A later fragment whose first fragment was not seen (reordered, or its
+ * record evicted): there is no translation to give it, and a masqueraded
+ * source must not leave with its private address. */
+static __always_inline int orphan_fragment(const struct cg_pkt *pkt,
+					   const struct cg_settings *set)
+{
+	if (!set->masquerade || cg_addr_is(pkt->tuple.saddr, set->uplink_addr))
+		return TC_ACT_OK;
+	return cg_drop(cg_ident_id_of(pkt->tuple.saddr), CG_DROP_FRAGMENT);
+}
+
 SEC("tc")
 int cg_uplink_egress(struct __sk_buff *skb)
 {
@@ -68,10 +79,12 @@ int cg_uplink_egress(struct __sk_buff *skb)
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
-	if (!set || r != CG_DROP_NONE || !*(const __u32 *)set->uplink_addr)
-		return TC_ACT_OK; /* not IPv4, or nothing to translate to */
-	if (pkt.icmp_error)
-		return TC_ACT_OK;
+	if (!set || !*(const __u32 *)set->uplink_addr)
+		return TC_ACT_OK; /* nothing to translate to */
+	if (r == CG_DROP_FRAGMENT)
+		return orphan_fragment(&pkt, set);
+	if (r != CG_DROP_NONE || pkt.icmp_error)
+		return TC_ACT_OK; /* not ours: the stack decides */
 
 	now = bpf_ktime_get_ns();
 	e = cg_nat_lookup(&pkt.tuple, now);
@@ -84,8 +97,11 @@ int cg_uplink_egress(struct __sk_buff *skb)
 	}
 	if (cg_addr_is(pkt.tuple.saddr, set->uplink_addr))
 		return host_flow(&pkt, now);
-	if (!set->masquerade || pkt.later_fragment)
+	if (!set->masquerade)
 		return TC_ACT_OK;
+	if (pkt.later_fragment)
+		/* Its flow's translation expired meanwhile. */
+		return orphan_fragment(&pkt, set);
 	return masquerade(skb, &pkt, set, now);
 }
 

@@ -36,6 +36,11 @@ static __always_inline __u64 cg_nat_lifetime(const struct cg_pkt *pkt)
 			return cg_ct_tcp_close_ns;
 		if (pkt->tcp_flags & TCP_FLAG_FIN)
 			return cg_ct_tcp_fin_ns;
+		/* A bare SYN (retransmitted, unanswered) is no connection
+		 * yet: it must not keep a translation for hours. */
+		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+		    TCP_FLAG_SYN)
+			return cg_ct_tcp_syn_ns;
 		return cg_ct_tcp_est_ns;
 	case IPPROTO_ICMP:
 		return cg_ct_icmp_ns;
@@ -153,10 +158,11 @@ cg_nat_create(struct cg_nat_request *req, const struct cg_settings *set,
 	struct cg_ct_key rkey;
 
 	if (cg_nat_claim(req, set, &rev, now)) {
+		if (!req->alloc_sport)
+			return CG_DROP_NAT_CONFLICT; /* its one tuple is taken */
 		if (st)
 			st->exhausted++;
-		return req->alloc_sport ? CG_DROP_NAT_EXHAUSTED :
-					  CG_DROP_NAT_CONFLICT;
+		return CG_DROP_NAT_EXHAUSTED;
 	}
 	fwd.to = req->to;
 	fwd.expires_ns = rev.expires_ns;

@@ -1901,6 +1901,9 @@ static bool nat_fragments(struct suite *s, struct check *c)
 	const struct pkt_desc back_later_out =
 		UDP(REMOTE, 0, CAROL, 0, .ip_id = 555, .frag_off = 9,
 		    .payload_len = 40);
+	const struct pkt_desc orphan =
+		UDP(CAROL, 45021, REMOTE, 4500, .ip_id = 4242, .frag_off = 9,
+		    .payload_len = 40);
 	struct run r;
 
 	if (!nat_send(s, c, "bob's datagram", UPLINK_EGRESS, &bob, NX_TC_PASS,
@@ -1918,6 +1921,11 @@ static bool nat_fragments(struct suite *s, struct check *c)
 			NX_XDP_PASS, &back_first_out) &&
 	       nat_send(s, c, "later fragment back", UPLINK_XDP, &back_later,
 			NX_XDP_PASS, &back_later_out) &&
+	       expect_nat_count(s, c, 4) &&
+	       /* A later fragment whose first was never seen has no
+		* translation: dropped, not sent with carol's address. */
+	       nat_send(s, c, "orphan later fragment", UPLINK_EGRESS, &orphan,
+			NX_TC_DROP(CG_DROP_FRAGMENT, ID_CAROL), NULL) &&
 	       expect_nat_count(s, c, 4);
 }
 

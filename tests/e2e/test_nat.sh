@@ -146,6 +146,21 @@ out=$(cat "$WORK/storm-server.out")
 check "the server saw one address and $STORM_N distinct ports ($out)" \
 	test "$out" = "server: $STORM_N connections from 1 distinct addresses and $STORM_N distinct source ports"
 
+# ---- 1,000 concurrent connections through a forward (XDP) ----------------------------
+api_ok $CELL POST /api/forwards \
+	"{\"id\":\"storm\",\"proto\":\"tcp\",\"public_port\":9100,\"target_ip\":\"$WEB\",\"target_port\":9100}" >/dev/null
+bg_in "$(ns_of $CELL web)" "$STORM" server 9100 1000 60 >"$WORK/fwd-server.out" 2>&1
+server_pid=$LAST_PID
+wait_for 5 sh -c "ip netns exec $(ns_of $CELL web) ss -ltn | grep -q ':9100 '"
+out=$(ip netns exec "$INET" "$STORM" client $UPLINK 9100 1000 60 2>&1)
+echo "# forward in XDP (veth, no WireGuard): $(echo "$out" | sed -n 's/^rate: //p')"
+check "1000 concurrent connections through a forward all round-trip ($(echo "$out" | head -1))" \
+	test "$(echo "$out" | head -1)" = "client: 1000/1000 ok, 0 failed"
+wait "$server_pid" 2>/dev/null
+out=$(cat "$WORK/fwd-server.out")
+check "the target saw the client's own address on 1000 ports ($out)" \
+	test "$out" = "server: 1000 connections from 1 distinct addresses and 1000 distinct source ports"
+
 # ---- deleting a forward removes what it owned ---------------------------------------
 # slot_entries SLOT: NAT entries a forward (by its slot) owns.
 slot_entries() {
