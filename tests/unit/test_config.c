@@ -91,6 +91,21 @@ static void accept_with(const char *path, const char *value)
 	free(json);
 }
 
+/* The example shipped in scripts/ (make test runs from the top). */
+START_TEST(test_shipped_example)
+{
+	struct cg_config cfg;
+	struct cg_error err = { 0 };
+
+	ck_assert_msg(
+		config_load("scripts/cellgate.example.json", &cfg, &err) == 0,
+		"%s (%s)", err.msg, err.field);
+	ck_assert_uint_eq(cfg.limits.nat, 65536);
+	ck_assert(cfg.nat.masquerade);
+	ck_assert(cfg.has_dns_ip);
+}
+END_TEST
+
 START_TEST(test_example_parses)
 {
 	ck_assert_int_eq(parse(TU_EXAMPLE_CONFIG), 0);
@@ -559,6 +574,7 @@ static Suite *config_suite(void)
 	TCase *bad = tcase_create("invalid");
 
 	tcase_add_test(ok, test_example_parses);
+	tcase_add_test(ok, test_shipped_example);
 	tcase_add_test(ok, test_minimal_config_defaults);
 	tcase_add_test(ok, test_api_listen_without_token_file);
 	tcase_add_test(ok, test_optional_fields_given);
