@@ -29,6 +29,8 @@ static void config_defaults(struct cg_config *cfg)
 	cfg->limits.conntrack_other = 32768;
 	cfg->limits.nat = 65536;
 	cfg->nat.masquerade = true;
+	cfg->sync.port = 8471;
+	cfg->sync.pairing_port = 8472;
 	cfg->nat.port_min = 10000;
 	cfg->nat.port_max = 65535;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
@@ -198,6 +200,28 @@ static bool parse_nat(json_object *nat, struct cg_config *cfg,
 	return true;
 }
 
+static bool parse_sync(json_object *sync, struct cg_config *cfg,
+		       struct cg_error *err)
+{
+	static const char *const fields[] = { "port", "pairing_port", NULL };
+	uint64_t port = cfg->sync.port, pairing = cfg->sync.pairing_port;
+
+	if (!jx_only_fields(sync, fields, "sync", err) ||
+	    !jx_uint(sync, "port", false, "sync", 0, 65535, &port, err) ||
+	    !jx_uint(sync, "pairing_port", false, "sync", 0, 65535, &pairing,
+		     err))
+		return false;
+	if (port && port == pairing) {
+		cg_error_set(
+			err, 400, "sync.pairing_port",
+			"'sync.pairing_port' must differ from 'sync.port'");
+		return false;
+	}
+	cfg->sync.port = (uint16_t)port;
+	cfg->sync.pairing_port = (uint16_t)pairing;
+	return true;
+}
+
 static bool parse_limits(json_object *lim, struct cg_config *cfg,
 			 struct cg_error *err)
 {
@@ -319,12 +343,13 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = {
-		"cell_name", "domain",	  "wireguard",	    "bridge",
-		"uplink",    "api",	  "state_dir",	    "bpffs",
-		"limits",    "log_level", "local_networks", "dns_ip",
-		"nat",	     NULL
+		"cell_name", "domain",	       "wireguard",
+		"bridge",    "uplink",	       "api",
+		"state_dir", "bpffs",	       "limits",
+		"log_level", "local_networks", "dns_ip",
+		"nat",	     "sync",	       NULL
 	};
-	json_object *wg, *br, *up, *api, *lim, *nets, *nat;
+	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -340,6 +365,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "limits", json_type_object, false, "", &lim,
 		       err) ||
 	    !jx_member(root, "nat", json_type_object, false, "", &nat, err) ||
+	    !jx_member(root, "sync", json_type_object, false, "", &sync, err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
 	    !jx_string(root, "state_dir", false, "", cfg->state_dir, PATH_MAX,
@@ -365,6 +391,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (api && !parse_api(api, cfg, err)) ||
 	    (lim && !parse_limits(lim, cfg, err)) ||
 	    (nat && !parse_nat(nat, cfg, err)) ||
+	    (sync && !parse_sync(sync, cfg, err)) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
 	if (up) {

@@ -69,6 +69,14 @@ struct cg_config {
 	} limits;
 
 	struct {
+		/* Cell-to-cell: the sync listener on the wg address (over
+		 * WireGuard), the pairing listener on every address (the
+		 * first contact, before a tunnel exists). 0 turns off. */
+		uint16_t port;
+		uint16_t pairing_port;
+	} sync;
+
+	struct {
 		bool masquerade; /* SNAT forwarded traffic on the uplink */
 		uint16_t port_min; /* NAT ports when a flow's own is taken */
 		uint16_t port_max;

@@ -17,6 +17,35 @@ void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
 	memcpy(out->value.services, peer->access, sizeof(out->value.services));
 }
 
+void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
+		       struct policy_cell *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->key.prefixlen = cell->info.vpn_subnet.prefix;
+	memcpy(out->key.addr, &cell->info.vpn_subnet.addr.s_addr, 4);
+	out->value.id = cell->id;
+	out->value.kind = CG_KIND_CELL;
+	/* Cells never get our peers or the internet through us. */
+	memcpy(out->value.services, cell->inbound, sizeof(out->value.services));
+	if (sync)
+		out->value.services[CG_SYNC_SERVICE_ID / 64] |=
+			1ull << (CG_SYNC_SERVICE_ID % 64);
+}
+
+/* The sync listener as a service: the wg address, tcp, sync.port. */
+static size_t add_sync_service(const struct cg_config *cfg,
+			       struct policy_service *out)
+{
+	if (!cfg->sync.port)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key.addr, &cfg->wireguard.address.s_addr, 4);
+	out->key.port = cfg->sync.port;
+	out->key.proto = IPPROTO_TCP;
+	out->value.service_id = CG_SYNC_SERVICE_ID;
+	return 1;
+}
+
 static size_t add_service_entry(const struct cg_service_def *svc,
 				const struct cg_endpoint *ep, uint8_t proto,
 				struct policy_service *out, size_t n,
@@ -174,13 +203,15 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		n_dnat += st->services[i].n_dnat;
 	}
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
-	out->services = calloc(cap ? cap : 1, sizeof(*out->services));
+	cap += 1; /* the sync listener */
+	out->services = calloc(cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
+	out->cells = calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells));
 	out->forwards = calloc(st->n_forwards ? st->n_forwards : 1,
 			       sizeof(*out->forwards));
 	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
 	if (!out->peers || !out->services || !out->dnat || !out->forwards ||
-	    !out->fwd_allow) {
+	    !out->fwd_allow || !out->cells) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -193,6 +224,12 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		out->n_services += policy_service_entries(
 			&st->services[i], out->services + out->n_services,
 			cap - out->n_services);
+	out->n_services +=
+		add_sync_service(cfg, out->services + out->n_services);
+	for (i = 0; i < st->n_cells; i++)
+		policy_cell_entry(&st->cells[i], cfg->sync.port != 0,
+				  &out->cells[i]);
+	out->n_cells = st->n_cells;
 	compile_dnat(st, out);
 	compile_forwards(st, cfg, out);
 	compile_nets(cfg, out);
@@ -206,5 +243,6 @@ void policy_free(struct policy *pol)
 	free(pol->dnat);
 	free(pol->forwards);
 	free(pol->fwd_allow);
+	free(pol->cells);
 	memset(pol, 0, sizeof(*pol));
 }

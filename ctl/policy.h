@@ -18,6 +18,12 @@ struct policy_peer {
 	struct cg_identity value; /* epoch left 0: the dataplane owns it */
 };
 
+/* A linked cell: its subnet in the cg_cells trie. */
+struct policy_cell {
+	struct cg_lpm_key key;
+	struct cg_identity value; /* epoch left 0 */
+};
+
 struct policy_service {
 	struct cg_service_key key;
 	struct cg_service value;
@@ -46,6 +52,8 @@ struct policy_net {
 struct policy {
 	struct policy_peer *peers;
 	size_t n_peers;
+	struct policy_cell *cells;
+	size_t n_cells;
 	struct policy_service *services;
 	size_t n_services;
 	struct policy_dnat *dnat; /* service ports on the wg address */
@@ -57,6 +65,11 @@ struct policy {
 	struct policy_net nets[2 + CG_MAX_LOCAL_NETS];
 	size_t n_nets;
 };
+
+/* The identity entry of one linked cell: its inbound permissions, and
+ * the sync listener, which every linked cell may reach. */
+void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
+		       struct policy_cell *out);
 
 /* The identity map entry of one peer. */
 void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out);

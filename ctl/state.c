@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "jsonx.h"
 #include "state.h"
@@ -20,11 +22,19 @@ void state_free(struct cg_state *st)
 	free(st->services);
 	free(st->peers);
 	free(st->forwards);
+	free(st->cells);
+	if (st->invites)
+		explicit_bzero(st->invites,
+			       st->cap_invites * sizeof(*st->invites));
+	free(st->invites);
 	st->services = NULL;
 	st->peers = NULL;
 	st->forwards = NULL;
+	st->cells = NULL;
+	st->invites = NULL;
 	st->n_services = st->n_peers = st->n_forwards = 0;
 	st->cap_services = st->cap_peers = st->cap_forwards = 0;
+	st->n_cells = st->cap_cells = st->n_invites = st->cap_invites = 0;
 }
 
 /* A copy of n elements, never NULL (capacity at least 1), so that a copy
@@ -49,13 +59,20 @@ int state_copy(struct cg_state *dst, const struct cg_state *src)
 				&dst->cap_peers);
 	dst->forwards = copy_array(src->forwards, src->n_forwards,
 				   sizeof(*dst->forwards), &dst->cap_forwards);
-	if (!dst->services || !dst->peers || !dst->forwards) {
+	dst->cells = copy_array(src->cells, src->n_cells, sizeof(*dst->cells),
+				&dst->cap_cells);
+	dst->invites = copy_array(src->invites, src->n_invites,
+				  sizeof(*dst->invites), &dst->cap_invites);
+	if (!dst->services || !dst->peers || !dst->forwards || !dst->cells ||
+	    !dst->invites) {
 		state_free(dst);
 		return -ENOMEM;
 	}
 	dst->n_services = src->n_services;
 	dst->n_peers = src->n_peers;
 	dst->n_forwards = src->n_forwards;
+	dst->n_cells = src->n_cells;
+	dst->n_invites = src->n_invites;
 	return 0;
 }
 
@@ -245,8 +262,8 @@ static bool parse_service(json_object *body, bool with_id,
 	    !jx_member(body, "endpoints", json_type_array, false, "", &eps,
 		       err) ||
 	    !jx_member(body, "dnat", json_type_array, false, "", &dnat, err) ||
-	    (with_id &&
-	     !jx_uint(body, "id", true, "", 0, CG_MAX_SERVICES - 1, &id, err)))
+	    (with_id && !jx_uint(body, "id", true, "", 0,
+				 CG_SYNC_SERVICE_ID - 1, &id, err)))
 		return false;
 	svc->id = (uint32_t)id;
 	svc->n_endpoints =
@@ -345,7 +362,7 @@ static bool free_service_id(const struct cg_state *st, uint32_t *id)
 {
 	uint32_t i;
 
-	for (i = 0; i < CG_MAX_SERVICES; i++)
+	for (i = 0; i < CG_SYNC_SERVICE_ID; i++)
 		if (!state_service_by_id(st, i)) {
 			*id = i;
 			return true;
@@ -396,7 +413,7 @@ int state_put_service(struct cg_state *st, const char *name, json_object *body,
 	}
 	if (!free_service_id(st, &svc.id)) {
 		cg_error_set(err, 409, "name", "all %d service ids are in use",
-			     CG_MAX_SERVICES);
+			     CG_SYNC_SERVICE_ID);
 		return -ENOSPC;
 	}
 	if (reserve((void **)&st->services, &st->cap_services, st->n_services,
@@ -418,6 +435,13 @@ int state_delete_service(struct cg_state *st, const char *name,
 		cg_error_set(err, 404, "name", "no service '%s'", name);
 		return -ENOENT;
 	}
+	for (i = 0; i < st->n_cells; i++)
+		if (bit_test(st->cells[i].inbound, svc->id)) {
+			cg_error_set(err, 409, "name",
+				     "service '%s' is shared with cell '%s'",
+				     name, st->cells[i].info.cell_name);
+			return -EBUSY;
+		}
 	for (i = 0; i < st->n_peers; i++)
 		if (bit_test(st->peers[i].access, svc->id)) {
 			cg_error_set(err, 409, "name",
@@ -653,9 +677,13 @@ static bool free_peer_id(const struct cg_state *st, uint32_t *id)
 
 	if (!used)
 		return false;
+	/* Peers and cells share the identity id space. */
 	for (p = 0; p < st->n_peers; p++)
 		if (st->peers[p].id <= max)
 			used[st->peers[p].id] = 1;
+	for (p = 0; p < st->n_cells; p++)
+		if (st->cells[p].id <= max)
+			used[st->cells[p].id] = 1;
 	for (i = 1; i <= max && used[i]; i++)
 		;
 	free(used);
@@ -1313,12 +1341,336 @@ static bool load_forwards(struct cg_state *st, json_object *arr,
 	return true;
 }
 
+/* ---- cells -------------------------------------------------------------- */
+
+struct cg_cell_def *state_cell(const struct cg_state *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_cells; i++)
+		if (!strcmp(st->cells[i].info.cell_name, name))
+			return &st->cells[i];
+	return NULL;
+}
+
+struct cg_cell_def *state_cell_by_key(const struct cg_state *st,
+				      const wg_key key)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_cells; i++)
+		if (key_equal(st->cells[i].info.public_key, key))
+			return &st->cells[i];
+	return NULL;
+}
+
+struct cg_cell_def *state_cell_by_address(const struct cg_state *st,
+					  struct in_addr wg_address)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_cells; i++)
+		if (st->cells[i].info.wg_address.s_addr == wg_address.s_addr)
+			return &st->cells[i];
+	return NULL;
+}
+
+/* A new or changed link must not collide with our own networks and
+ * domain, or another cell's (self: the cell being updated). Overlapping
+ * subnets made PIC's routing black hole. */
+static bool cell_conflicts(const struct cg_state *st,
+			   const struct cg_cell_info *in,
+			   const struct cg_cell_def *self, struct cg_error *err)
+{
+	const struct cg_config *cfg = st->cfg;
+	char net[24], ip[16];
+	size_t i;
+
+	if (cidrs_overlap(in->vpn_subnet.addr, in->vpn_subnet.prefix,
+			  cfg->wireguard.subnet.addr,
+			  cfg->wireguard.subnet.prefix) ||
+	    (cfg->bridge.has_subnet &&
+	     cidrs_overlap(in->vpn_subnet.addr, in->vpn_subnet.prefix,
+			   cfg->bridge.subnet.addr,
+			   cfg->bridge.subnet.prefix))) {
+		cg_error_set(err, 409, "vpn_subnet",
+			     "vpn_subnet overlaps this cell's own networks");
+		return true;
+	}
+	if (!strcasecmp(in->domain, cfg->domain)) {
+		cg_error_set(err, 409, "domain", "domain '%s' is this cell's",
+			     in->domain);
+		return true;
+	}
+	for (i = 0; i < st->n_cells; i++) {
+		const struct cg_cell_def *o = &st->cells[i];
+
+		if (o == self)
+			continue;
+		snprintf(net, sizeof(net), "%s/%u",
+			 ipv4_str(o->info.vpn_subnet.addr, ip),
+			 o->info.vpn_subnet.prefix);
+		if (cidrs_overlap(in->vpn_subnet.addr, in->vpn_subnet.prefix,
+				  o->info.vpn_subnet.addr,
+				  o->info.vpn_subnet.prefix)) {
+			cg_error_set(err, 409, "vpn_subnet",
+				     "vpn_subnet overlaps %s of cell '%s'", net,
+				     o->info.cell_name);
+			return true;
+		}
+		if (!strcasecmp(in->domain, o->info.domain)) {
+			cg_error_set(err, 409, "domain",
+				     "domain '%s' is cell '%s''s", in->domain,
+				     o->info.cell_name);
+			return true;
+		}
+		if (!strcmp(in->cell_name, o->info.cell_name)) {
+			cg_error_set(err, 409, "cell_name",
+				     "a cell named '%s' is linked already",
+				     in->cell_name);
+			return true;
+		}
+	}
+	return false;
+}
+
+int state_link_cell(struct cg_state *st, const struct cg_cell_info *info,
+		    const uint8_t link_key[LINK_KEY_LEN],
+		    struct cg_cell_def *linked, struct cg_error *err)
+{
+	struct cg_cell_def *cur = state_cell_by_key(st, info->public_key);
+	struct cg_cell_def c = { 0 };
+
+	if (cell_conflicts(st, info, cur, err))
+		return -EEXIST;
+	if (cur) {
+		/* The same cell again: new endpoint, subnet, dns, domain. */
+		cur->info = *info;
+		memcpy(cur->link_key, link_key, LINK_KEY_LEN);
+		if (linked)
+			*linked = *cur;
+		return 0;
+	}
+	if (st->n_cells >= CG_MAX_CELLS) {
+		cg_error_set(err, 409, "cell_name", "%d cells are linked",
+			     CG_MAX_CELLS);
+		return -ENOSPC;
+	}
+	if (!free_peer_id(st, &c.id)) {
+		cg_error_set(err, 409, "cell_name",
+			     "no identity id is free (limits.max_peers)");
+		return -ENOSPC;
+	}
+	c.info = *info;
+	memcpy(c.link_key, link_key, LINK_KEY_LEN);
+	c.linked_at = (int64_t)time(NULL);
+	if (reserve((void **)&st->cells, &st->cap_cells, st->n_cells,
+		    sizeof(c))) {
+		cg_error_set(err, 500, "", "out of memory");
+		return -ENOMEM;
+	}
+	st->cells[st->n_cells++] = c;
+	if (linked)
+		*linked = c;
+	return 0;
+}
+
+int state_unlink_cell(struct cg_state *st, const char *name,
+		      struct cg_cell_def *removed, struct cg_error *err)
+{
+	struct cg_cell_def *c = state_cell(st, name);
+
+	if (!c) {
+		cg_error_set(err, 404, "name", "no cell '%s'", name);
+		return -ENOENT;
+	}
+	if (removed)
+		*removed = *c;
+	*c = st->cells[--st->n_cells];
+	return 0;
+}
+
+int state_set_cell_inbound(struct cg_state *st, const char *name,
+			   json_object *body, struct cg_cell_def *updated,
+			   struct cg_error *err)
+{
+	static const char *const fields[] = { "inbound", "outbound", NULL };
+	struct cg_cell_def *c = state_cell(st, name);
+	uint64_t bits[CG_SERVICE_WORDS] = { 0 };
+	json_object *in;
+	char path[96];
+
+	if (!c) {
+		cg_error_set(err, 404, "name", "no cell '%s'", name);
+		return -ENOENT;
+	}
+	if (!jx_only_fields(body, fields, "", err) ||
+	    !jx_member(body, "inbound", json_type_object, true, "", &in, err))
+		return -EINVAL;
+	if (json_object_object_get_ex(body, "outbound", NULL)) {
+		cg_error_set(err, 400, "outbound",
+			     "'outbound' is what the remote cell shares: it "
+			     "says so itself");
+		return -EINVAL;
+	}
+	json_object_object_foreach(in, svc_name, val) {
+		const struct cg_service_def *svc = state_service(st, svc_name);
+
+		jx_path(path, sizeof(path), "inbound", svc_name);
+		if (!svc) {
+			cg_error_set(err, 400, path, "unknown service '%s'",
+				     svc_name);
+			return -EINVAL;
+		}
+		if (!json_object_is_type(val, json_type_boolean)) {
+			cg_error_set(err, 400, path,
+				     "'%s' must be true or false", path);
+			return -EINVAL;
+		}
+		if (json_object_get_boolean(val))
+			bit_set(bits, svc->id);
+	}
+	memcpy(c->inbound, bits, sizeof(bits));
+	if (updated)
+		*updated = *c;
+	return 0;
+}
+
+/* ---- invites --------------------------------------------------------------- */
+
+int state_add_invite(struct cg_state *st, const struct cg_invite *inv,
+		     struct cg_error *err)
+{
+	if (st->n_invites >= CG_MAX_INVITES) {
+		cg_error_set(err, 409, "", "%d invites are pending already",
+			     CG_MAX_INVITES);
+		return -ENOSPC;
+	}
+	if (reserve((void **)&st->invites, &st->cap_invites, st->n_invites,
+		    sizeof(*inv))) {
+		cg_error_set(err, 500, "", "out of memory");
+		return -ENOMEM;
+	}
+	st->invites[st->n_invites++] = *inv;
+	return 0;
+}
+
+void state_drop_invite(struct cg_state *st, size_t i)
+{
+	st->invites[i] = st->invites[--st->n_invites];
+	explicit_bzero(&st->invites[st->n_invites], sizeof(*st->invites));
+}
+
+size_t state_expire_invites(struct cg_state *st, int64_t now)
+{
+	size_t i = 0, n = 0;
+
+	while (i < st->n_invites) {
+		if (st->invites[i].expires_at <= now) {
+			state_drop_invite(st, i);
+			n++;
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
+static json_object *invite_to_json(const struct cg_invite *inv)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "secret",
+			       json_object_new_string(inv->secret));
+	json_object_object_add(o, "created_at",
+			       json_object_new_int64(inv->created_at));
+	json_object_object_add(o, "expires_at",
+			       json_object_new_int64(inv->expires_at));
+	return o;
+}
+
+static bool load_invites(struct cg_state *st, json_object *arr,
+			 struct cg_error *err)
+{
+	static const char *const fields[] = { "secret", "created_at",
+					      "expires_at", NULL };
+	size_t i, n = arr ? json_object_array_length(arr) : 0;
+	uint8_t raw[PAIRING_SECRET_LEN];
+
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		struct cg_invite inv = { 0 };
+		uint64_t created = 0, expires = 0;
+
+		if (!json_object_is_type(o, json_type_object) ||
+		    !jx_only_fields(o, fields, "invites", err) ||
+		    !jx_string(o, "secret", true, "invites", inv.secret,
+			       sizeof(inv.secret), err) ||
+		    !jx_uint(o, "created_at", true, "invites", 0, INT64_MAX,
+			     &created, err) ||
+		    !jx_uint(o, "expires_at", true, "invites", 0, INT64_MAX,
+			     &expires, err) ||
+		    !pairing_secret_decode(raw, inv.secret)) {
+			if (!err->msg[0])
+				cg_error_set(err, 400, "invites",
+					     "invites[%zu] is not an invite",
+					     i);
+			return false;
+		}
+		inv.created_at = (int64_t)created;
+		inv.expires_at = (int64_t)expires;
+		if (state_add_invite(st, &inv, err))
+			return false;
+	}
+	explicit_bzero(raw, sizeof(raw));
+	return true;
+}
+
+static bool load_cells(struct cg_state *st, json_object *arr,
+		       struct cg_error *err)
+{
+	size_t i, j, n = arr ? json_object_array_length(arr) : 0;
+
+	for (i = 0; i < n; i++) {
+		struct cg_cell_def c;
+
+		if (!cell_from_state(json_object_array_get_idx(arr, i), &c,
+				     st->services, st->n_services, err))
+			return false;
+		for (j = 0; j < st->n_peers; j++)
+			if (st->peers[j].id == c.id) {
+				cg_error_set(err, 400, "cells",
+					     "cell '%s' has peer '%s''s id",
+					     c.info.cell_name,
+					     st->peers[j].name);
+				return false;
+			}
+		if (state_cell_by_key(st, c.info.public_key) ||
+		    cell_conflicts(st, &c.info, NULL, err)) {
+			if (!err->msg[0])
+				cg_error_set(err, 400, "cells",
+					     "cell '%s' repeats another",
+					     c.info.cell_name);
+			err->status = 400;
+			return false;
+		}
+		if (reserve((void **)&st->cells, &st->cap_cells, st->n_cells,
+			    sizeof(c))) {
+			cg_error_set(err, 500, "", "out of memory");
+			return false;
+		}
+		st->cells[st->n_cells++] = c;
+	}
+	return true;
+}
+
 static bool load_root(struct cg_state *st, json_object *root,
 		      struct cg_error *err)
 {
-	static const char *const fields[] = { "version", "services", "peers",
-					      "forwards", NULL };
-	json_object *services, *peers, *forwards;
+	static const char *const fields[] = { "version",  "services", "peers",
+					      "forwards", "cells",    "invites",
+					      NULL };
+	json_object *services, *peers, *forwards, *cells, *invites;
 	uint64_t version;
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -1327,6 +1679,10 @@ static bool load_root(struct cg_state *st, json_object *root,
 		       err) ||
 	    !jx_member(root, "peers", json_type_array, true, "", &peers, err) ||
 	    !jx_member(root, "forwards", json_type_array, false, "", &forwards,
+		       err) ||
+	    !jx_member(root, "cells", json_type_array, false, "", &cells,
+		       err) ||
+	    !jx_member(root, "invites", json_type_array, false, "", &invites,
 		       err))
 		return false;
 	if (version != CG_STATE_VERSION) {
@@ -1336,7 +1692,8 @@ static bool load_root(struct cg_state *st, json_object *root,
 		return false;
 	}
 	return load_services(st, services, err) && load_peers(st, peers, err) &&
-	       load_forwards(st, forwards, err);
+	       load_forwards(st, forwards, err) && load_cells(st, cells, err) &&
+	       load_invites(st, invites, err);
 }
 
 int state_load(struct cg_state *st, const char *path, struct cg_error *err)
@@ -1373,6 +1730,8 @@ char *state_to_string(const struct cg_state *st)
 	json_object *services = json_object_new_array();
 	json_object *peers = json_object_new_array();
 	json_object *forwards = json_object_new_array();
+	json_object *cells = json_object_new_array();
+	json_object *invites = json_object_new_array();
 	char *out;
 	size_t i;
 
@@ -1389,7 +1748,15 @@ char *state_to_string(const struct cg_state *st)
 				      forward_to_json(&st->forwards[i], true));
 	json_object_object_add(root, "services", services);
 	json_object_object_add(root, "peers", peers);
+	for (i = 0; i < st->n_cells; i++)
+		json_object_array_add(cells,
+				      cell_to_json(&st->cells[i], st->services,
+						   st->n_services, true));
+	for (i = 0; i < st->n_invites; i++)
+		json_object_array_add(invites, invite_to_json(&st->invites[i]));
 	json_object_object_add(root, "forwards", forwards);
+	json_object_object_add(root, "cells", cells);
+	json_object_object_add(root, "invites", invites);
 	out = strdup(json_object_to_json_string_ext(
 		root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -14,11 +14,15 @@
 #include <stdint.h>
 
 #include "abi.h"
+#include "cell.h"
 #include "config.h"
 #include "key.h"
 #include "util.h"
 
 #define CG_STATE_VERSION 1
+/* Service id kept for the cell-to-cell sync listener (on the wg address):
+ * every linked cell may reach it, nothing else. */
+#define CG_SYNC_SERVICE_ID (CG_MAX_SERVICES - 1)
 #define CG_MAX_ENDPOINTS 32 /* per service */
 #define CG_MAX_DNAT 32 /* per service */
 
@@ -87,6 +91,10 @@ struct cg_state {
 	size_t n_peers, cap_peers;
 	struct cg_forward_def *forwards;
 	size_t n_forwards, cap_forwards;
+	struct cg_cell_def *cells;
+	size_t n_cells, cap_cells;
+	struct cg_invite *invites; /* pending, unused and unexpired */
+	size_t n_invites, cap_invites;
 };
 
 void state_init(struct cg_state *st, const struct cg_config *cfg);
@@ -132,6 +140,33 @@ int state_delete_forward(struct cg_state *st, const char *id,
  * state_add_forward; a loaded state may predate a change of them)? */
 bool state_forward_reachable(const struct cg_config *cfg,
 			     const struct cg_forward_def *fwd);
+
+/* Linked cells. state_link_cell adds the cell, or updates the link in
+ * place when a cell with the same public key is linked already (a
+ * re-sent invite); 409 on a subnet overlapping ours or another cell's, a
+ * domain or name in use. */
+struct cg_cell_def *state_cell(const struct cg_state *st, const char *name);
+struct cg_cell_def *state_cell_by_key(const struct cg_state *st,
+				      const wg_key key);
+struct cg_cell_def *state_cell_by_address(const struct cg_state *st,
+					  struct in_addr wg_address);
+int state_link_cell(struct cg_state *st, const struct cg_cell_info *info,
+		    const uint8_t link_key[LINK_KEY_LEN],
+		    struct cg_cell_def *linked, struct cg_error *err);
+int state_unlink_cell(struct cg_state *st, const char *name,
+		      struct cg_cell_def *removed, struct cg_error *err);
+/* PUT permissions: {"inbound": {"svc": bool}} (outbound is the remote's
+ * to say). */
+int state_set_cell_inbound(struct cg_state *st, const char *name,
+			   json_object *body, struct cg_cell_def *updated,
+			   struct cg_error *err);
+
+/* Pending invites: added (409 when CG_MAX_INVITES are pending), dropped
+ * when used or expired. */
+int state_add_invite(struct cg_state *st, const struct cg_invite *inv,
+		     struct cg_error *err);
+void state_drop_invite(struct cg_state *st, size_t i);
+size_t state_expire_invites(struct cg_state *st, int64_t now);
 
 /* JSON views for the API (and the state file, with internal ids). */
 json_object *service_to_json(const struct cg_service_def *svc, bool with_id);

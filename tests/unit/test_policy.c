@@ -213,9 +213,10 @@ START_TEST(test_service_entries)
 
 	services();
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
-	/* calendar 1, files 3 (any), mail 3: tcp/25, udp/0, icmp. */
-	ck_assert_uint_eq(pol.n_services, 7);
-	for (i = 0; i < pol.n_services; i++) {
+	/* calendar 1, files 3 (any), mail 3: tcp/25, udp/0, icmp; then the
+	 * sync listener, last. */
+	ck_assert_uint_eq(pol.n_services, 7 + 1);
+	for (i = 0; i < pol.n_services - 1; i++) {
 		const struct policy_service *e = &pol.services[i];
 
 		ck_assert_uint_eq(e->key.pad, 0);
@@ -306,14 +307,15 @@ START_TEST(test_service_ids_in_bitmaps)
 	add_peer("alice", 1, "10.0.0.2",
 		 ", \"service_access\": [\"s0\", \"s63\", \"s64\", \"s129\"]");
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
-	ck_assert_uint_eq(pol.n_services, 130);
+	ck_assert_uint_eq(pol.n_services, 130 + 1); /* + the sync listener */
 	e = find("10.0.0.2");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(e->value.services[0], 1ull | (1ull << 63));
 	ck_assert_uint_eq(e->value.services[1], 1ull);
 	ck_assert_uint_eq(e->value.services[2], 1ull << 1);
 	ck_assert_uint_eq(e->value.services[3], 0);
-	for (i = 0; i < (int)pol.n_services; i++)
+	/* Peers never get the sync listener's bit (id 255, word 3). */
+	for (i = 0; i < (int)pol.n_services - 1; i++)
 		ck_assert_uint_eq(pol.services[i].value.service_id,
 				  (unsigned int)pol.services[i].key.addr[3] -
 					  1);
@@ -323,9 +325,15 @@ END_TEST
 START_TEST(test_nets_example)
 {
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
-	/* Nothing for an empty state but the WireGuard subnet. */
+	/* Nothing for an empty state but the WireGuard subnet and the sync
+	 * listener: the wg address, tcp 8471 (the default), its own id. */
 	ck_assert_uint_eq(pol.n_peers, 0);
-	ck_assert_uint_eq(pol.n_services, 0);
+	ck_assert_uint_eq(pol.n_services, 1);
+	ck_assert_uint_eq(pol.services[0].key.addr[0], 10);
+	ck_assert_uint_eq(pol.services[0].key.addr[3], 1);
+	ck_assert_uint_eq(pol.services[0].key.port, 8471);
+	ck_assert_uint_eq(pol.services[0].key.proto, IPPROTO_TCP);
+	ck_assert_uint_eq(pol.services[0].value.service_id, CG_SYNC_SERVICE_ID);
 	ck_assert_ptr_null(find("10.0.0.2"));
 	ck_assert_uint_eq(pol.n_nets, 1);
 	ck_assert_uint_eq(pol.nets[0].key.prefixlen, 24);
@@ -399,7 +407,7 @@ START_TEST(test_recompile_after_changes)
 	ck_assert_uint_eq(pol.n_peers, 1);
 	ck_assert_ptr_null(find("10.0.0.2"));
 	ck_assert_ptr_nonnull(find("10.0.0.3"));
-	ck_assert_uint_eq(pol.n_services, 4);
+	ck_assert_uint_eq(pol.n_services, 4 + 1); /* + the sync listener */
 	{
 		size_t i;
 

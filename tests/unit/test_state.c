@@ -582,7 +582,8 @@ START_TEST(test_service_ids_exhausted)
 	char name[16], body[128];
 	int i;
 
-	for (i = 0; i < CG_MAX_SERVICES; i++) {
+	/* The last id is kept for the sync listener. */
+	for (i = 0; i < CG_SYNC_SERVICE_ID; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
 		snprintf(body, sizeof(body),
 			 "{\"endpoints\": [{\"ip\": \"172.21.%d.%d\", "
