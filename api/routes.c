@@ -204,6 +204,30 @@ static void delete_forward(struct controller *c, const struct api_request *req,
 	reply(resp, ret, NULL, &err, 204);
 }
 
+/* Handlers of one shape: a controller call answering out or err. */
+#define HANDLER(name, call, ok)                                               \
+	static void name(struct controller *c, const struct api_request *req, \
+			 struct api_response *resp)                           \
+	{                                                                     \
+		struct cg_error err = { 0 };                                  \
+		json_object *out = NULL;                                      \
+		int ret;                                                      \
+                                                                              \
+		(void)req;                                                    \
+		ret = call;                                                   \
+		reply(resp, ret, out, &err, ok);                              \
+	}
+
+HANDLER(cell_invite, ctl_cell_invite(c, &out, &err), 200)
+HANDLER(list_cells, ctl_list_cells(c, &out), 200)
+HANDLER(link_cell, ctl_link_cell(c, req->body, &out, &err), 201)
+HANDLER(get_cell, ctl_get_cell(c, req->param, &out, &err), 200)
+HANDLER(unlink_cell, ctl_unlink_cell(c, req->param, &err), 204)
+HANDLER(get_cell_permissions,
+	ctl_get_cell_permissions(c, req->param, &out, &err), 200)
+HANDLER(put_cell_permissions,
+	ctl_put_cell_permissions(c, req->param, req->body, &out, &err), 200)
+
 const struct api_route api_routes[] = {
 	{ "GET", "/health", get_health, true, false },
 	{ "GET", "/api/status", get_status, false, false },
@@ -221,5 +245,15 @@ const struct api_route api_routes[] = {
 	{ "POST", "/api/forwards", add_forward, false, true },
 	{ "GET", "/api/forwards/{id}", get_forward, false, false },
 	{ "DELETE", "/api/forwards/{id}", delete_forward, false, false },
+	/* The fixed /invite before the {name} routes it would match. */
+	{ "GET", "/api/cells/invite", cell_invite, false, false },
+	{ "GET", "/api/cells", list_cells, false, false },
+	{ "POST", "/api/cells", link_cell, false, true },
+	{ "GET", "/api/cells/{name}", get_cell, false, false },
+	{ "DELETE", "/api/cells/{name}", unlink_cell, false, false },
+	{ "GET", "/api/cells/{name}/permissions", get_cell_permissions, false,
+	  false },
+	{ "PUT", "/api/cells/{name}/permissions", put_cell_permissions, false,
+	  true },
 	{ NULL, NULL, NULL, false, false },
 };

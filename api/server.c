@@ -14,6 +14,7 @@
 struct api_server {
 	struct MHD_Daemon *mhd;
 	struct controller *ctl;
+	const struct api_route *routes;
 };
 
 /* Per-request upload buffer, kept across access handler calls. */
@@ -72,10 +73,19 @@ const struct api_route *api_match(const char *method, const char *path,
 				  char *param, size_t param_len,
 				  bool *path_known)
 {
+	return api_match_in(api_routes, method, path, param, param_len,
+			    path_known);
+}
+
+const struct api_route *api_match_in(const struct api_route *routes,
+				     const char *method, const char *path,
+				     char *param, size_t param_len,
+				     bool *path_known)
+{
 	const struct api_route *r;
 
 	*path_known = false;
-	for (r = api_routes; r->pattern; r++) {
+	for (r = routes; r->pattern; r++) {
 		if (!path_matches(r->pattern, path, param, param_len))
 			continue;
 		*path_known = true;
@@ -157,6 +167,19 @@ static bool collect_body(struct upload *up, const char *data, size_t *size)
 	return false;
 }
 
+/* The TCP peer's IPv4 address: what cell-to-cell authentication trusts
+ * (proven by WireGuard's cryptokey routing). Never a header. */
+static struct in_addr client_address(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	struct in_addr none = { 0 };
+
+	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+		return none;
+	return ((const struct sockaddr_in *)ci->client_addr)->sin_addr;
+}
+
 static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 		     const char *method, const char *url, struct upload *up,
 		     struct api_response *resp)
@@ -167,7 +190,8 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 	struct cg_error err = { 0 };
 	bool known;
 
-	route = api_match(method, url, param, sizeof(param), &known);
+	route = api_match_in(srv->routes, method, url, param, sizeof(param),
+			     &known);
 	if (!route) {
 		error_response(resp, known ? 405 : 404, "",
 			       known ? "method not allowed" : "no such route");
@@ -184,6 +208,13 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 	req.param = strchr(route->pattern, '{') ? param : NULL;
 	req.format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
 						 "format");
+	req.raw_body = up->data ? up->data : "";
+	req.raw_len = up->len;
+	req.client = client_address(conn);
+	req.timestamp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    "X-Cellgate-Timestamp");
+	req.signature = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    "X-Cellgate-Signature");
 	if (route->has_body) {
 		req.body = jx_parse_object(up->data ? up->data : "", up->len,
 					   &err);
@@ -251,36 +282,47 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("api: %s", line);
 }
 
-struct api_server *api_start(struct controller *c)
+struct api_server *api_start_on(struct controller *c,
+				const struct api_route *routes,
+				struct in_addr addr, uint16_t port,
+				const char *label)
 {
 	struct api_server *srv = calloc(1, sizeof(*srv));
-	struct sockaddr_in addr = {
+	struct sockaddr_in sa = {
 		.sin_family = AF_INET,
-		.sin_port = htons(c->cfg.api.listen_port),
-		.sin_addr = c->cfg.api.listen_addr,
+		.sin_port = htons(port),
+		.sin_addr = addr,
 	};
+	char ip[16];
 
 	if (!srv)
 		return NULL;
 	srv->ctl = c;
+	srv->routes = routes;
 	srv->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 			MHD_USE_AUTO,
-		c->cfg.api.listen_port, NULL, NULL, on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-		MHD_OPTION_END);
+		port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
 	if (!srv->mhd) {
-		log_err("api: cannot listen on %s (in use, or no such "
+		log_err("%s: cannot listen on %s:%u (in use, or no such "
 			"address?)",
-			c->cfg.api.listen);
+			label, ipv4_str(addr, ip), port);
 		free(srv);
 		return NULL;
 	}
-	log_info("api: listening on http://%s", c->cfg.api.listen);
+	log_info("%s: listening on http://%s:%u", label, ipv4_str(addr, ip),
+		 port);
 	return srv;
+}
+
+struct api_server *api_start(struct controller *c)
+{
+	return api_start_on(c, api_routes, c->cfg.api.listen_addr,
+			    c->cfg.api.listen_port, "api");
 }
 
 void api_stop(struct api_server *srv)

@@ -20,6 +20,12 @@ struct api_request {
 	const char *param; /* the {name} of a route, if any */
 	const char *format; /* the ?format= query parameter, or NULL */
 	json_object *body; /* parsed body of PUT/POST, else NULL */
+	/* For cell-to-cell routes, which sign the exact bytes received: */
+	const char *raw_body;
+	size_t raw_len;
+	struct in_addr client; /* the TCP peer's address */
+	const char *timestamp; /* X-Cellgate-Timestamp */
+	const char *signature; /* X-Cellgate-Signature */
 };
 
 /* A JSON body, or raw bytes with their content type (text, images). */
@@ -42,14 +48,23 @@ struct api_route {
 	bool has_body; /* expects a JSON object body */
 };
 
-/* The route table (api/routes.c); NULL-terminated. */
+/* Route tables, NULL-terminated: the admin API (api/routes.c), the sync
+ * listener on the wg address and the pairing listener (api/sync.c). */
 extern const struct api_route api_routes[];
+extern const struct api_route sync_routes[];
+extern const struct api_route pairing_routes[];
 
 /* Set resp to an error {"error", "field"} with err's status. */
 void api_error(struct api_response *resp, const struct cg_error *err);
 
 struct api_server;
+/* The admin API on api.listen. */
 struct api_server *api_start(struct controller *c);
+/* A listener serving routes on addr:port; label names it in logs. */
+struct api_server *api_start_on(struct controller *c,
+				const struct api_route *routes,
+				struct in_addr addr, uint16_t port,
+				const char *label);
 void api_stop(struct api_server *srv);
 
 /* Route matching, exposed for tests: the route for method and path (param
@@ -57,5 +72,10 @@ void api_stop(struct api_server *srv);
 const struct api_route *api_match(const char *method, const char *path,
 				  char *param, size_t param_len,
 				  bool *path_known);
+/* The same in another table. */
+const struct api_route *api_match_in(const struct api_route *routes,
+				     const char *method, const char *path,
+				     char *param, size_t param_len,
+				     bool *path_known);
 
 #endif

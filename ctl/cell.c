@@ -57,7 +57,8 @@ bool cell_info_parse(json_object *o, struct cg_cell_info *info,
 	static const char *const fields[] = {
 		"cell_name",  "public_key",   "endpoint",	"vpn_subnet",
 		"wg_address", "dns_ip",	      "domain",		"version",
-		"sync_port",  "pairing_port", "pairing_secret", NULL
+		"sync_port",  "pairing_port", "pairing_secret", "expires_at",
+		NULL
 	};
 	char key[WG_KEY_B64_LEN + 2] = "";
 	uint64_t version = 0, sync = 8471, pairing = 8472;

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "attach.h"
 #include "client_config.h"
 #include "controller.h"
+#include "controller_internal.h"
 #include "log.h"
 #include "policy.h"
 
@@ -158,89 +160,160 @@ static int wg_program(struct controller *c, const struct cg_peer_def *old,
 	return ret;
 }
 
-static const struct cg_peer_def *peer_by_key(const struct cg_state *st,
-					     const wg_key key)
+/* A WireGuard peer the state wants on the interface. */
+struct wg_want {
+	struct wg_peer peer;
+	const char *name; /* for logs */
+};
+
+static int cmp_want(const void *a, const void *b)
+{
+	return memcmp(((const struct wg_want *)a)->peer.public_key,
+		      ((const struct wg_want *)b)->peer.public_key, WG_KEY_LEN);
+}
+
+/* A cell's endpoint as a socket address (names resolved, IPv4). */
+static bool resolve_endpoint(const char *endpoint, struct sockaddr_in *out)
+{
+	struct addrinfo hints = { .ai_family = AF_INET,
+				  .ai_socktype = SOCK_DGRAM };
+	struct addrinfo *res = NULL;
+	char host[256], port[8];
+	uint16_t p;
+
+	if (!parse_host_port(endpoint, host, sizeof(host), &p))
+		return false;
+	snprintf(port, sizeof(port), "%u", p);
+	if (getaddrinfo(host, port, &hints, &res) || !res)
+		return false;
+	memcpy(out, res->ai_addr, sizeof(*out));
+	freeaddrinfo(res);
+	return true;
+}
+
+/* A linked cell: its whole subnet, its endpoint, and keepalives so a NAT
+ * between the cells keeps the path open. */
+static void wg_cell_of(const struct cg_cell_def *cell, struct wg_peer *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->public_key, cell->info.public_key, WG_KEY_LEN);
+	out->allowed_ips[0].addr = cell->info.vpn_subnet.addr;
+	out->allowed_ips[0].cidr = cell->info.vpn_subnet.prefix;
+	out->n_allowed_ips = 1;
+	out->has_endpoint =
+		resolve_endpoint(cell->info.endpoint, &out->endpoint);
+	out->persistent_keepalive = CLIENT_KEEPALIVE;
+}
+
+/* Every peer and cell of the state, sorted by key. */
+static struct wg_want *wg_wanted(const struct cg_state *st, size_t *n)
+{
+	struct wg_want *w = calloc(st->n_peers + st->n_cells + 1, sizeof(*w));
+	size_t i;
+
+	*n = 0;
+	if (!w)
+		return NULL;
+	for (i = 0; i < st->n_peers; i++) {
+		wg_peer_of(&st->peers[i], &w[*n].peer);
+		w[(*n)++].name = st->peers[i].name;
+	}
+	for (i = 0; i < st->n_cells; i++) {
+		wg_cell_of(&st->cells[i], &w[*n].peer);
+		w[(*n)++].name = st->cells[i].info.cell_name;
+	}
+	qsort(w, *n, sizeof(*w), cmp_want);
+	return w;
+}
+
+static bool same_allowed_ips(const struct wg_peer *a, const struct wg_peer *b)
 {
 	size_t i;
 
-	for (i = 0; i < st->n_peers; i++)
-		if (key_equal(st->peers[i].public_key, key))
-			return &st->peers[i];
-	return NULL;
+	if (a->n_allowed_ips != b->n_allowed_ips)
+		return false;
+	for (i = 0; i < a->n_allowed_ips; i++)
+		if (a->allowed_ips[i].cidr != b->allowed_ips[i].cidr ||
+		    a->allowed_ips[i].addr.s_addr !=
+			    b->allowed_ips[i].addr.s_addr)
+			return false;
+	return true;
 }
 
-static bool wg_peer_matches(const struct wg_peer *w,
-			    const struct cg_peer_def *p)
+/* Make the interface's peers equal to the state: every peer with exactly
+ * its /32, every cell with its subnet, nothing else. When repair, each
+ * difference is a repair of drift: logged and counted. */
+int ctl_wg_sync(struct controller *c, bool repair)
 {
-	return w->n_allowed_ips == 1 && w->allowed_ips[0].cidr == 32 &&
-	       w->allowed_ips[0].addr.s_addr == p->ip.s_addr;
-}
-
-/* Make the interface's peers equal to the state: every state peer with
- * exactly its /32, nothing else. Each repair is logged and counted. */
-static int wg_reconcile(struct controller *c)
-{
+	const char *ifname = c->cfg.wireguard.interface;
 	struct wg_device dev = { 0 };
-	struct wg_peer_change *ch;
 	struct wg_change change = { 0 };
-	const struct cg_state *st = &c->state;
-	uint8_t *seen;
-	size_t i, n = 0;
+	struct wg_peer_change *ch = NULL;
+	struct wg_want *want, *w;
+	uint8_t *seen = NULL;
+	size_t i, n = 0, n_want;
 	int ret;
 
-	ret = wg_get_device(c->cfg.wireguard.interface, &dev);
+	ret = wg_get_device(ifname, &dev);
 	if (ret) {
-		log_warn("wireguard %s: cannot read peers: %s",
-			 c->cfg.wireguard.interface, strerror(-ret));
+		log_warn("wireguard %s: cannot read peers: %s", ifname,
+			 strerror(-ret));
 		return ret;
 	}
-	ch = calloc(dev.n_peers + st->n_peers + 1, sizeof(*ch));
-	seen = calloc(st->n_peers + 1, 1);
-	if (!ch || !seen) {
+	want = wg_wanted(&c->state, &n_want);
+	if (want) {
+		ch = calloc(dev.n_peers + n_want + 1, sizeof(*ch));
+		seen = calloc(n_want + 1, 1);
+	}
+	if (!want || !ch || !seen) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < dev.n_peers; i++) {
-		const struct cg_peer_def *p =
-			peer_by_key(st, dev.peers[i].public_key);
-
-		if (p && wg_peer_matches(&dev.peers[i], p)) {
-			seen[p - st->peers] = 1;
-			continue;
-		}
-		if (p)
+		w = bsearch(&dev.peers[i], want, n_want, sizeof(*want),
+			    cmp_want);
+		if (w && same_allowed_ips(&dev.peers[i], &w->peer))
+			seen[w - want] = 1;
+		if (w)
 			continue; /* wrong allowed-ips: re-set below */
 		ch[n].op = WG_PEER_REMOVE;
 		memcpy(ch[n].peer.public_key, dev.peers[i].public_key,
 		       WG_KEY_LEN);
-		log_warn("wireguard %s: removing a peer cellgate does not "
-			 "know",
-			 c->cfg.wireguard.interface);
+		if (repair)
+			log_warn("wireguard %s: removing a peer cellgate does "
+				 "not know",
+				 ifname);
 		n++;
 	}
-	for (i = 0; i < st->n_peers; i++) {
+	for (i = 0; i < n_want; i++) {
 		if (seen[i])
 			continue;
 		ch[n].op = WG_PEER_SET;
-		wg_peer_of(&st->peers[i], &ch[n].peer);
-		if (c->started_ns)
-			log_warn("wireguard %s: repairing peer '%s' (missing "
-				 "or wrong allowed-ips)",
-				 c->cfg.wireguard.interface, st->peers[i].name);
-		n++;
+		ch[n++].peer = want[i].peer;
+		if (repair)
+			log_warn("wireguard %s: repairing '%s' (missing or "
+				 "wrong allowed-ips)",
+				 ifname, want[i].name);
 	}
 	if (n) {
 		change.peers = ch;
 		change.n_peers = n;
-		ret = wg_apply(c->cfg.wireguard.interface, &change);
-		if (!ret && c->started_ns)
+		ret = wg_apply(ifname, &change);
+		if (!ret && repair)
 			c->stats.wg_repairs += n;
 	}
 out:
 	free(ch);
 	free(seen);
+	free(want);
 	wg_device_free(&dev);
 	return ret;
+}
+
+/* The drift repair loop's step. */
+static int wg_reconcile(struct controller *c)
+{
+	return ctl_wg_sync(c, c->started_ns != 0);
 }
 
 /* The wireguard-go daemon we started outlives us (peers stay connected
@@ -374,7 +447,7 @@ static void warn_unreachable_forwards(struct controller *c)
 				 ipv4_str(st->forwards[i].target_ip, ip));
 }
 
-static int sync_maps(struct controller *c)
+int ctl_sync_maps(struct controller *c)
 {
 	struct policy pol;
 	int ret = policy_compile(&c->state, &c->cfg, &pol);
@@ -529,11 +602,13 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	/* Maps first, then programs: the new programs see complete maps. */
 	ret = refresh_settings(c);
 	if (!ret)
-		ret = sync_maps(c);
+		ret = ctl_sync_maps(c);
 	if (!ret)
 		ret = attach_programs(c);
 	if (!ret)
 		ret = wg_reconcile(c);
+	if (!ret)
+		ret = ctl_route_cells(c);
 	if (ret)
 		return ret;
 	c->started_ns = monotonic_ns();
@@ -560,7 +635,7 @@ void controller_tick(struct controller *c)
 	}
 	if (now - last_sync >= MAP_SYNC_INTERVAL_NS) {
 		if (last_sync)
-			sync_maps(c);
+			ctl_sync_maps(c);
 		last_sync = now;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -652,8 +727,8 @@ static json_object *peer_json(struct controller *c, const struct cg_peer_def *p)
 
 /* Persist the state; on failure put back the copy taken before the change,
  * so memory and disk agree and the call fails as a whole. */
-static int commit(struct controller *c, struct cg_state *before,
-		  struct cg_error *err)
+int ctl_commit(struct controller *c, struct cg_state *before,
+	       struct cg_error *err)
 {
 	int ret = state_save(&c->state, c->state_path);
 
@@ -670,8 +745,8 @@ static int commit(struct controller *c, struct cg_state *before,
 	return 0;
 }
 
-static int snapshot(struct controller *c, struct cg_state *copy,
-		    struct cg_error *err)
+int ctl_snapshot(struct controller *c, struct cg_state *copy,
+		 struct cg_error *err)
 {
 	if (state_copy(copy, &c->state)) {
 		cg_error_set(err, 500, "", "out of memory");
@@ -680,7 +755,7 @@ static int snapshot(struct controller *c, struct cg_state *copy,
 	return 0;
 }
 
-static int apply_failed(int ret, struct cg_error *err, const char *what)
+int ctl_apply_failed(int ret, struct cg_error *err, const char *what)
 {
 	cg_error_set(err, 500, "",
 		     "saved, but %s failed (%s); the controller retries "
@@ -729,7 +804,7 @@ static int services_changed(struct controller *c, struct cg_error *err)
 	if (!ret)
 		ret = dp_sync_services(&c->dp, &pol);
 	policy_free(&pol);
-	return ret ? apply_failed(ret, err, "the map update") : 0;
+	return ret ? ctl_apply_failed(ret, err, "the map update") : 0;
 }
 
 int ctl_put_service(struct controller *c, const char *name, json_object *body,
@@ -739,7 +814,7 @@ int ctl_put_service(struct controller *c, const char *name, json_object *body,
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = snapshot(c, &before, err);
+	ret = ctl_snapshot(c, &before, err);
 	if (ret)
 		goto out;
 	ret = state_put_service(&c->state, name, body, err);
@@ -747,7 +822,7 @@ int ctl_put_service(struct controller *c, const char *name, json_object *body,
 		state_free(&before);
 		goto out;
 	}
-	ret = commit(c, &before, err);
+	ret = ctl_commit(c, &before, err);
 	if (!ret)
 		ret = services_changed(c, err);
 	if (!ret)
@@ -764,7 +839,7 @@ int ctl_delete_service(struct controller *c, const char *name,
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = snapshot(c, &before, err);
+	ret = ctl_snapshot(c, &before, err);
 	if (ret)
 		goto out;
 	ret = state_delete_service(&c->state, name, err);
@@ -772,7 +847,7 @@ int ctl_delete_service(struct controller *c, const char *name,
 		state_free(&before);
 		goto out;
 	}
-	ret = commit(c, &before, err);
+	ret = ctl_commit(c, &before, err);
 	if (!ret)
 		ret = services_changed(c, err);
 out:
@@ -864,7 +939,7 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 		ret = -EIO;
 		goto out;
 	}
-	ret = snapshot(c, &before, err);
+	ret = ctl_snapshot(c, &before, err);
 	if (ret)
 		goto out;
 	ret = state_add_peer(&c->state, body, generate ? pub : NULL, &p, err);
@@ -879,7 +954,7 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 		c->state = before;
 		goto out;
 	}
-	ret = commit(c, &before, err);
+	ret = ctl_commit(c, &before, err);
 	if (ret) {
 		if (generate)
 			forget_peer_key(c, p.name);
@@ -887,12 +962,12 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 	}
 	ret = dp_set_peer(&c->dp, NULL, &p);
 	if (ret) {
-		apply_failed(ret, err, "the map update");
+		ctl_apply_failed(ret, err, "the map update");
 		goto out;
 	}
 	ret = wg_program(c, NULL, &p);
 	if (ret) {
-		apply_failed(ret, err, "programming WireGuard");
+		ctl_apply_failed(ret, err, "programming WireGuard");
 		goto out;
 	}
 	*out = peer_json(c, &p);
@@ -910,7 +985,7 @@ int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = snapshot(c, &before, err);
+	ret = ctl_snapshot(c, &before, err);
 	if (ret)
 		goto out;
 	ret = state_update_peer(&c->state, name, body, &old, &p, err);
@@ -918,12 +993,12 @@ int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 		state_free(&before);
 		goto out;
 	}
-	ret = commit(c, &before, err);
+	ret = ctl_commit(c, &before, err);
 	if (ret)
 		goto out;
 	ret = dp_set_peer(&c->dp, &old, &p);
 	if (ret) {
-		apply_failed(ret, err, "the map update");
+		ctl_apply_failed(ret, err, "the map update");
 		goto out;
 	}
 	if (!key_equal(old.public_key, p.public_key))
@@ -932,7 +1007,7 @@ int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 	    old.ip.s_addr != p.ip.s_addr)
 		ret = wg_program(c, &old, &p);
 	if (ret) {
-		apply_failed(ret, err, "programming WireGuard");
+		ctl_apply_failed(ret, err, "programming WireGuard");
 		goto out;
 	}
 	*out = peer_json(c, &p);
@@ -949,7 +1024,7 @@ int ctl_delete_peer(struct controller *c, const char *name,
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = snapshot(c, &before, err);
+	ret = ctl_snapshot(c, &before, err);
 	if (ret)
 		goto out;
 	ret = state_delete_peer(&c->state, name, &p, err);
@@ -957,18 +1032,18 @@ int ctl_delete_peer(struct controller *c, const char *name,
 		state_free(&before);
 		goto out;
 	}
-	ret = commit(c, &before, err);
+	ret = ctl_commit(c, &before, err);
 	if (ret)
 		goto out;
 	/* WireGuard first: once the key is gone no packet of it arrives. */
 	ret = wg_program(c, &p, NULL);
 	if (ret) {
-		apply_failed(ret, err, "removing the WireGuard peer");
+		ctl_apply_failed(ret, err, "removing the WireGuard peer");
 		goto out;
 	}
 	ret = dp_remove_peer(&c->dp, &p);
 	if (ret)
-		apply_failed(ret, err, "the map update");
+		ctl_apply_failed(ret, err, "the map update");
 	forget_peer_key(c, p.name);
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -1067,7 +1142,7 @@ int ctl_add_forward(struct controller *c, json_object *body, json_object **out,
 	int ret, reset;
 
 	pthread_mutex_lock(&c->lock);
-	ret = snapshot(c, &before, err);
+	ret = ctl_snapshot(c, &before, err);
 	if (ret)
 		goto out;
 	ret = state_add_forward(&c->state, body, &f, err);
@@ -1075,7 +1150,7 @@ int ctl_add_forward(struct controller *c, json_object *body, json_object **out,
 		state_free(&before);
 		goto out;
 	}
-	ret = commit(c, &before, err);
+	ret = ctl_commit(c, &before, err);
 	if (ret)
 		goto out;
 	/* Zero before the forward goes live: the slot's last owner may have
@@ -1113,7 +1188,7 @@ int ctl_delete_forward(struct controller *c, const char *id,
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = snapshot(c, &before, err);
+	ret = ctl_snapshot(c, &before, err);
 	if (ret)
 		goto out;
 	ret = state_delete_forward(&c->state, id, &f, err);
@@ -1121,7 +1196,7 @@ int ctl_delete_forward(struct controller *c, const char *id,
 		state_free(&before);
 		goto out;
 	}
-	ret = commit(c, &before, err);
+	ret = ctl_commit(c, &before, err);
 	if (ret)
 		goto out;
 	ret = forwards_changed(c, err);

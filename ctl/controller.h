@@ -44,6 +44,12 @@ struct controller {
 	struct xdp_state xdp; /* the uplink's XDP program */
 	uint64_t started_ns;
 
+	/* Pushes to linked cells run on their own thread (network I/O
+	 * must not hold the lock). */
+	pthread_t pusher;
+	pthread_cond_t push_wake;
+	bool pusher_running, pusher_stop;
+
 	struct {
 		uint64_t wg_repairs; /* peers re-programmed by reconcile */
 		uint64_t ct_gc_deleted;
@@ -97,6 +103,36 @@ int ctl_status(struct controller *c, json_object **out);
 
 /* Is presented the admin token? Re-reads the token file if it changed. */
 bool ctl_token_ok(struct controller *c, const char *presented);
+
+/* Linked cells (cells.c). */
+int ctl_cell_invite(struct controller *c, json_object **out,
+		    struct cg_error *err);
+int ctl_list_cells(struct controller *c, json_object **out);
+int ctl_get_cell(struct controller *c, const char *name, json_object **out,
+		 struct cg_error *err);
+int ctl_link_cell(struct controller *c, json_object *invite, json_object **out,
+		  struct cg_error *err);
+int ctl_unlink_cell(struct controller *c, const char *name,
+		    struct cg_error *err);
+int ctl_get_cell_permissions(struct controller *c, const char *name,
+			     json_object **out, struct cg_error *err);
+int ctl_put_cell_permissions(struct controller *c, const char *name,
+			     json_object *body, json_object **out,
+			     struct cg_error *err);
+
+/* Cell-to-cell requests (sync and pairing listeners). req carries the raw
+ * body, the TCP peer's address and the signature headers. */
+struct api_request;
+int ctl_sync_accept_invite(struct controller *c, const struct api_request *req,
+			   json_object **out, struct cg_error *err);
+int ctl_sync_permissions(struct controller *c, const struct api_request *req,
+			 json_object **out, struct cg_error *err);
+int ctl_sync_unlink(struct controller *c, const struct api_request *req,
+		    json_object **out, struct cg_error *err);
+
+/* The pusher thread: start once running, stop before controller_stop. */
+int ctl_pusher_start(struct controller *c);
+void ctl_pusher_stop(struct controller *c);
 
 /* Where the controller notes that it created ifname's clsact qdisc. */
 int ctl_qdisc_marker(const struct cg_config *cfg, const char *ifname,

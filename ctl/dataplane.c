@@ -316,19 +316,25 @@ static uint32_t epoch_get(struct dataplane *dp, uint32_t ident)
 
 /* Write an identity with the next epoch of its id: first the value (policy
  * and epoch replaced together), then the mirror in cg_epochs. */
-static int identity_write(struct dataplane *dp, const struct policy_peer *e)
+static int identity_write_at(struct dataplane *dp, int fd, const void *key,
+			     const struct cg_identity *value)
 {
-	struct cg_identity v = e->value;
+	struct cg_identity v = *value;
 	int ret;
 
 	v.epoch = epoch_get(dp, v.id) + 1;
-	ret = bpf_map_update_elem(dp->map_fd[DP_MAP_PEERS], &e->key, &v,
-				  BPF_ANY);
+	ret = bpf_map_update_elem(fd, key, &v, BPF_ANY);
 	if (ret)
 		return -errno;
 	ret = bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &v.id, &v.epoch,
 				  BPF_ANY);
 	return ret ? -errno : 0;
+}
+
+static int identity_write(struct dataplane *dp, const struct policy_peer *e)
+{
+	return identity_write_at(dp, dp->map_fd[DP_MAP_PEERS], &e->key,
+				 &e->value);
 }
 
 /* Retire an id: flows admitted under it are re-judged (and dropped). */
@@ -467,36 +473,87 @@ static void on_peer_deleted(struct dataplane *dp, const void *value)
 
 /* Does map fd hold exactly the n entries of pol that keep() accepts? */
 /* rejudge: rewrite every identity (new epochs), not only changed ones. */
-static int sync_peers(struct dataplane *dp, const struct policy *pol,
-		      bool rejudge)
+static bool keep_cell(const void *key, const void *value, const void *ctx)
 {
-	int fd = dp->map_fd[DP_MAP_PEERS];
+	const struct policy *pol = ctx;
 	size_t i;
-	int ret;
-	struct map_sweep sw = { .fd = fd,
-				.key_size = sizeof(struct cg_addr_key),
-				.pick = keep_peer,
+
+	for (i = 0; i < pol->n_cells; i++)
+		if (!memcmp(&pol->cells[i].key, key, sizeof(struct cg_lpm_key)))
+			return pol->cells[i].value.id ==
+			       ((const struct cg_identity *)value)->id;
+	return false;
+}
+
+/* The identities of one map, peers (exact) or cells (LPM): entries laid
+ * out as {key, struct cg_identity value}. */
+struct identity_set {
+	int fd;
+	const char *entries;
+	size_t n, stride, key_size, value_off;
+	bool (*keep)(const void *key, const void *value, const void *ctx);
+};
+
+/* Delete identities the policy no longer has (their flows go with their
+ * epoch), rewrite the changed ones with a new epoch (all of them when
+ * rejudge), leave the rest alone. */
+static int sync_identity_map(struct dataplane *dp,
+			     const struct identity_set *set,
+			     const struct policy *pol, bool rejudge)
+{
+	struct map_sweep sw = { .fd = set->fd,
+				.key_size = set->key_size,
+				.pick = set->keep,
 				.ctx = pol,
 				.pick_keeps = true,
 				.on_delete = on_peer_deleted,
 				.dp = dp };
+	size_t i;
+	int ret = map_sweep(&sw);
 
-	ret = map_sweep(&sw);
 	if (ret < 0)
 		return ret;
-	for (i = 0; i < pol->n_peers; i++) {
-		const struct policy_peer *e = &pol->peers[i];
+	for (i = 0; i < set->n; i++) {
+		const char *key = set->entries + i * set->stride;
+		const struct cg_identity *want =
+			(const void *)(key + set->value_off);
 		struct cg_identity cur;
 
-		if (!rejudge && bpf_map_lookup_elem(fd, &e->key, &cur) == 0 &&
-		    same_identity(&cur, &e->value) &&
+		if (!rejudge && bpf_map_lookup_elem(set->fd, key, &cur) == 0 &&
+		    same_identity(&cur, want) &&
 		    cur.epoch == epoch_get(dp, cur.id))
 			continue; /* unchanged since the last run */
-		ret = identity_write(dp, e);
+		ret = identity_write_at(dp, set->fd, key, want);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+static int sync_peers(struct dataplane *dp, const struct policy *pol,
+		      bool rejudge)
+{
+	struct identity_set peers = {
+		.fd = dp->map_fd[DP_MAP_PEERS],
+		.entries = (const char *)pol->peers,
+		.n = pol->n_peers,
+		.stride = sizeof(*pol->peers),
+		.key_size = sizeof(struct cg_addr_key),
+		.value_off = offsetof(struct policy_peer, value),
+		.keep = keep_peer,
+	};
+	struct identity_set cells = {
+		.fd = dp->map_fd[DP_MAP_CELLS],
+		.entries = (const char *)pol->cells,
+		.n = pol->n_cells,
+		.stride = sizeof(*pol->cells),
+		.key_size = sizeof(struct cg_lpm_key),
+		.value_off = offsetof(struct policy_cell, value),
+		.keep = keep_cell,
+	};
+	int ret = sync_identity_map(dp, &peers, pol, rejudge);
+
+	return ret ? ret : sync_identity_map(dp, &cells, pol, rejudge);
 }
 
 /* The entries a map should hold, as an array of {key, value} structs. */

@@ -3,6 +3,7 @@
  * cellgate: `cellgate run` is the daemon; the other subcommands act on a
  * cell from the command line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -79,12 +80,50 @@ static int load_config(const char *path, struct cg_config *cfg)
 	return 0;
 }
 
+/* The listeners: the admin API, and for cell-to-cell the sync listener
+ * (wg address) and the pairing listener (any address). */
+struct listeners {
+	struct api_server *api, *sync, *pairing;
+};
+
+static int start_listeners(struct controller *c, struct listeners *l)
+{
+	const struct cg_config *cfg = &c->cfg;
+	struct in_addr any = { .s_addr = htonl(INADDR_ANY) };
+
+	memset(l, 0, sizeof(*l));
+	l->api = api_start(c);
+	if (!l->api)
+		return -1;
+	if (cfg->sync.port) {
+		l->sync = api_start_on(c, sync_routes, cfg->wireguard.address,
+				       cfg->sync.port, "sync");
+		if (!l->sync)
+			return -1;
+	}
+	if (cfg->sync.pairing_port) {
+		l->pairing = api_start_on(c, pairing_routes, any,
+					  cfg->sync.pairing_port, "pairing");
+		if (!l->pairing)
+			return -1;
+	}
+	return 0;
+}
+
+static void stop_listeners(struct listeners *l)
+{
+	api_stop(l->pairing);
+	api_stop(l->sync);
+	api_stop(l->api);
+}
+
 static int cmd_run(const struct cg_config *cfg)
 {
 	static struct controller ctl; /* large: keep it off the stack */
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct api_server *api;
 	struct timespec tick = { .tv_sec = 0, .tv_nsec = 200000000 };
+	struct listeners l;
+	int ret = 0;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -97,23 +136,25 @@ static int cmd_run(const struct cg_config *cfg)
 		controller_stop(&ctl);
 		return 1;
 	}
-	api = api_start(&ctl);
-	if (!api) {
-		controller_stop(&ctl);
-		return 1;
+	if (start_listeners(&ctl, &l) || ctl_pusher_start(&ctl)) {
+		ret = 1;
+		goto out;
 	}
-	log_info("running: %zu services, %zu peers enforced on %s",
-		 ctl.state.n_services, ctl.state.n_peers,
-		 cfg->wireguard.interface);
+	log_info("running: %zu services, %zu peers, %zu forwards, %zu cells "
+		 "enforced on %s",
+		 ctl.state.n_services, ctl.state.n_peers, ctl.state.n_forwards,
+		 ctl.state.n_cells, cfg->wireguard.interface);
 	while (!stopping) {
 		nanosleep(&tick, NULL);
 		controller_tick(&ctl);
 	}
 	/* Programs and maps stay: filtering goes on without us. */
 	log_info("stopping; programs stay attached and keep filtering");
-	api_stop(api);
+out:
+	ctl_pusher_stop(&ctl);
+	stop_listeners(&l);
 	controller_stop(&ctl);
-	return 0;
+	return ret;
 }
 
 /* Remove ifname's tc filters of cellgate, and its clsact qdisc if

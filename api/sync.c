@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Cell-to-cell routes. The sync listener (on the wg address, reached over
+ * WireGuard) serves them all; the pairing listener (every address: the
+ * first contact, before a tunnel exists) only accept-invite. None takes
+ * the admin token: each authenticates the calling cell itself (cells.c).
+ */
+#include "server.h"
+
+static void reply(struct api_response *resp, int ret, json_object *out,
+		  const struct cg_error *err)
+{
+	if (ret) {
+		api_error(resp, err);
+		return;
+	}
+	resp->status = 200;
+	resp->json = out;
+}
+
+static void accept_invite(struct controller *c, const struct api_request *req,
+			  struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+	int ret;
+
+	ret = ctl_sync_accept_invite(c, req, &out, &err);
+	reply(resp, ret, out, &err);
+}
+
+static void permissions(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+	int ret;
+
+	ret = ctl_sync_permissions(c, req, &out, &err);
+	reply(resp, ret, out, &err);
+}
+
+static void unlink_cell(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+	int ret;
+
+	ret = ctl_sync_unlink(c, req, &out, &err);
+	reply(resp, ret, out, &err);
+}
+
+const struct api_route sync_routes[] = {
+	{ "POST", "/api/cells/peer-sync/accept-invite", accept_invite, true,
+	  true },
+	{ "POST", "/api/cells/peer-sync/permissions", permissions, true, true },
+	{ "POST", "/api/cells/peer-sync/unlink", unlink_cell, true, true },
+	{ NULL, NULL, NULL, false, false },
+};
+
+const struct api_route pairing_routes[] = {
+	{ "POST", "/api/cells/peer-sync/accept-invite", accept_invite, true,
+	  true },
+	{ NULL, NULL, NULL, false, false },
+};

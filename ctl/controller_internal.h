@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Controller steps shared by controller.c and cells.c; callers hold the
+ * lock. */
+#ifndef CELLGATE_CONTROLLER_INTERNAL_H
+#define CELLGATE_CONTROLLER_INTERNAL_H
+
+#include "controller.h"
+
+/* Copy the state before a change, to put back if it cannot be saved. */
+int ctl_snapshot(struct controller *c, struct cg_state *copy,
+		 struct cg_error *err);
+/* Save the state; on failure put back `before`. */
+int ctl_commit(struct controller *c, struct cg_state *before,
+	       struct cg_error *err);
+/* A saved change the dataplane or WireGuard refused: 500, retried. */
+int ctl_apply_failed(int ret, struct cg_error *err, const char *what);
+/* Rewrite every map from the state. */
+int ctl_sync_maps(struct controller *c);
+/* Routes to the linked cells' subnets, and no others of ours. */
+int ctl_route_cells(struct controller *c);
+/* Make WireGuard's peers the state's; repair: count it as drift. */
+int ctl_wg_sync(struct controller *c, bool repair);
+
+#endif
