@@ -177,6 +177,7 @@ static json_object *cell_view(struct controller *c,
 {
 	json_object *o = cell_to_json(cell, c->state.services,
 				      c->state.n_services, false);
+	struct cg_counters sum;
 	int64_t hs = 0;
 	size_t i;
 
@@ -185,6 +186,8 @@ static json_object *cell_view(struct controller *c,
 			hs = dev->peers[i].last_handshake_sec;
 	json_object_object_add(o, "last_handshake_at",
 			       json_object_new_int64(hs));
+	if (dp_counters(&c->dp, cell->id, &sum) == 0)
+		json_object_object_add(o, "counters", ctl_counters_json(&sum));
 	return o;
 }
 

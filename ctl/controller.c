@@ -855,7 +855,7 @@ out:
 	return ret;
 }
 
-static json_object *counters_json(const struct cg_counters *s)
+json_object *ctl_counters_json(const struct cg_counters *s)
 {
 	json_object *o = json_object_new_object();
 	json_object *drops = json_object_new_object();
@@ -884,7 +884,7 @@ static json_object *peer_view(struct controller *c, const struct cg_peer_def *p)
 	struct cg_counters sum;
 
 	if (dp_counters(&c->dp, p->id, &sum) == 0)
-		json_object_object_add(o, "counters", counters_json(&sum));
+		json_object_object_add(o, "counters", ctl_counters_json(&sum));
 	return o;
 }
 

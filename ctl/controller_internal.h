@@ -14,6 +14,8 @@ int ctl_commit(struct controller *c, struct cg_state *before,
 	       struct cg_error *err);
 /* A saved change the dataplane or WireGuard refused: 500, retried. */
 int ctl_apply_failed(int ret, struct cg_error *err, const char *what);
+/* An identity's counters as the API shows them. */
+json_object *ctl_counters_json(const struct cg_counters *s);
 /* Rewrite every map from the state. */
 int ctl_sync_maps(struct controller *c);
 /* Routes to the linked cells' subnets, and no others of ours. */
