@@ -44,7 +44,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # libFuzzer targets (clang), linked with only the sources they exercise:
 # no BPF skeletons, libbpf or libmicrohttpd needed.
 FUZZ_LIB_SRCS := ctl/state.c ctl/config.c ctl/jsonx.c ctl/util.c ctl/key.c \
-	ctl/policy.c
+	ctl/policy.c ctl/cell.c ctl/crypto.c
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(BUILD)/fuzz/fuzz_request $(BUILD)/fuzz/fuzz_config
 FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -83,6 +83,9 @@ bool cell_info_parse(json_object *o, struct cg_cell_info *info,
 	}
 	if (!valid_name(info->cell_name))
 		return bad(err, "cell_name", "a name [A-Za-z0-9_.-]{1,64}");
+	/* /api/cells/invite is a route of its own. */
+	if (!strcmp(info->cell_name, "invite"))
+		return bad(err, "cell_name", "another name than 'invite'");
 	if (!key_from_base64(info->public_key, key) ||
 	    key_is_zero(info->public_key))
 		return bad(err, "public_key", "the base64 of 32 bytes");

@@ -396,7 +396,7 @@ int ctl_unlink_cell(struct controller *c, const char *name,
 {
 	struct cg_cell_def gone;
 	struct cg_state before;
-	struct sync_reply r;
+	struct sync_reply r = { 0 };
 	char ip[16], *body;
 	int ret;
 

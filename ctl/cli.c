@@ -53,6 +53,22 @@ static const struct cli_command commands[] = {
 	  "client's (never)" },
 	{ "forward", "del", cli_forward_del, "ID",
 	  "remove a port forward and the connections it carries" },
+	{ "cell", "invite", cli_cell_invite, "[--out FILE]",
+	  "a new invite for another cell to link with this one; it holds a\n"
+	  "pairing secret (single use, valid 24 h): --out writes it to a\n"
+	  "0600 file, else it goes to stdout" },
+	{ "cell", "list", cli_cell_list, "",
+	  "linked cells: handshake, what each side shares, push status" },
+	{ "cell", "show", cli_cell_show, "NAME", "one linked cell" },
+	{ "cell", "add", cli_cell_add, "FILE|-",
+	  "link the cell whose invite is in FILE (-: stdin), on both sides" },
+	{ "cell", "del", cli_cell_del, "NAME",
+	  "unlink a cell, here and (best effort) there" },
+	{ "cell", "share", cli_cell_share, "NAME [--service SVC]... [--none]",
+	  "share exactly these services of this cell with the cell (--none:\n"
+	  "nothing); it is told at once" },
+	{ "cell", "permissions", cli_cell_permissions, "NAME",
+	  "what we share with the cell, and what it says it shares with us" },
 	{ "token", "rotate", cli_token_rotate, "",
 	  "write a new API token; the old one stops working at once" },
 };

@@ -6,8 +6,8 @@
  * and exit codes, cli_http.c libcurl, cli_syntax.c the spelling of
  * endpoints and the like, cli_table.c human output; each command group
  * has its own file (cli_peer.c, cli_peer_config.c, cli_service.c,
- * cli_forward.c, cli_status.c, cli_token.c). This header is what they
- * share.
+ * cli_forward.c, cli_cell.c, cli_status.c, cli_token.c). This header is
+ * what they share.
  */
 #ifndef CELLGATE_CLI_H
 #define CELLGATE_CLI_H
@@ -26,9 +26,10 @@
 /* Exit codes: a script can tell why a command failed. */
 enum cli_exit {
 	CLI_OK = 0,
-	CLI_REFUSED = 1, /* the controller refused: 400, 405, 409, 413 */
+	CLI_REFUSED = 1, /* the controller refused: 400, 403, 405, 409, 413 */
 	CLI_USAGE = 2, /* bad command line or config, nothing was sent */
-	CLI_UNREACHABLE = 3, /* no answer, timeout, 5xx, malformed reply */
+	CLI_UNREACHABLE = 3, /* no answer, timeout, 5xx (502: a remote cell),
+			      * malformed reply */
 	CLI_NOT_FOUND = 4, /* 404 */
 	CLI_UNAUTHORIZED = 5, /* 401, or the token file is unusable */
 };
@@ -56,7 +57,7 @@ struct cli_command {
 };
 
 /* True if word starts a client command (status, peer, service, forward,
- * token). */
+ * cell, token). */
 bool cli_is_command(const char *word);
 /* Run the client command in argv (argv[0] is its first word). Returns the
  * process exit code. */
@@ -91,6 +92,10 @@ int cli_parse(struct cli *cli, int argc, char **argv, const struct option *opts,
 /* A usage error unless name is a valid object name; checked before it
  * goes into a URL. */
 int cli_check_name(struct cli *cli, const char *name);
+
+/* A usage error unless the directory of path is writable: checked before
+ * the request so that a typo is a usage error, not a lost reply. */
+int cli_check_writable(struct cli *cli, const char *path);
 
 /* Load the config (CLI_USAGE on error). */
 int cli_load_config(struct cli *cli);
@@ -129,6 +134,10 @@ json_object *cli_member(json_object *obj, const char *key);
 typedef void (*cli_fmt_fn)(json_object *item, char *buf, size_t len);
 char *cli_join(json_object *arr, const char *sep, cli_fmt_fn fmt);
 
+/* The rx, tx and drops lines of an identity's (peer's or cell's)
+ * counters, for a `show` block. */
+void cli_print_counters(json_object *counters);
+
 /* The commands. */
 int cli_status(struct cli *cli, int argc, char **argv);
 int cli_peer_list(struct cli *cli, int argc, char **argv);
@@ -146,5 +155,12 @@ int cli_forward_show(struct cli *cli, int argc, char **argv);
 int cli_forward_add(struct cli *cli, int argc, char **argv);
 int cli_forward_del(struct cli *cli, int argc, char **argv);
 int cli_token_rotate(struct cli *cli, int argc, char **argv);
+int cli_cell_invite(struct cli *cli, int argc, char **argv);
+int cli_cell_list(struct cli *cli, int argc, char **argv);
+int cli_cell_show(struct cli *cli, int argc, char **argv);
+int cli_cell_add(struct cli *cli, int argc, char **argv);
+int cli_cell_del(struct cli *cli, int argc, char **argv);
+int cli_cell_share(struct cli *cli, int argc, char **argv);
+int cli_cell_permissions(struct cli *cli, int argc, char **argv);
 
 #endif

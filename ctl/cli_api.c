@@ -103,7 +103,8 @@ static int report_error(struct cli *cli, const struct cli_reply *r)
 				"malformed reply from %s: HTTP %ld without an "
 				"error message",
 				cli->cfg.api.listen, r->status);
-	if (r->status >= 500)
+	/* 502: the controller works, another cell did not answer it. */
+	if (r->status >= 500 && r->status != 502)
 		fprintf(stderr, "cellgate: the controller failed (HTTP %ld): ",
 			r->status);
 	else

@@ -60,7 +60,7 @@ static void print_drops(json_object *counters)
 		kv_print(stdout, "drops", "0");
 }
 
-static void print_counters(json_object *c)
+void cli_print_counters(json_object *c)
 {
 	char bytes[32];
 
@@ -93,7 +93,7 @@ static void print_peer(json_object *p)
 				 "kept by the cell, in the client config" :
 				 "on the device only");
 	if (counters)
-		print_counters(counters);
+		cli_print_counters(counters);
 	free(services);
 }
 

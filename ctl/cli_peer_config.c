@@ -14,9 +14,7 @@ enum {
 	OPT_QR = 256, /* above every character getopt could return */
 };
 
-/* The directory of path must be writable: checked before the request so
- * that a typo is a usage error, not a lost reply. */
-static int check_writable(struct cli *cli, const char *path)
+int cli_check_writable(struct cli *cli, const char *path)
 {
 	char dir[PATH_MAX];
 	char *slash;
@@ -117,7 +115,7 @@ int cli_peer_config(struct cli *cli, int argc, char **argv)
 	if (!ret)
 		ret = cli_check_name(cli, name);
 	if (!ret && qr)
-		ret = check_writable(cli, qr);
+		ret = cli_check_writable(cli, qr);
 	if (!ret)
 		ret = cli_connect(cli);
 	if (ret)

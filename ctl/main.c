@@ -54,9 +54,11 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status of client commands:\n"
 		"  0  success\n"
-		"  1  the controller refused the request (400, 405, 409, 413)\n"
+		"  1  the controller refused the request (400, 403, 405, 409,\n"
+		"     413)\n"
 		"  2  usage error: bad command line or config; nothing was sent\n"
 		"  3  controller unreachable, timeout, 5xx or malformed reply\n"
+		"     (502: a cell to link could not be reached)\n"
 		"  4  not found (404)\n"
 		"  5  unauthorized (401), or the token file cannot be read or\n"
 		"     written\n",

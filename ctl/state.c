@@ -566,6 +566,14 @@ static bool peer_conflicts(const struct cg_state *st,
 {
 	size_t i;
 
+	for (i = 0; i < st->n_cells; i++)
+		if (key_equal(st->cells[i].info.public_key, p->public_key)) {
+			cg_error_set(err, 409, "public_key",
+				     "public_key is linked cell '%s''s",
+				     st->cells[i].info.cell_name);
+			return true;
+		}
+
 	for (i = 0; i < st->n_peers; i++) {
 		const struct cg_peer_def *o = &st->peers[i];
 
@@ -1397,11 +1405,28 @@ static bool cell_conflicts(const struct cg_state *st,
 			     "vpn_subnet overlaps this cell's own networks");
 		return true;
 	}
+	for (i = 0; i < cfg->n_local_networks; i++)
+		if (cidrs_overlap(in->vpn_subnet.addr, in->vpn_subnet.prefix,
+				  cfg->local_networks[i].addr,
+				  cfg->local_networks[i].prefix)) {
+			cg_error_set(err, 409, "vpn_subnet",
+				     "vpn_subnet overlaps local_networks[%zu]",
+				     i);
+			return true;
+		}
 	if (!strcasecmp(in->domain, cfg->domain)) {
 		cg_error_set(err, 409, "domain", "domain '%s' is this cell's",
 			     in->domain);
 		return true;
 	}
+	/* One key, one WireGuard peer: never a peer's and a cell's. */
+	for (i = 0; i < st->n_peers; i++)
+		if (key_equal(st->peers[i].public_key, in->public_key)) {
+			cg_error_set(err, 409, "public_key",
+				     "public_key is peer '%s''s",
+				     st->peers[i].name);
+			return true;
+		}
 	for (i = 0; i < st->n_cells; i++) {
 		const struct cg_cell_def *o = &st->cells[i];
 
@@ -1637,12 +1662,27 @@ static bool load_cells(struct cg_state *st, json_object *arr,
 		if (!cell_from_state(json_object_array_get_idx(arr, i), &c,
 				     st->services, st->n_services, err))
 			return false;
+		if (c.id > st->cfg->limits.max_peers) {
+			cg_error_set(err, 400, "cells",
+				     "cell '%s' has id %u above "
+				     "limits.max_peers",
+				     c.info.cell_name, c.id);
+			return false;
+		}
 		for (j = 0; j < st->n_peers; j++)
 			if (st->peers[j].id == c.id) {
 				cg_error_set(err, 400, "cells",
 					     "cell '%s' has peer '%s''s id",
 					     c.info.cell_name,
 					     st->peers[j].name);
+				return false;
+			}
+		for (j = 0; j < st->n_cells; j++)
+			if (st->cells[j].id == c.id) {
+				cg_error_set(err, 400, "cells",
+					     "cells '%s' and '%s' share id %u",
+					     st->cells[j].info.cell_name,
+					     c.info.cell_name, c.id);
 				return false;
 			}
 		if (state_cell_by_key(st, c.info.public_key) ||

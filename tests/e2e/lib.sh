@@ -174,6 +174,24 @@ write_cell_config() {
 	EOF
 }
 
+# link_wan CELL_A INDEX_A CELL_B INDEX_B: a "wan" link between two cells'
+# routers (198.18.INDEX_A.0/30), each cell's endpoint on it, so the cells
+# can reach each other's WireGuard and pairing listener. Call it after
+# write_cell_config, before start_controller.
+link_wan() {
+	local a=$1 na=$2 b=$3 nb=$4
+	local ra rb
+	ra=$(ns_of "$a" r)
+	rb=$(ns_of "$b" r)
+	ip link add "${SHORT}w$na" netns "$ra" type veth peer name "${SHORT}w$nb" netns "$rb"
+	ip -n "$ra" addr add "198.18.$na.1/30" dev "${SHORT}w$na"
+	ip -n "$ra" link set "${SHORT}w$na" up
+	ip -n "$rb" addr add "198.18.$na.2/30" dev "${SHORT}w$nb"
+	ip -n "$rb" link set "${SHORT}w$nb" up
+	sed -i "s/\"endpoint\": \"[0-9.]*:51820\"/\"endpoint\": \"198.18.$na.1:51820\"/" "$WORK/$a/cellgate.json"
+	sed -i "s/\"endpoint\": \"[0-9.]*:51820\"/\"endpoint\": \"198.18.$na.2:51820\"/" "$WORK/$b/cellgate.json"
+}
+
 # start_controller CELL: run cellgate in the cell's router namespace.
 start_controller() {
 	local cell=$1 d="$WORK/$1"

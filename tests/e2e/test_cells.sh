@@ -62,14 +62,7 @@ for spec in "$A:$NA:$PORT_A" "$B:$NB:$PORT_B"; do
 	addr_server "$(ns_of "$cell" who)" 9090
 	write_cell_config "$cell" "$n" "$port"
 done
-ip link add "${SHORT}w0" netns "$RA" type veth peer name "${SHORT}w1" netns "$RB"
-ip -n "$RA" addr add 198.18.$NA.1/30 dev "${SHORT}w0"
-ip -n "$RA" link set "${SHORT}w0" up
-ip -n "$RB" addr add 198.18.$NA.2/30 dev "${SHORT}w1"
-ip -n "$RB" link set "${SHORT}w1" up
-# Each cell is reached on the wan: its endpoint, in its invites.
-sed -i "s/\"endpoint\": \"192.168.10$NA.1:51820\"/\"endpoint\": \"198.18.$NA.1:51820\"/" "$WORK/$A/cellgate.json"
-sed -i "s/\"endpoint\": \"192.168.10$NB.1:51820\"/\"endpoint\": \"198.18.$NA.2:51820\"/" "$WORK/$B/cellgate.json"
+link_wan $A $NA $B $NB
 start_controller $A && start_controller $B
 check "both controllers start" test $? -eq 0
 

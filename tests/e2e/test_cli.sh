@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # The command-line client against a controller in a namespace: every
-# command (peers, services, port forwards, status, token) in human and
-# --json form, the exit code of every error class
+# command (peers, services, port forwards, status, token, and what the
+# cell commands do with a single cell) in human and --json form, the exit
+# code of every error class
 # (usage 2 before any request, refused 1, unreachable/timeout/malformed 3,
 # not found 4, unauthorized 5), client configs and QR codes, a tunnel
 # built from a config the cell rendered, and token rotation.
@@ -114,7 +115,10 @@ check "--help lists every command" lines "$OUT" "^  status$" "^  peer list$" \
 	"^  token rotate$" "^  run$" "^  detach$" "^  version$" "^  forward list$" \
 	"^  forward show ID$" "^  forward del ID$" \
 	"^  forward add ID --proto tcp\|udp --public-port N --target IP:PORT$" \
-	"^ +\[--allow-from CIDR\]\.\.\. \[--snat auto\|always\|never\]$"
+	"^ +\[--allow-from CIDR\]\.\.\. \[--snat auto\|always\|never\]$" \
+	"^  cell invite \[--out FILE\]$" "^  cell list$" "^  cell show NAME$" \
+	"^  cell add FILE\|-$" "^  cell del NAME$" \
+	"^  cell share NAME \[--service SVC\]\.\.\. \[--none\]$" "^  cell permissions NAME$"
 check "--help documents the exit codes" lines "$OUT" "^  0  success" "^  1  .*refused" \
 	"^  2  usage" "^  3  .*unreachable" "^  4  not found" "^  5  unauthorized"
 expect 0 "version still works" version
@@ -181,6 +185,26 @@ usage "forward del without ID" "^cellgate: forward del: missing ID$" forward del
 usage "forward list with an argument" "unexpected argument 'x'" forward list x
 usage "qr into a missing directory" "cannot write $WORK/nodir/x.png" \
 	peer config x --qr "$WORK/nodir/x.png"
+printf 'not json\n' >"$D/bad.invite"
+printf '[1, 2]\n' >"$D/array.invite"
+usage "cell add of a missing file" "^cellgate: cell add: cannot read the invite from $WORK/nosuch.json" \
+	cell add "$WORK/nosuch.json"
+usage "cell add of a file that is not JSON" "^cellgate: cell add: $D/bad.invite is not an invite" \
+	cell add "$D/bad.invite"
+usage "cell add of a JSON array" "is not an invite .*expected a JSON object" cell add "$D/array.invite"
+expect 2 "usage error, nothing sent: cell add of stdin that is not JSON" \
+	--config "$D/dead.json" cell add - <"$D/bad.invite"
+check "... names stdin" has "$ERR" "^cellgate: cell add: stdin is not an invite"
+usage "cell add without FILE" "^cellgate: cell add: missing FILE\|-$" cell add
+usage "cell invite --out into a missing directory" "cannot write $WORK/nodir/i.json" \
+	cell invite --out "$WORK/nodir/i.json"
+usage "cell share with nothing to share" "nothing to share" cell share office
+usage "cell share --service and --none" "contradict" cell share office --service calendar --none
+usage "cell share bad service name" "'a/b' is not a valid name" cell share office --service a/b
+usage "cell show bad name" "'a b' is not a valid name" cell show "a b"
+usage "cell show invite (the invite route)" "cannot be shown" cell show invite
+usage "cell del without NAME" "^cellgate: cell del: missing NAME$" cell del
+usage "cell list with an argument" "unexpected argument 'x'" cell list x
 expect 2 "a config that does not exist" --config "$WORK/nosuch.json" status
 check "... is named" has "$ERR" "^cellgate: cannot read $WORK/nosuch.json"
 
@@ -413,6 +437,54 @@ expect 4 "forward del of a missing forward" forward del web
 check "uplink:8080 no longer reaches the calendar" test -z "$(tcp_get "$(ns_of $CELL inet)" $UPLINK 8080)"
 expect 0 "--json forward del dns" --json forward del dns
 check "--json forward del prints nothing (the API answers 204)" test -z "$OUT"
+
+# ---- cells (what one cell does alone; two cells: test_cells.sh) ------------
+expect 0 "cell list without cells" cell list
+check "... prints the header only" \
+	test "$OUT" = "CELL  SUBNET  ENDPOINT  HANDSHAKE  SHARED  THEY SHARE  PUSH"
+expect 0 "--json cell list without cells" --json cell list
+check "... is an empty array" jqt "$OUT" '. == []'
+expect 0 "cell invite" cell invite
+INVITE=$OUT
+check "cell invite prints this cell's invite" \
+	jqt "$INVITE" ".cell_name == \"home\" and .public_key == \"$CELL_PUB\" and .endpoint == \"192.168.10$N.1:51820\" and .vpn_subnet == \"10.0.$N.0/24\" and .wg_address == \"10.0.$N.1\" and .domain == \"home.cell\" and .version == 1 and .sync_port == 8471 and .pairing_port == 8472 and (.pairing_secret | test(\"^[A-Za-z0-9_-]{43}\$\"))"
+left=$(($(printf '%s' "$INVITE" | jq .expires_at) - $(date +%s)))
+check "... valid 24 h ($left s left)" test "$left" -ge 86390 -a "$left" -le 86400
+check "... with a one-line note on stderr: secret, single use, 24 h" \
+	test "$(printf '%s\n' "$ERR" | grep -c 'secret.*single use, valid 24 h')" = 1
+expect 0 "cell invite --out" cell invite --out "$D/home.invite"
+check "--out writes the invite 0600" test "$(stat -c %a "$D/home.invite")" = 600
+check "... with a new secret" jqt "$(cat "$D/home.invite")" \
+	".cell_name == \"home\" and (.pairing_secret | length) == 43 and .pairing_secret != $(printf '%s' "$INVITE" | jq .pairing_secret)"
+check "... says where, not the secret" has "$OUT" "to $D/home.invite"
+check "... prints no secret" hasnt "$OUT$ERR" "$(jq -r .pairing_secret "$D/home.invite")"
+expect 0 "--json cell invite --out" --json cell invite --out "$D/home2.invite"
+check "--json --out: file, cell, expiry, no secret" \
+	jqt "$OUT" ".invite_file == \"$D/home2.invite\" and .cell_name == \"home\" and .expires_at == $(jq .expires_at "$D/home2.invite") and (has(\"pairing_secret\") | not)"
+check "three invites are pending in the state file" \
+	test "$(jq '.invites | length' "$D/state/state.json")" = 3
+expect 4 "cell show of a missing cell" cell show office
+check "... 'cellgate: no cell ... (field: name)'" has "$ERR" "^cellgate: no cell 'office' \(field: name\)$"
+expect 4 "cell permissions of a missing cell" cell permissions office
+expect 4 "cell share with a missing cell" cell share office --service calendar
+expect 4 "cell del of a missing cell" cell del office
+jq 'del(.pairing_secret)' "$D/home.invite" >"$D/nosecret.invite"
+expect 1 "cell add of an invite without its secret (400)" cell add "$D/nosecret.invite"
+check "... naming pairing_secret" has "$ERR" '\(field: pairing_secret\)$'
+expect 1 "cell add of this cell's own invite (400)" cell add "$D/home.invite"
+check "... naming public_key" has "$ERR" '\(field: public_key\)$'
+# A cell whose pairing listener does not answer: 502, nothing linked.
+jq -n --arg key "$(wg genkey | wg pubkey)" --argjson port $DEAD_PORT \
+	'{cell_name: "far", public_key: $key, endpoint: "127.0.0.1:51999",
+	  vpn_subnet: "10.9.0.0/24", domain: "far.cell", version: 1,
+	  pairing_port: $port, pairing_secret: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}' \
+	>"$D/far.invite"
+expect 3 "cell add of a cell that cannot be reached (502)" cell add - <"$D/far.invite"
+check "... says the remote did not accept the link" \
+	has "$ERR" "^cellgate: the remote cell did not accept the link .*\(field: endpoint\)$"
+cli --json cell list
+check "... and links nothing" jqt "$OUT" '. == []'
+check "... nor leaves a route to it" test -z "$(ip -n "$R" route show 10.9.0.0/24)"
 
 # ---- status --------------------------------------------------------------------
 expect 0 "status" status
