@@ -329,6 +329,44 @@ teardown() {
 	return 0
 }
 
+# ---- a test's life ----------------------------------------------------------
+
+# e2e_begin LETTER: names for this run from a random tag (namespaces
+# "cg<LETTER>-<tag>-*", interfaces "<LETTER><tag>*"), the tools checked
+# (or skipped), a work directory, and everything removed on exit.
+e2e_begin() {
+	local tag
+	tag=$(printf '%04x' $((RANDOM % 65536)))
+	PREFIX="cg$1-$tag"
+	SHORT="$1$tag"
+	require_tools
+	WORK=$(mktemp -d "/run/cellgate-e2e.$tag.XXXX")
+	trap 'teardown 2>/dev/null; rm -rf "$WORK"' EXIT
+}
+
+# TAP-style results.
+n_tests=0
+n_failed=0
+ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
+not_ok() {
+	n_tests=$((n_tests + 1)); n_failed=$((n_failed + 1))
+	echo "not ok $n_tests - $*"
+}
+# check DESCRIPTION CMD...: ok if CMD succeeds.
+check() {
+	local what=$1; shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+# like PATTERN STRING: STRING matches the extended regex PATTERN.
+like() { [[ $2 =~ $1 ]]; }
+# status_of OUTPUT: the HTTP status api() printed on its last line.
+status_of() { echo "${1##*$'\n'}"; }
+# e2e_end: the summary, and the exit status.
+e2e_end() {
+	echo "# $n_tests tests, $n_failed failed"
+	[ "$n_failed" = 0 ]
+}
+
 # skip REASON: exit with the automake/TAP skip code.
 skip() {
 	echo "SKIP: $*"

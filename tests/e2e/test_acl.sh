@@ -12,29 +12,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-tag=$(printf '%04x' $((RANDOM % 65536)))
-PREFIX="cge-$tag"
-SHORT="e$tag"
-WORK=$(mktemp -d "/run/cellgate-e2e.$tag.XXXX")
+e2e_begin e
 CELL=home
 N=0
 API_PORT=$((20000 + RANDOM % 10000))
-
-require_tools
-trap 'teardown 2>/dev/null; rm -rf "$WORK"' EXIT
-
-# ---- TAP-ish reporting ----------------------------------------------------
-n_tests=0
-n_failed=0
-ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
-not_ok() {
-	n_tests=$((n_tests + 1)); n_failed=$((n_failed + 1))
-	echo "not ok $n_tests - $*"
-}
-check() { # check DESCRIPTION CMD...
-	local what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 
 # reach PEER IP PORT BANNER: a TCP connection from PEER gets BANNER.
 reach() { [ "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
@@ -196,5 +177,4 @@ check "detach kept a foreign filter" \
 check "detach unpinned the maps" test ! -e "$WORK/$CELL/bpf/cg_peers"
 check "without cellgate, nothing filters: alice -> calendar reachable" reach alice $CAL 80 calendar
 
-echo "# $n_tests tests, $n_failed failed"
-[ "$n_failed" = 0 ]
+e2e_end

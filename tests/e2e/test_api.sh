@@ -14,35 +14,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-tag=$(printf '%04x' $((RANDOM % 65536)))
-PREFIX="cga-$tag"
-SHORT="a$tag"
-WORK=$(mktemp -d "/run/cellgate-e2e.$tag.XXXX")
+e2e_begin a
 CELL=api
 N=2
 API_PORT=$((20000 + RANDOM % 10000))
-
-require_tools
-trap 'teardown 2>/dev/null; rm -rf "$WORK"' EXIT
-
-n_tests=0
-n_failed=0
-ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
-not_ok() {
-	n_tests=$((n_tests + 1)); n_failed=$((n_failed + 1))
-	echo "not ok $n_tests - $*"
-}
-check() {
-	local what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 
 R=$(ns_of $CELL r)
 STATE="$WORK/$CELL/state/state.json"
 BPF="$WORK/$CELL/bpf"
 
-# status_of OUTPUT: the HTTP status api() printed on its last line.
-status_of() { echo "${1##*$'\n'}"; }
 body_of() { echo "${1%$'\n'*}"; }
 
 # snapshot: what a rejected call must not change.
@@ -391,5 +371,4 @@ check "with every forward deleted, cg_forwards and cg_fwd_allow are empty" \
 	test "$( (bpftool map dump pinned "$BPF/cg_forwards"; bpftool map dump pinned "$BPF/cg_fwd_allow") | grep -c '"key"')" = 0
 check "and GET /api/forwards is []" test "$(api_ok $CELL GET /api/forwards)" = "[]"
 
-echo "# $n_tests tests, $n_failed failed"
-[ "$n_failed" = 0 ]
+e2e_end

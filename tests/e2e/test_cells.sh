@@ -16,10 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-tag=$(printf '%04x' $((RANDOM % 65536)))
-PREFIX="cgc-$tag"
-SHORT="c$tag"
-WORK=$(mktemp -d "/run/cellgate-e2e.$tag.XXXX")
+e2e_begin l
 A=ca
 B=cb
 NA=4
@@ -27,23 +24,7 @@ NB=5
 PORT_A=$((20000 + RANDOM % 5000))
 PORT_B=$((PORT_A + 1))
 
-require_tools
 command -v openssl >/dev/null || skip "openssl is not installed"
-trap 'teardown 2>/dev/null; rm -rf "$WORK"' EXIT
-
-n_tests=0
-n_failed=0
-ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
-not_ok() {
-	n_tests=$((n_tests + 1)); n_failed=$((n_failed + 1))
-	echo "not ok $n_tests - $*"
-}
-check() {
-	local what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-like() { [[ $2 =~ $1 ]]; }
-status_of() { echo "${1##*$'\n'}"; }
 
 WA=10.0.$NA.1
 WB=10.0.$NB.1
@@ -200,5 +181,4 @@ check "the used pairing secret links nothing again -> 403" \
 	sh -c '[ "$(echo "$1" | tail -1)" = 403 ] && echo "$1" | grep -q pairing_secret' _ "$out"
 check "and left nothing behind on B" test "$(api_ok $B GET /api/cells)" = "[]"
 
-echo "# $n_tests tests, $n_failed failed"
-[ "$n_failed" = 0 ]
+e2e_end

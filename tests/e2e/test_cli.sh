@@ -14,32 +14,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-tag=$(printf '%04x' $((RANDOM % 65536)))
-PREFIX="cgc-$tag"
-SHORT="c$tag"
-WORK=$(mktemp -d "/run/cellgate-e2e.$tag.XXXX")
+e2e_begin c
 CELL=home
 N=0
 API_PORT=$((20000 + RANDOM % 10000))
 FAKE_PORT=$((API_PORT + 1)) # a server that is not cellgate
 DEAD_PORT=$((API_PORT + 2)) # nothing listens there
 
-require_tools
 command -v jq >/dev/null || skip "jq is not installed (apt-get install jq)"
-trap 'teardown 2>/dev/null; rm -rf "$WORK"' EXIT
-
-# ---- TAP-ish reporting ----------------------------------------------------
-n_tests=0
-n_failed=0
-ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
-not_ok() {
-	n_tests=$((n_tests + 1)); n_failed=$((n_failed + 1))
-	echo "not ok $n_tests - $*"
-}
-check() { # check DESCRIPTION CMD...
-	local what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 
 R=$(ns_of $CELL r)
 D=$WORK/$CELL
@@ -588,5 +570,4 @@ start_controller $CELL
 check "controller restarts" test $? -eq 0
 expect 0 "the token rotated offline is used after the restart" status
 
-echo "# $n_tests tests, $n_failed failed"
-[ "$n_failed" = 0 ]
+e2e_end

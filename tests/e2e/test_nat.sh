@@ -15,33 +15,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-tag=$(printf '%04x' $((RANDOM % 65536)))
-PREFIX="cgn-$tag"
-SHORT="n$tag"
-WORK=$(mktemp -d "/run/cellgate-e2e.$tag.XXXX")
+e2e_begin n
 CELL=nat
 N=3
 API_PORT=$((20000 + RANDOM % 10000))
 STORM=${CONN_STORM:-$here/../../build/tests/conn_storm}
 STORM_N=2000
 
-require_tools
 [ -x "$STORM" ] || skip "$STORM is not built (make build/tests/conn_storm)"
-trap 'teardown 2>/dev/null; rm -rf "$WORK"' EXIT
-
-n_tests=0
-n_failed=0
-ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
-not_ok() {
-	n_tests=$((n_tests + 1)); n_failed=$((n_failed + 1))
-	echo "not ok $n_tests - $*"
-}
-check() {
-	local what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-# like PATTERN STRING: STRING matches the extended regex PATTERN.
-like() { [[ $2 =~ $1 ]]; }
 
 R=$(ns_of $CELL r)
 INET=$(ns_of $CELL inet)
@@ -178,5 +159,4 @@ check "its port no longer forwards" test -z "$(tcp_get "$INET" $UPLINK 22015)"
 check "cg_forwards no longer has it" \
 	sh -c "! bpftool map dump pinned $BPF/cg_forwards | grep -q '\"port\": 22015'"
 
-echo "# $n_tests tests, $n_failed failed"
-[ "$n_failed" = 0 ]
+e2e_end
