@@ -123,6 +123,24 @@ int cli_get_print(struct cli *cli, const char *path, cli_printer print);
 int cli_send_print(struct cli *cli, const char *method, const char *path,
 		   json_object *body, cli_printer print);
 
+/* The commands every collection (peers, services, forwards, cells) has,
+ * with no options of their own; collection is the API path
+ * ("/api/peers"). */
+/* `list`: GET the collection and print it. */
+int cli_list_objects(struct cli *cli, int argc, char **argv,
+		     const char *collection, cli_printer print);
+/* Parse "NAME" (checked before it goes into a URL) and the common options
+ * only; path is "<collection>/<NAME><suffix>". */
+int cli_parse_object(struct cli *cli, int argc, char **argv,
+		     const char *collection, const char *suffix, char *path,
+		     size_t len, const char **name);
+/* `show NAME`: GET the object and print it. */
+int cli_show_object(struct cli *cli, int argc, char **argv,
+		    const char *collection, cli_printer print);
+/* `del NAME`: DELETE the object, then say "<done> NAME" ("deleted peer"). */
+int cli_delete_object(struct cli *cli, int argc, char **argv,
+		      const char *collection, const char *done);
+
 /* Typed reads that tolerate missing members (fields are added to the API
  * over time, never renamed). */
 const char *cli_str(json_object *obj, const char *key, const char *dflt);

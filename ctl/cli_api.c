@@ -204,6 +204,65 @@ int cli_get_print(struct cli *cli, const char *path, cli_printer print)
 	return cli_send_print(cli, "GET", path, NULL, print);
 }
 
+/* ---- list, show, del ------------------------------------------------------- */
+
+int cli_list_objects(struct cli *cli, int argc, char **argv,
+		     const char *collection, cli_printer print)
+{
+	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, 0);
+
+	if (ret)
+		return ret;
+	return cli_get_print(cli, collection, print);
+}
+
+int cli_parse_object(struct cli *cli, int argc, char **argv,
+		     const char *collection, const char *suffix, char *path,
+		     size_t len, const char **name)
+{
+	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, name, 1);
+
+	if (!ret)
+		ret = cli_check_name(cli, *name);
+	if (!ret)
+		snprintf(path, len, "%s/%s%s", collection, *name, suffix);
+	return ret;
+}
+
+int cli_show_object(struct cli *cli, int argc, char **argv,
+		    const char *collection, cli_printer print)
+{
+	char path[CLI_PATH_MAX];
+	const char *name;
+	int ret = cli_parse_object(cli, argc, argv, collection, "", path,
+				   sizeof(path), &name);
+
+	if (ret)
+		return ret;
+	return cli_get_print(cli, path, print);
+}
+
+int cli_delete_object(struct cli *cli, int argc, char **argv,
+		      const char *collection, const char *done)
+{
+	char path[CLI_PATH_MAX];
+	json_object *out;
+	const char *name;
+	int ret = cli_parse_object(cli, argc, argv, collection, "", path,
+				   sizeof(path), &name);
+
+	if (!ret)
+		ret = cli_connect(cli);
+	if (!ret)
+		ret = cli_call(cli, "DELETE", path, NULL, &out, false);
+	if (ret)
+		return ret;
+	json_object_put(out);
+	if (!cli->json) /* 204: the API says nothing, neither does --json */
+		printf("%s %s\n", done, name);
+	return CLI_OK;
+}
+
 /* ---- reading replies --------------------------------------------------- */
 
 json_object *cli_member(json_object *obj, const char *key)

@@ -204,32 +204,16 @@ static void print_cell_table(json_object *cells)
 
 int cli_cell_list(struct cli *cli, int argc, char **argv)
 {
-	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, 0);
-
-	if (ret)
-		return ret;
-	return cli_get_print(cli, "/api/cells", print_cell_table);
-}
-
-/* Parse "NAME" and the common options only; the cell's API path with
- * suffix ("" or "/permissions"). */
-static int name_only(struct cli *cli, int argc, char **argv, const char *suffix,
-		     char *path, size_t len, const char **name)
-{
-	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, name, 1);
-
-	if (!ret)
-		ret = cli_check_name(cli, *name);
-	if (!ret)
-		snprintf(path, len, "/api/cells/%s%s", *name, suffix);
-	return ret;
+	return cli_list_objects(cli, argc, argv, "/api/cells",
+				print_cell_table);
 }
 
 int cli_cell_show(struct cli *cli, int argc, char **argv)
 {
 	char path[CLI_PATH_MAX];
 	const char *name;
-	int ret = name_only(cli, argc, argv, "", path, sizeof(path), &name);
+	int ret = cli_parse_object(cli, argc, argv, "/api/cells", "", path,
+				   sizeof(path), &name);
 
 	if (ret)
 		return ret;
@@ -244,29 +228,16 @@ int cli_cell_show(struct cli *cli, int argc, char **argv)
 
 int cli_cell_del(struct cli *cli, int argc, char **argv)
 {
-	char path[CLI_PATH_MAX];
-	json_object *out;
-	const char *name;
-	int ret = name_only(cli, argc, argv, "", path, sizeof(path), &name);
-
-	if (!ret)
-		ret = cli_connect(cli);
-	if (!ret)
-		ret = cli_call(cli, "DELETE", path, NULL, &out, false);
-	if (ret)
-		return ret;
-	json_object_put(out);
-	if (!cli->json) /* 204: the API says nothing, neither does --json */
-		printf("unlinked cell %s\n", name);
-	return CLI_OK;
+	return cli_delete_object(cli, argc, argv, "/api/cells",
+				 "unlinked cell");
 }
 
 int cli_cell_permissions(struct cli *cli, int argc, char **argv)
 {
 	char path[CLI_PATH_MAX];
 	const char *name;
-	int ret = name_only(cli, argc, argv, "/permissions", path, sizeof(path),
-			    &name);
+	int ret = cli_parse_object(cli, argc, argv, "/api/cells",
+				   "/permissions", path, sizeof(path), &name);
 
 	if (ret)
 		return ret;

@@ -141,54 +141,19 @@ static void print_forward_table(json_object *forwards)
 
 int cli_forward_list(struct cli *cli, int argc, char **argv)
 {
-	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, 0);
-
-	if (ret)
-		return ret;
-	return cli_get_print(cli, "/api/forwards", print_forward_table);
-}
-
-/* Parse "ID" and the common options only; the forward's API path. */
-static int id_only(struct cli *cli, int argc, char **argv, char *path,
-		   size_t len, const char **id)
-{
-	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, id, 1);
-
-	if (!ret)
-		ret = cli_check_name(cli, *id);
-	if (!ret)
-		snprintf(path, len, "/api/forwards/%s", *id);
-	return ret;
+	return cli_list_objects(cli, argc, argv, "/api/forwards",
+				print_forward_table);
 }
 
 int cli_forward_show(struct cli *cli, int argc, char **argv)
 {
-	char path[CLI_PATH_MAX];
-	const char *id;
-	int ret = id_only(cli, argc, argv, path, sizeof(path), &id);
-
-	if (ret)
-		return ret;
-	return cli_get_print(cli, path, print_forward);
+	return cli_show_object(cli, argc, argv, "/api/forwards", print_forward);
 }
 
 int cli_forward_del(struct cli *cli, int argc, char **argv)
 {
-	char path[CLI_PATH_MAX];
-	json_object *out;
-	const char *id;
-	int ret = id_only(cli, argc, argv, path, sizeof(path), &id);
-
-	if (!ret)
-		ret = cli_connect(cli);
-	if (!ret)
-		ret = cli_call(cli, "DELETE", path, NULL, &out, false);
-	if (ret)
-		return ret;
-	json_object_put(out);
-	if (!cli->json) /* 204: the API says nothing, neither does --json */
-		printf("deleted forward %s\n", id);
-	return CLI_OK;
+	return cli_delete_object(cli, argc, argv, "/api/forwards",
+				 "deleted forward");
 }
 
 /* ---- add ------------------------------------------------------------------- */

@@ -198,47 +198,14 @@ int cli_peer_list(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* Parse "NAME" and the common options only; the peer's API path. */
-static int name_only(struct cli *cli, int argc, char **argv, char *path,
-		     size_t len, const char **name)
-{
-	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, name, 1);
-
-	if (!ret)
-		ret = cli_check_name(cli, *name);
-	if (!ret)
-		snprintf(path, len, "/api/peers/%s", *name);
-	return ret;
-}
-
 int cli_peer_show(struct cli *cli, int argc, char **argv)
 {
-	char path[CLI_PATH_MAX];
-	const char *name;
-	int ret = name_only(cli, argc, argv, path, sizeof(path), &name);
-
-	if (ret)
-		return ret;
-	return cli_get_print(cli, path, print_peer);
+	return cli_show_object(cli, argc, argv, "/api/peers", print_peer);
 }
 
 int cli_peer_del(struct cli *cli, int argc, char **argv)
 {
-	char path[CLI_PATH_MAX];
-	json_object *out;
-	const char *name;
-	int ret = name_only(cli, argc, argv, path, sizeof(path), &name);
-
-	if (!ret)
-		ret = cli_connect(cli);
-	if (!ret)
-		ret = cli_call(cli, "DELETE", path, NULL, &out, false);
-	if (ret)
-		return ret;
-	json_object_put(out);
-	if (!cli->json) /* 204: the API says nothing, neither does --json */
-		printf("deleted peer %s\n", name);
-	return CLI_OK;
+	return cli_delete_object(cli, argc, argv, "/api/peers", "deleted peer");
 }
 
 /* ---- add, set ------------------------------------------------------------------ */

@@ -69,54 +69,19 @@ static void print_service_table(json_object *services)
 
 int cli_service_list(struct cli *cli, int argc, char **argv)
 {
-	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, 0);
-
-	if (ret)
-		return ret;
-	return cli_get_print(cli, "/api/services", print_service_table);
-}
-
-/* Parse "NAME" and the common options only; the service's API path. */
-static int name_only(struct cli *cli, int argc, char **argv, char *path,
-		     size_t len, const char **name)
-{
-	int ret = cli_parse(cli, argc, argv, NULL, NULL, NULL, name, 1);
-
-	if (!ret)
-		ret = cli_check_name(cli, *name);
-	if (!ret)
-		snprintf(path, len, "/api/services/%s", *name);
-	return ret;
+	return cli_list_objects(cli, argc, argv, "/api/services",
+				print_service_table);
 }
 
 int cli_service_show(struct cli *cli, int argc, char **argv)
 {
-	char path[CLI_PATH_MAX];
-	const char *name;
-	int ret = name_only(cli, argc, argv, path, sizeof(path), &name);
-
-	if (ret)
-		return ret;
-	return cli_get_print(cli, path, print_service);
+	return cli_show_object(cli, argc, argv, "/api/services", print_service);
 }
 
 int cli_service_del(struct cli *cli, int argc, char **argv)
 {
-	char path[CLI_PATH_MAX];
-	json_object *out;
-	const char *name;
-	int ret = name_only(cli, argc, argv, path, sizeof(path), &name);
-
-	if (!ret)
-		ret = cli_connect(cli);
-	if (!ret)
-		ret = cli_call(cli, "DELETE", path, NULL, &out, false);
-	if (ret)
-		return ret;
-	json_object_put(out);
-	if (!cli->json) /* 204: the API says nothing, neither does --json */
-		printf("deleted service %s\n", name);
-	return CLI_OK;
+	return cli_delete_object(cli, argc, argv, "/api/services",
+				 "deleted service");
 }
 
 /* The body of service set: both arrays always, since PUT replaces. */
