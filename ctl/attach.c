@@ -168,15 +168,9 @@ int tc_detach(const char *ifname, bool qdisc_ours)
 static int libxdp_log(enum libxdp_print_level level, const char *fmt,
 		      va_list ap)
 {
-	char line[1024];
-
-	if (level == LIBXDP_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	if (line[0])
-		log_msg(level == LIBXDP_WARN ? LOG_LVL_WARN : LOG_LVL_INFO,
-			"libxdp: %s", line);
+	if (level != LIBXDP_DEBUG)
+		log_vlibrary(level == LIBXDP_WARN ? LOG_LVL_WARN : LOG_LVL_INFO,
+			     "libxdp", fmt, ap);
 	return 0;
 }
 

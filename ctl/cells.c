@@ -220,8 +220,7 @@ int ctl_cell_invite(struct controller *c, json_object **out,
 	if (!ret)
 		ret = state_add_invite(&c->state, &inv, err);
 	if (ret) {
-		state_free(&c->state);
-		c->state = before;
+		ctl_rollback(c, &before);
 		goto out;
 	}
 	ret = ctl_commit(c, &before, err);
@@ -356,8 +355,7 @@ int ctl_link_cell(struct controller *c, json_object *invite, json_object **out,
 		ret = call_accept_invite(c, &info, key, err);
 	if (ret) {
 		/* One step or none: undo what this cell did. */
-		state_free(&c->state);
-		c->state = before;
+		ctl_rollback(c, &before);
 		apply_cells(c);
 		goto out;
 	}
@@ -602,8 +600,7 @@ int ctl_sync_accept_invite(struct controller *c, const struct api_request *req,
 	state_drop_invite(&c->state, (size_t)i); /* single use */
 	ret = state_link_cell(&c->state, &them, key, NULL, err);
 	if (ret) {
-		state_free(&c->state);
-		c->state = before;
+		ctl_rollback(c, &before);
 		goto out;
 	}
 	state_cell_by_key(&c->state, them.public_key)->last_remote_ts_ms = ts;
@@ -645,8 +642,7 @@ int ctl_sync_permissions(struct controller *c, const struct api_request *req,
 	    !jx_member(req->body, "permissions", json_type_object, true, "",
 		       &perm, err) ||
 	    !cell_parse_shares(perm, "permissions", names, &n, err)) {
-		state_free(&c->state);
-		c->state = before;
+		ctl_rollback(c, &before);
 		ret = cell ? -EINVAL : -EPERM;
 		goto out;
 	}
@@ -679,8 +675,7 @@ int ctl_sync_unlink(struct controller *c, const struct api_request *req,
 	}
 	cell = authenticate(c, req, err);
 	if (!cell) {
-		state_free(&c->state);
-		c->state = before;
+		ctl_rollback(c, &before);
 		goto out;
 	}
 	str_copy(name, sizeof(name), cell->info.cell_name);

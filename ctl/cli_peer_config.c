@@ -17,16 +17,8 @@ enum {
 int cli_check_writable(struct cli *cli, const char *path)
 {
 	char dir[PATH_MAX];
-	char *slash;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	dir_of(path, dir, sizeof(dir));
 	if (access(dir, W_OK))
 		return cli_usage_error(cli, "cannot write %s: %s", path,
 				       strerror(errno));

@@ -733,8 +733,7 @@ int ctl_commit(struct controller *c, struct cg_state *before,
 	int ret = state_save(&c->state, c->state_path);
 
 	if (ret) {
-		state_free(&c->state);
-		c->state = *before;
+		ctl_rollback(c, before);
 		cg_error_set(err, 500, "", "cannot save state %s: %s",
 			     c->state_path, strerror(-ret));
 		log_err("%s", err->msg);
@@ -743,6 +742,12 @@ int ctl_commit(struct controller *c, struct cg_state *before,
 	state_free(before);
 	c->stats.state_writes++;
 	return 0;
+}
+
+void ctl_rollback(struct controller *c, struct cg_state *before)
+{
+	state_free(&c->state);
+	c->state = *before;
 }
 
 int ctl_snapshot(struct controller *c, struct cg_state *copy,
@@ -950,8 +955,7 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 				     strerror(-ret));
 	}
 	if (ret) {
-		state_free(&c->state);
-		c->state = before;
+		ctl_rollback(c, &before);
 		goto out;
 	}
 	ret = ctl_commit(c, &before, err);

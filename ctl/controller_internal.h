@@ -9,6 +9,8 @@
 /* Copy the state before a change, to put back if it cannot be saved. */
 int ctl_snapshot(struct controller *c, struct cg_state *copy,
 		 struct cg_error *err);
+/* Put back the copy taken before a change that failed. */
+void ctl_rollback(struct controller *c, struct cg_state *before);
 /* Save the state; on failure put back `before`. */
 int ctl_commit(struct controller *c, struct cg_state *before,
 	       struct cg_error *err);

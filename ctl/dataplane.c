@@ -68,15 +68,9 @@ void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg)
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
 		      va_list ap)
 {
-	char line[1024];
-
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	if (line[0])
-		log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_INFO,
-			"%s", line);
+	if (level != LIBBPF_DEBUG)
+		log_vlibrary(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_INFO,
+			     NULL, fmt, ap);
 	return 0;
 }
 

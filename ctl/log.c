@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
@@ -37,4 +38,17 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void log_vlibrary(enum log_level level, const char *lib, const char *fmt,
+		  va_list ap)
+{
+	char line[1024];
+
+	if (level > current_level)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	if (line[0])
+		log_msg(level, "%s%s%s", lib ? lib : "", lib ? ": " : "", line);
 }

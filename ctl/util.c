@@ -57,20 +57,26 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+void dir_of(const char *path, char *dir, size_t size)
 {
-	char dir[PATH_MAX];
 	char *slash;
-	int fd, ret = 0;
 
-	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(dir, size, "%s", path);
 	slash = strrchr(dir, '/');
 	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
+		snprintf(dir, size, ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd, ret = 0;
+
+	dir_of(path, dir, sizeof(dir));
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

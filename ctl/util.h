@@ -33,6 +33,8 @@ int write_file_atomic(const char *path, const void *buf, size_t len,
 		      mode_t mode);
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 char *read_file(const char *path, size_t max, size_t *len);
+/* The directory part of path ("." for a bare name, "/" for "/x"). */
+void dir_of(const char *path, char *dir, size_t size);
 /* mkdir -p with mode for created directories. */
 int mkdir_p(const char *path, mode_t mode);
 

@@ -278,6 +278,21 @@ START_TEST(test_path_fmt)
 }
 END_TEST
 
+START_TEST(test_dir_of)
+{
+	char dir[64];
+
+	dir_of("/run/cellgate/state.json", dir, sizeof(dir));
+	ck_assert_str_eq(dir, "/run/cellgate");
+	dir_of("/state.json", dir, sizeof(dir));
+	ck_assert_str_eq(dir, "/");
+	dir_of("state.json", dir, sizeof(dir));
+	ck_assert_str_eq(dir, ".");
+	dir_of("a/b/", dir, sizeof(dir));
+	ck_assert_str_eq(dir, "a/b");
+}
+END_TEST
+
 START_TEST(test_cg_error_set)
 {
 	struct cg_error err = { 0 };
@@ -627,6 +642,7 @@ static Suite *util_suite(void)
 	tcase_add_test(str, test_proto);
 	tcase_add_test(str, test_const_time_streq);
 	tcase_add_test(str, test_path_fmt);
+	tcase_add_test(str, test_dir_of);
 	tcase_add_test(str, test_cg_error_set);
 	tcase_add_test(str, test_random_bytes);
 	tcase_add_test(files, test_write_and_read_file);
