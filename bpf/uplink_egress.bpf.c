@@ -7,6 +7,8 @@
  * flows pass, and are recorded so that masquerade never hands out a
  * tuple the router uses.
  */
+#define CG_HOOK CG_HOOK_UPLINK_EGRESS
+
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/maps.h"
@@ -28,7 +30,7 @@ static __always_inline int host_flow(const struct cg_pkt *pkt, __u64 now)
 	cg_ct_reverse(&reply, &pkt->tuple);
 	e = cg_nat_lookup(&reply, now);
 	if (e && e->kind != CG_NAT_HOST)
-		return cg_drop(CG_IDENT_UNKNOWN, CG_DROP_NAT_CONFLICT);
+		return cg_drop(pkt, CG_IDENT_UNKNOWN, CG_DROP_NAT_CONFLICT);
 	if (e) {
 		cg_nat_touch(e, pkt, now);
 		return TC_ACT_OK;
@@ -54,7 +56,7 @@ static __always_inline int masquerade(struct __sk_buff *skb,
 	__builtin_memcpy(req.to.saddr, set->uplink_addr, 4);
 	r = cg_nat_create(&req, set, now);
 	if (r != CG_DROP_NONE)
-		return cg_drop(cg_ident_id_of(pkt->tuple.saddr), r);
+		return cg_drop(pkt, cg_ident_id_of(pkt->tuple.saddr), r);
 	return cg_skb_rewrite(skb, pkt, &req.to) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
@@ -66,7 +68,7 @@ static __always_inline int orphan_fragment(const struct cg_pkt *pkt,
 {
 	if (!set->masquerade || cg_addr_is(pkt->tuple.saddr, set->uplink_addr))
 		return TC_ACT_OK;
-	return cg_drop(cg_ident_id_of(pkt->tuple.saddr), CG_DROP_FRAGMENT);
+	return cg_drop(pkt, cg_ident_id_of(pkt->tuple.saddr), CG_DROP_FRAGMENT);
 }
 
 SEC("tc")

@@ -8,6 +8,8 @@
  * back toward their peer, ICMP errors about them too. Everything else is
  * the router's own and passes untouched.
  */
+#define CG_HOOK CG_HOOK_UPLINK_XDP
+
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/maps.h"
@@ -15,6 +17,7 @@
 #include "lib/policy.h"
 #include "lib/conntrack.h"
 #include "lib/csum.h"
+#include "lib/events.h"
 #include "lib/nat.h"
 
 static __always_inline struct cg_fwd_counters *fwd_counters(__u32 fwd_id)
@@ -57,6 +60,7 @@ static __always_inline int forward_new(struct xdp_md *ctx,
 	const struct cg_forward *fwd;
 	struct cg_fwd_counters *c;
 	struct cg_nat_request req = {};
+	enum cg_drop_reason r;
 
 	fwd = bpf_map_lookup_elem(&cg_forwards, &fk);
 	if (!fwd || pkt->later_fragment)
@@ -65,6 +69,8 @@ static __always_inline int forward_new(struct xdp_md *ctx,
 		c = fwd_counters(fwd->fwd_id);
 		if (c)
 			c->denied++;
+		cg_event_emit(pkt, CG_IDENT_UNKNOWN, CG_EVENT_DROP,
+			      CG_DROP_FORWARD_DENIED);
 		return XDP_DROP;
 	}
 	req.orig = pkt->tuple;
@@ -77,10 +83,12 @@ static __always_inline int forward_new(struct xdp_md *ctx,
 	/* Keep the client's port unless another forward's flow to the same
 	 * target from the same client holds it. */
 	req.alloc_sport = true;
-	if (cg_nat_create(&req, set, now) != CG_DROP_NONE) {
+	r = cg_nat_create(&req, set, now);
+	if (r != CG_DROP_NONE) {
 		c = fwd_counters(fwd->fwd_id);
 		if (c)
 			c->nat_failed++;
+		cg_event_emit(pkt, CG_IDENT_UNKNOWN, CG_EVENT_DROP, r);
 		return XDP_DROP;
 	}
 	if (cg_xdp_rewrite(ctx, pkt, &req.to))

@@ -10,6 +10,8 @@
  * cryptokey routing accepts nothing else). Conntrack here sees the tuple
  * as it leaves over WireGuard: translations come first.
  */
+#define CG_HOOK CG_HOOK_WG_EGRESS
+
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/maps.h"
@@ -27,7 +29,7 @@ to_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
 	if (unlikely(!cg_ct_current(hit->entry))) {
 		r = cg_ct_rejudge(hit);
 		if (r != CG_DROP_NONE)
-			return cg_drop(cg_ct_receiver(hit), r);
+			return cg_drop(pkt, cg_ct_receiver(hit), r);
 	}
 	cg_ct_update(hit, pkt, now);
 	cg_count_tx(cg_ct_receiver(hit), pkt->len);
@@ -80,7 +82,7 @@ static __always_inline int to_wg_icmp_error(const struct cg_pkt *pkt,
 
 	if (!cg_ct_related(pkt, now, &hit) &&
 	    !cg_is_local_net(pkt->tuple.saddr))
-		return cg_drop(dst->id, CG_DROP_ICMP_UNRELATED);
+		return cg_drop(pkt, dst->id, CG_DROP_ICMP_UNRELATED);
 	cg_count_tx(dst->id, pkt->len);
 	return TC_ACT_OK;
 }
@@ -101,13 +103,13 @@ static __always_inline int snat_to_wg(struct __sk_buff *skb,
 	enum cg_drop_reason r;
 
 	if (!set)
-		return cg_drop(dst->id, CG_DROP_NAT_EXHAUSTED);
+		return cg_drop(pkt, dst->id, CG_DROP_NAT_EXHAUSTED);
 	req.orig = pkt->tuple;
 	req.to = pkt->tuple;
 	__builtin_memcpy(req.to.saddr, set->wg_addr, 4);
 	r = cg_nat_create(&req, set, now);
 	if (r != CG_DROP_NONE)
-		return cg_drop(dst->id, r);
+		return cg_drop(pkt, dst->id, r);
 	if (cg_skb_rewrite(skb, pkt, &req.to))
 		return TC_ACT_SHOT;
 	wire.tuple = req.to;
@@ -139,16 +141,16 @@ static __always_inline int to_wg_new(struct __sk_buff *skb,
 	enum cg_drop_reason r;
 
 	if (pkt->later_fragment)
-		return cg_drop(dst->id, CG_DROP_FRAGMENT);
+		return cg_drop(pkt, dst->id, CG_DROP_FRAGMENT);
 	if (pkt->tuple.proto == IPPROTO_ICMP && pkt->icmp_type != ICMP_ECHO)
-		return cg_drop(dst->id, CG_DROP_ICMP_UNRELATED);
+		return cg_drop(pkt, dst->id, CG_DROP_ICMP_UNRELATED);
 
 	src = cg_identity_of(pkt->tuple.saddr);
 	if (src) {
 		/* Peer to peer whose ingress entry was evicted meanwhile. */
 		r = cg_policy_from_wg(src, &pkt->tuple, &adm);
 		if (r != CG_DROP_NONE)
-			return cg_drop(dst->id, r);
+			return cg_drop(pkt, dst->id, r);
 		return to_wg_admit(pkt, dst, &adm, CG_CT_FROM_WG, now);
 	}
 	if (dst->kind == CG_KIND_CELL &&
@@ -163,7 +165,7 @@ static __always_inline int to_wg_new(struct __sk_buff *skb,
 		/* A port forward let it in: not unsolicited. */
 		return to_wg_admit(pkt, dst, &adm, CG_CT_FORWARDED, now);
 	if (r != CG_DROP_NONE)
-		return cg_drop(dst->id, r);
+		return cg_drop(pkt, dst->id, r);
 	return to_wg_admit(pkt, dst, &adm, CG_CT_TO_WG, now);
 }
 
@@ -180,7 +182,7 @@ int cg_wg_egress(struct __sk_buff *skb)
 	r = cg_parse(skb, &pkt);
 	if (r != CG_DROP_NONE)
 		/* Charge the receiver when the IP header got that far. */
-		return cg_drop(cg_ident_id_of(pkt.tuple.daddr), r);
+		return cg_drop(&pkt, cg_ident_id_of(pkt.tuple.daddr), r);
 
 	now = bpf_ktime_get_ns();
 	if (!pkt.icmp_error) {

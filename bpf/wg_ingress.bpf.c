@@ -8,6 +8,8 @@
  * Established flows cost one conntrack lookup, two inlined epoch reads and
  * a counter update. New flows are judged by lib/policy.h and tracked.
  */
+#define CG_HOOK CG_HOOK_WG_INGRESS
+
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/maps.h"
@@ -71,7 +73,7 @@ from_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
 	if (unlikely(!cg_ct_current(hit->entry))) {
 		r = cg_ct_rejudge(hit);
 		if (r != CG_DROP_NONE)
-			return cg_drop(cg_ct_sender(hit), r);
+			return cg_drop(pkt, cg_ct_sender(hit), r);
 	}
 	cg_ct_update(hit, pkt, now);
 	cg_count_rx(cg_ct_sender(hit), pkt->len);
@@ -89,9 +91,9 @@ static __always_inline int from_wg_icmp_error(const struct cg_pkt *pkt,
 	struct cg_ct_hit hit;
 
 	if (!src)
-		return cg_drop(ident, CG_DROP_UNKNOWN_SOURCE);
+		return cg_drop(pkt, ident, CG_DROP_UNKNOWN_SOURCE);
 	if (!cg_ct_related(pkt, now, &hit) || cg_ct_receiver(&hit) != ident)
-		return cg_drop(ident, CG_DROP_ICMP_UNRELATED);
+		return cg_drop(pkt, ident, CG_DROP_ICMP_UNRELATED);
 	cg_count_rx(ident, pkt->len);
 	return TC_ACT_OK;
 }
@@ -106,18 +108,21 @@ static __always_inline int from_wg_new(struct __sk_buff *skb,
 	enum cg_drop_reason r;
 
 	if (!src)
-		return cg_drop(CG_IDENT_UNKNOWN, CG_DROP_UNKNOWN_SOURCE);
+		return cg_drop(pkt, CG_IDENT_UNKNOWN, CG_DROP_UNKNOWN_SOURCE);
 	if (pkt->later_fragment)
-		return cg_drop(src->id, CG_DROP_FRAGMENT);
+		return cg_drop(pkt, src->id, CG_DROP_FRAGMENT);
 	if (pkt->tuple.proto == IPPROTO_ICMP && pkt->icmp_type != ICMP_ECHO)
 		/* Only echo requests open ICMP flows; replies need one. */
-		return cg_drop(src->id, CG_DROP_ICMP_UNRELATED);
+		return cg_drop(pkt, src->id, CG_DROP_ICMP_UNRELATED);
 
 	r = cg_policy_from_wg(src, &pkt->tuple, &adm);
 	if (r == CG_DROP_NONE)
 		r = expose_service(pkt, &to, now);
+	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)
+		cg_count_service(adm.service, false);
 	if (r != CG_DROP_NONE)
-		return cg_drop(src->id, r);
+		return cg_drop(pkt, src->id, r);
+	cg_count_service(adm.service, true);
 	cg_ct_create(pkt, &adm, CG_CT_FROM_WG, now);
 	cg_count_rx(src->id, pkt->len);
 	if (to.proto && cg_skb_rewrite(skb, pkt, &to))
@@ -137,7 +142,7 @@ int cg_wg_ingress(struct __sk_buff *skb)
 	if (r != CG_DROP_NONE)
 		/* Charge the sender when the IP header got that far (the
 		 * address is still zero, hence unknown, when it did not). */
-		return cg_drop(cg_ident_id_of(pkt.tuple.saddr), r);
+		return cg_drop(&pkt, cg_ident_id_of(pkt.tuple.saddr), r);
 
 	now = bpf_ktime_get_ns();
 	if (pkt.icmp_error)

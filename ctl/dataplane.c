@@ -19,6 +19,7 @@
 
 #include "dataplane.h"
 #include "log.h"
+#include "mapread.h"
 #include "util.h"
 #include "uplink_egress.skel.h"
 #include "uplink_xdp.skel.h"
@@ -45,6 +46,11 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_NAT] = "cg_nat",
 	[DP_MAP_FWD_COUNTERS] = "cg_fwd_counters",
 	[DP_MAP_NAT_STATS] = "cg_nat_stats",
+	[DP_MAP_SERVICE_COUNTERS] = "cg_service_counters",
+	[DP_MAP_TABLE_STATS] = "cg_table_stats",
+	[DP_MAP_EVENTS] = "cg_events",
+	[DP_MAP_MONITOR] = "cg_monitor",
+	[DP_MAP_EVENT_STATS] = "cg_event_stats",
 };
 
 const char *dp_map_name(enum dp_map map)
@@ -240,8 +246,47 @@ fail:
 	return ret;
 }
 
+int dp_open_pinned(struct dataplane *dp, const char *bpffs)
+{
+	char path[PATH_MAX];
+	int i, ret;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->opts.bpffs = bpffs;
+	dp->pinned_only = true;
+	dp->ncpus = libbpf_num_possible_cpus();
+	for (i = 0; i < DP_MAP__COUNT; i++)
+		dp->map_fd[i] = -1;
+	if (dp->ncpus < 1)
+		return -EINVAL;
+	for (i = 0; i < DP_MAP__COUNT; i++) {
+		ret = path_fmt(path, sizeof(path), "%s/%s", bpffs,
+			       map_names[i]);
+		if (ret)
+			goto fail;
+		dp->map_fd[i] = bpf_obj_get(path);
+		if (dp->map_fd[i] < 0) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	dp_close(dp);
+	return ret;
+}
+
 void dp_close(struct dataplane *dp)
 {
+	int i;
+
+	if (dp->pinned_only) {
+		for (i = 0; i < DP_MAP__COUNT; i++)
+			if (dp->map_fd[i] >= 0)
+				close(dp->map_fd[i]);
+		dp->pinned_only = false;
+		return;
+	}
 	wg_ingress_bpf__destroy(dp->wg_ingress);
 	wg_egress_bpf__destroy(dp->wg_egress);
 	uplink_xdp_bpf__destroy(dp->uplink_xdp);
@@ -743,20 +788,28 @@ static int sweep_map(int fd, size_t key_size,
 	return map_sweep(&sw);
 }
 
+/* Sweep one LRU table, and account for what went (cg_table_stats). */
+static int sweep_table(struct dataplane *dp, enum dp_map map,
+		       enum cg_table table,
+		       bool (*pick)(const void *, const void *, const void *),
+		       const void *ctx)
+{
+	int r = sweep_map(dp->map_fd[map], sizeof(struct cg_ct_key), pick, ctx);
+
+	if (r > 0)
+		dp_table_removed(dp, table, (uint64_t)r);
+	return r > 0 ? r : 0;
+}
+
 int dp_gc(struct dataplane *dp, uint64_t now_ns)
 {
 	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
-	int n = 0, r;
 
-	r = sweep_map(dp->map_fd[DP_MAP_CT_TCP], sizeof(struct cg_ct_key),
-		      ct_expired, &now_ns);
-	n += r > 0 ? r : 0;
-	r = sweep_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
-		      ct_expired, &now_ns);
-	n += r > 0 ? r : 0;
-	r = sweep_map(gc.fd, sizeof(struct cg_ct_key), nat_expired, &gc);
-	n += r > 0 ? r : 0;
-	return n;
+	return sweep_table(dp, DP_MAP_CT_TCP, CG_TABLE_CT_TCP, ct_expired,
+			   &now_ns) +
+	       sweep_table(dp, DP_MAP_CT_OTHER, CG_TABLE_CT_OTHER, ct_expired,
+			   &now_ns) +
+	       sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, nat_expired, &gc);
 }
 
 static bool owned(const void *key, const void *value, const void *owner)
@@ -770,83 +823,149 @@ static bool owned(const void *key, const void *value, const void *owner)
 
 int dp_forget_owner(struct dataplane *dp, uint32_t owner)
 {
-	return sweep_map(dp->map_fd[DP_MAP_NAT], sizeof(struct cg_ct_key),
-			 owned, &owner);
+	return sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, owned, &owner);
 }
 
 /* ---- reading ----------------------------------------------------------- */
 
-int dp_counters(const struct dataplane *dp, uint32_t ident,
-		struct cg_counters *sum)
+/* One per-CPU value of map fd at key, summed over CPUs into sum. */
+static int percpu_read_sum(const struct dataplane *dp, int fd, uint32_t key,
+			   void *sum, size_t value_size)
 {
-	struct cg_counters *percpu;
-	int cpu, r;
+	void *percpu = calloc((size_t)dp->ncpus, percpu_stride(value_size));
 
-	percpu = calloc((size_t)dp->ncpus, sizeof(*percpu));
+	memset(sum, 0, value_size);
 	if (!percpu)
 		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_COUNTERS], &ident, percpu)) {
+	if (bpf_map_lookup_elem(fd, &key, percpu)) {
 		free(percpu);
 		return -errno;
 	}
-	for (cpu = 0; cpu < dp->ncpus; cpu++) {
-		sum->rx_packets += percpu[cpu].rx_packets;
-		sum->rx_bytes += percpu[cpu].rx_bytes;
-		sum->tx_packets += percpu[cpu].tx_packets;
-		sum->tx_bytes += percpu[cpu].tx_bytes;
-		for (r = 0; r < CG_DROP__MAX; r++)
-			sum->drops[r] += percpu[cpu].drops[r];
-	}
+	percpu_sum_u64(sum, percpu, value_size, dp->ncpus);
 	free(percpu);
 	return 0;
 }
 
+int dp_counters(const struct dataplane *dp, uint32_t ident,
+		struct cg_counters *sum)
+{
+	return percpu_read_sum(dp, dp->map_fd[DP_MAP_COUNTERS], ident, sum,
+			       sizeof(*sum));
+}
+
 int dp_nat_stats(const struct dataplane *dp, struct cg_nat_stats *sum)
 {
-	struct cg_nat_stats *percpu = calloc((size_t)dp->ncpus, sizeof(*sum));
-	__u32 zero = 0;
-	int cpu;
-
-	if (!percpu)
-		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_NAT_STATS], &zero, percpu)) {
-		free(percpu);
-		return -errno;
-	}
-	for (cpu = 0; cpu < dp->ncpus; cpu++) {
-		sum->created += percpu[cpu].created;
-		sum->port_collisions += percpu[cpu].port_collisions;
-		sum->exhausted += percpu[cpu].exhausted;
-		sum->orphans += percpu[cpu].orphans;
-	}
-	free(percpu);
-	return 0;
+	return percpu_read_sum(dp, dp->map_fd[DP_MAP_NAT_STATS], 0, sum,
+			       sizeof(*sum));
 }
 
 int dp_fwd_counters(const struct dataplane *dp, uint32_t fwd_id,
 		    struct cg_fwd_counters *sum)
 {
-	struct cg_fwd_counters *percpu =
-		calloc((size_t)dp->ncpus, sizeof(*sum));
-	int cpu;
+	return percpu_read_sum(dp, dp->map_fd[DP_MAP_FWD_COUNTERS], fwd_id, sum,
+			       sizeof(*sum));
+}
 
-	if (!percpu)
-		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_FWD_COUNTERS], &fwd_id,
-				percpu)) {
-		free(percpu);
-		return -errno;
+int dp_event_stats(const struct dataplane *dp, struct cg_event_stats *sum)
+{
+	return percpu_read_sum(dp, dp->map_fd[DP_MAP_EVENT_STATS], 0, sum,
+			       sizeof(*sum));
+}
+
+int dp_table_stats(const struct dataplane *dp, struct cg_table_stats *sum)
+{
+	struct cg_table_stats ctl;
+	size_t i;
+	int ret = percpu_read_sum(dp, dp->map_fd[DP_MAP_TABLE_STATS],
+				  CG_STATS_PROGRAMS, sum, sizeof(*sum));
+
+	if (!ret)
+		ret = percpu_read_sum(dp, dp->map_fd[DP_MAP_TABLE_STATS],
+				      CG_STATS_CONTROLLER, &ctl, sizeof(ctl));
+	for (i = 0; !ret && i < CG_TABLE__MAX; i++) {
+		sum->created[i] += ctl.created[i];
+		sum->removed[i] += ctl.removed[i];
 	}
-	for (cpu = 0; cpu < dp->ncpus; cpu++) {
-		sum->packets += percpu[cpu].packets;
-		sum->bytes += percpu[cpu].bytes;
-		sum->denied += percpu[cpu].denied;
-		sum->nat_failed += percpu[cpu].nat_failed;
+	return ret;
+}
+
+void dp_table_removed(struct dataplane *dp, enum cg_table table, uint64_t n)
+{
+	size_t stride = percpu_stride(sizeof(struct cg_table_stats));
+	uint32_t slot = CG_STATS_CONTROLLER;
+	int fd = dp->map_fd[DP_MAP_TABLE_STATS];
+	struct cg_table_stats *cpu0;
+	void *percpu;
+
+	if (!n || table >= CG_TABLE__MAX)
+		return;
+	percpu = calloc((size_t)dp->ncpus, stride);
+	if (!percpu)
+		return;
+	/* Only the controller writes this slot (CPU 0's copy), and only
+	 * under its lock: read, add, write back loses nothing. */
+	if (!bpf_map_lookup_elem(fd, &slot, percpu)) {
+		cpu0 = percpu;
+		cpu0->removed[table] += n;
+		bpf_map_update_elem(fd, &slot, percpu, BPF_ANY);
 	}
 	free(percpu);
+}
+
+/* Sums of a per-CPU array's values, by key, for keys below n. */
+struct percpu_all {
+	void *sums;
+	size_t value_size;
+	uint32_t n;
+	int ncpus;
+};
+
+static int add_percpu_entry(const void *key, const void *value, void *ctx)
+{
+	const struct percpu_all *a = ctx;
+	uint32_t k;
+
+	memcpy(&k, key, sizeof(k));
+	if (k < a->n)
+		percpu_sum_u64((char *)a->sums + (size_t)k * a->value_size,
+			       value, a->value_size, a->ncpus);
+	return 0;
+}
+
+static int percpu_array_sums(const struct dataplane *dp, int fd, void *sums,
+			     size_t value_size, uint32_t n)
+{
+	struct percpu_all a = { .sums = sums,
+				.value_size = value_size,
+				.n = n,
+				.ncpus = dp->ncpus };
+	int ret;
+
+	memset(sums, 0, (size_t)n * value_size);
+	ret = map_for_each(fd, dp->ncpus, add_percpu_entry, &a);
+	return ret < 0 ? ret : 0;
+}
+
+int dp_counters_all(const struct dataplane *dp, struct cg_counters *sums,
+		    uint32_t n)
+{
+	return percpu_array_sums(dp, dp->map_fd[DP_MAP_COUNTERS], sums,
+				 sizeof(*sums), n);
+}
+
+int dp_service_counters_all(const struct dataplane *dp,
+			    struct cg_service_counters *sums)
+{
+	return percpu_array_sums(dp, dp->map_fd[DP_MAP_SERVICE_COUNTERS], sums,
+				 sizeof(*sums), CG_MAX_SERVICES);
+}
+
+int dp_monitor_lease(struct dataplane *dp, const struct cg_monitor *m)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_MONITOR], &zero, m, BPF_ANY))
+		return -errno;
 	return 0;
 }
 
@@ -868,23 +987,18 @@ int dp_map_usage(const struct dataplane *dp, enum dp_map map,
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
-	char key[64], next[64];
-	void *prev = NULL;
-	int fd = dp->map_fd[map];
+	int fd = dp->map_fd[map], n;
 
 	usage->name = map_names[map];
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
+	if (info.type == BPF_MAP_TYPE_RINGBUF)
+		return -EOPNOTSUPP; /* bytes, not entries */
+	n = map_count(fd, dp->ncpus);
+	if (n < 0)
+		return n;
+	usage->entries = (uint32_t)n;
 	usage->capacity = info.max_entries;
-	usage->entries = info.max_entries; /* arrays are always full */
-	if (info.type == BPF_MAP_TYPE_ARRAY ||
-	    info.type == BPF_MAP_TYPE_PERCPU_ARRAY)
-		return 0;
-	usage->entries = 0;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, info.key_size);
-		prev = key;
-		usage->entries++;
-	}
+	usage->memory_bytes = map_memory_bytes(fd);
 	return 0;
 }

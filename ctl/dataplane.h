@@ -36,6 +36,11 @@ enum dp_map {
 	DP_MAP_NAT,
 	DP_MAP_FWD_COUNTERS,
 	DP_MAP_NAT_STATS,
+	DP_MAP_SERVICE_COUNTERS,
+	DP_MAP_TABLE_STATS,
+	DP_MAP_EVENTS,
+	DP_MAP_MONITOR,
+	DP_MAP_EVENT_STATS,
 	DP_MAP__COUNT,
 };
 
@@ -56,16 +61,18 @@ struct dataplane {
 	struct uplink_egress_bpf *uplink_egress;
 	int map_fd[DP_MAP__COUNT];
 	int ncpus;
+	bool pinned_only; /* dp_open_pinned: map fds only, ours to close */
 };
 
 /* Name of the XDP program, by which attach.c tells ours from others. */
 #define DP_PROG_UPLINK_XDP "cg_uplink_xdp"
 
-/* Occupancy of one map, for /api/status. */
+/* Occupancy of one map, for /api/status and /metrics. */
 struct dp_map_usage {
 	const char *name;
 	uint32_t entries;
 	uint32_t capacity;
+	uint64_t memory_bytes; /* as the kernel accounts it */
 };
 
 const char *dp_map_name(enum dp_map map);
@@ -77,6 +84,10 @@ void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg);
 int dp_open(struct dataplane *dp, const struct dp_options *opts);
 /* Free the skeletons. Pins and tc attachments stay: filtering goes on. */
 void dp_close(struct dataplane *dp);
+/* Open the pinned maps under bpffs only, without loading anything: for
+ * tools that read (or, for the monitor, lease) them while the controller
+ * runs or is stopped. Every DP_MAP must be pinned. Close with dp_close. */
+int dp_open_pinned(struct dataplane *dp, const char *bpffs);
 
 int dp_prog_fd_wg_ingress(const struct dataplane *dp);
 int dp_prog_fd_wg_egress(const struct dataplane *dp);
@@ -115,6 +126,23 @@ int dp_fwd_counters_reset(struct dataplane *dp, uint32_t fwd_id);
 /* Counters of one identity, summed over CPUs. */
 int dp_counters(const struct dataplane *dp, uint32_t ident,
 		struct cg_counters *sum);
+/* Every identity's counters, summed over CPUs, read in batches:
+ * sums[id] for id < n (ids beyond the map stay zero). */
+int dp_counters_all(const struct dataplane *dp, struct cg_counters *sums,
+		    uint32_t n);
+/* Every service's new-flow verdicts: sums[id] for id < CG_MAX_SERVICES. */
+int dp_service_counters_all(const struct dataplane *dp,
+			    struct cg_service_counters *sums);
+/* Entries created and removed per LRU table, both slots added up. */
+int dp_table_stats(const struct dataplane *dp, struct cg_table_stats *sum);
+/* Count removals the controller made (slot CG_STATS_CONTROLLER). */
+void dp_table_removed(struct dataplane *dp, enum cg_table table, uint64_t n);
+/* What became of the events the programs were asked to emit. */
+int dp_event_stats(const struct dataplane *dp, struct cg_event_stats *sum);
+/* Renew (or with until_ns 0, end) the monitor's lease: drop events until
+ * drops_until_ns, trace events until trace_until_ns (CLOCK_MONOTONIC;
+ * 0: none), at rate per second and CPU with burst (0: defaults). */
+int dp_monitor_lease(struct dataplane *dp, const struct cg_monitor *m);
 int dp_map_usage(const struct dataplane *dp, enum dp_map map,
 		 struct dp_map_usage *usage);
 

@@ -9,7 +9,7 @@ clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 libjson-c-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
 libmicrohttpd-dev libcurl4-openssl-dev libqrencode-dev check pkg-config
 wireguard-tools wireguard-go iproute2 iptables curl procps socat libssl-dev
-iputils-ping jq ethtool openssl
+iputils-ping jq ethtool openssl prometheus
 clang-format make gcc
 libclang-rt-14-dev
 "

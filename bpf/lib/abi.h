@@ -292,4 +292,93 @@ struct cg_nat_stats {
 	__u64 orphans; /* an entry whose twin was evicted (LRU) */
 };
 
+/* ---- observability ---------------------------------------------------------
+ *
+ * Per-service verdicts, table accounting and the event ring buffer that
+ * `cellgate monitor` reads. All of it is read from the pinned maps, so the
+ * controller does not have to run for the monitor to work.
+ */
+
+/* New-flow verdicts per service (cg_service_counters, per CPU, by id). */
+struct cg_service_counters {
+	__u64 allowed; /* new flows admitted to the service */
+	__u64 denied; /* new flows refused: not in the identity's access */
+};
+
+/* The LRU tables whose entries the programs account for. */
+enum cg_table {
+	CG_TABLE_CT_TCP = 0,
+	CG_TABLE_CT_OTHER = 1,
+	CG_TABLE_NAT = 2,
+	CG_TABLE__MAX,
+};
+
+/* Who removed entries: cg_table_stats has one slot each. The programs
+ * write only slot 0 (per CPU), the controller only slot 1 (its garbage
+ * collection), so neither overwrites the other's increments. */
+enum cg_stats_slot {
+	CG_STATS_PROGRAMS = 0,
+	CG_STATS_CONTROLLER = 1,
+	CG_STATS__SLOTS,
+};
+
+/* Entries created and removed per table. What an LRU map holds is
+ * created - removed - evicted, so the controller derives evictions (which
+ * the kernel does not count) from these and the entries present. */
+struct cg_table_stats {
+	__u64 created[CG_TABLE__MAX]; /* new keys inserted */
+	__u64 removed[CG_TABLE__MAX]; /* keys deleted on purpose */
+};
+
+/* The hook a program runs at, named in events. */
+enum cg_hook {
+	CG_HOOK_NONE = 0,
+	CG_HOOK_WG_INGRESS = 1, /* tc ingress on wg0 */
+	CG_HOOK_WG_EGRESS = 2, /* tc egress on wg0 */
+	CG_HOOK_UPLINK_XDP = 3, /* XDP on the uplink */
+	CG_HOOK_UPLINK_EGRESS = 4, /* tc egress on the uplink */
+};
+
+enum cg_event_kind {
+	CG_EVENT_DROP = 1, /* a packet was dropped; reason says why */
+	CG_EVENT_NEW_FLOW = 2, /* trace: a flow was admitted and tracked */
+};
+
+/* One record of the cg_events ring buffer. */
+struct cg_event {
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex; /* the interface the hook runs on */
+	__u32 ident; /* identity charged or admitted; 0 if none */
+	enum cg_event_kind kind;
+	enum cg_hook hook;
+	enum cg_drop_reason reason; /* CG_DROP_NONE for trace events */
+	__u32 len; /* L3 bytes */
+	struct cg_ct_key tuple; /* the packet's, as the hook saw it */
+};
+
+/* cg_monitor[0], written by `cellgate monitor`. Events are emitted only
+ * while a monitor keeps renewing these deadlines (a lease, so a monitor
+ * that dies stops the events and nothing fills the ring for no reader). */
+struct cg_monitor {
+	__u64 drops_until_ns; /* drop events while now < this */
+	__u64 trace_until_ns; /* new-flow events while now < this */
+	__u32 rate; /* events per second per CPU; 0: CG_EVENT_RATE */
+	__u32 burst; /* bucket size in events; 0: CG_EVENT_BURST */
+};
+
+/* Default event rate limit: enough to watch a cell, too little for a
+ * flood to cost more than a few percent of a CPU. */
+#define CG_EVENT_RATE 1000
+#define CG_EVENT_BURST 200
+
+/* cg_event_stats[0], per CPU: the token bucket and what became of the
+ * events it was asked to emit. */
+struct cg_event_stats {
+	__u64 credit_ns; /* bucket content, in ns of emission time */
+	__u64 last_ns; /* when credit was last topped up */
+	__u64 emitted; /* written to the ring buffer */
+	__u64 rate_limited; /* refused by the bucket */
+	__u64 lost; /* the ring buffer was full: the reader is behind */
+};
+
 #endif /* CELLGATE_ABI_H */

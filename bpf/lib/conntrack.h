@@ -10,6 +10,8 @@
 
 #include "common.h"
 #include "config.h"
+#include "counters.h"
+#include "events.h"
 #include "maps.h"
 #include "parse.h"
 #include "policy.h"
@@ -37,6 +39,8 @@ cg_ct_get(const struct cg_ct_key *key, __u64 now)
 {
 	struct cg_ct_entry *e;
 
+	/* Two call sites, not one on cg_ct_map(): the verifier inlines a
+	 * hash lookup only where a call always sees the same map. */
 	if (key->proto == IPPROTO_TCP)
 		e = bpf_map_lookup_elem(&cg_ct_tcp, key);
 	else
@@ -87,12 +91,20 @@ static __always_inline __u32 cg_ct_receiver(const struct cg_ct_hit *hit)
 	return hit->reply ? hit->entry->src_ident : hit->entry->dst_ident;
 }
 
+static __always_inline enum cg_table cg_ct_table(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? CG_TABLE_CT_TCP : CG_TABLE_CT_OTHER;
+}
+
+static __always_inline void *cg_ct_map(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? (void *)&cg_ct_tcp : (void *)&cg_ct_other;
+}
+
 static __always_inline void cg_ct_delete(const struct cg_ct_key *key)
 {
-	if (key->proto == IPPROTO_TCP)
-		bpf_map_delete_elem(&cg_ct_tcp, key);
-	else
-		bpf_map_delete_elem(&cg_ct_other, key);
+	if (!bpf_map_delete_elem(cg_ct_map(key->proto), key))
+		cg_count_removed(cg_ct_table(key->proto));
 }
 
 /* Is a port forward's translation still there for this flow (opened
@@ -206,7 +218,9 @@ static __always_inline void cg_ct_update(struct cg_ct_hit *hit,
 		e->expires_ns = expires;
 }
 
-/* Start tracking a flow the policy admitted. */
+/* Start tracking a flow the policy admitted, and tell a tracing monitor.
+ * An expired entry not yet collected may hold the key: replacing it
+ * creates nothing, which keeps the table accounting exact. */
 static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
 					 const struct cg_admission *adm,
 					 enum cg_ct_origin origin, __u64 now)
@@ -219,14 +233,19 @@ static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
 		.origin = origin,
 		.state = CG_CT_NEW,
 	};
+	void *map;
 
 	if (pkt->tuple.proto == IPPROTO_TCP)
 		cg_ct_tcp_track(&e, pkt->tcp_flags, false);
 	e.expires_ns = now + cg_ct_lifetime(&e, pkt->tuple.proto);
-	if (pkt->tuple.proto == IPPROTO_TCP)
-		bpf_map_update_elem(&cg_ct_tcp, &pkt->tuple, &e, BPF_ANY);
+	map = cg_ct_map(pkt->tuple.proto);
+	if (!bpf_map_update_elem(map, &pkt->tuple, &e, BPF_NOEXIST))
+		cg_count_created(cg_ct_table(pkt->tuple.proto));
 	else
-		bpf_map_update_elem(&cg_ct_other, &pkt->tuple, &e, BPF_ANY);
+		bpf_map_update_elem(map, &pkt->tuple, &e, BPF_ANY);
+	cg_event_emit(pkt,
+		      origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
+		      CG_EVENT_NEW_FLOW, CG_DROP_NONE);
 }
 
 /* Is the flow an ICMP error talks about known (in either direction), and

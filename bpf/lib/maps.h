@@ -163,4 +163,46 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_nat_stats SEC(".maps");
 
+/* ---- observability (see abi.h) ------------------------------------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_service_counters);
+	__uint(max_entries, CG_MAX_SERVICES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_service_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_table_stats);
+	__uint(max_entries, CG_STATS__SLOTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_table_stats SEC(".maps");
+
+/* Drop and trace events for `cellgate monitor`. 256 KiB holds about 4000
+ * events: several seconds of the default rate on every CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_monitor);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_monitor SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_event_stats);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_event_stats SEC(".maps");
+
 #endif

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "csum.h"
 #include "conntrack.h"
+#include "counters.h"
 #include "maps.h"
 #include "parse.h"
 #include "policy.h"
@@ -93,6 +94,12 @@ struct cg_nat_request {
 	bool alloc_sport; /* find a free to.sport, starting from to.sport */
 };
 
+static __always_inline void cg_nat_delete(const struct cg_ct_key *key)
+{
+	if (!bpf_map_delete_elem(&cg_nat, key))
+		cg_count_removed(CG_TABLE_NAT);
+}
+
 /* Insert entry at key unless a live one is there: an expired entry the
  * controller has not collected yet does not hold its tuple. */
 static __always_inline int cg_nat_insert(const struct cg_ct_key *key,
@@ -102,12 +109,16 @@ static __always_inline int cg_nat_insert(const struct cg_ct_key *key,
 	struct cg_nat_entry *old;
 
 	if (!bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST))
-		return 0;
+		goto created;
 	old = bpf_map_lookup_elem(&cg_nat, key);
 	if (!old || old->expires_ns > now)
 		return -1;
-	bpf_map_delete_elem(&cg_nat, key);
-	return bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST);
+	cg_nat_delete(key);
+	if (bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST))
+		return -1;
+created:
+	cg_count_created(CG_TABLE_NAT);
+	return 0;
 }
 
 /* Claim the reply tuple of req->to, moving to.sport if asked, by
@@ -166,10 +177,14 @@ cg_nat_create(struct cg_nat_request *req, const struct cg_settings *set,
 	}
 	fwd.to = req->to;
 	fwd.expires_ns = rev.expires_ns;
-	if (bpf_map_update_elem(&cg_nat, &req->orig, &fwd, BPF_ANY)) {
+	/* The original tuple may still hold an expired (or, for a service
+	 * port, an older) entry: replaced, not created. */
+	if (!bpf_map_update_elem(&cg_nat, &req->orig, &fwd, BPF_NOEXIST)) {
+		cg_count_created(CG_TABLE_NAT);
+	} else if (bpf_map_update_elem(&cg_nat, &req->orig, &fwd, BPF_ANY)) {
 		/* Roll the claim back: never half a translation. */
 		cg_ct_reverse(&rkey, &req->to);
-		bpf_map_delete_elem(&cg_nat, &rkey);
+		cg_nat_delete(&rkey);
 		if (st)
 			st->exhausted++;
 		return CG_DROP_NAT_EXHAUSTED;

@@ -21,6 +21,7 @@
 struct cg_pkt {
 	struct cg_ct_key tuple; /* as seen: saddr/daddr/ports/proto */
 	__u32 len; /* L3 bytes, for counters */
+	__u32 ifindex; /* the interface the hook runs on, for events */
 	__u16 l3_off; /* offsets from the start of the frame, for rewrites */
 	__u16 l4_off;
 	__u16 inner_l3_off; /* ICMP errors: the quoted packet's headers */
@@ -252,6 +253,7 @@ static __always_inline bool cg_parse_xdp(struct xdp_md *ctx, struct cg_pkt *pkt,
 	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
 		return false;
 	pkt->len = (__u32)(data_end - data) - ETH_HLEN;
+	pkt->ifindex = ctx->ingress_ifindex;
 	*r = cg_parse_ipv4(data, data_end, ETH_HLEN, pkt);
 	return true;
 }
@@ -262,6 +264,7 @@ static __always_inline enum cg_drop_reason cg_parse(struct __sk_buff *skb,
 {
 	void *data, *data_end;
 
+	pkt->ifindex = skb->ifindex;
 	if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		return CG_DROP_IPV6;
 	if (skb->protocol != bpf_htons(ETH_P_IP))

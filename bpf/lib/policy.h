@@ -109,6 +109,7 @@ static __always_inline bool cg_may_use(const struct cg_identity *id,
 struct cg_admission {
 	__u32 src_ident, src_epoch;
 	__u32 dst_ident, dst_epoch;
+	int service; /* the service id the flow asked for, or -1 */
 };
 
 static __always_inline void cg_admit_dst(struct cg_admission *adm,
@@ -130,6 +131,7 @@ cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
 	adm->src_epoch = src->epoch;
 
 	svc = cg_service_of(t);
+	adm->service = svc;
 	if (svc >= 0) {
 		if (cg_may_use(src, svc))
 			return CG_DROP_NONE;
@@ -163,6 +165,7 @@ cg_policy_to_wg(const struct cg_ct_key *t, const struct cg_identity *dst,
 {
 	adm->src_ident = CG_IDENT_UNKNOWN;
 	adm->src_epoch = 0;
+	adm->service = -1;
 	cg_admit_dst(adm, dst);
 	return cg_is_local_net(t->saddr) ? CG_DROP_NONE : CG_DROP_UNSOLICITED;
 }

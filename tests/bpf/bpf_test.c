@@ -1153,6 +1153,7 @@ static const struct flow flows[] = {
 };
 
 #include "nat_cases.h"
+#include "observe_cases.h"
 
 /* ---- main ---------------------------------------------------------------- */
 
@@ -1208,6 +1209,7 @@ static void run_all(struct suite *s)
 			flows[i].run(s, &c);
 		report(s, flows[i].name, &c);
 	}
+	run_observe_cases(s);
 	run_nat_cases(s);
 }
 
