@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "client_config.h"
+#include "metrics.h"
 #include "server.h"
 
 /* Answer with out (200/201) or err. */
@@ -26,6 +27,25 @@ static void get_health(struct controller *c, const struct api_request *req,
 	resp->json = json_object_new_object();
 	json_object_object_add(resp->json, "status",
 			       json_object_new_string("ok"));
+}
+
+/* Prometheus text format 0.0.4. */
+static void get_metrics(struct controller *c, const struct api_request *req,
+			struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	char *text;
+	size_t len;
+
+	(void)req;
+	if (ctl_metrics(c, &text, &len)) {
+		cg_error_set(&err, 500, "", "cannot read the metrics");
+		api_error(resp, &err);
+		return;
+	}
+	resp->raw = text;
+	resp->raw_len = len;
+	resp->content_type = METRICS_CONTENT_TYPE;
 }
 
 static void get_status(struct controller *c, const struct api_request *req,
@@ -230,6 +250,7 @@ HANDLER(put_cell_permissions,
 
 const struct api_route api_routes[] = {
 	{ "GET", "/health", get_health, true, false },
+	{ "GET", "/metrics", get_metrics, false, false },
 	{ "GET", "/api/status", get_status, false, false },
 	{ "GET", "/api/services", list_services, false, false },
 	{ "GET", "/api/services/{name}", get_service, false, false },
@@ -255,5 +276,13 @@ const struct api_route api_routes[] = {
 	  false },
 	{ "PUT", "/api/cells/{name}/permissions", put_cell_permissions, false,
 	  true },
+	{ NULL, NULL, NULL, false, false },
+};
+
+/* The dedicated metrics listener ("metrics.listen"): what Prometheus
+ * scrapes, without the admin token; nothing else. */
+const struct api_route metrics_routes[] = {
+	{ "GET", "/health", get_health, true, false },
+	{ "GET", "/metrics", get_metrics, true, false },
 	{ NULL, NULL, NULL, false, false },
 };

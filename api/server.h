@@ -51,6 +51,7 @@ struct api_route {
 /* Route tables, NULL-terminated: the admin API (api/routes.c), the sync
  * listener on the wg address and the pairing listener (api/sync.c). */
 extern const struct api_route api_routes[];
+extern const struct api_route metrics_routes[];
 extern const struct api_route sync_routes[];
 extern const struct api_route pairing_routes[];
 

@@ -26,6 +26,7 @@ static __always_inline int host_flow(const struct cg_pkt *pkt, __u64 now)
 	struct cg_nat_entry host = { .kind = CG_NAT_HOST, .dir = CG_NAT_REPLY };
 	struct cg_nat_entry *e;
 	struct cg_ct_key reply;
+	int r;
 
 	cg_ct_reverse(&reply, &pkt->tuple);
 	e = cg_nat_lookup(&reply, now);
@@ -39,7 +40,9 @@ static __always_inline int host_flow(const struct cg_pkt *pkt, __u64 now)
 	host.expires_ns = now + cg_nat_lifetime(pkt);
 	/* Replaces an expired entry not collected yet (a lapsed
 	 * reservation): a plain NOEXIST insert would fail on it for good. */
-	cg_nat_insert(&reply, &host, now);
+	r = cg_nat_insert(&reply, &host, now);
+	if (r >= 0)
+		cg_nat_count_insert(r);
 	return TC_ACT_OK;
 }
 

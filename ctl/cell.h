@@ -57,9 +57,12 @@ struct cg_cell_def {
 	char last_push_error[160];
 	int64_t last_remote_update_at; /* the remote's last push to us */
 	uint64_t last_remote_ts_ms; /* replay guard: newest accepted stamp */
-	/* Not saved: when to try the next push, and the backoff. */
+	/* Not saved: when to try the next push, and the backoff; pushes
+	 * tried and failed since the controller started (for /metrics). */
 	uint64_t push_next_ns;
 	uint64_t push_delay_ns;
+	uint64_t pushes;
+	uint64_t push_failures;
 };
 
 struct cg_invite {

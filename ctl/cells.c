@@ -740,11 +740,13 @@ static void push_done(struct controller *c, const wg_key key,
 		return;
 	cell->last_push_at = (int64_t)time(NULL);
 	cell->last_push_status = (int)r->status;
+	cell->pushes++;
 	if (!sent && r->status == 200) {
 		cell->pending_push = false;
 		cell->last_push_error[0] = '\0';
 		cell->push_delay_ns = 0;
 	} else {
+		cell->push_failures++;
 		str_copy(cell->last_push_error, sizeof(cell->last_push_error),
 			 r->status ? reply_error(r) : r->error);
 		delay = cell->push_delay_ns ? cell->push_delay_ns * 2 :

@@ -152,27 +152,52 @@ static bool parse_bridge(json_object *br, struct cg_config *cfg,
 	return true;
 }
 
+/* An "IPv4:port" to listen on (text already read into listen). */
+static bool listen_address(const char *field, const char *listen,
+			   struct in_addr *addr, uint16_t *port,
+			   const char *example, struct cg_error *err)
+{
+	char host[64];
+
+	if (parse_host_port(listen, host, sizeof(host), port) &&
+	    parse_ipv4(host, addr))
+		return true;
+	cg_error_set(err, 400, field, "'%s' must be IPv4:port, like %s", field,
+		     example);
+	return false;
+}
+
 static bool parse_api(json_object *api, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = { "listen", "token_file", NULL };
-	char host[64];
 
 	if (!jx_only_fields(api, fields, "api", err) ||
 	    !jx_string(api, "listen", false, "api", cfg->api.listen,
 		       sizeof(cfg->api.listen), err) ||
 	    !jx_string(api, "token_file", false, "api", cfg->api.token_file,
-		       PATH_MAX, err))
+		       PATH_MAX, err) ||
+	    !listen_address("api.listen", cfg->api.listen,
+			    &cfg->api.listen_addr, &cfg->api.listen_port,
+			    "127.0.0.1:8470", err))
 		return false;
-	if (!parse_host_port(cfg->api.listen, host, sizeof(host),
-			     &cfg->api.listen_port) ||
-	    !parse_ipv4(host, &cfg->api.listen_addr)) {
-		cg_error_set(err, 400, "api.listen",
-			     "'api.listen' must be IPv4:port, like "
-			     "127.0.0.1:8470");
-		return false;
-	}
 	return absolute_path("api.token_file", cfg->api.token_file, err);
+}
+
+static bool parse_metrics(json_object *metrics, struct cg_config *cfg,
+			  struct cg_error *err)
+{
+	static const char *const fields[] = { "listen", NULL };
+
+	if (!jx_only_fields(metrics, fields, "metrics", err) ||
+	    !jx_string(metrics, "listen", true, "metrics", cfg->metrics.listen,
+		       sizeof(cfg->metrics.listen), err) ||
+	    !listen_address("metrics.listen", cfg->metrics.listen,
+			    &cfg->metrics.listen_addr,
+			    &cfg->metrics.listen_port, "127.0.0.1:9471", err))
+		return false;
+	cfg->metrics.enabled = true;
+	return true;
 }
 
 /* "nat": masquerade on the uplink, and the ports translations pick from
@@ -343,13 +368,12 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = {
-		"cell_name", "domain",	       "wireguard",
-		"bridge",    "uplink",	       "api",
-		"state_dir", "bpffs",	       "limits",
-		"log_level", "local_networks", "dns_ip",
-		"nat",	     "sync",	       NULL
+		"cell_name", "domain",	  "wireguard",	    "bridge",
+		"uplink",    "api",	  "state_dir",	    "bpffs",
+		"limits",    "log_level", "local_networks", "dns_ip",
+		"nat",	     "sync",	  "metrics",	    NULL
 	};
-	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync;
+	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -366,6 +390,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		       err) ||
 	    !jx_member(root, "nat", json_type_object, false, "", &nat, err) ||
 	    !jx_member(root, "sync", json_type_object, false, "", &sync, err) ||
+	    !jx_member(root, "metrics", json_type_object, false, "", &metrics,
+		       err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
 	    !jx_string(root, "state_dir", false, "", cfg->state_dir, PATH_MAX,
@@ -392,6 +418,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (lim && !parse_limits(lim, cfg, err)) ||
 	    (nat && !parse_nat(nat, cfg, err)) ||
 	    (sync && !parse_sync(sync, cfg, err)) ||
+	    (metrics && !parse_metrics(metrics, cfg, err)) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
 	if (up) {
@@ -422,6 +449,13 @@ static bool check_values(const struct cg_config *cfg, struct cg_error *err)
 	if (!cfg->domain[0] || strchr(cfg->domain, '/') ||
 	    strchr(cfg->domain, ' ')) {
 		cg_error_set(err, 400, "domain", "'domain' is not a domain");
+		return false;
+	}
+	if (cfg->metrics.enabled &&
+	    cfg->metrics.listen_port == cfg->api.listen_port) {
+		cg_error_set(err, 400, "metrics.listen",
+			     "'metrics.listen' must use another port than "
+			     "'api.listen'");
 		return false;
 	}
 	return absolute_path("state_dir", cfg->state_dir, err) &&

@@ -53,6 +53,16 @@ struct cg_config {
 		char token_file[PATH_MAX];
 	} api;
 
+	/* A listener for Prometheus alone (/metrics and /health, no
+	 * token), when "metrics.listen" is set; /metrics is on the admin
+	 * API (with the token) either way. */
+	struct {
+		bool enabled;
+		char listen[64];
+		struct in_addr listen_addr;
+		uint16_t listen_port;
+	} metrics;
+
 	char state_dir[PATH_MAX];
 	char bpffs[PATH_MAX];
 

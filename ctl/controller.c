@@ -611,7 +611,9 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 		ret = ctl_route_cells(c);
 	if (ret)
 		return ret;
+	ctl_metrics_start(c);
 	c->started_ns = monotonic_ns();
+	c->started_at = (int64_t)time(NULL);
 	return 0;
 }
 
@@ -1294,52 +1296,68 @@ static void add_prog_info(json_object *o, int fd)
 			       json_object_new_int64(info.jited_prog_len));
 }
 
-static json_object *program_json(const char *ifname, const char *hook, int fd,
-				 bool attached)
+size_t ctl_programs(struct controller *c, struct ctl_program out[4],
+		    struct xdp_state *xs)
 {
-	json_object *o = json_object_new_object();
+	const char *wg = c->cfg.wireguard.interface;
+	const char *up = c->cfg.uplink.interface;
+	size_t n = 0;
 
-	json_object_object_add(o, "interface", json_object_new_string(ifname));
-	json_object_object_add(o, "hook", json_object_new_string(hook));
-	json_object_object_add(o, "attached",
-			       json_object_new_boolean(attached));
-	add_prog_info(o, fd);
-	return o;
+	memset(xs, 0, sizeof(*xs));
+	xs->mode = "none";
+	out[n++] = (struct ctl_program){ wg, "tc-ingress",
+					 dp_prog_fd_wg_ingress(&c->dp), true };
+	out[n++] = (struct ctl_program){ wg, "tc-egress",
+					 dp_prog_fd_wg_egress(&c->dp), true };
+	if (!up[0])
+		return n;
+	out[n++] = (struct ctl_program){ up, "tc-egress",
+					 dp_prog_fd_uplink_egress(&c->dp),
+					 if_nametoindex(up) != 0 };
+	xdp_query(up, DP_PROG_UPLINK_XDP, xs);
+	out[n++] =
+		(struct ctl_program){ up, "xdp", dp_prog_fd_uplink_xdp(&c->dp),
+				      xs->attached };
+	return n;
+}
+
+const char *ctl_libxdp_way(const struct xdp_state *xs)
+{
+	/* libxdp's dispatcher (several XDP programs on the interface) or
+	 * its single-program fallback, e.g. where the kernel refuses the
+	 * dispatcher's freplace programs. */
+	return !xs->attached ? "none" :
+	       xs->multiprog ? "multiprog" :
+			       "single-program fallback";
 }
 
 /* Every program, where it is attached; for XDP, how. */
 static json_object *programs_json(struct controller *c)
 {
-	const char *wg = c->cfg.wireguard.interface;
-	const char *up = c->cfg.uplink.interface;
-	json_object *arr = json_object_new_array(), *x;
+	json_object *arr = json_object_new_array(), *o;
+	struct ctl_program progs[4];
 	struct xdp_state xs;
+	size_t i, n = ctl_programs(c, progs, &xs);
 
-	json_object_array_add(arr, program_json(wg, "tc-ingress",
-						dp_prog_fd_wg_ingress(&c->dp),
-						true));
-	json_object_array_add(arr,
-			      program_json(wg, "tc-egress",
-					   dp_prog_fd_wg_egress(&c->dp), true));
-	if (!up[0])
-		return arr;
-	json_object_array_add(arr,
-			      program_json(up, "tc-egress",
-					   dp_prog_fd_uplink_egress(&c->dp),
-					   if_nametoindex(up) != 0));
-	xdp_query(up, DP_PROG_UPLINK_XDP, &xs);
-	x = program_json(up, "xdp", dp_prog_fd_uplink_xdp(&c->dp), xs.attached);
-	json_object_object_add(x, "xdp_mode", json_object_new_string(xs.mode));
-	/* libxdp's dispatcher (several XDP programs on the interface) or
-	 * its single-program fallback, e.g. where the kernel refuses the
-	 * dispatcher's freplace programs. */
-	json_object_object_add(
-		x, "libxdp",
-		json_object_new_string(
-			!xs.attached ? "none" :
-			xs.multiprog ? "multiprog" :
-				       "single-program fallback"));
-	json_object_array_add(arr, x);
+	for (i = 0; i < n; i++) {
+		o = json_object_new_object();
+		json_object_object_add(o, "interface",
+				       json_object_new_string(progs[i].ifname));
+		json_object_object_add(o, "hook",
+				       json_object_new_string(progs[i].hook));
+		json_object_object_add(
+			o, "attached",
+			json_object_new_boolean(progs[i].attached));
+		add_prog_info(o, progs[i].fd);
+		if (!strcmp(progs[i].hook, "xdp")) {
+			json_object_object_add(o, "xdp_mode",
+					       json_object_new_string(xs.mode));
+			json_object_object_add(
+				o, "libxdp",
+				json_object_new_string(ctl_libxdp_way(&xs)));
+		}
+		json_object_array_add(arr, o);
+	}
 	return arr;
 }
 

@@ -50,6 +50,15 @@ struct controller {
 	pthread_cond_t push_wake;
 	bool pusher_running, pusher_stop;
 
+	/* LRU evictions (exporter.c): what the tables could not account
+	 * for at start, and the count last reported (never decreasing). */
+	struct {
+		bool have_base;
+		int64_t base[CG_TABLE__MAX];
+		uint64_t evicted[CG_TABLE__MAX];
+	} lru;
+	int64_t started_at; /* unix seconds */
+
 	struct {
 		uint64_t wg_repairs; /* peers re-programmed by reconcile */
 		uint64_t ct_gc_deleted;
@@ -137,6 +146,11 @@ void ctl_pusher_stop(struct controller *c);
 /* Where the controller notes that it created ifname's clsact qdisc. */
 int ctl_qdisc_marker(const struct cg_config *cfg, const char *ifname,
 		     char *path, size_t len);
+
+/* GET /metrics: the Prometheus text (malloc'd), or -errno. */
+int ctl_metrics(struct controller *c, char **text, size_t *len);
+/* Note what the LRU tables hold at start, to count evictions from. */
+int ctl_metrics_start(struct controller *c);
 
 /* Name of a drop reason, as the API and metrics show it. */
 const char *drop_reason_name(enum cg_drop_reason reason);

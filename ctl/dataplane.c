@@ -985,6 +985,12 @@ int dp_fwd_counters_reset(struct dataplane *dp, uint32_t fwd_id)
 int dp_map_usage(const struct dataplane *dp, enum dp_map map,
 		 struct dp_map_usage *usage)
 {
+	return dp_map_usage_of(dp, map, usage, UINT64_MAX);
+}
+
+int dp_map_usage_of(const struct dataplane *dp, enum dp_map map,
+		    struct dp_map_usage *usage, uint64_t entries)
+{
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 	int fd = dp->map_fd[map], n;
@@ -994,7 +1000,7 @@ int dp_map_usage(const struct dataplane *dp, enum dp_map map,
 		return -errno;
 	if (info.type == BPF_MAP_TYPE_RINGBUF)
 		return -EOPNOTSUPP; /* bytes, not entries */
-	n = map_count(fd, dp->ncpus);
+	n = entries != UINT64_MAX ? (int)entries : map_count(fd, dp->ncpus);
 	if (n < 0)
 		return n;
 	usage->entries = (uint32_t)n;

@@ -145,6 +145,9 @@ int dp_event_stats(const struct dataplane *dp, struct cg_event_stats *sum);
 int dp_monitor_lease(struct dataplane *dp, const struct cg_monitor *m);
 int dp_map_usage(const struct dataplane *dp, enum dp_map map,
 		 struct dp_map_usage *usage);
+/* The same, with the entries already counted (UINT64_MAX: count them). */
+int dp_map_usage_of(const struct dataplane *dp, enum dp_map map,
+		    struct dp_map_usage *usage, uint64_t entries);
 
 /* Unpin every cellgate map under bpffs. */
 int dp_unpin(const char *bpffs);

@@ -82,10 +82,11 @@ static int load_config(const char *path, struct cg_config *cfg)
 	return 0;
 }
 
-/* The listeners: the admin API, and for cell-to-cell the sync listener
- * (wg address) and the pairing listener (any address). */
+/* The listeners: the admin API, for cell-to-cell the sync listener (wg
+ * address) and the pairing listener (any address), and Prometheus's own
+ * when configured. */
 struct listeners {
-	struct api_server *api, *sync, *pairing;
+	struct api_server *api, *sync, *pairing, *metrics;
 };
 
 static int start_listeners(struct controller *c, struct listeners *l)
@@ -109,11 +110,19 @@ static int start_listeners(struct controller *c, struct listeners *l)
 		if (!l->pairing)
 			return -1;
 	}
+	if (cfg->metrics.enabled) {
+		l->metrics = api_start_on(c, metrics_routes,
+					  cfg->metrics.listen_addr,
+					  cfg->metrics.listen_port, "metrics");
+		if (!l->metrics)
+			return -1;
+	}
 	return 0;
 }
 
 static void stop_listeners(struct listeners *l)
 {
+	api_stop(l->metrics);
 	api_stop(l->pairing);
 	api_stop(l->sync);
 	api_stop(l->api);

@@ -104,7 +104,7 @@ static __always_inline void *cg_ct_map(__u8 proto)
 static __always_inline void cg_ct_delete(const struct cg_ct_key *key)
 {
 	if (!bpf_map_delete_elem(cg_ct_map(key->proto), key))
-		cg_count_removed(cg_ct_table(key->proto));
+		cg_count_table(cg_ct_table(key->proto), 0, 1);
 }
 
 /* Is a port forward's translation still there for this flow (opened
@@ -240,7 +240,7 @@ static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
 	e.expires_ns = now + cg_ct_lifetime(&e, pkt->tuple.proto);
 	map = cg_ct_map(pkt->tuple.proto);
 	if (!bpf_map_update_elem(map, &pkt->tuple, &e, BPF_NOEXIST))
-		cg_count_created(cg_ct_table(pkt->tuple.proto));
+		cg_count_table(cg_ct_table(pkt->tuple.proto), 1, 0);
 	else
 		bpf_map_update_elem(map, &pkt->tuple, &e, BPF_ANY);
 	cg_event_emit(pkt,

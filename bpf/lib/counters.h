@@ -61,20 +61,15 @@ static __always_inline struct cg_table_stats *cg_table_stats_get(void)
 	return bpf_map_lookup_elem(&cg_table_stats, &slot);
 }
 
-static __always_inline void cg_count_created(enum cg_table t)
+static __always_inline void cg_count_table(enum cg_table t, __u64 created,
+					   __u64 removed)
 {
 	struct cg_table_stats *st = cg_table_stats_get();
 
-	if (st && t < CG_TABLE__MAX)
-		st->created[t]++;
-}
-
-static __always_inline void cg_count_removed(enum cg_table t)
-{
-	struct cg_table_stats *st = cg_table_stats_get();
-
-	if (st && t < CG_TABLE__MAX)
-		st->removed[t]++;
+	if (st && t < CG_TABLE__MAX) {
+		st->created[t] += created;
+		st->removed[t] += removed;
+	}
 }
 
 /* Count pkt's drop against the identity it concerns, tell the monitor,

@@ -94,14 +94,11 @@ struct cg_nat_request {
 	bool alloc_sport; /* find a free to.sport, starting from to.sport */
 };
 
-static __always_inline void cg_nat_delete(const struct cg_ct_key *key)
-{
-	if (!bpf_map_delete_elem(&cg_nat, key))
-		cg_count_removed(CG_TABLE_NAT);
-}
-
 /* Insert entry at key unless a live one is there: an expired entry the
- * controller has not collected yet does not hold its tuple. */
+ * controller has not collected yet does not hold its tuple. Returns -1
+ * (taken), or how many entries went to make room (0 or 1), for
+ * cg_nat_count_insert: counting here, inside the allocation loop, would
+ * multiply what the verifier walks. */
 static __always_inline int cg_nat_insert(const struct cg_ct_key *key,
 					 const struct cg_nat_entry *entry,
 					 __u64 now)
@@ -109,16 +106,20 @@ static __always_inline int cg_nat_insert(const struct cg_ct_key *key,
 	struct cg_nat_entry *old;
 
 	if (!bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST))
-		goto created;
+		return 0;
 	old = bpf_map_lookup_elem(&cg_nat, key);
 	if (!old || old->expires_ns > now)
 		return -1;
-	cg_nat_delete(key);
-	if (bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST))
+	if (bpf_map_delete_elem(&cg_nat, key) ||
+	    bpf_map_update_elem(&cg_nat, key, entry, BPF_NOEXIST))
 		return -1;
-created:
-	cg_count_created(CG_TABLE_NAT);
-	return 0;
+	return 1;
+}
+
+/* Account a successful cg_nat_insert. */
+static __always_inline void cg_nat_count_insert(int replaced)
+{
+	cg_count_table(CG_TABLE_NAT, 1, replaced > 0 ? 1 : 0);
 }
 
 /* Claim the reply tuple of req->to, moving to.sport if asked, by
@@ -131,6 +132,7 @@ static __always_inline int cg_nat_claim(struct cg_nat_request *req,
 	struct cg_ct_key to, key;
 	__u16 port = req->to.sport;
 	__u32 i;
+	int r;
 
 	cg_ct_reverse(&rev->to, &req->orig);
 	rev->expires_ns = now + cg_ct_tcp_syn_ns;
@@ -139,8 +141,10 @@ static __always_inline int cg_nat_claim(struct cg_nat_request *req,
 		to = req->to;
 		to.sport = port;
 		cg_ct_reverse(&key, &to);
-		if (!cg_nat_insert(&key, rev, now)) {
+		r = cg_nat_insert(&key, rev, now);
+		if (r >= 0) {
 			req->to.sport = port;
+			cg_nat_count_insert(r);
 			return 0;
 		}
 		if (st)
@@ -180,11 +184,12 @@ cg_nat_create(struct cg_nat_request *req, const struct cg_settings *set,
 	/* The original tuple may still hold an expired (or, for a service
 	 * port, an older) entry: replaced, not created. */
 	if (!bpf_map_update_elem(&cg_nat, &req->orig, &fwd, BPF_NOEXIST)) {
-		cg_count_created(CG_TABLE_NAT);
+		cg_count_table(CG_TABLE_NAT, 1, 0);
 	} else if (bpf_map_update_elem(&cg_nat, &req->orig, &fwd, BPF_ANY)) {
 		/* Roll the claim back: never half a translation. */
 		cg_ct_reverse(&rkey, &req->to);
-		cg_nat_delete(&rkey);
+		if (!bpf_map_delete_elem(&cg_nat, &rkey))
+			cg_count_table(CG_TABLE_NAT, 0, 1);
 		if (st)
 			st->exhausted++;
 		return CG_DROP_NAT_EXHAUSTED;

@@ -1185,6 +1185,30 @@ static int suite_open(struct suite *s)
 	return 0;
 }
 
+/* What the verifier went through per program: its cost grows with every
+ * branch, so the log keeps it in view. */
+static void print_verified_insns(const struct suite *s)
+{
+	static const enum hook hooks[] = { INGRESS, EGRESS, UPLINK_XDP,
+					   UPLINK_EGRESS };
+	static const char *const names[] = { "wg ingress", "wg egress",
+					     "uplink xdp", "uplink egress" };
+	struct bpf_prog_info info;
+	__u32 len;
+	size_t i;
+
+	printf("# verified instructions:");
+	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(hook_prog_fd(s, hooks[i]), &info,
+					   &len) == 0)
+			printf("%s %s %u", i ? "," : "", names[i],
+			       info.verified_insns);
+	}
+	printf("\n");
+}
+
 static void suite_close(struct suite *s)
 {
 	if (s->loaded)
@@ -1233,6 +1257,7 @@ int main(void)
 		suite_close(&s);
 		return 1;
 	}
+	print_verified_insns(&s);
 	run_all(&s);
 	suite_close(&s);
 	printf("1..%d\n# %d passed, %d failed\n", s.n, s.n - s.failed,

@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: MIT
+/*
+ * GET /metrics: the cell's numbers as Prometheus families. Counters come
+ * from the pinned per-CPU maps (summed over CPUs, read in batches), table
+ * sizes from one walk of each table, handshakes from WireGuard, the rest
+ * from the controller. Names and labels are a contract with dashboards:
+ * add, never rename (README, "Metrics").
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "controller_internal.h"
+#include "log.h"
+#include "mapread.h"
+#include "metrics.h"
+#include "wg.h"
+
+#define COUNTER "counter"
+#define GAUGE "gauge"
+
+/* ---- identities: peers and linked cells ---------------------------------- */
+
+/* What the identity families need of a peer or a cell. */
+struct ident_ref {
+	const char *name;
+	uint32_t id;
+	const uint8_t *key; /* WireGuard public key */
+};
+
+static int cmp_wg_peer(const void *a, const void *b)
+{
+	return memcmp(((const struct wg_peer *)a)->public_key,
+		      ((const struct wg_peer *)b)->public_key, WG_KEY_LEN);
+}
+
+/* The last handshake (unix seconds) of key; 0 if never or unknown. dev's
+ * peers are sorted by key. */
+static int64_t handshake_of(const struct wg_device *dev, const uint8_t *key)
+{
+	struct wg_peer probe;
+	const struct wg_peer *p;
+
+	if (!dev->n_peers)
+		return 0;
+	memcpy(probe.public_key, key, WG_KEY_LEN);
+	p = bsearch(&probe, dev->peers, dev->n_peers, sizeof(*p), cmp_wg_peer);
+	return p ? p->last_handshake_sec : 0;
+}
+
+/* One counter family over every identity of a kind; field picks the
+ * counter out of its sums. */
+static void ident_counter(struct metrics *m, const char *kind, const char *what,
+			  const char *help, const struct ident_ref *refs,
+			  size_t n, const struct cg_counters *sums,
+			  size_t field)
+{
+	char name[96];
+	uint64_t v;
+	size_t i;
+
+	snprintf(name, sizeof(name), "cellgate_%s_%s_total", kind, what);
+	metrics_family(m, name, COUNTER, help);
+	for (i = 0; i < n; i++) {
+		memcpy(&v, (const char *)&sums[refs[i].id] + field, sizeof(v));
+		metrics_u64(m, v, kind, refs[i].name, NULL);
+	}
+}
+
+static void ident_families(struct metrics *m, const char *kind,
+			   const struct ident_ref *refs, size_t n,
+			   const struct cg_counters *sums,
+			   const struct wg_device *dev, int64_t now)
+{
+	char name[96], help[160];
+	int64_t hs;
+	size_t i;
+	int r;
+
+	ident_counter(m, kind, "rx_packets",
+		      "Packets received from it over WireGuard (passed).", refs,
+		      n, sums, offsetof(struct cg_counters, rx_packets));
+	ident_counter(m, kind, "rx_bytes",
+		      "IP bytes received from it over WireGuard (passed).",
+		      refs, n, sums, offsetof(struct cg_counters, rx_bytes));
+	ident_counter(m, kind, "tx_packets",
+		      "Packets sent to it over WireGuard.", refs, n, sums,
+		      offsetof(struct cg_counters, tx_packets));
+	ident_counter(m, kind, "tx_bytes",
+		      "IP bytes sent to it over WireGuard.", refs, n, sums,
+		      offsetof(struct cg_counters, tx_bytes));
+
+	snprintf(name, sizeof(name), "cellgate_%s_drops_total", kind);
+	snprintf(help, sizeof(help),
+		 "Packets from or to the %s dropped, by reason (reasons "
+		 "that never happened are left out).",
+		 kind);
+	metrics_family(m, name, COUNTER, help);
+	for (i = 0; i < n; i++)
+		for (r = 1; r < CG_DROP__MAX; r++)
+			if (sums[refs[i].id].drops[r])
+				metrics_u64(m, sums[refs[i].id].drops[r], kind,
+					    refs[i].name, "reason",
+					    drop_reason_name(r), NULL);
+
+	snprintf(name, sizeof(name), "cellgate_%s_last_handshake_seconds",
+		 kind);
+	metrics_family(m, name, GAUGE,
+		       "Unix time of the last WireGuard handshake (0: never).");
+	for (i = 0; i < n; i++)
+		metrics_u64(m, (uint64_t)handshake_of(dev, refs[i].key), kind,
+			    refs[i].name, NULL);
+
+	snprintf(name, sizeof(name), "cellgate_%s_handshake_age_seconds", kind);
+	metrics_family(m, name, GAUGE,
+		       "Seconds since the last WireGuard handshake (absent: "
+		       "never).");
+	for (i = 0; i < n; i++) {
+		hs = handshake_of(dev, refs[i].key);
+		if (hs)
+			metrics_u64(m, (uint64_t)(now > hs ? now - hs : 0),
+				    kind, refs[i].name, NULL);
+	}
+}
+
+/* Drops charged to no peer or cell (CG_IDENT_UNKNOWN): unknown sources,
+ * malformed packets. Every reason, so a dashboard can rate() them. */
+static void unattributed(struct metrics *m, const struct cg_counters *unknown)
+{
+	int r;
+
+	metrics_family(m, "cellgate_unattributed_drops_total", COUNTER,
+		       "Packets dropped that belong to no peer or cell, by "
+		       "reason.");
+	for (r = 1; r < CG_DROP__MAX; r++)
+		metrics_u64(m, unknown->drops[r], "reason", drop_reason_name(r),
+			    NULL);
+}
+
+static void identities(struct controller *c, struct metrics *m,
+		       const struct wg_device *dev)
+{
+	const struct cg_state *st = &c->state;
+	struct ident_ref *peers = calloc(st->n_peers + 1, sizeof(*peers));
+	struct ident_ref *cells = calloc(st->n_cells + 1, sizeof(*cells));
+	struct cg_counters *sums = NULL;
+	uint32_t max_id = 0;
+	size_t i;
+
+	for (i = 0; i < st->n_peers; i++)
+		max_id = st->peers[i].id > max_id ? st->peers[i].id : max_id;
+	for (i = 0; i < st->n_cells; i++)
+		max_id = st->cells[i].id > max_id ? st->cells[i].id : max_id;
+	sums = calloc((size_t)max_id + 1, sizeof(*sums));
+	if (!peers || !cells || !sums ||
+	    dp_counters_all(&c->dp, sums, max_id + 1)) {
+		m->failed = true;
+		goto out;
+	}
+	for (i = 0; i < st->n_peers; i++)
+		peers[i] =
+			(struct ident_ref){ st->peers[i].name, st->peers[i].id,
+					    st->peers[i].public_key };
+	for (i = 0; i < st->n_cells; i++)
+		cells[i] = (struct ident_ref){ st->cells[i].info.cell_name,
+					       st->cells[i].id,
+					       st->cells[i].info.public_key };
+	ident_families(m, "peer", peers, st->n_peers, sums, dev, time(NULL));
+	ident_families(m, "cell", cells, st->n_cells, sums, dev, time(NULL));
+	unattributed(m, &sums[CG_IDENT_UNKNOWN]);
+out:
+	free(peers);
+	free(cells);
+	free(sums);
+}
+
+/* Peer-sync with each linked cell: our permissions pushed to it. */
+static void cell_sync(struct controller *c, struct metrics *m)
+{
+	const struct cg_state *st = &c->state;
+	size_t i;
+
+	metrics_family(m, "cellgate_cell_sync_pushes_total", COUNTER,
+		       "Pushes of our permissions to the cell tried since the "
+		       "controller started.");
+	for (i = 0; i < st->n_cells; i++)
+		metrics_u64(m, st->cells[i].pushes, "cell",
+			    st->cells[i].info.cell_name, NULL);
+	metrics_family(
+		m, "cellgate_cell_sync_push_failures_total", COUNTER,
+		"Pushes to the cell that failed (retried with backoff).");
+	for (i = 0; i < st->n_cells; i++)
+		metrics_u64(m, st->cells[i].push_failures, "cell",
+			    st->cells[i].info.cell_name, NULL);
+	metrics_family(m, "cellgate_cell_sync_pending", GAUGE,
+		       "1 while a change has not reached the cell yet.");
+	for (i = 0; i < st->n_cells; i++)
+		metrics_u64(m, st->cells[i].pending_push ? 1 : 0, "cell",
+			    st->cells[i].info.cell_name, NULL);
+}
+
+/* ---- forwards and services ------------------------------------------------ */
+
+static void forwards(struct controller *c, struct metrics *m)
+{
+	static const struct {
+		const char *name, *help;
+		size_t field;
+	} fams[] = {
+		{ "cellgate_forward_packets_total",
+		  "Packets translated toward the forward's target.",
+		  offsetof(struct cg_fwd_counters, packets) },
+		{ "cellgate_forward_bytes_total",
+		  "IP bytes translated toward the forward's target.",
+		  offsetof(struct cg_fwd_counters, bytes) },
+		{ "cellgate_forward_denied_total",
+		  "New flows refused by the forward's allow_from.",
+		  offsetof(struct cg_fwd_counters, denied) },
+		{ "cellgate_forward_nat_failures_total",
+		  "New flows dropped: no NAT port could be allocated.",
+		  offsetof(struct cg_fwd_counters, nat_failed) },
+	};
+	const struct cg_state *st = &c->state;
+	struct cg_fwd_counters *sums =
+		calloc(st->n_forwards + 1, sizeof(*sums));
+	size_t f, i;
+	uint64_t v;
+
+	if (!sums) {
+		m->failed = true;
+		return;
+	}
+	for (i = 0; i < st->n_forwards; i++)
+		dp_fwd_counters(&c->dp, st->forwards[i].slot, &sums[i]);
+	for (f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		metrics_family(m, fams[f].name, COUNTER, fams[f].help);
+		for (i = 0; i < st->n_forwards; i++) {
+			memcpy(&v, (const char *)&sums[i] + fams[f].field,
+			       sizeof(v));
+			metrics_u64(m, v, "forward", st->forwards[i].id, NULL);
+		}
+	}
+	free(sums);
+}
+
+static void services(struct controller *c, struct metrics *m)
+{
+	static struct cg_service_counters sums[CG_MAX_SERVICES];
+	const struct cg_state *st = &c->state;
+	const struct cg_service_def *svc;
+	size_t i;
+
+	/* static: called under the controller's lock only. */
+	if (dp_service_counters_all(&c->dp, sums)) {
+		m->failed = true;
+		return;
+	}
+	metrics_family(m, "cellgate_service_new_flows_total", COUNTER,
+		       "New flows toward the service, by verdict (allowed, or "
+		       "denied: not in the peer's or cell's access).");
+	for (i = 0; i < st->n_services; i++) {
+		svc = &st->services[i];
+		if (svc->id >= CG_MAX_SERVICES)
+			continue;
+		metrics_u64(m, sums[svc->id].allowed, "service", svc->name,
+			    "verdict", "allowed", NULL);
+		metrics_u64(m, sums[svc->id].denied, "service", svc->name,
+			    "verdict", "denied", NULL);
+	}
+}
+
+/* ---- tables and maps --------------------------------------------------------- */
+
+/* One walk of each LRU table: entries in total and by state or kind. */
+struct table_census {
+	uint64_t entries[CG_TABLE__MAX];
+	uint64_t ct_state[CG_TABLE__MAX][4]; /* by enum cg_ct_state */
+	uint64_t nat_kind[8]; /* by enum cg_nat_kind */
+};
+
+static int count_ct(const void *key, const void *value, void *ctx)
+{
+	const struct cg_ct_entry *e = value;
+	uint64_t *by_state = ctx;
+
+	(void)key;
+	by_state[(unsigned int)e->state < 4 ? e->state : 0]++;
+	return 0;
+}
+
+static int count_nat(const void *key, const void *value, void *ctx)
+{
+	const struct cg_nat_entry *e = value;
+	uint64_t *by_kind = ctx;
+
+	(void)key;
+	by_kind[(unsigned int)e->kind < 8 ? e->kind : 0]++;
+	return 0;
+}
+
+static int take_census(const struct dataplane *dp, struct table_census *tc)
+{
+	int n;
+
+	memset(tc, 0, sizeof(*tc));
+	n = map_for_each(dp->map_fd[DP_MAP_CT_TCP], dp->ncpus, count_ct,
+			 tc->ct_state[CG_TABLE_CT_TCP]);
+	if (n < 0)
+		return n;
+	tc->entries[CG_TABLE_CT_TCP] = (uint64_t)n;
+	n = map_for_each(dp->map_fd[DP_MAP_CT_OTHER], dp->ncpus, count_ct,
+			 tc->ct_state[CG_TABLE_CT_OTHER]);
+	if (n < 0)
+		return n;
+	tc->entries[CG_TABLE_CT_OTHER] = (uint64_t)n;
+	n = map_for_each(dp->map_fd[DP_MAP_NAT], dp->ncpus, count_nat,
+			 tc->nat_kind);
+	if (n < 0)
+		return n;
+	tc->entries[CG_TABLE_NAT] = (uint64_t)n;
+	return 0;
+}
+
+/* Entries neither removed on purpose nor present: what the kernel's LRU
+ * reclaimed (plus what was created or removed while we counted, which
+ * the next scrape settles). */
+static int lru_unaccounted(const struct dataplane *dp,
+			   const struct table_census *tc,
+			   int64_t out[CG_TABLE__MAX])
+{
+	struct cg_table_stats ts;
+	int t, ret = dp_table_stats(dp, &ts);
+
+	for (t = 0; !ret && t < CG_TABLE__MAX; t++)
+		out[t] = (int64_t)(ts.created[t] - ts.removed[t] -
+				   tc->entries[t]);
+	return ret;
+}
+
+int ctl_metrics_start(struct controller *c)
+{
+	struct table_census tc;
+	int ret = take_census(&c->dp, &tc);
+
+	if (!ret)
+		ret = lru_unaccounted(&c->dp, &tc, c->lru.base);
+	if (ret)
+		log_warn("metrics: cannot read the tables (%s): LRU "
+			 "evictions are counted from the first scrape",
+			 strerror(-ret));
+	c->lru.have_base = ret == 0;
+	return ret;
+}
+
+static const char *const table_maps[CG_TABLE__MAX] = {
+	[CG_TABLE_CT_TCP] = "cg_ct_tcp",
+	[CG_TABLE_CT_OTHER] = "cg_ct_other",
+	[CG_TABLE_NAT] = "cg_nat",
+};
+
+static void lru_evictions(struct controller *c, struct metrics *m,
+			  const struct table_census *tc)
+{
+	int64_t now[CG_TABLE__MAX];
+	int t;
+
+	if (lru_unaccounted(&c->dp, tc, now)) {
+		m->failed = true;
+		return;
+	}
+	if (!c->lru.have_base) {
+		memcpy(c->lru.base, now, sizeof(now));
+		c->lru.have_base = true;
+	}
+	metrics_family(m, "cellgate_lru_evictions_total", COUNTER,
+		       "Entries the kernel evicted from a full LRU table since "
+		       "the controller started (created - removed - present).");
+	for (t = 0; t < CG_TABLE__MAX; t++) {
+		/* Never backwards: a count taken mid-change settles later. */
+		if (now[t] - c->lru.base[t] > (int64_t)c->lru.evicted[t])
+			c->lru.evicted[t] = (uint64_t)(now[t] - c->lru.base[t]);
+		metrics_u64(m, c->lru.evicted[t], "map", table_maps[t], NULL);
+	}
+}
+
+static void tables(struct controller *c, struct metrics *m,
+		   const struct table_census *tc)
+{
+	static const char *const states[4] = { "unknown", "new", "established",
+					       "closing" };
+	static const char *const kinds[8] = {
+		"none",	   "masquerade", "bridge_snat", "service_dnat",
+		"forward", "wg_snat",	 "host",	"unknown",
+	};
+	static const char *const ct_tables[2] = { "tcp", "other" };
+	int t, i;
+
+	metrics_family(m, "cellgate_conntrack_entries", GAUGE,
+		       "Tracked flows by table and state (expired ones "
+		       "included until collected).");
+	for (t = CG_TABLE_CT_TCP; t <= CG_TABLE_CT_OTHER; t++)
+		for (i = 1; i < 4; i++)
+			metrics_u64(m, tc->ct_state[t][i], "table",
+				    ct_tables[t], "state", states[i], NULL);
+	metrics_family(m, "cellgate_nat_entries", GAUGE,
+		       "NAT entries (two per translated flow) by kind.");
+	for (i = 1; i < 7; i++)
+		metrics_u64(m, tc->nat_kind[i], "kind", kinds[i], NULL);
+	lru_evictions(c, m, tc);
+}
+
+/* Every map: entries, capacity, kernel memory. */
+static void maps(struct controller *c, struct metrics *m,
+		 const struct table_census *tc)
+{
+	struct dp_map_usage u[DP_MAP__COUNT];
+	bool ok[DP_MAP__COUNT];
+	int i;
+
+	for (i = 0; i < DP_MAP__COUNT; i++)
+		ok[i] = dp_map_usage_of(&c->dp, i, &u[i],
+					i == DP_MAP_CT_TCP ?
+						tc->entries[CG_TABLE_CT_TCP] :
+					i == DP_MAP_CT_OTHER ?
+						tc->entries[CG_TABLE_CT_OTHER] :
+					i == DP_MAP_NAT ?
+						tc->entries[CG_TABLE_NAT] :
+						UINT64_MAX) == 0;
+	metrics_family(m, "cellgate_map_entries", GAUGE,
+		       "Entries in a BPF map (arrays are always full).");
+	for (i = 0; i < DP_MAP__COUNT; i++)
+		if (ok[i])
+			metrics_u64(m, u[i].entries, "map", u[i].name, NULL);
+	metrics_family(m, "cellgate_map_capacity", GAUGE,
+		       "Entries a BPF map can hold (max_entries).");
+	for (i = 0; i < DP_MAP__COUNT; i++)
+		if (ok[i])
+			metrics_u64(m, u[i].capacity, "map", u[i].name, NULL);
+	metrics_family(m, "cellgate_map_memory_bytes", GAUGE,
+		       "Kernel memory of a BPF map (fdinfo memlock).");
+	for (i = 0; i < DP_MAP__COUNT; i++)
+		metrics_u64(m, map_memory_bytes(c->dp.map_fd[i]), "map",
+			    dp_map_name(i), NULL);
+}
+
+/* ---- NAT, events, the controller ------------------------------------------- */
+
+static void nat(struct controller *c, struct metrics *m)
+{
+	struct cg_nat_stats st;
+
+	if (dp_nat_stats(&c->dp, &st)) {
+		m->failed = true;
+		return;
+	}
+	metrics_family(m, "cellgate_nat_flows_created_total", COUNTER,
+		       "Flows given a NAT translation.");
+	metrics_u64(m, st.created, NULL);
+	metrics_family(m, "cellgate_nat_port_collisions_total", COUNTER,
+		       "Candidate NAT ports found taken while allocating.");
+	metrics_u64(m, st.port_collisions, NULL);
+	metrics_family(m, "cellgate_nat_exhausted_total", COUNTER,
+		       "Flows dropped: no free NAT port in 32 tries.");
+	metrics_u64(m, st.exhausted, NULL);
+}
+
+static void events(struct controller *c, struct metrics *m)
+{
+	struct cg_event_stats st;
+
+	if (dp_event_stats(&c->dp, &st)) {
+		m->failed = true;
+		return;
+	}
+	metrics_family(m, "cellgate_monitor_events_total", COUNTER,
+		       "Drop and trace events for `cellgate monitor`, by "
+		       "outcome: emitted, rate_limited (by the per-CPU "
+		       "bucket), lost (ring buffer full).");
+	metrics_u64(m, st.emitted, "outcome", "emitted", NULL);
+	metrics_u64(m, st.rate_limited, "outcome", "rate_limited", NULL);
+	metrics_u64(m, st.lost, "outcome", "lost", NULL);
+}
+
+static void controller_counters(struct controller *c, struct metrics *m)
+{
+	metrics_family(m, "cellgate_wireguard_repairs_total", COUNTER,
+		       "WireGuard peers re-programmed because they drifted "
+		       "from the state.");
+	metrics_u64(m, c->stats.wg_repairs, NULL);
+	metrics_family(m, "cellgate_conntrack_gc_deleted_total", COUNTER,
+		       "Expired conntrack and NAT entries the controller "
+		       "collected.");
+	metrics_u64(m, c->stats.ct_gc_deleted, NULL);
+	metrics_family(m, "cellgate_state_writes_total", COUNTER,
+		       "Times the state file was written.");
+	metrics_u64(m, c->stats.state_writes, NULL);
+
+	metrics_family(m, "cellgate_peers", GAUGE, "Peers configured.");
+	metrics_u64(m, c->state.n_peers, NULL);
+	metrics_family(m, "cellgate_cells", GAUGE, "Cells linked.");
+	metrics_u64(m, c->state.n_cells, NULL);
+	metrics_family(m, "cellgate_services", GAUGE, "Services defined.");
+	metrics_u64(m, c->state.n_services, NULL);
+	metrics_family(m, "cellgate_forwards", GAUGE, "Port forwards.");
+	metrics_u64(m, c->state.n_forwards, NULL);
+}
+
+static void programs(struct controller *c, struct metrics *m)
+{
+	struct ctl_program progs[4];
+	struct bpf_prog_info info[4];
+	struct xdp_state xs;
+	size_t i, n = ctl_programs(c, progs, &xs);
+	__u32 len;
+
+	metrics_family(m, "cellgate_program_attached", GAUGE,
+		       "1 when the program is attached to its interface.");
+	for (i = 0; i < n; i++)
+		metrics_u64(m, progs[i].attached ? 1 : 0, "interface",
+			    progs[i].ifname, "hook", progs[i].hook, NULL);
+	metrics_family(m, "cellgate_program_verified_insns", GAUGE,
+		       "Instructions the verifier processed for the program.");
+	for (i = 0; i < n; i++) {
+		memset(&info[i], 0, sizeof(info[i]));
+		len = sizeof(info[i]);
+		if (bpf_obj_get_info_by_fd(progs[i].fd, &info[i], &len) == 0)
+			metrics_u64(m, info[i].verified_insns, "interface",
+				    progs[i].ifname, "hook", progs[i].hook,
+				    NULL);
+	}
+	if (n < 4)
+		return;
+	metrics_family(m, "cellgate_xdp_info", GAUGE,
+		       "How XDP runs on the uplink: mode (native, generic, "
+		       "none) and libxdp (multiprog, or single-program "
+		       "fallback where the kernel refuses freplace).");
+	metrics_u64(m, 1, "interface", progs[3].ifname, "mode", xs.mode,
+		    "libxdp", ctl_libxdp_way(&xs), NULL);
+}
+
+/* ---- the process --------------------------------------------------------- */
+
+static void process(struct controller *c, struct metrics *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long size = 0, resident = 0;
+	struct rusage ru;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	metrics_family(m, "process_resident_memory_bytes", GAUGE,
+		       "Resident memory size in bytes.");
+	metrics_u64(m, (uint64_t)resident * (uint64_t)page, NULL);
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		metrics_family(m, "process_cpu_seconds_total", COUNTER,
+			       "User and system CPU time spent in seconds.");
+		metrics_f64(m,
+			    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+				    (double)(ru.ru_utime.tv_usec +
+					     ru.ru_stime.tv_usec) /
+					    1e6,
+			    NULL);
+	}
+	metrics_family(m, "process_start_time_seconds", GAUGE,
+		       "Start time of the process since unix epoch in "
+		       "seconds.");
+	metrics_u64(m, (uint64_t)c->started_at, NULL);
+	metrics_family(m, "cellgate_build_info", GAUGE,
+		       "Always 1; the labels say which cellgate runs.");
+	metrics_u64(m, 1, "version", CG_VERSION, "libbpf",
+		    libbpf_version_string(), NULL);
+}
+
+int ctl_metrics(struct controller *c, char **text, size_t *len)
+{
+	struct wg_device dev = { 0 };
+	struct table_census tc;
+	struct metrics m;
+
+	/* WireGuard first, without the lock: a userspace WireGuard with
+	 * many peers takes a while to list them. */
+	if (wg_get_device(c->cfg.wireguard.interface, &dev) == 0)
+		qsort(dev.peers, dev.n_peers, sizeof(*dev.peers), cmp_wg_peer);
+	metrics_init(&m);
+	pthread_mutex_lock(&c->lock);
+	identities(c, &m, &dev);
+	cell_sync(c, &m);
+	forwards(c, &m);
+	services(c, &m);
+	if (take_census(&c->dp, &tc) == 0) {
+		tables(c, &m, &tc);
+		maps(c, &m, &tc);
+	} else {
+		m.failed = true;
+	}
+	nat(c, &m);
+	events(c, &m);
+	controller_counters(c, &m);
+	programs(c, &m);
+	process(c, &m);
+	pthread_mutex_unlock(&c->lock);
+	wg_device_free(&dev);
+	if (m.failed) {
+		log_warn("metrics: a family could not be read or written");
+		metrics_free(&m);
+		return -EIO;
+	}
+	*text = m.text;
+	*len = m.len;
+	return 0;
+}
