@@ -37,7 +37,7 @@ static __always_inline int host_flow(const struct cg_pkt *pkt, __u64 now)
 		return TC_ACT_OK;
 	}
 	host.to = reply;
-	host.expires_ns = now + cg_nat_lifetime(pkt);
+	host.expires_ns = now + cg_nat_lifetime(pkt, false);
 	/* Replaces an expired entry not collected yet (a lapsed
 	 * reservation): a plain NOEXIST insert would fail on it for good. */
 	r = cg_nat_insert(&reply, &host, now);

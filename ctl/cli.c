@@ -69,6 +69,16 @@ static const struct cli_command commands[] = {
 	  "nothing); it is told at once" },
 	{ "cell", "permissions", cli_cell_permissions, "NAME",
 	  "what we share with the cell, and what it says it shares with us" },
+	{ "maps", NULL, cli_maps, "[NAME]",
+	  "the pinned BPF maps (without NAME: each with its size), decoded\n"
+	  "with names; reads them directly, the controller may be stopped" },
+	{ "monitor", NULL, cli_monitor,
+	  "[--peer NAME] [--reason REASON] [--trace] [--rate N]\n"
+	  "[--count N] [--duration SECONDS]",
+	  "drop events as the programs see them (with --trace, new flows\n"
+	  "too), for one peer or cell, or one reason; at most N events per\n"
+	  "second and CPU (default 1000); how many the rate limit refused\n"
+	  "or a full ring buffer lost is said at the end" },
 	{ "token", "rotate", cli_token_rotate, "",
 	  "write a new API token; the old one stops working at once" },
 };

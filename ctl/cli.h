@@ -6,8 +6,9 @@
  * and exit codes, cli_http.c libcurl, cli_syntax.c the spelling of
  * endpoints and the like, cli_table.c human output; each command group
  * has its own file (cli_peer.c, cli_peer_config.c, cli_service.c,
- * cli_forward.c, cli_cell.c, cli_status.c, cli_token.c). This header is
- * what they share.
+ * cli_forward.c, cli_cell.c, cli_status.c, cli_token.c). `maps` and
+ * `monitor` (cli_maps.c, cli_monitor.c) read the pinned maps instead of
+ * calling the API. This header is what they share.
  */
 #ifndef CELLGATE_CLI_H
 #define CELLGATE_CLI_H
@@ -19,6 +20,9 @@
 
 #include "cli_http.h"
 #include "config.h"
+#include "dataplane.h"
+#include "mapview.h"
+#include "state.h"
 
 /* An API path: a route with one name of at most 64 characters. */
 #define CLI_PATH_MAX 128
@@ -57,7 +61,7 @@ struct cli_command {
 };
 
 /* True if word starts a client command (status, peer, service, forward,
- * cell, token). */
+ * cell, maps, monitor, token). */
 bool cli_is_command(const char *word);
 /* Run the client command in argv (argv[0] is its first word). Returns the
  * process exit code. */
@@ -156,6 +160,22 @@ char *cli_join(json_object *arr, const char *sep, cli_fmt_fn fmt);
  * counters, for a `show` block. */
 void cli_print_counters(json_object *counters);
 
+/* The pinned maps and, for names, the state file, read directly: `maps`
+ * and `monitor` work while the controller is stopped. */
+struct cli_pinned {
+	struct dataplane dp;
+	struct cg_state st;
+	bool have_state;
+	struct mapview_ctx ctx; /* names (NULL without a state file), now */
+};
+
+/* Open the maps under the config's bpffs and the state file (without
+ * it, ids stand in for names: said on stderr). */
+int cli_pinned_open(struct cli *cli, struct cli_pinned *p);
+void cli_pinned_close(struct cli_pinned *p);
+/* CLOCK_MONOTONIC, the programs' clock, in ns. */
+uint64_t cli_monotonic_ns(void);
+
 /* The commands. */
 int cli_status(struct cli *cli, int argc, char **argv);
 int cli_peer_list(struct cli *cli, int argc, char **argv);
@@ -180,5 +200,7 @@ int cli_cell_add(struct cli *cli, int argc, char **argv);
 int cli_cell_del(struct cli *cli, int argc, char **argv);
 int cli_cell_share(struct cli *cli, int argc, char **argv);
 int cli_cell_permissions(struct cli *cli, int argc, char **argv);
+int cli_maps(struct cli *cli, int argc, char **argv);
+int cli_monitor(struct cli *cli, int argc, char **argv);
 
 #endif

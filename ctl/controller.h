@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "abi_names.h"
 #include "attach.h"
 #include "config.h"
 #include "dataplane.h"
@@ -151,8 +152,5 @@ int ctl_qdisc_marker(const struct cg_config *cfg, const char *ifname,
 int ctl_metrics(struct controller *c, char **text, size_t *len);
 /* Note what the LRU tables hold at start, to count evictions from. */
 int ctl_metrics_start(struct controller *c);
-
-/* Name of a drop reason, as the API and metrics show it. */
-const char *drop_reason_name(enum cg_drop_reason reason);
 
 #endif

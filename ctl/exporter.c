@@ -273,6 +273,10 @@ static void services(struct controller *c, struct metrics *m)
 		metrics_u64(m, sums[svc->id].denied, "service", svc->name,
 			    "verdict", "denied", NULL);
 	}
+	metrics_u64(m, sums[CG_SYNC_SERVICE_ID].allowed, "service",
+		    CG_SYNC_SERVICE_NAME, "verdict", "allowed", NULL);
+	metrics_u64(m, sums[CG_SYNC_SERVICE_ID].denied, "service",
+		    CG_SYNC_SERVICE_NAME, "verdict", "denied", NULL);
 }
 
 /* ---- tables and maps --------------------------------------------------------- */
@@ -392,12 +396,6 @@ static void lru_evictions(struct controller *c, struct metrics *m,
 static void tables(struct controller *c, struct metrics *m,
 		   const struct table_census *tc)
 {
-	static const char *const states[4] = { "unknown", "new", "established",
-					       "closing" };
-	static const char *const kinds[8] = {
-		"none",	   "masquerade", "bridge_snat", "service_dnat",
-		"forward", "wg_snat",	 "host",	"unknown",
-	};
 	static const char *const ct_tables[2] = { "tcp", "other" };
 	int t, i;
 
@@ -407,11 +405,12 @@ static void tables(struct controller *c, struct metrics *m,
 	for (t = CG_TABLE_CT_TCP; t <= CG_TABLE_CT_OTHER; t++)
 		for (i = 1; i < 4; i++)
 			metrics_u64(m, tc->ct_state[t][i], "table",
-				    ct_tables[t], "state", states[i], NULL);
+				    ct_tables[t], "state", ct_state_name(i),
+				    NULL);
 	metrics_family(m, "cellgate_nat_entries", GAUGE,
 		       "NAT entries (two per translated flow) by kind.");
 	for (i = 1; i < 7; i++)
-		metrics_u64(m, tc->nat_kind[i], "kind", kinds[i], NULL);
+		metrics_u64(m, tc->nat_kind[i], "kind", nat_kind_name(i), NULL);
 	lru_evictions(c, m, tc);
 }
 

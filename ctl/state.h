@@ -23,6 +23,9 @@
 /* Service id kept for the cell-to-cell sync listener (on the wg address):
  * every linked cell may reach it, nothing else. */
 #define CG_SYNC_SERVICE_ID (CG_MAX_SERVICES - 1)
+/* Its name where services are named (metrics, `cellgate maps`): not a
+ * valid service name, so no service can take it. */
+#define CG_SYNC_SERVICE_NAME "@cell-sync"
 #define CG_MAX_ENDPOINTS 32 /* per service */
 #define CG_MAX_DNAT 32 /* per service */
 

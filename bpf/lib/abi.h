@@ -273,7 +273,8 @@ struct cg_nat_entry {
 	enum cg_nat_dir dir;
 	__u32 owner; /* forward id of forward flows, else 0 */
 	__u8 snat_at_wg; /* forward flows: SNAT to the wg address on wg0 */
-	__u8 pad[3];
+	__u8 closing; /* TCP: a FIN or RST passed, in either direction */
+	__u8 pad[2];
 };
 
 /* Per-forward counters (cg_fwd_counters, per CPU, by fwd_id). */

@@ -28,14 +28,15 @@ static __always_inline struct cg_nat_stats *cg_nat_stats_get(void)
 }
 
 /* How long a translation lives after a packet: as conntrack does, with
- * TCP shortened once it closes. */
-static __always_inline __u64 cg_nat_lifetime(const struct cg_pkt *pkt)
+ * TCP shortened once it closes (closing: a FIN or RST passed before). */
+static __always_inline __u64 cg_nat_lifetime(const struct cg_pkt *pkt,
+					     bool closing)
 {
 	switch (pkt->tuple.proto) {
 	case IPPROTO_TCP:
 		if (pkt->tcp_flags & TCP_FLAG_RST)
 			return cg_ct_tcp_close_ns;
-		if (pkt->tcp_flags & TCP_FLAG_FIN)
+		if (closing || (pkt->tcp_flags & TCP_FLAG_FIN))
 			return cg_ct_tcp_fin_ns;
 		/* A bare SYN (retransmitted, unanswered) is no connection
 		 * yet: it must not keep a translation for hours. */
@@ -61,11 +62,34 @@ cg_nat_lookup(const struct cg_ct_key *t, __u64 now)
 	return e;
 }
 
+/* A TCP FIN or RST passed e's half of a pair: mark both halves closing,
+ * and cut the other's life to the FIN timeout. Each half is refreshed
+ * only by its own direction, so without this the last ACK after the FINs
+ * would keep the pair, and its port, for cg_ct_tcp_est_ns. */
+static __always_inline void cg_nat_closing(struct cg_nat_entry *e, __u64 now)
+{
+	struct cg_nat_entry *twin;
+	struct cg_ct_key key;
+
+	e->closing = 1;
+	cg_ct_reverse(&key, &e->to); /* how the other direction arrives */
+	twin = bpf_map_lookup_elem(&cg_nat, &key);
+	if (!twin || twin->kind != e->kind)
+		return;
+	twin->closing = 1;
+	if (twin->expires_ns > now + cg_ct_tcp_fin_ns)
+		twin->expires_ns = now + cg_ct_tcp_fin_ns;
+}
+
 static __always_inline void cg_nat_touch(struct cg_nat_entry *e,
 					 const struct cg_pkt *pkt, __u64 now)
 {
-	__u64 expires = now + cg_nat_lifetime(pkt);
+	__u64 expires;
 
+	if (pkt->tuple.proto == IPPROTO_TCP && !e->closing &&
+	    (pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
+		cg_nat_closing(e, now);
+	expires = now + cg_nat_lifetime(pkt, e->closing);
 	if (expires > e->expires_ns + CG_CT_REFRESH_NS ||
 	    expires < e->expires_ns)
 		e->expires_ns = expires;

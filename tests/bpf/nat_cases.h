@@ -1096,6 +1096,63 @@ static bool nat_masq_tcp(struct suite *s, struct check *c)
 	       expect_stats(c, &a, &b, 1, 0, 0, 0);
 }
 
+/* Both halves of key's pair live at most FIN_S more seconds, and are
+ * marked closing. */
+static bool expect_closing(struct suite *s, struct check *c, const char *which,
+			   const struct cg_ct_key *key)
+{
+	struct cg_nat_entry e;
+	char what[2][48];
+	uint64_t now = monotonic_ns();
+
+	if (!nat_get(s, c, key, &e))
+		return false;
+	snprintf(what[0], sizeof(what[0]), "cg_nat %s .closing", which);
+	snprintf(what[1], sizeof(what[1]), "cg_nat %s life left (s)", which);
+	return expect_eq(c, what[0], 1, e.closing) &&
+	       expect_range(c, what[1], 1, TCP_FIN_S,
+			    (e.expires_ns - now) / NSEC + 1);
+}
+
+/* A FIN in one direction closes the pair: the other half is cut too, and
+ * the last ACKs after the FINs do not stretch either back to hours (which
+ * kept closed flows' ports reserved for TCP_EST_S). */
+static bool nat_masq_close(struct suite *s, struct check *c)
+{
+	const struct pkt_desc syn = TCP(BOB, 45100, REMOTE, 443, TH_SYN);
+	const struct pkt_desc syn_out = TCP(UPLINK, 45100, REMOTE, 443, TH_SYN);
+	const struct pkt_desc synack =
+		TCP(REMOTE, 443, UPLINK, 45100, TH_SYN | TH_ACK);
+	const struct pkt_desc synack_out =
+		TCP(REMOTE, 443, BOB, 45100, TH_SYN | TH_ACK);
+	const struct pkt_desc fin =
+		TCP(REMOTE, 443, UPLINK, 45100, TH_FIN | TH_ACK);
+	const struct pkt_desc fin_out =
+		TCP(REMOTE, 443, BOB, 45100, TH_FIN | TH_ACK);
+	const struct pkt_desc ack = TCP(BOB, 45100, REMOTE, 443, TH_ACK);
+	const struct pkt_desc ack_out = TCP(UPLINK, 45100, REMOTE, 443, TH_ACK);
+	const struct pkt_desc ack2 = TCP(REMOTE, 443, UPLINK, 45100, TH_ACK);
+	const struct pkt_desc ack2_out = TCP(REMOTE, 443, BOB, 45100, TH_ACK);
+	struct cg_ct_key orig = key_of(&syn), reply = key_of(&synack);
+
+	return nat_send(s, c, "SYN", UPLINK_EGRESS, &syn, NX_TC_PASS,
+			&syn_out) &&
+	       nat_send(s, c, "SYN-ACK", UPLINK_XDP, &synack, NX_XDP_PASS,
+			&synack_out) &&
+	       nat_send(s, c, "ACK", UPLINK_EGRESS, &ack, NX_TC_PASS,
+			&ack_out) &&
+	       nat_send(s, c, "server's FIN", UPLINK_XDP, &fin, NX_XDP_PASS,
+			&fin_out) &&
+	       expect_closing(s, c, "reply", &reply) &&
+	       expect_closing(s, c, "orig (the FIN's twin)", &orig) &&
+	       nat_send(s, c, "client's last ACK", UPLINK_EGRESS, &ack,
+			NX_TC_PASS, &ack_out) &&
+	       nat_send(s, c, "server's late ACK", UPLINK_XDP, &ack2,
+			NX_XDP_PASS, &ack2_out) &&
+	       expect_closing(s, c, "orig after ACK", &orig) &&
+	       expect_closing(s, c, "reply after ACK", &reply);
+}
+
 static bool nat_masq_collision(struct suite *s, struct check *c)
 {
 	const struct pkt_desc bob = TCP(BOB, 45000, REMOTE, 443, TH_SYN);
@@ -2025,6 +2082,8 @@ static const struct flow nat_flows[] = {
 	{ "nat: DNAT sends a UDP checksum computing to 0 as 0xffff",
 	  nat_dnat_udp_csum_zero },
 	{ "nat: masquerade tcp keeps the port; reply in XDP", nat_masq_tcp },
+	{ "nat: a FIN closes both halves; late ACKs keep them short",
+	  nat_masq_close },
 	{ "nat: masquerade moves a taken port; replies to each",
 	  nat_masq_collision },
 	{ "nat: masquerade ICMP echo, id kept and moved", nat_masq_icmp },

@@ -218,7 +218,7 @@ stop_controller() {
 # namespace; prints the body, then the status on the last line.
 api() {
 	local cell=$1 method=$2 path=$3 body=${4-} d="$WORK/$1" port
-	port=$(sed -n 's/.*"listen": "127.0.0.1:\([0-9]*\)".*/\1/p' "$d/cellgate.json")
+	port=$(sed -n 's/.*"api": {"listen": "127.0.0.1:\([0-9]*\)".*/\1/p' "$d/cellgate.json")
 	ip netns exec "$(ns_of "$cell" r)" curl -sS -m 5 -X "$method" \
 		-H "Authorization: Bearer $(cat "$d/api.token" 2>/dev/null)" \
 		${body:+-H "Content-Type: application/json" --data-binary "$body"} \
@@ -235,7 +235,8 @@ api_ok() {
 }
 
 # add_peer CELL INDEX NAME OCTET JSON_EXTRA: a WireGuard peer namespace
-# running wireguard-go, registered with the cell's API.
+# running wireguard-go (a kernel WireGuard link with WG_PEERS=kernel),
+# registered with the cell's API.
 add_peer() {
 	local cell=$1 n=$2 name=$3 octet=$4 extra=${5:-}
 	local p d="$WORK/$cell" key pub rpub ifn
@@ -253,10 +254,15 @@ add_peer() {
 	rpub=$(wg pubkey <"$d/wg.key")
 	api_ok "$cell" POST /api/peers \
 		"{\"name\":\"$name\",\"public_key\":\"$pub\",\"ip\":\"10.0.$n.$octet\"$extra}" >/dev/null || return 1
-	WG_PROCESS_FOREGROUND=1 bg_in "$p" wireguard-go "$ifn" \
-		</dev/null >>"$d/$name.wg.log" 2>&1
-	echo "$LAST_PID" >"$d/$name.wg.pid"
-	wait_for 5 test -S "/var/run/wireguard/$ifn.sock" || return 1
+	if [ "${WG_PEERS:-go}" = kernel ]; then
+		# Kernel WireGuard (tests/kernels/, Debian's 6.1): a link.
+		ip -n "$p" link add "$ifn" type wireguard || return 1
+	else
+		WG_PROCESS_FOREGROUND=1 bg_in "$p" wireguard-go "$ifn" \
+			</dev/null >>"$d/$name.wg.log" 2>&1
+		echo "$LAST_PID" >"$d/$name.wg.pid"
+		wait_for 5 test -S "/var/run/wireguard/$ifn.sock" || return 1
+	fi
 	ip netns exec "$p" wg set "$ifn" private-key "$key" \
 		peer "$rpub" endpoint "192.168.10$n.1:51820" allowed-ips 0.0.0.0/0 \
 		persistent-keepalive 25

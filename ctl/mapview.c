@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: MIT
+/* Decoding the pinned maps' entries into rows (mapview.h). */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "abi_names.h"
+#include "cell.h"
+#include "mapread.h"
+#include "mapview.h"
+#include "util.h"
+
+/* ---- cells of a row ------------------------------------------------------ */
+
+static void put_str(json_object *row, const char *key, const char *value)
+{
+	json_object_object_add(row, key, json_object_new_string(value));
+}
+
+static void put_int(json_object *row, const char *key, int64_t value)
+{
+	json_object_object_add(row, key, json_object_new_int64(value));
+}
+
+static void put_bool(json_object *row, const char *key, bool value)
+{
+	json_object_object_add(row, key, json_object_new_boolean(value));
+}
+
+static void put_addr(json_object *row, const char *key, const uint8_t a[4])
+{
+	char buf[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, a, buf, sizeof(buf));
+	put_str(row, key, buf);
+}
+
+/* "a.b.c.d/len" */
+static void put_prefix(json_object *row, const char *key, const uint8_t a[4],
+		       uint32_t len)
+{
+	char addr[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 12];
+
+	inet_ntop(AF_INET, a, addr, sizeof(addr));
+	snprintf(buf, sizeof(buf), "%s/%u", addr, len);
+	put_str(row, key, buf);
+}
+
+/* An endpoint of a tuple: "a.b.c.d:port" for TCP and UDP, the address
+ * alone otherwise (ICMP "ports" are echo ids, shown apart). */
+static void put_endpoint(json_object *row, const char *key, const uint8_t a[4],
+			 uint16_t port, uint8_t proto)
+{
+	char addr[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 8];
+
+	inet_ntop(AF_INET, a, addr, sizeof(addr));
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		snprintf(buf, sizeof(buf), "%s:%u", addr, port);
+	else
+		snprintf(buf, sizeof(buf), "%s", addr);
+	put_str(row, key, buf);
+}
+
+static void put_proto(json_object *row, const char *key, uint8_t proto)
+{
+	const char *name = proto_name(proto);
+	char buf[8];
+
+	if (!strcmp(name, "?")) {
+		snprintf(buf, sizeof(buf), "%u", proto);
+		name = buf;
+	}
+	put_str(row, key, name);
+}
+
+/* Seconds until a CLOCK_MONOTONIC deadline; negative once it passed (the
+ * entry waits for garbage collection). */
+static void put_expiry(const struct mapview_ctx *ctx, json_object *row,
+		       uint64_t deadline_ns)
+{
+	put_int(row, "expires_s",
+		((int64_t)deadline_ns - (int64_t)ctx->now_ns) / 1000000000);
+}
+
+static json_object *new_row(json_object *rows)
+{
+	json_object *row = json_object_new_object();
+
+	json_object_array_add(rows, row);
+	return row;
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+const char *mapview_identity(const struct mapview_ctx *ctx, uint32_t id,
+			     char *buf, size_t len)
+{
+	size_t i;
+
+	if (id == CG_IDENT_UNKNOWN)
+		return "-";
+	for (i = 0; ctx->st && i < ctx->st->n_peers; i++)
+		if (ctx->st->peers[i].id == id)
+			return ctx->st->peers[i].name;
+	for (i = 0; ctx->st && i < ctx->st->n_cells; i++)
+		if (ctx->st->cells[i].id == id) {
+			snprintf(buf, len, "cell:%s",
+				 ctx->st->cells[i].info.cell_name);
+			return buf;
+		}
+	snprintf(buf, len, "#%" PRIu32, id);
+	return buf;
+}
+
+static void put_identity(const struct mapview_ctx *ctx, json_object *row,
+			 const char *key, uint32_t id)
+{
+	char buf[CG_NAME_MAX + 8];
+
+	put_str(row, key, mapview_identity(ctx, id, buf, sizeof(buf)));
+}
+
+static const char *service_name(const struct mapview_ctx *ctx, uint32_t id,
+				char *buf, size_t len)
+{
+	const struct cg_service_def *s =
+		ctx->st ? state_service_by_id(ctx->st, id) : NULL;
+
+	if (s)
+		return s->name;
+	if (id == CG_SYNC_SERVICE_ID)
+		return CG_SYNC_SERVICE_NAME;
+	snprintf(buf, len, "#%" PRIu32, id);
+	return buf;
+}
+
+static void put_service(const struct mapview_ctx *ctx, json_object *row,
+			const char *key, uint32_t id)
+{
+	char buf[16];
+
+	put_str(row, key, service_name(ctx, id, buf, sizeof(buf)));
+}
+
+/* The services of a bitmap, by name, comma separated ("-": none). */
+static void put_services(const struct mapview_ctx *ctx, json_object *row,
+			 const __u64 bits[CG_SERVICE_WORDS])
+{
+	char out[1024] = "", buf[16];
+	size_t n = 0;
+	uint32_t id;
+
+	for (id = 0; id < CG_MAX_SERVICES; id++) {
+		if (!(bits[id / 64] & (1ull << (id % 64))))
+			continue;
+		n += (size_t)snprintf(
+			out + n, n < sizeof(out) ? sizeof(out) - n : 0, "%s%s",
+			n ? "," : "", service_name(ctx, id, buf, sizeof(buf)));
+	}
+	put_str(row, "services", n ? out : "-");
+}
+
+static void put_forward(const struct mapview_ctx *ctx, json_object *row,
+			uint32_t slot)
+{
+	char buf[16];
+	size_t i;
+
+	for (i = 0; ctx->st && i < ctx->st->n_forwards; i++)
+		if (ctx->st->forwards[i].slot == slot) {
+			put_str(row, "forward", ctx->st->forwards[i].id);
+			return;
+		}
+	snprintf(buf, sizeof(buf), "#%" PRIu32, slot);
+	put_str(row, "forward", buf);
+}
+
+/* ---- one function per map ------------------------------------------------ */
+
+static void put_identity_value(const struct mapview_ctx *ctx, json_object *row,
+			       const struct cg_identity *v)
+{
+	put_identity(ctx, row, "identity", v->id);
+	put_int(row, "id", v->id);
+	put_int(row, "epoch", v->epoch);
+	put_services(ctx, row, v->services);
+	put_bool(row, "internet", v->internet_access);
+	put_bool(row, "peer_to_peer", v->peer_to_peer);
+}
+
+static void peers_rows(const struct mapview_ctx *ctx, const void *key,
+		       const void *value, json_object *rows)
+{
+	const struct cg_addr_key *k = key;
+	json_object *row = new_row(rows);
+
+	put_addr(row, "address", k->addr);
+	put_identity_value(ctx, row, value);
+}
+
+static void cells_rows(const struct mapview_ctx *ctx, const void *key,
+		       const void *value, json_object *rows)
+{
+	const struct cg_lpm_key *k = key;
+	json_object *row = new_row(rows);
+
+	put_prefix(row, "subnet", k->addr, k->prefixlen);
+	put_identity_value(ctx, row, value);
+}
+
+static void local_nets_rows(const struct mapview_ctx *ctx, const void *key,
+			    const void *value, json_object *rows)
+{
+	const struct cg_lpm_key *k = key;
+	const struct cg_local_net *v = value;
+	json_object *row = new_row(rows);
+
+	(void)ctx;
+	put_prefix(row, "network", k->addr, k->prefixlen);
+	put_str(row, "kind", net_kind_name(v->kind));
+}
+
+static void services_rows(const struct mapview_ctx *ctx, const void *key,
+			  const void *value, json_object *rows)
+{
+	const struct cg_service_key *k = key;
+	const struct cg_service *v = value;
+	json_object *row = new_row(rows);
+
+	put_service(ctx, row, "service", v->service_id);
+	put_proto(row, "proto", k->proto);
+	put_addr(row, "address", k->addr);
+	put_int(row, "port", k->port); /* 0: every port */
+}
+
+static void conntrack_rows(const struct mapview_ctx *ctx, const void *key,
+			   const void *value, json_object *rows)
+{
+	const struct cg_ct_key *k = key;
+	const struct cg_ct_entry *v = value;
+	json_object *row = new_row(rows);
+
+	put_proto(row, "proto", k->proto);
+	put_endpoint(row, "source", k->saddr, k->sport, k->proto);
+	put_endpoint(row, "destination", k->daddr, k->dport, k->proto);
+	put_str(row, "state", ct_state_name(v->state));
+	put_str(row, "origin", ct_origin_name(v->origin));
+	put_identity(ctx, row, "from", v->src_ident);
+	put_identity(ctx, row, "to", v->dst_ident);
+	put_bool(row, "reply_seen", v->seen_reply);
+	put_expiry(ctx, row, v->expires_ns);
+}
+
+static void frags_rows(const struct mapview_ctx *ctx, const void *key,
+		       const void *value, json_object *rows)
+{
+	const struct cg_frag_key *k = key;
+	const struct cg_frag_ports *v = value;
+	json_object *row = new_row(rows);
+
+	(void)ctx;
+	put_proto(row, "proto", k->proto);
+	put_endpoint(row, "source", k->saddr, v->sport, k->proto);
+	put_endpoint(row, "destination", k->daddr, v->dport, k->proto);
+	put_int(row, "ip_id", k->ip_id);
+}
+
+/* Arrays indexed by identity: only identities in use, or with data. */
+static void epochs_rows(const struct mapview_ctx *ctx, const void *key,
+			const void *value, json_object *rows)
+{
+	uint32_t id = *(const uint32_t *)key, epoch = *(const uint32_t *)value;
+	json_object *row;
+
+	if (!epoch)
+		return;
+	row = new_row(rows);
+	put_identity(ctx, row, "identity", id);
+	put_int(row, "id", id);
+	put_int(row, "epoch", epoch);
+}
+
+/* "service_denied=3,no_internet=1", or "-". */
+static void put_drops(json_object *row, const struct cg_counters *c)
+{
+	char out[512] = "";
+	size_t n = 0;
+	int r;
+
+	for (r = 1; r < CG_DROP__MAX; r++)
+		if (c->drops[r])
+			n += (size_t)snprintf(
+				out + n, n < sizeof(out) ? sizeof(out) - n : 0,
+				"%s%s=%" PRIu64, n ? "," : "",
+				drop_reason_name(r), (uint64_t)c->drops[r]);
+	put_str(row, "drops", n ? out : "-");
+}
+
+static bool all_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static void counters_rows(const struct mapview_ctx *ctx, const void *key,
+			  const void *value, json_object *rows)
+{
+	uint32_t id = *(const uint32_t *)key;
+	struct cg_counters c;
+	json_object *row;
+
+	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
+	if (all_zero(&c, sizeof(c)))
+		return;
+	row = new_row(rows);
+	put_identity(ctx, row, "identity", id);
+	put_int(row, "id", id);
+	put_int(row, "rx_packets", (int64_t)c.rx_packets);
+	put_int(row, "rx_bytes", (int64_t)c.rx_bytes);
+	put_int(row, "tx_packets", (int64_t)c.tx_packets);
+	put_int(row, "tx_bytes", (int64_t)c.tx_bytes);
+	put_drops(row, &c);
+}
+
+static void settings_rows(const struct mapview_ctx *ctx, const void *key,
+			  const void *value, json_object *rows)
+{
+	const struct cg_settings *v = value;
+	json_object *row = new_row(rows);
+
+	(void)ctx;
+	(void)key;
+	put_addr(row, "wg_address", v->wg_addr);
+	put_addr(row, "uplink_address", v->uplink_addr);
+	put_int(row, "nat_port_min", v->nat_port_min);
+	put_int(row, "nat_port_max", v->nat_port_max);
+	put_bool(row, "masquerade", v->masquerade);
+}
+
+static void dnat_rows(const struct mapview_ctx *ctx, const void *key,
+		      const void *value, json_object *rows)
+{
+	const struct cg_dnat_key *k = key;
+	const struct cg_dnat_target *v = value;
+	json_object *row = new_row(rows);
+
+	put_proto(row, "proto", k->proto);
+	put_int(row, "port", k->port);
+	put_endpoint(row, "to", v->to_addr, v->to_port, k->proto);
+	put_service(ctx, row, "service", v->service_id);
+}
+
+static void forwards_rows(const struct mapview_ctx *ctx, const void *key,
+			  const void *value, json_object *rows)
+{
+	const struct cg_forward_key *k = key;
+	const struct cg_forward *v = value;
+	json_object *row = new_row(rows);
+
+	put_forward(ctx, row, v->fwd_id);
+	put_proto(row, "proto", k->proto);
+	put_int(row, "port", k->port);
+	put_endpoint(row, "target", v->target_addr, v->target_port, k->proto);
+	put_bool(row, "snat_at_wg", v->snat_at_wg);
+	put_bool(row, "allow_from", v->has_allow_from);
+}
+
+static void fwd_allow_rows(const struct mapview_ctx *ctx, const void *key,
+			   const void *value, json_object *rows)
+{
+	const struct cg_fwd_allow_key *k = key;
+	json_object *row = new_row(rows);
+
+	(void)value;
+	/* The key's first 32 bits are the forward id, always matched. */
+	put_forward(ctx, row, ntohl(k->fwd_id));
+	put_prefix(row, "source", k->addr,
+		   k->prefixlen >= 32 ? k->prefixlen - 32 : 0);
+}
+
+static void nat_rows(const struct mapview_ctx *ctx, const void *key,
+		     const void *value, json_object *rows)
+{
+	const struct cg_ct_key *k = key;
+	const struct cg_nat_entry *v = value;
+	json_object *row = new_row(rows);
+
+	put_str(row, "kind", nat_kind_name(v->kind));
+	put_str(row, "dir", nat_dir_name(v->dir));
+	put_proto(row, "proto", k->proto);
+	put_endpoint(row, "source", k->saddr, k->sport, k->proto);
+	put_endpoint(row, "destination", k->daddr, k->dport, k->proto);
+	put_endpoint(row, "to_source", v->to.saddr, v->to.sport, k->proto);
+	put_endpoint(row, "to_destination", v->to.daddr, v->to.dport, k->proto);
+	if (v->owner)
+		put_forward(ctx, row, v->owner);
+	else
+		put_str(row, "forward", "-");
+	put_expiry(ctx, row, v->expires_ns);
+}
+
+static void fwd_counters_rows(const struct mapview_ctx *ctx, const void *key,
+			      const void *value, json_object *rows)
+{
+	struct cg_fwd_counters c;
+	json_object *row;
+
+	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
+	if (all_zero(&c, sizeof(c)))
+		return;
+	row = new_row(rows);
+	put_forward(ctx, row, *(const uint32_t *)key);
+	put_int(row, "packets", (int64_t)c.packets);
+	put_int(row, "bytes", (int64_t)c.bytes);
+	put_int(row, "denied", (int64_t)c.denied);
+	put_int(row, "nat_failed", (int64_t)c.nat_failed);
+}
+
+static void nat_stats_rows(const struct mapview_ctx *ctx, const void *key,
+			   const void *value, json_object *rows)
+{
+	struct cg_nat_stats c;
+	json_object *row = new_row(rows);
+
+	(void)key;
+	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
+	put_int(row, "created", (int64_t)c.created);
+	put_int(row, "port_collisions", (int64_t)c.port_collisions);
+	put_int(row, "exhausted", (int64_t)c.exhausted);
+	put_int(row, "orphans", (int64_t)c.orphans);
+}
+
+static void service_counters_rows(const struct mapview_ctx *ctx,
+				  const void *key, const void *value,
+				  json_object *rows)
+{
+	uint32_t id = *(const uint32_t *)key;
+	struct cg_service_counters c;
+	json_object *row;
+
+	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
+	if (all_zero(&c, sizeof(c)))
+		return;
+	row = new_row(rows);
+	put_service(ctx, row, "service", id);
+	put_int(row, "id", id);
+	put_int(row, "allowed", (int64_t)c.allowed);
+	put_int(row, "denied", (int64_t)c.denied);
+}
+
+/* One row per table and slot (who removed: the programs or the
+ * controller's garbage collection). */
+static void table_stats_rows(const struct mapview_ctx *ctx, const void *key,
+			     const void *value, json_object *rows)
+{
+	static const char *const tables[CG_TABLE__MAX] = {
+		[CG_TABLE_CT_TCP] = "ct_tcp",
+		[CG_TABLE_CT_OTHER] = "ct_other",
+		[CG_TABLE_NAT] = "nat",
+	};
+	uint32_t slot = *(const uint32_t *)key;
+	struct cg_table_stats c;
+	json_object *row;
+	int t;
+
+	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
+	for (t = 0; t < CG_TABLE__MAX; t++) {
+		row = new_row(rows);
+		put_str(row, "table", tables[t]);
+		put_str(row, "counted_by",
+			slot == CG_STATS_PROGRAMS ? "programs" : "controller");
+		put_int(row, "created", (int64_t)c.created[t]);
+		put_int(row, "removed", (int64_t)c.removed[t]);
+	}
+}
+
+static void monitor_rows(const struct mapview_ctx *ctx, const void *key,
+			 const void *value, json_object *rows)
+{
+	const struct cg_monitor *v = value;
+	json_object *row = new_row(rows);
+	int64_t left;
+
+	(void)key;
+	/* Seconds of lease left; 0 when no monitor is reading. */
+	left = ((int64_t)v->drops_until_ns - (int64_t)ctx->now_ns) / 1000000000;
+	put_int(row, "drops_lease_s", left > 0 ? left : 0);
+	left = ((int64_t)v->trace_until_ns - (int64_t)ctx->now_ns) / 1000000000;
+	put_int(row, "trace_lease_s", left > 0 ? left : 0);
+	put_int(row, "rate", v->rate ? v->rate : CG_EVENT_RATE);
+	put_int(row, "burst", v->burst ? v->burst : CG_EVENT_BURST);
+}
+
+static void event_stats_rows(const struct mapview_ctx *ctx, const void *key,
+			     const void *value, json_object *rows)
+{
+	struct cg_event_stats c;
+	json_object *row = new_row(rows);
+
+	(void)key;
+	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
+	put_int(row, "emitted", (int64_t)c.emitted);
+	put_int(row, "rate_limited", (int64_t)c.rate_limited);
+	put_int(row, "lost", (int64_t)c.lost);
+}
+
+/* ---- the views ----------------------------------------------------------- */
+
+#define COLUMNS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define IDENTITY_COLUMNS \
+	"identity", "id", "epoch", "services", "internet", "peer_to_peer"
+#define TUPLE_COLUMNS "proto", "source", "destination"
+
+const struct mapview mapviews[] = {
+	{ "peers", DP_MAP_PEERS, COLUMNS("address", IDENTITY_COLUMNS),
+	  peers_rows, "peer address -> identity and its policy" },
+	{ "cells", DP_MAP_CELLS, COLUMNS("subnet", IDENTITY_COLUMNS),
+	  cells_rows, "linked cell subnet -> identity and its policy" },
+	{ "local_nets", DP_MAP_LOCAL_NETS, COLUMNS("network", "kind"),
+	  local_nets_rows, "the cell's own networks" },
+	{ "services", DP_MAP_SERVICES,
+	  COLUMNS("service", "proto", "address", "port"), services_rows,
+	  "service endpoints (port 0: every port)" },
+	{ "ct_tcp", DP_MAP_CT_TCP,
+	  COLUMNS(TUPLE_COLUMNS, "state", "origin", "from", "to", "reply_seen",
+		  "expires_s"),
+	  conntrack_rows, "tracked TCP flows" },
+	{ "ct_other", DP_MAP_CT_OTHER,
+	  COLUMNS(TUPLE_COLUMNS, "state", "origin", "from", "to", "reply_seen",
+		  "expires_s"),
+	  conntrack_rows, "tracked UDP and ICMP flows" },
+	{ "frags", DP_MAP_FRAGS, COLUMNS(TUPLE_COLUMNS, "ip_id"), frags_rows,
+	  "fragmented datagrams: ports of their first fragment" },
+	{ "epochs", DP_MAP_EPOCHS, COLUMNS("identity", "id", "epoch"),
+	  epochs_rows, "policy epoch per identity" },
+	{ "counters", DP_MAP_COUNTERS,
+	  COLUMNS("identity", "id", "rx_packets", "rx_bytes", "tx_packets",
+		  "tx_bytes", "drops"),
+	  counters_rows, "traffic and drops per identity (nonzero only)" },
+	{ "settings", DP_MAP_SETTINGS,
+	  COLUMNS("wg_address", "uplink_address", "nat_port_min",
+		  "nat_port_max", "masquerade"),
+	  settings_rows, "addresses translations use" },
+	{ "dnat", DP_MAP_DNAT, COLUMNS("proto", "port", "to", "service"),
+	  dnat_rows, "service ports exposed on the wg address" },
+	{ "forwards", DP_MAP_FORWARDS,
+	  COLUMNS("forward", "proto", "port", "target", "snat_at_wg",
+		  "allow_from"),
+	  forwards_rows, "port forwards of the uplink address" },
+	{ "fwd_allow", DP_MAP_FWD_ALLOW, COLUMNS("forward", "source"),
+	  fwd_allow_rows, "sources a forward admits" },
+	{ "nat", DP_MAP_NAT,
+	  COLUMNS("kind", "dir", TUPLE_COLUMNS, "to_source", "to_destination",
+		  "forward", "expires_s"),
+	  nat_rows, "translations: two entries per flow" },
+	{ "fwd_counters", DP_MAP_FWD_COUNTERS,
+	  COLUMNS("forward", "packets", "bytes", "denied", "nat_failed"),
+	  fwd_counters_rows, "traffic per forward (nonzero only)" },
+	{ "nat_stats", DP_MAP_NAT_STATS,
+	  COLUMNS("created", "port_collisions", "exhausted", "orphans"),
+	  nat_stats_rows, "NAT port allocation" },
+	{ "service_counters", DP_MAP_SERVICE_COUNTERS,
+	  COLUMNS("service", "id", "allowed", "denied"), service_counters_rows,
+	  "new flows per service and verdict (nonzero only)" },
+	{ "table_stats", DP_MAP_TABLE_STATS,
+	  COLUMNS("table", "counted_by", "created", "removed"),
+	  table_stats_rows, "entries created and removed per table" },
+	{ "events", DP_MAP_EVENTS, COLUMNS("event"), NULL,
+	  "ring buffer of drop events: read it with `cellgate monitor`" },
+	{ "monitor", DP_MAP_MONITOR,
+	  COLUMNS("drops_lease_s", "trace_lease_s", "rate", "burst"),
+	  monitor_rows, "the monitor's lease and rate limit" },
+	{ "event_stats", DP_MAP_EVENT_STATS,
+	  COLUMNS("emitted", "rate_limited", "lost"), event_stats_rows,
+	  "what became of the events" },
+};
+
+const unsigned int n_mapviews = ARRAY_SIZE(mapviews);
+
+_Static_assert(ARRAY_SIZE(mapviews) == DP_MAP__COUNT,
+	       "a view for every pinned map");
+
+const struct mapview *mapview_find(const char *name)
+{
+	unsigned int i;
+
+	if (!strncmp(name, "cg_", 3))
+		name += 3;
+	for (i = 0; i < n_mapviews; i++)
+		if (!strcmp(mapviews[i].name, name))
+			return &mapviews[i];
+	return NULL;
+}
