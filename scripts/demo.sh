@@ -15,6 +15,7 @@ PREFIX=cgdemo
 SHORT=cgd
 WORK=/run/cellgate-demo
 API_PORT=8470
+METRICS_PORT=9470
 
 services() { # services CELL N
 	local cell=$1 n=$2
@@ -41,6 +42,7 @@ cell_build() { # cell_build CELL N: namespaces and config
 	log "demo: cell '$1' (10.0.$2.0/24, services on 172.20.$2.0/24)"
 	cell_topology "$1" "$2"
 	write_cell_config "$1" "$2" $API_PORT
+	enable_metrics "$1" $METRICS_PORT
 }
 
 cell_up() { # cell_up CELL N PEER1 ACCESS1 PEER2 ACCESS2
@@ -127,7 +129,13 @@ The API of a cell listens on 127.0.0.1:$API_PORT inside its router namespace:
       -d '{"service_access":["calendar","files","web"]}' http://127.0.0.1:$API_PORT/api/peers/alice
   ip netns exec $PREFIX-home-r curl -s -H "Authorization: Bearer \$T" http://127.0.0.1:$API_PORT/api/status
 
-The pinned maps, with bpftool:
+Prometheus metrics (no token on this listener; also on the API with one):
+  ip netns exec $PREFIX-home-r curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep 'peer="alice"'
+
+The pinned maps, decoded, and live drops (the controller may be stopped):
+  ip netns exec $PREFIX-home-r $root/build/cellgate --config $WORK/home/cellgate.json maps peers
+  ip netns exec $PREFIX-home-r $root/build/cellgate --config $WORK/home/cellgate.json monitor
+and raw, with bpftool:
   bpftool map dump pinned $WORK/home/bpf/cg_peers
   bpftool map dump pinned $WORK/home/bpf/cg_ct_tcp
 

@@ -174,6 +174,13 @@ write_cell_config() {
 	EOF
 }
 
+# enable_metrics CELL PORT: a metrics listener (no token) on
+# 127.0.0.1:PORT in the router namespace. Call it before start_controller.
+enable_metrics() {
+	sed -i "s|^  \"api\": |  \"metrics\": {\"listen\": \"127.0.0.1:$2\"},\n  \"api\": |" \
+		"$WORK/$1/cellgate.json"
+}
+
 # link_wan CELL_A INDEX_A CELL_B INDEX_B: a "wan" link between two cells'
 # routers (198.18.INDEX_A.0/30), each cell's endpoint on it, so the cells
 # can reach each other's WireGuard and pairing listener. Call it after

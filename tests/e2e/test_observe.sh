@@ -43,8 +43,7 @@ bg_in "$(ns_of $CELL files)" socat -u TCP-LISTEN:9000,fork,reuseaddr OPEN:/dev/n
 	</dev/null >>"$WORK/servers.log" 2>&1
 write_cell_config $CELL $N $API_PORT
 # A dedicated metrics listener, without a token (Prometheus' default).
-sed -i "s|^  \"api\": |  \"metrics\": {\"listen\": \"127.0.0.1:$METRICS_PORT\"},\n  \"api\": |" \
-	"$WORK/$CELL/cellgate.json"
+enable_metrics $CELL $METRICS_PORT
 start_controller $CELL || { not_ok "controller starts"; exit 1; }
 ok "controller starts with a metrics listener"
 
