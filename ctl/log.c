@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
+/* vasprintf */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,15 +43,35 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* A library message of several lines (libbpf's verifier log, printed as
+ * one message when a program does not load) is logged line by line, and
+ * only its last lines: that is where the verifier says why. */
+#define LIBRARY_TAIL_LINES 40
+
 void log_vlibrary(enum log_level level, const char *lib, const char *fmt,
 		  va_list ap)
 {
-	char line[1024];
+	const char *prefix = lib ? lib : "", *sep = lib ? ": " : "";
+	char *text, *line, *next;
+	int n = 0, skip;
 
-	if (level > current_level)
+	if (level > current_level || vasprintf(&text, fmt, ap) < 0)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	if (line[0])
-		log_msg(level, "%s%s%s", lib ? lib : "", lib ? ": " : "", line);
+	for (line = text; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		n += next > line;
+		next += *next == '\n';
+	}
+	skip = n > LIBRARY_TAIL_LINES ? n - LIBRARY_TAIL_LINES : 0;
+	if (skip)
+		log_msg(level, "%s%s(%d lines skipped; the last %d follow)",
+			prefix, sep, skip, LIBRARY_TAIL_LINES);
+	for (line = text; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		if (line[0] && skip-- <= 0)
+			log_msg(level, "%s%s%s", prefix, sep, line);
+	}
+	free(text);
 }

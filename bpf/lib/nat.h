@@ -152,31 +152,43 @@ static __always_inline int cg_nat_claim(struct cg_nat_request *req,
 					const struct cg_settings *set,
 					struct cg_nat_entry *rev, __u64 now)
 {
-	struct cg_nat_stats *st = cg_nat_stats_get();
+	struct cg_nat_stats *st;
 	struct cg_ct_key to, key;
 	__u16 port = req->to.sport;
-	__u32 i;
-	int r;
+	__u32 i, collisions = 0;
+	int r = -1;
 
 	cg_ct_reverse(&rev->to, &req->orig);
 	rev->expires_ns = now + cg_ct_tcp_syn_ns;
+	/* Unrolled, not a loop: clang lays this loop out with its back-edge
+	 * as a fall-through into the header, which older verifiers refuse
+	 * ("back-edge from insn X to Y": only a jump may close a bounded
+	 * loop there; Debian 12's 6.1 is one, 6.7 relaxed it). Unrolled, the
+	 * verifier also walks fewer states (i is a constant in each copy).
+	 * Nothing is counted inside: a map value pointer shared by the
+	 * copies gets its field address computed once, before its NULL
+	 * check, which 6.1's verifier refuses too. */
+#pragma unroll
 	for (i = 0; i < CG_NAT_TRIES; i++) {
 		port = cg_nat_candidate(i, req->to.sport, port, set);
 		to = req->to;
 		to.sport = port;
 		cg_ct_reverse(&key, &to);
 		r = cg_nat_insert(&key, rev, now);
-		if (r >= 0) {
-			req->to.sport = port;
-			cg_nat_count_insert(r);
-			return 0;
-		}
-		if (st)
-			st->port_collisions++;
+		if (r >= 0)
+			break;
+		collisions++;
 		if (!req->alloc_sport)
 			break;
 	}
-	return -1;
+	st = collisions ? cg_nat_stats_get() : NULL;
+	if (st)
+		st->port_collisions += collisions;
+	if (r < 0)
+		return -1;
+	req->to.sport = port;
+	cg_nat_count_insert(r);
+	return 0;
 }
 
 /* Install both entries of a new translation; req->to gets the final
