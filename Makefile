@@ -54,7 +54,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_QUICK_SECONDS ?= 25
 
 .PHONY: all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
-	install clean format format-check help fuzz fuzz-quick
+	install clean format format-check help fuzz fuzz-quick bench bench-quick
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
 
@@ -66,9 +66,12 @@ help:
 	@echo "make test-unit   unit tests (check, ASan/UBSan)"
 	@echo "make test-bpf    BPF_PROG_TEST_RUN tests"
 	@echo "make test-e2e    end-to-end tests in network namespaces"
+	@echo "make test-kernels Debian 12's 6.1 kernel and kernel WireGuard under qemu"
 	@echo "make fuzz        libFuzzer targets, FUZZ_SECONDS ($(FUZZ_SECONDS)) s each"
 	@echo "make fuzz-quick  the same for $(FUZZ_QUICK_SECONDS) s each (in make test)"
 	@echo "make demo        two-cell demo in namespaces (make demo-down)"
+	@echo "make bench       benchmarks vs iptables -> docs/BENCHMARKS.md (long)"
+	@echo "make bench-quick headline ratios in under 3 minutes"
 	@echo "make install     install to \$$DESTDIR\$$PREFIX"
 	@echo "make vmlinux     regenerate vmlinux/$(ARCH)/vmlinux.h"
 	@echo "make format      clang-format every C file"
@@ -114,9 +117,10 @@ $(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c tests/bpf/*.h $(CTL_OBJS) | $(BUIL
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/tests/bpf_test \
-		$(BUILD)/tests/foreign_pass.bpf.o $(BUILD)/tests/conn_storm
+		$(BUILD)/tests/foreign_pass.bpf.o $(BUILD)/tests/conn_storm \
+		$(BUILD)/tests/bpf_insns
 	@$(MAKE) --no-print-directory format-check test-unit fuzz-quick \
-		test-bpf test-e2e
+		test-bpf test-e2e test-kernels
 
 test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -135,6 +139,22 @@ test-e2e: $(BUILD)/cellgate $(BUILD)/tests/foreign_pass.bpf.o \
 		$(BUILD)/tests/conn_storm
 	@tests/e2e/run.sh
 
+# Debian 12's stock kernel (6.1) with kernel WireGuard, booted under qemu
+# (tests/kernels/run.sh): every object verified, the BPF suite, an e2e
+# scenario over generic netlink. Exit 77 (no qemu, not root, no Debian
+# archive) is a skip, reported by the script, not a failure.
+.PHONY: test-kernels
+$(BUILD)/tests/bpf_insns: tests/kernels/bpf_insns.c tests/bpf/private_bpffs.h \
+		| $(BUILD)/tests
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Itests/bpf \
+		$(shell pkg-config --cflags libbpf) -o $@ $< \
+		$(shell pkg-config --libs libbpf)
+
+test-kernels: deps
+	@$(MAKE) --no-print-directory $(BUILD)/cellgate $(BUILD)/tests/bpf_test \
+		$(BUILD)/tests/bpf_insns
+	@BUILD=$(BUILD) tests/kernels/run.sh || [ $$? = 77 ]
+
 # ---- fuzzing ---------------------------------------------------------------
 
 $(BUILD)/fuzz/obj/%.o: %.c $(CTL_HDRS)
@@ -151,6 +171,33 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-quick: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_QUICK_SECONDS) $(FUZZ_BINS)
+
+# ---- benchmarks (not in `make test`) -----------------------------------------
+
+# tests/bench/run.sh measures cellgate against PIC-style iptables and
+# ipset, writes build/bench/results/*.tsv, docs/BENCHMARKS.md and
+# docs/bench/*.png. BENCH_N and BENCH_RUNS override the peer counts and
+# runs (e.g. BENCH_N="10 1000" BENCH_RUNS=2 for a trial).
+BENCH_BINS := $(BUILD)/bench/prog_bench $(BUILD)/bench/baseline.bpf.o \
+	$(BUILD)/tests/conn_storm
+
+$(BUILD)/bench/baseline.bpf.o: tests/bench/baseline.bpf.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/prog_bench: tests/bench/prog_bench.c tests/bpf/pktgen.h tests/bpf/private_bpffs.h \
+		$(CTL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CTL_CFLAGS) -Itests/bpf -o $@ $< $(CTL_OBJS) \
+		$(PKG_LIBS) -lpthread
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@tests/bench/run.sh full
+
+bench-quick: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@tests/bench/run.sh quick
 
 # ---- demo ------------------------------------------------------------------
 

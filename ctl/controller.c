@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "client_config.h"
 #include "controller.h"
 #include "controller_internal.h"
+#include "kernel.h"
 #include "log.h"
 #include "policy.h"
 
@@ -554,8 +556,17 @@ static int attach_programs(struct controller *c)
 	return ret;
 }
 
+/* Milliseconds between two monotonic_ns() stamps. */
+static double ms_between(uint64_t a, uint64_t b)
+{
+	return (double)(b - a) / 1e6;
+}
+
 int controller_start(struct controller *c, const struct cg_config *cfg)
 {
+	/* When each phase ended: start-up time is logged by phase, since
+	 * it grows with the number of peers. */
+	uint64_t t0 = monotonic_ns(), t_state, t_wg, t_load, t_maps, t_attach;
 	struct dp_options opts;
 	struct cg_error err = { 0 };
 	int ret;
@@ -564,6 +575,11 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	c->cfg = *cfg;
 	pthread_mutex_init(&c->lock, NULL);
 	state_init(&c->state, &c->cfg);
+	/* Before anything is created: on a kernel too old for the programs,
+	 * one sentence saying why rather than a verifier log. */
+	ret = kernel_check();
+	if (ret)
+		return ret;
 	ret = path_fmt(c->state_path, sizeof(c->state_path), "%s/state.json",
 		       c->cfg.state_dir);
 	if (!ret)
@@ -583,6 +599,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	}
 	log_info("state: %zu services, %zu peers, %zu forwards",
 		 c->state.n_services, c->state.n_peers, c->state.n_forwards);
+	t_state = monotonic_ns();
 
 	ret = load_or_create_token(c);
 	if (!ret) {
@@ -594,17 +611,21 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 		return ret;
 	detect_bridge_subnet(&c->cfg);
 	warn_unreachable_forwards(c);
+	t_wg = monotonic_ns();
 
 	dp_options_from_config(&opts, &c->cfg);
 	ret = dp_open(&c->dp, &opts);
 	if (ret)
 		return ret;
+	t_load = monotonic_ns();
 	/* Maps first, then programs: the new programs see complete maps. */
 	ret = refresh_settings(c);
 	if (!ret)
 		ret = ctl_sync_maps(c);
+	t_maps = monotonic_ns();
 	if (!ret)
 		ret = attach_programs(c);
+	t_attach = monotonic_ns();
 	if (!ret)
 		ret = wg_reconcile(c);
 	if (!ret)
@@ -614,6 +635,13 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	ctl_metrics_start(c);
 	c->started_ns = monotonic_ns();
 	c->started_at = (int64_t)time(NULL);
+	log_info("started in %.0f ms: state %.0f, wireguard device %.0f, "
+		 "programs loaded %.0f, maps %.0f, attached %.0f, "
+		 "wireguard peers and routes %.0f",
+		 ms_between(t0, c->started_ns), ms_between(t0, t_state),
+		 ms_between(t_state, t_wg), ms_between(t_wg, t_load),
+		 ms_between(t_load, t_maps), ms_between(t_maps, t_attach),
+		 ms_between(t_attach, c->started_ns));
 	return 0;
 }
 
@@ -641,6 +669,13 @@ void controller_tick(struct controller *c)
 		last_sync = now;
 	}
 	pthread_mutex_unlock(&c->lock);
+	/* Give back the pages freed since the last tick. A request over
+	 * 10k peers (a listing, a state save) builds megabytes of small
+	 * JSON objects in its thread's malloc arena and frees them; glibc
+	 * keeps those pages (measured: 90 MB resident, 3 MB in use, after
+	 * one GET /api/peers at 10k peers). malloc_trim returns every free
+	 * page of every arena; with nothing freed it is a few microseconds. */
+	malloc_trim(0);
 }
 
 void controller_stop(struct controller *c)

@@ -12,7 +12,11 @@ wireguard-tools wireguard-go iproute2 iptables curl procps socat libssl-dev
 iputils-ping jq ethtool openssl prometheus
 clang-format make gcc
 libclang-rt-14-dev
+qemu-system-x86
+iperf3 gnuplot-nox ipset nftables
 "
+# The last line is for `make bench` only (tests/bench/): traffic, plots and
+# the ipset/nftables competitors.
 
 missing=""
 for p in $PACKAGES; do

@@ -63,50 +63,7 @@ struct check {
 static const char *const ident_names[N_IDENTS] = { "unknown", "alice", "bob",
 						   "carol" };
 
-/* ---- the private bpffs --------------------------------------------------- */
-
-static char bpffs_dir[64];
-static volatile sig_atomic_t bpffs_mounted;
-
-/* Pins die with the mount; the maps with the last fd. */
-static void bpffs_cleanup(void)
-{
-	if (!bpffs_mounted)
-		return;
-	bpffs_mounted = 0;
-	umount2(bpffs_dir, MNT_DETACH);
-	rmdir(bpffs_dir);
-}
-
-static void on_signal(int sig)
-{
-	bpffs_cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* 0, or why the suite cannot run here (message in why). */
-static int bpffs_mount(char *why, size_t len)
-{
-	snprintf(bpffs_dir, sizeof(bpffs_dir), "/run/cellgate-bpftest.%d",
-		 (int)getpid());
-	if (mkdir(bpffs_dir, 0700)) {
-		snprintf(why, len, "mkdir %s: %s", bpffs_dir, strerror(errno));
-		return -1;
-	}
-	if (mount("bpf", bpffs_dir, "bpf", 0, "mode=0700")) {
-		snprintf(why, len, "cannot mount a bpffs on %s: %s", bpffs_dir,
-			 strerror(errno));
-		rmdir(bpffs_dir);
-		return -1;
-	}
-	bpffs_mounted = 1;
-	atexit(bpffs_cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	return 0;
-}
+#include "private_bpffs.h"
 
 /* ---- expectations -------------------------------------------------------- */
 
@@ -1247,7 +1204,7 @@ int main(void)
 		printf("SKIP: BPF_PROG_TEST_RUN and bpffs need root\n");
 		return EXIT_SKIP;
 	}
-	if (bpffs_mount(why, sizeof(why))) {
+	if (bpffs_mount("cellgate-bpftest", why, sizeof(why))) {
 		printf("SKIP: %s\n", why);
 		return EXIT_SKIP;
 	}
