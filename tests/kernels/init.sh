@@ -77,6 +77,18 @@ mkdir -p $R/dev/shm $R/dev/pts
 mount -t tmpfs tmpfs $R/dev/shm
 mount -t devpts devpts $R/dev/pts
 mount -t bpf bpf $R/sys/fs/bpf
+# A checkout under /tmp or /run, hidden by the tmpfs above, comes over
+# 9p of its own (run.sh shares it as "repo"), at the same path.
+case $repo/ in
+/tmp/* | /run/*)
+	mkdir -p "$R$repo"
+	if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose \
+		repo "$R$repo"; then
+		say "cannot mount the checkout $repo over 9p"
+		halt_now
+	fi
+	;;
+esac
 mkdir -p $R/run/cgk-results
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results \
 	$R/run/cgk-results; then

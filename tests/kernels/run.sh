@@ -49,13 +49,17 @@ qemu=$(command -v qemu-system-x86_64) ||
 for f in "$build/cellgate" "$build/tests/bpf_test" "$build/tests/bpf_insns"; do
 	[ -x "$f" ] || { echo "not ok - $f is not built (make test-kernels builds it)"; exit 1; }
 done
-# The guest sees the host's root, but its own /run, /tmp, /proc, ...
-for d in "$repo" "$build"; do
-	case $d/ in
-	/run/* | /tmp/* | /proc/* | /sys/* | /dev/*)
-		skip "$d is under a directory the VM mounts over" ;;
-	esac
-done
+# The guest sees the host's root, but its own /run, /tmp, /proc, ...: a
+# checkout under /tmp or /run is shared on its own (tag "repo") and
+# mounted at its path; a build directory elsewhere must be outside them.
+case $repo/ in
+/proc/* | /sys/* | /dev/*) skip "$repo is under a directory the VM mounts over" ;;
+esac
+case $build/ in
+"$repo"/*) ;;
+/run/* | /tmp/* | /proc/* | /sys/* | /dev/*)
+	skip "$build is under a directory the VM mounts over" ;;
+esac
 
 start=$(date +%s)
 files=$("$here/build-initramfs.sh" "$out")
@@ -83,6 +87,7 @@ log "booting $kpkg under qemu ($accel, $smp vCPUs, $mem MiB, limit ${limit}s)"
 	-serial "file:$results/console.log" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap" \
+	-virtfs "local,path=$repo,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 	-device virtio-rng-pci \
 	</dev/null >"$results/qemu.log" 2>&1 &
 qpid=$!
