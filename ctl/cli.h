@@ -173,8 +173,6 @@ struct cli_pinned {
  * it, ids stand in for names: said on stderr). */
 int cli_pinned_open(struct cli *cli, struct cli_pinned *p);
 void cli_pinned_close(struct cli_pinned *p);
-/* CLOCK_MONOTONIC, the programs' clock, in ns. */
-uint64_t cli_monotonic_ns(void);
 
 /* The commands. */
 int cli_status(struct cli *cli, int argc, char **argv);

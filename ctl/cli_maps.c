@@ -20,14 +20,6 @@
 /* Keys up to this size are kept to sort rows by (cg_ct_key is 16). */
 #define SORT_KEY_MAX 16
 
-uint64_t cli_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int cli_pinned_open(struct cli *cli, struct cli_pinned *p)
 {
 	char path[PATH_MAX];
@@ -51,7 +43,7 @@ int cli_pinned_open(struct cli *cli, struct cli_pinned *p)
 		p->have_state = true;
 	p->ctx = (struct mapview_ctx){
 		.st = p->have_state ? &p->st : NULL,
-		.now_ns = cli_monotonic_ns(),
+		.now_ns = monotonic_ns(),
 		.ncpus = p->dp.ncpus,
 	};
 	return CLI_OK;

@@ -152,7 +152,7 @@ static void event_time(uint64_t time_ns, char *buf, size_t len, bool iso)
 	char date[40];
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	ago = cli_monotonic_ns() - time_ns;
+	ago = monotonic_ns() - time_ns;
 	wall_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec -
 		  ago;
 	s = (time_t)(wall_ns / 1000000000ull);
@@ -163,38 +163,24 @@ static void event_time(uint64_t time_ns, char *buf, size_t len, bool iso)
 		 (uint64_t)(wall_ns % 1000000000ull / 1000));
 }
 
-static void endpoint(char *buf, size_t len, const uint8_t a[4], uint16_t port,
-		     uint8_t proto)
-{
-	char addr[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, a, addr, sizeof(addr));
-	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
-		snprintf(buf, len, "%s:%u", addr, port);
-	else
-		snprintf(buf, len, "%s", addr);
-}
-
 static void print_event(const struct monitor *m, const struct cg_event *ev)
 {
 	char when[64], ifname[IF_NAMESIZE] = "", who[CG_NAME_MAX + 8];
-	char src[32], dst[32], proto[8];
-	const char *ident, *reason;
+	char src[MAPVIEW_ENDPOINT_LEN], dst[MAPVIEW_ENDPOINT_LEN], pbuf[8];
+	const char *ident, *reason, *proto;
 	const struct cg_ct_key *t = &ev->tuple;
 	json_object *o;
 
 	if (!if_indextoname(ev->ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "if%u", ev->ifindex);
 	ident = mapview_identity(&m->p->ctx, ev->ident, who, sizeof(who));
-	endpoint(src, sizeof(src), t->saddr, t->sport, t->proto);
-	endpoint(dst, sizeof(dst), t->daddr, t->dport, t->proto);
-	snprintf(proto, sizeof(proto), "%s", proto_name(t->proto));
-	if (!strcmp(proto, "?"))
-		snprintf(proto, sizeof(proto), "%u", t->proto);
+	mapview_endpoint(src, sizeof(src), t->saddr, t->sport, t->proto);
+	mapview_endpoint(dst, sizeof(dst), t->daddr, t->dport, t->proto);
+	proto = mapview_proto(pbuf, sizeof(pbuf), t->proto);
 	/* Not IPv4 (IPv6, ARP): the programs read no tuple. */
 	if (!t->proto && !memcmp(t->saddr, "\0\0\0\0", 4) &&
 	    !memcmp(t->daddr, "\0\0\0\0", 4)) {
-		snprintf(proto, sizeof(proto), "-");
+		proto = "-";
 		snprintf(src, sizeof(src), "-");
 		snprintf(dst, sizeof(dst), "-");
 	}
@@ -251,7 +237,7 @@ static int on_event(void *ctx, void *data, size_t size)
 /* Push the deadlines LEASE_NS ahead, or with end, drop them. */
 static int lease(struct monitor *m, bool end)
 {
-	uint64_t until = end ? 0 : cli_monotonic_ns() + LEASE_NS;
+	uint64_t until = end ? 0 : monotonic_ns() + LEASE_NS;
 	struct cg_monitor lease = {
 		.drops_until_ns = until,
 		.trace_until_ns = m->trace ? until : 0,
@@ -271,7 +257,7 @@ static bool done(const struct monitor *m, uint64_t started)
 	if (stopping || (m->count && m->shown >= m->count))
 		return true;
 	return m->duration_s &&
-	       cli_monotonic_ns() - started >= m->duration_s * 1000000000ull;
+	       monotonic_ns() - started >= m->duration_s * 1000000000ull;
 }
 
 static void report(const struct monitor *m, const struct cg_event_stats *a,
@@ -303,7 +289,7 @@ static int run(struct monitor *m)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	dp_event_stats(&m->p->dp, &before);
-	started = renewed = cli_monotonic_ns();
+	started = renewed = monotonic_ns();
 	if (lease(m, false)) {
 		ret = cli_fail(CLI_UNREACHABLE, "cg_monitor: %s",
 			       strerror(errno));
@@ -313,9 +299,9 @@ static int run(struct monitor *m)
 		m->trace ? "drops and new flows" : "drops",
 		m->peer ? " of one identity" : "");
 	while (!done(m, started)) {
-		if (cli_monotonic_ns() - renewed >= RENEW_NS) {
+		if (monotonic_ns() - renewed >= RENEW_NS) {
 			lease(m, false);
-			renewed = cli_monotonic_ns();
+			renewed = monotonic_ns();
 		}
 		n = ring_buffer__poll(rb, POLL_MS);
 		if (n < 0 && n != -EINTR) {

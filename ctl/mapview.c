@@ -48,31 +48,42 @@ static void put_prefix(json_object *row, const char *key, const uint8_t a[4],
 	put_str(row, key, buf);
 }
 
-/* An endpoint of a tuple: "a.b.c.d:port" for TCP and UDP, the address
- * alone otherwise (ICMP "ports" are echo ids, shown apart). */
-static void put_endpoint(json_object *row, const char *key, const uint8_t a[4],
-			 uint16_t port, uint8_t proto)
+const char *mapview_endpoint(char *buf, size_t len, const uint8_t a[4],
+			     uint16_t port, uint8_t proto)
 {
-	char addr[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 8];
+	char addr[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, a, addr, sizeof(addr));
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
-		snprintf(buf, sizeof(buf), "%s:%u", addr, port);
+		snprintf(buf, len, "%s:%u", addr, port);
 	else
-		snprintf(buf, sizeof(buf), "%s", addr);
-	put_str(row, key, buf);
+		snprintf(buf, len, "%s", addr);
+	return buf;
+}
+
+const char *mapview_proto(char *buf, size_t len, uint8_t proto)
+{
+	const char *name = proto_name(proto);
+
+	if (strcmp(name, "?"))
+		return name;
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static void put_endpoint(json_object *row, const char *key, const uint8_t a[4],
+			 uint16_t port, uint8_t proto)
+{
+	char buf[MAPVIEW_ENDPOINT_LEN];
+
+	put_str(row, key, mapview_endpoint(buf, sizeof(buf), a, port, proto));
 }
 
 static void put_proto(json_object *row, const char *key, uint8_t proto)
 {
-	const char *name = proto_name(proto);
 	char buf[8];
 
-	if (!strcmp(name, "?")) {
-		snprintf(buf, sizeof(buf), "%u", proto);
-		name = buf;
-	}
-	put_str(row, key, name);
+	put_str(row, key, mapview_proto(buf, sizeof(buf), proto));
 }
 
 /* Seconds until a CLOCK_MONOTONIC deadline; negative once it passed (the

@@ -43,6 +43,16 @@ extern const unsigned int n_mapviews;
 /* The view called name ("peers" or "cg_peers"), or NULL. */
 const struct mapview *mapview_find(const char *name);
 
+/* Longest text of mapview_endpoint ("255.255.255.255:65535"). */
+#define MAPVIEW_ENDPOINT_LEN 24
+
+/* An endpoint of a tuple into buf: "a.b.c.d:port" for TCP and UDP, the
+ * address alone otherwise (ICMP "ports" are echo ids). Returns buf. */
+const char *mapview_endpoint(char *buf, size_t len, const uint8_t a[4],
+			     uint16_t port, uint8_t proto);
+/* "tcp", "udp", "icmp", "any", or the protocol number (in buf). */
+const char *mapview_proto(char *buf, size_t len, uint8_t proto);
+
 /* The name of identity id: a peer's name, "cell:NAME", "-" for 0 (not
  * attributed) or "#ID" when ctx knows no such identity. */
 const char *mapview_identity(const struct mapview_ctx *ctx, uint32_t id,

@@ -1299,12 +1299,12 @@ static bool peers_unique(const struct cg_state *st, struct cg_error *err)
 {
 	static const struct {
 		int (*cmp)(const void *, const void *);
-		const char *field, *what;
+		const char *field;
 	} orders[] = {
-		{ by_peer_name, "name", "name" },
-		{ by_peer_key, "public_key", "public_key" },
-		{ by_peer_ip, "ip", "ip" },
-		{ by_peer_id, "id", "id" },
+		{ by_peer_name, "name" },
+		{ by_peer_key, "public_key" },
+		{ by_peer_ip, "ip" },
+		{ by_peer_id, "id" },
 	};
 	const struct cg_peer_def **v;
 	size_t i, k;
@@ -1326,7 +1326,7 @@ static bool peers_unique(const struct cg_state *st, struct cg_error *err)
 				cg_error_set(err, 400, orders[k].field,
 					     "peers '%s' and '%s' share a %s",
 					     v[i - 1]->name, v[i]->name,
-					     orders[k].what);
+					     orders[k].field);
 				ok = false;
 			}
 	}
