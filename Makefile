@@ -19,8 +19,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS ?= -O2 -g
+# ctl/ is split by concern (ctl/README.md); each folder is on the include
+# path so a file names a header by its own name, wherever it lives.
+CTL_DIRS := $(sort $(dir $(wildcard ctl/*/*.c ctl/*/*.h)))
 CTL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror \
-	-I$(BUILD)/bpf -Ictl -Iapi -Ibpf/lib $(PKG_CFLAGS)
+	-I$(BUILD)/bpf -Ictl $(patsubst %/,-I%,$(CTL_DIRS)) -Iapi -Ibpf/lib \
+	$(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
@@ -33,8 +37,8 @@ BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/lib/*.h)
 
 # Controller sources, minus main.c (tests link the rest).
-CTL_LIB_SRCS := $(filter-out ctl/main.c,$(wildcard ctl/*.c)) $(wildcard api/*.c)
-CTL_HDRS := $(wildcard ctl/*.h api/*.h) $(BPF_HDRS)
+CTL_LIB_SRCS := $(wildcard ctl/*/*.c) $(wildcard api/*.c)
+CTL_HDRS := $(wildcard ctl/*/*.h api/*.h) $(BPF_HDRS)
 CTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CTL_LIB_SRCS))
 SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CTL_LIB_SRCS))
 
@@ -43,8 +47,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 # libFuzzer targets (clang), linked with only the sources they exercise:
 # no BPF skeletons, libbpf or libmicrohttpd needed.
-FUZZ_LIB_SRCS := ctl/state.c ctl/config.c ctl/jsonx.c ctl/util.c ctl/key.c \
-	ctl/policy.c ctl/cell.c ctl/crypto.c
+FUZZ_LIB_SRCS := ctl/state/state.c ctl/state/config.c ctl/common/jsonx.c \
+	ctl/common/util.c ctl/common/key.c ctl/state/policy.c ctl/state/cell.c \
+	ctl/common/crypto.c
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(BUILD)/fuzz/fuzz_request $(BUILD)/fuzz/fuzz_config
 FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

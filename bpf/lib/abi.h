@@ -36,7 +36,7 @@ enum cg_identity_kind {
 };
 
 /* Why a packet was dropped. Indexes cg_counters.drops[]; the controller
- * names them (ctl/dropreason.c) for the API, metrics and the monitor.
+ * names them (ctl/common/abi_names.c) for the API, metrics and the monitor.
  * Append only: values are persisted in pinned counter maps. */
 enum cg_drop_reason {
 	CG_DROP_NONE = 0,

@@ -4,7 +4,7 @@
 # The ACL matrix on kernel WireGuard, run inside the Debian 6.1 VM by
 # tests/kernels/guest.sh (it needs `modprobe wireguard`, which the hosts
 # running the other tests do not have). The controller creates the kernel
-# wg device and programs its peers over generic netlink (ctl/wg_netlink.c);
+# wg device and programs its peers over generic netlink (ctl/wg/wg_netlink.c);
 # the peers are kernel WireGuard links too (lib.sh, WG_PEERS=kernel).
 #
 # Checked: a kernel older than the minimum is refused; the back end is
@@ -76,7 +76,7 @@ tcp_server "$(ns_of $CELL files)" 80 files
 addr_server "$(ns_of $CELL inet)" 80
 write_cell_config $CELL $N $API_PORT
 
-# The minimum kernel (ctl/kernel.c): a kernel that says it is 2.6
+# The minimum kernel (ctl/dataplane/kernel.c): a kernel that says it is 2.6
 # (setarch's UNAME26 personality) gets one sentence, and nothing is made.
 out=$(ip netns exec "$R" setarch "$(uname -m)" --uname-2.6 \
 	"$CELLGATE" --config "$WORK/$CELL/cellgate.json" run 2>&1)

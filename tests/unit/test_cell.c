@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for linked cells: ctl/cell.c (a cell's description: parsing,
- * rendering) and the cells and invites of ctl/state.c (link, unlink,
+ * Unit tests for linked cells: ctl/state/state.cell.c (a cell's description: parsing,
+ * rendering) and the cells and invites of ctl/state/state.c (link, unlink,
  * sharing, ids shared with peers, pending invites, the state file).
  */
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/config.c: the bootstrap configuration contract. */
+/* Unit tests for ctl/state/config.c: the bootstrap configuration contract. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for ctl/crypto.c: the link key (HKDF-SHA256), the request
+ * Unit tests for ctl/common/crypto.c: the link key (HKDF-SHA256), the request
  * MAC (HMAC-SHA256) and pairing secrets (base64url). Each is checked
  * against a computation done here with another OpenSSL API, and against
  * fixed vectors computed with Python's hmac module.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for port forwards in ctl/state.c: every validation rule with
+ * Unit tests for port forwards in ctl/state/state.c: every validation rule with
  * its status and field, conflicts, slots, the state file, and that a
  * refused call leaves the state byte for byte as it was.
  */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for ctl/kernel.c (release parsing, the minimum version) and
+ * Unit tests for ctl/dataplane/kernel.c (release parsing, the minimum version) and
  * for how a library's multi-line message (the verifier's log when a
- * program does not load) reaches the controller's log (ctl/log.c).
+ * program does not load) reaches the controller's log (ctl/common/log.c).
  */
 #include <check.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/key.c. */
+/* Unit tests for ctl/common/key.c. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/mapview.c (`cellgate maps` rows) and the enum names
- * of ctl/abi_names.c. */
+/* Unit tests for ctl/dataplane/mapview.c (`cellgate maps` rows) and the enum names
+ * of ctl/common/abi_names.c. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>

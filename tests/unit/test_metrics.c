@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/metrics.c (the exposition format) and the per-CPU
- * sums of ctl/mapread.c that every counter goes through. */
+/* Unit tests for ctl/common/metrics.c (the exposition format) and the per-CPU
+ * sums of ctl/dataplane/mapread.c that every counter goes through. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>

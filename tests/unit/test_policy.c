@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/policy.c: what the identity, service and local-net
+/* Unit tests for ctl/state/policy.c: what the identity, service and local-net
  * maps will hold. */
 #include <arpa/inet.h>
 #include <check.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/state.c: services, peers, ids and the state file. */
+/* Unit tests for ctl/state/state.c: services, peers, ids and the state file. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>

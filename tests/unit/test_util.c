@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/util.c and ctl/jsonx.c. */
+/* Unit tests for ctl/common/util.c and ctl/common/jsonx.c. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
