@@ -26,6 +26,7 @@
 #include <netlink/route/link.h>
 
 #include "log.h"
+#include "wg_iface.h"
 #include "wg_internal.h"
 
 #define WG_GO_NAME "wireguard-go"

@@ -24,6 +24,7 @@
 #include <netlink/netlink.h>
 
 #include "log.h"
+#include "wg_iface.h"
 #include "wg_internal.h"
 
 /* Like wg(8): a page-sized request is accepted by every kernel. */
