@@ -104,8 +104,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa,
 		return MHD_YES;
 	pthread_mutex_lock(&l->lock);
 	for (i = 0; i < LISTENER_CONNECTIONS; i++)
-		same += l->slots[i].conn &&
-			l->slots[i].addr.s_addr == a.s_addr;
+		same += l->slots[i].conn && l->slots[i].addr.s_addr == a.s_addr;
 	ok = same < LISTENER_PER_ADDRESS;
 	if (!ok)
 		l->n.refused++;
@@ -273,8 +272,7 @@ static void report(struct listener *l, uint64_t now)
 			 l->label, (unsigned long long)(REPORT_NS / NS_PER_S),
 			 (unsigned long long)d.refused, LISTENER_PER_ADDRESS,
 			 (unsigned long long)d.cut_deadline,
-			 LISTENER_DEADLINE_S,
-			 (unsigned long long)d.cut_evicted,
+			 LISTENER_DEADLINE_S, (unsigned long long)d.cut_evicted,
 			 (unsigned long long)l->log_dropped);
 	l->reported = l->n;
 	l->report_ns = now;
@@ -354,8 +352,7 @@ static struct MHD_Daemon *daemon_start(struct listener *l,
 		(const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, l, MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)LISTENER_IDLE_S,
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)LISTENER_CONNECTIONS,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)LISTENER_CONNECTIONS,
 		/* Headers beyond this get 431; bodies are ours (64 KiB). */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 		MHD_OPTION_END);
