@@ -3,17 +3,17 @@
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonx.h"
+#include "listener.h"
 #include "log.h"
 #include "server.h"
 
 struct api_server {
-	struct MHD_Daemon *mhd;
+	struct listener *lst;
 	struct controller *ctl;
 	const struct api_route *routes;
 };
@@ -281,16 +281,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	malloc_trim(0);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char line[512];
-
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	log_warn("api: %s", line);
-}
-
 struct api_server *api_start_on(struct controller *c,
 				const struct api_route *routes,
 				struct in_addr addr, uint16_t port,
@@ -308,15 +298,10 @@ struct api_server *api_start_on(struct controller *c,
 		return NULL;
 	srv->ctl = c;
 	srv->routes = routes;
-	srv->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			MHD_USE_AUTO,
-		port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
-	if (!srv->mhd) {
+	/* Daemon options and the defences against slow clients: listener.c,
+	 * the same for every listener. */
+	srv->lst = listener_start(label, &sa, on_request, on_completed, srv);
+	if (!srv->lst) {
 		log_err("%s: cannot listen on %s:%u (in use, or no such "
 			"address?)",
 			label, ipv4_str(addr, ip), port);
@@ -338,6 +323,6 @@ void api_stop(struct api_server *srv)
 {
 	if (!srv)
 		return;
-	MHD_stop_daemon(srv->mhd);
+	listener_stop(srv->lst);
 	free(srv);
 }

