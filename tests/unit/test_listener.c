@@ -158,7 +158,8 @@ START_TEST(test_loopback_not_limited_per_address)
 	for (i = 0; i < LISTENER_PER_ADDRESS + 4; i++)
 		fds[i] = dial();
 	/* The last one is served, while the others are held open. */
-	say(fds[i - 1], "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	say(fds[i - 1],
+	    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	ck_assert_int_gt(read(fds[i - 1], buf, sizeof(buf) - 1), 0);
 	ck_assert_msg(!strncmp(buf, "HTTP/1.1 200", 12), "got %s", buf);
 	for (i = 0; i < LISTENER_PER_ADDRESS + 4; i++)
