@@ -9,6 +9,10 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
+# The version, defined here only: `make VERSION=...` (a package) overrides
+# it; build/gen/version.h carries it to the code.
+VERSION ?= 0.1.0
+
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -20,7 +24,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 CTL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror \
-	-I$(BUILD)/bpf -Ictl -Iapi -Ibpf/lib $(PKG_CFLAGS)
+	-I$(BUILD)/bpf -I$(BUILD)/gen -Ictl -Iapi -Ibpf/lib $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
@@ -34,7 +38,8 @@ BPF_HDRS := $(wildcard bpf/lib/*.h)
 
 # Controller sources, minus main.c (tests link the rest).
 CTL_LIB_SRCS := $(filter-out ctl/main.c,$(wildcard ctl/*.c)) $(wildcard api/*.c)
-CTL_HDRS := $(wildcard ctl/*.h api/*.h) $(BPF_HDRS)
+VERSION_H := $(BUILD)/gen/version.h
+CTL_HDRS := $(wildcard ctl/*.h api/*.h) $(BPF_HDRS) $(VERSION_H)
 CTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CTL_LIB_SRCS))
 SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CTL_LIB_SRCS))
 
@@ -53,7 +58,7 @@ FUZZ_LIBS = $(shell pkg-config --libs json-c libcrypto)
 FUZZ_SECONDS ?= 300
 FUZZ_QUICK_SECONDS ?= 25
 
-.PHONY: all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
+.PHONY: FORCE all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
 	install clean format format-check help fuzz fuzz-quick bench bench-quick
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
@@ -91,6 +96,14 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # ---- controller ----------------------------------------------------------
+
+# Rewritten only when VERSION changes, so that only then is it rebuilt.
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define CG_VERSION "$(VERSION)"' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
 
 $(BUILD)/obj/%.o: %.c $(CTL_HDRS) $(BPF_SKELS)
 	@mkdir -p $(dir $@)
