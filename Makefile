@@ -135,9 +135,10 @@ test: deps
 	@$(MAKE) --no-print-directory format-check test-unit fuzz-quick \
 		test-bpf test-e2e test-kernels
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(BUILD)/cellgate
 	@tests/run-unit.sh $(UNIT_BINS)
 	@tests/check-openapi.sh
+	@tests/check-cli.sh $(BUILD)/cellgate $(VERSION)
 
 test-bpf: $(BUILD)/tests/bpf_test
 	@$(BUILD)/tests/bpf_test

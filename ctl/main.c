@@ -248,9 +248,9 @@ static void local_usage(FILE *f, const struct local_command *lc, bool help)
 			lc->help);
 }
 
-/* The options of run, detach and version, after the command: --config
- * (and --json for version) like before it, --help; anything else is a
- * usage error (2) before the command acts. Returns -1 to go on. */
+/* The options of run, detach and version after the command: the global
+ * ones, as before it, and --help; anything else is a usage error (2)
+ * before the command acts. Returns -1 to go on, else the exit code. */
 static int local_options(const struct local_command *lc, int argc, char **argv,
 			 const char **config_path, bool *json)
 {
@@ -260,7 +260,6 @@ static int local_options(const struct local_command *lc, int argc, char **argv,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool is_version = !strcmp(lc->name, "version");
 	int opt;
 
 	optind = 0; /* GNU: start over after the global options */
@@ -270,19 +269,18 @@ static int local_options(const struct local_command *lc, int argc, char **argv,
 			local_usage(stdout, lc, true);
 			return 0;
 		}
-		if (opt == 'c' && !is_version) {
+		if (opt == 'c') {
 			*config_path = optarg;
-			continue;
-		}
-		if (opt == 'j' && is_version) {
+		} else if (opt == 'j') {
 			*json = true;
-			continue;
+		} else {
+			fprintf(stderr, "cellgate: %s: %s '%s'\n", lc->name,
+				opt == ':' ? "option needs a value" :
+					     "unknown option",
+				argv[optind - 1]);
+			local_usage(stderr, lc, false);
+			return 2;
 		}
-		fprintf(stderr, "cellgate: %s: %s '%s'\n", lc->name,
-			opt == ':' ? "option needs a value" : "unknown option",
-			argv[optind - 1]);
-		local_usage(stderr, lc, false);
-		return 2;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "cellgate: %s: unexpected argument '%s'\n",
