@@ -83,7 +83,7 @@ static void key_of(unsigned int seed, wg_key key)
 #define SECRET "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 #define OFFICE_KEY_SEED 7
 
-/* The invite of cell "office", as GET /api/cells/invite gives it. */
+/* The invite of cell "office", as POST /api/cells/invite gives it. */
 static json_object *example_invite(void)
 {
 	char key[WG_KEY_B64_LEN + 1], buf[1024];
@@ -97,7 +97,8 @@ static json_object *example_invite(void)
 		 "\"domain\": \"office.cell\", \"version\": 1, "
 		 "\"sync_port\": 8481, \"pairing_port\": 8482, "
 		 "\"pairing_secret\": \"" SECRET "\", "
-		 "\"expires_at\": 1700086400}",
+		 "\"expires_at\": 1700086400, "
+		 "\"invite_id\": \"0123456789abcdef\"}",
 		 key);
 	return tu_json(buf);
 }
@@ -1147,7 +1148,7 @@ START_TEST(test_load_bad_cells)
 END_TEST
 
 /* One key is one WireGuard peer: never a peer's and a cell's; a cell
- * named "invite" would hide behind GET /api/cells/invite. */
+ * named "invite" or "invites" would hide behind the invite routes. */
 START_TEST(test_keys_and_names)
 {
 	struct cg_cell_info info = cell("office", 9, "10.0.9.0/24", "o.cell");
@@ -1177,6 +1178,7 @@ START_TEST(test_keys_and_names)
 	json_object_put(o);
 
 	refuses("cell_name", "\"invite\"", "cell_name");
+	refuses("cell_name", "\"invites\"", "cell_name");
 }
 END_TEST
 

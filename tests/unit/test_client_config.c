@@ -42,11 +42,12 @@ START_TEST(test_own_key_placeholder)
 	ck_assert_ptr_nonnull(text);
 	/* Uncommented, and not a key: wg-quick stops on it
 	 * (tests/e2e/test_api.sh runs `wg setconf` on it). */
-	ck_assert(has_line(text,
-			   "PrivateKey = <paste the client's private key here>"));
+	ck_assert(has_line(
+		text, "PrivateKey = <paste the client's private key here>"));
 	ck_assert_ptr_null(strstr(text, "# PrivateKey"));
 	/* Says why, right above it. */
-	ck_assert_ptr_nonnull(strstr(text, "# The private key is the client's"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "# The private key is the client's"));
 	ck_assert_ptr_nonnull(strstr(text, "[Interface]\n# The private key"));
 	ck_assert(has_line(text, "Address = 10.0.0.2/32"));
 	free(text);
@@ -55,7 +56,8 @@ END_TEST
 
 START_TEST(test_generated_key)
 {
-	static const char priv[] = "YEocP0e6moDnsfLzSdWxiG2A5Xcr1W1TI0dL2KfHq0s=";
+	static const char priv[] =
+		"YEocP0e6moDnsfLzSdWxiG2A5Xcr1W1TI0dL2KfHq0s=";
 	char *text = client_config_render(&cfg, &peer, cell_pub, priv);
 	char line[128];
 
