@@ -474,6 +474,9 @@ static int write_invite(struct cli *cli, const char *file, json_object *inv)
 		json_object_object_add(
 			o, "expires_at",
 			json_object_new_int64(cli_int(inv, "expires_at", 0)));
+		json_object_object_add(
+			o, "invite_id",
+			json_object_new_string(cli_str(inv, "invite_id", "")));
 		cli_print_json(o);
 		json_object_put(o);
 		return CLI_OK;
@@ -482,8 +485,10 @@ static int write_invite(struct cli *cli, const char *file, json_object *inv)
 	printf("wrote the invite of cell %s to %s (mode 0600)\n"
 	       "it holds a pairing secret: hand it over privately; single "
 	       "use, valid until %s\n"
-	       "on the other cell: cellgate cell add FILE\n",
-	       cli_str(inv, "cell_name", "-"), file, until);
+	       "on the other cell: cellgate cell add FILE\n"
+	       "to revoke it: cellgate cell invite del %s\n",
+	       cli_str(inv, "cell_name", "-"), file, until,
+	       cli_str(inv, "invite_id", "ID"));
 	return CLI_OK;
 }
 

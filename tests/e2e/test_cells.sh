@@ -81,7 +81,7 @@ revoked=${out%$'\n'*}
 rid=$(echo "$revoked" | jq -r .invite_id)
 check "... it is listed by its id, created and expiry, without its secret" \
 	jq -e --arg id "$rid" 'length == 1 and .[0].id == $id and (.[0] | keys) == ["created_at","expires_at","id"]' \
-	<<<"$(api_ok $A GET /api/cells/invites)"
+	<<<"$(api_ok $A GET /api/cells/invites)" >/dev/null
 check "... the listing never shows the secret" \
 	sh -c '! echo "$1" | grep -qF "$2"' _ "$(api_ok $A GET /api/cells/invites)" "$(echo "$revoked" | jq -r .pairing_secret)"
 check "DELETE /api/cells/invites/ID -> 204" test "$(status_of "$(api $A DELETE /api/cells/invites/$rid)")" = 204
