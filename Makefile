@@ -9,6 +9,10 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
+# The version, defined here only: `make VERSION=...` (a package) overrides
+# it; build/gen/version.h carries it to the code.
+VERSION ?= 0.1.0
+
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -23,8 +27,8 @@ CFLAGS ?= -O2 -g
 # path so a file names a header by its own name, wherever it lives.
 CTL_DIRS := $(sort $(dir $(wildcard ctl/*/*.c ctl/*/*.h)))
 CTL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror \
-	-I$(BUILD)/bpf -Ictl $(patsubst %/,-I%,$(CTL_DIRS)) -Iapi -Ibpf/lib \
-	$(PKG_CFLAGS)
+	-I$(BUILD)/bpf -I$(BUILD)/gen -Ictl $(patsubst %/,-I%,$(CTL_DIRS)) \
+	-Iapi -Ibpf/lib $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
@@ -38,7 +42,8 @@ BPF_HDRS := $(wildcard bpf/lib/*.h)
 
 # Controller sources, minus main.c (tests link the rest).
 CTL_LIB_SRCS := $(wildcard ctl/*/*.c) $(wildcard api/*.c)
-CTL_HDRS := $(wildcard ctl/*/*.h api/*.h) $(BPF_HDRS)
+VERSION_H := $(BUILD)/gen/version.h
+CTL_HDRS := $(wildcard ctl/*/*.h api/*.h) $(BPF_HDRS) $(VERSION_H)
 CTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CTL_LIB_SRCS))
 SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CTL_LIB_SRCS))
 
@@ -58,7 +63,7 @@ FUZZ_LIBS = $(shell pkg-config --libs json-c libcrypto)
 FUZZ_SECONDS ?= 300
 FUZZ_QUICK_SECONDS ?= 25
 
-.PHONY: all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
+.PHONY: FORCE all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
 	install clean format format-check help fuzz fuzz-quick bench bench-quick
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
@@ -97,6 +102,14 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # ---- controller ----------------------------------------------------------
 
+# Rewritten only when VERSION changes, so that only then is it rebuilt.
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define CG_VERSION "$(VERSION)"' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
 $(BUILD)/obj/%.o: %.c $(CTL_HDRS) $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CTL_CFLAGS) -c $< -o $@
@@ -127,9 +140,10 @@ test: deps
 	@$(MAKE) --no-print-directory format-check test-unit fuzz-quick \
 		test-bpf test-e2e test-kernels
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(BUILD)/cellgate
 	@tests/run-unit.sh $(UNIT_BINS)
 	@tests/check-openapi.sh
+	@tests/check-cli.sh $(BUILD)/cellgate $(VERSION)
 
 test-bpf: $(BUILD)/tests/bpf_test
 	@$(BUILD)/tests/bpf_test

@@ -238,7 +238,9 @@ static void delete_forward(struct controller *c, const struct api_request *req,
 		reply(resp, ret, out, &err, ok);                              \
 	}
 
-HANDLER(cell_invite, ctl_cell_invite(c, &out, &err), 200)
+HANDLER(cell_invite, ctl_cell_invite(c, &out, &err), 201)
+HANDLER(list_invites, ctl_list_invites(c, &out), 200)
+HANDLER(revoke_invite, ctl_revoke_invite(c, req->param, &err), 204)
 HANDLER(list_cells, ctl_list_cells(c, &out), 200)
 HANDLER(link_cell, ctl_link_cell(c, req->body, &out, &err), 201)
 HANDLER(get_cell, ctl_get_cell(c, req->param, &out, &err), 200)
@@ -266,8 +268,11 @@ const struct api_route api_routes[] = {
 	{ "POST", "/api/forwards", add_forward, false, true },
 	{ "GET", "/api/forwards/{id}", get_forward, false, false },
 	{ "DELETE", "/api/forwards/{id}", delete_forward, false, false },
-	/* The fixed /invite before the {name} routes it would match. */
-	{ "GET", "/api/cells/invite", cell_invite, false, false },
+	/* Fixed paths are theirs alone: no {name} route takes them. POST:
+	 * creating an invite takes one of the pending slots. */
+	{ "POST", "/api/cells/invite", cell_invite, false, false },
+	{ "GET", "/api/cells/invites", list_invites, false, false },
+	{ "DELETE", "/api/cells/invites/{id}", revoke_invite, false, false },
 	{ "GET", "/api/cells", list_cells, false, false },
 	{ "POST", "/api/cells", link_cell, false, true },
 	{ "GET", "/api/cells/{name}", get_cell, false, false },

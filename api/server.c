@@ -78,6 +78,23 @@ const struct api_route *api_match(const char *method, const char *path,
 			    path_known);
 }
 
+/* A path that a route spells out ("/api/cells/invite") is its own: no
+ * {name} route takes it, so another method on it gets 405, not 404. */
+static bool takes(const struct api_route *routes, const struct api_route *r,
+		  const char *path, char *param, size_t param_len)
+{
+	const struct api_route *o;
+
+	if (!path_matches(r->pattern, path, param, param_len))
+		return false;
+	if (!strchr(r->pattern, '{'))
+		return true;
+	for (o = routes; o->pattern; o++)
+		if (!strchr(o->pattern, '{') && !strcmp(o->pattern, path))
+			return false;
+	return true;
+}
+
 const struct api_route *api_match_in(const struct api_route *routes,
 				     const char *method, const char *path,
 				     char *param, size_t param_len,
@@ -87,13 +104,28 @@ const struct api_route *api_match_in(const struct api_route *routes,
 
 	*path_known = false;
 	for (r = routes; r->pattern; r++) {
-		if (!path_matches(r->pattern, path, param, param_len))
+		if (!takes(routes, r, path, param, param_len))
 			continue;
 		*path_known = true;
 		if (!strcmp(r->method, method))
 			return r;
 	}
 	return NULL;
+}
+
+void api_allowed_methods(const struct api_route *routes, const char *path,
+			 char *out, size_t len)
+{
+	char param[CG_NAME_MAX + 2];
+	const struct api_route *r;
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (r = routes; r->pattern && n < len; r++)
+		if (takes(routes, r, path, param, sizeof(param)) &&
+		    !strstr(out, r->method))
+			n += (size_t)snprintf(out + n, len - n, "%s%s",
+					      n ? ", " : "", r->method);
 }
 
 /* "Authorization: Bearer <token>", compared in constant time. */
@@ -139,6 +171,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
 	if (resp->status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer");
+	if (resp->status == 405 && resp->allow[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	ret = MHD_queue_response(conn, (unsigned int)resp->status, r);
 	MHD_destroy_response(r);
 	json_object_put(resp->json);
@@ -196,6 +230,9 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 	if (!route) {
 		error_response(resp, known ? 405 : 404, "",
 			       known ? "method not allowed" : "no such route");
+		if (known)
+			api_allowed_methods(srv->routes, url, resp->allow,
+					    sizeof(resp->allow));
 		return;
 	}
 	if (!route->public && !authorized(srv->ctl, conn)) {

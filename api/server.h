@@ -35,6 +35,7 @@ struct api_response {
 	void *raw; /* malloc'd, freed after sending */
 	size_t raw_len;
 	const char *content_type; /* of raw */
+	char allow[64]; /* a 405's Allow header: the path's methods */
 };
 
 typedef void (*api_handler)(struct controller *c, const struct api_request *req,
@@ -73,6 +74,9 @@ void api_stop(struct api_server *srv);
 const struct api_route *api_match(const char *method, const char *path,
 				  char *param, size_t param_len,
 				  bool *path_known);
+/* The methods routes serve on path ("GET, PUT"), for a 405's Allow. */
+void api_allowed_methods(const struct api_route *routes, const char *path,
+			 char *out, size_t len);
 /* The same in another table. */
 const struct api_route *api_match_in(const struct api_route *routes,
 				     const char *method, const char *path,

@@ -29,18 +29,32 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
+/* The commands main() runs itself; the others are the client's (cli.c). */
+struct local_command {
+	const char *name;
+	const char *args;
+	const char *help;
+};
+
+static const struct local_command local_commands[] = {
+	{ "run", "[--config FILE]", "run the controller and its REST API" },
+	{ "detach", "[--config FILE]",
+	  "remove cellgate's programs and pinned maps" },
+	{ "version", "[--json]", "print the version (also: --version, -V)" },
+};
+
 static void usage(FILE *f)
 {
+	size_t i;
+
+	fprintf(f, "Usage: cellgate [--config FILE] [--json] COMMAND [ARGS]\n"
+		   "\n"
+		   "The daemon:\n");
+	for (i = 0; i < ARRAY_SIZE(local_commands); i++)
+		fprintf(f, "  %s %s\n      %s\n", local_commands[i].name,
+			local_commands[i].args, local_commands[i].help);
 	fprintf(f,
-		"Usage: cellgate [--config FILE] [--json] COMMAND [ARGS]\n"
 		"\n"
-		"The daemon:\n"
-		"  run\n"
-		"      run the controller and its REST API\n"
-		"  detach\n"
-		"      remove cellgate's programs and pinned maps\n"
-		"  version\n"
-		"      print the version\n"
 		"\n"
 		"Client commands (they talk to the running controller's API at\n"
 		"api.listen, with the token in api.token_file):\n");
@@ -50,7 +64,9 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  --config FILE  the bootstrap config (default %s)\n"
 		"  --json         print the API's JSON instead of tables\n"
-		"  --help         this text; COMMAND --help for one command\n"
+		"  --help, -h     this text; COMMAND --help for one command\n"
+		"  --version, -V  print the version\n"
+		"Global options may also follow the command.\n"
 		"\n"
 		"Exit status of client commands:\n"
 		"  0  success\n"
@@ -198,7 +214,45 @@ static int cmd_detach(const struct cg_config *cfg)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int print_version(bool json)
+{
+	json_object *o;
+
+	if (!json) {
+		printf("cellgate %s\n", CG_VERSION);
+		return 0;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "version",
+			       json_object_new_string(CG_VERSION));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return 0;
+}
+
+static const struct local_command *find_local(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(local_commands); i++)
+		if (!strcmp(local_commands[i].name, name))
+			return &local_commands[i];
+	return NULL;
+}
+
+static void local_usage(FILE *f, const struct local_command *lc, bool help)
+{
+	fprintf(f, "Usage: cellgate %s %s\n", lc->name, lc->args);
+	if (help)
+		fprintf(f, "\n%s\n\nGlobal options: cellgate --help\n",
+			lc->help);
+}
+
+/* The options of run, detach and version after the command: the global
+ * ones, as before it, and --help; anything else is a usage error (2)
+ * before the command acts. Returns -1 to go on, else the exit code. */
+static int local_options(const struct local_command *lc, int argc, char **argv,
+			 const char **config_path, bool *json)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -206,13 +260,70 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = CG_DEFAULT_CONFIG;
+	int opt;
+
+	optind = 0; /* GNU: start over after the global options */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:jh", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			local_usage(stdout, lc, true);
+			return 0;
+		}
+		if (opt == 'c') {
+			*config_path = optarg;
+		} else if (opt == 'j') {
+			*json = true;
+		} else {
+			fprintf(stderr, "cellgate: %s: %s '%s'\n", lc->name,
+				opt == ':' ? "option needs a value" :
+					     "unknown option",
+				argv[optind - 1]);
+			local_usage(stderr, lc, false);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cellgate: %s: unexpected argument '%s'\n",
+			lc->name, argv[optind]);
+		local_usage(stderr, lc, false);
+		return 2;
+	}
+	return -1;
+}
+
+static int run_local(const struct local_command *lc, int argc, char **argv,
+		     const char *config_path, bool json)
+{
 	static struct cg_config cfg;
+	int ret = local_options(lc, argc, argv, &config_path, &json);
+
+	if (ret >= 0)
+		return ret;
+	if (!strcmp(lc->name, "version"))
+		return print_version(json);
+	if (load_config(config_path, &cfg))
+		return 1;
+	if (!strcmp(lc->name, "run"))
+		return cmd_run(&cfg);
+	return cmd_detach(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = CG_DEFAULT_CONFIG;
+	const struct local_command *lc;
 	bool json = false;
 	const char *cmd;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:jhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -223,6 +334,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			return print_version(json);
 		default:
 			usage(stderr);
 			return 2;
@@ -233,21 +346,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
-	if (!strcmp(cmd, "version")) {
-		printf("cellgate %s\n", CG_VERSION);
-		return 0;
-	}
 	if (cli_is_command(cmd))
 		return cli_main(config_path, json, argc - optind,
 				argv + optind);
-	if (strcmp(cmd, "run") && strcmp(cmd, "detach")) {
+	lc = find_local(cmd);
+	if (!lc) {
 		fprintf(stderr, "cellgate: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	if (load_config(config_path, &cfg))
-		return 1;
-	if (!strcmp(cmd, "run"))
-		return cmd_run(&cfg);
-	return cmd_detach(&cfg);
+	return run_local(lc, argc - optind, argv + optind, config_path, json);
 }

@@ -56,7 +56,7 @@ cell_up() { # cell_up CELL N PEER1 ACCESS1 PEER2 ACCESS2
 # Link office to home with home's invite, in one call; home shares web.
 cells_link() {
 	local invite
-	invite=$(api_ok home GET /api/cells/invite) || die "no invite from home"
+	invite=$(api_ok home POST /api/cells/invite) || die "no invite from home"
 	api_ok office POST /api/cells "$invite" >/dev/null || die "could not link the cells"
 	api_ok home PUT /api/cells/office/permissions '{"inbound":{"web":true}}' >/dev/null ||
 		die "could not share web"

@@ -193,12 +193,28 @@ static json_object *cell_view(struct controller *c,
 
 /* ---- the admin side ----------------------------------------------------------- */
 
+/* An invite as listed: its id and times, never its secret. */
+static json_object *invite_view(const struct cg_invite *inv)
+{
+	char id[INVITE_ID_LEN + 1] = "";
+	json_object *o = json_object_new_object();
+
+	invite_id(id, inv->secret); /* only fails out of memory: id "" */
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "created_at",
+			       json_object_new_int64(inv->created_at));
+	json_object_object_add(o, "expires_at",
+			       json_object_new_int64(inv->expires_at));
+	return o;
+}
+
 int ctl_cell_invite(struct controller *c, json_object **out,
 		    struct cg_error *err)
 {
 	struct cg_invite inv = { 0 };
 	struct cg_cell_info me;
 	struct cg_state before;
+	json_object *view;
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
@@ -232,8 +248,56 @@ int ctl_cell_invite(struct controller *c, json_object **out,
 			       json_object_new_string(inv.secret));
 	json_object_object_add(*out, "expires_at",
 			       json_object_new_int64(inv.expires_at));
+	/* The id to list or revoke it by; the other cell ignores it. */
+	view = invite_view(&inv);
+	json_object_object_add(
+		*out, "invite_id",
+		json_object_get(json_object_object_get(view, "id")));
+	json_object_put(view);
 out:
 	explicit_bzero(&inv, sizeof(inv));
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int ctl_list_invites(struct controller *c, json_object **out)
+{
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	/* Expired ones are left out, and dropped at the next change. */
+	for (i = 0; i < c->state.n_invites; i++)
+		if (c->state.invites[i].expires_at > (int64_t)time(NULL))
+			json_object_array_add(
+				arr, invite_view(&c->state.invites[i]));
+	pthread_mutex_unlock(&c->lock);
+	*out = arr;
+	return 0;
+}
+
+int ctl_revoke_invite(struct controller *c, const char *id,
+		      struct cg_error *err)
+{
+	struct cg_state before;
+	int ret, i;
+
+	pthread_mutex_lock(&c->lock);
+	state_expire_invites(&c->state, (int64_t)time(NULL));
+	i = state_find_invite(&c->state, id);
+	if (i < 0) {
+		cg_error_set(err, 404, "id", "no pending invite '%s'", id);
+		ret = -ENOENT;
+		goto out;
+	}
+	ret = ctl_snapshot(c, &before, err);
+	if (ret)
+		goto out;
+	state_drop_invite(&c->state, (size_t)i);
+	ret = ctl_commit(c, &before, err);
+	if (!ret)
+		log_info("invite %s revoked", id);
+out:
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }

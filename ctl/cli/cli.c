@@ -57,6 +57,10 @@ static const struct cli_command commands[] = {
 	  "a new invite for another cell to link with this one; it holds a\n"
 	  "pairing secret (single use, valid 24 h): --out writes it to a\n"
 	  "0600 file, else it goes to stdout" },
+	{ "cell", "invite list", cli_cell_invite_list, "",
+	  "pending invites (id, created, expires), without their secrets" },
+	{ "cell", "invite del", cli_cell_invite_del, "ID",
+	  "revoke a pending invite: it can no longer link a cell" },
 	{ "cell", "list", cli_cell_list, "",
 	  "linked cells: handshake, what each side shares, push status" },
 	{ "cell", "show", cli_cell_show, "NAME", "one linked cell" },
@@ -209,22 +213,28 @@ static int missing_arg(struct cli *cli)
 			       args);
 }
 
-static int common_option(struct cli *cli, int opt)
+/* The global options, accepted after the command too. */
+static int common_option(struct cli *cli, int opt, const char *arg)
 {
 	if (opt == 'j') {
 		cli->json = true;
+		return CLI_OK;
+	}
+	if (opt == 'c') {
+		cli->config_path = arg;
 		return CLI_OK;
 	}
 	print_usage(stdout, cli->command, true);
 	return CLI_HELP_SHOWN;
 }
 
-/* The command's options, then --help and --json. */
+/* The command's options, then --help, --json and --config. */
 static void all_options(const struct option *opts, struct option *all)
 {
 	static const struct option common[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t n = 0;
@@ -239,20 +249,20 @@ static void all_options(const struct option *opts, struct option *all)
 int cli_parse(struct cli *cli, int argc, char **argv, const struct option *opts,
 	      cli_opt_fn fn, void *ctx, const char **pos, int n_pos)
 {
-	struct option all[CLI_MAX_OPTS + 3];
+	struct option all[CLI_MAX_OPTS + 4];
 	int opt, ret, i;
 
 	all_options(opts, all);
 	optind = 0; /* GNU: start over, main() parsed the global options */
 	opterr = 0; /* our messages name the command */
-	while ((opt = getopt_long(argc, argv, ":hj", all, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hjc:", all, NULL)) != -1) {
 		if (opt == '?')
 			return bad_option(cli, argv[optind - 1]);
 		if (opt == ':')
 			return cli_usage_error(cli, "option '%s' needs a value",
 					       argv[optind - 1]);
-		if (opt == 'h' || opt == 'j')
-			ret = common_option(cli, opt);
+		if (opt == 'h' || opt == 'j' || opt == 'c')
+			ret = common_option(cli, opt, optarg);
 		else
 			ret = fn(cli, ctx, opt, optarg);
 		if (ret)
@@ -268,19 +278,44 @@ int cli_parse(struct cli *cli, int argc, char **argv, const struct option *opts,
 	return CLI_OK;
 }
 
-static const struct cli_command *find(const char *group, const char *name)
+/* How many words of argv name command c ("peer", "add"; "cell",
+ * "invite", "list"): 0 if they do not. */
+static int words_of(const struct cli_command *c, int argc, char **argv)
 {
+	const char *name = c->name;
+	int n = 1;
+
+	if (strcmp(c->group, argv[0]))
+		return 0;
+	while (name && *name) {
+		size_t len = strcspn(name, " ");
+
+		if (n >= argc || strlen(argv[n]) != len ||
+		    strncmp(argv[n], name, len))
+			return 0;
+		n++;
+		name += len + (name[len] == ' ');
+	}
+	return n;
+}
+
+/* The command argv names, with the most words ("cell invite list"
+ * before "cell invite"); *words receives how many it took. */
+static const struct cli_command *find(int argc, char **argv, int *words)
+{
+	const struct cli_command *best = NULL;
 	size_t i;
 
+	*words = 0;
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
-		const struct cli_command *c = &commands[i];
+		int n = words_of(&commands[i], argc, argv);
 
-		if (strcmp(c->group, group))
-			continue;
-		if (!c->name || (name && !strcmp(c->name, name)))
-			return c;
+		if (n > *words) {
+			best = &commands[i];
+			*words = n;
+		}
 	}
-	return NULL;
+	return best;
 }
 
 /* "cellgate peer" alone, "cellgate peer help", "cellgate peer frob". */
@@ -303,19 +338,16 @@ int cli_main(const char *config_path, bool json, int argc, char **argv)
 {
 	static struct cli cli; /* holds a config: keep it off the stack */
 	const struct cli_command *c;
-	int ret;
+	int ret, words;
 
-	c = find(argv[0], argc > 1 ? argv[1] : NULL);
+	c = find(argc, argv, &words);
 	if (!c)
 		return group_usage(argv[0], argc > 1 ? argv[1] : NULL);
 	cli.config_path = config_path;
 	cli.json = json;
 	cli.command = c;
-	/* A command sees its own name as argv[0]. */
-	if (c->name)
-		ret = c->fn(&cli, argc - 1, argv + 1);
-	else
-		ret = c->fn(&cli, argc, argv);
+	/* A command sees its own (last) name as argv[0]. */
+	ret = c->fn(&cli, argc - (words - 1), argv + (words - 1));
 	cli_http_free(cli.http);
 	cli.http = NULL;
 	return ret == CLI_HELP_SHOWN ? CLI_OK : ret;

@@ -80,11 +80,11 @@ int cli_fail(int code, const char *fmt, ...)
 
 /* A command returns this after printing its help: exit 0. */
 #define CLI_HELP_SHOWN (-1)
-#define CLI_MAX_OPTS 8 /* options of one command, besides --help, --json */
+#define CLI_MAX_OPTS 8 /* options of one command, besides the global ones */
 
 /* Options of a subcommand, parsed with getopt_long; the handler receives
  * each option's value and returns CLI_OK or a usage error. Every command
- * takes --help and --json besides its own options. */
+ * takes --help, --json and --config besides its own options. */
 typedef int (*cli_opt_fn)(struct cli *cli, void *ctx, int opt, const char *arg);
 /* Parse argv's options (permuted: options may follow arguments), and
  * leave exactly n_pos positional arguments in pos[]. opts (NULL-name
@@ -192,6 +192,8 @@ int cli_forward_add(struct cli *cli, int argc, char **argv);
 int cli_forward_del(struct cli *cli, int argc, char **argv);
 int cli_token_rotate(struct cli *cli, int argc, char **argv);
 int cli_cell_invite(struct cli *cli, int argc, char **argv);
+int cli_cell_invite_list(struct cli *cli, int argc, char **argv);
+int cli_cell_invite_del(struct cli *cli, int argc, char **argv);
 int cli_cell_list(struct cli *cli, int argc, char **argv);
 int cli_cell_show(struct cli *cli, int argc, char **argv);
 int cli_cell_add(struct cli *cli, int argc, char **argv);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * cellgate cell invite|list|show|add|del|share|permissions: links to other
- * cells. An invite holds a pairing secret: it goes to a 0600 file or to
+ * cellgate cell invite [list|del]|list|show|add|del|share|permissions:
+ * links to other cells. An invite holds a pairing secret: it goes to a 0600 file or to
  * stdout with a warning, never into an error message.
  */
 #include <errno.h>
@@ -217,12 +217,12 @@ int cli_cell_show(struct cli *cli, int argc, char **argv)
 
 	if (ret)
 		return ret;
-	/* GET /api/cells/invite is the invite route: it would make one. */
-	if (!strcmp(name, "invite"))
+	/* The invite routes, not cells: no cell may have these names. */
+	if (!strcmp(name, "invite") || !strcmp(name, "invites"))
 		return cli_usage_error(cli,
-				       "a cell named 'invite' cannot be shown "
-				       "alone (GET /api/cells/invite makes an "
-				       "invite): see cellgate cell list");
+				       "no cell is named '%s' (see cellgate "
+				       "cell invite list)",
+				       name);
 	return cli_get_print(cli, path, print_cell);
 }
 
@@ -474,6 +474,9 @@ static int write_invite(struct cli *cli, const char *file, json_object *inv)
 		json_object_object_add(
 			o, "expires_at",
 			json_object_new_int64(cli_int(inv, "expires_at", 0)));
+		json_object_object_add(
+			o, "invite_id",
+			json_object_new_string(cli_str(inv, "invite_id", "")));
 		cli_print_json(o);
 		json_object_put(o);
 		return CLI_OK;
@@ -482,8 +485,10 @@ static int write_invite(struct cli *cli, const char *file, json_object *inv)
 	printf("wrote the invite of cell %s to %s (mode 0600)\n"
 	       "it holds a pairing secret: hand it over privately; single "
 	       "use, valid until %s\n"
-	       "on the other cell: cellgate cell add FILE\n",
-	       cli_str(inv, "cell_name", "-"), file, until);
+	       "on the other cell: cellgate cell add FILE\n"
+	       "to revoke it: cellgate cell invite del %s\n",
+	       cli_str(inv, "cell_name", "-"), file, until,
+	       cli_str(inv, "invite_id", "ID"));
 	return CLI_OK;
 }
 
@@ -512,7 +517,7 @@ int cli_cell_invite(struct cli *cli, int argc, char **argv)
 	if (!ret)
 		ret = cli_connect(cli);
 	if (!ret)
-		ret = cli_call(cli, "GET", "/api/cells/invite", NULL, &inv,
+		ret = cli_call(cli, "POST", "/api/cells/invite", NULL, &inv,
 			       false);
 	if (ret)
 		return ret;
@@ -525,4 +530,44 @@ int cli_cell_invite(struct cli *cli, int argc, char **argv)
 	}
 	json_object_put(inv);
 	return ret;
+}
+
+/* ---- invite list, invite del ---------------------------------------------- */
+
+static void print_invites(json_object *invites)
+{
+	static const char *const head[] = { "INVITE", "CREATED", "EXPIRES" };
+	size_t i, n = json_object_is_type(invites, json_type_array) ?
+			      json_object_array_length(invites) :
+			      0;
+	char created[64], expires[64];
+	struct table t;
+
+	table_init(&t, ARRAY_SIZE(head), head, 0);
+	for (i = 0; i < n; i++) {
+		json_object *inv = json_object_array_get_idx(invites, i);
+		const char *row[] = { cli_str(inv, "id", "-"), created,
+				      expires };
+
+		fmt_time(created, sizeof(created),
+			 cli_int(inv, "created_at", 0));
+		fmt_time(expires, sizeof(expires),
+			 cli_int(inv, "expires_at", 0));
+		table_add(&t, row);
+	}
+	if (table_print(&t, stdout))
+		cli_fail(CLI_OK, "out of memory: some invites are not shown");
+	table_free(&t);
+}
+
+int cli_cell_invite_list(struct cli *cli, int argc, char **argv)
+{
+	return cli_list_objects(cli, argc, argv, "/api/cells/invites",
+				print_invites);
+}
+
+int cli_cell_invite_del(struct cli *cli, int argc, char **argv)
+{
+	return cli_delete_object(cli, argc, argv, "/api/cells/invites",
+				 "revoked invite");
 }

@@ -159,3 +159,25 @@ bool pairing_secret_decode(uint8_t out[PAIRING_SECRET_LEN], const char *b64)
 	explicit_bzero(buf, sizeof(buf));
 	return true;
 }
+
+int invite_id(char out[INVITE_ID_LEN + 1], const char *secret_b64)
+{
+	static const char purpose[] = "cellgate invite id v1\n";
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ret = -EIO;
+
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, purpose, sizeof(purpose) - 1) == 1 &&
+	    EVP_DigestUpdate(ctx, secret_b64, strlen(secret_b64)) == 1 &&
+	    EVP_DigestFinal_ex(ctx, md, &len) == 1 &&
+	    len >= INVITE_ID_LEN / 2) {
+		for (i = 0; i < INVITE_ID_LEN / 2; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+		ret = 0;
+	}
+	EVP_MD_CTX_free(ctx);
+	explicit_bzero(md, sizeof(md));
+	return ret;
+}

@@ -40,4 +40,10 @@ int pairing_secret_new(char out[PAIRING_SECRET_B64_LEN + 1]);
 /* Decode one; false unless exactly PAIRING_SECRET_LEN bytes. */
 bool pairing_secret_decode(uint8_t out[PAIRING_SECRET_LEN], const char *b64);
 
+/* The public id of an invite: 16 hex digits of a SHA-256 of its secret.
+ * One-way, so listing and revoking invites never shows a secret, and
+ * derived, so it is as durable as the secret itself in state.json. */
+#define INVITE_ID_LEN 16
+int invite_id(char out[INVITE_ID_LEN + 1], const char *secret_b64);
+
 #endif

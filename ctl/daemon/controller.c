@@ -743,12 +743,15 @@ static json_object *peer_json(struct controller *c, const struct cg_peer_def *p)
 {
 	char path[PATH_MAX];
 	json_object *o = peer_to_json(&c->state, p, false);
+	bool stored = !peer_key_path(c, p->name, path, sizeof(path)) &&
+		      access(path, F_OK) == 0;
 
+	json_object_object_add(o, "private_key_stored",
+			       json_object_new_boolean(stored));
+	/* Said outright: without it the client config cannot work. */
 	json_object_object_add(
-		o, "private_key_stored",
-		json_object_new_boolean(
-			!peer_key_path(c, p->name, path, sizeof(path)) &&
-			access(path, F_OK) == 0));
+		o, "private_key_held_by",
+		json_object_new_string(stored ? "cell" : "client"));
 	return o;
 }
 

@@ -25,7 +25,7 @@
 #include "util.h"
 #include "wg.h"
 
-#define CG_VERSION "0.1.0"
+#include "version.h" /* CG_VERSION, from the Makefile's VERSION */
 
 struct controller {
 	struct cg_config cfg;
@@ -117,6 +117,11 @@ bool ctl_token_ok(struct controller *c, const char *presented);
 /* Linked cells (cells.c). */
 int ctl_cell_invite(struct controller *c, json_object **out,
 		    struct cg_error *err);
+/* Pending invites, without secrets: [{"id","created_at","expires_at"}]. */
+int ctl_list_invites(struct controller *c, json_object **out);
+/* Revoke a pending invite by its id (404 if none). */
+int ctl_revoke_invite(struct controller *c, const char *id,
+		      struct cg_error *err);
 int ctl_list_cells(struct controller *c, json_object **out);
 int ctl_get_cell(struct controller *c, const char *name, json_object **out,
 		 struct cg_error *err);

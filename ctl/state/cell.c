@@ -54,12 +54,13 @@ bool cell_info_parse(json_object *o, struct cg_cell_info *info,
 		     char secret[PAIRING_SECRET_B64_LEN + 1],
 		     struct cg_error *err)
 {
-	static const char *const fields[] = {
-		"cell_name",  "public_key",   "endpoint",	"vpn_subnet",
-		"wg_address", "dns_ip",	      "domain",		"version",
-		"sync_port",  "pairing_port", "pairing_secret", "expires_at",
-		NULL
-	};
+	static const char *const fields[] = { "cell_name",	"public_key",
+					      "endpoint",	"vpn_subnet",
+					      "wg_address",	"dns_ip",
+					      "domain",		"version",
+					      "sync_port",	"pairing_port",
+					      "pairing_secret", "expires_at",
+					      "invite_id",	NULL };
 	char key[WG_KEY_B64_LEN + 2] = "";
 	uint64_t version = 0, sync = 8471, pairing = 8472;
 	uint8_t raw[PAIRING_SECRET_LEN];
@@ -83,9 +84,11 @@ bool cell_info_parse(json_object *o, struct cg_cell_info *info,
 	}
 	if (!valid_name(info->cell_name))
 		return bad(err, "cell_name", "a name [A-Za-z0-9_.-]{1,64}");
-	/* /api/cells/invite is a route of its own. */
-	if (!strcmp(info->cell_name, "invite"))
-		return bad(err, "cell_name", "another name than 'invite'");
+	/* /api/cells/invite and /api/cells/invites are routes of their own. */
+	if (!strcmp(info->cell_name, "invite") ||
+	    !strcmp(info->cell_name, "invites"))
+		return bad(err, "cell_name",
+			   "another name than 'invite' or 'invites'");
 	if (!key_from_base64(info->public_key, key) ||
 	    key_is_zero(info->public_key))
 		return bad(err, "public_key", "the base64 of 32 bytes");

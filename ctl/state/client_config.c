@@ -97,8 +97,7 @@ char *client_config_render(const struct cg_config *cfg,
 	if (priv_b64)
 		sb_printf(&b, "PrivateKey = %s\n", priv_b64);
 	else
-		sb_printf(&b, "# PrivateKey = <this device's private key: its "
-			      "public key is the one registered>\n");
+		sb_printf(&b, "%s", CLIENT_KEY_PLACEHOLDER);
 	sb_printf(&b, "Address = %s/32\n", ipv4_str(peer->ip, ip));
 	if (cfg->has_dns_ip)
 		sb_printf(&b, "DNS = %s\n", ipv4_str(cfg->dns_ip, ip));

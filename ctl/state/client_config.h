@@ -14,10 +14,21 @@
  * phone behind NAT. */
 #define CLIENT_KEEPALIVE 25
 
+/* The PrivateKey lines of a peer that was added with its own public key:
+ * the cell never had the private key. A commented-out line would let
+ * `wg setconf` and wg-quick bring up an interface without a key, which
+ * silently sends nothing; this value is not base64, so both refuse the
+ * file until the client's key is pasted in. */
+#define CLIENT_KEY_PLACEHOLDER                                             \
+	"# The private key is the client's: this cell never had it (the\n" \
+	"# peer was added with its own public key). Replace the value\n"   \
+	"# below with it; until then wg-quick refuses this file.\n"        \
+	"PrivateKey = <paste the client's private key here>\n"
+
 /* A wg-quick config for peer: split tunnel (the cell's networks) or, with
  * internet_access, full tunnel. priv_b64 is the peer's private key when
- * the cell generated it, else NULL (the line is left for the device's own
- * key). Returns a malloc'd string, NULL when out of memory. */
+ * the cell generated it, else NULL (CLIENT_KEY_PLACEHOLDER). Returns a
+ * malloc'd string, NULL when out of memory. */
 char *client_config_render(const struct cg_config *cfg,
 			   const struct cg_peer_def *peer,
 			   const wg_key cell_pub, const char *priv_b64);

@@ -1666,6 +1666,17 @@ size_t state_expire_invites(struct cg_state *st, int64_t now)
 	return n;
 }
 
+int state_find_invite(const struct cg_state *st, const char *id)
+{
+	char got[INVITE_ID_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < st->n_invites; i++)
+		if (!invite_id(got, st->invites[i].secret) && !strcmp(got, id))
+			return (int)i;
+	return -1;
+}
+
 static json_object *invite_to_json(const struct cg_invite *inv)
 {
 	json_object *o = json_object_new_object();

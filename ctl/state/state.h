@@ -170,6 +170,8 @@ int state_add_invite(struct cg_state *st, const struct cg_invite *inv,
 		     struct cg_error *err);
 void state_drop_invite(struct cg_state *st, size_t i);
 size_t state_expire_invites(struct cg_state *st, int64_t now);
+/* The index of the pending invite whose invite_id() is id, or -1. */
+int state_find_invite(const struct cg_state *st, const char *id);
 
 /* JSON views for the API (and the state file, with internal ids). */
 json_object *service_to_json(const struct cg_service_def *svc, bool with_id);

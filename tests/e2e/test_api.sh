@@ -292,8 +292,31 @@ check "config: split tunnel (wg subnet, bridge subnet)" \
 	sh -c 'echo "$1" | grep -qx "AllowedIPs = 10.0.'$N'.0/24, 172.20.'$N'.0/24"' _ "$conf"
 check "config: PersistentKeepalive 25" sh -c 'echo "$1" | grep -qx "PersistentKeepalive = 25"' _ "$conf"
 conf_alice=$(api_ok $CELL GET /api/peers/alice/config)
-check "config of a peer with its own key: PrivateKey left to the device" \
-	sh -c 'echo "$1" | grep -q "^# PrivateKey" && ! echo "$1" | grep -q "^PrivateKey"' _ "$conf_alice"
+check "config of a peer with its own key: a PrivateKey placeholder, said why" \
+	sh -c 'echo "$1" | grep -qx "PrivateKey = <paste the client'"'"'s private key here>" &&
+		echo "$1" | grep -q "^# The private key is the client'"'"'s" && ! echo "$1" | grep -q "^# *PrivateKey"' _ "$conf_alice"
+check "... the peer's JSON says the client holds the key" \
+	test "$(api_ok $CELL GET /api/peers/alice | jq -r .private_key_held_by)" = client
+check "... and the cell holds phone's (it generated it)" \
+	test "$(api_ok $CELL GET /api/peers/phone | jq -r .private_key_held_by)" = cell
+# wg setconf refuses the placeholder, where a commented line left a
+# keyless interface; the same file with a key is accepted (control).
+KIF=$(if_of $N key)
+if [ "${WG_PEERS:-go}" = kernel ]; then
+	ip -n "$R" link add "$KIF" type wireguard
+else
+	WG_PROCESS_FOREGROUND=1 bg_in "$R" wireguard-go "$KIF" </dev/null >>"$WORK/key.wg.log" 2>&1
+	wait_for 5 test -S "/var/run/wireguard/$KIF.sock"
+fi
+grep -Ev '^(Address|DNS) *=' <<<"$conf_alice" >"$WORK/alice.conf"
+check "wg setconf refuses alice's config until her key is pasted in" \
+	sh -c '! ip netns exec "$1" wg setconf "$2" "$3" 2>"$4" && grep -q "Key is not the correct length or format" "$4"' \
+	_ "$R" "$KIF" "$WORK/alice.conf" "$WORK/setconf.err"
+check "... and the interface got no key" test "$(ip netns exec "$R" wg show "$KIF" private-key)" = "(none)"
+sed "s|^PrivateKey = .*|PrivateKey = $(wg genkey)|" "$WORK/alice.conf" >"$WORK/alice-keyed.conf"
+check "... with a key pasted in it is accepted (control)" ip netns exec "$R" wg setconf "$KIF" "$WORK/alice-keyed.conf"
+check "... and the interface has that key" test "$(ip netns exec "$R" wg show "$KIF" private-key)" != "(none)"
+ip -n "$R" link del "$KIF" 2>/dev/null
 api_ok $CELL PUT /api/peers/alice '{"internet_access":true}' >/dev/null
 check "config with internet_access: full tunnel" \
 	sh -c 'echo "$1" | grep -qx "AllowedIPs = 0.0.0.0/0"' _ "$(api_ok $CELL GET /api/peers/alice/config)"

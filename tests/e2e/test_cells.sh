@@ -62,8 +62,46 @@ done
 add_peer $B $NB bob 2 ''
 check "B's peer bob completes a handshake" wait_handshake $B bob
 
+# ---- invites: created by POST only, listed without secrets, revoked ---------------
+# headers_of CELL METHOD PATH: the response's status line and headers.
+headers_of() {
+	ip netns exec "$(ns_of "$1" r)" curl -sS -m 5 -o /dev/null -D - -X "$2" \
+		-H "Authorization: Bearer $(cat "$WORK/$1/api.token")" "http://127.0.0.1:$PORT_A$3" | tr -d '\r'
+}
+n_invites() { api_ok "$1" GET /api/cells/invites | jq length; }
+check "no invite pending at first" test "$(n_invites $A)" = 0
+for i in $(seq 20); do api $A GET /api/cells/invite >/dev/null; done
+hdrs=$(headers_of $A GET /api/cells/invite)
+check "GET /api/cells/invite -> 405 with Allow: POST" \
+	sh -c 'echo "$1" | grep -q "^HTTP/1.1 405" && echo "$1" | grep -qx "Allow: POST"' _ "$hdrs"
+check "... 21 GETs created no invite" test "$(n_invites $A)" = 0
+out=$(api $A POST /api/cells/invite)
+check "POST /api/cells/invite -> 201" test "$(status_of "$out")" = 201
+revoked=${out%$'\n'*}
+rid=$(echo "$revoked" | jq -r .invite_id)
+check "... it is listed by its id, created and expiry, without its secret" \
+	jq -e --arg id "$rid" 'length == 1 and .[0].id == $id and (.[0] | keys) == ["created_at","expires_at","id"]' \
+	<<<"$(api_ok $A GET /api/cells/invites)" >/dev/null
+check "... the listing never shows the secret" \
+	sh -c '! echo "$1" | grep -qF "$2"' _ "$(api_ok $A GET /api/cells/invites)" "$(echo "$revoked" | jq -r .pairing_secret)"
+check "DELETE /api/cells/invites/ID -> 204" test "$(status_of "$(api $A DELETE /api/cells/invites/$rid)")" = 204
+check "... it is no longer listed" test "$(n_invites $A)" = 0
+check "... a second DELETE -> 404" test "$(status_of "$(api $A DELETE /api/cells/invites/$rid)")" = 404
+out=$(api $A DELETE /api/cells/invites/0123456789abcdef)
+check "DELETE /api/cells/invites/<unknown> -> 404 naming id" \
+	sh -c '[ "$(echo "$1" | tail -1)" = 404 ] && echo "$1" | grep -q "\"field\":\"id\""' _ "$out"
+out=$(api $B POST /api/cells "$revoked")
+check "a revoked invite cannot link: A refuses (403)" test "$(status_of "$out")" = 403
+check "... and B kept nothing of the attempt" test "$(api_ok $B GET /api/cells)" = "[]"
+
+inv=$(api_ok $A POST /api/cells/invite)
+iid=$(echo "$inv" | jq -r .invite_id)
+stop_controller $A
+start_controller $A || die "A did not restart"
+check "a pending invite survives a restart, with the same id" \
+	test "$(api_ok $A GET /api/cells/invites | jq -r '.[].id')" = "$iid"
+
 # ---- conflicts are refused before anything happens --------------------------------
-inv=$(api_ok $A GET /api/cells/invite)
 check "A issues an invite with a pairing secret" \
 	sh -c 'echo "$1" | grep -Eq "\"pairing_secret\":\"[A-Za-z0-9_-]{43}\""' _ "$inv"
 bad=$(echo "$inv" | jq -c ".vpn_subnet = \"10.0.$NB.0/24\" | .wg_address = \"$WB\"")

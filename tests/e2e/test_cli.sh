@@ -94,11 +94,13 @@ check "--help lists every command" lines "$OUT" "^  status$" "^  peer list$" \
 	"^  peer show NAME$" "^  peer add NAME \[--ip IP\]" "^  peer set NAME \[--ip IP\]" \
 	"^  peer del NAME$" "^  peer config NAME \[--qr FILE.png\]$" "^  service list$" \
 	"^  service show NAME$" "^  service set NAME \[--endpoint" "^  service del NAME$" \
-	"^  token rotate$" "^  run$" "^  detach$" "^  version$" "^  forward list$" \
+	"^  token rotate$" "^  run \[--config FILE\]$" "^  detach \[--config FILE\]$" \
+	"^  version \[--json\]$" "^  forward list$" \
 	"^  forward show ID$" "^  forward del ID$" \
 	"^  forward add ID --proto tcp\|udp --public-port N --target IP:PORT$" \
 	"^ +\[--allow-from CIDR\]\.\.\. \[--snat auto\|always\|never\]$" \
-	"^  cell invite \[--out FILE\]$" "^  cell list$" "^  cell show NAME$" \
+	"^  cell invite \[--out FILE\]$" "^  cell invite list$" "^  cell invite del ID$" \
+	"^  cell list$" "^  cell show NAME$" \
 	"^  cell add FILE\|-$" "^  cell del NAME$" \
 	"^  cell share NAME \[--service SVC\]\.\.\. \[--none\]$" "^  cell permissions NAME$"
 check "--help documents the exit codes" lines "$OUT" "^  0  success" "^  1  .*refused" \
@@ -184,7 +186,9 @@ usage "cell share with nothing to share" "nothing to share" cell share office
 usage "cell share --service and --none" "contradict" cell share office --service calendar --none
 usage "cell share bad service name" "'a/b' is not a valid name" cell share office --service a/b
 usage "cell show bad name" "'a b' is not a valid name" cell show "a b"
-usage "cell show invite (the invite route)" "cannot be shown" cell show invite
+usage "cell show invite (the invite route)" "no cell is named 'invite'" cell show invite
+usage "cell show invites (the invites route)" "no cell is named 'invites'" cell show invites
+usage "cell invite del without ID" "^cellgate: cell invite del: missing ID$" cell invite del
 usage "cell del without NAME" "^cellgate: cell del: missing NAME$" cell del
 usage "cell list with an argument" "unexpected argument 'x'" cell list x
 expect 2 "a config that does not exist" --config "$WORK/nosuch.json" status
@@ -314,7 +318,9 @@ check "config: full tunnel for bob (internet)" has "$BOB_CONF" '^AllowedIPs = 0\
 expect 0 "peer config alice" peer config alice
 check "config: split tunnel for alice (cell networks only)" \
 	has "$OUT" "^AllowedIPs = 10\.0\.$N\.0/24, 172\.20\.$N\.0/24$"
-check "config: no private key for alice (her device has it)" hasnt "$OUT" '^PrivateKey ='
+check "config: alice's PrivateKey is a placeholder wg refuses (her device has the key)" \
+	has "$OUT" "^PrivateKey = <paste the client's private key here>$"
+check "... no key in it" hasnt "$OUT" '^PrivateKey = [A-Za-z0-9+/]{43}=$'
 expect 0 "--json peer config bob" --json peer config bob
 check "--json peer config carries the same text" \
 	test "$(printf '%s' "$OUT" | jq -r .config)" = "$BOB_CONF"
@@ -442,9 +448,24 @@ check "... says where, not the secret" has "$OUT" "to $D/home.invite"
 check "... prints no secret" hasnt "$OUT$ERR" "$(jq -r .pairing_secret "$D/home.invite")"
 expect 0 "--json cell invite --out" --json cell invite --out "$D/home2.invite"
 check "--json --out: file, cell, expiry, no secret" \
-	jqt "$OUT" ".invite_file == \"$D/home2.invite\" and .cell_name == \"home\" and .expires_at == $(jq .expires_at "$D/home2.invite") and (has(\"pairing_secret\") | not)"
+	jqt "$OUT" ".invite_file == \"$D/home2.invite\" and .cell_name == \"home\" and .expires_at == $(jq .expires_at "$D/home2.invite") and .invite_id == $(jq .invite_id "$D/home2.invite") and (has(\"pairing_secret\") | not)"
 check "three invites are pending in the state file" \
 	test "$(jq '.invites | length' "$D/state/state.json")" = 3
+expect 0 "cell invite list" cell invite list
+check "... a table of the three pending invites" \
+	sh -c 'printf "%s\n" "$1" | head -1 | grep -Eq "^INVITE +CREATED +EXPIRES$" &&
+		[ "$(printf "%s\n" "$1" | grep -Ec "^[0-9a-f]{16}  ")" = 3 ]' _ "$OUT"
+check "... and no secret" hasnt "$OUT" "$(jq -r .pairing_secret "$D/home.invite")"
+expect 0 "--json cell invite list" --json cell invite list
+check "... ids, creation and expiry only" jqt "$OUT" 'length == 3 and all(.[]; keys == ["created_at","expires_at","id"])'
+ID2=$(jq -r .invite_id "$D/home2.invite")
+check "... the id --out wrote is listed" jqt "$OUT" "any(.[]; .id == \"$ID2\")"
+expect 0 "cell invite del ID" cell invite del "$ID2"
+check "... says so" test "$OUT" = "revoked invite $ID2"
+check "... two invites are left in the state file" \
+	test "$(jq '.invites | length' "$D/state/state.json")" = 2
+expect 4 "cell invite del of a revoked invite" cell invite del "$ID2"
+expect 4 "--json cell invite del of an unknown invite" --json cell invite del 0123456789abcdef
 expect 4 "cell show of a missing cell" cell show office
 check "... 'cellgate: no cell ... (field: name)'" has "$ERR" "^cellgate: no cell 'office' \(field: name\)$"
 expect 4 "cell permissions of a missing cell" cell permissions office

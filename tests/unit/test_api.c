@@ -276,6 +276,47 @@ START_TEST(test_small_param_buffer)
 }
 END_TEST
 
+/* A path a route spells out is not a {name}: GET /api/cells/invite is
+ * 405 (creating takes POST), not "no cell 'invite'". */
+START_TEST(test_fixed_path_shadows_name)
+{
+	char allow[64];
+	const struct api_route *r;
+
+	ck_assert_ptr_null(match("GET", "/api/cells/invite"));
+	ck_assert(known);
+	ck_assert_ptr_null(match("DELETE", "/api/cells/invite"));
+	ck_assert(known);
+	ck_assert_ptr_eq(match("POST", "/api/cells/invite"),
+			 route("POST", "/api/cells/invite"));
+	ck_assert_ptr_eq(match("GET", "/api/cells/invites"),
+			 route("GET", "/api/cells/invites"));
+	ck_assert_ptr_null(match("DELETE", "/api/cells/invites"));
+	ck_assert(known);
+	r = match("DELETE", "/api/cells/invites/0123abcd");
+	ck_assert_ptr_eq(r, route("DELETE", "/api/cells/invites/{id}"));
+	ck_assert_str_eq(param, "0123abcd");
+	/* Other names still reach the {name} routes. */
+	r = match("GET", "/api/cells/office");
+	ck_assert_ptr_eq(r, route("GET", "/api/cells/{name}"));
+	ck_assert_str_eq(param, "office");
+	ck_assert_ptr_eq(match("GET", "/api/cells/invitex"),
+			 route("GET", "/api/cells/{name}"));
+
+	api_allowed_methods(api_routes, "/api/cells/invite", allow,
+			    sizeof(allow));
+	ck_assert_str_eq(allow, "POST");
+	api_allowed_methods(api_routes, "/api/cells/invites", allow,
+			    sizeof(allow));
+	ck_assert_str_eq(allow, "GET");
+	api_allowed_methods(api_routes, "/api/peers/alice", allow,
+			    sizeof(allow));
+	ck_assert_str_eq(allow, "GET, PUT, DELETE");
+	api_allowed_methods(api_routes, "/api/nope", allow, sizeof(allow));
+	ck_assert_str_eq(allow, "");
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -289,6 +330,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_name_segment);
 	tcase_add_test(tc, test_trailing_slash);
 	tcase_add_test(tc, test_small_param_buffer);
+	tcase_add_test(tc, test_fixed_path_shadows_name);
 	suite_add_tcase(s, tc);
 	return s;
 }

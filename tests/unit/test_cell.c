@@ -83,7 +83,7 @@ static void key_of(unsigned int seed, wg_key key)
 #define SECRET "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 #define OFFICE_KEY_SEED 7
 
-/* The invite of cell "office", as GET /api/cells/invite gives it. */
+/* The invite of cell "office", as POST /api/cells/invite gives it. */
 static json_object *example_invite(void)
 {
 	char key[WG_KEY_B64_LEN + 1], buf[1024];
@@ -97,7 +97,8 @@ static json_object *example_invite(void)
 		 "\"domain\": \"office.cell\", \"version\": 1, "
 		 "\"sync_port\": 8481, \"pairing_port\": 8482, "
 		 "\"pairing_secret\": \"" SECRET "\", "
-		 "\"expires_at\": 1700086400}",
+		 "\"expires_at\": 1700086400, "
+		 "\"invite_id\": \"0123456789abcdef\"}",
 		 key);
 	return tu_json(buf);
 }
@@ -909,6 +910,47 @@ START_TEST(test_invites_expire)
 }
 END_TEST
 
+/* Invites are listed and revoked by an id derived from the secret: the
+ * same for the same secret, never the secret or a part of it. */
+START_TEST(test_invite_ids)
+{
+	char ids[3][INVITE_ID_LEN + 1], again[INVITE_ID_LEN + 1];
+	struct cg_invite inv[3];
+	size_t i, j;
+
+	for (i = 0; i < 3; i++) {
+		inv[i] = invite(1000 + (int64_t)i);
+		ck_assert_int_eq(add_invite(&inv[i]), 0);
+		ck_assert_int_eq(invite_id(ids[i], inv[i].secret), 0);
+		ck_assert_uint_eq(strlen(ids[i]), INVITE_ID_LEN);
+		ck_assert_uint_eq(strspn(ids[i], "0123456789abcdef"),
+				  INVITE_ID_LEN);
+		ck_assert_int_eq(invite_id(again, inv[i].secret), 0);
+		ck_assert_str_eq(again, ids[i]);
+		/* No 8 characters of the secret show in the id. */
+		for (j = 0; j + 8 <= strlen(inv[i].secret); j++) {
+			char part[9];
+
+			memcpy(part, inv[i].secret + j, 8);
+			part[8] = '\0';
+			ck_assert_ptr_null(strstr(ids[i], part));
+		}
+	}
+	ck_assert_str_ne(ids[0], ids[1]);
+	ck_assert_str_ne(ids[1], ids[2]);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(state_find_invite(&st, ids[i]), (int)i);
+	ck_assert_int_eq(state_find_invite(&st, "0000000000000000"), -1);
+	ck_assert_int_eq(state_find_invite(&st, ""), -1);
+	ck_assert_int_eq(state_find_invite(&st, inv[0].secret), -1);
+	/* Revoked: gone, the others still found. */
+	state_drop_invite(&st, (size_t)state_find_invite(&st, ids[1]));
+	ck_assert_int_eq(state_find_invite(&st, ids[1]), -1);
+	ck_assert_int_ge(state_find_invite(&st, ids[0]), 0);
+	ck_assert_int_ge(state_find_invite(&st, ids[2]), 0);
+}
+END_TEST
+
 /* ---- the state file ------------------------------------------------------ */
 
 static char *state_path(const char *dir)
@@ -982,6 +1024,13 @@ START_TEST(test_save_load_cells)
 	free(s2);
 	ck_assert_uint_eq(loaded.n_cells, 2);
 	ck_assert_uint_eq(loaded.n_invites, 2);
+	/* Durable: the ids listed before a restart revoke after it. */
+	for (i = 0; i < st.n_invites; i++) {
+		char id[INVITE_ID_LEN + 1];
+
+		ck_assert_int_eq(invite_id(id, st.invites[i].secret), 0);
+		ck_assert_int_ge(state_find_invite(&loaded, id), 0);
+	}
 	for (i = 0; i < st.n_cells; i++) {
 		a = &st.cells[i];
 		b = state_cell(&loaded, a->info.cell_name);
@@ -1099,7 +1148,7 @@ START_TEST(test_load_bad_cells)
 END_TEST
 
 /* One key is one WireGuard peer: never a peer's and a cell's; a cell
- * named "invite" would hide behind GET /api/cells/invite. */
+ * named "invite" or "invites" would hide behind the invite routes. */
 START_TEST(test_keys_and_names)
 {
 	struct cg_cell_info info = cell("office", 9, "10.0.9.0/24", "o.cell");
@@ -1129,6 +1178,7 @@ START_TEST(test_keys_and_names)
 	json_object_put(o);
 
 	refuses("cell_name", "\"invite\"", "cell_name");
+	refuses("cell_name", "\"invites\"", "cell_name");
 }
 END_TEST
 
@@ -1184,6 +1234,7 @@ static Suite *cell_suite(void)
 	tcase_add_test(link, test_keys_and_names);
 	tcase_add_test(inv, test_invites_limit);
 	tcase_add_test(inv, test_invites_expire);
+	tcase_add_test(inv, test_invite_ids);
 	tcase_add_test(file, test_save_load_cells);
 	tcase_add_test(file, test_load_bad_cells);
 	tcase_add_test(file, test_state_copy_cells);
