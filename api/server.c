@@ -396,7 +396,8 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 	if (route->has_body) {
 		req.body = jx_parse_object(up->data ? up->data : "", up->len,
 					   &err);
-		if (!req.body) {
+		if (!req.body || !jx_no_nulls(req.body, "", &err)) {
+			json_object_put(req.body);
 			api_error(resp, &err);
 			return;
 		}

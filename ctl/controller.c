@@ -439,13 +439,22 @@ static void warn_unreachable_forwards(struct controller *c)
 	char ip[16];
 	size_t i;
 
-	for (i = 0; i < st->n_forwards; i++)
+	for (i = 0; i < st->n_forwards; i++) {
+		const char *hides =
+			state_forward_hides(&c->cfg, &st->forwards[i]);
+
 		if (!state_forward_reachable(&c->cfg, &st->forwards[i]))
 			log_warn("forward '%s': target %s is not in a network "
 				 "of the cell (WireGuard subnet, bridge "
 				 "subnet, local_networks)",
 				 st->forwards[i].id,
 				 ipv4_str(st->forwards[i].target_ip, ip));
+		if (hides)
+			log_warn("forward '%s': tcp port %u is %s, which the "
+				 "forward hides on the uplink",
+				 st->forwards[i].id,
+				 st->forwards[i].public_port, hides);
+	}
 }
 
 int ctl_sync_maps(struct controller *c)

@@ -18,6 +18,12 @@
  * NULL (err set, status 400) on any syntax error or trailing data. */
 json_object *jx_parse_object(const char *buf, size_t len, struct cg_error *err);
 
+/* Fail (400) naming the first null in v, at any depth. The getters take
+ * null as absent (the state file relies on it), so an API body with
+ * {"service_access": null} would keep the old list: request bodies are
+ * checked with this first. prefix is v's path ("" at the top). */
+bool jx_no_nulls(json_object *v, const char *prefix, struct cg_error *err);
+
 /* Fail (400) naming the first member of obj not listed in allowed
  * (NULL-terminated). prefix is the object's path ("" at the top). */
 bool jx_only_fields(json_object *obj, const char *const *allowed,
