@@ -396,8 +396,7 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 	if (route->has_body) {
 		req.body = jx_parse_object(up->data ? up->data : "", up->len,
 					   &err);
-		if (!req.body || !jx_no_nulls(req.body, "", &err)) {
-			json_object_put(req.body);
+		if (!req.body) {
 			api_error(resp, &err);
 			return;
 		}

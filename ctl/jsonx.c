@@ -44,41 +44,6 @@ json_object *jx_parse_object(const char *buf, size_t len, struct cg_error *err)
 	return obj;
 }
 
-bool jx_no_nulls(json_object *v, const char *prefix, struct cg_error *err)
-{
-	char path[128];
-	size_t i, n;
-
-	if (json_object_is_type(v, json_type_object)) {
-		json_object_object_foreach(v, key, val) {
-			jx_path(path, sizeof(path), prefix, key);
-			if (!val) {
-				cg_error_set(err, 400, path,
-					     "'%s' is null: give a value or "
-					     "leave the field out",
-					     path);
-				return false;
-			}
-			if (!jx_no_nulls(val, path, err))
-				return false;
-		}
-	} else if (json_object_is_type(v, json_type_array)) {
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++) {
-			snprintf(path, sizeof(path), "%s[%zu]", prefix, i);
-			if (!json_object_array_get_idx(v, i)) {
-				cg_error_set(err, 400, path, "'%s' is null",
-					     path);
-				return false;
-			}
-			if (!jx_no_nulls(json_object_array_get_idx(v, i), path,
-					 err))
-				return false;
-		}
-	}
-	return true;
-}
-
 void jx_path(char *out, size_t len, const char *prefix, const char *key)
 {
 	if (prefix && *prefix)
@@ -197,12 +162,16 @@ bool jx_uint(json_object *obj, const char *key, bool required,
 bool jx_member(json_object *obj, const char *key, json_type type, bool required,
 	       const char *prefix, json_object **out, struct cg_error *err)
 {
+	const char *want = type == json_type_array ? "an array" : "an object";
+
 	if (!lookup(obj, key, required, prefix, out, err))
 		return false;
+	/* null is no list: read as absent, {"service_access": null} in a
+	 * PUT kept the old list. */
+	if (!*out && type == json_type_array &&
+	    json_object_object_get_ex(obj, key, NULL))
+		return type_error(prefix, key, "an array, not null", err);
 	if (*out && !json_object_is_type(*out, type))
-		return type_error(prefix, key,
-				  type == json_type_array ? "an array" :
-							    "an object",
-				  err);
+		return type_error(prefix, key, want, err);
 	return true;
 }

@@ -18,12 +18,6 @@
  * NULL (err set, status 400) on any syntax error or trailing data. */
 json_object *jx_parse_object(const char *buf, size_t len, struct cg_error *err);
 
-/* Fail (400) naming the first null in v, at any depth. The getters take
- * null as absent (the state file relies on it), so an API body with
- * {"service_access": null} would keep the old list: request bodies are
- * checked with this first. prefix is v's path ("" at the top). */
-bool jx_no_nulls(json_object *v, const char *prefix, struct cg_error *err);
-
 /* Fail (400) naming the first member of obj not listed in allowed
  * (NULL-terminated). prefix is the object's path ("" at the top). */
 bool jx_only_fields(json_object *obj, const char *const *allowed,
@@ -41,7 +35,8 @@ bool jx_bool(json_object *obj, const char *key, bool required,
 bool jx_uint(json_object *obj, const char *key, bool required,
 	     const char *prefix, uint64_t min, uint64_t max, uint64_t *out,
 	     struct cg_error *err);
-/* An object or array member (type checked), NULL when absent. */
+/* An object or array member (type checked), NULL when absent. An array
+ * given as null is an error: null is not a list. */
 bool jx_member(json_object *obj, const char *key, json_type type, bool required,
 	       const char *prefix, json_object **out, struct cg_error *err);
 

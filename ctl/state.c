@@ -1803,6 +1803,20 @@ static bool load_cells(struct cg_state *st, json_object *arr,
 	return true;
 }
 
+/* A top-level list of the state file: null is absent there, as files
+ * of older versions may have it. */
+static bool root_list(json_object *root, const char *key, bool required,
+		      json_object **out, struct cg_error *err)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(root, key, &v) && !v && !required) {
+		*out = NULL;
+		return true;
+	}
+	return jx_member(root, key, json_type_array, required, "", out, err);
+}
+
 static bool load_root(struct cg_state *st, json_object *root,
 		      struct cg_error *err)
 {
@@ -1814,15 +1828,11 @@ static bool load_root(struct cg_state *st, json_object *root,
 
 	if (!jx_only_fields(root, fields, "", err) ||
 	    !jx_uint(root, "version", true, "", 1, 1000, &version, err) ||
-	    !jx_member(root, "services", json_type_array, true, "", &services,
-		       err) ||
-	    !jx_member(root, "peers", json_type_array, true, "", &peers, err) ||
-	    !jx_member(root, "forwards", json_type_array, false, "", &forwards,
-		       err) ||
-	    !jx_member(root, "cells", json_type_array, false, "", &cells,
-		       err) ||
-	    !jx_member(root, "invites", json_type_array, false, "", &invites,
-		       err))
+	    !root_list(root, "services", true, &services, err) ||
+	    !root_list(root, "peers", true, &peers, err) ||
+	    !root_list(root, "forwards", false, &forwards, err) ||
+	    !root_list(root, "cells", false, &cells, err) ||
+	    !root_list(root, "invites", false, &invites, err))
 		return false;
 	if (version != CG_STATE_VERSION) {
 		cg_error_set(err, 400, "version",

@@ -204,11 +204,12 @@ START_TEST(test_defaults_and_nulls)
 	struct cg_forward_def f;
 	char *s;
 
-	/* Without allow_from and snat: anyone, auto. null means absent. */
+	/* Without allow_from and snat: anyone, auto. A null snat means
+	 * absent; a null allow_from is refused (null is no list). */
 	ck_assert_int_eq(add_fwd("{\"id\": \"web\", \"proto\": \"udp\", "
 				 "\"public_port\": 8080, \"target_ip\": "
 				 "\"172.20.0.30\", \"target_port\": 80, "
-				 "\"allow_from\": null, \"snat\": null}",
+				 "\"snat\": null}",
 				 &f),
 			 0);
 	ck_assert_uint_eq(f.proto, IPPROTO_UDP);
@@ -482,6 +483,8 @@ START_TEST(test_allow_from)
 	REJECTS(add("x", "tcp", 1, "10.0.0.2",
 		    ", \"allow_from\": \"198.51.100.0/24\""),
 		400, "allow_from");
+	REJECTS(add("x", "tcp", 1, "10.0.0.2", ", \"allow_from\": null"), 400,
+		"allow_from");
 	REJECTS(add("x", "tcp", 1, "10.0.0.2", ", \"allow_from\": {}"), 400,
 		"allow_from");
 	/* A repeated network is a mistake. */

@@ -602,42 +602,6 @@ START_TEST(test_jx_only_fields)
 }
 END_TEST
 
-START_TEST(test_jx_no_nulls)
-{
-	struct cg_error err = { 0 };
-	json_object *o;
-
-	/* The bug: {"service_access": null} read as "absent". */
-	o = tu_json("{\"service_access\": null}");
-	ck_assert(!jx_no_nulls(o, "", &err));
-	tu_assert_err(&err, 400, "service_access");
-	json_object_put(o);
-	o = tu_json("{\"internet_access\": true, \"peer_to_peer\": null}");
-	ck_assert(!jx_no_nulls(o, "", &err));
-	tu_assert_err(&err, 400, "peer_to_peer");
-	json_object_put(o);
-	/* At any depth, with the element's path. */
-	o = tu_json("{\"endpoints\": [{\"ip\": \"1.2.3.4\"}, "
-		    "{\"port\": null}]}");
-	ck_assert(!jx_no_nulls(o, "", &err));
-	tu_assert_err(&err, 400, "endpoints[1].port");
-	json_object_put(o);
-	o = tu_json("{\"allow_from\": [\"10.0.0.0/8\", null]}");
-	ck_assert(!jx_no_nulls(o, "", &err));
-	tu_assert_err(&err, 400, "allow_from[1]");
-	json_object_put(o);
-	o = tu_json("{\"permissions\": {\"inbound\": null}}");
-	ck_assert(!jx_no_nulls(o, "", &err));
-	tu_assert_err(&err, 400, "permissions.inbound");
-	json_object_put(o);
-	/* Positive controls: empty lists, false, 0 and "" are values. */
-	o = tu_json("{\"service_access\": [], \"internet_access\": false, "
-		    "\"n\": 0, \"s\": \"\", \"o\": {\"a\": [[]]}}");
-	ck_assert(jx_no_nulls(o, "", &err));
-	json_object_put(o);
-}
-END_TEST
-
 START_TEST(test_jx_uint)
 {
 	json_object *o = tu_json(
@@ -764,7 +728,6 @@ static Suite *util_suite(void)
 	tcase_add_test(json, test_jx_path);
 	tcase_add_test(json, test_jx_only_fields);
 	tcase_add_test(json, test_jx_uint);
-	tcase_add_test(json, test_jx_no_nulls);
 	tcase_add_test(json, test_jx_string_bool_member);
 	suite_add_tcase(s, addr);
 	suite_add_tcase(s, str);
