@@ -341,6 +341,16 @@ static void listener_free(struct listener *l)
 	free(l);
 }
 
+/* Keep the URL as sent: the router decodes each {name} itself, strictly
+ * (MHD's decoding would cut a name at an encoded NUL), and ?format= is
+ * decoded where it is read. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return strlen(s);
+}
+
 static struct MHD_Daemon *daemon_start(struct listener *l,
 				       const struct sockaddr_in *sa)
 {
@@ -351,6 +361,7 @@ static struct MHD_Daemon *daemon_start(struct listener *l,
 		MHD_OPTION_EXTERNAL_LOGGER, on_log, l, MHD_OPTION_SOCK_ADDR,
 		(const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, l, MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)LISTENER_IDLE_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)LISTENER_CONNECTIONS,
 		/* Headers beyond this get 431; bodies are ours (64 KiB). */

@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jsonx.h"
 #include "listener.h"
@@ -44,30 +46,136 @@ static void error_response(struct api_response *resp, int status,
 	api_error(resp, &err);
 }
 
-/* Does path match pattern? Each {x} matches one non-empty segment, which
- * is copied into param. */
-static bool path_matches(const char *pattern, const char *path, char *param,
-			 size_t param_len)
+static int hex_digit(char ch)
 {
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)(ch | 0x20);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Percent-decode the n bytes at s into out (len bytes with the NUL), or
+ * say why not: names are compared and stored as C strings, so a NUL,
+ * control character or '/' inside one would make it another name. */
+static const char *decode_strict(const char *s, size_t n, char *out, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '%') {
+			if (n - i < 3 || hex_digit(s[i + 1]) < 0 ||
+			    hex_digit(s[i + 2]) < 0)
+				return "has invalid percent-encoding";
+			ch = (unsigned char)(hex_digit(s[i + 1]) << 4 |
+					     hex_digit(s[i + 2]));
+			i += 2;
+		}
+		if (ch < 0x20 || ch == 0x7f)
+			return "holds a NUL or control character";
+		if (ch == '/')
+			return "holds an encoded '/'";
+		if (o + 1 >= len)
+			return "is too long";
+		out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return NULL;
+}
+
+/* Has path pattern's shape? A {x} matches one non-empty raw segment,
+ * returned in *seg and *seg_len with x in field (a pattern has at most
+ * one {x}). */
+static bool path_fits(const char *pattern, const char *path, const char **seg,
+		      size_t *seg_len, char *field, size_t field_len)
+{
+	*seg = NULL;
 	while (*pattern && *path) {
 		if (*pattern == '{') {
+			const char *close = strchr(pattern, '}');
 			size_t n = strcspn(path, "/");
 
-			if (n == 0 || n >= param_len)
+			if (!close || n == 0)
 				return false;
-			memcpy(param, path, n);
-			param[n] = '\0';
+			*seg = path;
+			*seg_len = n;
+			snprintf(field, field_len, "%.*s",
+				 (int)(close - pattern - 1), pattern + 1);
 			path += n;
-			pattern = strchr(pattern, '}');
-			if (!pattern)
-				return false;
-			pattern++;
+			pattern = close + 1;
 			continue;
 		}
 		if (*pattern++ != *path++)
 			return false;
 	}
 	return *pattern == '\0' && *path == '\0';
+}
+
+/* "GET, PUT": each method once, for a 405's Allow header. */
+static void allow_add(char *allow, size_t len, const char *method)
+{
+	size_t n = strlen(method);
+	const char *p;
+
+	for (p = strstr(allow, method); p; p = strstr(p + 1, method))
+		if ((p == allow || p[-1] == ' ') &&
+		    (p[n] == ',' || p[n] == '\0'))
+			return;
+	snprintf(allow + strlen(allow), len - strlen(allow), "%s%s",
+		 allow[0] ? ", " : "", method);
+}
+
+/* A path that a route spells out ("/api/cells/invite") is its own: no
+ * {name} route takes it, so another method on it gets 405, not 404. */
+static bool spelled_out(const struct api_route *routes, const char *path)
+{
+	const struct api_route *r;
+
+	for (r = routes; r->pattern; r++)
+		if (!strchr(r->pattern, '{') && !strcmp(r->pattern, path))
+			return true;
+	return false;
+}
+
+void api_lookup(const struct api_route *routes, const char *method,
+		const char *path, struct api_lookup *out)
+{
+	bool fixed = spelled_out(routes, path);
+
+	const struct api_route *r;
+	const char *seg, *hit_seg = NULL, *why;
+	size_t n, hit_len = 0;
+	char field[sizeof(out->err.field)];
+
+	memset(out, 0, sizeof(*out));
+	out->status = 404;
+	for (r = routes; r->pattern; r++) {
+		if (!path_fits(r->pattern, path, &seg, &n, field,
+			       sizeof(field)) ||
+		    (fixed && seg))
+			continue;
+		allow_add(out->allow, sizeof(out->allow), r->method);
+		if (out->route || strcmp(r->method, method))
+			continue;
+		out->route = r;
+		hit_seg = seg;
+		hit_len = n;
+		memcpy(out->err.field, field, sizeof(field));
+	}
+	if (!out->route) {
+		out->status = out->allow[0] ? 405 : 404;
+		return;
+	}
+	out->status = 0;
+	why = hit_seg ? decode_strict(hit_seg, hit_len, out->param,
+				      sizeof(out->param)) :
+			NULL;
+	if (why) {
+		memcpy(field, out->err.field, sizeof(field));
+		cg_error_set(&out->err, 400, field, "'%s' %s", field, why);
+		out->status = 400;
+	}
 }
 
 const struct api_route *api_match(const char *method, const char *path,
@@ -78,54 +186,66 @@ const struct api_route *api_match(const char *method, const char *path,
 			    path_known);
 }
 
-/* A path that a route spells out ("/api/cells/invite") is its own: no
- * {name} route takes it, so another method on it gets 405, not 404. */
-static bool takes(const struct api_route *routes, const struct api_route *r,
-		  const char *path, char *param, size_t param_len)
-{
-	const struct api_route *o;
-
-	if (!path_matches(r->pattern, path, param, param_len))
-		return false;
-	if (!strchr(r->pattern, '{'))
-		return true;
-	for (o = routes; o->pattern; o++)
-		if (!strchr(o->pattern, '{') && !strcmp(o->pattern, path))
-			return false;
-	return true;
-}
-
 const struct api_route *api_match_in(const struct api_route *routes,
 				     const char *method, const char *path,
 				     char *param, size_t param_len,
 				     bool *path_known)
 {
-	const struct api_route *r;
+	struct api_lookup l;
 
-	*path_known = false;
-	for (r = routes; r->pattern; r++) {
-		if (!takes(routes, r, path, param, param_len))
-			continue;
-		*path_known = true;
-		if (!strcmp(r->method, method))
-			return r;
-	}
-	return NULL;
+	api_lookup(routes, method, path, &l);
+	*path_known = l.status != 404;
+	if (l.status || strlen(l.param) >= param_len)
+		return NULL;
+	memcpy(param, l.param, strlen(l.param) + 1);
+	return l.route;
 }
 
 void api_allowed_methods(const struct api_route *routes, const char *path,
 			 char *out, size_t len)
 {
-	char param[CG_NAME_MAX + 2];
-	const struct api_route *r;
-	size_t n = 0;
+	struct api_lookup l;
 
-	out[0] = '\0';
-	for (r = routes; r->pattern && n < len; r++)
-		if (takes(routes, r, path, param, sizeof(param)) &&
-		    !strstr(out, r->method))
-			n += (size_t)snprintf(out + n, len - n, "%s%s",
-					      n ? ", " : "", r->method);
+	api_lookup(routes, "", path, &l);
+	snprintf(out, len, "%s", l.allow);
+}
+
+/* application/json in any case, with parameters; a charset, if given,
+ * is utf-8 (RFC 8259). */
+bool api_json_media_type(const char *ct)
+{
+	static const char type[] = "application/json";
+	const char *p;
+
+	if (!ct)
+		return false;
+	ct += strspn(ct, " \t");
+	if (strncasecmp(ct, type, sizeof(type) - 1))
+		return false;
+	p = ct + sizeof(type) - 1;
+	p += strspn(p, " \t");
+	while (*p == ';') {
+		size_t n;
+
+		p++;
+		p += strspn(p, " \t");
+		n = strcspn(p, ";");
+		if (!strncasecmp(p, "charset=", 8)) {
+			const char *v = p + 8;
+			size_t vn = n - 8;
+
+			while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+				vn--;
+			if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+				v++;
+				vn -= 2;
+			}
+			if (vn != 5 || strncasecmp(v, "utf-8", 5))
+				return false;
+		}
+		p += n;
+	}
+	return *p == '\0';
 }
 
 /* "Authorization: Bearer <token>", compared in constant time. */
@@ -171,7 +291,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
 	if (resp->status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer");
-	if (resp->status == 405 && resp->allow[0])
+	if (resp->allow[0])
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	ret = MHD_queue_response(conn, (unsigned int)resp->status, r);
 	MHD_destroy_response(r);
@@ -215,37 +335,82 @@ static struct in_addr client_address(struct MHD_Connection *conn)
 	return ((const struct sockaddr_in *)ci->client_addr)->sin_addr;
 }
 
+/* The route for the request, or the error that stops it: 404, 405, 401,
+ * 400 (a {name} that does not decode), 413, 415. */
+static const struct api_route *
+route_for(struct api_server *srv, struct MHD_Connection *conn,
+	  const char *method, const char *url, const struct upload *up,
+	  struct api_lookup *l, struct api_response *resp)
+{
+	const char *ct = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	api_lookup(srv->routes, method, url, l);
+	if (!l->route) {
+		error_response(resp, l->status, "",
+			       l->status == 405 ? "method not allowed" :
+						  "no such route");
+		if (l->status == 405)
+			memcpy(resp->allow, l->allow, sizeof(resp->allow));
+		return NULL;
+	}
+	if (!l->route->public && !authorized(srv->ctl, conn)) {
+		error_response(resp, 401, "", "missing or wrong bearer token");
+		return NULL;
+	}
+	if (l->status) {
+		api_error(resp, &l->err);
+		return NULL;
+	}
+	if (up->too_large) {
+		error_response(resp, 413, "", "request body over 64 KiB");
+		return NULL;
+	}
+	if (l->route->has_body && (ct || up->len) && !api_json_media_type(ct)) {
+		error_response(resp, 415, "Content-Type",
+			       "the body must be application/json");
+		return NULL;
+	}
+	return l->route;
+}
+
+/* ?format=, decoded as strictly as a {name} (the URL reaches us raw). */
+static bool format_arg(struct MHD_Connection *conn, char *out, size_t len,
+		       const char **format, struct api_response *resp)
+{
+	const char *raw = MHD_lookup_connection_value(
+		conn, MHD_GET_ARGUMENT_KIND, "format");
+	const char *why;
+	char msg[64];
+
+	*format = NULL;
+	if (!raw)
+		return true;
+	why = decode_strict(raw, strlen(raw), out, len);
+	if (why) {
+		snprintf(msg, sizeof(msg), "'format' %s", why);
+		error_response(resp, 400, "format", msg);
+		return false;
+	}
+	*format = out;
+	return true;
+}
+
 static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 		     const char *method, const char *url, struct upload *up,
 		     struct api_response *resp)
 {
 	struct api_request req = { .method = method, .path = url };
-	char param[CG_NAME_MAX + 2];
 	const struct api_route *route;
 	struct cg_error err = { 0 };
-	bool known;
+	struct api_lookup l;
+	char format[16];
 
-	route = api_match_in(srv->routes, method, url, param, sizeof(param),
-			     &known);
-	if (!route) {
-		error_response(resp, known ? 405 : 404, "",
-			       known ? "method not allowed" : "no such route");
-		if (known)
-			api_allowed_methods(srv->routes, url, resp->allow,
-					    sizeof(resp->allow));
+	route = route_for(srv, conn, method, url, up, &l, resp);
+	if (!route ||
+	    !format_arg(conn, format, sizeof(format), &req.format, resp))
 		return;
-	}
-	if (!route->public && !authorized(srv->ctl, conn)) {
-		error_response(resp, 401, "", "missing or wrong bearer token");
-		return;
-	}
-	if (up->too_large) {
-		error_response(resp, 413, "", "request body over 64 KiB");
-		return;
-	}
-	req.param = strchr(route->pattern, '{') ? param : NULL;
-	req.format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-						 "format");
+	req.param = strchr(route->pattern, '{') ? l.param : NULL;
 	req.raw_body = up->data ? up->data : "";
 	req.raw_len = up->len;
 	req.client = client_address(conn);

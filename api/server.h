@@ -69,14 +69,34 @@ struct api_server *api_start_on(struct controller *c,
 				const char *label);
 void api_stop(struct api_server *srv);
 
+/* Routing: what a method and raw path select. */
+struct api_lookup {
+	const struct api_route *route; /* for method, or NULL (404, 405) */
+	int status; /* 0, or why not: 404, 405, 400 ({name} refused) */
+	struct cg_error err; /* 400: the {name} (field) and why */
+	char allow[64]; /* the path's methods: "GET, PUT, DELETE" */
+	char param[CG_NAME_MAX + 1]; /* the {name}, percent-decoded */
+};
+
+/* The one place a path is decoded: {name} segments strictly (no NUL,
+ * control character, encoded '/', bad %-escape, over CG_NAME_MAX). */
+void api_lookup(const struct api_route *routes, const char *method,
+		const char *path, struct api_lookup *out);
+
+/* The methods a path takes, as a 405's Allow header lists them. */
+void api_allowed_methods(const struct api_route *routes, const char *path,
+			 char *out, size_t len);
+
+/* Is a Content-Type application/json (parameters allowed; a charset
+ * only utf-8)? Bodies of any other type get 415. */
+bool api_json_media_type(const char *content_type);
+
 /* Route matching, exposed for tests: the route for method and path (param
- * receives {name}); NULL with *path_known telling 404 from 405. */
+ * receives {name}, decoded); NULL with *path_known telling 404 from 405
+ * or 400. */
 const struct api_route *api_match(const char *method, const char *path,
 				  char *param, size_t param_len,
 				  bool *path_known);
-/* The methods routes serve on path ("GET, PUT"), for a 405's Allow. */
-void api_allowed_methods(const struct api_route *routes, const char *path,
-			 char *out, size_t len);
 /* The same in another table. */
 const struct api_route *api_match_in(const struct api_route *routes,
 				     const char *method, const char *path,

@@ -126,7 +126,7 @@ The API of a cell listens on 127.0.0.1:$API_PORT inside its router namespace:
   T=\$(cat $WORK/home/api.token)
   ip netns exec $PREFIX-home-r curl -s -H "Authorization: Bearer \$T" http://127.0.0.1:$API_PORT/api/peers/alice
   ip netns exec $PREFIX-home-r curl -s -H "Authorization: Bearer \$T" -X PUT \\
-      -d '{"service_access":["calendar","files","web"]}' http://127.0.0.1:$API_PORT/api/peers/alice
+      -H "Content-Type: application/json" -d '{"service_access":["calendar","files","web"]}' http://127.0.0.1:$API_PORT/api/peers/alice
   ip netns exec $PREFIX-home-r curl -s -H "Authorization: Bearer \$T" http://127.0.0.1:$API_PORT/api/status
 
 Prometheus metrics (no token on this listener; also on the API with one):

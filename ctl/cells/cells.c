@@ -551,9 +551,40 @@ out:
 
 /* ---- the remote's requests ------------------------------------------------------- */
 
-static int forbidden(struct cg_error *err, const char *why)
+const char *const ctl_refused_names[CTL_REFUSED__MAX] = {
+	[CTL_REFUSED_NOT_LINKED] = "not_linked_address",
+	[CTL_REFUSED_WRONG_KEY] = "wrong_key",
+	[CTL_REFUSED_BAD_TIMESTAMP] = "bad_timestamp",
+	[CTL_REFUSED_BAD_SIGNATURE] = "bad_signature",
+	[CTL_REFUSED_REPLAY] = "replay",
+	[CTL_REFUSED_NO_INVITE] = "no_invite",
+};
+
+#define REFUSED_LOG_EVERY_NS (10ull * 1000000000ull)
+
+/* 403, counted by reason and logged at most once per reason every 10 s
+ * (with how many went unlogged): a refused call is someone probing or
+ * a linked cell out of step, and either should be visible. */
+static int forbidden(struct controller *c, const struct api_request *req,
+		     enum ctl_refused why, struct cg_error *err,
+		     const char *msg)
 {
-	cg_error_set(err, 403, "", "%s", why);
+	uint64_t now = monotonic_ns();
+	uint64_t *last = &c->sync_refused.log_ns[why];
+	char ip[16];
+
+	c->sync_refused.count[why]++;
+	if (!*last || now - *last >= REFUSED_LOG_EVERY_NS) {
+		log_warn("refused a cell-to-cell call from %s to %s: %s (%s; "
+			 "%" PRIu64 " more since the last line)",
+			 ipv4_str(req->client, ip), req->path, msg,
+			 ctl_refused_names[why],
+			 c->sync_refused.count[why] - 1 -
+				 c->sync_refused.logged[why]);
+		*last = now;
+		c->sync_refused.logged[why] = c->sync_refused.count[why];
+	}
+	cg_error_set(err, 403, "", "%s", msg);
 	return -EPERM;
 }
 
@@ -584,7 +615,8 @@ static struct cg_cell_def *authenticate(struct controller *c,
 	uint64_t ts;
 
 	if (!cell) {
-		forbidden(err, "not a linked cell's router address");
+		forbidden(c, req, CTL_REFUSED_NOT_LINKED, err,
+			  "not a linked cell's router address");
 		return NULL;
 	}
 	if (!req->body ||
@@ -592,18 +624,24 @@ static struct cg_cell_def *authenticate(struct controller *c,
 		       err) ||
 	    !key_from_base64(claimed, key) ||
 	    !key_equal(claimed, cell->info.public_key)) {
-		forbidden(err, "from_public_key is not this cell's");
+		forbidden(c, req, CTL_REFUSED_WRONG_KEY, err,
+			  "from_public_key is not this cell's");
 		return NULL;
 	}
-	if (!fresh(req->timestamp, &ts) ||
-	    !request_mac_ok(req->signature, cell->link_key, req->method,
+	if (!fresh(req->timestamp, &ts)) {
+		forbidden(c, req, CTL_REFUSED_BAD_TIMESTAMP, err,
+			  "bad or missing signature");
+		return NULL;
+	}
+	if (!request_mac_ok(req->signature, cell->link_key, req->method,
 			    req->path, req->timestamp, req->raw_body,
 			    req->raw_len)) {
-		forbidden(err, "bad or missing signature");
+		forbidden(c, req, CTL_REFUSED_BAD_SIGNATURE, err,
+			  "bad or missing signature");
 		return NULL;
 	}
 	if (ts <= cell->last_remote_ts_ms) {
-		forbidden(err, "replayed request");
+		forbidden(c, req, CTL_REFUSED_REPLAY, err, "replayed request");
 		return NULL;
 	}
 	cell->last_remote_ts_ms = ts;
@@ -649,13 +687,15 @@ int ctl_sync_accept_invite(struct controller *c, const struct api_request *req,
 	pthread_mutex_lock(&c->lock);
 	state_expire_invites(&c->state, (int64_t)time(NULL));
 	if (!fresh(req->timestamp, &ts)) {
-		ret = forbidden(err, "bad or missing timestamp");
+		ret = forbidden(c, req, CTL_REFUSED_BAD_TIMESTAMP, err,
+				"bad or missing timestamp");
 		goto out;
 	}
 	i = find_invite(c, req, &them, key);
 	if (i < 0) {
-		ret = forbidden(err, "no pending invite signed this (unknown, "
-				     "used or expired pairing secret)");
+		ret = forbidden(c, req, CTL_REFUSED_NO_INVITE, err,
+				"no pending invite signed this (unknown, "
+				"used or expired pairing secret)");
 		goto out;
 	}
 	ret = ctl_snapshot(c, &before, err);

@@ -162,12 +162,16 @@ bool jx_uint(json_object *obj, const char *key, bool required,
 bool jx_member(json_object *obj, const char *key, json_type type, bool required,
 	       const char *prefix, json_object **out, struct cg_error *err)
 {
+	const char *want = type == json_type_array ? "an array" : "an object";
+
 	if (!lookup(obj, key, required, prefix, out, err))
 		return false;
+	/* null is no list: read as absent, {"service_access": null} in a
+	 * PUT kept the old list. */
+	if (!*out && type == json_type_array &&
+	    json_object_object_get_ex(obj, key, NULL))
+		return type_error(prefix, key, "an array, not null", err);
 	if (*out && !json_object_is_type(*out, type))
-		return type_error(prefix, key,
-				  type == json_type_array ? "an array" :
-							    "an object",
-				  err);
+		return type_error(prefix, key, want, err);
 	return true;
 }

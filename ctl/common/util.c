@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,6 +114,60 @@ int write_file_atomic(const char *path, const void *buf, size_t len,
 		return ret;
 	}
 	return fsync_dir_of(path);
+}
+
+/* The PID of write_file_atomic's temp file name ("<base>.tmp.<pid>",
+ * base at least one byte), or 0. */
+static pid_t temp_writer(const char *name, size_t *base_len)
+{
+	const char *p, *tmp = NULL;
+	long pid;
+	char *end;
+
+	for (p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp."))
+		tmp = p;
+	if (!tmp || tmp == name || !tmp[5] ||
+	    strspn(tmp + 5, "0123456789") != strlen(tmp + 5))
+		return 0;
+	errno = 0;
+	pid = strtol(tmp + 5, &end, 10);
+	if (errno || pid <= 0 || pid > INT_MAX)
+		return 0;
+	*base_len = (size_t)(tmp - name);
+	return (pid_t)pid;
+}
+
+/* Gone, or us: a previous life with our PID (a container's PID 1)
+ * cannot be writing now. EPERM means someone else's live process. */
+static bool writer_gone(pid_t pid)
+{
+	return pid == getpid() || (kill(pid, 0) && errno == ESRCH);
+}
+
+int remove_stale_temps(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat sb;
+	size_t base_len;
+	int n = 0;
+	pid_t pid;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		pid = temp_writer(e->d_name, &base_len);
+		if (!pid || (base && (strlen(base) != base_len ||
+				      strncmp(e->d_name, base, base_len))))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(sb.st_mode) || !writer_gone(pid))
+			continue;
+		if (!unlinkat(dirfd(d), e->d_name, 0))
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 char *read_file(const char *path, size_t max, size_t *len)

@@ -439,13 +439,22 @@ static void warn_unreachable_forwards(struct controller *c)
 	char ip[16];
 	size_t i;
 
-	for (i = 0; i < st->n_forwards; i++)
+	for (i = 0; i < st->n_forwards; i++) {
+		const char *hides =
+			state_forward_hides(&c->cfg, &st->forwards[i]);
+
 		if (!state_forward_reachable(&c->cfg, &st->forwards[i]))
 			log_warn("forward '%s': target %s is not in a network "
 				 "of the cell (WireGuard subnet, bridge "
 				 "subnet, local_networks)",
 				 st->forwards[i].id,
 				 ipv4_str(st->forwards[i].target_ip, ip));
+		if (hides)
+			log_warn("forward '%s': tcp port %u is %s, which the "
+				 "forward hides on the uplink",
+				 st->forwards[i].id,
+				 st->forwards[i].public_port, hides);
+	}
 }
 
 int ctl_sync_maps(struct controller *c)
@@ -561,6 +570,35 @@ static double ms_between(uint64_t a, uint64_t b)
 	return (double)(b - a) / 1e6;
 }
 
+/* A kill -9 during write_file_atomic leaves "<file>.tmp.<pid>" beside
+ * the file: remove those of ours (state_dir, peer keys, the token and
+ * the key file, which may live elsewhere) before anything is written. */
+static void remove_our_stale_temps(const struct controller *c)
+{
+	const char *files[] = { c->cfg.api.token_file,
+				c->cfg.wireguard.private_key_file };
+	char dir[PATH_MAX];
+	int n = 0, ret;
+	size_t i;
+
+	ret = remove_stale_temps(c->cfg.state_dir, NULL);
+	n += ret > 0 ? ret : 0;
+	if (!path_fmt(dir, sizeof(dir), "%s/peer-keys", c->cfg.state_dir)) {
+		ret = remove_stale_temps(dir, NULL);
+		n += ret > 0 ? ret : 0;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *slash = strrchr(files[i], '/');
+
+		dir_of(files[i], dir, sizeof(dir));
+		ret = remove_stale_temps(dir, slash ? slash + 1 : files[i]);
+		n += ret > 0 ? ret : 0;
+	}
+	if (n)
+		log_info("removed %d temporary file(s) of an interrupted write",
+			 n);
+}
+
 int controller_start(struct controller *c, const struct cg_config *cfg)
 {
 	/* When each phase ended: start-up time is logged by phase, since
@@ -588,6 +626,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 			strerror(-ret));
 		return ret;
 	}
+	remove_our_stale_temps(c);
 	ret = state_load(&c->state, c->state_path, &err);
 	if (ret) {
 		log_err("state %s is not usable: %s%s%s (fix or move the file; "

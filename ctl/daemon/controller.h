@@ -27,6 +27,18 @@
 
 #include "version.h" /* CG_VERSION, from the Makefile's VERSION */
 
+/* Why a cell-to-cell call was refused (cellgate_cell_sync_refused_total). */
+enum ctl_refused {
+	CTL_REFUSED_NOT_LINKED, /* TCP peer is no linked cell's router */
+	CTL_REFUSED_WRONG_KEY, /* from_public_key is not that cell's */
+	CTL_REFUSED_BAD_TIMESTAMP, /* missing, or off by over the skew */
+	CTL_REFUSED_BAD_SIGNATURE, /* HMAC missing or wrong */
+	CTL_REFUSED_REPLAY, /* timestamp not newer than the last */
+	CTL_REFUSED_NO_INVITE, /* accept-invite no pending invite signed */
+	CTL_REFUSED__MAX
+};
+extern const char *const ctl_refused_names[CTL_REFUSED__MAX];
+
 struct controller {
 	struct cg_config cfg;
 	struct cg_state state;
@@ -59,6 +71,15 @@ struct controller {
 		uint64_t evicted[CG_TABLE__MAX];
 	} lru;
 	int64_t started_at; /* unix seconds */
+
+	/* Cell-to-cell calls refused (403), by reason, and when each
+	 * reason was last logged: a stranger may call as often as it
+	 * likes, the log gets a line per reason every few seconds. */
+	struct {
+		uint64_t count[CTL_REFUSED__MAX];
+		uint64_t logged[CTL_REFUSED__MAX]; /* count when last logged */
+		uint64_t log_ns[CTL_REFUSED__MAX];
+	} sync_refused;
 
 	struct {
 		uint64_t wg_repairs; /* peers re-programmed by reconcile */

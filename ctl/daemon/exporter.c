@@ -204,6 +204,13 @@ static void cell_sync(struct controller *c, struct metrics *m)
 	for (i = 0; i < st->n_cells; i++)
 		metrics_u64(m, st->cells[i].pending_push ? 1 : 0, "cell",
 			    st->cells[i].info.cell_name, NULL);
+	metrics_family(m, "cellgate_cell_sync_refused_total", COUNTER,
+		       "Cell-to-cell calls refused (403) since the controller "
+		       "started, by reason: not_linked_address, wrong_key, "
+		       "bad_timestamp, bad_signature, replay, no_invite.");
+	for (i = 0; i < CTL_REFUSED__MAX; i++)
+		metrics_u64(m, c->sync_refused.count[i], "reason",
+			    ctl_refused_names[i], NULL);
 }
 
 /* ---- forwards and services ------------------------------------------------ */

@@ -410,6 +410,16 @@ static bool same_identity(const struct cg_identity *a,
 	return !memcmp(&x, &y, sizeof(x));
 }
 
+/* Does the map already hold e (but for its epoch)? */
+static bool identity_unchanged(struct dataplane *dp,
+			       const struct policy_peer *e)
+{
+	struct cg_identity cur;
+
+	return !bpf_map_lookup_elem(dp->map_fd[DP_MAP_PEERS], &e->key, &cur) &&
+	       same_identity(&cur, &e->value);
+}
+
 int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
 		const struct cg_peer_def *peer)
 {
@@ -422,6 +432,11 @@ int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
 		if (ret)
 			return ret;
 	}
+	/* Unchanged policy at an unchanged address: no new epoch, which
+	 * would re-judge every flow of the peer for nothing. */
+	if (old && old->ip.s_addr == peer->ip.s_addr &&
+	    identity_unchanged(dp, &e))
+		return 0;
 	ret = identity_write(dp, &e);
 	if (ret || !old || old->ip.s_addr == peer->ip.s_addr)
 		return ret;

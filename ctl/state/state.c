@@ -1101,6 +1101,39 @@ static bool forward_conflicts(const struct cg_state *st,
 	return false;
 }
 
+const char *state_forward_hides(const struct cg_config *cfg,
+				const struct cg_forward_def *f)
+{
+	bool metrics_any = cfg->metrics.enabled &&
+			   cfg->metrics.listen_addr.s_addr == htonl(INADDR_ANY);
+
+	if (f->proto != IPPROTO_TCP || !f->public_port)
+		return NULL;
+	if (f->public_port == cfg->sync.pairing_port)
+		return "the pairing listener's (sync.pairing_port)";
+	if (cfg->api.listen_addr.s_addr == htonl(INADDR_ANY) &&
+	    f->public_port == cfg->api.listen_port)
+		return "the API's (api.listen)";
+	if (metrics_any && f->public_port == cfg->metrics.listen_port)
+		return "the metrics listener's (metrics.listen)";
+	return NULL;
+}
+
+/* A new forward may not take a port one of our listeners serves on the
+ * uplink: the XDP program would send its connections elsewhere. */
+static bool forward_hides_listener(const struct cg_state *st,
+				   const struct cg_forward_def *f,
+				   struct cg_error *err)
+{
+	const char *what = state_forward_hides(st->cfg, f);
+
+	if (!what)
+		return false;
+	cg_error_set(err, 409, "public_port", "tcp port %u is %s",
+		     f->public_port, what);
+	return true;
+}
+
 /* The allow_from lists of all forwards share one map (cg_fwd_allow). */
 static bool allow_fits(const struct cg_state *st,
 		       const struct cg_forward_def *f, struct cg_error *err)
@@ -1156,7 +1189,8 @@ int state_add_forward(struct cg_state *st, json_object *body,
 
 	if (!parse_forward(st, body, FWD_ADD, &f, err))
 		return -EINVAL;
-	if (forward_conflicts(st, &f, err))
+	if (forward_conflicts(st, &f, err) ||
+	    forward_hides_listener(st, &f, err))
 		return -EEXIST;
 	if (!allow_fits(st, &f, err))
 		return -ENOSPC;
@@ -1780,6 +1814,20 @@ static bool load_cells(struct cg_state *st, json_object *arr,
 	return true;
 }
 
+/* A top-level list of the state file: null is absent there, as files
+ * of older versions may have it. */
+static bool root_list(json_object *root, const char *key, bool required,
+		      json_object **out, struct cg_error *err)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(root, key, &v) && !v && !required) {
+		*out = NULL;
+		return true;
+	}
+	return jx_member(root, key, json_type_array, required, "", out, err);
+}
+
 static bool load_root(struct cg_state *st, json_object *root,
 		      struct cg_error *err)
 {
@@ -1791,15 +1839,11 @@ static bool load_root(struct cg_state *st, json_object *root,
 
 	if (!jx_only_fields(root, fields, "", err) ||
 	    !jx_uint(root, "version", true, "", 1, 1000, &version, err) ||
-	    !jx_member(root, "services", json_type_array, true, "", &services,
-		       err) ||
-	    !jx_member(root, "peers", json_type_array, true, "", &peers, err) ||
-	    !jx_member(root, "forwards", json_type_array, false, "", &forwards,
-		       err) ||
-	    !jx_member(root, "cells", json_type_array, false, "", &cells,
-		       err) ||
-	    !jx_member(root, "invites", json_type_array, false, "", &invites,
-		       err))
+	    !root_list(root, "services", true, &services, err) ||
+	    !root_list(root, "peers", true, &peers, err) ||
+	    !root_list(root, "forwards", false, &forwards, err) ||
+	    !root_list(root, "cells", false, &cells, err) ||
+	    !root_list(root, "invites", false, &invites, err))
 		return false;
 	if (version != CG_STATE_VERSION) {
 		cg_error_set(err, 400, "version",

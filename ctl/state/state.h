@@ -139,6 +139,11 @@ int state_add_forward(struct cg_state *st, json_object *body,
 		      struct cg_forward_def *added, struct cg_error *err);
 int state_delete_forward(struct cg_state *st, const char *id,
 			 struct cg_forward_def *removed, struct cg_error *err);
+/* Which of our listeners the forward's port would hide on the uplink
+ * ("the pairing listener's (sync.pairing_port)"), or NULL. Refused by
+ * state_add_forward; a loaded state may predate a change of them. */
+const char *state_forward_hides(const struct cg_config *cfg,
+				const struct cg_forward_def *fwd);
 /* Is the forward's target inside a network the cell reaches (checked by
  * state_add_forward; a loaded state may predate a change of them)? */
 bool state_forward_reachable(const struct cg_config *cfg,

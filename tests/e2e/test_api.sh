@@ -195,6 +195,69 @@ check "PUT changes only the fields given" \
 check "the change is in cg_peers" \
 	sh -c "bpftool map dump pinned $BPF/cg_peers | grep -A12 '10,0,$N,2' | grep -q '\"peer_to_peer\": 1'"
 
+# ---- strict path parameters, media types, Allow, null ----------------------
+# A name was cut at an encoded NUL: GET alice%00zzz answered alice and
+# DELETE alice%00x deleted her.
+rejects 400 name GET '/api/peers/alice%00zzz'
+rejects 400 name DELETE '/api/peers/alice%00x'
+rejects 400 name PUT '/api/peers/alice%00x' '{"peer_to_peer":false}'
+rejects 400 name GET '/api/peers/alice%00zzz/config'
+rejects 400 name DELETE '/api/peers/alice%2Fx'
+rejects 400 name DELETE '/api/peers/alice%0a'
+rejects 400 name DELETE '/api/peers/ali%zzce'
+rejects 400 name DELETE '/api/peers/alice%'
+rejects 400 name DELETE "/api/peers/$(printf 'x%.0s' $(seq 65))"
+rejects 400 name DELETE '/api/services/calendar%00'
+rejects 400 id DELETE '/api/forwards/x%00'
+out=$(api $CELL GET /api/peers/%61lice)
+check "positive control: alice is still there, and %61lice names her" \
+	sh -c '[ "$(echo "$1" | tail -1)" = 200 ] && echo "$1" | grep -q "\"name\":\"alice\""' _ "$out"
+
+# with_type METHOD PATH TYPE BODY: the status of a call whose body has
+# Content-Type TYPE ("-" for none at all).
+with_type() {
+	local ct="Content-Type: $3"
+	[ "$3" = - ] && ct="Content-Type:"
+	ip netns exec "$R" curl -s -o /dev/null -w '%{http_code}' -X "$1" \
+		-H "Authorization: Bearer $(cat "$WORK/$CELL/api.token")" \
+		-H "$ct" --data-binary "$4" "http://127.0.0.1:$API_PORT$2"
+}
+before=$(snapshot)
+for t in text/plain application/x-www-form-urlencoded - 'application/json; charset=latin1' text/json; do
+	check "PUT a peer with Content-Type '$t' -> 415" \
+		test "$(with_type PUT /api/peers/alice "$t" '{"peer_to_peer":false}')" = 415
+done
+check "POST a peer as text/plain -> 415" \
+	test "$(with_type POST /api/peers text/plain '{"name":"eve"}')" = 415
+check "POST a forward as text/plain -> 415" \
+	test "$(with_type POST /api/forwards text/plain '{"id":"x","proto":"tcp","public_port":1,"target_ip":"'$CAL'","target_port":1}')" = 415
+check "... and none of them changed anything" test "$before" = "$(snapshot)"
+check "positive control: application/json; charset=utf-8 -> 200" \
+	test "$(with_type PUT /api/peers/alice 'application/json; charset=utf-8' '{"peer_to_peer":true}')" = 200
+out=$(ip netns exec "$R" curl -s -i -X PATCH -H "Authorization: Bearer $(cat "$WORK/$CELL/api.token")" \
+	"http://127.0.0.1:$API_PORT/api/peers/alice" | tr -d '\r')
+check "405 carries Allow with the path's methods" \
+	sh -c 'echo "$1" | head -1 | grep -q " 405" && echo "$1" | grep -qx "Allow: GET, PUT, DELETE"' _ "$out"
+
+rejects 400 service_access PUT /api/peers/alice '{"service_access":null}'
+rejects 400 service_access POST /api/peers "{\"name\":\"eve\",\"public_key\":\"$KEY2\",\"service_access\":null}"
+rejects 400 endpoints PUT /api/services/web '{"endpoints":null}'
+rejects 400 allow_from POST /api/forwards '{"id":"x","proto":"tcp","public_port":1,"target_ip":"'$CAL'","target_port":1,"allow_from":null}'
+
+# ---- a PUT that changes nothing keeps the policy epoch -----------------------
+# epoch_of ID: the identity's epoch in cg_epochs.
+epoch_of() {
+	bpftool -j map dump pinned "$BPF/cg_epochs" |
+		jq -r ".[] | (.formatted // .) | select(.key == $1) | .value"
+}
+ALICE_ID=$(jq -r '.peers[] | select(.name == "alice") | .id' "$STATE")
+e0=$(epoch_of "$ALICE_ID")
+api_ok $CELL PUT /api/peers/alice '{"peer_to_peer":true,"service_access":["calendar"]}' >/dev/null
+check "a PUT of the same policy leaves alice's epoch ($e0)" test "$(epoch_of "$ALICE_ID")" = "$e0"
+api_ok $CELL PUT /api/peers/alice '{"peer_to_peer":false}' >/dev/null
+check "positive control: a real change bumps it" test "$(epoch_of "$ALICE_ID")" = $((e0 + 1))
+api_ok $CELL PUT /api/peers/alice '{"peer_to_peer":true}' >/dev/null
+
 # ---- port forwards -----------------------------------------------------------
 UPLINK=203.0.113.1
 INET=$(ns_of $CELL inet)
@@ -240,6 +303,11 @@ rejects 409 public_port POST /api/forwards '{"id":"x","proto":"tcp","public_port
 check "... the 409 names the forward that has the port" \
 	sh -c 'echo "$1" | grep -q "cal-web"' _ "$(api $CELL POST /api/forwards '{"id":"x","proto":"tcp","public_port":8080,"target_ip":"10.0.'$N'.9","target_port":1}')"
 rejects 409 public_port POST /api/forwards '{"id":"x","proto":"udp","public_port":51820,"target_ip":"10.0.'$N'.9","target_port":1}'
+rejects 409 public_port POST /api/forwards '{"id":"x","proto":"tcp","public_port":8472,"target_ip":"10.0.'$N'.9","target_port":1}'
+check "... the 409 names the pairing listener" \
+	sh -c 'echo "$1" | grep -q "sync.pairing_port"' _ "$(api $CELL POST /api/forwards '{"id":"x","proto":"tcp","public_port":8472,"target_ip":"10.0.'$N'.9","target_port":1}')"
+check "the pairing listener still answers on the uplink" \
+	test "$(ip netns exec "$INET" curl -s -m 5 -o /dev/null -w '%{http_code}' "http://$UPLINK:8472/api/cells/peer-sync/accept-invite")" = 405
 rejects 400 target_ip POST /api/forwards '{"id":"x","proto":"tcp","public_port":1,"target_ip":"198.51.100.7","target_port":1}'
 rejects 400 target_ip POST /api/forwards '{"id":"x","proto":"tcp","public_port":1,"target_ip":"10.0.'$N'.1","target_port":1}'
 rejects 400 target_ip POST /api/forwards '{"id":"x","proto":"tcp","public_port":1,"target_ip":"10.0.'$N'.255","target_port":1}'
@@ -354,7 +422,16 @@ before=$(api_ok $CELL GET /api/peers | sed 's/"counters":{[^}]*}[^}]*}//g')
 fwd_before=$(api_ok $CELL GET /api/forwards | sed 's/"counters":{[^}]*}//g')
 fwd_map_before=$(bpftool map dump pinned "$BPF/cg_forwards" | grep -v '"packets"')
 stop_controller $CELL
+# What a kill -9 during a write leaves: temp files of a dead writer.
+sleep 30 & dead=$!
+kill -9 $dead; wait $dead 2>/dev/null
+for f in "$STATE" "$WORK/$CELL/api.token" "$WORK/$CELL/state/peer-keys/phone.key"; do
+	echo partial >"$f.tmp.$dead"
+done
 start_controller $CELL
+check "start removes the temp files a killed write left" \
+	test -z "$(ls "$STATE.tmp.$dead" "$WORK/$CELL/api.token.tmp.$dead" "$WORK/$CELL/state/peer-keys/phone.key.tmp.$dead" 2>/dev/null)"
+check "... and says so" grep -q "removed 3 temporary file(s) of an interrupted write" "$WORK/$CELL/cellgate.log"
 check "restart: peers and services as before" \
 	test "$before" = "$(api_ok $CELL GET /api/peers | sed 's/"counters":{[^}]*}[^}]*}//g')"
 check "restart: forwards as before (a bridge target too)" \

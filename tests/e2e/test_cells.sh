@@ -164,6 +164,21 @@ post() {
 		-H "X-Cellgate-Timestamp: $3" -H "X-Cellgate-Signature: $4" \
 		${6:+-H "$6"} --data-binary "$5" "http://$WA:8471$PATH_P"
 }
+# refused REASON: A's cellgate_cell_sync_refused_total for REASON.
+refused() {
+	api_ok $A GET /metrics |
+		sed -n "s/^cellgate_cell_sync_refused_total{reason=\"$1\"} //p"
+}
+# refused_all: every reason's count, "reason=n ..."
+refused_all() {
+	local r out=""
+	for r in not_linked_address wrong_key bad_timestamp bad_signature replay no_invite; do
+		out="$out $r=$(refused $r)"
+	done
+	echo "$out"
+}
+check "every refusal reason is exported at 0 before any refusal" \
+	test "$(refused_all)" = " not_linked_address=0 wrong_key=0 bad_timestamp=0 bad_signature=0 replay=0 no_invite=0"
 body="{\"from_public_key\":\"$B_PUB\",\"cell_name\":\"$B\",\"permissions\":{\"calendar\":true,\"files\":true}}"
 ts=$(date +%s%3N)
 check "a peer of B posing as B (B's key, even a valid signature) -> 403" \
@@ -174,15 +189,25 @@ check "... with X-Forwarded-For naming B's router -> still 403" \
 ts=$(date +%s%3N)
 check "from B's router address with a bad signature -> 403" \
 	test "$(post "$RB" "$WB" "$ts" "$(sign "$ts" "$body" | tr 0-9a-f 1-9a-f0)" "$body")" = 403
+check "the two calls from a peer counted as not_linked_address, the bad HMAC as bad_signature" \
+	test "$(refused_all)" = " not_linked_address=2 wrong_key=0 bad_timestamp=0 bad_signature=1 replay=0 no_invite=0"
+check "one log line for the two not_linked_address calls (rate-limited)" \
+	test "$(grep -c 'refused a cell-to-cell call .*(not_linked_address' "$WORK/$A/cellgate.log")" = 1
+check "the bad signature logged with its source and path" \
+	grep -q "refused a cell-to-cell call from $WB to $PATH_P: bad or missing signature (bad_signature" "$WORK/$A/cellgate.log"
 ts=$(date +%s%3N)
 sig=$(sign "$ts" "$body")
 check "from B's router address, signed with the link key -> 200" \
 	test "$(post "$RB" "$WB" "$ts" "$sig" "$body")" = 200
+check "the authentic call counted as no refusal" \
+	test "$(refused_all)" = " not_linked_address=2 wrong_key=0 bad_timestamp=0 bad_signature=1 replay=0 no_invite=0"
 check "the same request replayed -> 403" \
 	test "$(post "$RB" "$WB" "$ts" "$sig" "$body")" = 403
 old=$(( $(date +%s%3N) - 600000 ))
 check "a timestamp ten minutes old -> 403" \
 	test "$(post "$RB" "$WB" "$old" "$(sign "$old" "$body")" "$body")" = 403
+check "replay and old timestamp counted by reason" \
+	test "$(refused replay)/$(refused bad_timestamp)" = 1/1
 check "A took the authentic push as B's view" \
 	test "$(api_ok $A GET /api/cells/$B/permissions | jq -c .outbound)" = '{"calendar":true,"files":true}'
 out=$(ip netns exec "$(ns_of $B bob)" curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$WORK/$A/api.token")" "http://$WA:8471/api/status")

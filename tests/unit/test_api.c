@@ -225,16 +225,16 @@ START_TEST(test_name_segment)
 	ck_assert(!known);
 	ck_assert_ptr_null(match("GET", "/api/peers//"));
 	ck_assert(!known);
-	/* A name too long for the buffer is no match rather than cut. */
+	/* A name too long is refused (400), never cut. */
 	memset(name, 'n', CG_NAME_MAX + 1);
 	name[CG_NAME_MAX + 1] = '\0';
 	snprintf(path, sizeof(path), "/api/peers/%s", name);
 	ck_assert_ptr_null(match("GET", path));
-	ck_assert(!known);
-	/* Whatever the segment holds is passed on for validation. */
+	ck_assert(known);
+	/* The segment is percent-decoded and passed on for validation. */
 	ck_assert_ptr_eq(match("GET", "/api/peers/a%20b"),
 			 route("GET", "/api/peers/{name}"));
-	ck_assert_str_eq(param, "a%20b");
+	ck_assert_str_eq(param, "a b");
 	ck_assert_ptr_eq(match("GET", "/api/peers/.."),
 			 route("GET", "/api/peers/{name}"));
 	ck_assert_str_eq(param, "..");
@@ -272,7 +272,128 @@ START_TEST(test_small_param_buffer)
 	ck_assert(k);
 	ck_assert_ptr_null(api_match("GET", "/api/peers/abcdef", small,
 				     sizeof(small), &k));
-	ck_assert(!k);
+	ck_assert(k);
+}
+END_TEST
+
+/* api_lookup(api_routes, method, path) must refuse the {name} with 400
+ * naming field, and hand over no route to run. */
+static void refused(const char *method, const char *path, const char *field)
+{
+	struct api_lookup l;
+
+	api_lookup(api_routes, method, path, &l);
+	ck_assert_msg(l.status == 400, "%s %s: %d", method, path, l.status);
+	ck_assert_int_eq(l.err.status, 400);
+	ck_assert_str_eq(l.err.field, field);
+	ck_assert_ptr_null(match(method, path));
+	ck_assert(known);
+}
+
+START_TEST(test_strict_params)
+{
+	char path[256], name[CG_NAME_MAX + 1];
+	struct api_lookup l;
+
+	/* A NUL would cut "alice%00zzz" to alice: refused, on every verb. */
+	refused("GET", "/api/peers/alice%00zzz", "name");
+	refused("DELETE", "/api/peers/alice%00x", "name");
+	refused("PUT", "/api/peers/alice%00", "name");
+	refused("GET", "/api/peers/%00", "name");
+	refused("GET", "/api/peers/alice%00zzz/config", "name");
+	refused("DELETE", "/api/services/web%00", "name");
+	refused("GET", "/api/cells/c%00/permissions", "name");
+	refused("DELETE", "/api/forwards/vm-1%00", "id");
+	/* Control characters, DEL, an encoded '/'. */
+	refused("GET", "/api/peers/a%01b", "name");
+	refused("GET", "/api/peers/a%1fb", "name");
+	refused("GET", "/api/peers/a%0Ab", "name");
+	refused("GET", "/api/peers/a%7fb", "name");
+	refused("GET", "/api/peers/a%2Fb", "name");
+	refused("DELETE", "/api/peers/a%2fb", "name");
+	/* Invalid percent-encoding. */
+	refused("GET", "/api/peers/a%zz", "name");
+	refused("GET", "/api/peers/a%4", "name");
+	refused("GET", "/api/peers/a%", "name");
+	refused("GET", "/api/peers/%%41", "name");
+	refused("GET", "/api/peers/a%g1", "name");
+	/* Over CG_NAME_MAX once decoded, however it was written. */
+	memset(name, 'n', CG_NAME_MAX);
+	name[CG_NAME_MAX] = '\0';
+	snprintf(path, sizeof(path), "/api/peers/%s%%41", name);
+	refused("GET", path, "name");
+	snprintf(path, sizeof(path), "/api/peers/%sx", name);
+	refused("DELETE", path, "name");
+	/* The error names the field and says why. */
+	api_lookup(api_routes, "GET", "/api/peers/alice%00zzz", &l);
+	ck_assert_ptr_nonnull(strstr(l.err.msg, "'name'"));
+	ck_assert_ptr_nonnull(strstr(l.err.msg, "NUL"));
+
+	/* Positive controls: valid escapes decode, the longest name fits. */
+	ck_assert_ptr_eq(match("GET", "/api/peers/%61lice"),
+			 route("GET", "/api/peers/{name}"));
+	ck_assert_str_eq(param, "alice");
+	ck_assert_ptr_eq(match("GET", "/api/peers/%4C%6c"),
+			 route("GET", "/api/peers/{name}"));
+	ck_assert_str_eq(param, "Ll");
+	snprintf(path, sizeof(path), "/api/peers/%.*s%%6e", CG_NAME_MAX - 1,
+		 name);
+	ck_assert_ptr_eq(match("GET", path), route("GET", "/api/peers/{name}"));
+	ck_assert_str_eq(param, name);
+	api_lookup(api_routes, "GET", "/api/peers/alice", &l);
+	ck_assert_int_eq(l.status, 0);
+	ck_assert_str_eq(l.param, "alice");
+	/* Fixed segments are not decoded: another path. */
+	api_lookup(api_routes, "GET", "/api/%70eers", &l);
+	ck_assert_int_eq(l.status, 404);
+}
+END_TEST
+
+START_TEST(test_allow_lists_methods)
+{
+	struct api_lookup l;
+
+	api_lookup(api_routes, "PATCH", "/api/peers/alice", &l);
+	ck_assert_int_eq(l.status, 405);
+	ck_assert_ptr_null(l.route);
+	ck_assert_str_eq(l.allow, "GET, PUT, DELETE");
+	api_lookup(api_routes, "DELETE", "/api/peers", &l);
+	ck_assert_int_eq(l.status, 405);
+	ck_assert_str_eq(l.allow, "GET, POST");
+	api_lookup(api_routes, "POST", "/health", &l);
+	ck_assert_int_eq(l.status, 405);
+	ck_assert_str_eq(l.allow, "GET");
+	/* A bad name under a wrong method is still a 405. */
+	api_lookup(api_routes, "POST", "/api/peers/a%00", &l);
+	ck_assert_int_eq(l.status, 405);
+	ck_assert_str_eq(l.allow, "GET, PUT, DELETE");
+	api_lookup(api_routes, "GET", "/nope", &l);
+	ck_assert_int_eq(l.status, 404);
+	ck_assert_str_eq(l.allow, "");
+	/* The cell-to-cell listeners' tables too. */
+	api_lookup(pairing_routes, "GET", "/api/cells/peer-sync/accept-invite",
+		   &l);
+	ck_assert_int_eq(l.status, 405);
+	ck_assert_str_eq(l.allow, "POST");
+}
+END_TEST
+
+START_TEST(test_json_media_type)
+{
+	ck_assert(api_json_media_type("application/json"));
+	ck_assert(api_json_media_type("Application/JSON"));
+	ck_assert(api_json_media_type("application/json; charset=utf-8"));
+	ck_assert(api_json_media_type("application/json;charset=\"UTF-8\""));
+	ck_assert(api_json_media_type(" application/json ; charset=utf-8 "));
+	ck_assert(!api_json_media_type(NULL));
+	ck_assert(!api_json_media_type(""));
+	ck_assert(!api_json_media_type("text/plain"));
+	ck_assert(!api_json_media_type("application/x-www-form-urlencoded"));
+	ck_assert(!api_json_media_type("application/jsonx"));
+	ck_assert(!api_json_media_type("application/json-patch+json"));
+	ck_assert(!api_json_media_type("text/json"));
+	ck_assert(!api_json_media_type("application/json; charset=latin1"));
+	ck_assert(!api_json_media_type("application/json, text/plain"));
 }
 END_TEST
 
@@ -331,6 +452,9 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_trailing_slash);
 	tcase_add_test(tc, test_small_param_buffer);
 	tcase_add_test(tc, test_fixed_path_shadows_name);
+	tcase_add_test(tc, test_strict_params);
+	tcase_add_test(tc, test_allow_lists_methods);
+	tcase_add_test(tc, test_json_media_type);
 	suite_add_tcase(s, tc);
 	return s;
 }

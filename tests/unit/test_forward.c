@@ -204,11 +204,12 @@ START_TEST(test_defaults_and_nulls)
 	struct cg_forward_def f;
 	char *s;
 
-	/* Without allow_from and snat: anyone, auto. null means absent. */
+	/* Without allow_from and snat: anyone, auto. A null snat means
+	 * absent; a null allow_from is refused (null is no list). */
 	ck_assert_int_eq(add_fwd("{\"id\": \"web\", \"proto\": \"udp\", "
 				 "\"public_port\": 8080, \"target_ip\": "
 				 "\"172.20.0.30\", \"target_port\": 80, "
-				 "\"allow_from\": null, \"snat\": null}",
+				 "\"snat\": null}",
 				 &f),
 			 0);
 	ck_assert_uint_eq(f.proto, IPPROTO_UDP);
@@ -389,6 +390,20 @@ START_TEST(test_public_port_conflicts)
 	REJECTS(add("wg", "udp", 51820, "10.0.0.2", NULL), 409, "public_port");
 	ck_assert_ptr_nonnull(strstr(err.msg, "WireGuard"));
 	must_add("wg", "tcp", 51820, "10.0.0.2", NULL);
+	/* The pairing listener's port (every address, so the uplink's),
+	 * on tcp only; the sync listener is on the wg address alone. */
+	ck_assert_uint_eq(cfg.sync.pairing_port, 8472);
+	REJECTS(add("pair", "tcp", 8472, "10.0.0.2", NULL), 409, "public_port");
+	ck_assert_ptr_nonnull(strstr(err.msg, "sync.pairing_port"));
+	must_add("pair", "udp", 8472, "10.0.0.2", NULL);
+	must_add("sync", "tcp", cfg.sync.port, "10.0.0.2", NULL);
+	/* The API's port only when it listens on every address. */
+	ck_assert_uint_eq(cfg.api.listen_port, 8470);
+	cfg.api.listen_addr.s_addr = htonl(INADDR_ANY);
+	REJECTS(add("api", "tcp", 8470, "10.0.0.2", NULL), 409, "public_port");
+	ck_assert_ptr_nonnull(strstr(err.msg, "api.listen"));
+	cfg.api.listen_addr.s_addr = htonl(INADDR_LOOPBACK);
+	must_add("api", "tcp", 8470, "10.0.0.2", NULL);
 	/* A duplicate id is named before a duplicate port. */
 	REJECTS(add("ssh", "tcp", 2222, "10.0.0.2", NULL), 409, "id");
 }
@@ -468,6 +483,8 @@ START_TEST(test_allow_from)
 	REJECTS(add("x", "tcp", 1, "10.0.0.2",
 		    ", \"allow_from\": \"198.51.100.0/24\""),
 		400, "allow_from");
+	REJECTS(add("x", "tcp", 1, "10.0.0.2", ", \"allow_from\": null"), 400,
+		"allow_from");
 	REJECTS(add("x", "tcp", 1, "10.0.0.2", ", \"allow_from\": {}"), 400,
 		"allow_from");
 	/* A repeated network is a mistake. */

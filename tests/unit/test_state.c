@@ -1004,6 +1004,34 @@ START_TEST(test_peer_update_rejects)
 }
 END_TEST
 
+/* null is no list: it was read as absent (the old list kept). */
+START_TEST(test_null_is_not_a_list)
+{
+	three_services();
+	must_add_peer("alice", 1, "10.0.0.2",
+		      ", \"service_access\": [\"calendar\"]");
+	REJECTS(update_peer("alice", "{\"service_access\": null}", NULL, NULL),
+		400, "service_access");
+	ck_assert_ptr_nonnull(strstr(err.msg, "not null"));
+	REJECTS(add_peer("bob", 2, "10.0.0.3", ", \"service_access\": null",
+			 NULL),
+		400, "service_access");
+	REJECTS(put_svc("web", "{\"endpoints\": null}"), 400, "endpoints");
+	REJECTS(put_svc("web", "{\"endpoints\": [{\"ip\": \"172.20.0.30\", "
+			       "\"proto\": \"tcp\"}], \"dnat\": null}"),
+		400, "dnat");
+	/* Positive controls: an absent list is kept, [] empties it. */
+	ck_assert_int_eq(
+		update_peer("alice", "{\"internet_access\": true}", NULL, NULL),
+		0);
+	ck_assert(has_access(state_peer(&st, "alice"), "calendar"));
+	ck_assert_int_eq(
+		update_peer("alice", "{\"service_access\": []}", NULL, NULL),
+		0);
+	ck_assert(!has_access(state_peer(&st, "alice"), "calendar"));
+}
+END_TEST
+
 START_TEST(test_peer_delete)
 {
 	struct cg_peer_def removed;
@@ -1439,6 +1467,7 @@ static Suite *state_suite(void)
 	tcase_add_test(peer, test_max_peers);
 	tcase_add_test(peer, test_state_copy);
 	tcase_add_test(file, test_save_load_roundtrip);
+	tcase_add_test(peer, test_null_is_not_a_list);
 	tcase_add_test(file, test_load_missing_and_empty);
 	tcase_add_test(file, test_load_corrupt);
 	tcase_add_test(file, test_save_mode_and_atomic);

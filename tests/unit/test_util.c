@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jsonx.h"
@@ -407,6 +408,79 @@ START_TEST(test_write_file_atomic_errors)
 }
 END_TEST
 
+/* A PID no process has: a child's, once reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+static bool exists_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static void touch_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(write_file_atomic(path, "x", 1, 0600), 0);
+}
+
+/* kill -9 during write_file_atomic leaves <file>.tmp.<pid>. */
+START_TEST(test_remove_stale_temps)
+{
+	char *dir = tu_mkdtemp();
+	char dead[64], ours[64], alive[64], token[64], sub[PATH_MAX];
+	pid_t pid = dead_pid();
+
+	snprintf(dead, sizeof(dead), "state.json.tmp.%d", (int)pid);
+	snprintf(ours, sizeof(ours), "state.json.tmp.%d", (int)getpid());
+	snprintf(alive, sizeof(alive), "state.json.tmp.%d", (int)getppid());
+	snprintf(token, sizeof(token), "api.token.tmp.%d", (int)pid);
+	touch_in(dir, "state.json");
+	touch_in(dir, dead);
+	touch_in(dir, ours);
+	touch_in(dir, alive);
+	touch_in(dir, token);
+	touch_in(dir, "notes.tmp.x");
+	touch_in(dir, ".tmp.1");
+	touch_in(dir, "state.json.tmp.");
+	snprintf(sub, sizeof(sub), "%s/dir.tmp.%d", dir, (int)pid);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	/* Only base's: the dead writer's and ours (a previous life). */
+	ck_assert_int_eq(remove_stale_temps(dir, "state.json"), 2);
+	ck_assert(!exists_in(dir, dead));
+	ck_assert(!exists_in(dir, ours));
+	/* Positive controls: a live writer's, other names, the file. */
+	ck_assert(exists_in(dir, alive));
+	ck_assert(exists_in(dir, token));
+	ck_assert(exists_in(dir, "state.json"));
+	ck_assert(exists_in(dir, "notes.tmp.x"));
+	ck_assert(exists_in(dir, ".tmp.1"));
+	ck_assert(exists_in(dir, "state.json.tmp."));
+	/* Every name: the token's too; never a directory. */
+	ck_assert_int_eq(remove_stale_temps(dir, NULL), 1);
+	ck_assert(!exists_in(dir, token));
+	ck_assert(exists_in(dir, alive));
+	ck_assert_int_eq(access(sub, F_OK), 0);
+	ck_assert_int_eq(rmdir(sub), 0);
+	ck_assert_int_eq(remove_stale_temps(dir, NULL), 0);
+	snprintf(sub, sizeof(sub), "%s/missing", dir);
+	ck_assert_int_eq(remove_stale_temps(sub, NULL), 0);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_mkdir_p)
 {
 	char *dir = tu_mkdtemp();
@@ -649,6 +723,7 @@ static Suite *util_suite(void)
 	tcase_add_test(files, test_read_file_limits);
 	tcase_add_test(files, test_write_file_atomic_errors);
 	tcase_add_test(files, test_mkdir_p);
+	tcase_add_test(files, test_remove_stale_temps);
 	tcase_add_test(json, test_jx_parse_object);
 	tcase_add_test(json, test_jx_path);
 	tcase_add_test(json, test_jx_only_fields);
