@@ -312,8 +312,8 @@ perf_end() {
 	[ -n "${PERF_PID:-}" ] || return 0
 	kill -INT "$PERF_PID" 2>/dev/null
 	wait "$PERF_PID" 2>/dev/null || true
-	perf report -i "$WORK/perf.data" --no-children --sort comm,sym \
-		--stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 >"$PERF_OUT"
+	perf report -i "$WORK/perf.data" --no-children -g none --sort comm,sym \
+		--stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25 >"$PERF_OUT"
 	rm -f "$WORK/perf.data"
 	PERF_PID=
 }
