@@ -156,7 +156,7 @@ static __always_inline int untranslate_icmp_error(struct xdp_md *ctx,
 	cg_csum_replace2(&icmp->checksum, old_sum, inner->check);
 	cg_csum_replace4(&icmp->checksum, inner->saddr, new_addr);
 	inner->saddr = new_addr;
-	cg_xdp_set_addr(outer, 16, orig->daddr, NULL, false);
+	cg_xdp_set_addr(outer, 16, orig->daddr, NULL, CG_L4SUM_FULL);
 	return XDP_PASS;
 }
 

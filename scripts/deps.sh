@@ -13,10 +13,10 @@ iputils-ping jq ethtool openssl prometheus
 clang-format make gcc
 libclang-rt-14-dev
 qemu-system-x86
-iperf3 gnuplot-nox ipset nftables
+iperf3 gnuplot-nox ipset nftables linux-perf
 "
 # The last line is for `make bench` only (tests/bench/): traffic, plots and
-# the ipset/nftables competitors.
+# the ipset/nftables competitors, perf for the CPU profile.
 
 missing=""
 for p in $PACKAGES; do

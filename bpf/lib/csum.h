@@ -63,4 +63,33 @@ static __always_inline void cg_udp_csum_replace2(__sum16 *sum, __be16 from,
 		*sum = 0xffff;
 }
 
+/*
+ * Checksum offload: a local stack sending through a veth leaves the L4
+ * checksum of TCP and UDP partial (CHECKSUM_PARTIAL): the field holds the
+ * folded pseudo-header sum, not complemented, and whoever transmits sums
+ * the segment into it. XDP gets no ip_summed, so it recognises such a
+ * field by its value. A complete checksum that happens to hold the same
+ * value (about 1 in 65536 packets from a wire) is taken for partial and
+ * sent on with a wrong checksum: the receiver drops it, as a lost packet.
+ */
+static __always_inline __u16 cg_pseudo_sum(const struct iphdr *iph)
+{
+	__u32 s = (iph->saddr & 0xffff) + (iph->saddr >> 16);
+
+	s += (iph->daddr & 0xffff) + (iph->daddr >> 16);
+	s += bpf_htons((__u16)iph->protocol);
+	s += bpf_htons((__u16)(bpf_ntohs(iph->tot_len) - iph->ihl * 4));
+	return cg_csum_fold(s);
+}
+
+/* Replace an address in a partial checksum (a plain sum: no
+ * complement). Ports are summed later with the segment: nothing to do. */
+static __always_inline void cg_partial_replace4(__sum16 *sum, __be32 from,
+						__be32 to)
+{
+	*sum = ~*sum;
+	cg_csum_replace4(sum, from, to);
+	*sum = ~*sum;
+}
+
 #endif

@@ -324,18 +324,24 @@ static __always_inline int cg_skb_rewrite(struct __sk_buff *skb,
 
 /* ---- rewriting in XDP ------------------------------------------------------- */
 
+/* How the L4 checksum is kept: complete, partial (csum.h), or UDP's 0
+ * meaning none, which stays 0. */
+enum cg_l4sum_kind { CG_L4SUM_FULL, CG_L4SUM_PARTIAL, CG_L4SUM_UDP };
+
 /* Rewrite an IPv4 header's address field (saddr at 12, daddr at 16) and
  * the checksums covering it. l4sum: the L4 checksum, or NULL. */
 static __always_inline void cg_xdp_set_addr(struct iphdr *iph, __u32 field,
 					    const __u8 *to, __sum16 *l4sum,
-					    bool udp)
+					    enum cg_l4sum_kind kind)
 {
 	__be32 *addr = field == 12 ? &iph->saddr : &iph->daddr;
 	__be32 new = *(const __u32 *)to;
 
 	if (*addr == new)
 		return;
-	if (l4sum && udp)
+	if (l4sum && kind == CG_L4SUM_PARTIAL)
+		cg_partial_replace4(l4sum, *addr, new);
+	else if (l4sum && kind == CG_L4SUM_UDP)
 		cg_udp_csum_replace4(l4sum, *addr, new);
 	else if (l4sum)
 		cg_csum_replace4(l4sum, *addr, new);
@@ -343,16 +349,16 @@ static __always_inline void cg_xdp_set_addr(struct iphdr *iph, __u32 field,
 	*addr = new;
 }
 
-static __always_inline void cg_xdp_set_port(__be16 *port, __u16 to,
-					    __sum16 *l4sum, bool udp)
+static __always_inline void
+cg_xdp_set_port(__be16 *port, __u16 to, __sum16 *l4sum, enum cg_l4sum_kind kind)
 {
 	__be16 new = bpf_htons(to);
 
 	if (*port == new)
 		return;
-	if (l4sum && udp)
+	if (l4sum && kind == CG_L4SUM_UDP)
 		cg_udp_csum_replace2(l4sum, *port, new);
-	else if (l4sum)
+	else if (l4sum && kind == CG_L4SUM_FULL)
 		cg_csum_replace2(l4sum, *port, new);
 	*port = new;
 }
@@ -367,7 +373,7 @@ static __always_inline int cg_xdp_rewrite(struct xdp_md *ctx,
 	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *iph = data + (pkt->l3_off & 0x3ff);
 	void *l4 = data + (pkt->l4_off & 0x3ff);
-	bool udp = pkt->tuple.proto == IPPROTO_UDP;
+	enum cg_l4sum_kind kind = CG_L4SUM_FULL;
 	__sum16 *l4sum = NULL;
 	__be16 *ports = l4;
 
@@ -378,9 +384,14 @@ static __always_inline int cg_xdp_rewrite(struct xdp_md *ctx,
 		l4sum = l4 + cg_l4_csum_off(pkt->tuple.proto);
 		if ((void *)(l4sum + 1) > data_end)
 			return -1;
+		/* Before the addresses change: the sum is over them. */
+		if (*l4sum == cg_pseudo_sum(iph))
+			kind = CG_L4SUM_PARTIAL;
+		else if (pkt->tuple.proto == IPPROTO_UDP)
+			kind = CG_L4SUM_UDP;
 	}
-	cg_xdp_set_addr(iph, 12, to->saddr, l4sum, udp);
-	cg_xdp_set_addr(iph, 16, to->daddr, l4sum, udp);
+	cg_xdp_set_addr(iph, 12, to->saddr, l4sum, kind);
+	cg_xdp_set_addr(iph, 16, to->daddr, l4sum, kind);
 	if (pkt->later_fragment)
 		return 0;
 	switch (pkt->tuple.proto) {
@@ -388,8 +399,8 @@ static __always_inline int cg_xdp_rewrite(struct xdp_md *ctx,
 	case IPPROTO_UDP:
 		if ((void *)(ports + 2) > data_end)
 			return -1;
-		cg_xdp_set_port(&ports[0], to->sport, l4sum, udp);
-		cg_xdp_set_port(&ports[1], to->dport, l4sum, udp);
+		cg_xdp_set_port(&ports[0], to->sport, l4sum, kind);
+		cg_xdp_set_port(&ports[1], to->dport, l4sum, kind);
 		return 0;
 	case IPPROTO_ICMP: {
 		struct icmphdr *icmp = l4;
@@ -399,7 +410,7 @@ static __always_inline int cg_xdp_rewrite(struct xdp_md *ctx,
 		cg_xdp_set_port(&icmp->un.echo.id,
 				pkt->icmp_type == ICMP_ECHO ? to->sport :
 							      to->dport,
-				&icmp->checksum, false);
+				&icmp->checksum, CG_L4SUM_FULL);
 		return 0;
 	}
 	default:

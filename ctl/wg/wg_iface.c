@@ -301,8 +301,15 @@ static int read_int(int fd, int *val, int64_t deadline)
 }
 
 /*
- * fork, setsid, fork again: the daemon is not our child (we never reap
- * it, it outlives us) and leads no session. The middle process reports
+ * fork, setpgid, fork again: the daemon is not our child (we never reap
+ * it, it outlives us) and is in a process group of its own, so a ^C or a
+ * hang-up meant for our terminal's foreground group does not reach it.
+ * Not setsid: a new session is a new scheduler autogroup
+ * (kernel.sched_autogroup_enabled), which would weigh all of
+ * wireguard-go's threads as one task against the rest of the machine and
+ * cost it half its UDP rate under load (docs/bench/wg-path-analysis.md);
+ * it stays in the session, and CPU share, of whoever started us, as a
+ * wireguard-go started by hand would. The middle process reports
  * the grandchild's PID through a CLOEXEC pipe; the grandchild reports an
  * exec failure through the same pipe, whose EOF means exec succeeded.
  */
@@ -322,7 +329,7 @@ static int spawn_detached(const char *path, char *const argv[],
 		return ret;
 	}
 	if (mid == 0) {
-		setsid();
+		setpgid(0, 0);
 		gc = fork();
 		if (gc == 0)
 			exec_daemon(path, argv, envp, fds[1]);

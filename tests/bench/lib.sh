@@ -254,6 +254,70 @@ cellgate_start() {
 	CG_START_S=$(secs "$t0" "$t1")
 }
 
+# cellgate_control KIND: turn a running cellgate into a control row.
+#   cg_detached  the controller runs, its programs detached
+#   cg_stopped   the programs attached, the controller stopped
+#   cg_nofilter  neither: only the wireguard-go cellgate started
+cellgate_control() {
+	case $1 in
+	cg_detached | cg_nofilter)
+		ip netns exec "$R" "$CELLGATE" --config "$WORK/cg/cellgate.json" \
+			detach >>"$WORK/cellgate.log" 2>&1 ;;
+	esac
+	case $1 in
+	cg_stopped | cg_nofilter) kill_pid "$CG_PID" ;;
+	esac
+}
+
+# bpf_stats_begin IFNAME / bpf_stats_end COMP N RUN: the tc programs' own
+# ns per packet on IFNAME during a traffic run (kernel.bpf_stats_enabled,
+# machine-wide, put back as it was): rows bpf_ns.<prog name>.
+bpf_stats_begin() {
+	BPF_STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	BPF_STATS_IDS=$(ip netns exec "$R" bpftool -j net show dev "$1" |
+		jq -r '.[0].tc[]?.id' | sort -u)
+	BPF_STATS0=$(bpf_stats_now)
+}
+
+bpf_stats_now() {
+	local id
+	for id in $BPF_STATS_IDS; do
+		bpftool -j prog show id "$id" |
+			jq -r '"\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+	done
+}
+
+bpf_stats_end() {
+	sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
+	printf '%s\n' "$BPF_STATS0" >"$WORK/stats0"
+	bpf_stats_now | awk -v f="$WORK/stats0" '
+		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); t[a[1]] = a[2]; c[a[1]] = a[3] } }
+		$3 > c[$1] { printf "%s %.1f\n", $1, ($2 - t[$1]) / ($3 - c[$1]) }' |
+		while read -r name ns; do emit fwd "$1" "$2" "$3" "bpf_ns.$name" "$ns"; done
+}
+
+# perf_begin COMP N / perf_end: the machine's CPUs sampled during the run
+# (linux-perf), top symbols in RESULTS/perf-COMP-N.txt; fails without
+# perf or with BENCH_PERF=0.
+perf_begin() {
+	PERF_PID=
+	[ "${BENCH_PERF:-1}" = 1 ] && command -v perf >/dev/null || return 1
+	perf record -a -g -F 499 -o "$WORK/perf.data" >/dev/null 2>&1 &
+	PERF_PID=$!
+	PERF_OUT="$RESULTS/perf-$1-$2.txt"
+}
+
+perf_end() {
+	[ -n "${PERF_PID:-}" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null || true
+	perf report -i "$WORK/perf.data" --no-children -g none --sort comm,sym \
+		--stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25 >"$PERF_OUT"
+	rm -f "$WORK/perf.data"
+	PERF_PID=
+}
+
 # cg_api METHOD PATH [BODY]: the admin API, body on stdout, 2xx or fail.
 cg_api() {
 	ip netns exec "$R" curl -sSf -m 30 -X "$1" \

@@ -18,7 +18,12 @@ import subprocess
 import sys
 
 COMPETITORS = ["none", "iptables", "ipset", "cellgate"]
+# Control rows over wireguard-go only (run.sh): where the path's time goes.
+CONTROLS = ["cg_detached", "cg_stopped", "cg_nofilter"]
 COMP_LABEL = {
+    "cg_detached": "control: cellgate running, programs detached",
+    "cg_stopped": "control: programs attached, controller stopped",
+    "cg_nofilter": "control: cellgate's wireguard-go, no filter",
     "none": "no filter",
     "iptables": "iptables (PIC)",
     "ipset": "ipset",
@@ -171,7 +176,7 @@ def headline(rows):
     for metric, tag in (("wg_tcp_bps", "wg_tput"), ("wg_udp_pps", "wg_pps"),
                         ("veth_tcp_bps", "veth_tput"),
                         ("veth_udp_pps", "veth_pps")):
-        for comp in ("cellgate", "iptables", "ipset"):
+        for comp in ("cellgate", "iptables", "ipset", "cg_nofilter"):
             for n in reversed(ns_of(rows)):
                 a = stat(rows, "fwd", comp, n, metric).med()
                 b = stat(rows, "fwd", "none", n, metric).med()
@@ -484,7 +489,7 @@ def doc(rows, machine, made):
             ("veth_udp_pps", "UDP over veth", 1e3, "kpackets/s")):
         w("### %s (%s)\n\n" % (title, unit))
         lines = []
-        for c in COMPETITORS:
+        for c in COMPETITORS + (CONTROLS if metric.startswith("wg_") else []):
             cells = []
             for n in ns:
                 s = stat(rows, "fwd", c, n, metric)
@@ -501,6 +506,18 @@ def doc(rows, machine, made):
         w("\n")
     w("Target: over WireGuard with 10k peers, >= 97% of the throughput with "
       "no filter.\n\n")
+    w("The control rows and the programs' own cost on the real path "
+      "(`kernel.bpf_stats_enabled` during cellgate's UDP runs, ns per "
+      "packet) say where the WireGuard path's time goes; see "
+      "[the WireGuard path's analysis](bench/wg-path-analysis.md).\n\n")
+    progs = sorted({m for (i, c, n, m) in rows
+                    if i == "fwd" and m.startswith("bpf_ns.")})
+    if progs:
+        w(table(["program, ns per packet (real path)"] + cols,
+                [[p[len("bpf_ns."):]] +
+                 [cell(stat(rows, "fwd", "cellgate", n, p))
+                  for n in ns] for p in progs]))
+        w("\n")
 
     # ---- item 3
     w("## 3. Control plane\n\n")

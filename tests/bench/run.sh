@@ -196,6 +196,10 @@ task_wg() {
 		cellgate_start "$n" bulk || die "cellgate does not start"
 		cg_api POST /api/forwards "{\"id\":\"bench\",\"proto\":\"tcp\",\"public_port\":$FWD_PORT,\"target_ip\":\"$SERVER\",\"target_port\":$FWD_PORT}" >/dev/null
 		;;
+	cg_*)
+		cellgate_start "$n" bulk || die "cellgate does not start"
+		cellgate_control "$comp"
+		;;
 	*)
 		router_wg "$n" "$comp" "$r"
 		[ "$comp" = none ] || load_rules "$comp" "$n" "${SH}w" "${SH}up" "${SH}br" "$R" >/dev/null
@@ -212,8 +216,16 @@ task_wg() {
 	progress "over wireguard-go $comp N=$n run $r/$RUNS: TCP and UDP"
 	v=$(iperf_tcp "$CW") || v=NA
 	emit fwd "$comp" "$n" "$r" wg_tcp_bps "$v"
+	[ "$comp" = cellgate ] && bpf_stats_begin "${SH}w"
 	v=$(iperf_udp "$CW") || v=NA
 	emit fwd "$comp" "$n" "$r" wg_udp_pps "$v"
+	[ "$comp" = cellgate ] && bpf_stats_end "$comp" "$n" "$r"
+	if [ "$r" = 1 ] && perf_begin "$comp" "$n"; then
+		# An extra run, not counted: sampling costs throughput.
+		iperf_udp "$CW" >/dev/null || true
+		perf_end
+	fi
+	case $comp in cg_*) topo_down; return 0 ;; esac
 	if [ "$MODE" = full ]; then
 		progress "over wireguard-go $comp N=$n run $r/$RUNS: connection rate, masquerade and forward"
 		v=$(conn_rate "$CW" "$I" "$INET_IP" "$MASQ_PORT" "$MASQ_PORT") || v=NA
@@ -287,12 +299,16 @@ task_veth() {
 # ---- the plan ------------------------------------------------------------------------------
 
 COMPETITORS="none iptables ipset cellgate"
+# Control rows over wireguard-go (lib.sh, cellgate_control): where the
+# WireGuard path's time goes. Quick mode keeps the cheapest telling one.
+CONTROLS="cg_detached cg_stopped cg_nofilter"
+[ "$MODE" = quick ] && CONTROLS=cg_nofilter
 TASKS=()
 for n in $N_LIST; do
 	TASKS+=("task_prog $n")
 	TASKS+=("task_install $n")
 	for r in $(seq "$RUNS"); do
-		for c in $COMPETITORS; do
+		for c in $COMPETITORS $CONTROLS; do
 			# Beyond wireguard-go's limit, one task says so.
 			[ "$n" -ge "$WG_GO_MAX_PEERS" ] && [ "$r" -gt 1 ] && continue
 			TASKS+=("task_wg $c $n $r")

@@ -67,6 +67,21 @@ sed -i 's|"state_dir"|"dns_ip": "172.20.'$N'.53",\n  "state_dir"|' "$WORK/$CELL/
 start_controller $CELL || { not_ok "controller starts"; exit 1; }
 ok "controller starts"
 
+# The wireguard-go the controller starts stays in its session: a session
+# of its own is a scheduler autogroup of its own, which halved its UDP
+# rate under load (docs/bench/wg-path-analysis.md). Its own process
+# group keeps a ^C on our terminal from reaching it.
+wgpid=$(cat "$WORK/$CELL/state/wireguard-go.pid" 2>/dev/null || true)
+if [ -n "$wgpid" ]; then
+	cgpid=$(cat "$WORK/$CELL/cellgate.pid")
+	check "wireguard-go shares the controller's session (autogroup)" \
+		test "$(ps -o sess= -p "$wgpid")" = "$(ps -o sess= -p "$cgpid")"
+	check "wireguard-go is in a process group other than the controller's" \
+		test "$(ps -o pgid= -p "$wgpid")" != "$(ps -o pgid= -p "$cgpid")"
+else
+	echo "SKIP: kernel WireGuard: no wireguard-go started to check"
+fi
+
 CAL=172.20.$N.21
 KEY1=$(wg genkey | wg pubkey)
 KEY2=$(wg genkey | wg pubkey)

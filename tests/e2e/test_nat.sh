@@ -41,6 +41,7 @@ cell_service $CELL $N web 30
 addr_server "$(ns_of $CELL api)" 3000
 addr_server "$(ns_of $CELL web)" 80
 addr_server "$INET" 80
+addr_server "$INET" 53 udp
 # A second internet source, inside the allow_from list used below.
 ip -n "$INET" addr add 198.51.100.5/24 dev eth0
 ip -n "$R" route add 198.51.100.0/24 via 203.0.113.2
@@ -113,6 +114,31 @@ check "the forward counts what allow_from dropped" \
 fwd=$(api_ok $CELL GET /api/forwards/alice-ssh)
 check "the forward counts what it let in" \
 	sh -c 'echo "$1" | grep -Eq "\"packets\":[1-9]"' _ "$fwd"
+
+# ---- checksum offload on the uplink's other end -------------------------------------
+# Everything above ran with the internet host's veth at its defaults (tx
+# checksum offload on): its TCP and UDP left partial checksums, which the
+# uplink XDP program translated as such. Now as from a wire: complete.
+# masq_and_forward WHAT: masquerade and forwards, both protocols.
+masq_and_forward() {
+	local seen
+	seen=$(tcp_get "$(ns_of $CELL alice)" 203.0.113.2 80)
+	check "$1: masqueraded TCP replies reach alice ($seen)" like "^$UPLINK:[0-9]+$" "$seen"
+	seen=$(udp_get "$(ns_of $CELL alice)" 203.0.113.2 53)
+	check "$1: masqueraded UDP replies reach alice ($seen)" like "^$UPLINK:[0-9]+$" "$seen"
+	seen=$(tcp_get "$INET" $UPLINK 22015)
+	check "$1: TCP through a forward to a peer ($seen)" like "^$WG:[0-9]+$" "$seen"
+	seen=$(udp_get "$INET" $UPLINK 5353)
+	check "$1: UDP through a forward to a peer ($seen)" like "^$WG:[0-9]+$" "$seen"
+	seen=$(tcp_get "$INET" $UPLINK 8080)
+	check "$1: TCP through a forward to the bridge ($seen)" like "^203\.0\.113\.2:[0-9]+$" "$seen"
+}
+check "the internet host's veth has tx checksum offload on (the default)" \
+	sh -c "ip netns exec $INET ethtool -k eth0 | grep -q '^tx-checksumming: on'"
+masq_and_forward "offload on (partial checksums)"
+ip netns exec "$INET" ethtool -K eth0 tx off >/dev/null
+masq_and_forward "offload off (complete checksums)"
+ip netns exec "$INET" ethtool -K eth0 tx on >/dev/null
 
 # ---- 2,000 concurrent masqueraded connections ---------------------------------------
 bg_in "$INET" "$STORM" server 9000 $STORM_N 60 >"$WORK/storm-server.out" 2>&1
