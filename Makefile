@@ -8,6 +8,9 @@ ARCH ?= x86
 BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
+# The version `cellgate --version` prints (debian/rules passes the
+# package's upstream version).
+VERSION ?= 0.1.0
 
 CC ?= gcc
 CLANG ?= clang
@@ -24,7 +27,7 @@ CFLAGS ?= -O2 -g
 CTL_DIRS := $(sort $(dir $(wildcard ctl/*/*.c ctl/*/*.h)))
 CTL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror \
 	-I$(BUILD)/bpf -Ictl $(patsubst %/,-I%,$(CTL_DIRS)) -Iapi -Ibpf/lib \
-	$(PKG_CFLAGS)
+	$(PKG_CFLAGS) -DCG_VERSION="\"$(VERSION)\""
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 

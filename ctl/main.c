@@ -51,6 +51,7 @@ static void usage(FILE *f)
 		"  --config FILE  the bootstrap config (default %s)\n"
 		"  --json         print the API's JSON instead of tables\n"
 		"  --help         this text; COMMAND --help for one command\n"
+		"  --version      print the version (as `version` does)\n"
 		"\n"
 		"Exit status of client commands:\n"
 		"  0  success\n"
@@ -198,12 +199,20 @@ static int cmd_detach(const struct cg_config *cfg)
 	return 0;
 }
 
+/* `cellgate version` and `--version`: the packaged version (make VERSION). */
+static int print_version(void)
+{
+	printf("cellgate %s\n", CG_VERSION);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = CG_DEFAULT_CONFIG;
@@ -212,7 +221,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:jhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -223,6 +232,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			return print_version();
 		default:
 			usage(stderr);
 			return 2;
@@ -233,10 +244,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
-	if (!strcmp(cmd, "version")) {
-		printf("cellgate %s\n", CG_VERSION);
-		return 0;
-	}
+	if (!strcmp(cmd, "version"))
+		return print_version();
 	if (cli_is_command(cmd))
 		return cli_main(config_path, json, argc - optind,
 				argv + optind);

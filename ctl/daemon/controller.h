@@ -25,7 +25,10 @@
 #include "util.h"
 #include "wg.h"
 
+/* Set by the build (make VERSION=x.y.z); this default is for other builds. */
+#ifndef CG_VERSION
 #define CG_VERSION "0.1.0"
+#endif
 
 struct controller {
 	struct cg_config cfg;
