@@ -81,6 +81,7 @@ help:
 	@echo "make bench       benchmarks vs iptables -> docs/BENCHMARKS.md (long)"
 	@echo "make bench-quick headline ratios in under 3 minutes"
 	@echo "make install     install to \$$DESTDIR\$$PREFIX"
+	@echo "make deb         Debian 12 package in $(BUILD)/deb (make test-deb tests it)"
 	@echo "make vmlinux     regenerate vmlinux/$(ARCH)/vmlinux.h"
 	@echo "make format      clang-format every C file"
 
@@ -226,6 +227,19 @@ install: $(BUILD)/cellgate
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/cellgate/README.md
 	install -D -m 0644 scripts/cellgate.example.json \
 		$(DESTDIR)$(PREFIX)/share/cellgate/cellgate.example.json
+
+# ---- Debian package ----------------------------------------------------------
+
+# `make deb`: build/deb/cellgate_*.deb for Debian 12 from debian/, built in
+# a copy of the tree and checked by lintian (scripts/build-deb.sh).
+# `make test-deb` also installs and purges it in a throwaway root.
+.PHONY: deb test-deb
+deb:
+	@scripts/deps.sh --deb
+	@scripts/build-deb.sh $(BUILD)/deb
+
+test-deb: deb
+	@tests/deb/test_deb.sh $(BUILD)/deb
 
 # ---- housekeeping ----------------------------------------------------------
 
