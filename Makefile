@@ -75,6 +75,7 @@ help:
 	@echo "make test-bpf    BPF_PROG_TEST_RUN tests"
 	@echo "make test-e2e    end-to-end tests in network namespaces"
 	@echo "make test-kernels Debian 12's 6.1 kernel and kernel WireGuard under qemu"
+	@echo "make test-deb    build the .deb, lintian, install and purge it in a throwaway root"
 	@echo "make fuzz        libFuzzer targets, FUZZ_SECONDS ($(FUZZ_SECONDS)) s each"
 	@echo "make fuzz-quick  the same for $(FUZZ_QUICK_SECONDS) s each (in make test)"
 	@echo "make demo        two-cell demo in namespaces (make demo-down)"
@@ -129,7 +130,7 @@ test: deps
 		$(BUILD)/tests/foreign_pass.bpf.o $(BUILD)/tests/conn_storm \
 		$(BUILD)/tests/bpf_insns
 	@$(MAKE) --no-print-directory format-check test-unit fuzz-quick \
-		test-bpf test-e2e test-kernels
+		test-bpf test-e2e test-kernels test-deb
 
 test-unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
