@@ -135,6 +135,8 @@ check_installed() {
 		bash -c 'grep -q "peer add NAME" <<<"$0" &&
 			grep -q "forward add ID" <<<"$0" &&
 			grep -q "^EXIT STATUS" <<<"$0"' "$text"
+	check "cellgate(8) is the page of version $upstream" \
+		grep -q "^cellgate $upstream " <<<"$text"
 }
 
 # What the controller creates on a real host, for the purge to remove.
