@@ -167,7 +167,7 @@ round_plain() {
 	left=$(ours_in_upper)
 	check "after purge nothing of ours is left (config, token, key, state)" \
 		test -z "$left"
-	[ -z "$left" ] || printf '#   left: %s\n' $left
+	[ -z "$left" ] || printf '%s\n' "$left" | sed 's/^/#   left: /'
 	check "dpkg no longer knows the package" \
 		bash -c '! chroot "$0" dpkg-query -W cellgate >/dev/null 2>&1' "$root"
 	check "no systemctl call in the whole cycle" test ! -s "$root$log"
