@@ -8,7 +8,6 @@ ARCH ?= x86
 BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
-
 # The version, defined here only: `make VERSION=...` (a package) overrides
 # it; build/gen/version.h carries it to the code.
 VERSION ?= 0.1.0
@@ -77,12 +76,14 @@ help:
 	@echo "make test-bpf    BPF_PROG_TEST_RUN tests"
 	@echo "make test-e2e    end-to-end tests in network namespaces"
 	@echo "make test-kernels Debian 12's 6.1 kernel and kernel WireGuard under qemu"
+	@echo "make test-deb    build the .deb, lintian, install and purge it in a throwaway root"
 	@echo "make fuzz        libFuzzer targets, FUZZ_SECONDS ($(FUZZ_SECONDS)) s each"
 	@echo "make fuzz-quick  the same for $(FUZZ_QUICK_SECONDS) s each (in make test)"
 	@echo "make demo        two-cell demo in namespaces (make demo-down)"
 	@echo "make bench       benchmarks vs iptables -> docs/BENCHMARKS.md (long)"
 	@echo "make bench-quick headline ratios in under 3 minutes"
 	@echo "make install     install to \$$DESTDIR\$$PREFIX"
+	@echo "make deb         Debian 12 package in $(BUILD)/deb (make test-deb tests it)"
 	@echo "make vmlinux     regenerate vmlinux/$(ARCH)/vmlinux.h"
 	@echo "make format      clang-format every C file"
 
@@ -138,7 +139,7 @@ test: deps
 		$(BUILD)/tests/foreign_pass.bpf.o $(BUILD)/tests/conn_storm \
 		$(BUILD)/tests/bpf_insns
 	@$(MAKE) --no-print-directory format-check test-unit fuzz-quick \
-		test-bpf test-e2e test-kernels
+		test-bpf test-e2e test-kernels test-deb
 
 test-unit: $(UNIT_BINS) $(BUILD)/cellgate
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -237,6 +238,19 @@ install: $(BUILD)/cellgate
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/cellgate/README.md
 	install -D -m 0644 scripts/cellgate.example.json \
 		$(DESTDIR)$(PREFIX)/share/cellgate/cellgate.example.json
+
+# ---- Debian package ----------------------------------------------------------
+
+# `make deb`: build/deb/cellgate_*.deb for Debian 12 from debian/, built in
+# a copy of the tree and checked by lintian (scripts/build-deb.sh).
+# `make test-deb` also installs and purges it in a throwaway root.
+.PHONY: deb test-deb
+deb:
+	@scripts/deps.sh --deb
+	@scripts/build-deb.sh $(BUILD)/deb
+
+test-deb: deb
+	@tests/deb/test_deb.sh $(BUILD)/deb || [ $$? = 77 ]
 
 # ---- housekeeping ----------------------------------------------------------
 

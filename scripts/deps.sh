@@ -18,6 +18,13 @@ iperf3 gnuplot-nox ipset nftables linux-perf
 # The last line is for `make bench` only (tests/bench/): traffic, plots and
 # the ipset/nftables competitors, perf for the CPU profile.
 
+# `make deb` and `make test-deb` only (scripts/deps.sh --deb): packaging
+# tools, and man-db for the man page check.
+DEB_PACKAGES="debhelper dpkg-dev fakeroot lintian man-db"
+if [ "${1:-}" = --deb ]; then
+	PACKAGES="$PACKAGES $DEB_PACKAGES"
+fi
+
 missing=""
 for p in $PACKAGES; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

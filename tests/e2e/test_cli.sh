@@ -105,8 +105,12 @@ check "--help lists every command" lines "$OUT" "^  status$" "^  peer list$" \
 	"^  cell share NAME \[--service SVC\]\.\.\. \[--none\]$" "^  cell permissions NAME$"
 check "--help documents the exit codes" lines "$OUT" "^  0  success" "^  1  .*refused" \
 	"^  2  usage" "^  3  .*unreachable" "^  4  not found" "^  5  unauthorized"
+check "--help lists --version" lines "$OUT" "^  --version "
 expect 0 "version still works" version
 check "version prints the version" has "$OUT" '^cellgate [0-9]+\.[0-9]+\.[0-9]+$'
+VERSION_OUT=$OUT
+expect 0 "--version" --version
+check "--version prints what version does" test "$OUT" = "$VERSION_OUT"
 expect 0 "peer add --help" peer add --help
 check "peer add --help shows its synopsis" has "$OUT" '^Usage: cellgate peer add NAME \[--ip IP\]'
 
