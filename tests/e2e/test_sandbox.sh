@@ -20,6 +20,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 UNIT="$here/../../scripts/cellgate.service"
 MAX_EXPOSURE=3.0
 
+for t in setpriv unshare nsenter capsh; do
+	command -v $t >/dev/null || skip "$t is not installed (scripts/deps.sh installs it)"
+done
 e2e_begin s
 CELL=home
 N=0
