@@ -1,35 +1,57 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Install everything cellgate needs to build, test and run its demo.
-# Debian 12 (bookworm) main only; idempotent: installs only what is missing.
+# Install what cellgate needs, by group: build (make, make install), test
+# (make test and its levels), bench (make bench), fresh (make test-fresh),
+# deb (make deb, make test-deb).
+#   scripts/deps.sh [GROUP...]     no group: all of them
+# Debian 12 (bookworm) main only; idempotent: installs only what is
+# missing, and says nothing (one dpkg-query, well under a second) when
+# nothing is. The Makefile runs it before every target that needs
+# packages, with the groups that target needs.
 set -eu
 
-PACKAGES="
-clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
+BUILD="
+clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
 libjson-c-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
-libmicrohttpd-dev libcurl4-openssl-dev libqrencode-dev check pkg-config
-wireguard-tools wireguard-go iproute2 iptables curl procps socat libssl-dev
-iputils-ping jq ethtool openssl prometheus
-clang-format make gcc
-libclang-rt-14-dev
-qemu-system-x86
-iperf3 gnuplot-nox ipset nftables linux-perf
+libmicrohttpd-dev libcurl4-openssl-dev libqrencode-dev pkg-config
+libssl-dev clang-format make gcc
 "
-# The last line is for `make bench` only (tests/bench/): traffic, plots and
-# the ipset/nftables competitors, perf for the CPU profile.
+TEST="
+check libclang-rt-14-dev xdp-tools wireguard-tools wireguard-go iproute2
+iptables curl procps socat iputils-ping jq ethtool openssl prometheus
+util-linux libcap2-bin systemd qemu-system-x86
+"
+# tests/bench/: traffic, plots, the ipset/nftables competitors, perf for
+# the CPU profile.
+BENCH="iperf3 gnuplot-nox ipset nftables linux-perf"
+# make deb, make test-deb: packaging tools, man-db for the man page check.
+DEB="debhelper dpkg-dev fakeroot lintian man-db"
+# tests/fresh/: a minimal Debian chroot.
+FRESH="debootstrap"
 
-# `make deb` and `make test-deb` only (scripts/deps.sh --deb): packaging
-# tools, and man-db for the man page check.
-DEB_PACKAGES="debhelper dpkg-dev fakeroot lintian man-db"
-if [ "${1:-}" = --deb ]; then
-	PACKAGES="$PACKAGES $DEB_PACKAGES"
-fi
+[ $# -gt 0 ] || set -- build test bench fresh deb
+PACKAGES=""
+for g in "$@"; do
+	case $g in
+	build) PACKAGES="$PACKAGES $BUILD" ;;
+	test) PACKAGES="$PACKAGES $TEST" ;;
+	bench) PACKAGES="$PACKAGES $BENCH" ;;
+	fresh) PACKAGES="$PACKAGES $FRESH" ;;
+	deb) PACKAGES="$PACKAGES $DEB" ;;
+	*) echo "deps.sh: unknown group '$g' (build, test, bench, fresh, deb)" >&2; exit 2 ;;
+	esac
+done
 
+# One dpkg-query for all: the installed ones among PACKAGES.
+# shellcheck disable=SC2086
+installed=" $(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $PACKAGES 2>/dev/null |
+	awk '$1 == "ii" {printf "%s ", $2}')"
 missing=""
 for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
-		missing="$missing $p"
-	fi
+	case $installed in
+	*" $p "*) ;;
+	*) case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac ;;
+	esac
 done
 
 [ -z "$missing" ] && exit 0

@@ -4,7 +4,9 @@
  * from the pinned per-CPU maps (summed over CPUs, read in batches), table
  * sizes from one walk of each table, handshakes from WireGuard, the rest
  * from the controller. Names and labels are a contract with dashboards:
- * add, never rename (README, "Metrics").
+ * add, never rename (README, "Metrics"); the one rename so far,
+ * _last_handshake_seconds to _last_handshake_timestamp_seconds, made the
+ * name say it holds a Unix time, as Prometheus' naming rules ask.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "controller_internal.h"
+#include "exporter.h"
 #include "listener.h"
 #include "log.h"
 #include "mapread.h"
@@ -27,13 +30,6 @@
 #define GAUGE "gauge"
 
 /* ---- identities: peers and linked cells ---------------------------------- */
-
-/* What the identity families need of a peer or a cell. */
-struct ident_ref {
-	const char *name;
-	uint32_t id;
-	const uint8_t *key; /* WireGuard public key */
-};
 
 static int cmp_wg_peer(const void *a, const void *b)
 {
@@ -74,10 +70,10 @@ static void ident_counter(struct metrics *m, const char *kind, const char *what,
 	}
 }
 
-static void ident_families(struct metrics *m, const char *kind,
-			   const struct ident_ref *refs, size_t n,
-			   const struct cg_counters *sums,
-			   const struct wg_device *dev, int64_t now)
+void exporter_ident_families(struct metrics *m, const char *kind,
+			     const struct ident_ref *refs, size_t n,
+			     const struct cg_counters *sums,
+			     const struct wg_device *dev, int64_t now)
 {
 	char name[96], help[160];
 	int64_t hs;
@@ -99,19 +95,21 @@ static void ident_families(struct metrics *m, const char *kind,
 
 	snprintf(name, sizeof(name), "cellgate_%s_drops_total", kind);
 	snprintf(help, sizeof(help),
-		 "Packets from or to the %s dropped, by reason (reasons "
-		 "that never happened are left out).",
+		 "Packets from or to the %s dropped, by reason (every "
+		 "reason, 0 until it happens).",
 		 kind);
 	metrics_family(m, name, COUNTER, help);
+	/* Every reason from the start: a series that appears only at its
+	 * first drop has no earlier 0, so rate() and increase() miss that
+	 * drop and an alert on it never fires. The enum bounds the count. */
 	for (i = 0; i < n; i++)
 		for (r = 1; r < CG_DROP__MAX; r++)
-			if (sums[refs[i].id].drops[r])
-				metrics_u64(m, sums[refs[i].id].drops[r], kind,
-					    refs[i].name, "reason",
-					    drop_reason_name(r), NULL);
+			metrics_u64(m, sums[refs[i].id].drops[r], kind,
+				    refs[i].name, "reason", drop_reason_name(r),
+				    NULL);
 
-	snprintf(name, sizeof(name), "cellgate_%s_last_handshake_seconds",
-		 kind);
+	snprintf(name, sizeof(name),
+		 "cellgate_%s_last_handshake_timestamp_seconds", kind);
 	metrics_family(m, name, GAUGE,
 		       "Unix time of the last WireGuard handshake (0: never).");
 	for (i = 0; i < n; i++)
@@ -172,8 +170,10 @@ static void identities(struct controller *c, struct metrics *m,
 		cells[i] = (struct ident_ref){ st->cells[i].info.cell_name,
 					       st->cells[i].id,
 					       st->cells[i].info.public_key };
-	ident_families(m, "peer", peers, st->n_peers, sums, dev, time(NULL));
-	ident_families(m, "cell", cells, st->n_cells, sums, dev, time(NULL));
+	exporter_ident_families(m, "peer", peers, st->n_peers, sums, dev,
+				time(NULL));
+	exporter_ident_families(m, "cell", cells, st->n_cells, sums, dev,
+				time(NULL));
 	unattributed(m, &sums[CG_IDENT_UNKNOWN]);
 out:
 	free(peers);

@@ -72,6 +72,14 @@ check "promtool check metrics passes on the real output" \
 	sh -c "promtool check metrics <'$WORK/metrics.txt' >'$WORK/promtool.out' 2>&1"
 check "HELP and TYPE for every family" \
 	test "$(grep -c '^# HELP' "$WORK/metrics.txt")" = "$(grep -c '^# TYPE' "$WORK/metrics.txt")"
+# Every drop reason from the start: alice has dropped nothing yet, and
+# each of the 16 reasons is there at 0 (rate() needs the 0 before the 1).
+check "alice has all 16 drop reasons at 0 before her first drop" \
+	test "$(grep -c '^cellgate_peer_drops_total{peer="alice",reason="[a-z0-9_]*"} 0$' "$WORK/metrics.txt")" = 16
+check "handshake time named _timestamp_seconds, alice's set" \
+	grep -Eq '^cellgate_peer_last_handshake_timestamp_seconds\{peer="alice"\} [1-9][0-9]{9}$' "$WORK/metrics.txt"
+check "no _last_handshake_seconds family any more" \
+	test "$(grep -c 'last_handshake_seconds' "$WORK/metrics.txt")" = 0
 check "four programs attached" \
 	test "$(grep -c '^cellgate_program_attached{.*} 1$' "$WORK/metrics.txt")" = 4
 

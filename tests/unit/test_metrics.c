@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for ctl/common/metrics.c (the exposition format) and the per-CPU
- * sums of ctl/dataplane/mapread.c that every counter goes through. */
+/* Unit tests for ctl/common/metrics.c (the exposition format), the per-CPU
+ * sums of ctl/dataplane/mapread.c that every counter goes through, and the
+ * per-identity families of ctl/daemon/exporter.c. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "abi.h"
+#include "abi_names.h"
+#include "exporter.h"
 #include "mapread.h"
 #include "metrics.h"
 #include "testutil.h"
@@ -182,11 +185,111 @@ START_TEST(test_percpu_stride)
 }
 END_TEST
 
+/* ---- per-identity families ------------------------------------------------- */
+
+/* Lines of text that start with prefix. */
+static int count_lines(const char *text, const char *prefix)
+{
+	const char *p = text;
+	int n = 0;
+
+	while (p && *p) {
+		if (!strncmp(p, prefix, strlen(prefix)))
+			n++;
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return n;
+}
+
+/* Samples (not HELP or TYPE lines) whose labels contain needle. */
+static int count_series(const char *text, const char *needle)
+{
+	const char *p = text, *nl;
+	int n = 0;
+
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		if (*p != '#') {
+			const char *hit = strstr(p, needle);
+
+			n += hit && (!nl || hit < nl);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+/* alice (id 1) has dropped once and shaken hands; bob (id 2) has done
+ * neither. Both have every drop reason from the first scrape. */
+START_TEST(test_ident_every_reason_from_start)
+{
+	static const uint8_t key_a[WG_KEY_LEN] = { 1 },
+			     key_b[WG_KEY_LEN] = { 2 };
+	struct ident_ref refs[2] = { { "alice", 1, key_a },
+				     { "bob", 2, key_b } };
+	struct cg_counters sums[3] = { 0 };
+	struct wg_peer wgp = { 0 };
+	struct wg_device dev = { .peers = &wgp, .n_peers = 1 };
+	struct metrics m;
+	char line[160];
+	int r;
+
+	memcpy(wgp.public_key, key_a, WG_KEY_LEN);
+	wgp.last_handshake_sec = 1000;
+	sums[1].drops[CG_DROP_SERVICE_DENIED] = 3;
+	metrics_init(&m);
+	exporter_ident_families(&m, "peer", refs, 2, sums, &dev, 1010);
+	ck_assert(!m.failed);
+
+	ck_assert_int_eq(count_lines(m.text, "cellgate_peer_drops_total{peer="
+					     "\"bob\""),
+			 CG_DROP__MAX - 1);
+	ck_assert_int_eq(count_lines(m.text, "cellgate_peer_drops_total{peer="
+					     "\"alice\""),
+			 CG_DROP__MAX - 1);
+	for (r = 1; r < CG_DROP__MAX; r++) {
+		snprintf(
+			line, sizeof(line),
+			"\ncellgate_peer_drops_total{peer=\"bob\",reason=\"%s\"}"
+			" 0\n",
+			drop_reason_name(r));
+		ck_assert_msg(strstr(m.text, line), "missing: %s", line + 1);
+	}
+	ck_assert_ptr_nonnull(strstr(m.text, "\ncellgate_peer_drops_total{peer="
+					     "\"alice\",reason=\"service_"
+					     "denied\"} 3\n"));
+
+	/* The Unix time says so in its name; the old name is gone. */
+	ck_assert_ptr_nonnull(strstr(m.text, "\ncellgate_peer_last_handshake_"
+					     "timestamp_seconds{peer=\"alice\"}"
+					     " 1000\n"));
+	ck_assert_ptr_nonnull(strstr(m.text, "\ncellgate_peer_last_handshake_"
+					     "timestamp_seconds{peer=\"bob\"} "
+					     "0\n"));
+	ck_assert_ptr_null(strstr(m.text, "last_handshake_seconds"));
+	ck_assert_ptr_nonnull(strstr(m.text, "\ncellgate_peer_handshake_age_"
+					     "seconds{peer=\"alice\"} 10\n"));
+	ck_assert_ptr_null(
+		strstr(m.text, "handshake_age_seconds{peer=\"bob\""));
+
+	/* The per-peer series count README documents: 4 traffic, one per
+	 * drop reason, the handshake time, and its age once there is one. */
+	ck_assert_int_eq(count_series(m.text, "{peer=\"bob\""),
+			 4 + (CG_DROP__MAX - 1) + 1);
+	ck_assert_int_eq(count_series(m.text, "{peer=\"alice\""),
+			 4 + (CG_DROP__MAX - 1) + 2);
+	ck_assert_int_eq(CG_DROP__MAX - 1, 16); /* README says 21 or 22 */
+	metrics_free(&m);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
 	TCase *fmt = tcase_create("format");
 	TCase *sums = tcase_create("sums");
+	TCase *ident = tcase_create("identities");
 
 	tcase_add_test(fmt, test_help_and_type_before_samples);
 	tcase_add_test(fmt, test_label_values_escaped);
@@ -196,8 +299,10 @@ static Suite *metrics_suite(void)
 	tcase_add_test(fmt, test_grows);
 	tcase_add_test(sums, test_percpu_sum_counters);
 	tcase_add_test(sums, test_percpu_stride);
+	tcase_add_test(ident, test_ident_every_reason_from_start);
 	suite_add_tcase(s, fmt);
 	suite_add_tcase(s, sums);
+	suite_add_tcase(s, ident);
 	return s;
 }
 
