@@ -200,6 +200,14 @@ function judge(spec, ajv, ctx, status, type, text) {
 	return out;
 }
 
+function fieldOf(text) {
+	try {
+		return JSON.parse(text).field || '(body)';
+	} catch (e) {
+		return '?';
+	}
+}
+
 async function send(base, req) {
 	const res = await fetch(base + req.url, {
 		method: req.method,
@@ -238,6 +246,7 @@ async function run(spec) {
 			continue;
 		}
 		const statuses = {};
+		const fields = new Set(); // what the 400s named: where the spec is looser than the server
 		const problems = [];
 		for (let i = 0; i < rounds; i++) {
 			const req = buildRequest(spec, ctx, rnd);
@@ -250,10 +259,12 @@ async function run(spec) {
 				continue;
 			}
 			statuses[res.status] = (statuses[res.status] || 0) + 1;
+			if (res.status === 400) fields.add(fieldOf(res.text));
 			for (const p of judge(spec, ajv, ctx, res.status, res.type, res.text))
 				problems.push(`${req.method} ${req.url} ${req.body || ''} -> ${p}`);
 		}
-		const seenStatuses = Object.entries(statuses).map(([s, n]) => `${s}x${n}`).join(' ');
+		let seenStatuses = Object.entries(statuses).map(([s, n]) => `${s}x${n}`).join(' ');
+		if (fields.size) seenStatuses += `; 400 on: ${[...fields].join(' ')}`;
 		if (problems.length) {
 			failed++;
 			console.log(`not ok - ${name}: ${problems.length} answers outside the spec [${seenStatuses}]`);
