@@ -31,16 +31,24 @@ FRESH="debootstrap"
 
 [ $# -gt 0 ] || set -- build test bench fresh deb
 PACKAGES=""
+want_contract=""
 for g in "$@"; do
 	case $g in
 	build) PACKAGES="$PACKAGES $BUILD" ;;
-	test) PACKAGES="$PACKAGES $TEST" ;;
+	test) PACKAGES="$PACKAGES $TEST" want_contract=1 ;;
 	bench) PACKAGES="$PACKAGES $BENCH" ;;
 	fresh) PACKAGES="$PACKAGES $FRESH" ;;
 	deb) PACKAGES="$PACKAGES $DEB" ;;
 	*) echo "deps.sh: unknown group '$g' (build, test, bench, fresh, deb)" >&2; exit 2 ;;
 	esac
 done
+
+# The contract check (tests/contract: redocly, json-schema-faker, ajv,
+# pinned by its package-lock.json) needs node and npm: Debian's, unless a
+# node with npm is already there.
+if [ -n "$want_contract" ] && ! command -v npm >/dev/null; then
+	PACKAGES="$PACKAGES nodejs npm"
+fi
 
 # One dpkg-query for all: the installed ones among PACKAGES.
 # shellcheck disable=SC2086
@@ -54,7 +62,22 @@ for p in $PACKAGES; do
 	esac
 done
 
-[ -z "$missing" ] && exit 0
+# npm ci (test group), again only when package-lock.json changed since
+# the last one.
+contract_modules() {
+	local dir lock
+	[ -n "$want_contract" ] || return 0
+	dir="$(dirname "$0")/../tests/contract"
+	lock="$dir/node_modules/.package-lock.json"
+	[ -f "$lock" ] && [ ! "$dir/package-lock.json" -nt "$lock" ] && return 0
+	echo "deps.sh: npm ci in tests/contract"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+if [ -z "$missing" ]; then
+	contract_modules
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: missing packages:$missing (run as root to install)" >&2
@@ -66,3 +89,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
+contract_modules

@@ -22,3 +22,16 @@ if ! diff -u --label "routes in api/routes.c + api/sync.c" --label "routes in ap
 	exit 1
 fi
 echo "check-openapi: $(wc -l <"$code") routes, code and spec agree"
+
+# The spec itself, with real tools (tests/contract/, installed by
+# scripts/deps.sh): redocly's recommended rules, every warning an error,
+# and what no linter checks (contract.js --static).
+contract=tests/contract
+if ! command -v node >/dev/null || [ ! -d "$contract/node_modules" ]; then
+	echo "check-openapi: SKIP lint: node or $contract/node_modules missing (scripts/deps.sh)"
+	exit 0
+fi
+REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	"$contract/node_modules/.bin/redocly" lint --config "$contract/redocly.yaml" \
+	--format=summary api/openapi.yaml
+node "$contract/contract.js" --static api/openapi.yaml
