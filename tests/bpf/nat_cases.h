@@ -61,8 +61,11 @@ static const char alice_api_json[] =
 static const char dave_json[] =
 	"{\"name\":\"dave\",\"ip\":\"10.0.0.12\",\"service_access\":[],"
 	"\"peer_to_peer\":false,\"internet_access\":false}";
-/* A change that changes nothing but dave's epoch: a re-judge. */
-static const char dave_rejudge_json[] = "{\"internet_access\":false}";
+/* Policy changes that matter to no flow of these tests but bump dave's
+ * epoch, so his flows are re-judged (a PUT that changes nothing keeps
+ * the epoch). Applied in turn: on, off. */
+static const char dave_rejudge_json[] = "{\"peer_to_peer\":true}";
+static const char dave_rejudge_back_json[] = "{\"peer_to_peer\":false}";
 
 /* Port forwards, written as policy entries (their state code is not the
  * subject here). */
@@ -1859,7 +1862,7 @@ static bool nat_fwd_snat_never(struct suite *s, struct check *c)
 	return expect_eq(c, "dp_forget_owner(4)", 2,
 			 (uint64_t)dp_forget_owner(&s->dp, 4)) &&
 	       expect_nat_count(s, c, 0) &&
-	       update_peer(s, c, "dave", dave_rejudge_json) &&
+	       update_peer(s, c, "dave", dave_rejudge_back_json) &&
 	       nat_send(s, c, "ACK once the forward is gone", EGRESS, &ack,
 			NX_TC_DROP(CG_DROP_UNSOLICITED, ID_DAVE), NULL) &&
 	       expect_no_ct(s, c, &to_wg);
