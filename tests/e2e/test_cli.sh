@@ -105,7 +105,7 @@ check "--help lists every command" lines "$OUT" "^  status$" "^  peer list$" \
 	"^  cell share NAME \[--service SVC\]\.\.\. \[--none\]$" "^  cell permissions NAME$"
 check "--help documents the exit codes" lines "$OUT" "^  0  success" "^  1  .*refused" \
 	"^  2  usage" "^  3  .*unreachable" "^  4  not found" "^  5  unauthorized"
-check "--help lists --version" lines "$OUT" "^  --version "
+check "--help lists --version" lines "$OUT" "^  --version, -V "
 expect 0 "version still works" version
 check "version prints the version" has "$OUT" '^cellgate [0-9]+\.[0-9]+\.[0-9]+$'
 VERSION_OUT=$OUT
