@@ -15,7 +15,8 @@
 
 static bool cell_named(const void *cell, const void *name)
 {
-	return !strcmp(((const struct cg_cell_def *)cell)->info.cell_name, name);
+	return !strcmp(((const struct cg_cell_def *)cell)->info.cell_name,
+		       name);
 }
 
 static bool cell_with_key(const void *cell, const void *key)
@@ -103,8 +104,8 @@ static bool cell_conflicts(const struct cg_state *st,
 	/* One key, one WireGuard peer: never a peer's and a cell's. */
 	peer = state_find(st, ST_PEERS, peer_with_key, in->public_key);
 	if (peer) {
-		cg_error_set(err, 409, "public_key", "public_key is peer '%s''s",
-			     peer->name);
+		cg_error_set(err, 409, "public_key",
+			     "public_key is peer '%s''s", peer->name);
 		return true;
 	}
 	for (i = 0; i < st->n_cells; i++) {

@@ -130,7 +130,8 @@ static bool parse_target(const struct cg_config *cfg, const char *ip,
 			 bool check_networks, struct cg_forward_def *f,
 			 struct cg_error *err)
 {
-	if (!parse_ipv4(ip, &f->target_ip) || !state_valid_unicast(f->target_ip)) {
+	if (!parse_ipv4(ip, &f->target_ip) ||
+	    !state_valid_unicast(f->target_ip)) {
 		cg_error_set(err, 400, "target_ip",
 			     "'target_ip' must be a unicast IPv4 address");
 		return false;

@@ -292,7 +292,8 @@ int state_update_peer(struct cg_state *st, const char *name, json_object *body,
 		      struct cg_peer_def *old, struct cg_peer_def *updated,
 		      struct cg_error *err)
 {
-	struct cg_peer_def *cur = state_get(st, ST_PEERS, peer_named, name, err);
+	struct cg_peer_def *cur =
+		state_get(st, ST_PEERS, peer_named, name, err);
 	struct cg_peer_def p;
 
 	if (!cur)
