@@ -190,6 +190,19 @@ void state_remove(struct cg_state *st, enum state_list list, void *elem)
 	(*n)--;
 }
 
+int state_delete(struct cg_state *st, enum state_list list, state_match *match,
+		 const char *name, void *removed, struct cg_error *err)
+{
+	void *elem = state_get(st, list, match, name, err);
+
+	if (!elem)
+		return -ENOENT;
+	if (removed)
+		memcpy(removed, elem, lists[list].size);
+	state_remove(st, list, elem);
+	return 0;
+}
+
 /* ---- validation the entities share ------------------------------------- */
 
 bool state_valid_unicast(struct in_addr ip)
@@ -219,6 +232,14 @@ bool state_check_name(json_object *body, const char *name, struct cg_error *err)
 		return false;
 	}
 	return true;
+}
+
+bool state_record_name(json_object *o, char name[CG_NAME_MAX + 2],
+		       struct cg_error *err)
+{
+	return json_object_is_type(o, json_type_object) &&
+	       jx_string(o, "name", true, "", name, CG_NAME_MAX + 2, err) &&
+	       valid_name(name);
 }
 
 /* Identity ids index counters and epochs, whose maps hold max_peers + 1

@@ -182,14 +182,7 @@ int state_link_cell(struct cg_state *st, const struct cg_cell_info *info,
 int state_unlink_cell(struct cg_state *st, const char *name,
 		      struct cg_cell_def *removed, struct cg_error *err)
 {
-	struct cg_cell_def *c = state_get(st, ST_CELLS, cell_named, name, err);
-
-	if (!c)
-		return -ENOENT;
-	if (removed)
-		*removed = *c;
-	state_remove(st, ST_CELLS, c);
-	return 0;
+	return state_delete(st, ST_CELLS, cell_named, name, removed, err);
 }
 
 int state_set_cell_inbound(struct cg_state *st, const char *name,

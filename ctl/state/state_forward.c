@@ -356,15 +356,7 @@ int state_add_forward(struct cg_state *st, json_object *body,
 int state_delete_forward(struct cg_state *st, const char *id,
 			 struct cg_forward_def *removed, struct cg_error *err)
 {
-	struct cg_forward_def *f =
-		state_get(st, ST_FORWARDS, forward_with_id, id, err);
-
-	if (!f)
-		return -ENOENT;
-	if (removed)
-		*removed = *f;
-	state_remove(st, ST_FORWARDS, f);
-	return 0;
+	return state_delete(st, ST_FORWARDS, forward_with_id, id, removed, err);
 }
 
 json_object *forward_to_json(const struct cg_forward_def *fwd, bool with_slot)

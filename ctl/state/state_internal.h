@@ -41,6 +41,10 @@ void *state_add(struct cg_state *st, enum state_list list, const void *elem,
 void state_replace(struct cg_state *st, enum state_list list, void *elem,
 		   const void *val);
 void state_remove(struct cg_state *st, enum state_list list, void *elem);
+/* state_get and state_remove in one: 0, or -ENOENT with the 404 in err.
+ * removed (if not NULL) gets a copy of what was removed. */
+int state_delete(struct cg_state *st, enum state_list list, state_match *match,
+		 const char *name, void *removed, struct cg_error *err);
 
 /* Service bitmaps (peers' access, cells' inbound), by service id. */
 static inline bool bit_test(const uint64_t *words, uint32_t bit)
@@ -59,6 +63,10 @@ bool state_valid_unicast(struct in_addr ip);
  * it. */
 bool state_check_name(json_object *body, const char *name,
 		      struct cg_error *err);
+/* A record of the state file: an object with a valid "name" (copied to
+ * name). */
+bool state_record_name(json_object *o, char name[CG_NAME_MAX + 2],
+		       struct cg_error *err);
 /* The lowest identity id no peer or cell has (they share the space). */
 bool state_free_identity(const struct cg_state *st, uint32_t *id);
 

@@ -316,14 +316,7 @@ int state_update_peer(struct cg_state *st, const char *name, json_object *body,
 int state_delete_peer(struct cg_state *st, const char *name,
 		      struct cg_peer_def *removed, struct cg_error *err)
 {
-	struct cg_peer_def *p = state_get(st, ST_PEERS, peer_named, name, err);
-
-	if (!p)
-		return -ENOENT;
-	if (removed)
-		*removed = *p;
-	state_remove(st, ST_PEERS, p);
-	return 0;
+	return state_delete(st, ST_PEERS, peer_named, name, removed, err);
 }
 
 json_object *peer_to_json(const struct cg_state *st,
@@ -436,9 +429,7 @@ bool state_load_peers(struct cg_state *st, json_object *arr,
 		json_object *o = json_object_array_get_idx(arr, i);
 		struct cg_peer_def p = { 0 };
 
-		if (!json_object_is_type(o, json_type_object) ||
-		    !jx_string(o, "name", true, "", name, sizeof(name), err) ||
-		    !valid_name(name)) {
+		if (!state_record_name(o, name, err)) {
 			if (!err->msg[0])
 				cg_error_set(err, 400, "", "bad peer name");
 			return false;

@@ -369,9 +369,8 @@ bool state_load_services(struct cg_state *st, json_object *arr,
 		json_object *o = json_object_array_get_idx(arr, i);
 		struct cg_service_def svc = { 0 };
 
-		if (!json_object_is_type(o, json_type_object) ||
-		    !jx_string(o, "name", true, "", name, sizeof(name), err) ||
-		    !valid_name(name) || !parse_service(o, true, &svc, err)) {
+		if (!state_record_name(o, name, err) ||
+		    !parse_service(o, true, &svc, err)) {
 			if (!err->msg[0])
 				cg_error_set(err, 400, "", "bad service");
 			return false;
