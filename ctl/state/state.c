@@ -242,6 +242,29 @@ bool state_record_name(json_object *o, char name[CG_NAME_MAX + 2],
 	       valid_name(name);
 }
 
+/* ---- identities: peers' and cells' keys and ids ----------------------- */
+
+bool peer_with_key(const void *peer, const void *key)
+{
+	return key_equal(((const struct cg_peer_def *)peer)->public_key, key);
+}
+
+bool peer_with_id(const void *peer, const void *id)
+{
+	return ((const struct cg_peer_def *)peer)->id == *(const uint32_t *)id;
+}
+
+bool cell_with_key(const void *cell, const void *key)
+{
+	return key_equal(((const struct cg_cell_def *)cell)->info.public_key,
+			 key);
+}
+
+bool cell_with_id(const void *cell, const void *id)
+{
+	return ((const struct cg_cell_def *)cell)->id == *(const uint32_t *)id;
+}
+
 /* Identity ids index counters and epochs, whose maps hold max_peers + 1
  * slots (slot 0 is CG_IDENT_UNKNOWN). */
 bool state_free_identity(const struct cg_state *st, uint32_t *id)

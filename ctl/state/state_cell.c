@@ -19,21 +19,10 @@ static bool cell_named(const void *cell, const void *name)
 		       name);
 }
 
-static bool cell_with_key(const void *cell, const void *key)
-{
-	return key_equal(((const struct cg_cell_def *)cell)->info.public_key,
-			 key);
-}
-
 static bool cell_at_address(const void *cell, const void *addr)
 {
 	return ((const struct cg_cell_def *)cell)->info.wg_address.s_addr ==
 	       ((const struct in_addr *)addr)->s_addr;
-}
-
-static bool cell_with_id(const void *cell, const void *id)
-{
-	return ((const struct cg_cell_def *)cell)->id == *(const uint32_t *)id;
 }
 
 struct cg_cell_def *state_cell(const struct cg_state *st, const char *name)

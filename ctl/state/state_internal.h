@@ -70,10 +70,13 @@ bool state_record_name(json_object *o, char name[CG_NAME_MAX + 2],
 /* The lowest identity id no peer or cell has (they share the space). */
 bool state_free_identity(const struct cg_state *st, uint32_t *id);
 
-/* A cell's key and id must not be a peer's (keys: a wg_key, a
- * uint32_t). */
+/* Peers and cells are both WireGuard peers with an identity: they share
+ * the space of keys and of identity ids, and each checks the other's
+ * (keys: a wg_key, a uint32_t). */
 bool peer_with_key(const void *peer, const void *key);
 bool peer_with_id(const void *peer, const void *id);
+bool cell_with_key(const void *cell, const void *key);
+bool cell_with_id(const void *cell, const void *id);
 
 /* The entities' lists of the state file, in the order they are read
  * (a peer's access names services, a cell's id must not be a peer's).

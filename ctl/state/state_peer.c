@@ -17,16 +17,6 @@ static bool peer_named(const void *peer, const void *name)
 	return !strcmp(((const struct cg_peer_def *)peer)->name, name);
 }
 
-bool peer_with_id(const void *peer, const void *id)
-{
-	return ((const struct cg_peer_def *)peer)->id == *(const uint32_t *)id;
-}
-
-bool peer_with_key(const void *peer, const void *key)
-{
-	return key_equal(((const struct cg_peer_def *)peer)->public_key, key);
-}
-
 struct cg_peer_def *state_peer(const struct cg_state *st, const char *name)
 {
 	return state_find(st, ST_PEERS, peer_named, name);
@@ -95,7 +85,8 @@ static bool peer_conflicts(const struct cg_state *st,
 			   const struct cg_peer_def *p, const char *self,
 			   struct cg_error *err)
 {
-	const struct cg_cell_def *cell = state_cell_by_key(st, p->public_key);
+	const struct cg_cell_def *cell =
+		state_find(st, ST_CELLS, cell_with_key, p->public_key);
 	size_t i;
 
 	if (cell) {
