@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cell's desired state: services, peers and port forwards. The
- * controller's single source of truth, persisted as JSON in state_dir
- * (atomically) and compiled into map entries by policy.c. Every mutation
- * validates completely first and changes nothing on error.
+ * The cell's desired state: services, peers, port forwards, linked cells
+ * and pending invites. The controller's single source of truth,
+ * persisted as JSON in state_dir (atomically) and compiled into map
+ * entries by policy.c. Every mutation validates completely first and
+ * changes nothing on error. Implemented by state.c and state_<entity>.c
+ * (README.md).
  */
 #ifndef CELLGATE_STATE_H
 #define CELLGATE_STATE_H

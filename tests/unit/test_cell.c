@@ -722,6 +722,7 @@ START_TEST(test_unlink)
 	uint32_t id;
 
 	REJECTS(unlink_cell("office", NULL), 404, "name");
+	ck_assert_str_eq(err.msg, "no cell 'office'");
 	id = must_link("office", 20, "10.0.1.0/24", "office.cell");
 	must_link("lab", 21, "10.0.2.0/24", "lab.cell");
 	REJECTS(unlink_cell("nosuch", &removed), 404, "name");
@@ -870,9 +871,15 @@ START_TEST(test_invites_limit)
 	inv = invite(200000);
 	REJECTS(add_invite(&inv), 409, "");
 	ck_assert_uint_eq(st.n_invites, CG_MAX_INVITES);
-	/* One used up: room for one more. */
+	/* One used up: room for one more. The last takes its place and
+	 * the slot it left holds no secret. */
 	state_drop_invite(&st, 3);
 	ck_assert_uint_eq(st.n_invites, CG_MAX_INVITES - 1);
+	ck_assert_int_eq(st.invites[3].expires_at, 100000 + CG_MAX_INVITES - 1);
+	for (i = 0; i < sizeof(st.invites[0]); i++)
+		ck_assert_uint_eq(
+			((unsigned char *)&st.invites[CG_MAX_INVITES - 1])[i],
+			0);
 	ck_assert_int_eq(add_invite(&inv), 0);
 	REJECTS(add_invite(&inv), 409, "");
 }

@@ -289,6 +289,26 @@ START_TEST(test_delete)
 }
 END_TEST
 
+/* Forwards are listed in the order they were added, deletions or not;
+ * the 404 names the forward. */
+START_TEST(test_delete_keeps_order)
+{
+	must_add("a", "tcp", 2222, "10.0.0.2", NULL);
+	must_add("b", "tcp", 2223, "10.0.0.2", NULL);
+	must_add("c", "tcp", 2224, "10.0.0.2", NULL);
+	must_add("d", "tcp", 2225, "10.0.0.2", NULL);
+	ck_assert_int_eq(del("b", NULL), 0);
+	ck_assert_uint_eq(st.n_forwards, 3);
+	ck_assert_str_eq(st.forwards[0].id, "a");
+	ck_assert_str_eq(st.forwards[1].id, "c");
+	ck_assert_str_eq(st.forwards[2].id, "d");
+	ck_assert_int_eq(del("d", NULL), 0);
+	ck_assert_str_eq(st.forwards[1].id, "c");
+	REJECTS(del("b", NULL), 404, "id");
+	ck_assert_str_eq(err.msg, "no forward 'b'");
+}
+END_TEST
+
 /* ---- validation ------------------------------------------------------------ */
 
 START_TEST(test_id)
@@ -918,6 +938,7 @@ static Suite *forward_suite(void)
 	tcase_add_test(add_tc, test_slots);
 	tcase_add_test(add_tc, test_slots_exhausted);
 	tcase_add_test(add_tc, test_delete);
+	tcase_add_test(add_tc, test_delete_keeps_order);
 	tcase_add_test(add_tc, test_compiled);
 	tcase_add_test(add_tc, test_routes);
 	tcase_add_test(valid, test_id);

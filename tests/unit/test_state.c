@@ -1052,6 +1052,24 @@ START_TEST(test_peer_delete)
 }
 END_TEST
 
+/* A deleted peer's place goes to the last peer (the order of peers is
+ * not kept); the 404s name what is missing. */
+START_TEST(test_delete_moves_last)
+{
+	must_add_peer("alice", 1, "10.0.0.2", NULL);
+	must_add_peer("bob", 2, "10.0.0.3", NULL);
+	must_add_peer("carol", 3, "10.0.0.4", NULL);
+	ck_assert_int_eq(del_peer("alice", NULL), 0);
+	ck_assert_uint_eq(st.n_peers, 2);
+	ck_assert_str_eq(st.peers[0].name, "carol");
+	ck_assert_str_eq(st.peers[1].name, "bob");
+	REJECTS(del_peer("alice", NULL), 404, "name");
+	ck_assert_str_eq(err.msg, "no peer 'alice'");
+	REJECTS(del_svc("web"), 404, "name");
+	ck_assert_str_eq(err.msg, "no service 'web'");
+}
+END_TEST
+
 START_TEST(test_peer_ids)
 {
 	ck_assert_uint_eq(must_add_peer("a", 1, "10.0.0.2", NULL), 1);
@@ -1466,6 +1484,7 @@ static Suite *state_suite(void)
 	tcase_add_test(peer, test_peer_ids);
 	tcase_add_test(peer, test_max_peers);
 	tcase_add_test(peer, test_state_copy);
+	tcase_add_test(peer, test_delete_moves_last);
 	tcase_add_test(file, test_save_load_roundtrip);
 	tcase_add_test(peer, test_null_is_not_a_list);
 	tcase_add_test(file, test_load_missing_and_empty);

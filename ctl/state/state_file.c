@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The state file, state_dir/state.json: its top level (version and one
+ * list per entity), read and checked as a whole, written atomically.
+ * Each entity reads and renders its own records (state_<entity>.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "state_internal.h"
+
+#define STATE_MAX_BYTES (256u << 20)
+
+/* A top-level list of the state file: null is absent there, as files
+ * of older versions may have it. */
+static bool root_list(json_object *root, const char *key, bool required,
+		      json_object **out, struct cg_error *err)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(root, key, &v) && !v && !required) {
+		*out = NULL;
+		return true;
+	}
+	return jx_member(root, key, json_type_array, required, "", out, err);
+}
+
+static bool load_root(struct cg_state *st, json_object *root,
+		      struct cg_error *err)
+{
+	static const char *const fields[] = { "version",  "services", "peers",
+					      "forwards", "cells",    "invites",
+					      NULL };
+	json_object *services, *peers, *forwards, *cells, *invites;
+	uint64_t version;
+
+	if (!jx_only_fields(root, fields, "", err) ||
+	    !jx_uint(root, "version", true, "", 1, 1000, &version, err) ||
+	    !root_list(root, "services", true, &services, err) ||
+	    !root_list(root, "peers", true, &peers, err) ||
+	    !root_list(root, "forwards", false, &forwards, err) ||
+	    !root_list(root, "cells", false, &cells, err) ||
+	    !root_list(root, "invites", false, &invites, err))
+		return false;
+	if (version != CG_STATE_VERSION) {
+		cg_error_set(err, 400, "version",
+			     "state version %llu is not supported (%d is)",
+			     (unsigned long long)version, CG_STATE_VERSION);
+		return false;
+	}
+	return state_load_services(st, services, err) &&
+	       state_load_peers(st, peers, err) &&
+	       state_load_forwards(st, forwards, err) &&
+	       state_load_cells(st, cells, err) &&
+	       state_load_invites(st, invites, err);
+}
+
+int state_load(struct cg_state *st, const char *path, struct cg_error *err)
+{
+	json_object *root;
+	size_t len;
+	char *buf;
+	bool ok;
+
+	buf = read_file(path, STATE_MAX_BYTES, &len);
+	if (!buf) {
+		if (errno == ENOENT)
+			return 0; /* a new cell */
+		cg_error_set(err, 500, "", "cannot read %s: %s", path,
+			     strerror(errno));
+		return -errno;
+	}
+	root = jx_parse_object(buf, len, err);
+	free(buf);
+	if (!root)
+		return -EINVAL;
+	ok = load_root(st, root, err);
+	json_object_put(root);
+	if (!ok) {
+		state_free(st);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+char *state_to_string(const struct cg_state *st)
+{
+	json_object *root = json_object_new_object();
+	json_object *services = json_object_new_array();
+	json_object *peers = json_object_new_array();
+	json_object *forwards = json_object_new_array();
+	json_object *cells = json_object_new_array();
+	json_object *invites = json_object_new_array();
+	char *out;
+	size_t i;
+
+	json_object_object_add(root, "version",
+			       json_object_new_int(CG_STATE_VERSION));
+	for (i = 0; i < st->n_services; i++)
+		json_object_array_add(services,
+				      service_to_json(&st->services[i], true));
+	for (i = 0; i < st->n_peers; i++)
+		json_object_array_add(peers,
+				      peer_to_json(st, &st->peers[i], true));
+	for (i = 0; i < st->n_forwards; i++)
+		json_object_array_add(forwards,
+				      forward_to_json(&st->forwards[i], true));
+	json_object_object_add(root, "services", services);
+	json_object_object_add(root, "peers", peers);
+	for (i = 0; i < st->n_cells; i++)
+		json_object_array_add(cells,
+				      cell_to_json(&st->cells[i], st->services,
+						   st->n_services, true));
+	for (i = 0; i < st->n_invites; i++)
+		json_object_array_add(invites, invite_to_json(&st->invites[i]));
+	json_object_object_add(root, "forwards", forwards);
+	json_object_object_add(root, "cells", cells);
+	json_object_object_add(root, "invites", invites);
+	out = strdup(json_object_to_json_string_ext(
+		root,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return out;
+}
+
+int state_save(const struct cg_state *st, const char *path)
+{
+	char *s = state_to_string(st);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	ret = write_file_atomic(path, s, strlen(s), 0600);
+	free(s);
+	return ret;
+}

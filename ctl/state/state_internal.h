@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the state's files share, not its users (they include state.h).
+ *
+ * state.c owns the entity lists: every entity is added, replaced,
+ * removed and found through state_add/state_replace/state_remove/
+ * state_find, never by writing an array directly, so that indexes or a
+ * journal have one place to live. state_service.c, state_peer.c,
+ * state_forward.c and state_cell.c parse, validate and render their
+ * entity (in the API's shape and in the state file's); state_file.c
+ * reads and writes the file around them.
+ */
+#ifndef CELLGATE_STATE_INTERNAL_H
+#define CELLGATE_STATE_INTERNAL_H
+
+#include "state.h"
+
+enum state_list {
+	ST_SERVICES,
+	ST_PEERS,
+	ST_FORWARDS,
+	ST_CELLS,
+	ST_INVITES,
+	ST_N_LISTS,
+};
+
+/* Does elem (an element of one list) have key? */
+typedef bool state_match(const void *elem, const void *key);
+
+/* The first element of the list that matches key, or NULL. */
+void *state_find(const struct cg_state *st, enum state_list list,
+		 state_match *match, const void *key);
+/* The same for a lookup by a name the API was given: when absent, a 404
+ * that names the entity ("no peer 'x'"). */
+void *state_get(const struct cg_state *st, enum state_list list,
+		state_match *match, const char *name, struct cg_error *err);
+/* Append a copy of elem; the stored element, or NULL (a 500 in err). */
+void *state_add(struct cg_state *st, enum state_list list, const void *elem,
+		struct cg_error *err);
+/* Overwrite an element of the list (found by state_find) with val. */
+void state_replace(struct cg_state *st, enum state_list list, void *elem,
+		   const void *val);
+void state_remove(struct cg_state *st, enum state_list list, void *elem);
+/* state_get and state_remove in one: 0, or -ENOENT with the 404 in err.
+ * removed (if not NULL) gets a copy of what was removed. */
+int state_delete(struct cg_state *st, enum state_list list, state_match *match,
+		 const char *name, void *removed, struct cg_error *err);
+
+/* Service bitmaps (peers' access, cells' inbound), by service id. */
+static inline bool bit_test(const uint64_t *words, uint32_t bit)
+{
+	return words[bit / 64] & (1ull << (bit % 64));
+}
+
+static inline void bit_set(uint64_t *words, uint32_t bit)
+{
+	words[bit / 64] |= 1ull << (bit % 64);
+}
+
+/* Validation more than one entity uses. */
+bool state_valid_unicast(struct in_addr ip);
+/* The name in a path is valid and a "name" in the body, if any, equals
+ * it. */
+bool state_check_name(json_object *body, const char *name,
+		      struct cg_error *err);
+/* A record of the state file: an object with a valid "name" (copied to
+ * name). */
+bool state_record_name(json_object *o, char name[CG_NAME_MAX + 2],
+		       struct cg_error *err);
+/* The lowest identity id no peer or cell has (they share the space). */
+bool state_free_identity(const struct cg_state *st, uint32_t *id);
+
+/* Peers and cells are both WireGuard peers with an identity: they share
+ * the space of keys and of identity ids, and each checks the other's
+ * (keys: a wg_key, a uint32_t). */
+bool peer_with_key(const void *peer, const void *key);
+bool peer_with_id(const void *peer, const void *id);
+bool cell_with_key(const void *cell, const void *key);
+bool cell_with_id(const void *cell, const void *id);
+
+/* The entities' lists of the state file, in the order they are read
+ * (a peer's access names services, a cell's id must not be a peer's).
+ * A NULL arr is an empty list. */
+bool state_load_services(struct cg_state *st, json_object *arr,
+			 struct cg_error *err);
+bool state_load_peers(struct cg_state *st, json_object *arr,
+		      struct cg_error *err);
+bool state_load_forwards(struct cg_state *st, json_object *arr,
+			 struct cg_error *err);
+bool state_load_cells(struct cg_state *st, json_object *arr,
+		      struct cg_error *err);
+bool state_load_invites(struct cg_state *st, json_object *arr,
+			struct cg_error *err);
+json_object *invite_to_json(const struct cg_invite *inv);
+
+#endif

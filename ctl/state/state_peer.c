@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Peers: the WireGuard clients of the cell, each with a name, a key, an
+ * address in the WireGuard subnet, an identity id and the services it
+ * may reach.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "state_internal.h"
+
+static bool peer_named(const void *peer, const void *name)
+{
+	return !strcmp(((const struct cg_peer_def *)peer)->name, name);
+}
+
+struct cg_peer_def *state_peer(const struct cg_state *st, const char *name)
+{
+	return state_find(st, ST_PEERS, peer_named, name);
+}
+
+static bool parse_access(const struct cg_state *st, json_object *arr,
+			 uint64_t access[CG_SERVICE_WORDS],
+			 struct cg_error *err)
+{
+	size_t i, n = json_object_array_length(arr);
+	char field[48];
+
+	memset(access, 0, sizeof(uint64_t) * CG_SERVICE_WORDS);
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		const struct cg_service_def *svc;
+
+		snprintf(field, sizeof(field), "service_access[%zu]", i);
+		/* A NUL inside would make "web\u0000x" name "web". */
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) !=
+			    (size_t)json_object_get_string_len(v)) {
+			cg_error_set(err, 400, field,
+				     "'%s' must be a service name", field);
+			return false;
+		}
+		svc = state_service(st, json_object_get_string(v));
+		if (!svc) {
+			cg_error_set(err, 400, field, "unknown service '%s'",
+				     json_object_get_string(v));
+			return false;
+		}
+		bit_set(access, svc->id);
+	}
+	return true;
+}
+
+/* An address a peer may have: inside the WireGuard subnet, not its
+ * network or broadcast address, not the router's. */
+static bool peer_ip_valid(const struct cg_config *cfg, struct in_addr ip,
+			  struct cg_error *err)
+{
+	uint32_t mask = prefix_mask(cfg->wireguard.subnet.prefix);
+
+	if (!cidr_contains(cfg->wireguard.subnet.addr,
+			   cfg->wireguard.subnet.prefix, ip)) {
+		cg_error_set(err, 400, "ip",
+			     "'ip' must be inside the WireGuard subnet");
+		return false;
+	}
+	if ((ip.s_addr & ~mask) == 0 || (ip.s_addr | mask) == 0xffffffffu) {
+		cg_error_set(err, 400, "ip",
+			     "'ip' is the subnet's network or broadcast "
+			     "address");
+		return false;
+	}
+	if (ip.s_addr == cfg->wireguard.address.s_addr) {
+		cg_error_set(err, 409, "ip", "'ip' is the router's address");
+		return false;
+	}
+	return true;
+}
+
+/* Name, key and address must be unique among the other peers. */
+static bool peer_conflicts(const struct cg_state *st,
+			   const struct cg_peer_def *p, const char *self,
+			   struct cg_error *err)
+{
+	const struct cg_cell_def *cell =
+		state_find(st, ST_CELLS, cell_with_key, p->public_key);
+	size_t i;
+
+	if (cell) {
+		cg_error_set(err, 409, "public_key",
+			     "public_key is linked cell '%s''s",
+			     cell->info.cell_name);
+		return true;
+	}
+
+	for (i = 0; i < st->n_peers; i++) {
+		const struct cg_peer_def *o = &st->peers[i];
+
+		if (self && !strcmp(o->name, self))
+			continue;
+		if (!strcmp(o->name, p->name)) {
+			cg_error_set(err, 409, "name", "peer '%s' exists",
+				     p->name);
+			return true;
+		}
+		if (key_equal(o->public_key, p->public_key)) {
+			cg_error_set(err, 409, "public_key",
+				     "public_key is used by peer '%s'",
+				     o->name);
+			return true;
+		}
+		if (o->ip.s_addr == p->ip.s_addr) {
+			cg_error_set(err, 409, "ip", "ip is used by peer '%s'",
+				     o->name);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A member that is there and not null (jx_* treat null as absent). */
+static bool has_member(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(obj, key, &v) && v;
+}
+
+/* How a peer body is read: from the API to add or to change a peer, or
+ * from the state file (where key, ip and id are all required). */
+enum peer_mode { PEER_ADD, PEER_UPDATE, PEER_LOAD };
+
+/* Apply the members present in body to p. */
+static bool parse_peer(const struct cg_state *st, json_object *body,
+		       enum peer_mode mode, struct cg_peer_def *p,
+		       struct cg_error *err)
+{
+	bool with_id = mode == PEER_LOAD;
+	static const char *const fields[] = { "name",
+					      "public_key",
+					      "ip",
+					      "service_access",
+					      "internet_access",
+					      "peer_to_peer",
+					      "id",
+					      NULL };
+	char key[WG_KEY_B64_LEN + 2] = "", ip[32] = "";
+	json_object *access;
+	uint64_t id = p->id;
+
+	if (!jx_only_fields(body, fields, "", err))
+		return false;
+	/* "id" is accepted only from the state file. */
+	if (!with_id && json_object_object_get_ex(body, "id", NULL)) {
+		cg_error_set(err, 400, "id", "unknown field 'id'");
+		return false;
+	}
+	if (!jx_string(body, "public_key", with_id, "", key, sizeof(key),
+		       err) ||
+	    !jx_string(body, "ip", with_id, "", ip, sizeof(ip), err) ||
+	    !jx_member(body, "service_access", json_type_array, false, "",
+		       &access, err) ||
+	    !jx_bool(body, "internet_access", false, "", &p->internet_access,
+		     err) ||
+	    !jx_bool(body, "peer_to_peer", false, "", &p->peer_to_peer, err) ||
+	    (with_id &&
+	     !jx_uint(body, "id", true, "", 1, UINT32_MAX, &id, err)))
+		return false;
+	p->id = (uint32_t)id;
+	/* Given means present, even as "": an empty value is invalid, not
+	 * absent. */
+	if (has_member(body, "public_key") &&
+	    !key_from_base64(p->public_key, key)) {
+		cg_error_set(err, 400, "public_key",
+			     "'public_key' must be the base64 of 32 bytes");
+		return false;
+	}
+	if (has_member(body, "public_key") && key_is_zero(p->public_key)) {
+		/* WireGuard refuses the all-zero key (no shared secret). */
+		cg_error_set(err, 400, "public_key",
+			     "'public_key' is the all-zero key");
+		return false;
+	}
+	if (has_member(body, "ip")) {
+		if (!parse_ipv4(ip, &p->ip)) {
+			cg_error_set(err, 400, "ip",
+				     "'ip' must be an IPv4 address");
+			return false;
+		}
+		if (!peer_ip_valid(st->cfg, p->ip, err))
+			return false;
+	}
+	return !access || parse_access(st, access, p->access, err);
+}
+
+/* The lowest address of the WireGuard subnet no peer has, skipping the
+ * network and broadcast addresses and the router's. Linked cells never
+ * overlap the subnet (their vpn_subnet is refused with 409 if it does). */
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool next_free_ip(const struct cg_state *st, struct in_addr *out)
+{
+	const struct cg_config *cfg = st->cfg;
+	uint32_t net = ntohl(cfg->wireguard.subnet.addr.s_addr);
+	uint32_t size = 1u << (32 - cfg->wireguard.subnet.prefix);
+	uint32_t *used = malloc((st->n_peers + 1) * sizeof(*used));
+	uint32_t cand = 1;
+	size_t p, n = 0;
+
+	if (!used)
+		return false;
+	/* Taken host offsets, the router's among them, in order: the first
+	 * gap is the answer. Memory grows with the peers, not the subnet. */
+	used[n++] = ntohl(cfg->wireguard.address.s_addr) - net;
+	for (p = 0; p < st->n_peers; p++)
+		used[n++] = ntohl(st->peers[p].ip.s_addr) - net;
+	qsort(used, n, sizeof(*used), cmp_u32);
+	for (p = 0; p < n && used[p] <= cand; p++)
+		if (used[p] == cand)
+			cand++;
+	free(used);
+	if (cand >= size - 1) /* the broadcast address, or beyond */
+		return false;
+	out->s_addr = htonl(net + cand);
+	return true;
+}
+
+int state_add_peer(struct cg_state *st, json_object *body,
+		   const uint8_t *generated_key, struct cg_peer_def *added,
+		   struct cg_error *err)
+{
+	struct cg_peer_def p = { 0 };
+	char name[CG_NAME_MAX + 2] = "";
+
+	if (!jx_string(body, "name", true, "", name, sizeof(name), err))
+		return -EINVAL;
+	if (!valid_name(name)) {
+		cg_error_set(err, 400, "name",
+			     "'name' must match [A-Za-z0-9_.-]{1,64}");
+		return -EINVAL;
+	}
+	str_copy(p.name, sizeof(p.name), name);
+	if (!parse_peer(st, body, PEER_ADD, &p, err))
+		return -EINVAL;
+	if (!has_member(body, "public_key")) {
+		if (!generated_key) {
+			cg_error_set(err, 400, "public_key",
+				     "missing field 'public_key'");
+			return -EINVAL;
+		}
+		memcpy(p.public_key, generated_key, WG_KEY_LEN);
+	}
+	if (!has_member(body, "ip") && !next_free_ip(st, &p.ip)) {
+		cg_error_set(err, 409, "ip",
+			     "no free address left in the WireGuard subnet");
+		return -ENOSPC;
+	}
+	if (peer_conflicts(st, &p, NULL, err))
+		return -EEXIST;
+	if (!state_free_identity(st, &p.id)) {
+		cg_error_set(err, 409, "name",
+			     "the cell has its maximum of "
+			     "%u peers (limits.max_peers)",
+			     st->cfg->limits.max_peers);
+		return -ENOSPC;
+	}
+	if (!state_add(st, ST_PEERS, &p, err))
+		return -ENOMEM;
+	if (added)
+		*added = p;
+	return 0;
+}
+
+int state_update_peer(struct cg_state *st, const char *name, json_object *body,
+		      struct cg_peer_def *old, struct cg_peer_def *updated,
+		      struct cg_error *err)
+{
+	struct cg_peer_def *cur =
+		state_get(st, ST_PEERS, peer_named, name, err);
+	struct cg_peer_def p;
+
+	if (!cur)
+		return -ENOENT;
+	if (!state_check_name(body, name, err))
+		return -EINVAL;
+	p = *cur;
+	if (!parse_peer(st, body, PEER_UPDATE, &p, err))
+		return -EINVAL;
+	if (peer_conflicts(st, &p, name, err))
+		return -EEXIST;
+	if (old)
+		*old = *cur;
+	state_replace(st, ST_PEERS, cur, &p);
+	if (updated)
+		*updated = p;
+	return 0;
+}
+
+int state_delete_peer(struct cg_state *st, const char *name,
+		      struct cg_peer_def *removed, struct cg_error *err)
+{
+	return state_delete(st, ST_PEERS, peer_named, name, removed, err);
+}
+
+json_object *peer_to_json(const struct cg_state *st,
+			  const struct cg_peer_def *peer, bool with_id)
+{
+	json_object *o = json_object_new_object();
+	json_object *access = json_object_new_array();
+	char key[WG_KEY_B64_LEN + 1], ip[16];
+	size_t i;
+
+	json_object_object_add(o, "name", json_object_new_string(peer->name));
+	if (with_id)
+		json_object_object_add(o, "id",
+				       json_object_new_int64(peer->id));
+	key_to_base64(key, peer->public_key);
+	json_object_object_add(o, "public_key", json_object_new_string(key));
+	json_object_object_add(o, "ip",
+			       json_object_new_string(ipv4_str(peer->ip, ip)));
+	for (i = 0; i < st->n_services; i++)
+		if (bit_test(peer->access, st->services[i].id))
+			json_object_array_add(
+				access,
+				json_object_new_string(st->services[i].name));
+	json_object_object_add(o, "service_access", access);
+	json_object_object_add(o, "internet_access",
+			       json_object_new_boolean(peer->internet_access));
+	json_object_object_add(o, "peer_to_peer",
+			       json_object_new_boolean(peer->peer_to_peer));
+	return o;
+}
+
+static int by_peer_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct cg_peer_def *const *)a)->name,
+		      (*(const struct cg_peer_def *const *)b)->name);
+}
+
+static int by_peer_key(const void *a, const void *b)
+{
+	return memcmp((*(const struct cg_peer_def *const *)a)->public_key,
+		      (*(const struct cg_peer_def *const *)b)->public_key,
+		      sizeof(wg_key));
+}
+
+static int by_peer_ip(const void *a, const void *b)
+{
+	uint32_t x = ntohl((*(const struct cg_peer_def *const *)a)->ip.s_addr);
+	uint32_t y = ntohl((*(const struct cg_peer_def *const *)b)->ip.s_addr);
+
+	return (x > y) - (x < y);
+}
+
+static int by_peer_id(const void *a, const void *b)
+{
+	uint32_t x = (*(const struct cg_peer_def *const *)a)->id;
+	uint32_t y = (*(const struct cg_peer_def *const *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* No two peers share a name, key, address or identity id. */
+static bool peers_unique(const struct cg_state *st, struct cg_error *err)
+{
+	static const struct {
+		int (*cmp)(const void *, const void *);
+		const char *field;
+	} orders[] = {
+		{ by_peer_name, "name" },
+		{ by_peer_key, "public_key" },
+		{ by_peer_ip, "ip" },
+		{ by_peer_id, "id" },
+	};
+	const struct cg_peer_def **v;
+	size_t i, k;
+	bool ok = true;
+
+	if (st->n_peers < 2)
+		return true;
+	v = malloc(st->n_peers * sizeof(*v));
+	if (!v) {
+		cg_error_set(err, 500, "", "out of memory");
+		return false;
+	}
+	for (i = 0; i < st->n_peers; i++)
+		v[i] = &st->peers[i];
+	for (k = 0; ok && k < ARRAY_SIZE(orders); k++) {
+		qsort(v, st->n_peers, sizeof(*v), orders[k].cmp);
+		for (i = 1; ok && i < st->n_peers; i++)
+			if (!orders[k].cmp(&v[i - 1], &v[i])) {
+				cg_error_set(err, 400, orders[k].field,
+					     "peers '%s' and '%s' share a %s",
+					     v[i - 1]->name, v[i]->name,
+					     orders[k].field);
+				ok = false;
+			}
+	}
+	free(v);
+	return ok;
+}
+
+/* The state file's peers: each with its id, none sharing a name, key,
+ * address or id with another. */
+bool state_load_peers(struct cg_state *st, json_object *arr,
+		      struct cg_error *err)
+{
+	size_t i, n = arr ? json_object_array_length(arr) : 0;
+	char name[CG_NAME_MAX + 2];
+
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		struct cg_peer_def p = { 0 };
+
+		if (!state_record_name(o, name, err)) {
+			if (!err->msg[0])
+				cg_error_set(err, 400, "", "bad peer name");
+			return false;
+		}
+		str_copy(p.name, sizeof(p.name), name);
+		/* Cells are loaded after peers: here only the fields. */
+		if (!parse_peer(st, o, PEER_LOAD, &p, err))
+			return false;
+		if (p.id > st->cfg->limits.max_peers) {
+			cg_error_set(err, 400, "id",
+				     "peer '%s' has id %u above "
+				     "limits.max_peers",
+				     name, p.id);
+			return false;
+		}
+		if (!state_add(st, ST_PEERS, &p, err))
+			return false;
+	}
+	return peers_unique(st, err);
+}
