@@ -18,11 +18,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "controller_internal.h"
+#include "controller.h"
 #include "exporter.h"
 #include "listener.h"
 #include "log.h"
 #include "mapread.h"
+#include "programs.h"
 #include "metrics.h"
 #include "wg.h"
 
@@ -208,9 +209,9 @@ static void cell_sync(struct controller *c, struct metrics *m)
 		       "Cell-to-cell calls refused (403) since the controller "
 		       "started, by reason: not_linked_address, wrong_key, "
 		       "bad_timestamp, bad_signature, replay, no_invite.");
-	for (i = 0; i < CTL_REFUSED__MAX; i++)
+	for (i = 0; i < CELL_REFUSED__MAX; i++)
 		metrics_u64(m, c->sync_refused.count[i], "reason",
-			    ctl_refused_names[i], NULL);
+			    cell_refused_names[i], NULL);
 }
 
 /* ---- forwards and services ------------------------------------------------ */
@@ -523,7 +524,7 @@ static void programs(struct controller *c, struct metrics *m)
 	struct ctl_program progs[4];
 	struct bpf_prog_info info[4];
 	struct xdp_state xs;
-	size_t i, n = ctl_programs(c, progs, &xs);
+	size_t i, n = ctl_programs(&c->cfg, &c->dp, progs, &xs);
 	__u32 len;
 
 	metrics_family(m, "cellgate_program_attached", GAUGE,
