@@ -42,8 +42,8 @@ static void back_off(struct cg_cell_def *cell, const struct sync_reply *r)
 		 r->status ? cells_reply_error(r) : r->error);
 	delay = cell->push_delay_ns ? cell->push_delay_ns * 2 :
 				      PUSH_BACKOFF_MIN_NS;
-	cell->push_delay_ns = delay < PUSH_BACKOFF_MAX_NS ? delay :
-							    PUSH_BACKOFF_MAX_NS;
+	cell->push_delay_ns =
+		delay < PUSH_BACKOFF_MAX_NS ? delay : PUSH_BACKOFF_MAX_NS;
 	cell->push_next_ns = monotonic_ns() + cell->push_delay_ns;
 	log_warn("push to cell '%s' failed (%s), next try in %llu s",
 		 cell->info.cell_name, cell->last_push_error,
@@ -89,8 +89,8 @@ static void nap(struct cells_pusher *p)
 /* Push to cell (lock held on entry and on return, not in between). */
 static void push(struct cells_pusher *p, struct cg_cell_def *cell)
 {
-	char *body = cells_push_body(p->state, p->cell_name, p->public_key,
-				     cell);
+	char *body =
+		cells_push_body(p->state, p->cell_name, p->public_key, cell);
 	uint8_t key[LINK_KEY_LEN];
 	struct sync_reply r = { 0 };
 	char host[16];

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "dataplane.h"
 #include "key.h"
+#include "metrics.h"
 #include "pusher.h"
 #include "state.h"
 #include "util.h"
@@ -59,6 +60,9 @@ struct controller {
 		uint64_t evicted[CG_TABLE__MAX];
 	} lru;
 	int64_t started_at; /* unix seconds */
+	/* Families of GET /metrics from the layers above (the HTTP
+	 * listeners), registered by whoever starts them. */
+	void (*more_metrics)(struct metrics *m);
 
 	/* Cell-to-cell calls refused (403), by reason. */
 	struct cell_refusals sync_refused;

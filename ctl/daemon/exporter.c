@@ -20,7 +20,6 @@
 
 #include "controller.h"
 #include "exporter.h"
-#include "listener.h"
 #include "log.h"
 #include "mapread.h"
 #include "programs.h"
@@ -552,39 +551,6 @@ static void programs(struct controller *c, struct metrics *m)
 		    "libxdp", ctl_libxdp_way(&xs), NULL);
 }
 
-/* ---- the HTTP listeners (api/listener.c) ---------------------------------- */
-
-static void listeners(struct metrics *m)
-{
-	struct listener_stats st[8];
-	size_t i, n = listener_stats(st, 8);
-
-	metrics_family(m, "cellgate_listener_connections", GAUGE,
-		       "Connections open on the listener now.");
-	for (i = 0; i < n; i++)
-		metrics_u64(m, st[i].open, "listener", st[i].label, NULL);
-	metrics_family(m, "cellgate_listener_connections_accepted_total",
-		       COUNTER, "Connections the listener took.");
-	for (i = 0; i < n; i++)
-		metrics_u64(m, st[i].accepted, "listener", st[i].label, NULL);
-	metrics_family(m, "cellgate_listener_connections_refused_total",
-		       COUNTER,
-		       "Connections refused at once: their address already "
-		       "had the most it may hold (loopback is exempt).");
-	for (i = 0; i < n; i++)
-		metrics_u64(m, st[i].refused, "listener", st[i].label, NULL);
-	metrics_family(m, "cellgate_listener_connections_cut_total", COUNTER,
-		       "Connections closed by the listener, by reason: "
-		       "deadline (the request had not arrived whole in "
-		       "time), evicted (the oldest such one, to make room).");
-	for (i = 0; i < n; i++) {
-		metrics_u64(m, st[i].cut_deadline, "listener", st[i].label,
-			    "reason", "deadline", NULL);
-		metrics_u64(m, st[i].cut_evicted, "listener", st[i].label,
-			    "reason", "evicted", NULL);
-	}
-}
-
 /* ---- the process --------------------------------------------------------- */
 
 static void process(struct controller *c, struct metrics *m)
@@ -648,7 +614,8 @@ int ctl_metrics(struct controller *c, char **text, size_t *len)
 	events(c, &m);
 	controller_counters(c, &m);
 	programs(c, &m);
-	listeners(&m);
+	if (c->more_metrics)
+		c->more_metrics(&m);
 	process(c, &m);
 	pthread_mutex_unlock(&c->lock);
 	wg_device_free(&dev);

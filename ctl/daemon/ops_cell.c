@@ -55,8 +55,8 @@ static int view_cell(struct controller *c, const void *cell, void *out,
 	return 0;
 }
 
-static int view_permissions(struct controller *c, const void *cell,
-			    void *out, struct cg_error *err)
+static int view_permissions(struct controller *c, const void *cell, void *out,
+			    struct cg_error *err)
 {
 	(void)err;
 	*(json_object **)out = cells_permissions_json(&c->state, cell);
@@ -65,8 +65,7 @@ static int view_permissions(struct controller *c, const void *cell,
 
 static const struct ctl_lookup cell_lookup = { "cell", "name", find_cell,
 					       view_cell };
-static const struct ctl_lookup permissions_lookup = { "cell", "name",
-						      find_cell,
+static const struct ctl_lookup permissions_lookup = { "cell", "name", find_cell,
 						      view_permissions };
 
 int ctl_list_cells(struct controller *c, json_object **out)
@@ -116,8 +115,7 @@ static json_object *invite_view(const struct cg_invite *inv)
 	return o;
 }
 
-static int invite_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int invite_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct cg_invite *inv = arg;
 	int ret;
@@ -189,8 +187,7 @@ int ctl_list_invites(struct controller *c, json_object **out)
 	return 0;
 }
 
-static int revoke_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int revoke_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	const char *id = arg;
 	int i;
@@ -309,8 +306,7 @@ int ctl_link_cell(struct controller *c, json_object *invite, json_object **out,
 }
 
 /* Unlink, telling the remote while the tunnel is still there. */
-static int unlink_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int unlink_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct cg_cell_def gone;
 	char *hello;
@@ -356,8 +352,8 @@ static int permissions_change(struct controller *c, void *arg,
 			      struct cg_error *err)
 {
 	struct permissions_args *a = arg;
-	int ret = state_set_cell_inbound(&c->state, a->name, a->body, NULL,
-					 err);
+	int ret =
+		state_set_cell_inbound(&c->state, a->name, a->body, NULL, err);
 
 	if (!ret)
 		cells_push_soon(&c->pusher, state_cell(&c->state, a->name));

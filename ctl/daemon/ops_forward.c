@@ -48,8 +48,8 @@ static int view_forward(struct controller *c, const void *f, void *out,
 	return 0;
 }
 
-static const struct ctl_lookup forward_lookup = { "forward", "id",
-						  find_forward, view_forward };
+static const struct ctl_lookup forward_lookup = { "forward", "id", find_forward,
+						  view_forward };
 
 int ctl_list_forwards(struct controller *c, json_object **out)
 {
@@ -155,8 +155,7 @@ static int forget_forward(struct controller *c, uint32_t slot,
 	return ret ? fwd_apply_failed(ret, err, "resetting its counters") : 0;
 }
 
-static int delete_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int delete_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct forward_args *a = arg;
 

@@ -73,8 +73,8 @@ int ctl_get_peer(struct controller *c, const char *name, json_object **out,
 
 /* The wg-quick config needs the cell's endpoint, and uses the peer's
  * private key when the cell holds it. */
-static int view_peer_config(struct controller *c, const void *found,
-			    void *out, struct cg_error *err)
+static int view_peer_config(struct controller *c, const void *found, void *out,
+			    struct cg_error *err)
 {
 	const struct cg_peer_def *p = found;
 	char priv[WG_KEY_B64_LEN + 1];
@@ -98,8 +98,7 @@ static int view_peer_config(struct controller *c, const void *found,
 	return 0;
 }
 
-static const struct ctl_lookup peer_config_lookup = { "peer", "name",
-						      find_peer,
+static const struct ctl_lookup peer_config_lookup = { "peer", "name", find_peer,
 						      view_peer_config };
 
 int ctl_peer_config(struct controller *c, const char *name, char **text,
@@ -128,9 +127,9 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 	struct peer_args *a = arg;
 	json_object *key_member = NULL;
 	/* Absent or null: the cell makes the key pair (as state.c reads it). */
-	bool generate =
-		!json_object_object_get_ex(a->body, "public_key", &key_member) ||
-		!key_member;
+	bool generate = !json_object_object_get_ex(a->body, "public_key",
+						   &key_member) ||
+			!key_member;
 	wg_key pub;
 	int ret;
 
@@ -190,8 +189,7 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 	return ret;
 }
 
-static int update_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int update_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
 
@@ -232,8 +230,7 @@ int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 	return ctl_run(c, &update_peer, &a, out, err);
 }
 
-static int delete_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int delete_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
 

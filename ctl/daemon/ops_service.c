@@ -17,9 +17,8 @@ static int view_service(struct controller *c, const void *svc, void *out,
 	return 0;
 }
 
-static const struct ctl_lookup service_lookup = {
-	"service", "name", find_service, view_service
-};
+static const struct ctl_lookup service_lookup = { "service", "name",
+						  find_service, view_service };
 
 int ctl_list_services(struct controller *c, json_object **out)
 {
@@ -53,8 +52,7 @@ static int put_change(struct controller *c, void *arg, struct cg_error *err)
 	return state_put_service(&c->state, a->name, a->body, err);
 }
 
-static int delete_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int delete_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct service_args *a = arg;
 
@@ -62,8 +60,7 @@ static int delete_change(struct controller *c, void *arg,
 }
 
 /* Services only touch the service maps. */
-static int apply_services(struct controller *c, void *arg,
-			  struct cg_error *err)
+static int apply_services(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct policy pol;
 	int ret = policy_compile(&c->state, &c->cfg, &pol);

@@ -31,8 +31,7 @@ struct accept_args {
 
 /* Link the cell whose request one of our pending invites signed; that
  * invite is used up. */
-static int accept_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int accept_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct accept_args *a = arg;
 	uint64_t ts;
@@ -143,8 +142,7 @@ struct unlink_args {
 	char name[CG_NAME_MAX + 1]; /* the calling cell's */
 };
 
-static int unlink_change(struct controller *c, void *arg,
-			 struct cg_error *err)
+static int unlink_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct unlink_args *a = arg;
 	struct cg_cell_def *cell =

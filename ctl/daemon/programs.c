@@ -23,9 +23,8 @@ size_t ctl_programs(const struct cg_config *cfg, struct dataplane *dp,
 					 dp_prog_fd_uplink_egress(dp),
 					 if_nametoindex(up) != 0 };
 	xdp_query(up, DP_PROG_UPLINK_XDP, xs);
-	out[n++] =
-		(struct ctl_program){ up, "xdp", dp_prog_fd_uplink_xdp(dp),
-				      xs->attached };
+	out[n++] = (struct ctl_program){ up, "xdp", dp_prog_fd_uplink_xdp(dp),
+					 xs->attached };
 	return n;
 }
 
@@ -38,4 +37,3 @@ const char *ctl_libxdp_way(const struct xdp_state *xs)
 	       xs->multiprog ? "multiprog" :
 			       "single-program fallback";
 }
-

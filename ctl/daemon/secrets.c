@@ -160,7 +160,7 @@ static int peer_key_path(struct controller *c, const char *name, char *path,
 }
 
 int secrets_store_peer_key(struct controller *c, const char *name,
-			  const wg_key priv)
+			   const wg_key priv)
 {
 	char path[PATH_MAX], dir[PATH_MAX], b64[WG_KEY_B64_LEN + 2];
 	int ret;
@@ -188,7 +188,7 @@ void secrets_forget_peer_key(struct controller *c, const char *name)
 }
 
 bool secrets_load_peer_key(struct controller *c, const char *name,
-			  char out[WG_KEY_B64_LEN + 1])
+			   char out[WG_KEY_B64_LEN + 1])
 {
 	char path[PATH_MAX], *buf;
 	wg_key k;
@@ -227,4 +227,3 @@ bool ctl_token_ok(struct controller *c, const char *presented)
 	pthread_mutex_unlock(&c->lock);
 	return ok;
 }
-

@@ -21,7 +21,7 @@ static void wg_peer_of(const struct cg_peer_def *p, struct wg_peer *out)
 }
 
 int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
-		      const struct cg_peer_def *new)
+		   const struct cg_peer_def *new)
 {
 	struct wg_peer_change ch[2];
 	struct wg_change change = { .peers = ch };
@@ -251,4 +251,3 @@ int ctl_wg_setup(struct controller *c)
 		 c->cfg.wireguard.listen_port);
 	return 0;
 }
-
