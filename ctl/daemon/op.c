@@ -84,7 +84,7 @@ int ctl_run(struct controller *c, const struct ctl_op *op, void *arg,
 	ret = transact(c, op, arg, err);
 	if (!ret && op->apply)
 		ret = op->apply(c, arg, err);
-	if (!ret && op->view)
+	if (!ret && op->view && out)
 		*out = op->view(c, arg);
 	pthread_mutex_unlock(&c->lock);
 	return ret;

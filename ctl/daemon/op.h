@@ -31,7 +31,8 @@ struct ctl_op {
 	json_object *(*view)(struct controller *c, void *arg);
 };
 
-/* Run op with arg under the lock; *out (if op has a view) on success. */
+/* Run op with arg under the lock; *out (if op has a view and out is not
+ * NULL) on success. */
 int ctl_run(struct controller *c, const struct ctl_op *op, void *arg,
 	    json_object **out, struct cg_error *err);
 
