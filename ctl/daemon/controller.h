@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The running daemon: configuration, state, dataplane and WireGuard device
- * under one lock. Every mutation goes through here, in the same order:
- * validate against a copy of the state, persist it, then program the maps
+ * under one lock, and the operations the API calls. Every mutation runs on
+ * one skeleton (op.h): change the state, persist it, then program the maps
  * and WireGuard, so the change is enforced when the call returns.
  */
 #ifndef CELLGATE_CONTROLLER_H
