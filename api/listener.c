@@ -20,6 +20,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define NS_PER_S 1000000000ull
@@ -453,4 +454,35 @@ size_t listener_stats(struct listener_stats *out, size_t max)
 	}
 	pthread_mutex_unlock(&registry_lock);
 	return n;
+}
+
+void listener_metrics(struct metrics *m)
+{
+	struct listener_stats st[8];
+	size_t i, n = listener_stats(st, 8);
+
+	metrics_family(m, "cellgate_listener_connections", "gauge",
+		       "Connections open on the listener now.");
+	for (i = 0; i < n; i++)
+		metrics_u64(m, st[i].open, "listener", st[i].label, NULL);
+	metrics_family(m, "cellgate_listener_connections_accepted_total",
+		       "counter", "Connections the listener took.");
+	for (i = 0; i < n; i++)
+		metrics_u64(m, st[i].accepted, "listener", st[i].label, NULL);
+	metrics_family(m, "cellgate_listener_connections_refused_total",
+		       "counter",
+		       "Connections refused at once: their address already "
+		       "had the most it may hold (loopback is exempt).");
+	for (i = 0; i < n; i++)
+		metrics_u64(m, st[i].refused, "listener", st[i].label, NULL);
+	metrics_family(m, "cellgate_listener_connections_cut_total", "counter",
+		       "Connections closed by the listener, by reason: "
+		       "deadline (the request had not arrived whole in "
+		       "time), evicted (the oldest such one, to make room).");
+	for (i = 0; i < n; i++) {
+		metrics_u64(m, st[i].cut_deadline, "listener", st[i].label,
+			    "reason", "deadline", NULL);
+		metrics_u64(m, st[i].cut_evicted, "listener", st[i].label,
+			    "reason", "evicted", NULL);
+	}
 }

@@ -56,4 +56,9 @@ struct listener_stats {
  * (at most max). */
 size_t listener_stats(struct listener_stats *out, size_t max);
 
+/* Their families of GET /metrics (registered as the daemon's
+ * more_metrics, so the exporter needs nothing of api/). */
+struct metrics;
+void listener_metrics(struct metrics *m);
+
 #endif

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "controller.h"
 #include "dataplane.h"
+#include "listener.h"
 #include "log.h"
 #include "server.h"
 
@@ -111,6 +112,7 @@ static int start_listeners(struct controller *c, struct listeners *l)
 	struct in_addr any = { .s_addr = htonl(INADDR_ANY) };
 
 	memset(l, 0, sizeof(*l));
+	c->more_metrics = listener_metrics;
 	l->api = api_start(c);
 	if (!l->api)
 		return -1;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The running daemon: configuration, state, dataplane and WireGuard device
- * under one lock. Every mutation goes through here, in the same order:
- * validate against a copy of the state, persist it, then program the maps
+ * under one lock, and the operations the API calls. Every mutation runs on
+ * one skeleton (op.h): change the state, persist it, then program the maps
  * and WireGuard, so the change is enforced when the call returns.
  */
 #ifndef CELLGATE_CONTROLLER_H
@@ -18,26 +18,17 @@
 
 #include "abi_names.h"
 #include "attach.h"
+#include "auth.h"
 #include "config.h"
 #include "dataplane.h"
 #include "key.h"
+#include "metrics.h"
+#include "pusher.h"
 #include "state.h"
 #include "util.h"
 #include "wg.h"
 
 #include "version.h" /* CG_VERSION, from the Makefile's VERSION */
-
-/* Why a cell-to-cell call was refused (cellgate_cell_sync_refused_total). */
-enum ctl_refused {
-	CTL_REFUSED_NOT_LINKED, /* TCP peer is no linked cell's router */
-	CTL_REFUSED_WRONG_KEY, /* from_public_key is not that cell's */
-	CTL_REFUSED_BAD_TIMESTAMP, /* missing, or off by over the skew */
-	CTL_REFUSED_BAD_SIGNATURE, /* HMAC missing or wrong */
-	CTL_REFUSED_REPLAY, /* timestamp not newer than the last */
-	CTL_REFUSED_NO_INVITE, /* accept-invite no pending invite signed */
-	CTL_REFUSED__MAX
-};
-extern const char *const ctl_refused_names[CTL_REFUSED__MAX];
 
 struct controller {
 	struct cg_config cfg;
@@ -59,9 +50,7 @@ struct controller {
 
 	/* Pushes to linked cells run on their own thread (network I/O
 	 * must not hold the lock). */
-	pthread_t pusher;
-	pthread_cond_t push_wake;
-	bool pusher_running, pusher_stop;
+	struct cells_pusher pusher;
 
 	/* LRU evictions (exporter.c): what the tables could not account
 	 * for at start, and the count last reported (never decreasing). */
@@ -71,15 +60,12 @@ struct controller {
 		uint64_t evicted[CG_TABLE__MAX];
 	} lru;
 	int64_t started_at; /* unix seconds */
+	/* Families of GET /metrics from the layers above (the HTTP
+	 * listeners), registered by whoever starts them. */
+	void (*more_metrics)(struct metrics *m);
 
-	/* Cell-to-cell calls refused (403), by reason, and when each
-	 * reason was last logged: a stranger may call as often as it
-	 * likes, the log gets a line per reason every few seconds. */
-	struct {
-		uint64_t count[CTL_REFUSED__MAX];
-		uint64_t logged[CTL_REFUSED__MAX]; /* count when last logged */
-		uint64_t log_ns[CTL_REFUSED__MAX];
-	} sync_refused;
+	/* Cell-to-cell calls refused (403), by reason. */
+	struct cell_refusals sync_refused;
 
 	struct {
 		uint64_t wg_repairs; /* peers re-programmed by reconcile */
@@ -135,7 +121,7 @@ int ctl_status(struct controller *c, json_object **out);
 /* Is presented the admin token? Re-reads the token file if it changed. */
 bool ctl_token_ok(struct controller *c, const char *presented);
 
-/* Linked cells (cells.c). */
+/* Linked cells (ops_cell.c). */
 int ctl_cell_invite(struct controller *c, json_object **out,
 		    struct cg_error *err);
 /* Pending invites, without secrets: [{"id","created_at","expires_at"}]. */
@@ -158,12 +144,11 @@ int ctl_put_cell_permissions(struct controller *c, const char *name,
 
 /* Cell-to-cell requests (sync and pairing listeners). req carries the raw
  * body, the TCP peer's address and the signature headers. */
-struct api_request;
-int ctl_sync_accept_invite(struct controller *c, const struct api_request *req,
+int ctl_sync_accept_invite(struct controller *c, const struct cell_request *req,
 			   json_object **out, struct cg_error *err);
-int ctl_sync_permissions(struct controller *c, const struct api_request *req,
+int ctl_sync_permissions(struct controller *c, const struct cell_request *req,
 			 json_object **out, struct cg_error *err);
-int ctl_sync_unlink(struct controller *c, const struct api_request *req,
+int ctl_sync_unlink(struct controller *c, const struct cell_request *req,
 		    json_object **out, struct cg_error *err);
 
 /* The pusher thread: start once running, stop before controller_stop. */

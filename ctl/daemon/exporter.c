@@ -18,11 +18,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "controller_internal.h"
+#include "controller.h"
 #include "exporter.h"
-#include "listener.h"
 #include "log.h"
 #include "mapread.h"
+#include "programs.h"
 #include "metrics.h"
 #include "wg.h"
 
@@ -208,9 +208,9 @@ static void cell_sync(struct controller *c, struct metrics *m)
 		       "Cell-to-cell calls refused (403) since the controller "
 		       "started, by reason: not_linked_address, wrong_key, "
 		       "bad_timestamp, bad_signature, replay, no_invite.");
-	for (i = 0; i < CTL_REFUSED__MAX; i++)
+	for (i = 0; i < CELL_REFUSED__MAX; i++)
 		metrics_u64(m, c->sync_refused.count[i], "reason",
-			    ctl_refused_names[i], NULL);
+			    cell_refused_names[i], NULL);
 }
 
 /* ---- forwards and services ------------------------------------------------ */
@@ -523,7 +523,7 @@ static void programs(struct controller *c, struct metrics *m)
 	struct ctl_program progs[4];
 	struct bpf_prog_info info[4];
 	struct xdp_state xs;
-	size_t i, n = ctl_programs(c, progs, &xs);
+	size_t i, n = ctl_programs(&c->cfg, &c->dp, progs, &xs);
 	__u32 len;
 
 	metrics_family(m, "cellgate_program_attached", GAUGE,
@@ -549,39 +549,6 @@ static void programs(struct controller *c, struct metrics *m)
 		       "fallback where the kernel refuses freplace).");
 	metrics_u64(m, 1, "interface", progs[3].ifname, "mode", xs.mode,
 		    "libxdp", ctl_libxdp_way(&xs), NULL);
-}
-
-/* ---- the HTTP listeners (api/listener.c) ---------------------------------- */
-
-static void listeners(struct metrics *m)
-{
-	struct listener_stats st[8];
-	size_t i, n = listener_stats(st, 8);
-
-	metrics_family(m, "cellgate_listener_connections", GAUGE,
-		       "Connections open on the listener now.");
-	for (i = 0; i < n; i++)
-		metrics_u64(m, st[i].open, "listener", st[i].label, NULL);
-	metrics_family(m, "cellgate_listener_connections_accepted_total",
-		       COUNTER, "Connections the listener took.");
-	for (i = 0; i < n; i++)
-		metrics_u64(m, st[i].accepted, "listener", st[i].label, NULL);
-	metrics_family(m, "cellgate_listener_connections_refused_total",
-		       COUNTER,
-		       "Connections refused at once: their address already "
-		       "had the most it may hold (loopback is exempt).");
-	for (i = 0; i < n; i++)
-		metrics_u64(m, st[i].refused, "listener", st[i].label, NULL);
-	metrics_family(m, "cellgate_listener_connections_cut_total", COUNTER,
-		       "Connections closed by the listener, by reason: "
-		       "deadline (the request had not arrived whole in "
-		       "time), evicted (the oldest such one, to make room).");
-	for (i = 0; i < n; i++) {
-		metrics_u64(m, st[i].cut_deadline, "listener", st[i].label,
-			    "reason", "deadline", NULL);
-		metrics_u64(m, st[i].cut_evicted, "listener", st[i].label,
-			    "reason", "evicted", NULL);
-	}
 }
 
 /* ---- the process --------------------------------------------------------- */
@@ -647,7 +614,8 @@ int ctl_metrics(struct controller *c, char **text, size_t *len)
 	events(c, &m);
 	controller_counters(c, &m);
 	programs(c, &m);
-	listeners(&m);
+	if (c->more_metrics)
+		c->more_metrics(&m);
 	process(c, &m);
 	pthread_mutex_unlock(&c->lock);
 	wg_device_free(&dev);

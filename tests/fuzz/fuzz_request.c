@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target: the admin API's request decoding and validation, run
- * as api/server.c and ctl/daemon/controller.c run them, minus HTTP, the state
+ * as api/server.c and ctl/daemon/ops_*.c run them, minus HTTP, the state
  * file's fsync and the dataplane.
  *
  * An input is up to FR_MAX_REQUESTS requests separated by FR_SEPARATOR,

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon's life: start (state, secrets, WireGuard, programs, maps),
+ * the periodic tick (conntrack GC, WireGuard drift repair, settings, map
+ * resync), the pusher's registration, stop.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "exporter.h"
+#include "kernel.h"
+#include "log.h"
+#include "op.h"
+#include "secrets.h"
+#include "state.h"
+#include "wgprog.h"
+
+#define GC_INTERVAL_NS (10ull * 1000000000ull)
+#define WG_RECONCILE_INTERVAL_NS (5ull * 1000000000ull)
+/* The maps are rewritten from the state now and then, so a map update an
+ * API call could not make (out of memory) is made later. */
+#define MAP_SYNC_INTERVAL_NS (30ull * 1000000000ull)
+
+/* The bridge's subnet, from the interface when the config leaves it out. */
+static void detect_bridge_subnet(struct cg_config *cfg)
+{
+	struct in_addr addr;
+	uint8_t prefix;
+
+	if (cfg->bridge.has_subnet)
+		return;
+	if (net_get_ipv4(cfg->bridge.interface, &addr, &prefix)) {
+		log_warn("bridge %s has no IPv4 address and no \"subnet\" is "
+			 "configured: its network is not protected as the "
+			 "cell's own",
+			 cfg->bridge.interface);
+		return;
+	}
+	cfg->bridge.subnet.addr.s_addr = addr.s_addr & prefix_mask(prefix);
+	cfg->bridge.subnet.prefix = prefix;
+	cfg->bridge.has_subnet = true;
+}
+
+/* The state is loaded before the bridge's subnet is known, so forwards
+ * are checked against the cell's networks only now. One whose target is
+ * no longer in them stays (deleting it is the admin's call) but is
+ * named, since its packets may not get there. */
+static void warn_unreachable_forwards(struct controller *c)
+{
+	const struct cg_state *st = &c->state;
+	char ip[16];
+	size_t i;
+
+	for (i = 0; i < st->n_forwards; i++) {
+		const char *hides =
+			state_forward_hides(&c->cfg, &st->forwards[i]);
+
+		if (!state_forward_reachable(&c->cfg, &st->forwards[i]))
+			log_warn("forward '%s': target %s is not in a network "
+				 "of the cell (WireGuard subnet, bridge "
+				 "subnet, local_networks)",
+				 st->forwards[i].id,
+				 ipv4_str(st->forwards[i].target_ip, ip));
+		if (hides)
+			log_warn("forward '%s': tcp port %u is %s, which the "
+				 "forward hides on the uplink",
+				 st->forwards[i].id,
+				 st->forwards[i].public_port, hides);
+	}
+}
+
+int ctl_qdisc_marker(const struct cg_config *cfg, const char *ifname,
+		     char *path, size_t len)
+{
+	return path_fmt(path, len, "%s/clsact-created-%s", cfg->state_dir,
+			ifname);
+}
+
+/* Remember that ifname's clsact qdisc is ours, so `cellgate detach` may
+ * remove it (and only then). */
+static int mark_qdisc_ours(struct controller *c, const char *ifname)
+{
+	char path[PATH_MAX];
+	int ret = ctl_qdisc_marker(&c->cfg, ifname, path, sizeof(path));
+
+	if (!ret)
+		ret = write_file_atomic(path, "1\n", 2, 0600);
+	if (ret)
+		log_err("cannot write %s: %s", path, strerror(-ret));
+	return ret;
+}
+
+/* The addresses translations use. The uplink's is read from the
+ * interface, now and when it changes (DHCP). */
+static int refresh_settings(struct controller *c)
+{
+	struct cg_settings set = { 0 };
+	struct in_addr up = { 0 };
+	uint8_t prefix;
+	int ret;
+
+	memcpy(set.wg_addr, &c->cfg.wireguard.address.s_addr, 4);
+	if (c->cfg.uplink.interface[0] &&
+	    net_get_ipv4(c->cfg.uplink.interface, &up, &prefix))
+		up.s_addr = 0;
+	memcpy(set.uplink_addr, &up.s_addr, 4);
+	set.nat_port_min = c->cfg.nat.port_min;
+	set.nat_port_max = c->cfg.nat.port_max;
+	set.masquerade = c->cfg.nat.masquerade;
+	if (!memcmp(&set, &c->settings, sizeof(set)))
+		return 0;
+	ret = dp_write_settings(&c->dp, &set);
+	if (ret) {
+		log_err("cannot write the NAT settings: %s", strerror(-ret));
+		return ret;
+	}
+	if (memcmp(set.uplink_addr, c->settings.uplink_addr, 4)) {
+		char ip[16];
+
+		log_info("uplink %s address: %s", c->cfg.uplink.interface,
+			 up.s_addr ? ipv4_str(up, ip) :
+				     "none (no masquerade "
+				     "or forwards)");
+	}
+	c->settings = set;
+	return 0;
+}
+
+static int attach_tc(struct controller *c, const char *ifname, int in_fd,
+		     int eg_fd)
+{
+	bool created;
+	int ret = tc_attach(ifname, in_fd, eg_fd, &created);
+
+	if (!ret && created)
+		ret = mark_qdisc_ours(c, ifname);
+	return ret;
+}
+
+/* wg0's programs, and the uplink's when there is an uplink. */
+static int attach_programs(struct controller *c)
+{
+	const char *up = c->cfg.uplink.interface;
+	int ret;
+
+	ret = attach_tc(c, c->cfg.wireguard.interface,
+			dp_prog_fd_wg_ingress(&c->dp),
+			dp_prog_fd_wg_egress(&c->dp));
+	if (ret || !up[0])
+		return ret;
+	if (!if_nametoindex(up)) {
+		log_warn("uplink %s does not exist: no masquerade and no port "
+			 "forwards until it does and cellgate restarts",
+			 up);
+		return 0;
+	}
+	ret = attach_tc(c, up, -1, dp_prog_fd_uplink_egress(&c->dp));
+	/* libxdp keeps its dispatcher's state on a bpffs; ours is one (and
+	 * /sys/fs/bpf may not be mounted, e.g. under `ip netns exec`). */
+	setenv("LIBXDP_BPFFS", c->cfg.bpffs, 0);
+	if (!ret)
+		ret = xdp_attach(up, dp_prog_fd_uplink_xdp(&c->dp),
+				 DP_PROG_UPLINK_XDP, &c->xdp);
+	return ret;
+}
+
+/* The drift repair loop's step (at start, setting up: not drift). */
+static int wg_reconcile(struct controller *c)
+{
+	return ctl_wg_sync(c, c->started_ns != 0);
+}
+
+/* Milliseconds between two monotonic_ns() stamps. */
+static double ms_between(uint64_t a, uint64_t b)
+{
+	return (double)(b - a) / 1e6;
+}
+
+/* A kill -9 during write_file_atomic leaves "<file>.tmp.<pid>" beside
+ * the file: remove those of ours (state_dir, peer keys, the token and
+ * the key file, which may live elsewhere) before anything is written. */
+static void remove_our_stale_temps(const struct controller *c)
+{
+	const char *files[] = { c->cfg.api.token_file,
+				c->cfg.wireguard.private_key_file };
+	char dir[PATH_MAX];
+	int n = 0, ret;
+	size_t i;
+
+	ret = remove_stale_temps(c->cfg.state_dir, NULL);
+	n += ret > 0 ? ret : 0;
+	if (!path_fmt(dir, sizeof(dir), "%s/peer-keys", c->cfg.state_dir)) {
+		ret = remove_stale_temps(dir, NULL);
+		n += ret > 0 ? ret : 0;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *slash = strrchr(files[i], '/');
+
+		dir_of(files[i], dir, sizeof(dir));
+		ret = remove_stale_temps(dir, slash ? slash + 1 : files[i]);
+		n += ret > 0 ? ret : 0;
+	}
+	if (n)
+		log_info("removed %d temporary file(s) of an interrupted write",
+			 n);
+}
+
+/* The state directory, cleaned of interrupted writes, and the state. */
+static int start_state(struct controller *c)
+{
+	struct cg_error err = { 0 };
+	int ret;
+
+	ret = path_fmt(c->state_path, sizeof(c->state_path), "%s/state.json",
+		       c->cfg.state_dir);
+	if (!ret)
+		ret = mkdir_p(c->cfg.state_dir, 0700);
+	if (ret) {
+		log_err("cannot create state_dir %s: %s", c->cfg.state_dir,
+			strerror(-ret));
+		return ret;
+	}
+	remove_our_stale_temps(c);
+	ret = state_load(&c->state, c->state_path, &err);
+	if (ret) {
+		log_err("state %s is not usable: %s%s%s (fix or move the file; "
+			"nothing was changed)",
+			c->state_path, err.msg, err.field[0] ? " at " : "",
+			err.field);
+		return ret;
+	}
+	log_info("state: %zu services, %zu peers, %zu forwards",
+		 c->state.n_services, c->state.n_peers, c->state.n_forwards);
+	return 0;
+}
+
+/* When each phase of the start ended: start-up time is logged by phase,
+ * since it grows with the number of peers. */
+struct start_times {
+	uint64_t t0, state, wg, load, maps, attach;
+};
+
+static void log_start(const struct controller *c, const struct start_times *t)
+{
+	log_info("started in %.0f ms: state %.0f, wireguard device %.0f, "
+		 "programs loaded %.0f, maps %.0f, attached %.0f, "
+		 "wireguard peers and routes %.0f",
+		 ms_between(t->t0, c->started_ns), ms_between(t->t0, t->state),
+		 ms_between(t->state, t->wg), ms_between(t->wg, t->load),
+		 ms_between(t->load, t->maps), ms_between(t->maps, t->attach),
+		 ms_between(t->attach, c->started_ns));
+}
+
+/* Programs loaded, maps filled, then attached, WireGuard's peers and the
+ * routes to cells set. */
+static int start_dataplane(struct controller *c, struct start_times *t)
+{
+	struct dp_options opts;
+	int ret;
+
+	dp_options_from_config(&opts, &c->cfg);
+	ret = dp_open(&c->dp, &opts);
+	if (ret)
+		return ret;
+	t->load = monotonic_ns();
+	/* Maps first, then programs: the new programs see complete maps. */
+	ret = refresh_settings(c);
+	if (!ret)
+		ret = ctl_sync_maps(c);
+	t->maps = monotonic_ns();
+	if (!ret)
+		ret = attach_programs(c);
+	t->attach = monotonic_ns();
+	if (!ret)
+		ret = wg_reconcile(c);
+	if (!ret)
+		ret = ctl_route_cells(c);
+	return ret;
+}
+
+int controller_start(struct controller *c, const struct cg_config *cfg)
+{
+	struct start_times t = { .t0 = monotonic_ns() };
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	pthread_mutex_init(&c->lock, NULL);
+	state_init(&c->state, &c->cfg);
+	/* Before anything is created: on a kernel too old for the programs,
+	 * one sentence saying why rather than a verifier log. */
+	ret = kernel_check();
+	if (!ret)
+		ret = start_state(c);
+	if (ret)
+		return ret;
+	t.state = monotonic_ns();
+
+	ret = secrets_load_token(c);
+	if (!ret)
+		ret = ctl_wg_setup(c);
+	if (ret)
+		return ret;
+	detect_bridge_subnet(&c->cfg);
+	warn_unreachable_forwards(c);
+	t.wg = monotonic_ns();
+
+	ret = start_dataplane(c, &t);
+	if (ret)
+		return ret;
+	ctl_metrics_start(c);
+	c->started_ns = monotonic_ns();
+	c->started_at = (int64_t)time(NULL);
+	log_start(c, &t);
+	return 0;
+}
+
+void controller_tick(struct controller *c)
+{
+	static uint64_t last_gc, last_wg, last_sync;
+	uint64_t now = monotonic_ns();
+
+	pthread_mutex_lock(&c->lock);
+	if (now - last_gc >= GC_INTERVAL_NS) {
+		int n = dp_gc(&c->dp, now);
+
+		if (n > 0)
+			c->stats.ct_gc_deleted += (uint64_t)n;
+		last_gc = now;
+	}
+	if (now - last_wg >= WG_RECONCILE_INTERVAL_NS) {
+		wg_reconcile(c);
+		refresh_settings(c);
+		last_wg = now;
+	}
+	if (now - last_sync >= MAP_SYNC_INTERVAL_NS) {
+		if (last_sync)
+			ctl_sync_maps(c);
+		last_sync = now;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void controller_stop(struct controller *c)
+{
+	dp_close(&c->dp);
+	state_free(&c->state);
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* A push's outcome, saved outside any operation. */
+static void save_push_status(void *ctx)
+{
+	if (ctl_save(ctx))
+		log_warn("cannot save the push status");
+}
+
+int ctl_pusher_start(struct controller *c)
+{
+	struct cells_pusher *p = &c->pusher;
+
+	p->lock = &c->lock;
+	p->state = &c->state;
+	p->cell_name = c->cfg.cell_name;
+	p->public_key = c->public_key;
+	p->from = c->cfg.wireguard.address;
+	p->save = save_push_status;
+	p->ctx = c;
+	return cells_pusher_start(p);
+}
+
+void ctl_pusher_stop(struct controller *c)
+{
+	cells_pusher_stop(&c->pusher);
+}

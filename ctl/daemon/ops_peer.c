@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/* Peers: a WireGuard key, one address, an identity in the maps. */
+#include <errno.h>
+#include <string.h>
+
+#include "client_config.h"
+#include "op.h"
+#include "secrets.h"
+#include "view.h"
+#include "wgprog.h"
+
+/* A peer's definition, whether the cell keeps its private key. */
+static json_object *peer_json(struct controller *c, const struct cg_peer_def *p)
+{
+	json_object *o = peer_to_json(&c->state, p, false);
+	bool stored = secrets_peer_key_stored(c, p->name);
+
+	json_object_object_add(o, "private_key_stored",
+			       json_object_new_boolean(stored));
+	/* Said outright: without it the client config cannot work. */
+	json_object_object_add(
+		o, "private_key_held_by",
+		json_object_new_string(stored ? "cell" : "client"));
+	return o;
+}
+
+/* A peer as the API shows it: its definition, whether the cell keeps its
+ * private key, and its counters summed over CPUs. */
+static json_object *peer_view(struct controller *c, const struct cg_peer_def *p)
+{
+	json_object *o = peer_json(c, p);
+	struct cg_counters sum;
+
+	if (dp_counters(&c->dp, p->id, &sum) == 0)
+		json_object_object_add(o, "counters", ctl_counters_json(&sum));
+	return o;
+}
+
+static const void *find_peer(const struct cg_state *st, const char *name)
+{
+	return state_peer(st, name);
+}
+
+static int view_peer(struct controller *c, const void *p, void *out,
+		     struct cg_error *err)
+{
+	(void)err;
+	*(json_object **)out = peer_view(c, p);
+	return 0;
+}
+
+static const struct ctl_lookup peer_lookup = { "peer", "name", find_peer,
+					       view_peer };
+
+int ctl_list_peers(struct controller *c, json_object **out)
+{
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->state.n_peers; i++)
+		json_object_array_add(arr, peer_view(c, &c->state.peers[i]));
+	pthread_mutex_unlock(&c->lock);
+	*out = arr;
+	return 0;
+}
+
+int ctl_get_peer(struct controller *c, const char *name, json_object **out,
+		 struct cg_error *err)
+{
+	return ctl_look_up(c, &peer_lookup, name, out, err);
+}
+
+/* The wg-quick config needs the cell's endpoint, and uses the peer's
+ * private key when the cell holds it. */
+static int view_peer_config(struct controller *c, const void *found, void *out,
+			    struct cg_error *err)
+{
+	const struct cg_peer_def *p = found;
+	char priv[WG_KEY_B64_LEN + 1];
+	char **text = out;
+	bool have_priv;
+
+	if (!c->cfg.wireguard.endpoint[0]) {
+		cg_error_set(err, 409, "wireguard.endpoint",
+			     "the config has no wireguard.endpoint for "
+			     "peers to connect to");
+		return -ENOENT;
+	}
+	have_priv = secrets_load_peer_key(c, p->name, priv);
+	*text = client_config_render(&c->cfg, p, c->public_key,
+				     have_priv ? priv : NULL);
+	explicit_bzero(priv, sizeof(priv));
+	if (!*text) {
+		cg_error_set(err, 500, "", "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static const struct ctl_lookup peer_config_lookup = { "peer", "name", find_peer,
+						      view_peer_config };
+
+int ctl_peer_config(struct controller *c, const char *name, char **text,
+		    struct cg_error *err)
+{
+	return ctl_look_up(c, &peer_config_lookup, name, text, err);
+}
+
+/* ---- mutations ------------------------------------------------------------ */
+
+struct peer_args {
+	const char *name; /* of an update or delete */
+	json_object *body; /* of an add or update */
+	struct cg_peer_def old, p; /* before and after the change */
+	wg_key priv; /* a key pair the cell made: the private half */
+	bool stored; /* priv is on disk */
+};
+
+static json_object *peer_args_view(struct controller *c, void *arg)
+{
+	return peer_json(c, &((struct peer_args *)arg)->p);
+}
+
+static int add_change(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct peer_args *a = arg;
+	json_object *key_member = NULL;
+	/* Absent or null: the cell makes the key pair (as state.c reads it). */
+	bool generate = !json_object_object_get_ex(a->body, "public_key",
+						   &key_member) ||
+			!key_member;
+	wg_key pub;
+	int ret;
+
+	if (generate && (key_generate_private(a->priv) ||
+			 key_public_from_private(pub, a->priv))) {
+		cg_error_set(err, 500, "", "cannot generate a key pair");
+		return -EIO;
+	}
+	ret = state_add_peer(&c->state, a->body, generate ? pub : NULL, &a->p,
+			     err);
+	if (ret || !generate)
+		return ret;
+	ret = secrets_store_peer_key(c, a->p.name, a->priv);
+	if (ret)
+		cg_error_set(err, 500, "", "cannot store the key: %s",
+			     strerror(-ret));
+	a->stored = ret == 0;
+	return ret;
+}
+
+/* The add failed: its key file goes too. */
+static void add_revert(struct controller *c, void *arg)
+{
+	struct peer_args *a = arg;
+
+	if (a->stored)
+		secrets_forget_peer_key(c, a->p.name);
+}
+
+static int add_apply(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct peer_args *a = arg;
+	int ret = dp_set_peer(&c->dp, NULL, &a->p);
+
+	if (ret)
+		return ctl_apply_failed(ret, err, "the map update");
+	ret = ctl_wg_program(c, NULL, &a->p);
+	if (ret)
+		return ctl_apply_failed(ret, err, "programming WireGuard");
+	return 0;
+}
+
+static const struct ctl_op add_peer = {
+	.change = add_change,
+	.revert = add_revert,
+	.apply = add_apply,
+	.view = peer_args_view,
+};
+
+int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
+		 struct cg_error *err)
+{
+	struct peer_args a = { .body = body };
+	int ret = ctl_run(c, &add_peer, &a, out, err);
+
+	explicit_bzero(a.priv, sizeof(a.priv));
+	return ret;
+}
+
+static int update_change(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct peer_args *a = arg;
+
+	return state_update_peer(&c->state, a->name, a->body, &a->old, &a->p,
+				 err);
+}
+
+/* Maps, then WireGuard if the key or the address changed; a new key means
+ * the stored private key is no longer this peer's. */
+static int update_apply(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct peer_args *a = arg;
+	bool new_key = !key_equal(a->old.public_key, a->p.public_key);
+	int ret = dp_set_peer(&c->dp, &a->old, &a->p);
+
+	if (ret)
+		return ctl_apply_failed(ret, err, "the map update");
+	if (new_key)
+		secrets_forget_peer_key(c, a->p.name);
+	if (new_key || a->old.ip.s_addr != a->p.ip.s_addr)
+		ret = ctl_wg_program(c, &a->old, &a->p);
+	if (ret)
+		return ctl_apply_failed(ret, err, "programming WireGuard");
+	return 0;
+}
+
+static const struct ctl_op update_peer = {
+	.change = update_change,
+	.apply = update_apply,
+	.view = peer_args_view,
+};
+
+int ctl_update_peer(struct controller *c, const char *name, json_object *body,
+		    json_object **out, struct cg_error *err)
+{
+	struct peer_args a = { .name = name, .body = body };
+
+	return ctl_run(c, &update_peer, &a, out, err);
+}
+
+static int delete_change(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct peer_args *a = arg;
+
+	return state_delete_peer(&c->state, a->name, &a->p, err);
+}
+
+static int delete_apply(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct peer_args *a = arg;
+	int ret;
+
+	/* WireGuard first: once the key is gone no packet of it arrives. */
+	ret = ctl_wg_program(c, &a->p, NULL);
+	if (ret)
+		return ctl_apply_failed(ret, err,
+					"removing the WireGuard peer");
+	ret = dp_remove_peer(&c->dp, &a->p);
+	if (ret)
+		ctl_apply_failed(ret, err, "the map update");
+	secrets_forget_peer_key(c, a->p.name);
+	return ret;
+}
+
+static const struct ctl_op delete_peer = {
+	.change = delete_change,
+	.apply = delete_apply,
+};
+
+int ctl_delete_peer(struct controller *c, const char *name,
+		    struct cg_error *err)
+{
+	struct peer_args a = { .name = name };
+
+	return ctl_run(c, &delete_peer, &a, NULL, err);
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon's operation skeletons (ctl/daemon/op.c) without a dataplane:
+ * a change that fails, a persist that fails and an apply that fails each
+ * leave memory, disk and the revert hook as op.h promises; a lookup finds
+ * or answers 404 naming the field.
+ */
+#include <unistd.h>
+
+#include "controller.h"
+#include "op.h"
+#include "testutil.h"
+
+#define SVC                                                               \
+	"{\"endpoints\": [{\"ip\": \"172.20.0.21\", \"proto\": \"tcp\", " \
+	"\"port\": 80}]}"
+
+static struct controller c; /* large: off the stack */
+static char *dir;
+
+/* What the fake steps saw. */
+static struct {
+	int change, revert, apply, view;
+	int change_ret, apply_ret;
+} calls;
+
+static void setup(void)
+{
+	memset(&c, 0, sizeof(c));
+	memset(&calls, 0, sizeof(calls));
+	tu_config(&c.cfg, TU_EXAMPLE_CONFIG);
+	state_init(&c.state, &c.cfg);
+	pthread_mutex_init(&c.lock, NULL);
+	dir = tu_mkdtemp();
+	snprintf(c.state_path, sizeof(c.state_path), "%s/state.json", dir);
+}
+
+static void teardown(void)
+{
+	state_free(&c.state);
+	pthread_mutex_destroy(&c.lock);
+	tu_rmtree(dir);
+}
+
+/* Put the service "web", then fail if the test says so. */
+static int fake_change(struct controller *ctl, void *arg, struct cg_error *err)
+{
+	json_object *body = tu_json(SVC);
+	int ret = state_put_service(&ctl->state, "web", body, err);
+
+	(void)arg;
+	json_object_put(body);
+	calls.change++;
+	ck_assert_int_eq(ret, 0);
+	if (calls.change_ret)
+		cg_error_set(err, 409, "name", "refused by the test");
+	return calls.change_ret;
+}
+
+static void fake_revert(struct controller *ctl, void *arg)
+{
+	(void)arg;
+	/* The state is already the old one when revert runs. */
+	ck_assert_ptr_null(state_service(&ctl->state, "web"));
+	calls.revert++;
+}
+
+static int fake_apply(struct controller *ctl, void *arg, struct cg_error *err)
+{
+	(void)ctl;
+	(void)arg;
+	calls.apply++;
+	return calls.apply_ret ?
+		       ctl_apply_failed(calls.apply_ret, err, "the test") :
+		       0;
+}
+
+static json_object *fake_view(struct controller *ctl, void *arg)
+{
+	(void)ctl;
+	(void)arg;
+	calls.view++;
+	return json_object_new_object();
+}
+
+static const struct ctl_op op = { fake_change, fake_revert, fake_apply,
+				  fake_view };
+
+static bool saved(void)
+{
+	return access(c.state_path, F_OK) == 0;
+}
+
+START_TEST(test_run_commits_applies_views)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	ck_assert_int_eq(ctl_run(&c, &op, NULL, &out, &err), 0);
+	ck_assert_ptr_nonnull(state_service(&c.state, "web"));
+	ck_assert(saved());
+	ck_assert_uint_eq(c.stats.state_writes, 1);
+	ck_assert_int_eq(calls.apply, 1);
+	ck_assert_int_eq(calls.view, 1);
+	ck_assert_int_eq(calls.revert, 0);
+	ck_assert_ptr_nonnull(out);
+	json_object_put(out);
+}
+END_TEST
+
+START_TEST(test_failed_change_puts_state_back)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	calls.change_ret = -EEXIST;
+	ck_assert_int_eq(ctl_run(&c, &op, NULL, &out, &err), -EEXIST);
+	tu_assert_err(&err, 409, "name");
+	ck_assert_ptr_null(state_service(&c.state, "web"));
+	ck_assert(!saved());
+	ck_assert_uint_eq(c.stats.state_writes, 0);
+	ck_assert_int_eq(calls.revert, 1);
+	ck_assert_int_eq(calls.apply, 0);
+	ck_assert_int_eq(calls.view, 0);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
+START_TEST(test_failed_persist_puts_state_back)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	/* A directory that does not exist: the save fails. */
+	snprintf(c.state_path, sizeof(c.state_path), "%s/gone/state.json",
+		 dir);
+	ck_assert_int_ne(ctl_run(&c, &op, NULL, &out, &err), 0);
+	tu_assert_err(&err, 500, "");
+	ck_assert_ptr_null(state_service(&c.state, "web"));
+	ck_assert_uint_eq(c.stats.state_writes, 0);
+	ck_assert_int_eq(calls.change, 1);
+	ck_assert_int_eq(calls.revert, 1);
+	ck_assert_int_eq(calls.apply, 0);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
+START_TEST(test_failed_apply_keeps_saved_change)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+
+	calls.apply_ret = -EIO;
+	ck_assert_int_eq(ctl_run(&c, &op, NULL, &out, &err), -EIO);
+	tu_assert_err(&err, 500, "");
+	ck_assert_msg(strstr(err.msg, "saved, but the test failed"), "%s",
+		      err.msg);
+	ck_assert_ptr_nonnull(state_service(&c.state, "web"));
+	ck_assert(saved());
+	ck_assert_int_eq(calls.revert, 0);
+	ck_assert_int_eq(calls.view, 0);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
+static const void *find_svc(const struct cg_state *st, const char *name)
+{
+	return state_service(st, name);
+}
+
+static int view_svc(struct controller *ctl, const void *found, void *out,
+		    struct cg_error *err)
+{
+	(void)ctl;
+	(void)err;
+	*(const void **)out = found;
+	return 0;
+}
+
+static const struct ctl_lookup lookup = { "service", "name", find_svc,
+					  view_svc };
+
+START_TEST(test_look_up_finds_or_404)
+{
+	struct cg_error err = { 0 };
+	const void *found = NULL;
+
+	ck_assert_int_eq(ctl_look_up(&c, &lookup, "web", &found, &err),
+			 -ENOENT);
+	tu_assert_err(&err, 404, "name");
+	ck_assert_str_eq(err.msg, "no service 'web'");
+	ck_assert_ptr_null(found);
+	ck_assert_int_eq(ctl_run(&c, &op, NULL, NULL, &err), 0);
+	ck_assert_int_eq(ctl_look_up(&c, &lookup, "web", &found, &err), 0);
+	ck_assert_ptr_eq(found, state_service(&c.state, "web"));
+}
+END_TEST
+
+static Suite *op_suite(void)
+{
+	Suite *s = suite_create("op");
+	TCase *run = tcase_create("run");
+	TCase *look = tcase_create("look_up");
+
+	tcase_add_checked_fixture(run, setup, teardown);
+	tcase_add_checked_fixture(look, setup, teardown);
+	tcase_add_test(run, test_run_commits_applies_views);
+	tcase_add_test(run, test_failed_change_puts_state_back);
+	tcase_add_test(run, test_failed_persist_puts_state_back);
+	tcase_add_test(run, test_failed_apply_keeps_saved_change);
+	tcase_add_test(look, test_look_up_finds_or_404);
+	suite_add_tcase(s, run);
+	suite_add_tcase(s, look);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(op_suite());
+}
