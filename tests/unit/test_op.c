@@ -132,8 +132,7 @@ START_TEST(test_failed_persist_puts_state_back)
 	json_object *out = NULL;
 
 	/* A directory that does not exist: the save fails. */
-	snprintf(c.state_path, sizeof(c.state_path), "%s/gone/state.json",
-		 dir);
+	snprintf(c.state_path, sizeof(c.state_path), "%s/gone/state.json", dir);
 	ck_assert_int_ne(ctl_run(&c, &op, NULL, &out, &err), 0);
 	tu_assert_err(&err, 500, "");
 	ck_assert_ptr_null(state_service(&c.state, "web"));
