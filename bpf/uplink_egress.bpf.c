@@ -91,7 +91,7 @@ int cg_uplink_egress(struct __sk_buff *skb)
 	if (r != CG_DROP_NONE || pkt.icmp_error)
 		return TC_ACT_OK; /* not ours: the stack decides */
 
-	now = bpf_ktime_get_ns();
+	now = cg_now();
 	e = cg_nat_lookup(&pkt.tuple, now);
 	if (e) {
 		if (e->kind == CG_NAT_HOST)

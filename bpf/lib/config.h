@@ -32,4 +32,13 @@ const volatile __u64 cg_ct_icmp_ns = 30 * NSEC_PER_SEC;
  * entry's cache line from bouncing between CPUs. */
 #define CG_CT_REFRESH_NS (1 * NSEC_PER_SEC)
 
+/* The clock of expiries and leases: CLOCK_MONOTONIC as of the last timer
+ * tick. It lags bpf_ktime_get_ns() by at most one tick (ms) against
+ * lifetimes of seconds, and costs a load instead of a clock-source read on
+ * every packet. Events keep the precise clock (lib/events.h). */
+static __always_inline __u64 cg_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 #endif

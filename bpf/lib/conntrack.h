@@ -50,20 +50,31 @@ cg_ct_get(const struct cg_ct_key *key, __u64 now)
 	return e;
 }
 
-/* Find the flow of tuple t in either direction. */
-static __always_inline bool cg_ct_find(const struct cg_ct_key *t, __u64 now,
+/* Look key up as the direction of a flow: original (reply false) or reply
+ * (the flow's key is key reversed). */
+static __always_inline bool cg_ct_find_dir(const struct cg_ct_key *t,
+					   bool reply, __u64 now,
+					   struct cg_ct_hit *hit)
+{
+	if (reply)
+		cg_ct_reverse(&hit->key, t);
+	else
+		hit->key = *t;
+	hit->reply = reply;
+	hit->entry = cg_ct_get(&hit->key, now);
+	return hit->entry != NULL;
+}
+
+/* Find the flow of tuple t in either direction, the one the hook sees
+ * most first: a hit there costs one lookup, not a miss and a hit. wg0
+ * ingress sees peers' flows in their original direction, wg0 egress
+ * their replies. */
+static __always_inline bool cg_ct_find(const struct cg_ct_key *t,
+				       bool reply_first, __u64 now,
 				       struct cg_ct_hit *hit)
 {
-	hit->entry = cg_ct_get(t, now);
-	if (hit->entry) {
-		hit->key = *t;
-		hit->reply = false;
-		return true;
-	}
-	cg_ct_reverse(&hit->key, t);
-	hit->entry = cg_ct_get(&hit->key, now);
-	hit->reply = true;
-	return hit->entry != NULL;
+	return cg_ct_find_dir(t, reply_first, now, hit) ||
+	       cg_ct_find_dir(t, !reply_first, now, hit);
 }
 
 static __always_inline __u32 cg_epoch_of(__u32 ident)
@@ -218,6 +229,34 @@ static __always_inline void cg_ct_update(struct cg_ct_hit *hit,
 		e->expires_ns = expires;
 }
 
+/* A packet of a known flow on wg0, ingress (from the identity: its rx)
+ * or egress (toward it: its tx). A policy change since the flow was
+ * admitted judges it again; what the policy now refuses is dropped and
+ * charged to the identity on the WireGuard side. */
+static __always_inline int cg_ct_established(struct cg_ct_hit *hit,
+					     const struct cg_pkt *pkt,
+					     bool ingress, __u64 now)
+{
+	enum cg_drop_reason r;
+	__u32 ident;
+
+	if (unlikely(!cg_ct_current(hit->entry))) {
+		r = cg_ct_rejudge(hit);
+		if (r != CG_DROP_NONE)
+			return cg_drop(pkt,
+				       ingress ? cg_ct_sender(hit) :
+						 cg_ct_receiver(hit),
+				       r);
+	}
+	cg_ct_update(hit, pkt, now);
+	ident = ingress ? cg_ct_sender(hit) : cg_ct_receiver(hit);
+	if (ingress)
+		cg_count_rx(ident, pkt->len);
+	else
+		cg_count_tx(ident, pkt->len);
+	return TC_ACT_OK;
+}
+
 /* Start tracking a flow the policy admitted, and tell a tracing monitor.
  * An expired entry not yet collected may hold the key: replacing it
  * creates nothing, which keeps the table accounting exact. */
@@ -243,9 +282,8 @@ static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
 		cg_count_table(cg_ct_table(pkt->tuple.proto), 1, 0);
 	else
 		bpf_map_update_elem(map, &pkt->tuple, &e, BPF_ANY);
-	cg_event_emit(pkt,
-		      origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
-		      CG_EVENT_NEW_FLOW, CG_DROP_NONE);
+	cg_event(pkt, origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
+		 CG_EVENT_NEW_FLOW, CG_DROP_NONE);
 }
 
 /* Is the flow an ICMP error talks about known (in either direction), and
@@ -257,7 +295,7 @@ cg_ct_related(const struct cg_pkt *pkt, __u64 now, struct cg_ct_hit *hit)
 {
 	if (!cg_addr_is(pkt->tuple.daddr, pkt->inner.saddr))
 		return NULL;
-	return cg_ct_find(&pkt->inner, now, hit) ? hit->entry : NULL;
+	return cg_ct_find(&pkt->inner, false, now, hit) ? hit->entry : NULL;
 }
 
 #endif
