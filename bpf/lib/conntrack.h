@@ -40,11 +40,16 @@ cg_ct_get(const struct cg_ct_key *key, __u64 now)
 	struct cg_ct_entry *e;
 
 	/* Two call sites, not one on cg_ct_map(): the verifier inlines a
-	 * hash lookup only where a call always sees the same map. */
-	if (key->proto == IPPROTO_TCP)
+	 * hash lookup only where a call always sees the same map. The empty
+	 * asm keeps clang from merging them back into one call on a select
+	 * of the two maps (which it does: the lookup then costs a helper
+	 * call). */
+	if (key->proto == IPPROTO_TCP) {
 		e = bpf_map_lookup_elem(&cg_ct_tcp, key);
-	else
+		asm volatile("" : "+r"(e));
+	} else {
 		e = bpf_map_lookup_elem(&cg_ct_other, key);
+	}
 	if (e && e->expires_ns <= now)
 		return NULL; /* expired: as good as absent */
 	return e;
