@@ -135,32 +135,50 @@ static __always_inline bool cg_ct_forward_alive(const struct cg_ct_key *key)
 	return e && e->kind == CG_NAT_FORWARD;
 }
 
-/* Judge a flow again after a policy change, by the policy that admitted it
- * (see enum cg_ct_origin). Updates the entry's identities and epochs. */
-static __always_inline enum cg_drop_reason cg_ct_rejudge(struct cg_ct_hit *hit)
+/* Judge the flow tracked at key (its original direction) again after a
+ * policy change, by the policy that admitted it (see enum cg_ct_origin):
+ * updates the entry's identities and epochs, or deletes it and returns
+ * why. A flow gone meanwhile has nothing left to judge.
+ *
+ * A global function, so the verifier checks the policy once per object
+ * rather than at every established-flow site (it is the rare path: the
+ * entry is looked up again here, as a global function cannot be handed
+ * a map value; its 64-bit result keeps the verifier's bounds on the
+ * reason, which indexes the drop counters). */
+__attribute__((noinline)) __u64 cg_ct_rejudge(const struct cg_ct_key *key)
 {
-	struct cg_ct_entry *e = hit->entry;
 	const struct cg_identity *src, *dst;
 	struct cg_admission adm = {};
-	enum cg_drop_reason r;
+	struct cg_ct_entry *e;
+	struct cg_ct_key k;
+	int r;
 
-	src = cg_identity_of(hit->key.saddr);
-	dst = cg_identity_of(hit->key.daddr);
+	if (!key)
+		return CG_DROP_NONE;
+	k = *key;
+	if (k.proto == IPPROTO_TCP)
+		e = bpf_map_lookup_elem(&cg_ct_tcp, &k);
+	else
+		e = bpf_map_lookup_elem(&cg_ct_other, &k);
+	if (!e)
+		return CG_DROP_NONE;
+	src = cg_identity_of(k.saddr);
+	dst = cg_identity_of(k.daddr);
 	if (src) {
-		r = cg_policy_from_wg(src, &hit->key, &adm);
+		r = cg_policy_from_wg(src, &k, &adm);
 	} else if (!dst) {
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	} else if (e->origin == CG_CT_FORWARDED) {
-		cg_policy_to_wg(&hit->key, dst, &adm);
-		r = cg_ct_forward_alive(&hit->key) ? CG_DROP_NONE :
-						     CG_DROP_UNSOLICITED;
+		cg_policy_to_wg(&k, dst, &adm);
+		r = cg_ct_forward_alive(&k) ? CG_DROP_NONE :
+					      CG_DROP_UNSOLICITED;
 	} else if (e->origin == CG_CT_TO_WG) {
-		r = cg_policy_to_wg(&hit->key, dst, &adm);
+		r = cg_policy_to_wg(&k, dst, &adm);
 	} else {
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	}
 	if (r != CG_DROP_NONE) {
-		cg_ct_delete(&hit->key);
+		cg_ct_delete(&k);
 		return r;
 	}
 	e->src_ident = adm.src_ident;
@@ -242,11 +260,13 @@ static __always_inline int cg_ct_established(struct cg_ct_hit *hit,
 					     const struct cg_pkt *pkt,
 					     bool ingress, __u64 now)
 {
-	enum cg_drop_reason r;
 	__u32 ident;
+	__u64 r;
 
 	if (unlikely(!cg_ct_current(hit->entry))) {
-		r = cg_ct_rejudge(hit);
+		r = cg_ct_rejudge(&hit->key);
+		if (r >= CG_DROP__MAX)
+			r = CG_DROP_MALFORMED; /* never: keeps the bounds */
 		if (r != CG_DROP_NONE)
 			return cg_drop(pkt,
 				       ingress ? cg_ct_sender(hit) :
