@@ -188,8 +188,9 @@ int cg_uplink_xdp(struct xdp_md *ctx)
 
 	if (!set || !cg_parse_xdp(ctx, &pkt, &r) || r != CG_DROP_NONE)
 		return XDP_PASS; /* not ours: the stack decides */
-	if (!cg_addr_is(pkt.tuple.daddr, set->uplink_addr))
-		return XDP_PASS;
+	if (!cg_addr_is(pkt.tuple.daddr, set->uplink_addr) ||
+	    cg_is_wg_port(&pkt.tuple, set, false))
+		return XDP_PASS; /* not translated, or WireGuard's own */
 
 	now = cg_now();
 	if (pkt.icmp_error)

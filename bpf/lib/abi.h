@@ -200,7 +200,11 @@ struct cg_settings {
 	__u16 nat_port_min; /* random NAT ports come from [min, max] */
 	__u16 nat_port_max;
 	__u8 masquerade; /* SNAT to uplink_addr on uplink egress */
-	__u8 pad[3];
+	__u8 pad;
+	/* WireGuard's UDP listen port (host order), 0 if unknown: the uplink
+	 * programs pass its packets before any lookup, and masquerade never
+	 * hands it out, so no translation can be addressed to it. */
+	__u16 wg_port;
 };
 
 /* Key of cg_dnat: a port of the wg address exposing a service. */

@@ -116,6 +116,7 @@ struct cg_nat_request {
 	__u32 owner;
 	__u8 snat_at_wg;
 	bool alloc_sport; /* find a free to.sport, starting from to.sport */
+	__u16 avoid_port; /* a to.sport never to allocate (0: none) */
 };
 
 /* Insert entry at key unless a live one is there: an expired entry the
@@ -205,6 +206,10 @@ __attribute__((noinline)) int cg_nat_claim_port(struct cg_nat_request *req,
 #pragma unroll
 	for (i = 0; i < CG_NAT_TRIES; i++) {
 		port = cg_nat_candidate(i, req->to.sport, port, set);
+		if (port == req->avoid_port) {
+			collisions++;
+			continue;
+		}
 		r = cg_nat_try(req, port, rev, now);
 		if (r >= 0)
 			break;
