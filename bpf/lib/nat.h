@@ -188,12 +188,16 @@ __attribute__((noinline)) int cg_nat_claim_port(struct cg_nat_request *req,
 						const struct cg_nat_entry *rev,
 						__u64 now)
 {
+	struct cg_nat_entry entry;
 	__u32 i, collisions = 0;
 	int r = -1;
 	__u16 port;
 
 	if (!req || !set || !rev)
 		return -1;
+	/* 6.1's verifier takes no argument memory as a map value to
+	 * store: a copy on the stack. */
+	entry = *rev;
 	port = req->to.sport;
 	/* Unrolled, not a loop: clang lays this loop out with its back-edge
 	 * as a fall-through into the header, which older verifiers refuse
@@ -210,7 +214,7 @@ __attribute__((noinline)) int cg_nat_claim_port(struct cg_nat_request *req,
 			collisions++;
 			continue;
 		}
-		r = cg_nat_try(req, port, rev, now);
+		r = cg_nat_try(req, port, &entry, now);
 		if (r >= 0)
 			break;
 		collisions++;
