@@ -162,6 +162,7 @@ int cg_wg_egress(struct __sk_buff *skb)
 	struct cg_pkt pkt = {};
 	struct cg_ct_hit hit;
 	enum cg_drop_reason r;
+	bool found;
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
@@ -171,11 +172,19 @@ int cg_wg_egress(struct __sk_buff *skb)
 
 	now = cg_now();
 	if (!pkt.icmp_error) {
-		if (cg_ct_find(&pkt.tuple, true, now, &hit))
+		/* Most of what leaves toward peers answers their flows; next
+		 * come replies of services on the wg address (translated),
+		 * then flows the cell opened toward a peer: one lookup for
+		 * the first, two for the second, three for the rare last. */
+		found = cg_ct_find_dir(&pkt.tuple, true, now, &hit);
+		if (!found) {
+			e = cg_nat_lookup(&pkt.tuple, now);
+			if (e)
+				return to_wg_translated(skb, &pkt, e, now);
+			found = cg_ct_find_dir(&pkt.tuple, false, now, &hit);
+		}
+		if (found)
 			return cg_ct_established(&hit, &pkt, false, now);
-		e = cg_nat_lookup(&pkt.tuple, now);
-		if (e)
-			return to_wg_translated(skb, &pkt, e, now);
 	}
 
 	dst = cg_identity_of(pkt.tuple.daddr);

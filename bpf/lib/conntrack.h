@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Connection tracking. One entry per flow, keyed by its original
- * direction; a packet is looked up as is (original direction) and then
- * reversed (reply). Entries carry the policy epochs they were admitted
+ * direction; a packet is looked up in the direction its hook sees most
+ * first (cg_ct_find), then in the other. Entries carry the policy epochs they were admitted
  * under (see struct cg_ct_entry), so a policy change re-judges them.
  */
 #ifndef CELLGATE_CONNTRACK_H
