@@ -351,8 +351,9 @@ def doc(rows, machine, made):
     w("\n`*_vs_nofilter`: throughput with the competitor installed over "
       "throughput with no filter at all, same N; `*_vs_iptables`: "
       "cellgate's rate over PIC iptables'; `est_vs_lookup`, "
-      "`new_vs_lookup`: wg0 ingress per-packet cost over a program doing "
-      "one hash lookup (targets 1.5 and 4).\n\n")
+      "`new_vs_lookup`, `denied_vs_lookup`: wg0 ingress per-packet cost "
+      "over a program doing one hash lookup (targets 1.5, 4 and 3), "
+      "`egress_est_vs_lookup` the same for wg0 egress (target 1.5).\n\n")
 
     w("## The machine and the commands\n\n")
     w(table(["", ""], [[k, v.replace("|", "\\|")]
