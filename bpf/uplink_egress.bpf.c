@@ -57,6 +57,9 @@ static __always_inline int masquerade(struct __sk_buff *skb,
 	req.orig = pkt->tuple;
 	req.to = pkt->tuple;
 	__builtin_memcpy(req.to.saddr, set->uplink_addr, 4);
+	/* Replies to WireGuard's port pass XDP untranslated. */
+	if (pkt->tuple.proto == IPPROTO_UDP)
+		req.avoid_port = set->wg_port;
 	r = cg_nat_create(&req, set, now);
 	if (r != CG_DROP_NONE)
 		return cg_drop(pkt, cg_ident_id_of(pkt->tuple.saddr), r);
@@ -90,8 +93,10 @@ int cg_uplink_egress(struct __sk_buff *skb)
 		return orphan_fragment(&pkt, set);
 	if (r != CG_DROP_NONE || pkt.icmp_error)
 		return TC_ACT_OK; /* not ours: the stack decides */
+	if (cg_is_wg_port(&pkt.tuple, set, true))
+		return TC_ACT_OK; /* WireGuard's own: no lookup */
 
-	now = bpf_ktime_get_ns();
+	now = cg_now();
 	e = cg_nat_lookup(&pkt.tuple, now);
 	if (e) {
 		if (e->kind == CG_NAT_HOST)

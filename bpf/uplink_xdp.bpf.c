@@ -69,8 +69,8 @@ static __always_inline int forward_new(struct xdp_md *ctx,
 		c = fwd_counters(fwd->fwd_id);
 		if (c)
 			c->denied++;
-		cg_event_emit(pkt, CG_IDENT_UNKNOWN, CG_EVENT_DROP,
-			      CG_DROP_FORWARD_DENIED);
+		cg_event(pkt, CG_IDENT_UNKNOWN, CG_EVENT_DROP,
+			 CG_DROP_FORWARD_DENIED);
 		return XDP_DROP;
 	}
 	req.orig = pkt->tuple;
@@ -88,7 +88,7 @@ static __always_inline int forward_new(struct xdp_md *ctx,
 		c = fwd_counters(fwd->fwd_id);
 		if (c)
 			c->nat_failed++;
-		cg_event_emit(pkt, CG_IDENT_UNKNOWN, CG_EVENT_DROP, r);
+		cg_event(pkt, CG_IDENT_UNKNOWN, CG_EVENT_DROP, r);
 		return XDP_DROP;
 	}
 	if (cg_xdp_rewrite(ctx, pkt, &req.to))
@@ -188,10 +188,11 @@ int cg_uplink_xdp(struct xdp_md *ctx)
 
 	if (!set || !cg_parse_xdp(ctx, &pkt, &r) || r != CG_DROP_NONE)
 		return XDP_PASS; /* not ours: the stack decides */
-	if (!cg_addr_is(pkt.tuple.daddr, set->uplink_addr))
-		return XDP_PASS;
+	if (!cg_addr_is(pkt.tuple.daddr, set->uplink_addr) ||
+	    cg_is_wg_port(&pkt.tuple, set, false))
+		return XDP_PASS; /* not translated, or WireGuard's own */
 
-	now = bpf_ktime_get_ns();
+	now = cg_now();
 	if (pkt.icmp_error)
 		return from_internet_icmp_error(ctx, &pkt, now);
 	e = cg_nat_lookup(&pkt.tuple, now);

@@ -21,21 +21,6 @@
 #include "lib/counters.h"
 #include "lib/nat.h"
 
-static __always_inline int
-to_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
-{
-	enum cg_drop_reason r;
-
-	if (unlikely(!cg_ct_current(hit->entry))) {
-		r = cg_ct_rejudge(hit);
-		if (r != CG_DROP_NONE)
-			return cg_drop(pkt, cg_ct_receiver(hit), r);
-	}
-	cg_ct_update(hit, pkt, now);
-	cg_count_tx(cg_ct_receiver(hit), pkt->len);
-	return TC_ACT_OK;
-}
-
 /* Track a new flow (its tuple as it leaves) and count it. */
 static __always_inline int to_wg_admit(const struct cg_pkt *wire,
 				       const struct cg_identity *dst,
@@ -61,8 +46,8 @@ static __always_inline int to_wg_translated(struct __sk_buff *skb,
 	if (cg_skb_rewrite(skb, pkt, &e->to))
 		return TC_ACT_SHOT;
 	wire.tuple = e->to;
-	if (cg_ct_find(&wire.tuple, now, &hit))
-		return to_wg_established(&hit, &wire, now);
+	if (cg_ct_find(&wire.tuple, true, now, &hit))
+		return cg_ct_established(&hit, &wire, false, now);
 	/* The translation outlived its conntrack entry: the flow now comes
 	 * from the wg address, one of the cell's own. */
 	dst = cg_identity_of(wire.tuple.daddr);
@@ -177,6 +162,7 @@ int cg_wg_egress(struct __sk_buff *skb)
 	struct cg_pkt pkt = {};
 	struct cg_ct_hit hit;
 	enum cg_drop_reason r;
+	bool found;
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
@@ -184,13 +170,21 @@ int cg_wg_egress(struct __sk_buff *skb)
 		/* Charge the receiver when the IP header got that far. */
 		return cg_drop(&pkt, cg_ident_id_of(pkt.tuple.daddr), r);
 
-	now = bpf_ktime_get_ns();
+	now = cg_now();
 	if (!pkt.icmp_error) {
-		if (cg_ct_find(&pkt.tuple, now, &hit))
-			return to_wg_established(&hit, &pkt, now);
-		e = cg_nat_lookup(&pkt.tuple, now);
-		if (e)
-			return to_wg_translated(skb, &pkt, e, now);
+		/* Most of what leaves toward peers answers their flows; next
+		 * come replies of services on the wg address (translated),
+		 * then flows the cell opened toward a peer: one lookup for
+		 * the first, two for the second, three for the rare last. */
+		found = cg_ct_find_dir(&pkt.tuple, true, now, &hit);
+		if (!found) {
+			e = cg_nat_lookup(&pkt.tuple, now);
+			if (e)
+				return to_wg_translated(skb, &pkt, e, now);
+			found = cg_ct_find_dir(&pkt.tuple, false, now, &hit);
+		}
+		if (found)
+			return cg_ct_established(&hit, &pkt, false, now);
 	}
 
 	dst = cg_identity_of(pkt.tuple.daddr);

@@ -64,22 +64,6 @@ expose_service(const struct cg_pkt *pkt, struct cg_ct_key *to, __u64 now)
 	return r;
 }
 
-/* A packet of a known flow. */
-static __always_inline int
-from_wg_established(struct cg_ct_hit *hit, const struct cg_pkt *pkt, __u64 now)
-{
-	enum cg_drop_reason r;
-
-	if (unlikely(!cg_ct_current(hit->entry))) {
-		r = cg_ct_rejudge(hit);
-		if (r != CG_DROP_NONE)
-			return cg_drop(pkt, cg_ct_sender(hit), r);
-	}
-	cg_ct_update(hit, pkt, now);
-	cg_count_rx(cg_ct_sender(hit), pkt->len);
-	return TC_ACT_OK;
-}
-
 /* An ICMP error passes only if it is about a flow we track, and comes
  * from the identity the quoted packet went to: a peer must not quote
  * another peer's flow to reach what policy denies it. */
@@ -144,12 +128,12 @@ int cg_wg_ingress(struct __sk_buff *skb)
 		 * address is still zero, hence unknown, when it did not). */
 		return cg_drop(&pkt, cg_ident_id_of(pkt.tuple.saddr), r);
 
-	now = bpf_ktime_get_ns();
+	now = cg_now();
 	if (pkt.icmp_error)
 		return from_wg_icmp_error(&pkt, now);
-	if (!cg_ct_find(&pkt.tuple, now, &hit))
+	if (!cg_ct_find(&pkt.tuple, false, now, &hit))
 		return from_wg_new(skb, &pkt, now);
-	if (from_wg_established(&hit, &pkt, now) != TC_ACT_OK)
+	if (cg_ct_established(&hit, &pkt, true, now) != TC_ACT_OK)
 		return TC_ACT_SHOT;
 	return translate(skb, &pkt, now);
 }

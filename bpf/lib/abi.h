@@ -141,7 +141,8 @@ enum cg_ct_state {
  * bpf_ktime_get_ns() (CLOCK_MONOTONIC) and both identities' epochs still
  * match cg_epochs: the controller bumps an identity's epoch when its policy
  * changes, so established flows are re-judged on their next packet instead
- * of surviving a revocation. */
+ * of surviving a revocation. The programs read that clock as of the last
+ * timer tick (bpf_ktime_get_coarse_ns), so entries may live a tick less. */
 struct cg_ct_entry {
 	__u64 expires_ns;
 	__u32 src_ident; /* identity of the original source, or 0 */
@@ -199,7 +200,11 @@ struct cg_settings {
 	__u16 nat_port_min; /* random NAT ports come from [min, max] */
 	__u16 nat_port_max;
 	__u8 masquerade; /* SNAT to uplink_addr on uplink egress */
-	__u8 pad[3];
+	__u8 pad;
+	/* WireGuard's UDP listen port (host order), 0 if unknown: the uplink
+	 * programs pass its packets before any lookup, and masquerade never
+	 * hands it out, so no translation can be addressed to it. */
+	__u16 wg_port;
 };
 
 /* Key of cg_dnat: a port of the wg address exposing a service. */
@@ -361,6 +366,7 @@ struct cg_event {
  * while a monitor keeps renewing these deadlines (a lease, so a monitor
  * that dies stops the events and nothing fills the ring for no reader). */
 struct cg_monitor {
+	/* 0 when no monitor wants them: the programs test that first. */
 	__u64 drops_until_ns; /* drop events while now < this */
 	__u64 trace_until_ns; /* new-flow events while now < this */
 	__u32 rate; /* events per second per CPU; 0: CG_EVENT_RATE */

@@ -8,6 +8,7 @@
 #define CELLGATE_CONFIG_H
 
 #include "common.h"
+#include <bpf/bpf_core_read.h>
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -31,5 +32,19 @@ const volatile __u64 cg_ct_icmp_ns = 30 * NSEC_PER_SEC;
  * this: one store per flow per second instead of one per packet keeps the
  * entry's cache line from bouncing between CPUs. */
 #define CG_CT_REFRESH_NS (1 * NSEC_PER_SEC)
+
+/* The clock of expiries and leases: CLOCK_MONOTONIC as of the last timer
+ * tick. It lags bpf_ktime_get_ns() by a tick or so (ms) against lifetimes
+ * of seconds, and costs a load instead of a clock-source read on every
+ * packet. Kernels before 5.11 lack it: libbpf resolves the test at load
+ * time and the verifier never walks the other branch. Events keep the
+ * precise clock (lib/events.h). */
+static __always_inline __u64 cg_now(void)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id,
+				       BPF_FUNC_ktime_get_coarse_ns))
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
+}
 
 #endif

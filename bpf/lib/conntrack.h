@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Connection tracking. One entry per flow, keyed by its original
- * direction; a packet is looked up as is (original direction) and then
- * reversed (reply). Entries carry the policy epochs they were admitted
+ * direction; a packet is looked up in the direction its hook sees most
+ * first (cg_ct_find), then in the other. Entries carry the policy epochs they were admitted
  * under (see struct cg_ct_entry), so a policy change re-judges them.
  */
 #ifndef CELLGATE_CONNTRACK_H
@@ -40,30 +40,46 @@ cg_ct_get(const struct cg_ct_key *key, __u64 now)
 	struct cg_ct_entry *e;
 
 	/* Two call sites, not one on cg_ct_map(): the verifier inlines a
-	 * hash lookup only where a call always sees the same map. */
-	if (key->proto == IPPROTO_TCP)
+	 * hash lookup only where a call always sees the same map. The empty
+	 * asm keeps clang from merging them back into one call on a select
+	 * of the two maps (which it does: the lookup then costs a helper
+	 * call). */
+	if (key->proto == IPPROTO_TCP) {
 		e = bpf_map_lookup_elem(&cg_ct_tcp, key);
-	else
+		asm volatile("" : "+r"(e));
+	} else {
 		e = bpf_map_lookup_elem(&cg_ct_other, key);
+	}
 	if (e && e->expires_ns <= now)
 		return NULL; /* expired: as good as absent */
 	return e;
 }
 
-/* Find the flow of tuple t in either direction. */
-static __always_inline bool cg_ct_find(const struct cg_ct_key *t, __u64 now,
+/* Look key up as the direction of a flow: original (reply false) or reply
+ * (the flow's key is key reversed). */
+static __always_inline bool cg_ct_find_dir(const struct cg_ct_key *t,
+					   bool reply, __u64 now,
+					   struct cg_ct_hit *hit)
+{
+	if (reply)
+		cg_ct_reverse(&hit->key, t);
+	else
+		hit->key = *t;
+	hit->reply = reply;
+	hit->entry = cg_ct_get(&hit->key, now);
+	return hit->entry != NULL;
+}
+
+/* Find the flow of tuple t in either direction, the one the hook sees
+ * most first: a hit there costs one lookup, not a miss and a hit. wg0
+ * ingress sees peers' flows in their original direction, wg0 egress
+ * their replies. */
+static __always_inline bool cg_ct_find(const struct cg_ct_key *t,
+				       bool reply_first, __u64 now,
 				       struct cg_ct_hit *hit)
 {
-	hit->entry = cg_ct_get(t, now);
-	if (hit->entry) {
-		hit->key = *t;
-		hit->reply = false;
-		return true;
-	}
-	cg_ct_reverse(&hit->key, t);
-	hit->entry = cg_ct_get(&hit->key, now);
-	hit->reply = true;
-	return hit->entry != NULL;
+	return cg_ct_find_dir(t, reply_first, now, hit) ||
+	       cg_ct_find_dir(t, !reply_first, now, hit);
 }
 
 static __always_inline __u32 cg_epoch_of(__u32 ident)
@@ -119,32 +135,50 @@ static __always_inline bool cg_ct_forward_alive(const struct cg_ct_key *key)
 	return e && e->kind == CG_NAT_FORWARD;
 }
 
-/* Judge a flow again after a policy change, by the policy that admitted it
- * (see enum cg_ct_origin). Updates the entry's identities and epochs. */
-static __always_inline enum cg_drop_reason cg_ct_rejudge(struct cg_ct_hit *hit)
+/* Judge the flow tracked at key (its original direction) again after a
+ * policy change, by the policy that admitted it (see enum cg_ct_origin):
+ * updates the entry's identities and epochs, or deletes it and returns
+ * why. A flow gone meanwhile has nothing left to judge.
+ *
+ * A global function, so the verifier checks the policy once per object
+ * rather than at every established-flow site (it is the rare path: the
+ * entry is looked up again here, as a global function cannot be handed
+ * a map value; its 64-bit result keeps the verifier's bounds on the
+ * reason, which indexes the drop counters). */
+__attribute__((noinline)) __u64 cg_ct_rejudge(const struct cg_ct_key *key)
 {
-	struct cg_ct_entry *e = hit->entry;
 	const struct cg_identity *src, *dst;
 	struct cg_admission adm = {};
-	enum cg_drop_reason r;
+	struct cg_ct_entry *e;
+	struct cg_ct_key k;
+	int r;
 
-	src = cg_identity_of(hit->key.saddr);
-	dst = cg_identity_of(hit->key.daddr);
+	if (!key)
+		return CG_DROP_NONE;
+	k = *key;
+	if (k.proto == IPPROTO_TCP)
+		e = bpf_map_lookup_elem(&cg_ct_tcp, &k);
+	else
+		e = bpf_map_lookup_elem(&cg_ct_other, &k);
+	if (!e)
+		return CG_DROP_NONE;
+	src = cg_identity_of(k.saddr);
+	dst = cg_identity_of(k.daddr);
 	if (src) {
-		r = cg_policy_from_wg(src, &hit->key, &adm);
+		r = cg_policy_from_wg(src, &k, &adm);
 	} else if (!dst) {
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	} else if (e->origin == CG_CT_FORWARDED) {
-		cg_policy_to_wg(&hit->key, dst, &adm);
-		r = cg_ct_forward_alive(&hit->key) ? CG_DROP_NONE :
-						     CG_DROP_UNSOLICITED;
+		cg_policy_to_wg(&k, dst, &adm);
+		r = cg_ct_forward_alive(&k) ? CG_DROP_NONE :
+					      CG_DROP_UNSOLICITED;
 	} else if (e->origin == CG_CT_TO_WG) {
-		r = cg_policy_to_wg(&hit->key, dst, &adm);
+		r = cg_policy_to_wg(&k, dst, &adm);
 	} else {
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	}
 	if (r != CG_DROP_NONE) {
-		cg_ct_delete(&hit->key);
+		cg_ct_delete(&k);
 		return r;
 	}
 	e->src_ident = adm.src_ident;
@@ -218,6 +252,36 @@ static __always_inline void cg_ct_update(struct cg_ct_hit *hit,
 		e->expires_ns = expires;
 }
 
+/* A packet of a known flow on wg0, ingress (from the identity: its rx)
+ * or egress (toward it: its tx). A policy change since the flow was
+ * admitted judges it again; what the policy now refuses is dropped and
+ * charged to the identity on the WireGuard side. */
+static __always_inline int cg_ct_established(struct cg_ct_hit *hit,
+					     const struct cg_pkt *pkt,
+					     bool ingress, __u64 now)
+{
+	__u32 ident;
+	__u64 r;
+
+	if (unlikely(!cg_ct_current(hit->entry))) {
+		r = cg_ct_rejudge(&hit->key);
+		if (r >= CG_DROP__MAX)
+			r = CG_DROP_MALFORMED; /* never: keeps the bounds */
+		if (r != CG_DROP_NONE)
+			return cg_drop(pkt,
+				       ingress ? cg_ct_sender(hit) :
+						 cg_ct_receiver(hit),
+				       r);
+	}
+	cg_ct_update(hit, pkt, now);
+	ident = ingress ? cg_ct_sender(hit) : cg_ct_receiver(hit);
+	if (ingress)
+		cg_count_rx(ident, pkt->len);
+	else
+		cg_count_tx(ident, pkt->len);
+	return TC_ACT_OK;
+}
+
 /* Start tracking a flow the policy admitted, and tell a tracing monitor.
  * An expired entry not yet collected may hold the key: replacing it
  * creates nothing, which keeps the table accounting exact. */
@@ -243,9 +307,8 @@ static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
 		cg_count_table(cg_ct_table(pkt->tuple.proto), 1, 0);
 	else
 		bpf_map_update_elem(map, &pkt->tuple, &e, BPF_ANY);
-	cg_event_emit(pkt,
-		      origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
-		      CG_EVENT_NEW_FLOW, CG_DROP_NONE);
+	cg_event(pkt, origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
+		 CG_EVENT_NEW_FLOW, CG_DROP_NONE);
 }
 
 /* Is the flow an ICMP error talks about known (in either direction), and
@@ -257,7 +320,7 @@ cg_ct_related(const struct cg_pkt *pkt, __u64 now, struct cg_ct_hit *hit)
 {
 	if (!cg_addr_is(pkt->tuple.daddr, pkt->inner.saddr))
 		return NULL;
-	return cg_ct_find(&pkt->inner, now, hit) ? hit->entry : NULL;
+	return cg_ct_find(&pkt->inner, false, now, hit) ? hit->entry : NULL;
 }
 
 #endif

@@ -82,7 +82,7 @@ static __always_inline int cg_drop(const struct cg_pkt *pkt, __u32 ident,
 
 	if (c && reason < CG_DROP__MAX)
 		c->drops[reason]++;
-	cg_event_emit(pkt, ident, CG_EVENT_DROP, reason);
+	cg_event(pkt, ident, CG_EVENT_DROP, reason);
 	return TC_ACT_SHOT;
 }
 

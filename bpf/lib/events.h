@@ -42,7 +42,7 @@ static __always_inline bool cg_event_credit(struct cg_event_stats *st,
 	return true;
 }
 
-/* Emit an event about pkt. A global function, so the verifier checks it
+/* Emit an event about pkt; only cg_event calls it. A global function, so the verifier checks it
  * once rather than at every drop site it is called from. */
 __attribute__((noinline)) int
 cg_event_emit(const struct cg_pkt *pkt, __u32 ident, __u32 kind, __u32 reason)
@@ -75,6 +75,23 @@ cg_event_emit(const struct cg_pkt *pkt, __u32 ident, __u32 kind, __u32 reason)
 	bpf_ringbuf_submit(ev, 0);
 	st->emitted++;
 	return 0;
+}
+
+/* Offer an event to the monitor. Without one (no lease ever taken, or
+ * the last one ended: cellgate monitor zeroes its deadlines), a packet
+ * pays one inlined array read here, not a call, two lookups and a clock
+ * read; a lease left by a killed monitor is checked against the clock in
+ * cg_event_emit as before. */
+static __always_inline void cg_event(const struct cg_pkt *pkt, __u32 ident,
+				     __u32 kind, __u32 reason)
+{
+	__u32 zero = 0;
+	const struct cg_monitor *m = bpf_map_lookup_elem(&cg_monitor, &zero);
+
+	if (!m ||
+	    !(kind == CG_EVENT_DROP ? m->drops_until_ns : m->trace_until_ns))
+		return;
+	cg_event_emit(pkt, ident, kind, reason);
 }
 
 #endif

@@ -116,6 +116,7 @@ struct cg_nat_request {
 	__u32 owner;
 	__u8 snat_at_wg;
 	bool alloc_sport; /* find a free to.sport, starting from to.sport */
+	__u16 avoid_port; /* a to.sport never to allocate (0: none) */
 };
 
 /* Insert entry at key unless a live one is there: an expired entry the
@@ -146,20 +147,58 @@ static __always_inline void cg_nat_count_insert(int replaced)
 	cg_count_table(CG_TABLE_NAT, 1, replaced > 0 ? 1 : 0);
 }
 
-/* Claim the reply tuple of req->to, moving to.sport if asked, by
- * inserting the reply entry (NOEXIST makes the claim atomic). */
-static __always_inline int cg_nat_claim(struct cg_nat_request *req,
-					const struct cg_settings *set,
-					struct cg_nat_entry *rev, __u64 now)
+/* Try to claim req->to with source port port: cg_nat_insert of the reply
+ * entry rev at the reversed tuple. */
+static __always_inline int cg_nat_try(const struct cg_nat_request *req,
+				      __u16 port,
+				      const struct cg_nat_entry *rev, __u64 now)
 {
-	struct cg_nat_stats *st;
-	struct cg_ct_key to, key;
-	__u16 port = req->to.sport;
+	struct cg_ct_key to = req->to, key;
+
+	to.sport = port;
+	cg_ct_reverse(&key, &to);
+	return cg_nat_insert(&key, rev, now);
+}
+
+/* Account a claim that ended with r (cg_nat_insert's) on port after
+ * collisions taken ports; 0 and req->to.sport = port, or -1. */
+static __always_inline int cg_nat_claimed(struct cg_nat_request *req,
+					  __u16 port, int r, __u32 collisions)
+{
+	struct cg_nat_stats *st = collisions ? cg_nat_stats_get() : NULL;
+
+	if (st)
+		st->port_collisions += collisions;
+	if (r < 0)
+		return -1;
+	req->to.sport = port;
+	cg_nat_count_insert(r);
+	return 0;
+}
+
+/* Claim req->to with a free source port: the wanted one, a random one,
+ * then the ports after it.
+ *
+ * A global function: the verifier checks its 32 tries once per object,
+ * not again at every call site and on every path leading there
+ * (wg_egress has two). Its pointers may be NULL for the verifier, hence
+ * the test. */
+__attribute__((noinline)) int cg_nat_claim_port(struct cg_nat_request *req,
+						const struct cg_settings *set,
+						const struct cg_nat_entry *rev,
+						__u64 now)
+{
+	struct cg_nat_entry entry;
 	__u32 i, collisions = 0;
 	int r = -1;
+	__u16 port;
 
-	cg_ct_reverse(&rev->to, &req->orig);
-	rev->expires_ns = now + cg_ct_tcp_syn_ns;
+	if (!req || !set || !rev)
+		return -1;
+	/* 6.1's verifier takes no argument memory as a map value to
+	 * store: a copy on the stack. */
+	entry = *rev;
+	port = req->to.sport;
 	/* Unrolled, not a loop: clang lays this loop out with its back-edge
 	 * as a fall-through into the header, which older verifiers refuse
 	 * ("back-edge from insn X to Y": only a jump may close a bounded
@@ -171,24 +210,33 @@ static __always_inline int cg_nat_claim(struct cg_nat_request *req,
 #pragma unroll
 	for (i = 0; i < CG_NAT_TRIES; i++) {
 		port = cg_nat_candidate(i, req->to.sport, port, set);
-		to = req->to;
-		to.sport = port;
-		cg_ct_reverse(&key, &to);
-		r = cg_nat_insert(&key, rev, now);
+		if (port == req->avoid_port) {
+			collisions++;
+			continue;
+		}
+		r = cg_nat_try(req, port, &entry, now);
 		if (r >= 0)
 			break;
 		collisions++;
-		if (!req->alloc_sport)
-			break;
 	}
-	st = collisions ? cg_nat_stats_get() : NULL;
-	if (st)
-		st->port_collisions += collisions;
-	if (r < 0)
-		return -1;
-	req->to.sport = port;
-	cg_nat_count_insert(r);
-	return 0;
+	return cg_nat_claimed(req, port, r, collisions);
+}
+
+/* Claim the reply tuple of req->to, moving to.sport if asked, by
+ * inserting the reply entry (NOEXIST makes the claim atomic). 0, or -1
+ * when no tuple could be had. */
+static __always_inline int cg_nat_claim(struct cg_nat_request *req,
+					const struct cg_settings *set,
+					struct cg_nat_entry *rev, __u64 now)
+{
+	int r;
+
+	cg_ct_reverse(&rev->to, &req->orig);
+	rev->expires_ns = now + cg_ct_tcp_syn_ns;
+	if (req->alloc_sport)
+		return cg_nat_claim_port(req, set, rev, now);
+	r = cg_nat_try(req, req->to.sport, rev, now);
+	return cg_nat_claimed(req, req->to.sport, r, r < 0 ? 1 : 0);
 }
 
 /* Install both entries of a new translation; req->to gets the final

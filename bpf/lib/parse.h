@@ -258,11 +258,39 @@ static __always_inline bool cg_parse_xdp(struct xdp_md *ctx, struct cg_pkt *pkt,
 	return true;
 }
 
+/* Bytes of L3 and L4 header this packet needs linear, as far as the
+ * linear part tells: CG_MAX_HDR_LEN when it does not hold enough to say.
+ * An ICMP error needs its quoted headers too. */
+static __always_inline __u32 cg_hdr_need(void *l3, void *data_end)
+{
+	struct iphdr *iph = l3;
+	struct icmphdr *icmp;
+	__u32 hlen;
+
+	if ((void *)(iph + 1) > data_end)
+		return CG_MAX_HDR_LEN;
+	hlen = (iph->ihl & 0xf) * 4;
+	switch (iph->protocol) {
+	case IPPROTO_TCP:
+		return hlen + 14; /* ports and flags */
+	case IPPROTO_ICMP:
+		icmp = l3 + hlen;
+		if ((void *)(icmp + 1) > data_end)
+			return CG_MAX_HDR_LEN;
+		if (icmp->type == ICMP_ECHO || icmp->type == ICMP_ECHOREPLY)
+			return hlen + sizeof(*icmp);
+		return CG_MAX_HDR_LEN;
+	default:
+		return hlen + 8; /* UDP's header; others need none */
+	}
+}
+
 /* Parse a packet at tc: the L3 header is cg_l2_len bytes in. */
 static __always_inline enum cg_drop_reason cg_parse(struct __sk_buff *skb,
 						    struct cg_pkt *pkt)
 {
 	void *data, *data_end;
+	__u32 need;
 
 	pkt->ifindex = skb->ifindex;
 	if (skb->protocol == bpf_htons(ETH_P_IPV6))
@@ -275,12 +303,15 @@ static __always_inline enum cg_drop_reason cg_parse(struct __sk_buff *skb,
 
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (data + cg_l2_len + CG_MAX_HDR_LEN > data_end &&
-	    data_end - data < skb->len) {
-		/* Headers may sit in paged data: make them linear once. */
-		cg_pull(skb, CG_MAX_HDR_LEN);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
+	if (data_end - data < skb->len) {
+		/* Headers may sit in paged data: make linear what this
+		 * packet needs, once (a pull copies a cloned skb's head). */
+		need = cg_hdr_need(data + cg_l2_len, data_end);
+		if (data + cg_l2_len + need > data_end) {
+			cg_pull(skb, need);
+			data = (void *)(long)skb->data;
+			data_end = (void *)(long)skb->data_end;
+		}
 	}
 	return cg_parse_ipv4(data, data_end, cg_l2_len, pkt);
 }

@@ -62,6 +62,22 @@ static __always_inline bool cg_addr_is(const __u8 a[4], const __u8 b[4])
 	return *(const __u32 *)a == *(const __u32 *)b;
 }
 
+/* A packet of WireGuard's own UDP socket on the uplink: from its port
+ * (egress, from the uplink address) or to it (XDP, already known to be
+ * for the uplink address). Nothing translates these: masquerade never
+ * allocates the port (struct cg_settings.wg_port). */
+static __always_inline bool cg_is_wg_port(const struct cg_ct_key *t,
+					  const struct cg_settings *set,
+					  bool egress)
+{
+	if (!set->wg_port || t->proto != IPPROTO_UDP)
+		return false;
+	if (!egress)
+		return t->dport == set->wg_port;
+	return t->sport == set->wg_port &&
+	       cg_addr_is(t->saddr, set->uplink_addr);
+}
+
 /* A service port exposed on the wg address (DNAT), or NULL. */
 static __always_inline const struct cg_dnat_target *
 cg_dnat_of(const struct cg_ct_key *t)

@@ -112,6 +112,7 @@ static int refresh_settings(struct controller *c)
 	set.nat_port_min = c->cfg.nat.port_min;
 	set.nat_port_max = c->cfg.nat.port_max;
 	set.masquerade = c->cfg.nat.masquerade;
+	set.wg_port = c->cfg.wireguard.listen_port;
 	if (!memcmp(&set, &c->settings, sizeof(set)))
 		return 0;
 	ret = dp_write_settings(&c->dp, &set);

@@ -353,6 +353,7 @@ static void settings_rows(const struct mapview_ctx *ctx, const void *key,
 	put_int(row, "nat_port_min", v->nat_port_min);
 	put_int(row, "nat_port_max", v->nat_port_max);
 	put_bool(row, "masquerade", v->masquerade);
+	put_int(row, "wg_port", v->wg_port);
 }
 
 static void dnat_rows(const struct mapview_ctx *ctx, const void *key,

@@ -40,7 +40,7 @@
  * singly (".single"), to show how far the two methods differ.
  *
  * Usage: prog_bench --n N [--runs R] [--repeat REP] [--single S]
- *                   [--baseline FILE]
+ *                   [--baseline FILE] [--only PROGRAM.PATH]
  *
  * Two more modes serve the other items:
  *
@@ -133,6 +133,7 @@ struct bench {
 	uint32_t n;
 	char peer[INET_ADDRSTRLEN]; /* the sender: the last of the N peers */
 	uint32_t repeat, single;
+	const char *only; /* --only: time only paths whose metric has this */
 };
 
 /* One timed path. */
@@ -290,10 +291,12 @@ static void cell_open(struct bench *b)
 	if (config_parse(cfg_json, strlen(cfg_json), &b->cfg, &err))
 		die("config: %s (%s)", err.msg, err.field);
 	state_init(&b->st, &b->cfg);
+	/* Calendar is also exposed on the router's wg address (DNAT). */
 	put_service(b, "calendar",
 		    "{\"endpoints\":[{\"ip\":\"" CALENDAR
 		    "\",\"proto\":\"tcp\","
-		    "\"port\":80}]}");
+		    "\"port\":80}],\"dnat\":[{\"proto\":\"tcp\",\"port\":"
+		    "3000,\"to_ip\":\"" CALENDAR "\",\"to_port\":80}]}");
 	put_service(b, "files",
 		    "{\"endpoints\":[{\"ip\":\"" FILES "\",\"proto\":\"tcp\","
 		    "\"port\":0}]}");
@@ -519,6 +522,29 @@ static int setup_calendar_flow(struct bench *b, struct pkt_desc *d)
 	return 0;
 }
 
+/* peer:40010 -> router:3000, translated to calendar:80 on wg0 ingress;
+ * its SYN-ACK back through egress: established both ways. */
+static int setup_dnat_flow(struct bench *b, struct pkt_desc *d)
+{
+	struct pkt_desc syn = TCP(b->peer, 40010, ROUTER, 3000, TH_SYN);
+	struct pkt_desc synack =
+		TCP(CALENDAR, 80, b->peer, 40010, TH_SYN | TH_ACK);
+	uint8_t frame[PKT_MAX];
+	size_t len;
+
+	(void)d;
+	flows_flush(b);
+	len = build(&syn, frame);
+	if (run(hook_fd(b, WG_INGRESS), false, frame, len, 1, NULL, NULL) !=
+	    TC_OK)
+		die("DNAT SYN dropped");
+	len = build(&synack, frame);
+	if (run(hook_fd(b, WG_EGRESS), false, frame, len, 1, NULL, NULL) !=
+	    TC_OK)
+		die("DNAT SYN-ACK dropped");
+	return 0;
+}
+
 /* A masqueraded flow peer:40005 -> remote:80; d becomes its reply as it
  * arrives on the uplink (to the port masquerade chose). */
 static int setup_masq_reply(struct bench *b, struct pkt_desc *d)
@@ -556,6 +582,13 @@ static const struct path paths[] = {
 	  false, TC_OK },
 	{ WG_INGRESS, "denied", REPEAT, setup_flush,
 	  TCP(PEER, 40001, FILES, 445, TH_SYN), false, TC_SHOT },
+	/* DNAT paths rewrite the packet: timed singly (see the top). */
+	{ WG_INGRESS, "dnat_est", SINGLE, setup_dnat_flow,
+	  TCP(PEER, 40010, ROUTER, 3000, TH_ACK | TH_PSH, .payload_len = 100),
+	  false, TC_OK },
+	{ WG_EGRESS, "dnat_est", SINGLE, setup_dnat_flow,
+	  TCP(CALENDAR, 80, PEER, 40010, TH_ACK | TH_PSH, .payload_len = 400),
+	  false, TC_OK },
 	{ WG_EGRESS, "new", SINGLE, setup_flush, TCP(WEB, 0, PEER, 22, TH_SYN),
 	  true, TC_OK },
 	{ WG_EGRESS, "est", REPEAT, setup_calendar_flow,
@@ -645,6 +678,8 @@ static void one_run(struct bench *b, int run_no)
 			d.dst = b->peer;
 		snprintf(metric, sizeof(metric), "%s.%s", hook_names[p->hook],
 			 p->name);
+		if (b->only && !strstr(metric, b->only))
+			continue;
 		p->setup(b, &d);
 		if (p->method == REPEAT)
 			ns = time_repeat(b, hook_fd(b, p->hook), xdp, &d,
@@ -815,7 +850,7 @@ static void probe(const char *config, uint32_t n, uint32_t changes,
 static void usage(void)
 {
 	fprintf(stderr, "usage: prog_bench --n N [--runs R] [--repeat REP] "
-			"[--single S] [--baseline FILE]\n"
+			"[--single S] [--baseline FILE] [--only PROGRAM.PATH]\n"
 			"       prog_bench --n N --attach IFNAME\n"
 			"       prog_bench --n N --probe CONFIG --changes K "
 			"--peer NAME --peer-ip IP\n");
@@ -835,6 +870,7 @@ int main(int argc, char **argv)
 		{ "changes", required_argument, NULL, 'k' },
 		{ "peer", required_argument, NULL, 'P' },
 		{ "peer-ip", required_argument, NULL, 'I' },
+		{ "only", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char why[160];
@@ -880,6 +916,9 @@ int main(int argc, char **argv)
 			break;
 		case 'I':
 			peer_ip = optarg;
+			break;
+		case 'o':
+			b.only = optarg;
 			break;
 		default:
 			usage();

@@ -34,9 +34,12 @@ PROG_PATHS = [
     ("wg_ingress", "est", "wg0 ingress, established (peer -> service)"),
     ("wg_ingress", "new", "wg0 ingress, new allowed flow"),
     ("wg_ingress", "denied", "wg0 ingress, denied (service_denied)"),
+    ("wg_ingress", "dnat_est",
+     "wg0 ingress, established to a service on the wg address (DNAT)"),
     ("wg_egress", "est", "wg0 egress, established (service -> peer)"),
     ("wg_egress", "new", "wg0 egress, new flow from the bridge"),
     ("wg_egress", "denied", "wg0 egress, denied (unsolicited)"),
+    ("wg_egress", "dnat_est", "wg0 egress, DNAT reply (service -> peer)"),
     ("uplink_xdp", "est", "uplink XDP, masqueraded reply (rewrite)"),
     ("uplink_xdp", "new", "uplink XDP, new port-forward flow (DNAT)"),
     ("uplink_xdp", "denied", "uplink XDP, denied by allow_from"),
@@ -45,6 +48,7 @@ PROG_PATHS = [
 ]
 # Paths timed one packet per call (see tests/bench/prog_bench.c).
 SINGLE_TIMED = {("wg_ingress", "new"), ("wg_egress", "new"),
+                ("wg_ingress", "dnat_est"), ("wg_egress", "dnat_est"),
                 ("uplink_xdp", "new"), ("uplink_xdp", "est"),
                 ("uplink_egress", "new"), ("uplink_egress", "est")}
 
@@ -169,7 +173,9 @@ def headline(rows):
         return None, None
 
     for path, key in (("wg_ingress.est", "est_vs_lookup"),
-                      ("wg_ingress.new", "new_vs_lookup")):
+                      ("wg_ingress.new", "new_vs_lookup"),
+                      ("wg_ingress.denied", "denied_vs_lookup"),
+                      ("wg_egress.est", "egress_est_vs_lookup")):
         out[key] = at_largest("prog", "cellgate", path + ".vs_lookup")
     out["est_vs_empty"] = at_largest("prog", "cellgate",
                                      "wg_ingress.est.vs_empty")
@@ -350,8 +356,9 @@ def doc(rows, machine, made):
     w("\n`*_vs_nofilter`: throughput with the competitor installed over "
       "throughput with no filter at all, same N; `*_vs_iptables`: "
       "cellgate's rate over PIC iptables'; `est_vs_lookup`, "
-      "`new_vs_lookup`: wg0 ingress per-packet cost over a program doing "
-      "one hash lookup (targets 1.5 and 4).\n\n")
+      "`new_vs_lookup`, `denied_vs_lookup`: wg0 ingress per-packet cost "
+      "over a program doing one hash lookup (targets 1.5, 4 and 3), "
+      "`egress_est_vs_lookup` the same for wg0 egress (target 1.5).\n\n")
 
     w("## The machine and the commands\n\n")
     w(table(["", ""], [[k, v.replace("|", "\\|")]

@@ -43,6 +43,10 @@
 /* A conntrack entry's expiry is rewritten only when it moves by more than
  * CG_CT_REFRESH_NS (1 s, bpf/lib/config.h): allow that much staleness. */
 #define CT_REFRESH_SLACK_NS NSEC
+/* The programs' clock is CLOCK_MONOTONIC as of the last tick (cg_now,
+ * bpf/lib/config.h): a few ms behind the tests' clock_gettime; 100 ms
+ * still tells every lifetime (10 s and more) from the next. */
+#define COARSE_CLOCK_SLACK_NS (NSEC / 10)
 
 struct suite {
 	struct cg_config cfg;
