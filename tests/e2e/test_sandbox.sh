@@ -71,6 +71,11 @@ RW_PATHS="$D $D/state $D/bpf /run/wireguard"
 check "the unit's ReadWritePaths are state, config directory, pins" \
 	test "$(unit_value ReadWritePaths)" = "/var/lib/cellgate /etc/cellgate /sys/fs/bpf/cellgate"
 
+# The unit runs /usr/sbin/cellgate; PrivateTmp and ProtectHome hide a
+# build under /tmp or /root, so the sandbox runs a copy in the work dir.
+SANDBOX_BIN="$WORK/cellgate"
+cp "$CELLGATE" "$SANDBOX_BIN"
+
 # write_sandbox BOUNDING AMBIENT: the wrapper start_controller runs in the
 # router namespace instead of cellgate: a private mount namespace set up
 # as the unit's, then setpriv, then cellgate, each exec'ing the next (the
@@ -115,7 +120,7 @@ done
 umask 0077
 exec setpriv --no-new-privs --inh-caps -all,$(setpriv_caps "$2") \\
 	--ambient-caps -all,$(setpriv_caps "$2") \\
-	--bounding-set -all,$(setpriv_caps "$1") -- "$CELLGATE" "\$@"
+	--bounding-set -all,$(setpriv_caps "$1") -- "$SANDBOX_BIN" "\$@"
 EOF
 }
 write_sandbox "$BOUNDING" "$AMBIENT"
