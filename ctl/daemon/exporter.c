@@ -507,6 +507,7 @@ static void controller_counters(struct controller *c, struct metrics *m)
 	metrics_family(m, "cellgate_state_writes_total", COUNTER,
 		       "Times the state file was written.");
 	metrics_u64(m, c->stats.state_writes, NULL);
+	ctl_heal_metrics(c, m);
 
 	metrics_family(m, "cellgate_peers", GAUGE, "Peers configured.");
 	metrics_u64(m, c->state.n_peers, NULL);

@@ -247,6 +247,27 @@ static bool parse_sync(json_object *sync, struct cg_config *cfg,
 	return true;
 }
 
+/* "dataplane": what to do about another program on one of our hooks. */
+static bool parse_dataplane(json_object *dp, struct cg_config *cfg,
+			    struct cg_error *err)
+{
+	static const char *const fields[] = { "foreign_programs", NULL };
+	char mode[16] = "replace";
+
+	if (!jx_only_fields(dp, fields, "dataplane", err) ||
+	    !jx_string(dp, "foreign_programs", false, "dataplane", mode,
+		       sizeof(mode), err))
+		return false;
+	if (strcmp(mode, "replace") && strcmp(mode, "leave")) {
+		cg_error_set(err, 400, "dataplane.foreign_programs",
+			     "'dataplane.foreign_programs' must be \"replace\" "
+			     "or \"leave\"");
+		return false;
+	}
+	cfg->dataplane.leave_foreign = !strcmp(mode, "leave");
+	return true;
+}
+
 static bool parse_limits(json_object *lim, struct cg_config *cfg,
 			 struct cg_error *err)
 {
@@ -371,9 +392,11 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		"cell_name", "domain",	  "wireguard",	    "bridge",
 		"uplink",    "api",	  "state_dir",	    "bpffs",
 		"limits",    "log_level", "local_networks", "dns_ip",
-		"nat",	     "sync",	  "metrics",	    NULL
+		"nat",	     "sync",	  "metrics",	    "dataplane",
+		NULL
 	};
 	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
+	json_object *dp;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -391,6 +414,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "nat", json_type_object, false, "", &nat, err) ||
 	    !jx_member(root, "sync", json_type_object, false, "", &sync, err) ||
 	    !jx_member(root, "metrics", json_type_object, false, "", &metrics,
+		       err) ||
+	    !jx_member(root, "dataplane", json_type_object, false, "", &dp,
 		       err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
@@ -419,6 +444,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (nat && !parse_nat(nat, cfg, err)) ||
 	    (sync && !parse_sync(sync, cfg, err)) ||
 	    (metrics && !parse_metrics(metrics, cfg, err)) ||
+	    (dp && !parse_dataplane(dp, cfg, err)) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
 	if (up) {

@@ -92,6 +92,13 @@ struct cg_config {
 		uint16_t port_max;
 	} nat;
 
+	/* "dataplane.foreign_programs": "replace" (default) puts ours back
+	 * on a hook where another program replaced it; "leave" keeps theirs
+	 * and warns (the policy is then not enforced on that hook). */
+	struct {
+		bool leave_foreign;
+	} dataplane;
+
 	char log_level[8]; /* error, warn, info, debug */
 
 	/* The resolver peers use (DNS = in client configs), if any. */
