@@ -143,6 +143,8 @@ static const char *service_name(const struct mapview_ctx *ctx, uint32_t id,
 		return s->name;
 	if (id == CG_SYNC_SERVICE_ID)
 		return CG_SYNC_SERVICE_NAME;
+	if (id == CG_PEER_API_SERVICE_ID)
+		return CG_PEER_API_SERVICE_NAME;
 	snprintf(buf, len, "#%" PRIu32, id);
 	return buf;
 }
