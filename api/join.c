@@ -66,8 +66,8 @@ static bool rate_ok(uint32_t from, uint32_t per_minute,
 	if (ok)
 		s->tokens -= 1.0;
 	else
-		*retry_after = (unsigned int)((1.0 - s->tokens) / per_ns / 1e9) +
-			       1;
+		*retry_after =
+			(unsigned int)((1.0 - s->tokens) / per_ns / 1e9) + 1;
 	pthread_mutex_unlock(&slots_lock);
 	return ok;
 }
@@ -82,7 +82,8 @@ static void join(struct controller *c, const struct api_request *req,
 	if (!rate_ok(req->client.s_addr, c->cfg.join.rate_per_minute,
 		     &resp->retry_after)) {
 		ctl_join_refused(c, JOIN_RATE_LIMITED);
-		cg_error_set(&err, 429, "", "too many requests from this "
+		cg_error_set(&err, 429, "",
+			     "too many requests from this "
 			     "address; retry later");
 		api_error(resp, &err);
 		return;
@@ -111,8 +112,7 @@ static void peer_me(struct controller *c, const struct api_request *req,
 		api_error(resp, &err);
 }
 
-static void peer_me_config(struct controller *c,
-			   const struct api_request *req,
+static void peer_me_config(struct controller *c, const struct api_request *req,
 			   struct api_response *resp)
 {
 	struct cg_error err = { 0 };

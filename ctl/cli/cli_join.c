@@ -64,14 +64,13 @@ static void print_token(json_object *t)
 	if (cli_member(t, "token"))
 		kv_print(stdout, "secret", "%s  (shown once: keep it now)",
 			 cli_str(t, "token", "-"));
-	kv_print(stdout, "services", "%s",
-		 svcs && svcs[0] ? svcs : "(none)");
+	kv_print(stdout, "services", "%s", svcs && svcs[0] ? svcs : "(none)");
 	kv_print(stdout, "internet", "%s",
 		 yes_no(cli_bool(t, "internet_access")));
 	kv_print(stdout, "groups", "%s",
 		 groups && groups[0] ? groups : "(none)");
-	kv_print(stdout, "uses", "%lld of %s (%s left)",
-		 cli_int(t, "uses", 0), max, uses_left);
+	kv_print(stdout, "uses", "%lld of %s (%s left)", cli_int(t, "uses", 0),
+		 max, uses_left);
 	kv_print(stdout, "expires", "%s", expiry);
 	free(groups);
 	free(svcs);
@@ -79,8 +78,8 @@ static void print_token(json_object *t)
 
 static void print_token_table(json_object *tokens)
 {
-	static const char *const head[] = { "TOKEN",	"SERVICES", "INTERNET",
-					    "USES",	"LEFT",	    "EXPIRES" };
+	static const char *const head[] = { "TOKEN", "SERVICES", "INTERNET",
+					    "USES",  "LEFT",	 "EXPIRES" };
 	size_t i, n = json_object_is_type(tokens, json_type_array) ?
 			      json_object_array_length(tokens) :
 			      0;
@@ -90,8 +89,8 @@ static void print_token_table(json_object *tokens)
 		   TABLE_RIGHT(3) | TABLE_RIGHT(4));
 	for (i = 0; i < n; i++) {
 		json_object *t = json_object_array_get_idx(tokens, i);
-		char *svcs = cli_join(cli_member(t, "service_access"), ",",
-				      NULL);
+		char *svcs =
+			cli_join(cli_member(t, "service_access"), ",", NULL);
 		char uses[24], left[24], expiry[48];
 		const char *row[6];
 
@@ -156,7 +155,8 @@ static int set_count(struct cli *cli, json_object *body, const char *key,
 
 	if (!n || n > 10 || strspn(arg, "0123456789") != n ||
 	    (v = strtoll(arg, NULL, 10)) < 1 || v > max)
-		return cli_usage_error(cli, "%s takes a number from 1 to %lld, "
+		return cli_usage_error(cli,
+				       "%s takes a number from 1 to %lld, "
 				       "not '%s'",
 				       opt, max, arg);
 	json_object_object_add(body, key, json_object_new_int64(v));

@@ -25,8 +25,8 @@
 #define KEY_SWAP_DELAY_NS (500ull * 1000000ull)
 
 static const char *const refusal_names[JOIN__MAX] = {
-	[JOIN_NO_TOKEN] = "no_token",	  [JOIN_BAD_TOKEN] = "bad_token",
-	[JOIN_EXPIRED] = "expired",	  [JOIN_USED_UP] = "used_up",
+	[JOIN_NO_TOKEN] = "no_token",	      [JOIN_BAD_TOKEN] = "bad_token",
+	[JOIN_EXPIRED] = "expired",	      [JOIN_USED_UP] = "used_up",
 	[JOIN_RATE_LIMITED] = "rate_limited", [JOIN_INVALID] = "invalid",
 	[JOIN_CONFLICT] = "conflict",
 };
@@ -262,8 +262,8 @@ static int parse_join(json_object *body, wg_key key, char *name, size_t len,
 
 /* The new peer's body: the token's presets, the device's key and name
  * (derived from the token's name and the key when it gave none). */
-static json_object *peer_body(const struct cg_join_token *tok,
-			      const wg_key key, const char *name)
+static json_object *peer_body(const struct cg_join_token *tok, const wg_key key,
+			      const char *name)
 {
 	json_object *o = json_object_new_object(), *svc;
 	char b64[WG_KEY_B64_LEN + 1], derived[CG_NAME_MAX + 1];
@@ -411,9 +411,8 @@ void ctl_peer_api_refused(struct controller *c)
 }
 
 /* Under the lock: the calling peer, or 403. */
-static const struct cg_peer_def *caller(struct controller *c,
-					struct in_addr from,
-					struct cg_error *err)
+static const struct cg_peer_def *
+caller(struct controller *c, struct in_addr from, struct cg_error *err)
 {
 	const struct cg_peer_def *p = peer_by_ip(&c->state, from);
 
@@ -510,7 +509,8 @@ static int key_apply(struct controller *c, void *arg, struct cg_error *err)
 		return ctl_apply_failed(ret, err, "the map update");
 	secrets_forget_peer_key(c, a->p.name);
 	if (s->pending && strcmp(s->name, a->p.name)) {
-		const struct cg_peer_def *other = state_peer(&c->state, s->name);
+		const struct cg_peer_def *other =
+			state_peer(&c->state, s->name);
 
 		if (other)
 			ctl_wg_program(c, &s->old, other);
@@ -529,8 +529,9 @@ static json_object *key_view(struct controller *c, void *arg)
 	json_object *o =
 		peer_to_json(&c->state, &((struct key_args *)arg)->p, false);
 
-	json_object_object_add(o, "applies_in_ms",
-			       json_object_new_int(KEY_SWAP_DELAY_NS / 1000000));
+	json_object_object_add(
+		o, "applies_in_ms",
+		json_object_new_int(KEY_SWAP_DELAY_NS / 1000000));
 	return o;
 }
 
@@ -577,8 +578,7 @@ void ctl_join_tick(struct controller *c, uint64_t now_ns)
 		return;
 	pthread_mutex_lock(&c->lock);
 	p = state_peer(&c->state, s->name);
-	if (s->pending && p &&
-	    !key_equal(p->public_key, s->old.public_key)) {
+	if (s->pending && p && !key_equal(p->public_key, s->old.public_key)) {
 		if (ctl_wg_program(c, &s->old, p))
 			log_warn("peer %s: new key not in WireGuard yet; the "
 				 "drift repair retries",

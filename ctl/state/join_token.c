@@ -146,10 +146,12 @@ static bool parse_names(json_object *body, const char *key,
 		char field[48];
 
 		snprintf(field, sizeof(field), "%s[%zu]", key, i);
-		if (!json_object_is_type(e, json_type_string) || !valid_name(s)) {
-			cg_error_set(err, 400, field,
-				     "'%s' must be a name ([A-Za-z0-9_.-]{1,64})",
-				     field);
+		if (!json_object_is_type(e, json_type_string) ||
+		    !valid_name(s)) {
+			cg_error_set(
+				err, 400, field,
+				"'%s' must be a name ([A-Za-z0-9_.-]{1,64})",
+				field);
 			return false;
 		}
 		str_copy(out[(*n)++], CG_NAME_MAX + 1, s);
@@ -157,14 +159,16 @@ static bool parse_names(json_object *body, const char *key,
 	return true;
 }
 
-static bool parse_new(const struct cg_state *st, json_object *body,
-		      int64_t now, struct cg_join_token *tok,
-		      struct cg_error *err)
+static bool parse_new(const struct cg_state *st, json_object *body, int64_t now,
+		      struct cg_join_token *tok, struct cg_error *err)
 {
-	static const char *const fields[] = {
-		"name",	      "groups",	    "service_access", "internet_access",
-		"expires_in", "max_uses",   NULL
-	};
+	static const char *const fields[] = { "name",
+					      "groups",
+					      "service_access",
+					      "internet_access",
+					      "expires_in",
+					      "max_uses",
+					      NULL };
 	uint64_t expires_in = 0, max_uses = 0;
 	unsigned int i;
 
@@ -214,8 +218,10 @@ int jt_create(struct cg_join_tokens *t, const struct cg_state *st,
 		return -EEXIST;
 	}
 	if (t->n >= JT_MAX_TOKENS) {
-		cg_error_set(err, 409, "name", "a cell keeps at most %d join "
-			     "tokens", JT_MAX_TOKENS);
+		cg_error_set(err, 409, "name",
+			     "a cell keeps at most %d join "
+			     "tokens",
+			     JT_MAX_TOKENS);
 		return -ENOSPC;
 	}
 	if (pairing_secret_new(secret) || hash_secret(secret, tok.hash)) {
@@ -232,8 +238,7 @@ int jt_create(struct cg_join_tokens *t, const struct cg_state *st,
 	return 0;
 }
 
-int jt_delete(struct cg_join_tokens *t, const char *name,
-	      struct cg_error *err)
+int jt_delete(struct cg_join_tokens *t, const char *name, struct cg_error *err)
 {
 	struct cg_join_token *tok = jt_find(t, name);
 	size_t i;
@@ -267,9 +272,9 @@ static json_object *common_json(const struct cg_join_token *tok)
 	json_object_object_add(o, "name", json_object_new_string(tok->name));
 	json_object_object_add(o, "groups",
 			       names_json((void *)tok->groups, tok->n_groups));
-	json_object_object_add(o, "service_access",
-			       names_json((void *)tok->services,
-					  tok->n_services));
+	json_object_object_add(
+		o, "service_access",
+		names_json((void *)tok->services, tok->n_services));
 	json_object_object_add(o, "internet_access",
 			       json_object_new_boolean(tok->internet_access));
 	json_object_object_add(o, "created_at",
@@ -278,10 +283,9 @@ static json_object *common_json(const struct cg_join_token *tok)
 			       tok->expires_at ?
 				       json_object_new_int64(tok->expires_at) :
 				       NULL);
-	json_object_object_add(o, "max_uses",
-			       tok->max_uses ?
-				       json_object_new_int64(tok->max_uses) :
-				       NULL);
+	json_object_object_add(
+		o, "max_uses",
+		tok->max_uses ? json_object_new_int64(tok->max_uses) : NULL);
 	json_object_object_add(o, "uses", json_object_new_int64(tok->uses));
 	return o;
 }
@@ -292,8 +296,9 @@ json_object *jt_to_json(const struct cg_join_token *tok, int64_t now)
 
 	json_object_object_add(
 		o, "uses_left",
-		tok->max_uses ? json_object_new_int64(tok->max_uses - tok->uses) :
-				NULL);
+		tok->max_uses ?
+			json_object_new_int64(tok->max_uses - tok->uses) :
+			NULL);
 	json_object_object_add(o, "expired",
 			       json_object_new_boolean(jt_expired(tok, now)));
 	return o;

@@ -65,10 +65,8 @@ int jt_create(struct cg_join_tokens *t, const struct cg_state *st,
 	      json_object *body, int64_t now, char secret[JT_SECRET_LEN + 1],
 	      struct cg_error *err);
 /* Remove the token named name; 404 when there is none. */
-int jt_delete(struct cg_join_tokens *t, const char *name,
-	      struct cg_error *err);
-struct cg_join_token *jt_find(const struct cg_join_tokens *t,
-			      const char *name);
+int jt_delete(struct cg_join_tokens *t, const char *name, struct cg_error *err);
+struct cg_join_token *jt_find(const struct cg_join_tokens *t, const char *name);
 
 /* The token whose secret is secret, or NULL; every token is compared, in
  * constant time, whatever matches. */

@@ -56,7 +56,8 @@ static void try_create(const uint8_t *data, size_t size)
 		return;
 	state_init(&st, &cfg);
 	if (!jt_create(&t, &st, body, 1000, secret, &err)) {
-		FJ_CHECK(t.n == 1 && valid_name(t.v[0].name), "made a bad name");
+		FJ_CHECK(t.n == 1 && valid_name(t.v[0].name),
+			 "made a bad name");
 		FJ_CHECK(strlen(secret) == JT_SECRET_LEN, "secret length");
 		FJ_CHECK(jt_match(&t, secret) == &t.v[0], "secret no match");
 		secret[0] = secret[0] == 'A' ? 'B' : 'A';

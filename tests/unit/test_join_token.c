@@ -155,9 +155,8 @@ START_TEST(test_file_round_trip)
 	o = jt_to_json(&again.v[0], 1000);
 	ck_assert(!json_object_object_get_ex(o, "hash", NULL));
 	ck_assert(!json_object_object_get_ex(o, "token", NULL));
-	ck_assert_int_eq(json_object_get_int(json_object_object_get(
-				 o, "uses_left")),
-			 2);
+	ck_assert_int_eq(
+		json_object_get_int(json_object_object_get(o, "uses_left")), 2);
 	json_object_put(o);
 	jt_free(&again);
 	/* A missing file is no tokens; a corrupt one an error. */
