@@ -22,6 +22,7 @@
 #include "config.h"
 #include "dataplane.h"
 #include "heal.h"
+#include "join.h"
 #include "key.h"
 #include "metrics.h"
 #include "pusher.h"
@@ -64,6 +65,9 @@ struct controller {
 	/* Families of GET /metrics from the layers above (the HTTP
 	 * listeners), registered by whoever starts them. */
 	void (*more_metrics)(struct metrics *m);
+
+	/* Join tokens, enrolment and the peers' own API (ops_join.c). */
+	struct ctl_join join;
 
 	/* Interfaces and hooks watched and repaired (heal.c). */
 	struct ctl_heal heal;

@@ -285,6 +285,10 @@ static void services(struct controller *c, struct metrics *m)
 		    CG_SYNC_SERVICE_NAME, "verdict", "allowed", NULL);
 	metrics_u64(m, sums[CG_SYNC_SERVICE_ID].denied, "service",
 		    CG_SYNC_SERVICE_NAME, "verdict", "denied", NULL);
+	metrics_u64(m, sums[CG_PEER_API_SERVICE_ID].allowed, "service",
+		    CG_PEER_API_SERVICE_NAME, "verdict", "allowed", NULL);
+	metrics_u64(m, sums[CG_PEER_API_SERVICE_ID].denied, "service",
+		    CG_PEER_API_SERVICE_NAME, "verdict", "denied", NULL);
 }
 
 /* ---- tables and maps --------------------------------------------------------- */
@@ -508,6 +512,7 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "Times the state file was written.");
 	metrics_u64(m, c->stats.state_writes, NULL);
 	ctl_heal_metrics(c, m);
+	ctl_join_metrics(c, m);
 
 	metrics_family(m, "cellgate_peers", GAUGE, "Peers configured.");
 	metrics_u64(m, c->state.n_peers, NULL);

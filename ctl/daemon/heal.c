@@ -147,7 +147,8 @@ static void drain_events(struct controller *c)
 		     nh = NLMSG_NEXT(nh, n)) {
 			if ((nh->nlmsg_type != RTM_NEWLINK &&
 			     nh->nlmsg_type != RTM_DELLINK) ||
-			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+			    nh->nlmsg_len <
+				    NLMSG_LENGTH(sizeof(struct ifinfomsg)))
 				continue;
 			if (about_ours(c, nh)) {
 				h->events++;

@@ -208,7 +208,9 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 		return ret;
 	t.state = monotonic_ns();
 
-	ret = secrets_load_token(c);
+	ret = ctl_join_load(c);
+	if (!ret)
+		ret = secrets_load_token(c);
 	if (!ret)
 		ret = ctl_wg_setup(c);
 	if (ret)
@@ -234,6 +236,7 @@ void controller_tick(struct controller *c)
 	uint64_t now = monotonic_ns();
 
 	ctl_heal_tick(c, now);
+	ctl_join_tick(c, now);
 	pthread_mutex_lock(&c->lock);
 	if (now - last_gc >= GC_INTERVAL_NS) {
 		int n = dp_gc(&c->dp, now);
@@ -258,6 +261,7 @@ void controller_tick(struct controller *c)
 void controller_stop(struct controller *c)
 {
 	ctl_heal_stop(c);
+	ctl_join_free(c);
 	dp_close(&c->dp);
 	state_free(&c->state);
 	pthread_mutex_destroy(&c->lock);
