@@ -35,35 +35,6 @@
 /* Ethernet header length: the uplink's L2 header. */
 #define ETH_HLEN_BYTES 14
 
-static const char *const map_names[DP_MAP__COUNT] = {
-	[DP_MAP_PEERS] = "cg_peers",
-	[DP_MAP_CELLS] = "cg_cells",
-	[DP_MAP_LOCAL_NETS] = "cg_local_nets",
-	[DP_MAP_SERVICES] = "cg_services",
-	[DP_MAP_CT_TCP] = "cg_ct_tcp",
-	[DP_MAP_CT_OTHER] = "cg_ct_other",
-	[DP_MAP_FRAGS] = "cg_frags",
-	[DP_MAP_EPOCHS] = "cg_epochs",
-	[DP_MAP_COUNTERS] = "cg_counters",
-	[DP_MAP_SETTINGS] = "cg_settings",
-	[DP_MAP_DNAT] = "cg_dnat",
-	[DP_MAP_FORWARDS] = "cg_forwards",
-	[DP_MAP_FWD_ALLOW] = "cg_fwd_allow",
-	[DP_MAP_NAT] = "cg_nat",
-	[DP_MAP_FWD_COUNTERS] = "cg_fwd_counters",
-	[DP_MAP_NAT_STATS] = "cg_nat_stats",
-	[DP_MAP_SERVICE_COUNTERS] = "cg_service_counters",
-	[DP_MAP_TABLE_STATS] = "cg_table_stats",
-	[DP_MAP_EVENTS] = "cg_events",
-	[DP_MAP_MONITOR] = "cg_monitor",
-	[DP_MAP_EVENT_STATS] = "cg_event_stats",
-};
-
-const char *dp_map_name(enum dp_map map)
-{
-	return map < DP_MAP__COUNT ? map_names[map] : "?";
-}
-
 void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg)
 {
 	memset(o, 0, sizeof(*o));
@@ -183,12 +154,12 @@ static int find_map_fds(struct dataplane *dp)
 
 	for (i = 0; i < DP_MAP__COUNT; i++) {
 		struct bpf_map *m =
-			bpf_object__find_map_by_name(obj, map_names[i]);
+			bpf_object__find_map_by_name(obj, dp_map_name(i));
 
 		dp->map_fd[i] = m ? bpf_map__fd(m) : -1;
 		if (dp->map_fd[i] < 0) {
 			log_err("map %s missing from the programs",
-				map_names[i]);
+				dp_map_name(i));
 			return -ENOENT;
 		}
 	}
@@ -252,47 +223,8 @@ fail:
 	return ret;
 }
 
-int dp_open_pinned(struct dataplane *dp, const char *bpffs)
-{
-	char path[PATH_MAX];
-	int i, ret;
-
-	memset(dp, 0, sizeof(*dp));
-	dp->opts.bpffs = bpffs;
-	dp->pinned_only = true;
-	dp->ncpus = libbpf_num_possible_cpus();
-	for (i = 0; i < DP_MAP__COUNT; i++)
-		dp->map_fd[i] = -1;
-	if (dp->ncpus < 1)
-		return -EINVAL;
-	for (i = 0; i < DP_MAP__COUNT; i++) {
-		ret = path_fmt(path, sizeof(path), "%s/%s", bpffs,
-			       map_names[i]);
-		if (ret)
-			goto fail;
-		dp->map_fd[i] = bpf_obj_get(path);
-		if (dp->map_fd[i] < 0) {
-			ret = -errno;
-			goto fail;
-		}
-	}
-	return 0;
-fail:
-	dp_close(dp);
-	return ret;
-}
-
 void dp_close(struct dataplane *dp)
 {
-	int i;
-
-	if (dp->pinned_only) {
-		for (i = 0; i < DP_MAP__COUNT; i++)
-			if (dp->map_fd[i] >= 0)
-				close(dp->map_fd[i]);
-		dp->pinned_only = false;
-		return;
-	}
 	wg_ingress_bpf__destroy(dp->wg_ingress);
 	wg_egress_bpf__destroy(dp->wg_egress);
 	uplink_xdp_bpf__destroy(dp->uplink_xdp);
@@ -329,7 +261,7 @@ int dp_unpin(const char *bpffs)
 	int i;
 
 	for (i = 0; i < DP_MAP__COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", bpffs, map_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", bpffs, dp_map_name(i));
 		if (unlink(path) && errno != ENOENT)
 			log_warn("unpin %s: %s", path, strerror(errno));
 	}

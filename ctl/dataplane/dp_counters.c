@@ -20,18 +20,7 @@
 static int percpu_read_sum(const struct dataplane *dp, int fd, uint32_t key,
 			   void *sum, size_t value_size)
 {
-	void *percpu = calloc((size_t)dp->ncpus, percpu_stride(value_size));
-
-	memset(sum, 0, value_size);
-	if (!percpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, percpu)) {
-		free(percpu);
-		return -errno;
-	}
-	percpu_sum_u64(sum, percpu, value_size, dp->ncpus);
-	free(percpu);
-	return 0;
+	return map_percpu_sum(fd, dp->ncpus, key, sum, value_size);
 }
 
 int dp_counters(const struct dataplane *dp, uint32_t ident,
@@ -196,4 +185,3 @@ int dp_map_usage_of(const struct dataplane *dp, enum dp_map map,
 	usage->memory_bytes = map_memory_bytes(fd);
 	return 0;
 }
-

@@ -102,4 +102,3 @@ int dp_forget_owner(struct dataplane *dp, uint32_t owner)
 {
 	return sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, owned, &owner);
 }
-

@@ -420,4 +420,3 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 		ret = identity_write(dp, &pol->peers[i]);
 	return ret;
 }
-
