@@ -118,8 +118,8 @@ void pins_ro_close(struct pins_ro *p)
 	}
 }
 
-int pins_ro_for_each(const struct pins_ro *p, enum dp_map map,
-		     map_entry_fn fn, void *ctx)
+int pins_ro_for_each(const struct pins_ro *p, enum dp_map map, map_entry_fn fn,
+		     void *ctx)
 {
 	return map_for_each(p->fd[map], p->ncpus, fn, ctx);
 }

@@ -70,8 +70,8 @@ int pins_ro_load_names(struct pins_ro *p, const struct cg_config *cfg,
 void pins_ro_close(struct pins_ro *p);
 
 /* map_for_each and map_count (mapread.h) on one of the maps. */
-int pins_ro_for_each(const struct pins_ro *p, enum dp_map map,
-		     map_entry_fn fn, void *ctx);
+int pins_ro_for_each(const struct pins_ro *p, enum dp_map map, map_entry_fn fn,
+		     void *ctx);
 int pins_ro_count(const struct pins_ro *p, enum dp_map map);
 /* The per-CPU value at key, summed over CPUs into sum (u64 fields). */
 int pins_ro_sum(const struct pins_ro *p, enum dp_map map, uint32_t key,
