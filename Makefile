@@ -155,7 +155,7 @@ $(BUILD)/bpf $(BUILD)/tests:
 
 # ---- tests ---------------------------------------------------------------
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(SAN_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(SAN_OBJS) | $(BUILD)/tests
 	$(CC) -O1 -g $(SAN_FLAGS) $(CTL_CFLAGS) $(shell pkg-config --cflags check) \
 		-o $@ $< $(SAN_OBJS) $(PKG_LIBS) $(shell pkg-config --libs check) -lpthread
 
