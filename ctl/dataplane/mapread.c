@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Reading any BPF map by fd (mapread.h): in batches where the kernel can,
+ * per-CPU values summed. Knows no cellgate map, so the controller and the
+ * read-only face of the pins (pins_ro.c) share it.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
