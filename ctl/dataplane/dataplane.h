@@ -4,8 +4,10 @@
  * pins and adopts maps under the bpffs directory, attaches to tc, and keeps
  * the maps equal to the compiled policy.
  *
- * Attaching is attach.c's: only what cellgate attached is ever replaced
- * or removed.
+ * One header over four files: loading (dataplane.c), writing the maps
+ * (dp_sync.c), sweeping them (dp_gc.c), reading counters and stats
+ * (dp_counters.c). Attaching is attach.c's: only what cellgate attached
+ * is ever replaced or removed. Readers that load nothing use pins_ro.h.
  */
 #ifndef CELLGATE_DATAPLANE_H
 #define CELLGATE_DATAPLANE_H
