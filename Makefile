@@ -173,6 +173,7 @@ test-unit: $(UNIT_BINS) $(BUILD)/cellgate
 	@tests/run-unit.sh $(UNIT_BINS)
 	@tests/check-openapi.sh
 	@tests/check-layers.sh
+	@tests/check-sizes.sh
 	@tests/check-cli.sh $(BUILD)/cellgate $(VERSION)
 
 test-bpf: $(BUILD)/tests/bpf_test
