@@ -157,7 +157,7 @@ $(BUILD)/bpf $(BUILD)/tests:
 
 # ---- tests ---------------------------------------------------------------
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(SAN_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(SAN_OBJS) | $(BUILD)/tests
 	$(CC) -O1 -g $(SAN_FLAGS) $(CTL_CFLAGS) $(shell pkg-config --cflags check) \
 		-o $@ $< $(SAN_OBJS) $(PKG_LIBS) $(shell pkg-config --libs check) -lpthread
 
@@ -174,6 +174,8 @@ test:
 test-unit: $(UNIT_BINS) $(BUILD)/cellgate
 	@tests/run-unit.sh $(UNIT_BINS)
 	@tests/check-openapi.sh
+	@tests/check-layers.sh
+	@tests/check-sizes.sh
 	@tests/check-cli.sh $(BUILD)/cellgate $(VERSION)
 
 test-bpf: $(BUILD)/tests/bpf_test
