@@ -55,7 +55,12 @@ int ctl_look_up(struct controller *c, const struct ctl_lookup *l,
 int ctl_apply_failed(int ret, struct cg_error *err, const char *what);
 
 /* Write the state as it is, outside any operation (the pusher's push
- * outcomes); caller holds the lock. */
+ * outcomes): a snapshot; caller holds the lock. */
 int ctl_save(struct controller *c);
+
+/* Open the journal where the state's load left it (start), close it
+ * (stop). Until it is open every change writes a snapshot. */
+int ctl_journal_start(struct controller *c, const struct cg_journal_pos *pos);
+void ctl_journal_stop(struct controller *c);
 
 #endif

@@ -91,7 +91,7 @@ static bool cell_conflicts(const struct cg_state *st,
 	if (cell_hits_ours(st->cfg, in, err))
 		return true;
 	/* One key, one WireGuard peer: never a peer's and a cell's. */
-	peer = state_find(st, ST_PEERS, peer_with_key, in->public_key);
+	peer = state_peer_by_key(st, in->public_key);
 	if (peer) {
 		cg_error_set(err, 409, "public_key",
 			     "public_key is peer '%s''s", peer->name);
