@@ -37,8 +37,7 @@ uint32_t hash_str(const char *s)
 	return hash_bytes(s, strlen(s));
 }
 
-static void put(struct hashidx_slot *slots, uint32_t cap,
-		struct hashidx_slot e)
+static void put(struct hashidx_slot *slots, uint32_t cap, struct hashidx_slot e)
 {
 	uint32_t i = e.hash & (cap - 1);
 
@@ -90,7 +89,8 @@ int64_t hashidx_find(const struct hashidx *h, uint32_t hash, hashidx_eq *eq,
 
 	if (!h->cap)
 		return -1;
-	for (i = hash & (h->cap - 1); h->slots[i].pos1; i = (i + 1) & (h->cap - 1))
+	for (i = hash & (h->cap - 1); h->slots[i].pos1;
+	     i = (i + 1) & (h->cap - 1))
 		if (h->slots[i].hash == hash &&
 		    eq(ctx, h->slots[i].pos1 - 1, key))
 			return h->slots[i].pos1 - 1;
@@ -104,7 +104,8 @@ static uint32_t slot_of(const struct hashidx *h, uint32_t hash, uint32_t pos)
 
 	if (!h->cap)
 		return 0;
-	for (i = hash & (h->cap - 1); h->slots[i].pos1; i = (i + 1) & (h->cap - 1))
+	for (i = hash & (h->cap - 1); h->slots[i].pos1;
+	     i = (i + 1) & (h->cap - 1))
 		if (h->slots[i].hash == hash && h->slots[i].pos1 == pos + 1)
 			return i;
 	return h->cap;
@@ -122,7 +123,8 @@ bool hashidx_remove(struct hashidx *h, uint32_t hash, uint32_t pos)
 
 		/* Moving j to i keeps it reachable iff home is not in
 		 * (i, j] cyclically. */
-		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+		if (i <= j ? (home <= i || home > j) :
+			     (home <= i && home > j)) {
 			h->slots[i] = h->slots[j];
 			i = j;
 		}

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "op.h"
@@ -106,6 +107,14 @@ int ctl_journal_start(struct controller *c, const struct cg_journal_pos *pos)
 	struct cg_error err = { 0 };
 	int ret = journal_open(&c->journal, c->state_path, pos, &err);
 
+	/* A new cell gets its snapshot at once: the state file is where
+	 * recovery starts, and what an operator looks at. */
+	if (!ret && access(c->state_path, F_OK) && errno == ENOENT) {
+		ret = ctl_save(c);
+		if (ret)
+			cg_error_set(&err, 500, "", "cannot write %s: %s",
+				     c->state_path, strerror(-ret));
+	}
 	if (ret)
 		log_err("%s", err.msg);
 	else if (pos->lines)

@@ -235,8 +235,8 @@ struct cg_peer_def *state_peer_by_ip(const struct cg_state *st,
 {
 	if (!st->index)
 		return state_find(st, ST_PEERS, peer_at_ip, &ip);
-	return peer_at(st, hashidx_find(&st->index->ip, ip_hash(ip), pos_at,
-					st, &ip));
+	return peer_at(
+		st, hashidx_find(&st->index->ip, ip_hash(ip), pos_at, st, &ip));
 }
 
 /* Without an index: the lowest id no peer or cell has, by a walk. */

@@ -73,8 +73,7 @@ static const char *elem_name(enum state_list list, const union state_elem *e)
 	}
 }
 
-static json_object *elem_record(const struct cg_state *st,
-				enum state_list list,
+static json_object *elem_record(const struct cg_state *st, enum state_list list,
 				const union state_elem *e)
 {
 	switch (list) {
@@ -107,8 +106,7 @@ static json_object *change_json(const struct cg_state *st,
 
 /* The operation's line, "\n" included; NULL with *other set when one of
  * its changes is not journaled. */
-static char *render_line(const struct cg_state *st, uint64_t seq,
-			 bool *other)
+static char *render_line(const struct cg_state *st, uint64_t seq, bool *other)
 {
 	const struct state_log *l = st->log;
 	json_object *root, *changes;
@@ -124,7 +122,8 @@ static char *render_line(const struct cg_state *st, uint64_t seq,
 		}
 	root = json_object_new_object();
 	changes = json_object_new_array();
-	json_object_object_add(root, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(root, "seq",
+			       json_object_new_int64((int64_t)seq));
 	for (i = 0; l && i < l->n; i++)
 		json_object_array_add(changes, change_json(st, &l->e[i]));
 	json_object_object_add(root, "changes", changes);
@@ -173,8 +172,8 @@ static void *find_named(const struct cg_state *st, enum state_list list,
 /* A record into e, checked on its own and against the state (old: the
  * element it replaces, or NULL). */
 static bool parse_record(const struct cg_state *st, enum state_list list,
-			 json_object *rec, const void *old,
-			 union state_elem *e, struct cg_error *err)
+			 json_object *rec, const void *old, union state_elem *e,
+			 struct cg_error *err)
 {
 	switch (list) {
 	case ST_SERVICES:

@@ -9,6 +9,7 @@
 
 #include "controller.h"
 #include "op.h"
+#include "state_internal.h"
 #include "testutil.h"
 
 #define SVC                                                               \
@@ -195,6 +196,47 @@ START_TEST(test_look_up_finds_or_404)
 }
 END_TEST
 
+/* wireguard-go takes 65,536 peers (device.MaxPeers): the next POST is a
+ * 409 naming the limit before anything changes, not a failure halfway. */
+START_TEST(test_wireguard_go_peer_limit)
+{
+	json_object *body = tu_json("{\"name\": \"one-more\"}");
+	json_object *bad = tu_json("{\"name\": \"bad name\"}");
+	struct cg_error err = { 0 };
+	struct cg_peer_def p = { 0 };
+	json_object *out = NULL;
+	uint32_t i;
+
+	c.cfg.limits.max_peers = 70000;
+	c.wg_backend = WG_BACKEND_UAPI;
+	for (i = 0; i < 65536; i++) {
+		snprintf(p.name, sizeof(p.name), "p%u", i);
+		memcpy(p.public_key, &i, sizeof(i));
+		p.public_key[31] = 1;
+		p.ip.s_addr = htonl(0x0b000000u + i);
+		p.id = i + 1;
+		ck_assert_ptr_nonnull(state_add(&c.state, ST_PEERS, &p, &err));
+	}
+	ck_assert_int_eq(ctl_add_peer(&c, body, &out, &err), -ENOSPC);
+	tu_assert_err(&err, 409, "name");
+	ck_assert_msg(strstr(err.msg, "65536") &&
+			      strstr(err.msg, "device.MaxPeers"),
+		      "%s", err.msg);
+	ck_assert_uint_eq(c.state.n_peers, 65536);
+	ck_assert_ptr_null(state_peer(&c.state, "one-more"));
+	ck_assert(!saved());
+	ck_assert_ptr_null(out);
+	/* Positive control: with one peer fewer, a POST gets past the
+	 * limit (to its own validation). */
+	state_remove(&c.state, ST_PEERS, state_peer(&c.state, "p7"));
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(ctl_add_peer(&c, bad, &out, &err), -EINVAL);
+	tu_assert_err(&err, 400, "name");
+	json_object_put(body);
+	json_object_put(bad);
+}
+END_TEST
+
 static Suite *op_suite(void)
 {
 	Suite *s = suite_create("op");
@@ -207,6 +249,7 @@ static Suite *op_suite(void)
 	tcase_add_test(run, test_failed_change_puts_state_back);
 	tcase_add_test(run, test_failed_persist_puts_state_back);
 	tcase_add_test(run, test_failed_apply_keeps_saved_change);
+	tcase_add_test(run, test_wireguard_go_peer_limit);
 	tcase_add_test(look, test_look_up_finds_or_404);
 	suite_add_tcase(s, run);
 	suite_add_tcase(s, look);
