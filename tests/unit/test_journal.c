@@ -82,9 +82,9 @@ START_TEST(test_hashidx_against_array)
 	}
 	ck_assert_uint_eq(h.n, n);
 	for (i = 0; i < n; i++)
-		ck_assert_int_eq(hashidx_find(&h, weak(vals[i]), val_eq, NULL,
-					      &vals[i]),
-				 i);
+		ck_assert_int_eq(
+			hashidx_find(&h, weak(vals[i]), val_eq, NULL, &vals[i]),
+			i);
 	k = 999999;
 	ck_assert_int_eq(hashidx_find(&h, weak(k), val_eq, NULL, &k), -1);
 	hashidx_free(&h);
@@ -244,12 +244,12 @@ END_TEST
 /* ---- the journal ------------------------------------------------------- */
 
 /* One operation: begin, change, append, commit (as op.c does). */
-#define OP(j, st, change)                                              \
-	do {                                                           \
-		ck_assert_int_eq(state_begin(st), 0);                  \
-		ck_assert_int_eq((change), 0);                         \
-		ck_assert_int_eq(journal_append((j), (st)), 0);        \
-		state_commit(st);                                      \
+#define OP(j, st, change)                                       \
+	do {                                                    \
+		ck_assert_int_eq(state_begin(st), 0);           \
+		ck_assert_int_eq((change), 0);                  \
+		ck_assert_int_eq(journal_append((j), (st)), 0); \
+		state_commit(st);                               \
 	} while (0)
 
 /* The state as a restart loads it equals st. */
@@ -303,8 +303,9 @@ START_TEST(test_journal_replays_after_snapshot)
 	for (i = 1; i <= 20; i++)
 		OP(&j, &st, add_peer(&st, i, NULL));
 	OP(&j, &st,
-	   put_peer(&st, 4, "{\"service_access\": [\"web\"], "
-			    "\"peer_to_peer\": true}"));
+	   put_peer(&st, 4,
+		    "{\"service_access\": [\"web\"], "
+		    "\"peer_to_peer\": true}"));
 	OP(&j, &st, del_peer(&st, 2));
 	OP(&j, &st, del_peer(&st, 20));
 	/* No snapshot was written: the journal alone holds them. */
@@ -371,8 +372,10 @@ START_TEST(test_journal_corrupt_line_refused)
 	/* A line that cannot apply, followed by a whole one: not a torn
 	 * tail but a corrupt journal, refused like a corrupt state file. */
 	snprintf(file, sizeof(file), "%s.journal.0", path);
-	tu_write(file, "{\"seq\":1,\"changes\":[{\"op\":\"remove\",\"kind\":"
-		       "\"peer\",\"name\":\"ghost\"}]}\n{\"seq\":2,\"changes\":[]}\n");
+	tu_write(
+		file,
+		"{\"seq\":1,\"changes\":[{\"op\":\"remove\",\"kind\":"
+		"\"peer\",\"name\":\"ghost\"}]}\n{\"seq\":2,\"changes\":[]}\n");
 	state_init(&loaded, &cfg);
 	ck_assert_int_eq(state_load(&loaded, path, &err), -EINVAL);
 	ck_assert_msg(strstr(err.msg, "state.json.journal.0 line 1: no peer "
