@@ -88,16 +88,21 @@ for n in $N_LIST; do
 	topo_wg
 	start_with_room "$n" || die "cellgate does not start at N=$n"
 	put_config "p$((n / 2))" >"$WORK/puts"
+	# API_PERF=FILE: a perf profile of the controller during the PUTs.
+	[ -n "${API_PERF:-}" ] && { perf record -g -o "$API_PERF.$n" -p "$CG_PID" 2>/dev/null & perf_pid=$!; sleep 0.5; }
 	ip netns exec "$R" curl -s -K "$WORK/puts" >"$WORK/puts.out"
+	[ -n "${API_PERF:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 	bad=$(grep -vc '^200 ' "$WORK/puts.out" || true)
 	[ "$bad" = 0 ] || die "$bad PUTs failed at N=$n"
 	awk '{ print $2 * 1000 }' "$WORK/puts.out" >"$WORK/put_ms"
 	line="n=$n start_s=$CG_START_S put_p50_ms=$(pct 50 "$WORK/put_ms") put_p99_ms=$(pct 99 "$WORK/put_ms")"
 	if [ "$n" = "${N_LIST##* }" ]; then
 		post_config "$n" >"$WORK/posts"
+		[ -n "${API_PERF:-}" ] && { perf record -g -o "$API_PERF.post" -p "$CG_PID" 2>/dev/null & perf_pid=$!; sleep 0.5; }
 		t0=$(date +%s%N)
 		ip netns exec "$R" curl -s -K "$WORK/posts" >"$WORK/posts.out"
 		t1=$(date +%s%N)
+		[ -n "${API_PERF:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 		ok=$(grep -c '^201$' "$WORK/posts.out" || true)
 		line="$line post_ok=$ok/$POSTS post_per_s=$(awk -v n="$ok" -v s="$(secs "$t0" "$t1")" 'BEGIN { printf "%.0f", n / s }')"
 		line="$line rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$CG_PID/status")"
