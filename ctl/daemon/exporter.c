@@ -505,7 +505,8 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "collected.");
 	metrics_u64(m, c->stats.ct_gc_deleted, NULL);
 	metrics_family(m, "cellgate_state_writes_total", COUNTER,
-		       "Times the state file was written.");
+		       "Changes made durable: journal lines and "
+		       "snapshots of the state file.");
 	metrics_u64(m, c->stats.state_writes, NULL);
 
 	metrics_family(m, "cellgate_peers", GAUGE, "Peers configured.");
