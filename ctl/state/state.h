@@ -177,6 +177,10 @@ struct cg_cell_def *state_cell_by_address(const struct cg_state *st,
 int state_link_cell(struct cg_state *st, const struct cg_cell_info *info,
 		    const uint8_t link_key[LINK_KEY_LEN],
 		    struct cg_cell_def *linked, struct cg_error *err);
+/* Overwrite a linked cell (found by state_cell*) with val: recorded for
+ * undo, like every change of an entity. */
+void state_set_cell(struct cg_state *st, struct cg_cell_def *cell,
+		    const struct cg_cell_def *val);
 int state_unlink_cell(struct cg_state *st, const char *name,
 		      struct cg_cell_def *removed, struct cg_error *err);
 /* PUT permissions: {"inbound": {"svc": bool}} (outbound is the remote's
@@ -251,7 +255,8 @@ int journal_open(struct cg_journal *j, const char *state_path,
 /* Wait for a compaction and close. */
 void journal_close(struct cg_journal *j);
 /* Append the current operation's changes (st's undo log) as one line,
- * durably: 0, 1 when they are not journaled (cells, invites: the caller
+ * durably: 0, 1 when they are not journaled (cells, invites, no change
+ * recorded at all: the caller
  * writes a snapshot instead) or -errno (nothing appended). */
 int journal_append(struct cg_journal *j, const struct cg_state *st);
 /* Write a snapshot of st now and start a new generation (the caller holds

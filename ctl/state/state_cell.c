@@ -168,6 +168,12 @@ int state_link_cell(struct cg_state *st, const struct cg_cell_info *info,
 	return 0;
 }
 
+void state_set_cell(struct cg_state *st, struct cg_cell_def *cell,
+		    const struct cg_cell_def *val)
+{
+	state_replace(st, ST_CELLS, cell, val);
+}
+
 int state_unlink_cell(struct cg_state *st, const char *name,
 		      struct cg_cell_def *removed, struct cg_error *err)
 {

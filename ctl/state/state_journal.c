@@ -485,11 +485,11 @@ int journal_append(struct cg_journal *j, const struct cg_state *st)
 	size_t len;
 	int ret;
 
-	if (other)
-		return 1;
-	if (!st->log || !st->log->n) {
+	/* No change through state.c: an operation that changed an entity
+	 * in place (a linked cell's fields) is saved whole. */
+	if (other || !st->log || !st->log->n) {
 		free(line);
-		return 0; /* nothing changed */
+		return 1;
 	}
 	if (!line)
 		return -ENOMEM;
