@@ -256,6 +256,36 @@ static bool cell_id_valid(const struct cg_state *st,
 	return true;
 }
 
+bool state_cell_record(const struct cg_state *st, json_object *o,
+		       struct cg_cell_def *c, struct cg_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	return cell_from_state(o, c, st->services, st->n_services, err);
+}
+
+bool state_cell_fits(const struct cg_state *st, const struct cg_cell_def *c,
+		     const struct cg_cell_def *self, struct cg_error *err)
+{
+	const struct cg_cell_def *other =
+		state_cell_by_key(st, c->info.public_key);
+
+	if (c->id > st->cfg->limits.max_peers ||
+	    ((!self || self->id != c->id) && state_identity_used(st, c->id))) {
+		cg_error_set(err, 400, "cells", "cell '%s': id %u is taken",
+			     c->info.cell_name, c->id);
+		return false;
+	}
+	if ((other && other != self) ||
+	    cell_conflicts(st, &c->info, self, err)) {
+		if (!err->msg[0])
+			cg_error_set(err, 400, "cells",
+				     "cell '%s' repeats another",
+				     c->info.cell_name);
+		return false;
+	}
+	return true;
+}
+
 /* The state file's cells, read after its services and peers. */
 bool state_load_cells(struct cg_state *st, json_object *arr,
 		      struct cg_error *err)
@@ -346,40 +376,52 @@ json_object *invite_to_json(const struct cg_invite *inv)
 	return o;
 }
 
+bool state_invite_record(json_object *o, struct cg_invite *inv,
+			 struct cg_error *err)
+{
+	static const char *const fields[] = { "secret", "created_at",
+					      "expires_at", NULL };
+	uint8_t raw[PAIRING_SECRET_LEN];
+	uint64_t created = 0, expires = 0;
+	bool ok;
+
+	memset(inv, 0, sizeof(*inv));
+	ok = json_object_is_type(o, json_type_object) &&
+	     jx_only_fields(o, fields, "invites", err) &&
+	     jx_string(o, "secret", true, "invites", inv->secret,
+		       sizeof(inv->secret), err) &&
+	     jx_uint(o, "created_at", true, "invites", 0, INT64_MAX, &created,
+		     err) &&
+	     jx_uint(o, "expires_at", true, "invites", 0, INT64_MAX, &expires,
+		     err) &&
+	     pairing_secret_decode(raw, inv->secret);
+	explicit_bzero(raw, sizeof(raw));
+	inv->created_at = (int64_t)created;
+	inv->expires_at = (int64_t)expires;
+	return ok;
+}
+
 /* The state file's pending invites (each a valid pairing secret). */
 bool state_load_invites(struct cg_state *st, json_object *arr,
 			struct cg_error *err)
 {
-	static const char *const fields[] = { "secret", "created_at",
-					      "expires_at", NULL };
 	size_t i, n = arr ? json_object_array_length(arr) : 0;
-	uint8_t raw[PAIRING_SECRET_LEN];
 
 	for (i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(arr, i);
-		struct cg_invite inv = { 0 };
-		uint64_t created = 0, expires = 0;
+		struct cg_invite inv;
 
-		if (!json_object_is_type(o, json_type_object) ||
-		    !jx_only_fields(o, fields, "invites", err) ||
-		    !jx_string(o, "secret", true, "invites", inv.secret,
-			       sizeof(inv.secret), err) ||
-		    !jx_uint(o, "created_at", true, "invites", 0, INT64_MAX,
-			     &created, err) ||
-		    !jx_uint(o, "expires_at", true, "invites", 0, INT64_MAX,
-			     &expires, err) ||
-		    !pairing_secret_decode(raw, inv.secret)) {
+		if (!state_invite_record(json_object_array_get_idx(arr, i),
+					 &inv, err)) {
 			if (!err->msg[0])
 				cg_error_set(err, 400, "invites",
 					     "invites[%zu] is not an invite",
 					     i);
+			explicit_bzero(&inv, sizeof(inv));
 			return false;
 		}
-		inv.created_at = (int64_t)created;
-		inv.expires_at = (int64_t)expires;
 		if (state_add_invite(st, &inv, err))
 			return false;
+		explicit_bzero(&inv, sizeof(inv));
 	}
-	explicit_bzero(raw, sizeof(raw));
 	return true;
 }

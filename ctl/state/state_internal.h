@@ -174,6 +174,12 @@ bool state_forward_record(const struct cg_state *st, json_object *o,
 			  struct cg_forward_def *f, struct cg_error *err);
 bool state_forward_fits(const struct cg_state *st,
 			const struct cg_forward_def *f, struct cg_error *err);
+bool state_cell_record(const struct cg_state *st, json_object *o,
+		       struct cg_cell_def *c, struct cg_error *err);
+bool state_cell_fits(const struct cg_state *st, const struct cg_cell_def *c,
+		     const struct cg_cell_def *self, struct cg_error *err);
+bool state_invite_record(json_object *o, struct cg_invite *inv,
+			 struct cg_error *err);
 /* The state file's text, with the journal generation it continues in
  * (0: none, the field is left out). */
 char *state_to_string_gen(const struct cg_state *st, uint64_t gen);

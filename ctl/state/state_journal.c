@@ -9,8 +9,8 @@
  *                        "record":{...as in state.json...}}]}
  *
  * op is add (record), replace (name: the one replaced, record) or remove
- * (name); kind is service, peer or forward (cells and invites change
- * rarely and write a snapshot). One line is one operation: applied
+ * (name); kind is service, peer, forward or cell (an operation on
+ * invites, at most 16, writes a snapshot). One line is one operation: applied
  * whole or, torn by a crash before it was acknowledged, not at all.
  *
  * Generations make compaction safe without stopping writers: the
@@ -40,6 +40,9 @@ static const char *const kinds[ST_N_LISTS] = {
 	[ST_SERVICES] = "service",
 	[ST_PEERS] = "peer",
 	[ST_FORWARDS] = "forward",
+	[ST_CELLS] = "cell",
+	/* Invites (at most 16, found by a hash of their secret) are saved
+	 * with a snapshot. */
 };
 
 static const char *const ops[] = {
@@ -57,8 +60,8 @@ static int journal_path(char *buf, size_t size, const char *state_path,
 
 /* ---- rendering ------------------------------------------------------------ */
 
-/* The name an element is found by: services' and peers' name, forwards'
- * id. */
+/* The name an element is found by: services', peers' and cells' name,
+ * forwards' id. */
 static const char *elem_name(enum state_list list, const union state_elem *e)
 {
 	switch (list) {
@@ -69,7 +72,7 @@ static const char *elem_name(enum state_list list, const union state_elem *e)
 	case ST_FORWARDS:
 		return e->forward.id;
 	default:
-		return "";
+		return e->cell.info.cell_name;
 	}
 }
 
@@ -81,14 +84,38 @@ static json_object *elem_record(const struct cg_state *st, enum state_list list,
 		return service_to_json(&e->service, true);
 	case ST_PEERS:
 		return peer_to_json(st, &e->peer, true);
-	default:
+	case ST_FORWARDS:
 		return forward_to_json(&e->forward, true);
+	default:
+		return cell_to_json(&e->cell, st->services, st->n_services,
+				    true);
 	}
 }
 
-static json_object *change_json(const struct cg_state *st,
-				const struct log_entry *e)
+/* A linked cell's operation may change it in place after logging it
+ * (pending_push, the remote's replay stamp): its last record in the
+ * line is the cell as it is now. */
+static const union state_elem *record_of(const struct cg_state *st,
+					 const struct state_log *l, size_t i)
 {
+	const struct log_entry *e = &l->e[i];
+	size_t k;
+
+	if (e->list != ST_CELLS)
+		return &e->new;
+	for (k = i + 1; k < l->n; k++)
+		if (l->e[k].list == ST_CELLS &&
+		    key_equal(l->e[k].old.cell.info.public_key,
+			      e->new.cell.info.public_key))
+			return &e->new;
+	return (const void *)state_cell_by_key(st, e->new.cell.info.public_key) ?:
+		       &e->new;
+}
+
+static json_object *change_json(const struct cg_state *st,
+				const struct state_log *l, size_t i)
+{
+	const struct log_entry *e = &l->e[i];
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "op", json_object_new_string(ops[e->op]));
@@ -99,14 +126,14 @@ static json_object *change_json(const struct cg_state *st,
 			o, "name",
 			json_object_new_string(elem_name(e->list, &e->old)));
 	if (e->op != LOG_REMOVE)
-		json_object_object_add(o, "record",
-				       elem_record(st, e->list, &e->new));
+		json_object_object_add(
+			o, "record",
+			elem_record(st, e->list, record_of(st, l, i)));
 	return o;
 }
 
-/* The operation's line, "\n" included; NULL with *other set when one of
- * its changes is not journaled. */
-static char *render_line(const struct cg_state *st, uint64_t seq, bool *other)
+/* The operation's line, "\n" included. */
+static char *render_line(const struct cg_state *st, uint64_t seq)
 {
 	const struct state_log *l = st->log;
 	json_object *root, *changes;
@@ -114,18 +141,12 @@ static char *render_line(const struct cg_state *st, uint64_t seq, bool *other)
 	char *line = NULL;
 	size_t i, len;
 
-	*other = false;
-	for (i = 0; l && i < l->n; i++)
-		if (!kinds[l->e[i].list]) {
-			*other = true;
-			return NULL;
-		}
 	root = json_object_new_object();
 	changes = json_object_new_array();
 	json_object_object_add(root, "seq",
 			       json_object_new_int64((int64_t)seq));
 	for (i = 0; l && i < l->n; i++)
-		json_object_array_add(changes, change_json(st, &l->e[i]));
+		json_object_array_add(changes, change_json(st, l, i));
 	json_object_object_add(root, "changes", changes);
 	text = json_object_to_json_string_ext(
 		root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -164,8 +185,10 @@ static void *find_named(const struct cg_state *st, enum state_list list,
 		return state_service(st, name);
 	case ST_PEERS:
 		return state_peer(st, name);
-	default:
+	case ST_FORWARDS:
 		return state_find(st, ST_FORWARDS, forward_named, name);
+	default:
+		return state_cell(st, name);
 	}
 }
 
@@ -188,6 +211,9 @@ static bool parse_record(const struct cg_state *st, enum state_list list,
 	case ST_PEERS:
 		return state_peer_record(st, rec, &e->peer, err) &&
 		       state_peer_fits(st, &e->peer, old, err);
+	case ST_CELLS:
+		return state_cell_record(st, rec, &e->cell, err) &&
+		       state_cell_fits(st, &e->cell, old, err);
 	default:
 		if (old) {
 			cg_error_set(err, 400, "op",
@@ -480,23 +506,25 @@ void journal_close(struct cg_journal *j)
 
 int journal_append(struct cg_journal *j, const struct cg_state *st)
 {
-	bool other;
-	char *line = render_line(st, j->seq + 1, &other);
-	size_t len;
+	char *line;
+	size_t len, i;
 	int ret;
 
-	/* No change through state.c: an operation that changed an entity
-	 * in place (a linked cell's fields) is saved whole. */
-	if (other || !st->log || !st->log->n) {
-		free(line);
+	/* No change through state.c (an operation that changed an entity
+	 * only in place), or an invite's: saved whole. */
+	if (!st->log || !st->log->n)
 		return 1;
-	}
+	for (i = 0; i < st->log->n; i++)
+		if (!kinds[st->log->e[i].list])
+			return 1;
+	line = render_line(st, j->seq + 1);
 	if (!line)
 		return -ENOMEM;
 	len = strlen(line);
 	ret = write_all_fd(j->fd, line, len);
 	if (!ret && fdatasync(j->fd))
 		ret = -errno;
+	explicit_bzero(line, len); /* invites carry their secret */
 	free(line);
 	if (ret) {
 		/* Not acknowledged: no part of it may stay before the next

@@ -224,7 +224,7 @@ state_of() {
 	# Removal as the controller does it: forwards keep their order, the
 	# other lists move their last element into the hole.
 	jq -n --slurpfile s <(echo "$snap") '
-		def key($k): if $k == "forward" then "id" else "name" end;
+		def key($k): {forward: "id", cell: "cell_name"}[$k] // "name";
 		def apply($c): ($c.kind + "s") as $l | key($c.kind) as $k |
 			if $c.op == "add" then .[$l] += [$c.record]
 			elif $c.op == "replace" then

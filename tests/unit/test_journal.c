@@ -322,6 +322,67 @@ START_TEST(test_journal_replays_after_snapshot)
 }
 END_TEST
 
+static int link_to(struct cg_state *st, const char *name, unsigned int seed,
+		   const char *subnet)
+{
+	char key[WG_KEY_B64_LEN + 1], buf[512];
+	struct cg_error err = { 0 };
+	struct cg_cell_info info;
+	uint8_t link_key[LINK_KEY_LEN];
+	json_object *o;
+
+	tu_key_b64(seed, key);
+	snprintf(buf, sizeof(buf),
+		 "{\"cell_name\": \"%s\", \"public_key\": \"%s\", "
+		 "\"endpoint\": \"198.51.100.%u:51820\", \"vpn_subnet\": "
+		 "\"%s\", \"domain\": \"%s.cell\", \"version\": 1}",
+		 name, key, seed, subnet, name);
+	o = tu_json(buf);
+	ck_assert(cell_info_parse(o, &info, NULL, &err));
+	json_object_put(o);
+	memset(link_key, (int)seed, sizeof(link_key));
+	return state_link_cell(st, &info, link_key, NULL, &err);
+}
+
+static int share(struct cg_state *st, const char *name, const char *body)
+{
+	struct cg_error err = { 0 };
+	json_object *o = tu_json(body);
+	int ret = state_set_cell_inbound(st, name, o, NULL, &err);
+
+	json_object_put(o);
+	return ret;
+}
+
+/* Linked cells are journaled too: link, permissions, a change in place
+ * after the logged one (pending_push), unlink. */
+START_TEST(test_journal_cells)
+{
+	struct cg_journal j;
+	struct cg_state st;
+
+	open_journal(&j, &st);
+	OP(&j, &st, put_service(&st, "web"));
+	OP(&j, &st, add_peer(&st, 1, NULL));
+	OP(&j, &st, link_to(&st, "office", 200, "10.9.0.0/24"));
+	OP(&j, &st, link_to(&st, "lab", 201, "10.9.1.0/24"));
+	ck_assert_int_eq(state_begin(&st), 0);
+	ck_assert_int_eq(share(&st, "office", "{\"inbound\": {\"web\": true}}"),
+			 0);
+	state_cell(&st, "office")->pending_push = true; /* in place, after */
+	ck_assert_int_eq(journal_append(&j, &st), 0);
+	state_commit(&st);
+	assert_reloads(&st);
+	OP(&j, &st,
+	   state_unlink_cell(&st, "office", NULL, &(struct cg_error){ 0 }));
+	/* A peer takes the freed identity id only after the cell left. */
+	OP(&j, &st, add_peer(&st, 2, NULL));
+	assert_reloads(&st);
+	journal_close(&j);
+	state_free(&st);
+}
+END_TEST
+
 START_TEST(test_journal_torn_tail_left_out)
 {
 	struct cg_journal j;
@@ -426,6 +487,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(t, test_index_lowest_free_and_conflicts);
 	tcase_add_test(t, test_rollback_puts_back_state_and_indexes);
 	tcase_add_test(t, test_journal_replays_after_snapshot);
+	tcase_add_test(t, test_journal_cells);
 	tcase_add_test(t, test_journal_torn_tail_left_out);
 	tcase_add_test(t, test_journal_corrupt_line_refused);
 	tcase_add_test(t, test_journal_compaction_by_generation);
