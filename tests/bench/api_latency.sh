@@ -99,6 +99,7 @@ for n in $N_LIST; do
 	if [ "$n" = "${N_LIST##* }" ]; then
 		post_config "$n" >"$WORK/posts"
 		[ -n "${API_PERF:-}" ] && { perf record -g -o "$API_PERF.post" -p "$CG_PID" 2>/dev/null & perf_pid=$!; sleep 0.5; }
+		[ -n "${API_STRACE:-}" ] && { strace -f -T -tt -o "$API_STRACE" -p "$CG_PID" 2>/dev/null & perf_pid=$!; sleep 0.5; }
 		t0=$(date +%s%N)
 		ip netns exec "$R" curl -s -K "$WORK/posts" >"$WORK/posts.out"
 		t1=$(date +%s%N)
