@@ -146,6 +146,24 @@ int ctl_look_up(struct controller *c, const struct ctl_lookup *l,
 	return ret;
 }
 
+/* wireguard-go's device.MaxPeers: its 65,537th peer fails inside the
+ * UAPI set, after the state and the maps took it. */
+#define WG_GO_MAX_PEERS 65536u
+
+bool ctl_wg_room(struct controller *c, const char *field, struct cg_error *err)
+{
+	size_t n = c->state.n_peers + c->state.n_cells;
+
+	if (c->wg_backend != WG_BACKEND_UAPI || n < WG_GO_MAX_PEERS)
+		return true;
+	cg_error_set(err, 409, field,
+		     "wireguard-go holds at most %u peers (its "
+		     "device.MaxPeers), peers and linked cells together; "
+		     "this cell has %zu",
+		     WG_GO_MAX_PEERS, n);
+	return false;
+}
+
 int ctl_apply_failed(int ret, struct cg_error *err, const char *what)
 {
 	cg_error_set(err, 500, "",

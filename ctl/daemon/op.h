@@ -54,6 +54,10 @@ int ctl_look_up(struct controller *c, const struct ctl_lookup *l,
  * periodic work (maps every 30 s, WireGuard every 5 s). Returns ret. */
 int ctl_apply_failed(int ret, struct cg_error *err, const char *what);
 
+/* One more WireGuard peer (a peer or a linked cell) fits the back end:
+ * wireguard-go takes 65,536 (device.MaxPeers). Else a 409 at field. */
+bool ctl_wg_room(struct controller *c, const char *field, struct cg_error *err);
+
 /* Write the state as it is, outside any operation (the pusher's push
  * outcomes): a snapshot; caller holds the lock. */
 int ctl_save(struct controller *c);

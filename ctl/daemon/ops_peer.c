@@ -122,25 +122,6 @@ static json_object *peer_args_view(struct controller *c, void *arg)
 	return peer_json(c, &((struct peer_args *)arg)->p);
 }
 
-/* wireguard-go's device.MaxPeers: its 65,537th peer fails inside the
- * UAPI set, after the state and the maps took it. */
-#define WG_GO_MAX_PEERS 65536u
-
-/* One more WireGuard peer (a peer or a linked cell) fits the back end. */
-static bool wg_room(struct controller *c, struct cg_error *err)
-{
-	size_t n = c->state.n_peers + c->state.n_cells;
-
-	if (c->wg_backend != WG_BACKEND_UAPI || n < WG_GO_MAX_PEERS)
-		return true;
-	cg_error_set(err, 409, "name",
-		     "wireguard-go holds at most %u peers (its "
-		     "device.MaxPeers), peers and linked cells together; "
-		     "this cell has %zu",
-		     WG_GO_MAX_PEERS, n);
-	return false;
-}
-
 static int add_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
@@ -152,7 +133,7 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 	wg_key pub;
 	int ret;
 
-	if (!wg_room(c, err))
+	if (!ctl_wg_room(c, "name", err))
 		return -ENOSPC;
 	if (generate && (key_generate_private(a->priv) ||
 			 key_public_from_private(pub, a->priv))) {

@@ -50,6 +50,9 @@ static int accept_change(struct controller *c, void *arg, struct cg_error *err)
 				       "no pending invite signed this "
 				       "(unknown, used or expired pairing "
 				       "secret)");
+	if (!state_cell_by_key(&c->state, a->them.public_key) &&
+	    !ctl_wg_room(c, "public_key", err))
+		return -ENOSPC;
 	state_drop_invite(&c->state, (size_t)i); /* single use */
 	ret = state_link_cell(&c->state, &a->them, a->key, NULL, err);
 	if (!ret)

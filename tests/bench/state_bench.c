@@ -72,8 +72,8 @@ static json_object *peer_body(unsigned int i)
 	memcpy(key, &i, sizeof(i));
 	key[31] = 0x5a;
 	key_to_base64(b64, key);
-	snprintf(body, sizeof(body), "{\"name\": \"p%u\", \"public_key\": \"%s\"}",
-		 i, b64);
+	snprintf(body, sizeof(body),
+		 "{\"name\": \"p%u\", \"public_key\": \"%s\"}", i, b64);
 	return json_tokener_parse(body);
 }
 
