@@ -141,6 +141,9 @@ check "compaction ran during the bursts (the snapshot continues a journal genera
 	test "$(jq -r '.journal // 0' "$STATE")" -gt 0
 check "old journal generations are removed" \
 	test "$(ls "$STATE".journal.* | wc -l)" -le 2
+last=$STATE.journal.$(ls "$STATE".journal.* | sed 's/.*\.journal\.//' | sort -n | tail -1)
+check "/metrics: cellgate_state_journal_bytes is the journal's size ($(stat -c %s "$last"))" \
+	test "$(api_ok $CELL GET /metrics | awk '/^cellgate_state_journal_bytes / {print $2}')" = "$(stat -c %s "$last")"
 stop_controller $CELL
 check "a clean stop leaves one snapshot equal to the last state" \
 	test "$(state_of "$STATE" | jq -c '[.peers[] | [.name, .internet_access]] | sort')" = \
