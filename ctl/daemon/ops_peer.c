@@ -133,6 +133,8 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 	wg_key pub;
 	int ret;
 
+	if (!ctl_wg_room(c, "name", err))
+		return -ENOSPC;
 	if (generate && (key_generate_private(a->priv) ||
 			 key_public_from_private(pub, a->priv))) {
 		cg_error_set(err, 500, "", "cannot generate a key pair");

@@ -449,7 +449,7 @@ END_TEST
 /* What policy_compile makes of forwards: slots are the dataplane's ids. */
 START_TEST(test_compiled)
 {
-	struct policy pol;
+	struct policy pol, only;
 
 	must_add("a", "tcp", 2222, "10.0.0.2",
 		 ", \"allow_from\": [\"198.51.100.0/24\"]");
@@ -467,6 +467,17 @@ START_TEST(test_compiled)
 	ck_assert_uint_eq(pol.forwards[1].value.snat_at_wg, 1);
 	ck_assert_uint_eq(pol.forwards[1].value.has_allow_from, 1);
 	ck_assert_uint_eq(pol.n_fwd_allow, 2);
+	/* The forwards alone (what a forward's change writes) compile the
+	 * same entries. */
+	ck_assert_int_eq(policy_compile_forwards(&st, &cfg, &only), 0);
+	ck_assert_uint_eq(only.n_forwards, pol.n_forwards);
+	ck_assert_uint_eq(only.n_fwd_allow, pol.n_fwd_allow);
+	ck_assert_mem_eq(only.forwards, pol.forwards,
+			 pol.n_forwards * sizeof(*pol.forwards));
+	ck_assert_mem_eq(only.fwd_allow, pol.fwd_allow,
+			 pol.n_fwd_allow * sizeof(*pol.fwd_allow));
+	ck_assert_uint_eq(only.n_peers, 0);
+	policy_free(&only);
 	policy_free(&pol);
 }
 END_TEST
