@@ -26,7 +26,8 @@ static bool is_carrying(const char *name)
 
 static bool is_percpu(enum bpf_map_type t)
 {
-	return t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_PERCPU_HASH ||
+	return t == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       t == BPF_MAP_TYPE_PERCPU_HASH ||
 	       t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
 }
 
@@ -127,11 +128,12 @@ static bool plan_struct(struct plan_ctx *x, const struct btf_type *ot,
 			snprintf(x->why, x->why_len, "%s: a bitfield", sub);
 			return false;
 		}
-		if (!plan_type(x, om->type,
-			       ooff + btf_member_bit_offset(ot, (uint32_t)oi) / 8,
-			       nm->type,
-			       noff + btf_member_bit_offset(nt, (uint32_t)i) / 8,
-			       sub))
+		if (!plan_type(
+			    x, om->type,
+			    ooff + btf_member_bit_offset(ot, (uint32_t)oi) / 8,
+			    nm->type,
+			    noff + btf_member_bit_offset(nt, (uint32_t)i) / 8,
+			    sub))
 			return false;
 	}
 	return true;
@@ -153,7 +155,8 @@ static bool plan_type(struct plan_ctx *x, uint32_t oid, uint32_t ooff,
 	if (btf_is_struct(ot) && btf_is_struct(nt))
 		return plan_struct(x, ot, ooff, nt, noff, path);
 	if (osz < 0 || osz != nsz || btf_is_struct(ot) != btf_is_struct(nt)) {
-		snprintf(x->why, x->why_len, "%s changed size or kind (%lld -> "
+		snprintf(x->why, x->why_len,
+			 "%s changed size or kind (%lld -> "
 			 "%lld bytes)",
 			 path, osz, nsz);
 		return false;
@@ -187,8 +190,10 @@ bool mig_plan_types(const struct btf *ob, uint32_t otid, uint32_t osize,
 	} else if (!plan_type(&x, otid, 0, ntid, 0, "")) {
 		return false;
 	}
-	p->identity = osize == nsize && p->n == 1 && p->c[0].old_off == 0 &&
-		      p->c[0].new_off == 0 && p->c[0].size == nsize;
+	p->identity =
+		osize == nsize &&
+		(nsize == 0 || (p->n == 1 && p->c[0].old_off == 0 &&
+				p->c[0].new_off == 0 && p->c[0].size == nsize));
 	return true;
 }
 
@@ -224,8 +229,7 @@ static bool plan_map(const struct bpf_map_info *info, const struct btf *ob,
 
 	return mig_plan_types(okb, info->btf_key_type_id, info->key_size, nb,
 			      bpf_map__btf_key_type_id(map),
-			      bpf_map__key_size(map), &m->key, why,
-			      why_len) &&
+			      bpf_map__key_size(map), &m->key, why, why_len) &&
 	       mig_plan_types(ovb, info->btf_value_type_id, info->value_size,
 			      nb, bpf_map__btf_value_type_id(map),
 			      bpf_map__value_size(map), &m->value, why,
@@ -244,20 +248,23 @@ static int decide(const struct bpf_map_info *info, const struct btf *ob,
 			  info->value_size == bpf_map__value_size(map) &&
 			  info->max_entries == bpf_map__max_entries(map) &&
 			  info->map_flags == bpf_map__map_flags(map);
-	bool ok, same_kind = info->type == bpf_map__type(map) &&
-			     convertible_type(info->type);
+	bool ok, same_type = info->type == bpf_map__type(map);
 	char why[160] = "";
 
 	memset(m, 0, sizeof(*m));
 	snprintf(m->name, sizeof(m->name), "%s", name);
-	ok = same_kind && plan_map(info, ob, map, nb, m, why, sizeof(why));
+	ok = same_type && plan_map(info, ob, map, nb, m, why, sizeof(why));
 	if (ok && same_shape && m->key.identity && m->value.identity)
-		return 0;
-	if (ok)
+		return 0; /* the same map: adopted */
+	if (ok && convertible_type(info->type))
 		return 1;
-	if (!same_kind)
-		snprintf(why, sizeof(why), "its map type changed or cannot be "
-			 "walked");
+	if (!same_type)
+		snprintf(why, sizeof(why), "its map type changed");
+	else if (ok)
+		snprintf(why, sizeof(why),
+			 "changed, and a %s cannot be walked "
+			 "entry by entry",
+			 libbpf_bpf_map_type_str(info->type));
 	if (is_carrying(name)) {
 		log_err("map %s: its new layout cannot be converted from the "
 			"pinned one (%s); refusing to start so its flows are "
@@ -268,14 +275,15 @@ static int decide(const struct bpf_map_info *info, const struct btf *ob,
 		return -EPROTO;
 	}
 	if (act)
-		log_warn("map %s: %s; recreating it (its entries are rebuilt from the "
-		 "state, or counted from zero)",
-		 name, why);
+		log_warn(
+			"map %s: %s; recreating it (its entries are rebuilt from the "
+			"state, or counted from zero)",
+			name, why);
 	return 2;
 }
 
-int mig_prepare(struct mig_state *s, struct bpf_object *obj,
-		const char *bpffs, bool act)
+int mig_prepare(struct mig_state *s, struct bpf_object *obj, const char *bpffs,
+		bool act)
 {
 	const struct btf *nb = bpf_object__btf(obj);
 	struct bpf_map *map;
@@ -313,8 +321,9 @@ int mig_prepare(struct mig_state *s, struct bpf_object *obj,
 			continue;
 		}
 		if (what == 1 && s->n == MIG_MAX_MAPS) {
-			log_warn("map %s: too many maps to carry; recreating it",
-				 m.name);
+			log_warn(
+				"map %s: too many maps to carry; recreating it",
+				m.name);
 			close(fd);
 		} else if (what == 1) {
 			m.old_fd = fd;
@@ -322,14 +331,15 @@ int mig_prepare(struct mig_state *s, struct bpf_object *obj,
 			m.old_max = info.max_entries;
 			m.new_max = bpf_map__max_entries(map);
 			s->m[s->n++] = m;
-			log_info("map %s: %s changed; carrying its entries over "
-				 "into the new map",
-				 m.name,
-				 info.max_entries != m.new_max &&
-						 m.key.identity &&
-						 m.value.identity ?
-					 "its capacity" :
-					 "its layout");
+			log_info(
+				"map %s: %s changed; carrying its entries over "
+				"into the new map",
+				m.name,
+				info.max_entries != m.new_max &&
+						m.key.identity &&
+						m.value.identity ?
+					"its capacity" :
+					"its layout");
 		} else {
 			close(fd);
 		}
@@ -374,8 +384,8 @@ static void copy_array(struct mig_state *s, struct mig_map *m, int nfd,
 }
 
 /* Walk the old hash map; flags BPF_ANY (first pass) or BPF_NOEXIST. */
-static void copy_hash(struct mig_state *s, struct mig_map *m, int nfd,
-		      char *ov, char *nv, __u64 flags)
+static void copy_hash(struct mig_state *s, struct mig_map *m, int nfd, char *ov,
+		      char *nv, __u64 flags)
 {
 	char ok_[256], nk[256], next[256];
 	uint64_t steps, limit = (uint64_t)m->old_max * 2 + 16;

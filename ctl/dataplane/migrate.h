@@ -66,8 +66,8 @@ struct mig_state {
  * unpinned and -EPROTO says so (the log names the map and the member).
  * Call with every object first with act false (checks only), then with
  * act true. */
-int mig_prepare(struct mig_state *s, struct bpf_object *obj,
-		const char *bpffs, bool act);
+int mig_prepare(struct mig_state *s, struct bpf_object *obj, const char *bpffs,
+		bool act);
 
 /* After loading: copy every kept map into its new map (fd_of returns the
  * new map's fd by name). */
