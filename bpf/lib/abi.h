@@ -144,6 +144,11 @@ enum cg_ct_state {
  * of surviving a revocation. The programs read that clock as of the last
  * timer tick (bpf_ktime_get_coarse_ns), so entries may live a tick less. */
 struct cg_ct_entry {
+#ifdef CG_LAYOUT_PROBE
+	/* Only in the build of another layout that tests upgrades
+	 * (tests/e2e/test_upgrade.sh): first, so every member moves. */
+	__u64 layout_probe;
+#endif
 	__u64 expires_ns;
 	__u32 src_ident; /* identity of the original source, or 0 */
 	__u32 dst_ident; /* identity of the original destination, or 0 */
