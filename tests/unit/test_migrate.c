@@ -53,8 +53,8 @@ START_TEST(test_same_layout_is_identity)
 	btf__add_field(nb, "a", n_u64, 0, 0);
 	btf__add_field(nb, "b", n_u32, 64, 0);
 	btf__add_field(nb, "c", n_u32, 96, 0);
-	ck_assert(mig_plan_types(ob, oid, 16, nb, nid, 16, &p, why,
-				 sizeof(why)));
+	ck_assert(
+		mig_plan_types(ob, oid, 16, nb, nid, 16, &p, why, sizeof(why)));
 	ck_assert(p.identity);
 }
 END_TEST
@@ -77,9 +77,9 @@ START_TEST(test_member_added_first)
 	btf__add_field(nb, "a", n_u64, 64, 0);
 	btf__add_field(nb, "b", n_u32, 128, 0);
 	btf__add_field(nb, "c", n_u32, 160, 0);
-	ck_assert_msg(mig_plan_types(ob, oid, 16, nb, nid, 24, &p, why,
-				     sizeof(why)),
-		      "%s", why);
+	ck_assert_msg(
+		mig_plan_types(ob, oid, 16, nb, nid, 24, &p, why, sizeof(why)),
+		"%s", why);
 	ck_assert(!p.identity);
 	ck_assert_uint_eq(p.n, 1); /* a, b, c: one run, moved by 8 */
 	memset(&n, 0xff, sizeof(n));
@@ -106,8 +106,8 @@ START_TEST(test_reordered_and_removed)
 
 	btf__add_field(nb, "c", n_u32, 0, 0);
 	btf__add_field(nb, "b", n_u32, 32, 0);
-	ck_assert(mig_plan_types(ob, oid, 16, nb, nid, 8, &p, why,
-				 sizeof(why)));
+	ck_assert(
+		mig_plan_types(ob, oid, 16, nb, nid, 8, &p, why, sizeof(why)));
 	mig_convert(&p, &o, &n);
 	ck_assert_uint_eq(n.c, 9);
 	ck_assert_uint_eq(n.b, 7);
@@ -159,8 +159,8 @@ START_TEST(test_nested)
 	nid = btf__add_struct(nb, "outer", 16);
 	btf__add_field(nb, "t", n_u64, 0, 0);
 	btf__add_field(nb, "in", ni, 64, 0);
-	ck_assert(mig_plan_types(ob, oid, 16, nb, nid, 16, &p, why,
-				 sizeof(why)));
+	ck_assert(
+		mig_plan_types(ob, oid, 16, nb, nid, 16, &p, why, sizeof(why)));
 	mig_convert(&p, &o, &n);
 	ck_assert_uint_eq(n.t, 3);
 	ck_assert_uint_eq(n.in.x, 1);
@@ -171,13 +171,10 @@ END_TEST
 /* Without type information only the same size is carried, as is. */
 START_TEST(test_without_btf)
 {
-	ck_assert(mig_plan_types(NULL, 0, 16, nb, 1, 16, &p, why,
-				 sizeof(why)));
+	ck_assert(mig_plan_types(NULL, 0, 16, nb, 1, 16, &p, why, sizeof(why)));
 	ck_assert(p.identity);
-	ck_assert(!mig_plan_types(NULL, 0, 8, nb, 1, 16, &p, why,
-				  sizeof(why)));
-	ck_assert(mig_plan_types(NULL, 0, 0, NULL, 0, 0, &p, why,
-				 sizeof(why)));
+	ck_assert(!mig_plan_types(NULL, 0, 8, nb, 1, 16, &p, why, sizeof(why)));
+	ck_assert(mig_plan_types(NULL, 0, 0, NULL, 0, 0, &p, why, sizeof(why)));
 	ck_assert(p.identity); /* a ring buffer: nothing to carry */
 }
 END_TEST
