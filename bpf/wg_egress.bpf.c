@@ -124,13 +124,17 @@ static __always_inline int to_wg_new(struct __sk_buff *skb,
 	struct cg_admission adm = {};
 	struct cg_nat_entry *fwd;
 	enum cg_drop_reason r;
+	enum cg_net_kind net;
 
 	if (pkt->later_fragment)
 		return cg_drop(pkt, dst->id, CG_DROP_FRAGMENT);
 	if (pkt->tuple.proto == IPPROTO_ICMP && pkt->icmp_type != ICMP_ECHO)
 		return cg_drop(pkt, dst->id, CG_DROP_ICMP_UNRELATED);
 
-	src = cg_identity_of(pkt->tuple.saddr);
+	/* The source's network first: it says which identity map to look
+	 * in, if any, and is all the policy below needs. */
+	net = cg_local_net_of(pkt->tuple.saddr);
+	src = cg_identity_in(pkt->tuple.saddr, net);
 	if (src) {
 		/* Peer to peer whose ingress entry was evicted meanwhile. */
 		r = cg_policy_from_wg(src, &pkt->tuple, &adm);
@@ -138,14 +142,13 @@ static __always_inline int to_wg_new(struct __sk_buff *skb,
 			return cg_drop(pkt, dst->id, r);
 		return to_wg_admit(pkt, dst, &adm, CG_CT_FROM_WG, now);
 	}
-	if (dst->kind == CG_KIND_CELL &&
-	    cg_local_net_of(pkt->tuple.saddr) == CG_NET_BRIDGE)
+	if (dst->kind == CG_KIND_CELL && net == CG_NET_BRIDGE)
 		return snat_to_wg(skb, pkt, dst, CG_NAT_BRIDGE_SNAT, 0, now);
 	fwd = forward_of(pkt, now);
 	if (fwd && fwd->snat_at_wg)
 		return snat_to_wg(skb, pkt, dst, CG_NAT_WG_SNAT, fwd->owner,
 				  now);
-	r = cg_policy_to_wg(&pkt->tuple, dst, &adm);
+	r = cg_policy_to_wg_from(net, dst, &adm);
 	if (fwd)
 		/* A port forward let it in: not unsolicited. */
 		return to_wg_admit(pkt, dst, &adm, CG_CT_FORWARDED, now);
