@@ -144,7 +144,9 @@ static __always_inline int to_wg_new(struct __sk_buff *skb,
 	}
 	if (dst->kind == CG_KIND_CELL && net == CG_NET_BRIDGE)
 		return snat_to_wg(skb, pkt, dst, CG_NAT_BRIDGE_SNAT, 0, now);
-	fwd = forward_of(pkt, now);
+	/* Port forwards come in on the uplink: a bridge host is never
+	 * their client, so its flows skip that lookup. */
+	fwd = net == CG_NET_BRIDGE ? NULL : forward_of(pkt, now);
 	if (fwd && fwd->snat_at_wg)
 		return snat_to_wg(skb, pkt, dst, CG_NAT_WG_SNAT, fwd->owner,
 				  now);
