@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * NAT: translation entries (see abi.h), port allocation, and rewriting
- * packets at tc (with the kernel's checksum helpers) and in XDP (by hand,
- * csum.h).
+ * packets at tc (the L4 checksum with the kernel's helper, the rest in
+ * place) and in XDP (by hand, csum.h).
  */
 #ifndef CELLGATE_NAT_H
 #define CELLGATE_NAT_H
