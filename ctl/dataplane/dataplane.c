@@ -17,6 +17,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/link.h>
 
+#include "ct_canon.h"
 #include "dataplane.h"
 #include "log.h"
 #include "mapread.h"
@@ -189,6 +190,17 @@ static int find_map_fds(struct dataplane *dp)
 	return 0;
 }
 
+/* Conntrack entries pinned by a cellgate older than canonical keys. */
+static void canonicalize_ct(const struct dataplane *dp)
+{
+	int tcp = ct_canonicalize(dp->map_fd[DP_MAP_CT_TCP]);
+	int other = ct_canonicalize(dp->map_fd[DP_MAP_CT_OTHER]);
+
+	if (tcp > 0 || other > 0)
+		log_info("conntrack: %d entries moved to canonical keys",
+			 (tcp > 0 ? tcp : 0) + (other > 0 ? other : 0));
+}
+
 int dp_open(struct dataplane *dp, const struct dp_options *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts->bpffs);
@@ -240,6 +252,7 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 	ret = find_map_fds(dp);
 	if (ret)
 		goto fail;
+	canonicalize_ct(dp);
 	return 0;
 fail:
 	dp_close(dp);
