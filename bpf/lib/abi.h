@@ -159,7 +159,12 @@ struct cg_ct_entry {
 	__u8 seen_reply;
 	__u8 fin_orig; /* FIN seen from the original source */
 	__u8 fin_reply; /* FIN seen from the original destination */
-	__u8 pad[5];
+	/* Keys are canonical (one entry, one lookup, for both directions:
+	 * of the two, the one whose source address, then port, is lower as
+	 * a number read from the key's bytes); 1 when the key is the
+	 * flow's original direction reversed. */
+	__u8 key_rev;
+	__u8 pad[4];
 };
 
 /* Key of cg_frags: identifies one IPv4 datagram's fragments. */

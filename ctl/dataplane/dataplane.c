@@ -24,6 +24,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/link.h>
 
+#include "ct_canon.h"
 #include "dataplane.h"
 #include "log.h"
 #include "util.h"
@@ -159,15 +160,6 @@ static int map_fd_named(void *ctx, const char *name)
 	return -1;
 }
 
-void dp_migrate_finish(struct dataplane *dp)
-{
-	if (!dp->mig)
-		return;
-	mig_finish(dp->mig, dp->wg_ingress ? map_fd_named : NULL, dp);
-	free(dp->mig);
-	dp->mig = NULL;
-}
-
 static void set_rodata(struct dataplane *dp)
 {
 	dp->wg_ingress->rodata->cg_l2_len = dp->opts.l2_len;
@@ -193,6 +185,29 @@ static int find_map_fds(struct dataplane *dp)
 		}
 	}
 	return 0;
+}
+
+/* Conntrack entries pinned by a cellgate older than canonical keys. */
+static void canonicalize_ct(const struct dataplane *dp)
+{
+	int tcp = ct_canonicalize(dp->map_fd[DP_MAP_CT_TCP]);
+	int other = ct_canonicalize(dp->map_fd[DP_MAP_CT_OTHER]);
+
+	if (tcp > 0 || other > 0)
+		log_info("conntrack: %d entries moved to canonical keys",
+			 (tcp > 0 ? tcp : 0) + (other > 0 ? other : 0));
+}
+
+void dp_migrate_finish(struct dataplane *dp)
+{
+	if (!dp->mig)
+		return;
+	mig_finish(dp->mig, dp->wg_ingress ? map_fd_named : NULL, dp);
+	free(dp->mig);
+	dp->mig = NULL;
+	/* What the old programs wrote meanwhile, under an older key form. */
+	if (dp->wg_ingress)
+		canonicalize_ct(dp);
 }
 
 int dp_open(struct dataplane *dp, const struct dp_options *opts)
@@ -241,6 +256,7 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 	if (ret)
 		goto fail;
 	mig_copy_all(dp->mig, map_fd_named, dp);
+	canonicalize_ct(dp);
 	return 0;
 fail:
 	dp_close(dp);

@@ -89,6 +89,15 @@ static const struct btf_member *member_named(const struct btf_type *t,
 	return NULL;
 }
 
+/* Padding carries nothing: its members may grow, shrink or go as fields
+ * are carved out of it ("pad", "_pad", "__pad..."). */
+static bool is_padding(const char *name)
+{
+	while (*name == '_')
+		name++;
+	return !strncmp(name, "pad", 3);
+}
+
 struct plan_ctx {
 	const struct btf *ob, *nb;
 	struct mig_plan *p;
@@ -121,8 +130,8 @@ static bool plan_struct(struct plan_ctx *x, const struct btf_type *ot,
 			return false;
 		}
 		om = member_named(ot, x->ob, name, &oi);
-		if (!om)
-			continue; /* new: zero */
+		if (!om || is_padding(name))
+			continue; /* new, or padding: zero */
 		if (btf_member_bitfield_size(nt, (uint32_t)i) ||
 		    btf_member_bitfield_size(ot, (uint32_t)oi)) {
 			snprintf(x->why, x->why_len, "%s: a bitfield", sub);

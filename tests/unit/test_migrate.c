@@ -130,6 +130,41 @@ START_TEST(test_size_change_refused)
 }
 END_TEST
 
+/* Padding may shrink as a field is carved out of it (key_rev from pad). */
+START_TEST(test_padding_shrinks)
+{
+	struct {
+		uint32_t a;
+		uint8_t pad[4];
+	} o = { 5, { 9, 9, 9, 9 } };
+	struct {
+		uint32_t a;
+		uint8_t key_rev;
+		uint8_t pad[3];
+	} n;
+	int o_u8 = btf__add_int(ob, "u8", 1, 0);
+	int n_u8 = btf__add_int(nb, "u8", 1, 0);
+	int arr_o = btf__add_array(ob, o_u32, o_u8, 4);
+	int arr_n = btf__add_array(nb, n_u32, n_u8, 3);
+	int oid = btf__add_struct(ob, "entry", 8), nid;
+
+	/* (fields go to the struct added last) */
+	btf__add_field(ob, "a", o_u32, 0, 0);
+	btf__add_field(ob, "pad", arr_o, 32, 0);
+	nid = btf__add_struct(nb, "entry", 8);
+	btf__add_field(nb, "a", n_u32, 0, 0);
+	btf__add_field(nb, "key_rev", n_u8, 32, 0);
+	btf__add_field(nb, "pad", arr_n, 40, 0);
+	ck_assert_msg(
+		mig_plan_types(ob, oid, 8, nb, nid, 8, &p, why, sizeof(why)),
+		"%s", why);
+	mig_convert(&p, &o, &n);
+	ck_assert_uint_eq(n.a, 5);
+	ck_assert_uint_eq(n.key_rev, 0);
+	ck_assert_uint_eq(n.pad[0], 0);
+}
+END_TEST
+
 /* A nested struct is matched member by member too. */
 START_TEST(test_nested)
 {
@@ -190,6 +225,7 @@ static Suite *migrate_suite(void)
 	tcase_add_test(tc, test_reordered_and_removed);
 	tcase_add_test(tc, test_size_change_refused);
 	tcase_add_test(tc, test_nested);
+	tcase_add_test(tc, test_padding_shrinks);
 	tcase_add_test(tc, test_without_btf);
 	suite_add_tcase(s, tc);
 	return s;
