@@ -130,8 +130,14 @@ static bool plan_struct(struct plan_ctx *x, const struct btf_type *ot,
 			return false;
 		}
 		om = member_named(ot, x->ob, name, &oi);
-		if (!om || is_padding(name))
-			continue; /* new, or padding: zero */
+		if (!om)
+			continue; /* new: zero */
+		/* Padding of another size: zero (the same: copied, so an
+		 * unchanged layout stays recognised as unchanged). */
+		if (is_padding(name) &&
+		    btf__resolve_size(x->ob, om->type) !=
+			    btf__resolve_size(x->nb, nm->type))
+			continue;
 		if (btf_member_bitfield_size(nt, (uint32_t)i) ||
 		    btf_member_bitfield_size(ot, (uint32_t)oi)) {
 			snprintf(x->why, x->why_len, "%s: a bitfield", sub);
