@@ -97,6 +97,11 @@ int ctl_get_peer(struct controller *c, const char *name, json_object **out,
 		 struct cg_error *err);
 int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 		 struct cg_error *err);
+/* Bulk import {"peers": [<Peer>, ...]}: all or nothing (400 naming
+ * "peers[i].field", 409 on a conflict in the batch or with the state),
+ * one persist, WireGuard programmed in one batch. */
+int ctl_import_peers(struct controller *c, json_object *body, json_object **out,
+		     struct cg_error *err);
 int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 		    json_object **out, struct cg_error *err);
 int ctl_delete_peer(struct controller *c, const char *name,

@@ -47,6 +47,29 @@ int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 	return ret;
 }
 
+int ctl_wg_add_peers(struct controller *c, const struct cg_peer_def *peers,
+		     size_t n)
+{
+	struct wg_peer_change *ch = calloc(n + 1, sizeof(*ch));
+	struct wg_change change = { .peers = ch, .n_peers = n };
+	size_t i;
+	int ret;
+
+	if (!ch)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ch[i].op = WG_PEER_SET;
+		wg_peer_of(&peers[i], &ch[i].peer);
+	}
+	/* One set transaction (UAPI) or the back end's batches (netlink). */
+	ret = wg_apply(c->cfg.wireguard.interface, &change);
+	if (ret)
+		log_err("wireguard %s: cannot program %zu imported peers: %s",
+			c->cfg.wireguard.interface, n, strerror(-ret));
+	free(ch);
+	return ret;
+}
+
 /* A WireGuard peer the state wants on the interface. */
 struct wg_want {
 	struct wg_peer peer;
