@@ -117,8 +117,9 @@ static json_object *parse_line(struct cli *cli, char *line, size_t lineno)
 	json_object *p;
 
 	if (!key || !ip) {
-		cli_usage_error(cli, "line %zu: want <public_key> <ip> "
-				     "[comment]",
+		cli_usage_error(cli,
+				"line %zu: want <public_key> <ip> "
+				"[comment]",
 				lineno);
 		return NULL;
 	}
@@ -181,9 +182,8 @@ static void fill_entries(json_object *body, const struct import_opts *o)
 		if (!json_object_is_type(p, json_type_object))
 			continue;
 		if (o->services && !cli_member(p, "service_access"))
-			json_object_object_add(
-				p, "service_access",
-				json_object_get(o->services));
+			json_object_object_add(p, "service_access",
+					       json_object_get(o->services));
 		if (o->internet && !cli_member(p, "internet_access"))
 			json_object_object_add(p, "internet_access",
 					       json_object_new_boolean(true));

@@ -67,10 +67,26 @@ struct controller {
 	/* Cell-to-cell calls refused (403), by reason. */
 	struct cell_refusals sync_refused;
 
+	/* Bumped whenever the controller programs WireGuard (under the
+	 * lock): the periodic repair applies its diff only if none came
+	 * in while it compared without the lock. */
+	uint64_t wg_writes;
+	/* Peers with a handshake in the last 180 s, as of the last
+	 * repair's dump: /metrics above metrics.per_peer_limit. */
+	uint64_t wg_recent_handshakes;
+	/* Taken by the conntrack GC across its sweep (without the main
+	 * lock), and by /metrics across its table census, so a census
+	 * never sees deletions not yet accounted. Order: gc_lock, then
+	 * lock. */
+	pthread_mutex_t gc_lock;
+
 	struct {
 		uint64_t wg_repairs; /* peers re-programmed by reconcile */
 		uint64_t ct_gc_deleted;
 		uint64_t state_writes;
+		/* CPU time of the periodic work (its thread), for /metrics
+		 * (written by the tick alone, read as is). */
+		uint64_t tick_cpu_ns;
 	} stats;
 };
 

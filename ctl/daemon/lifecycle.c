@@ -16,6 +16,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "op.h"
+#include "policy.h"
 #include "secrets.h"
 #include "state.h"
 #include "wgprog.h"
@@ -292,6 +293,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	memset(c, 0, sizeof(*c));
 	c->cfg = *cfg;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->gc_lock, NULL);
 	state_init(&c->state, &c->cfg);
 	/* Before anything is created: on a kernel too old for the programs,
 	 * one sentence saying why rather than a verifier log. */
@@ -321,30 +323,83 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	return 0;
 }
 
+/* Expired conntrack and NAT entries: swept without the main lock (a
+ * full table is 64k entries of syscalls), accounted under it. */
+static void tick_gc(struct controller *c, uint64_t now)
+{
+	uint64_t removed[CG_TABLE__MAX];
+	int t, n;
+
+	pthread_mutex_lock(&c->gc_lock);
+	n = dp_gc_sweep(&c->dp, now, removed);
+	pthread_mutex_lock(&c->lock);
+	for (t = 0; t < CG_TABLE__MAX; t++)
+		dp_table_removed(&c->dp, t, removed[t]);
+	if (n > 0)
+		c->stats.ct_gc_deleted += (uint64_t)n;
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->gc_lock);
+}
+
+/* The maps against the state: compiled from a copy and compared
+ * without the lock; rewritten under it only when they differ (a map
+ * update an API call could not make) and no call wrote them since. */
+static void tick_maps(struct controller *c)
+{
+	struct cg_state copy;
+	struct policy pol;
+	uint64_t gen;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = state_copy(&copy, &c->state);
+	gen = c->dp.writes;
+	pthread_mutex_unlock(&c->lock);
+	if (ret)
+		return;
+	ret = policy_compile(&copy, &c->cfg, &pol);
+	state_free(&copy);
+	if (ret)
+		return;
+	if (!dp_in_sync(&c->dp, &pol)) {
+		pthread_mutex_lock(&c->lock);
+		if (gen == c->dp.writes) {
+			log_warn("maps differ from the state: rewriting them");
+			dp_sync(&c->dp, &pol);
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	policy_free(&pol);
+}
+
+/* Periodic work, each piece taking the lock only briefly. */
 void controller_tick(struct controller *c)
 {
 	static uint64_t last_gc, last_wg, last_sync;
 	uint64_t now = monotonic_ns();
+	struct timespec cpu0, cpu1;
 
-	pthread_mutex_lock(&c->lock);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	if (now - last_gc >= GC_INTERVAL_NS) {
-		int n = dp_gc(&c->dp, now);
-
-		if (n > 0)
-			c->stats.ct_gc_deleted += (uint64_t)n;
+		tick_gc(c, now);
 		last_gc = now;
 	}
 	if (now - last_wg >= WG_RECONCILE_INTERVAL_NS) {
-		wg_reconcile(c);
+		ctl_wg_reconcile(c);
+		pthread_mutex_lock(&c->lock);
 		refresh_settings(c);
+		pthread_mutex_unlock(&c->lock);
 		last_wg = now;
 	}
 	if (now - last_sync >= MAP_SYNC_INTERVAL_NS) {
 		if (last_sync)
-			ctl_sync_maps(c);
+			tick_maps(c);
 		last_sync = now;
 	}
-	pthread_mutex_unlock(&c->lock);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+	c->stats.tick_cpu_ns +=
+		(uint64_t)(cpu1.tv_sec - cpu0.tv_sec) * 1000000000ull +
+		(uint64_t)(cpu1.tv_nsec - cpu0.tv_nsec);
 }
 
 void controller_stop(struct controller *c)
@@ -352,6 +407,7 @@ void controller_stop(struct controller *c)
 	dp_close(&c->dp);
 	state_free(&c->state);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->gc_lock);
 }
 
 /* A push's outcome, saved outside any operation. */

@@ -125,6 +125,21 @@ static json_object *peer_args_view(struct controller *c, void *arg)
 	return peer_json(c, &((struct peer_args *)arg)->p);
 }
 
+/* "import" is the bulk import's path (/api/peers/import): a peer of
+ * that name could not be reached under /api/peers/{name}. */
+static bool name_reserved(json_object *body, struct cg_error *err)
+{
+	json_object *name;
+
+	if (!json_object_object_get_ex(body, "name", &name) ||
+	    !json_object_is_type(name, json_type_string) ||
+	    strcmp(json_object_get_string(name), "import"))
+		return false;
+	cg_error_set(err, 400, "name",
+		     "'import' is reserved (POST /api/peers/import)");
+	return true;
+}
+
 static int add_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
@@ -136,6 +151,8 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 	wg_key pub;
 	int ret;
 
+	if (name_reserved(a->body, err))
+		return -EINVAL;
 	if (generate && (key_generate_private(a->priv) ||
 			 key_public_from_private(pub, a->priv))) {
 		cg_error_set(err, 500, "", "cannot generate a key pair");
@@ -342,9 +359,11 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 		return -ENOMEM;
 	}
 	for (i = 0; i < a->n; i++) {
-		ret = state_add_peer(&c->state,
-				     json_object_array_get_idx(a->list, i),
-				     NULL, &a->added[i], err);
+		json_object *e = json_object_array_get_idx(a->list, i);
+
+		ret = name_reserved(e, err) ? -EINVAL :
+					      state_add_peer(&c->state, e, NULL,
+							     &a->added[i], err);
 		if (ret) {
 			name_entry(err, i);
 			return ret;

@@ -19,7 +19,11 @@ int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 /* Add n peers in one batch (a bulk import). */
 int ctl_wg_add_peers(struct controller *c, const struct cg_peer_def *peers,
 		     size_t n);
-/* Make WireGuard's peers the state's; repair: count it as drift. */
+/* Make WireGuard's peers the state's; repair: count it as drift. The
+ * caller holds the lock. */
 int ctl_wg_sync(struct controller *c, bool repair);
+/* The periodic drift repair, without holding the lock across the dump
+ * and the diff: takes the lock itself, twice, briefly. */
+int ctl_wg_reconcile(struct controller *c);
 
 #endif

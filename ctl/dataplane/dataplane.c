@@ -426,6 +426,7 @@ int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
 	struct policy_peer e, o;
 	int ret;
 
+	dp->writes++;
 	policy_peer_entry(peer, &e);
 	if (!old) {
 		ret = counters_reset(dp, peer->id);
@@ -452,6 +453,7 @@ int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
 {
 	struct policy_peer e;
 
+	dp->writes++;
 	policy_peer_entry(peer, &e);
 	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &e.key) &&
 	    errno != ENOENT)
@@ -712,6 +714,7 @@ int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
 	/* Allow lists first: a new forward never runs without its list. */
 	int ret = write_set(dp->map_fd[DP_MAP_FWD_ALLOW], &allow);
 
+	dp->writes++;
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
 }
 
@@ -728,6 +731,7 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
 	int ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
 
+	dp->writes++;
 	if (!ret)
 		ret = write_services(dp, pol);
 	if (!ret)
@@ -744,11 +748,72 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 	size_t i;
 	int ret = write_services(dp, pol);
 
+	dp->writes++;
 	/* Which flows a service change affects is not worth computing:
 	 * re-judging every flow once is cheap and always right. */
 	for (i = 0; !ret && i < pol->n_peers; i++)
 		ret = identity_write(dp, &pol->peers[i]);
 	return ret;
+}
+
+/* Do the identity map's entries equal set's, epochs current? */
+static bool identities_are(struct dataplane *dp, const struct identity_set *set)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	size_t i, count = 0;
+
+	while (bpf_map_get_next_key(set->fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		count++;
+	}
+	if (count != set->n)
+		return false;
+	/* As many entries as wanted, each wanted one there: equal. */
+	for (i = 0; i < set->n; i++) {
+		const char *k = set->entries + i * set->stride;
+		const struct cg_identity *want =
+			(const void *)(k + set->value_off);
+		struct cg_identity cur;
+
+		if (bpf_map_lookup_elem(set->fd, k, &cur) ||
+		    !same_identity(&cur, want) ||
+		    cur.epoch != epoch_get(dp, cur.id))
+			return false;
+	}
+	return true;
+}
+
+bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set svc = services_of(pol), nets = nets_of(pol),
+			 dnat = dnat_of(pol),
+			 fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
+					 struct policy_forward),
+			 allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
+					   struct policy_fwd_allow);
+	struct identity_set peers = {
+		.fd = dp->map_fd[DP_MAP_PEERS],
+		.entries = (const char *)pol->peers,
+		.n = pol->n_peers,
+		.stride = sizeof(*pol->peers),
+		.value_off = offsetof(struct policy_peer, value),
+	};
+	struct identity_set cells = {
+		.fd = dp->map_fd[DP_MAP_CELLS],
+		.entries = (const char *)pol->cells,
+		.n = pol->n_cells,
+		.stride = sizeof(*pol->cells),
+		.value_off = offsetof(struct policy_cell, value),
+	};
+
+	return map_is(dp->map_fd[DP_MAP_SERVICES], &svc) &&
+	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) &&
+	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
+	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
+	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
+	       identities_are(dp, &peers) && identities_are(dp, &cells);
 }
 
 /* ---- conntrack garbage collection -------------------------------------- */
@@ -816,15 +881,35 @@ static int sweep_table(struct dataplane *dp, enum dp_map map,
 	return r > 0 ? r : 0;
 }
 
-int dp_gc(struct dataplane *dp, uint64_t now_ns)
+int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
+		uint64_t removed[CG_TABLE__MAX])
 {
 	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
+	int r[CG_TABLE__MAX], t, n = 0;
 
-	return sweep_table(dp, DP_MAP_CT_TCP, CG_TABLE_CT_TCP, ct_expired,
-			   &now_ns) +
-	       sweep_table(dp, DP_MAP_CT_OTHER, CG_TABLE_CT_OTHER, ct_expired,
-			   &now_ns) +
-	       sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, nat_expired, &gc);
+	r[CG_TABLE_CT_TCP] =
+		sweep_map(dp->map_fd[DP_MAP_CT_TCP], sizeof(struct cg_ct_key),
+			  ct_expired, &now_ns);
+	r[CG_TABLE_CT_OTHER] =
+		sweep_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
+			  ct_expired, &now_ns);
+	r[CG_TABLE_NAT] = sweep_map(dp->map_fd[DP_MAP_NAT],
+				    sizeof(struct cg_ct_key), nat_expired, &gc);
+	for (t = 0; t < CG_TABLE__MAX; t++) {
+		removed[t] = r[t] > 0 ? (uint64_t)r[t] : 0;
+		n += r[t] > 0 ? r[t] : 0;
+	}
+	return n;
+}
+
+int dp_gc(struct dataplane *dp, uint64_t now_ns)
+{
+	uint64_t removed[CG_TABLE__MAX];
+	int t, n = dp_gc_sweep(dp, now_ns, removed);
+
+	for (t = 0; t < CG_TABLE__MAX; t++)
+		dp_table_removed(dp, t, removed[t]);
+	return n;
 }
 
 static bool owned(const void *key, const void *value, const void *owner)
@@ -838,6 +923,7 @@ static bool owned(const void *key, const void *value, const void *owner)
 
 int dp_forget_owner(struct dataplane *dp, uint32_t owner)
 {
+	dp->writes++;
 	return sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, owned, &owner);
 }
 

@@ -81,12 +81,20 @@ cell_topology $CELL $N
 cell_service $CELL $N cal 21
 tcp_server "$(ns_of $CELL cal)" 80 calendar
 write_cell_config $CELL $N $API_PORT
+# Per-peer series up to 3 peers: the import crosses the limit.
+sed -i 's|^  "api": |  "metrics": {"per_peer_limit": 3},\n  "api": |' "$WORK/$CELL/cellgate.json"
 start_controller $CELL || { not_ok "controller starts"; exit 1; }
 ok "controller starts"
 CAL=172.20.$N.21
 api_ok $CELL PUT /api/services/calendar \
 	"{\"endpoints\":[{\"ip\":\"$CAL\",\"proto\":\"tcp\",\"port\":80}]}" >/dev/null
 api_ok $CELL POST /api/peers "{\"name\":\"old\",\"public_key\":\"$(wg genkey | wg pubkey)\",\"ip\":\"10.0.$N.9\"}" >/dev/null
+
+metrics() { api_ok $CELL GET /metrics; }
+m=$(metrics)
+check "1 peer of 3 allowed: per-peer series" sh -c 'echo "$1" | grep -q "^cellgate_peer_rx_packets_total{peer=\"old\"}"' _ "$m"
+check "and the totals" sh -c 'echo "$1" | grep -q "^cellgate_metrics_per_peer_series 1$" && echo "$1" | grep -q "^cellgate_peers_rx_packets_total "' _ "$m"
+check "status says so" sh -c 'echo "$1" | grep -q "\"metrics\":{\"per_peer_limit\":3,\"per_peer_series\":true}"' _ "$(api_ok $CELL GET /api/status)"
 
 (umask 077 && wg genkey >"$WORK/$CELL/alice.key")
 A=$(wg pubkey <"$WORK/$CELL/alice.key")
@@ -109,6 +117,9 @@ rejects 409 "peers[1].name" "{\"peers\":[$(entry b "$B" 11),$(entry old "$C" 12)
 rejects 409 "peers[1].public_key" "{\"peers\":[$(entry b "$B" 11),$(entry c "$OLD_KEY" 12)]}"
 rejects 409 "peers[2].ip" "{\"peers\":[$(entry b "$B" 11),$(entry c "$C" 12),$(entry d "$D" 11)]}"
 rejects 409 "peers[1].name" "{\"peers\":[$(entry b "$B" 11),$(entry b "$C" 12)]}"
+rejects 400 "peers[0].name" "{\"peers\":[$(entry import "$B" 11)]}"
+out=$(api $CELL POST /api/peers "$(entry import "$B" 11)")
+check "POST /api/peers refuses the name 'import' (400)" test "$(status_of "$out")" = 400
 check "after the refusals: one peer in WireGuard and in the map" \
 	test "$(n_wg_peers)/$(n_map_peers)" = 1/1
 
@@ -125,6 +136,13 @@ check "the state file has them" test "$(grep -o '"name":"[a-z]*"' "$STATE" | sor
 peer_ns alice 2 "$WORK/$CELL/alice.key"
 check "an imported peer handshakes" wait_handshake $CELL alice
 check "and reaches its service" test "$(tcp_get "$(ns_of $CELL alice)" $CAL 80)" = calendar
+
+# ---- above metrics.per_peer_limit -----------------------------------------
+m=$(metrics)
+check "4 peers of 3 allowed: no per-peer series" sh -c '! echo "$1" | grep -q "^cellgate_peer_"' _ "$m"
+check "the totals stay, and count alice's traffic" \
+	sh -c 'echo "$1" | grep -q "^cellgate_metrics_per_peer_series 0$" && echo "$1" | grep -q "^cellgate_peers_rx_packets_total [1-9]"' _ "$m"
+check "status says so" sh -c 'echo "$1" | grep -q "\"metrics\":{\"per_peer_limit\":3,\"per_peer_series\":false}"' _ "$(api_ok $CELL GET /api/status)"
 
 # ---- the CLI: factory text and JSON --------------------------------------
 cli() { ip netns exec "$R" "$CELLGATE" --config "$WORK/$CELL/cellgate.json" "$@"; }
