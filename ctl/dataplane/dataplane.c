@@ -482,7 +482,7 @@ static int map_sweep(const struct map_sweep *sw)
 	char key[64], next[64], value[128];
 	void *prev = NULL;
 	char(*doomed)[64] = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0, i, deleted = 0;
 	int ret = 0;
 
 	while (bpf_map_get_next_key(sw->fd, prev, next) == 0) {
@@ -507,11 +507,16 @@ static int map_sweep(const struct map_sweep *sw)
 		if (sw->on_delete &&
 		    !bpf_map_lookup_elem(sw->fd, doomed[i], value))
 			sw->on_delete(sw->dp, value);
-		if (bpf_map_delete_elem(sw->fd, doomed[i]) && errno != ENOENT)
+		/* Only what this sweep deleted counts: the conntrack GC
+		 * sweeps without the controller's lock, beside a forward's
+		 * removal sweeping its NAT entries. */
+		if (!bpf_map_delete_elem(sw->fd, doomed[i]))
+			deleted++;
+		else if (errno != ENOENT)
 			ret = -errno;
 	}
 	free(doomed);
-	return ret ? ret : (int)n;
+	return ret ? ret : (int)deleted;
 }
 
 static bool keep_peer(const void *key, const void *value, const void *ctx)
