@@ -78,9 +78,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # no BPF skeletons, libbpf or libmicrohttpd needed.
 FUZZ_LIB_SRCS := $(wildcard ctl/state/state*.c) ctl/state/config.c \
 	ctl/common/jsonx.c ctl/common/util.c ctl/common/key.c \
-	ctl/state/policy.c ctl/state/cell.c ctl/common/crypto.c
+	ctl/state/policy.c ctl/state/cell.c ctl/common/crypto.c \
+	ctl/state/join_token.c
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
-FUZZ_BINS := $(BUILD)/fuzz/fuzz_request $(BUILD)/fuzz/fuzz_config
+FUZZ_BINS := $(BUILD)/fuzz/fuzz_request $(BUILD)/fuzz/fuzz_config \
+	$(BUILD)/fuzz/fuzz_join_token
 FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 FUZZ_LIBS = $(shell pkg-config --libs json-c libcrypto)

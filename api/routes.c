@@ -250,6 +250,10 @@ static void delete_forward(struct controller *c, const struct api_request *req,
 		reply(resp, ret, out, &err, ok);                              \
 	}
 
+HANDLER(add_join_token, ctl_join_token_add(c, req->body, &out, &err), 201)
+HANDLER(list_join_tokens, ctl_join_token_list(c, &out), 200)
+HANDLER(get_join_token, ctl_join_token_get(c, req->param, &out, &err), 200)
+HANDLER(delete_join_token, ctl_join_token_delete(c, req->param, &err), 204)
 HANDLER(cell_invite, ctl_cell_invite(c, &out, &err), 201)
 HANDLER(list_invites, ctl_list_invites(c, &out), 200)
 HANDLER(revoke_invite, ctl_revoke_invite(c, req->param, &err), 204)
@@ -279,6 +283,11 @@ const struct api_route api_routes[] = {
 	{ "PUT", "/api/peers/{name}", put_peer, false, true },
 	{ "DELETE", "/api/peers/{name}", delete_peer, false, false },
 	{ "GET", "/api/peers/{name}/config", get_peer_config, false, false },
+	{ "GET", "/api/join-tokens", list_join_tokens, false, false },
+	{ "POST", "/api/join-tokens", add_join_token, false, true },
+	{ "GET", "/api/join-tokens/{name}", get_join_token, false, false },
+	{ "DELETE", "/api/join-tokens/{name}", delete_join_token, false,
+	  false },
 	{ "GET", "/api/forwards", list_forwards, false, false },
 	{ "POST", "/api/forwards", add_forward, false, true },
 	{ "GET", "/api/forwards/{id}", get_forward, false, false },

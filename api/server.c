@@ -18,6 +18,7 @@ struct api_server {
 	struct listener *lst;
 	struct controller *ctl;
 	const struct api_route *routes;
+	bool peers_only; /* other paths: 403 (the peer API) */
 };
 
 /* Per-request upload buffer, kept across access handler calls. */
@@ -294,6 +295,12 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
 					"Bearer");
 	if (resp->allow[0])
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	if (resp->retry_after) {
+		char secs[16];
+
+		snprintf(secs, sizeof(secs), "%u", resp->retry_after);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	ret = MHD_queue_response(conn, (unsigned int)resp->status, r);
 	MHD_destroy_response(r);
 	json_object_put(resp->json);
@@ -347,6 +354,13 @@ route_for(struct api_server *srv, struct MHD_Connection *conn,
 		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 
 	api_lookup(srv->routes, method, url, l);
+	if (!l->route && srv->peers_only) {
+		ctl_peer_api_refused(srv->ctl);
+		error_response(resp, 403, "",
+			       "a peer may use /api/peer/me, "
+			       "/api/peer/me/config and /api/peer/me/key only");
+		return NULL;
+	}
 	if (!l->route) {
 		error_response(resp, l->status, "",
 			       l->status == 405 ? "method not allowed" :
@@ -423,6 +437,8 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 						    "X-Cellgate-Timestamp");
 	req.signature = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    "X-Cellgate-Signature");
+	req.join_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     "X-Join-Token");
 	if (route->has_body) {
 		req.body = jx_parse_object(up->data ? up->data : "", up->len,
 					   &err);
@@ -540,6 +556,17 @@ struct api_server *api_start(struct controller *c)
 {
 	return api_start_on(c, api_routes, c->cfg.api.listen_addr,
 			    c->cfg.api.listen_port, "api");
+}
+
+struct api_server *api_start_for_peers(struct controller *c,
+				       struct in_addr addr, uint16_t port)
+{
+	struct api_server *srv =
+		api_start_on(c, peer_routes, addr, port, "peer-api");
+
+	if (srv)
+		srv->peers_only = true;
+	return srv;
 }
 
 void api_stop(struct api_server *srv)

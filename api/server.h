@@ -29,6 +29,7 @@ struct api_request {
 	struct in_addr client; /* the TCP peer's address */
 	const char *timestamp; /* X-Cellgate-Timestamp */
 	const char *signature; /* X-Cellgate-Signature */
+	const char *join_token; /* X-Join-Token */
 };
 
 /* A JSON body, or raw bytes with their content type (text, images). */
@@ -39,6 +40,7 @@ struct api_response {
 	size_t raw_len;
 	const char *content_type; /* of raw */
 	char allow[64]; /* a 405's Allow header: the path's methods */
+	unsigned int retry_after; /* a 429's Retry-After (seconds) */
 };
 
 typedef void (*api_handler)(struct controller *c, const struct api_request *req,
@@ -62,6 +64,10 @@ extern const struct api_route api_routes[];
 extern const struct api_route metrics_routes[];
 extern const struct api_route sync_routes[];
 extern const struct api_route pairing_routes[];
+/* Enrolment (join.listen) and a peer's own API (peer_api.port on the wg
+ * address), api/join.c. */
+extern const struct api_route join_routes[];
+extern const struct api_route peer_routes[];
 
 /* Set resp to an error {"error", "field"} with err's status. */
 void api_error(struct api_response *resp, const struct cg_error *err);
@@ -74,6 +80,10 @@ struct api_server *api_start_on(struct controller *c,
 				const struct api_route *routes,
 				struct in_addr addr, uint16_t port,
 				const char *label);
+/* The peer API's listener: a path no route takes is refused (403), not
+ * unknown (404): a peer may use its own routes and nothing else. */
+struct api_server *api_start_for_peers(struct controller *c,
+				       struct in_addr addr, uint16_t port);
 void api_stop(struct api_server *srv);
 
 /* Routing: what a method and raw path select. */

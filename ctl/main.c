@@ -103,7 +103,7 @@ static int load_config(const char *path, struct cg_config *cfg)
  * address) and the pairing listener (any address), and Prometheus's own
  * when configured. */
 struct listeners {
-	struct api_server *api, *sync, *pairing, *metrics;
+	struct api_server *api, *sync, *pairing, *metrics, *join, *peers;
 };
 
 static int start_listeners(struct controller *c, struct listeners *l)
@@ -128,6 +128,18 @@ static int start_listeners(struct controller *c, struct listeners *l)
 		if (!l->pairing)
 			return -1;
 	}
+	if (cfg->join.enabled) {
+		l->join = api_start_on(c, join_routes, cfg->join.listen_addr,
+				       cfg->join.listen_port, "join");
+		if (!l->join)
+			return -1;
+	}
+	if (cfg->peer_api.port) {
+		l->peers = api_start_for_peers(c, cfg->wireguard.address,
+					       cfg->peer_api.port);
+		if (!l->peers)
+			return -1;
+	}
 	if (cfg->metrics.enabled) {
 		l->metrics = api_start_on(c, metrics_routes,
 					  cfg->metrics.listen_addr,
@@ -141,6 +153,8 @@ static int start_listeners(struct controller *c, struct listeners *l)
 static void stop_listeners(struct listeners *l)
 {
 	api_stop(l->metrics);
+	api_stop(l->peers);
+	api_stop(l->join);
 	api_stop(l->pairing);
 	api_stop(l->sync);
 	api_stop(l->api);

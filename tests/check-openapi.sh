@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Every route the code serves (api/routes.c: the admin API; api/sync.c:
+# Every route the code serves (api/routes.c: the admin API; api/sync.c, api/join.c:
 # the cell-to-cell listeners) is in api/openapi.yaml and the reverse:
 # compares "METHOD PATH" lines from both.
 set -eu
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 code=$(mktemp) spec=$(mktemp)
 trap 'rm -f "$code" "$spec"' EXIT
 # Route table lines: { "METHOD", "/path", handler, ... } (possibly wrapped).
-cat api/routes.c api/sync.c | tr -d '\n' | grep -o '{ "[A-Z]*", "[^"]*"' |
+cat api/routes.c api/sync.c api/join.c | tr -d '\n' | grep -o '{ "[A-Z]*", "[^"]*"' |
 	sed 's/{ "\([A-Z]*\)", "\([^"]*\)"/\1 \2/' | sort -u >"$code"
 awk '
 	/^  \/[^:]*:$/ { path = $1; sub(/:$/, "", path); next }
@@ -17,7 +17,7 @@ awk '
 	}
 	/^[a-z]/ { path = "" }
 ' api/openapi.yaml | sort >"$spec"
-if ! diff -u --label "routes in api/routes.c + api/sync.c" --label "routes in api/openapi.yaml" "$code" "$spec"; then
+if ! diff -u --label "routes in api/routes.c + api/sync.c + api/join.c" --label "routes in api/openapi.yaml" "$code" "$spec"; then
 	echo "check-openapi: code and spec disagree (lines above)" >&2
 	exit 1
 fi

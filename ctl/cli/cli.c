@@ -91,6 +91,17 @@ static const struct cli_command commands[] = {
 	  "or a full ring buffer lost is said at the end" },
 	{ "token", "rotate", cli_token_rotate, "",
 	  "write a new API token; the old one stops working at once" },
+	{ "join-token", "add", cli_join_token_add,
+	  "NAME [--service SVC]... [--internet] [--group G]...\n"
+	  "[--expires-in SECONDS] [--max-uses N]",
+	  "a token devices enrol with (POST /api/join on join.listen): their\n"
+	  "peers get these services and internet access; the secret is\n"
+	  "printed once, the cell keeps its hash" },
+	{ "join-token", "list", cli_join_token_list, "",
+	  "join tokens: uses, uses left, expiry; never their secrets" },
+	{ "join-token", "show", cli_join_token_show, "NAME", "one join token" },
+	{ "join-token", "del", cli_join_token_del, "NAME",
+	  "revoke a join token (the peers it made stay)" },
 };
 
 /* Print text, starting each line after the first with indent. */

@@ -21,6 +21,8 @@
 #include "auth.h"
 #include "config.h"
 #include "dataplane.h"
+#include "heal.h"
+#include "join.h"
 #include "key.h"
 #include "metrics.h"
 #include "pusher.h"
@@ -63,6 +65,12 @@ struct controller {
 	/* Families of GET /metrics from the layers above (the HTTP
 	 * listeners), registered by whoever starts them. */
 	void (*more_metrics)(struct metrics *m);
+
+	/* Join tokens, enrolment and the peers' own API (ops_join.c). */
+	struct ctl_join join;
+
+	/* Interfaces and hooks watched and repaired (heal.c). */
+	struct ctl_heal heal;
 
 	/* Cell-to-cell calls refused (403), by reason. */
 	struct cell_refusals sync_refused;

@@ -350,6 +350,10 @@ static void services(struct controller *c, struct metrics *m)
 		    CG_SYNC_SERVICE_NAME, "verdict", "allowed", NULL);
 	metrics_u64(m, sums[CG_SYNC_SERVICE_ID].denied, "service",
 		    CG_SYNC_SERVICE_NAME, "verdict", "denied", NULL);
+	metrics_u64(m, sums[CG_PEER_API_SERVICE_ID].allowed, "service",
+		    CG_PEER_API_SERVICE_NAME, "verdict", "allowed", NULL);
+	metrics_u64(m, sums[CG_PEER_API_SERVICE_ID].denied, "service",
+		    CG_PEER_API_SERVICE_NAME, "verdict", "denied", NULL);
 }
 
 /* ---- tables and maps --------------------------------------------------------- */
@@ -576,6 +580,8 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "CPU time of the periodic work (conntrack GC, "
 		       "WireGuard drift repair, map resync).");
 	metrics_f64(m, (double)c->stats.tick_cpu_ns / 1e9, NULL);
+	ctl_heal_metrics(c, m);
+	ctl_join_metrics(c, m);
 
 	metrics_family(m, "cellgate_peers", GAUGE, "Peers configured.");
 	metrics_u64(m, c->state.n_peers, NULL);

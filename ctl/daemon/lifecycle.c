@@ -13,6 +13,7 @@
 
 #include "apply.h"
 #include "exporter.h"
+#include "hooks.h"
 #include "kernel.h"
 #include "log.h"
 #include "op.h"
@@ -73,118 +74,6 @@ static void warn_unreachable_forwards(struct controller *c)
 				 st->forwards[i].id,
 				 st->forwards[i].public_port, hides);
 	}
-}
-
-int ctl_qdisc_marker(const struct cg_config *cfg, const char *ifname,
-		     char *path, size_t len)
-{
-	return path_fmt(path, len, "%s/clsact-created-%s", cfg->state_dir,
-			ifname);
-}
-
-/* Remember that ifname's clsact qdisc is ours, so `cellgate detach` may
- * remove it (and only then). */
-static int mark_qdisc_ours(struct controller *c, const char *ifname)
-{
-	char path[PATH_MAX];
-	int ret = ctl_qdisc_marker(&c->cfg, ifname, path, sizeof(path));
-
-	if (!ret)
-		ret = write_file_atomic(path, "1\n", 2, 0600);
-	if (ret)
-		log_err("cannot write %s: %s", path, strerror(-ret));
-	return ret;
-}
-
-/* The addresses translations use. The uplink's is read from the
- * interface, now and when it changes (DHCP): read without the lock
- * (netlink), applied under it (by the tick). */
-static void settings_now(const struct controller *c, struct cg_settings *set)
-{
-	struct in_addr up = { 0 };
-	uint8_t prefix;
-
-	memset(set, 0, sizeof(*set));
-	memcpy(set->wg_addr, &c->cfg.wireguard.address.s_addr, 4);
-	if (c->cfg.uplink.interface[0] &&
-	    net_get_ipv4(c->cfg.uplink.interface, &up, &prefix))
-		up.s_addr = 0;
-	memcpy(set->uplink_addr, &up.s_addr, 4);
-	set->nat_port_min = c->cfg.nat.port_min;
-	set->nat_port_max = c->cfg.nat.port_max;
-	set->masquerade = c->cfg.nat.masquerade;
-	set->wg_port = c->cfg.wireguard.listen_port;
-}
-
-static int apply_settings(struct controller *c, const struct cg_settings *set)
-{
-	struct in_addr up;
-	int ret;
-
-	if (!memcmp(set, &c->settings, sizeof(*set)))
-		return 0;
-	ret = dp_write_settings(&c->dp, set);
-	if (ret) {
-		log_err("cannot write the NAT settings: %s", strerror(-ret));
-		return ret;
-	}
-	if (memcmp(set->uplink_addr, c->settings.uplink_addr, 4)) {
-		char ip[16];
-
-		memcpy(&up.s_addr, set->uplink_addr, 4);
-		log_info("uplink %s address: %s", c->cfg.uplink.interface,
-			 up.s_addr ? ipv4_str(up, ip) :
-				     "none (no masquerade "
-				     "or forwards)");
-	}
-	c->settings = *set;
-	return 0;
-}
-
-static int refresh_settings(struct controller *c)
-{
-	struct cg_settings set;
-
-	settings_now(c, &set);
-	return apply_settings(c, &set);
-}
-
-static int attach_tc(struct controller *c, const char *ifname, int in_fd,
-		     int eg_fd)
-{
-	bool created;
-	int ret = tc_attach(ifname, in_fd, eg_fd, &created);
-
-	if (!ret && created)
-		ret = mark_qdisc_ours(c, ifname);
-	return ret;
-}
-
-/* wg0's programs, and the uplink's when there is an uplink. */
-static int attach_programs(struct controller *c)
-{
-	const char *up = c->cfg.uplink.interface;
-	int ret;
-
-	ret = attach_tc(c, c->cfg.wireguard.interface,
-			dp_prog_fd_wg_ingress(&c->dp),
-			dp_prog_fd_wg_egress(&c->dp));
-	if (ret || !up[0])
-		return ret;
-	if (!if_nametoindex(up)) {
-		log_warn("uplink %s does not exist: no masquerade and no port "
-			 "forwards until it does and cellgate restarts",
-			 up);
-		return 0;
-	}
-	ret = attach_tc(c, up, -1, dp_prog_fd_uplink_egress(&c->dp));
-	/* libxdp keeps its dispatcher's state on a bpffs; ours is one (and
-	 * /sys/fs/bpf may not be mounted, e.g. under `ip netns exec`). */
-	setenv("LIBXDP_BPFFS", c->cfg.bpffs, 0);
-	if (!ret)
-		ret = xdp_attach(up, dp_prog_fd_uplink_xdp(&c->dp),
-				 DP_PROG_UPLINK_XDP, &c->xdp);
-	return ret;
 }
 
 /* The drift repair loop's step (at start, setting up: not drift). */
@@ -287,12 +176,12 @@ static int start_dataplane(struct controller *c, struct start_times *t)
 		return ret;
 	t->load = monotonic_ns();
 	/* Maps first, then programs: the new programs see complete maps. */
-	ret = refresh_settings(c);
+	ret = ctl_refresh_settings(c);
 	if (!ret)
 		ret = ctl_sync_maps(c);
 	t->maps = monotonic_ns();
 	if (!ret)
-		ret = attach_programs(c);
+		ret = ctl_attach_programs(c);
 	t->attach = monotonic_ns();
 	if (!ret)
 		ret = wg_reconcile(c);
@@ -307,6 +196,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	c->heal.nl_fd = -1;
 	c->cfg = *cfg;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->gc_lock, NULL);
@@ -320,7 +210,9 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 		return ret;
 	t.state = monotonic_ns();
 
-	ret = secrets_load_token(c);
+	ret = ctl_join_load(c);
+	if (!ret)
+		ret = secrets_load_token(c);
 	if (!ret)
 		ret = ctl_wg_setup(c);
 	if (ret)
@@ -333,6 +225,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	if (ret)
 		return ret;
 	ctl_metrics_start(c);
+	ctl_heal_start(c);
 	c->started_ns = monotonic_ns();
 	c->started_at = (int64_t)time(NULL);
 	log_start(c, &t);
@@ -405,6 +298,9 @@ void controller_tick(struct controller *c)
 	uint64_t now = monotonic_ns();
 	uint64_t t0 = thread_cpu_ns(), cpu[3] = { 0 }, t;
 
+	/* Each of these takes the lock itself, briefly. */
+	ctl_heal_tick(c, now);
+	ctl_join_tick(c, now);
 	if (now - last_gc >= GC_INTERVAL_NS) {
 		tick_gc(c, now);
 		last_gc = now;
@@ -415,9 +311,9 @@ void controller_tick(struct controller *c)
 		struct cg_settings set;
 
 		ctl_wg_reconcile(c);
-		settings_now(c, &set);
+		ctl_settings_now(c, &set);
 		pthread_mutex_lock(&c->lock);
-		apply_settings(c, &set);
+		ctl_apply_settings(c, &set);
 		pthread_mutex_unlock(&c->lock);
 		last_wg = now;
 	}
@@ -439,6 +335,8 @@ void controller_tick(struct controller *c)
 
 void controller_stop(struct controller *c)
 {
+	ctl_heal_stop(c);
+	ctl_join_free(c);
 	dp_close(&c->dp);
 	state_free(&c->state);
 	pthread_mutex_destroy(&c->lock);

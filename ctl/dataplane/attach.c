@@ -70,6 +70,22 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point,
 	return 0;
 }
 
+int tc_prog_id(const char *ifname, bool ingress, uint32_t *prog_id)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, query, .handle = CG_TC_HANDLE,
+		    .priority = CG_TC_PRIO);
+
+	*prog_id = 0;
+	if (!ifindex)
+		return -ENODEV;
+	if (tc_query_quiet(&hook, &query) == 0)
+		*prog_id = query.prog_id;
+	return 0;
+}
+
 int tc_attach(const char *ifname, int ingress_fd, int egress_fd,
 	      bool *qdisc_created)
 {

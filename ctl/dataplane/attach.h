@@ -26,6 +26,11 @@ int tc_attach(const char *ifname, int ingress_fd, int egress_fd,
  * qdisc_ours and nothing else uses it. */
 int tc_detach(const char *ifname, bool qdisc_ours);
 
+/* The program on ifname's tc hook with cellgate's handle and priority:
+ * *prog_id, or 0 when that filter is not there. 0, or -ENODEV when
+ * ifname does not exist. */
+int tc_prog_id(const char *ifname, bool ingress, uint32_t *prog_id);
+
 struct xdp_state {
 	bool attached; /* our program is on the interface */
 	const char *mode; /* "native", "generic" or "none" */

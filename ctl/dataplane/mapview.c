@@ -143,6 +143,8 @@ static const char *service_name(const struct mapview_ctx *ctx, uint32_t id,
 		return s->name;
 	if (id == CG_SYNC_SERVICE_ID)
 		return CG_SYNC_SERVICE_NAME;
+	if (id == CG_PEER_API_SERVICE_ID)
+		return CG_PEER_API_SERVICE_NAME;
 	snprintf(buf, len, "#%" PRIu32, id);
 	return buf;
 }
@@ -155,7 +157,8 @@ static void put_service(const struct mapview_ctx *ctx, json_object *row,
 	put_str(row, key, service_name(ctx, id, buf, sizeof(buf)));
 }
 
-/* The services of a bitmap, by name, comma separated ("-": none). */
+/* The services of a bitmap, by name, comma separated ("-": none). Every
+ * peer has the peer API's bit: not repeated on every row. */
 static void put_services(const struct mapview_ctx *ctx, json_object *row,
 			 const __u64 bits[CG_SERVICE_WORDS])
 {
@@ -164,7 +167,8 @@ static void put_services(const struct mapview_ctx *ctx, json_object *row,
 	uint32_t id;
 
 	for (id = 0; id < CG_MAX_SERVICES; id++) {
-		if (!(bits[id / 64] & (1ull << (id % 64))))
+		if (!(bits[id / 64] & (1ull << (id % 64))) ||
+		    id == CG_PEER_API_SERVICE_ID)
 			continue;
 		n += (size_t)snprintf(
 			out + n, n < sizeof(out) ? sizeof(out) - n : 0, "%s%s",

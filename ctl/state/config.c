@@ -32,6 +32,8 @@ static void config_defaults(struct cg_config *cfg)
 	cfg->nat.masquerade = true;
 	cfg->sync.port = 8471;
 	cfg->sync.pairing_port = 8472;
+	cfg->peer_api.port = 8470;
+	cfg->join.rate_per_minute = 30;
 	cfg->nat.port_min = 10000;
 	cfg->nat.port_max = 65535;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
@@ -257,6 +259,77 @@ static bool parse_sync(json_object *sync, struct cg_config *cfg,
 	return true;
 }
 
+/* "join": the enrolment listener (off without "listen"). */
+static bool parse_join(json_object *join, struct cg_config *cfg,
+		       struct cg_error *err)
+{
+	static const char *const fields[] = { "listen", "rate_per_minute",
+					      NULL };
+	uint64_t rate = cfg->join.rate_per_minute;
+
+	if (!jx_only_fields(join, fields, "join", err) ||
+	    !jx_string(join, "listen", true, "join", cfg->join.listen,
+		       sizeof(cfg->join.listen), err) ||
+	    !listen_address("join.listen", cfg->join.listen,
+			    &cfg->join.listen_addr, &cfg->join.listen_port,
+			    "0.0.0.0:8473", err) ||
+	    !jx_uint(join, "rate_per_minute", false, "join", 1, 6000, &rate,
+		     err))
+		return false;
+	cfg->join.rate_per_minute = (uint32_t)rate;
+	cfg->join.enabled = true;
+	return true;
+}
+
+/* "peer_api": the port of a peer's own API on the wg address. */
+static bool parse_peer_api(json_object *pa, struct cg_config *cfg,
+			   struct cg_error *err)
+{
+	static const char *const fields[] = { "port", NULL };
+	uint64_t port = cfg->peer_api.port;
+
+	if (!jx_only_fields(pa, fields, "peer_api", err) ||
+	    !jx_uint(pa, "port", false, "peer_api", 0, 65535, &port, err))
+		return false;
+	cfg->peer_api.port = (uint16_t)port;
+	return true;
+}
+
+/* The listeners a cell may add: enrolment and the peers' own API. */
+static bool parse_peer_listeners(json_object *root, struct cg_config *cfg,
+				 struct cg_error *err)
+{
+	json_object *join, *pa;
+
+	return jx_member(root, "join", json_type_object, false, "", &join,
+			 err) &&
+	       jx_member(root, "peer_api", json_type_object, false, "", &pa,
+			 err) &&
+	       (!join || parse_join(join, cfg, err)) &&
+	       (!pa || parse_peer_api(pa, cfg, err));
+}
+
+/* "dataplane": what to do about another program on one of our hooks. */
+static bool parse_dataplane(json_object *dp, struct cg_config *cfg,
+			    struct cg_error *err)
+{
+	static const char *const fields[] = { "foreign_programs", NULL };
+	char mode[16] = "replace";
+
+	if (!jx_only_fields(dp, fields, "dataplane", err) ||
+	    !jx_string(dp, "foreign_programs", false, "dataplane", mode,
+		       sizeof(mode), err))
+		return false;
+	if (strcmp(mode, "replace") && strcmp(mode, "leave")) {
+		cg_error_set(err, 400, "dataplane.foreign_programs",
+			     "'dataplane.foreign_programs' must be \"replace\" "
+			     "or \"leave\"");
+		return false;
+	}
+	cfg->dataplane.leave_foreign = !strcmp(mode, "leave");
+	return true;
+}
+
 static bool parse_limits(json_object *lim, struct cg_config *cfg,
 			 struct cg_error *err)
 {
@@ -378,12 +451,16 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = {
-		"cell_name", "domain",	  "wireguard",	    "bridge",
-		"uplink",    "api",	  "state_dir",	    "bpffs",
-		"limits",    "log_level", "local_networks", "dns_ip",
-		"nat",	     "sync",	  "metrics",	    NULL
+		"cell_name", "domain",	       "wireguard",
+		"bridge",    "uplink",	       "api",
+		"state_dir", "bpffs",	       "limits",
+		"log_level", "local_networks", "dns_ip",
+		"nat",	     "sync",	       "metrics",
+		"dataplane", "join",	       "peer_api",
+		NULL
 	};
 	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
+	json_object *dp;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -401,6 +478,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "nat", json_type_object, false, "", &nat, err) ||
 	    !jx_member(root, "sync", json_type_object, false, "", &sync, err) ||
 	    !jx_member(root, "metrics", json_type_object, false, "", &metrics,
+		       err) ||
+	    !jx_member(root, "dataplane", json_type_object, false, "", &dp,
 		       err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
@@ -429,6 +508,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (nat && !parse_nat(nat, cfg, err)) ||
 	    (sync && !parse_sync(sync, cfg, err)) ||
 	    (metrics && !parse_metrics(metrics, cfg, err)) ||
+	    (dp && !parse_dataplane(dp, cfg, err)) ||
+	    !parse_peer_listeners(root, cfg, err) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
 	if (up) {
@@ -466,6 +547,12 @@ static bool check_values(const struct cg_config *cfg, struct cg_error *err)
 		cg_error_set(err, 400, "metrics.listen",
 			     "'metrics.listen' must use another port than "
 			     "'api.listen'");
+		return false;
+	}
+	if (cfg->peer_api.port && cfg->peer_api.port == cfg->sync.port) {
+		cg_error_set(err, 400, "peer_api.port",
+			     "'peer_api.port' must differ from 'sync.port' "
+			     "(both listen on the wg address)");
 		return false;
 	}
 	return absolute_path("state_dir", cfg->state_dir, err) &&

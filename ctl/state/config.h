@@ -93,11 +93,36 @@ struct cg_config {
 		uint16_t pairing_port;
 	} sync;
 
+	/* Devices enrolling with a join token (POST /api/join): a listener
+	 * of its own, off unless "join.listen" is set; it may face the
+	 * uplink. rate_per_minute: requests a source address may make. */
+	struct {
+		bool enabled;
+		char listen[64];
+		struct in_addr listen_addr;
+		uint16_t listen_port;
+		uint32_t rate_per_minute;
+	} join;
+
+	/* A peer's own API (/api/peer/me...) on the wg address; the caller
+	 * is the peer whose WireGuard address the request comes from. 0
+	 * turns it off. */
+	struct {
+		uint16_t port;
+	} peer_api;
+
 	struct {
 		bool masquerade; /* SNAT forwarded traffic on the uplink */
 		uint16_t port_min; /* NAT ports when a flow's own is taken */
 		uint16_t port_max;
 	} nat;
+
+	/* "dataplane.foreign_programs": "replace" (default) puts ours back
+	 * on a hook where another program replaced it; "leave" keeps theirs
+	 * and warns (the policy is then not enforced on that hook). */
+	struct {
+		bool leave_foreign;
+	} dataplane;
 
 	char log_level[8]; /* error, warn, info, debug */
 

@@ -15,6 +15,10 @@ void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
 	out->value.peer_to_peer = peer->peer_to_peer;
 	out->value.internet_access = peer->internet_access;
 	memcpy(out->value.services, peer->access, sizeof(out->value.services));
+	/* Every peer may reach its own API (when peer_api.port is set, a
+	 * service entry maps the port to this id). */
+	out->value.services[CG_PEER_API_SERVICE_ID / 64] |=
+		1ull << (CG_PEER_API_SERVICE_ID % 64);
 }
 
 void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
@@ -32,17 +36,18 @@ void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
 			1ull << (CG_SYNC_SERVICE_ID % 64);
 }
 
-/* The sync listener as a service: the wg address, tcp, sync.port. */
-static size_t add_sync_service(const struct cg_config *cfg,
-			       struct policy_service *out)
+/* A listener of the controller on the wg address as a service: tcp,
+ * port, service id; nothing when port is 0 (off). */
+static size_t add_own_listener(const struct cg_config *cfg, uint16_t port,
+			       uint32_t id, struct policy_service *out)
 {
-	if (!cfg->sync.port)
+	if (!port)
 		return 0;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->key.addr, &cfg->wireguard.address.s_addr, 4);
-	out->key.port = cfg->sync.port;
+	out->key.port = port;
 	out->key.proto = IPPROTO_TCP;
-	out->value.service_id = CG_SYNC_SERVICE_ID;
+	out->value.service_id = id;
 	return 1;
 }
 
@@ -203,7 +208,7 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		n_dnat += st->services[i].n_dnat;
 	}
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
-	cap += 1; /* the sync listener */
+	cap += 2; /* the sync listener, the peers' own API */
 	out->services = calloc(cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
 	out->cells = calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells));
@@ -225,7 +230,11 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 			&st->services[i], out->services + out->n_services,
 			cap - out->n_services);
 	out->n_services +=
-		add_sync_service(cfg, out->services + out->n_services);
+		add_own_listener(cfg, cfg->sync.port, CG_SYNC_SERVICE_ID,
+				 out->services + out->n_services);
+	out->n_services += add_own_listener(cfg, cfg->peer_api.port,
+					    CG_PEER_API_SERVICE_ID,
+					    out->services + out->n_services);
 	for (i = 0; i < st->n_cells; i++)
 		policy_cell_entry(&st->cells[i], cfg->sync.port != 0,
 				  &out->cells[i]);

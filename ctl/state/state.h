@@ -28,6 +28,12 @@
 /* Its name where services are named (metrics, `cellgate maps`): not a
  * valid service name, so no service can take it. */
 #define CG_SYNC_SERVICE_NAME "@cell-sync"
+/* Service id kept for a peer's own API (peer_api.port on the wg address):
+ * every peer may reach it, no cell. */
+#define CG_PEER_API_SERVICE_ID (CG_MAX_SERVICES - 2)
+#define CG_PEER_API_SERVICE_NAME "@peer-api"
+/* Ids operators' services take: below the kept ones. */
+#define CG_MAX_USER_SERVICES CG_PEER_API_SERVICE_ID
 #define CG_MAX_ENDPOINTS 32 /* per service */
 #define CG_MAX_DNAT 32 /* per service */
 

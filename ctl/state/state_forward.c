@@ -276,6 +276,9 @@ const char *state_forward_hides(const struct cg_config *cfg,
 		return "the API's (api.listen)";
 	if (metrics_any && f->public_port == cfg->metrics.listen_port)
 		return "the metrics listener's (metrics.listen)";
+	/* Whatever its address: it is meant to face the uplink. */
+	if (cfg->join.enabled && f->public_port == cfg->join.listen_port)
+		return "the join listener's (join.listen)";
 	return NULL;
 }
 

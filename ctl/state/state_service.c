@@ -151,7 +151,7 @@ static bool parse_service(json_object *body, bool with_id,
 		       err) ||
 	    !jx_member(body, "dnat", json_type_array, false, "", &dnat, err) ||
 	    (with_id && !jx_uint(body, "id", true, "", 0,
-				 CG_SYNC_SERVICE_ID - 1, &id, err)))
+				 CG_MAX_USER_SERVICES - 1, &id, err)))
 		return false;
 	svc->id = (uint32_t)id;
 	svc->n_endpoints =
@@ -250,7 +250,7 @@ static bool free_service_id(const struct cg_state *st, uint32_t *id)
 {
 	uint32_t i;
 
-	for (i = 0; i < CG_SYNC_SERVICE_ID; i++)
+	for (i = 0; i < CG_MAX_USER_SERVICES; i++)
 		if (!state_service_by_id(st, i)) {
 			*id = i;
 			return true;
@@ -279,7 +279,7 @@ int state_put_service(struct cg_state *st, const char *name, json_object *body,
 	}
 	if (!free_service_id(st, &svc.id)) {
 		cg_error_set(err, 409, "name", "all %d service ids are in use",
-			     CG_SYNC_SERVICE_ID);
+			     CG_MAX_USER_SERVICES);
 		return -ENOSPC;
 	}
 	return state_add(st, ST_SERVICES, &svc, err) ? 0 : -ENOMEM;

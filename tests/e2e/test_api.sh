@@ -155,8 +155,9 @@ check "a body over 64 KiB -> 413" test "$(status_of "$out")" = 413
 # ---- peers -----------------------------------------------------------------
 out=$(api $CELL POST /api/peers "{\"name\":\"alice\",\"public_key\":\"$KEY1\",\"ip\":\"10.0.$N.2\",\"service_access\":[\"calendar\"]}")
 check "POST a peer -> 201" test "$(status_of "$out")" = 201
+# calendar's bit (id 0), and the peer API's kept one (254: word 3, bit 62)
 check "the new peer is in cg_peers with calendar's bit" \
-	sh -c "bpftool map dump pinned $BPF/cg_peers | grep -A12 '10,0,$N,2' | grep -q '\"services\": \[1,0,0,0'"
+	sh -c "bpftool map dump pinned $BPF/cg_peers | grep -A12 '10,0,$N,2' | grep -q '\"services\": \[1,0,0,4611686018427387904'"
 check "and in WireGuard with its /32" \
 	sh -c "ip netns exec $R wg show $(if_of $N wg) allowed-ips | grep -q '$KEY1.*10.0.$N.2/32'"
 

@@ -3,8 +3,8 @@
 #
 # api/openapi.yaml against a running controller (tests/check-openapi.sh
 # lints it): tests/contract/contract.js sends requests generated from
-# the spec's schemas (json-schema-faker) to each of the three
-# listeners (admin, sync, pairing) and validates every answer against the
+# the spec's schemas (json-schema-faker) to each of the five
+# listeners (admin, sync, pairing, join, the peer API) and validates every answer against the
 # spec (ajv). The bar: no 5xx, no status, content type or body outside the
 # spec. CONTRACT_SEED replays a run; CONTRACT_ROUNDS sets its size.
 set -u
@@ -26,6 +26,7 @@ R=$(ns_of $CELL r)
 # ---- a cell with something in it ------------------------------------------
 cell_topology $CELL $N
 write_cell_config $CELL $N $API_PORT
+sed -i 's|^  "api": |  "join": {"listen": "127.0.0.1:8473"},\n  "api": |' "$WORK/$CELL/cellgate.json"
 start_controller $CELL || { not_ok "controller starts"; exit 1; }
 ok "controller starts"
 api_ok $CELL PUT /api/services/web \
@@ -37,8 +38,8 @@ api_ok $CELL PUT /api/services/web \
 check "fixtures: a service, two peers, a forward" test $? = 0
 
 # ---- the generated requests ---------------------------------------------------
-servers=$(printf '{"http://127.0.0.1:8470":"http://127.0.0.1:%s","http://{wg_address}:8471":"http://10.0.%s.1:8471","http://{host}:8472":"http://127.0.0.1:8472"}' \
-	"$API_PORT" "$N")
+servers=$(printf '{"http://127.0.0.1:8470":"http://127.0.0.1:%s","http://{wg_address}:8471":"http://10.0.%s.1:8471","http://{host}:8472":"http://127.0.0.1:8472","http://{host}:8473":"http://127.0.0.1:8473","http://{wg_address}:8470":"http://10.0.%s.1:8470"}' \
+	"$API_PORT" "$N" "$N")
 out=$(ip netns exec "$R" env CONTRACT_SERVERS="$servers" \
 	CONTRACT_TOKEN="$(cat "$WORK/$CELL/api.token")" \
 	CONTRACT_ROUNDS="${CONTRACT_ROUNDS:-25}" ${CONTRACT_SEED:+CONTRACT_SEED=$CONTRACT_SEED} \

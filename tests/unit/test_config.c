@@ -346,6 +346,28 @@ START_TEST(test_listen_port)
 }
 END_TEST
 
+/* What to do about another program on one of our hooks. */
+START_TEST(test_dataplane_foreign_programs)
+{
+	char *json;
+
+	ck_assert_int_eq(parse(TU_EXAMPLE_CONFIG), 0);
+	ck_assert(!cfg.dataplane.leave_foreign); /* default: replace */
+	json = example_with("dataplane", "{\"foreign_programs\":\"leave\"}");
+	ck_assert_int_eq(parse(json), 0);
+	ck_assert(cfg.dataplane.leave_foreign);
+	free(json);
+	accept_with("dataplane", "{\"foreign_programs\":\"replace\"}");
+	accept_with("dataplane", "{}");
+	reject_with("dataplane", "{\"foreign_programs\":\"sometimes\"}",
+		    "dataplane.foreign_programs");
+	reject_with("dataplane", "{\"foreign_programs\":true}",
+		    "dataplane.foreign_programs");
+	reject_with("dataplane", "{\"other\":1}", "dataplane.other");
+	reject_with("dataplane", "\"replace\"", "dataplane");
+}
+END_TEST
+
 START_TEST(test_bad_endpoint)
 {
 	reject_with("wireguard.endpoint", "\"198.51.100.7\"",
@@ -624,6 +646,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_log_level);
 	tcase_add_test(bad, test_limits);
 	tcase_add_test(bad, test_metrics_per_peer_limit);
+	tcase_add_test(bad, test_dataplane_foreign_programs);
 	suite_add_tcase(s, ok);
 	suite_add_tcase(s, bad);
 	return s;

@@ -137,8 +137,13 @@ START_TEST(test_peer_entries)
 	ck_assert(bit(e->value.services, state_service(&st, "mail")->id));
 	ck_assert(!bit(e->value.services, state_service(&st, "files")->id));
 	ck_assert_uint_eq(e->value.services[0], (1ull << 0) | (1ull << 2));
+	/* Every peer may reach its own API: that kept id's bit, no other. */
 	for (i = 1; i < CG_SERVICE_WORDS; i++)
-		ck_assert_uint_eq(e->value.services[i], 0);
+		ck_assert_uint_eq(
+			e->value.services[i],
+			i == CG_PEER_API_SERVICE_ID / 64 ?
+				1ull << (CG_PEER_API_SERVICE_ID % 64) :
+				0);
 
 	e = find("10.0.0.3");
 	ck_assert_ptr_nonnull(e);
@@ -214,9 +219,9 @@ START_TEST(test_service_entries)
 	services();
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
 	/* calendar 1, files 3 (any), mail 3: tcp/25, udp/0, icmp; then the
-	 * sync listener, last. */
-	ck_assert_uint_eq(pol.n_services, 7 + 1);
-	for (i = 0; i < pol.n_services - 1; i++) {
+	 * sync listener and the peer API, last. */
+	ck_assert_uint_eq(pol.n_services, 7 + 2);
+	for (i = 0; i < pol.n_services - 2; i++) {
 		const struct policy_service *e = &pol.services[i];
 
 		ck_assert_uint_eq(e->key.pad, 0);
@@ -307,15 +312,18 @@ START_TEST(test_service_ids_in_bitmaps)
 	add_peer("alice", 1, "10.0.0.2",
 		 ", \"service_access\": [\"s0\", \"s63\", \"s64\", \"s129\"]");
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
-	ck_assert_uint_eq(pol.n_services, 130 + 1); /* + the sync listener */
+	/* + the sync listener and the peer API */
+	ck_assert_uint_eq(pol.n_services, 130 + 2);
 	e = find("10.0.0.2");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(e->value.services[0], 1ull | (1ull << 63));
 	ck_assert_uint_eq(e->value.services[1], 1ull);
 	ck_assert_uint_eq(e->value.services[2], 1ull << 1);
-	ck_assert_uint_eq(e->value.services[3], 0);
-	/* Peers never get the sync listener's bit (id 255, word 3). */
-	for (i = 0; i < (int)pol.n_services - 1; i++)
+	/* Peers never get the sync listener's bit (id 255, word 3), only
+	 * the peer API's (254). */
+	ck_assert_uint_eq(e->value.services[3],
+			  1ull << (CG_PEER_API_SERVICE_ID % 64));
+	for (i = 0; i < (int)pol.n_services - 2; i++)
 		ck_assert_uint_eq(pol.services[i].value.service_id,
 				  (unsigned int)pol.services[i].key.addr[3] -
 					  1);
@@ -325,10 +333,14 @@ END_TEST
 START_TEST(test_nets_example)
 {
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
-	/* Nothing for an empty state but the WireGuard subnet and the sync
-	 * listener: the wg address, tcp 8471 (the default), its own id. */
+	/* Nothing for an empty state but the WireGuard subnet, the sync
+	 * listener (the wg address, tcp 8471, the default, its own id) and
+	 * the peer API (tcp 8470). */
 	ck_assert_uint_eq(pol.n_peers, 0);
-	ck_assert_uint_eq(pol.n_services, 1);
+	ck_assert_uint_eq(pol.n_services, 2);
+	ck_assert_uint_eq(pol.services[1].key.port, 8470);
+	ck_assert_uint_eq(pol.services[1].value.service_id,
+			  CG_PEER_API_SERVICE_ID);
 	ck_assert_uint_eq(pol.services[0].key.addr[0], 10);
 	ck_assert_uint_eq(pol.services[0].key.addr[3], 1);
 	ck_assert_uint_eq(pol.services[0].key.port, 8471);
@@ -407,7 +419,8 @@ START_TEST(test_recompile_after_changes)
 	ck_assert_uint_eq(pol.n_peers, 1);
 	ck_assert_ptr_null(find("10.0.0.2"));
 	ck_assert_ptr_nonnull(find("10.0.0.3"));
-	ck_assert_uint_eq(pol.n_services, 4 + 1); /* + the sync listener */
+	/* + the sync listener and the peer API */
+	ck_assert_uint_eq(pol.n_services, 4 + 2);
 	{
 		size_t i;
 

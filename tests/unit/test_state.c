@@ -582,8 +582,8 @@ START_TEST(test_service_ids_exhausted)
 	char name[16], body[128];
 	int i;
 
-	/* The last id is kept for the sync listener. */
-	for (i = 0; i < CG_SYNC_SERVICE_ID; i++) {
+	/* The last ids are kept for the sync listener and the peer API. */
+	for (i = 0; i < CG_MAX_USER_SERVICES; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
 		snprintf(body, sizeof(body),
 			 "{\"endpoints\": [{\"ip\": \"172.21.%d.%d\", "
