@@ -577,8 +577,9 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "Times the state file was written.");
 	metrics_u64(m, c->stats.state_writes, NULL);
 	metrics_family(m, "cellgate_tick_cpu_seconds_total", COUNTER,
-		       "CPU time of the periodic work (conntrack GC, "
-		       "WireGuard drift repair, map resync).");
+		       "CPU time of the periodic work (heal and join "
+		       "checks, conntrack GC, WireGuard drift repair, map "
+		       "resync).");
 	metrics_f64(m, (double)c->stats.tick_cpu_ns / 1e9, NULL);
 	ctl_heal_metrics(c, m);
 	ctl_join_metrics(c, m);

@@ -327,10 +327,11 @@ void controller_tick(struct controller *c)
 	cpu[2] = thread_cpu_ns() - t;
 	c->stats.tick_cpu_ns += cpu[0] + cpu[1] + cpu[2];
 	if (cpu[0] + cpu[1] + cpu[2] > 1000000) /* 1 ms */
-		log_debug("tick CPU: gc %.1f ms, wireguard %.1f ms, maps "
-			  "%.1f ms",
-			  (double)cpu[0] / 1e6, (double)cpu[1] / 1e6,
-			  (double)cpu[2] / 1e6);
+		log_debug(
+			"tick CPU: heal, join and gc %.1f ms, wireguard %.1f ms, maps "
+			"%.1f ms",
+			(double)cpu[0] / 1e6, (double)cpu[1] / 1e6,
+			(double)cpu[2] / 1e6);
 }
 
 void controller_stop(struct controller *c)
