@@ -78,6 +78,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # no BPF skeletons, libbpf or libmicrohttpd needed.
 FUZZ_LIB_SRCS := $(wildcard ctl/state/state*.c) ctl/state/config.c \
 	ctl/common/jsonx.c ctl/common/util.c ctl/common/key.c \
+	ctl/common/hashidx.c ctl/common/log.c \
 	ctl/state/policy.c ctl/state/cell.c ctl/common/crypto.c \
 	ctl/state/join_token.c
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
@@ -157,7 +158,7 @@ $(BUILD)/bpf $(BUILD)/tests:
 
 # ---- tests ---------------------------------------------------------------
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(SAN_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(SAN_OBJS) | $(BUILD)/tests
 	$(CC) -O1 -g $(SAN_FLAGS) $(CTL_CFLAGS) $(shell pkg-config --cflags check) \
 		-o $@ $< $(SAN_OBJS) $(PKG_LIBS) $(shell pkg-config --libs check) -lpthread
 
@@ -174,6 +175,8 @@ test:
 test-unit: $(UNIT_BINS) $(BUILD)/cellgate
 	@tests/run-unit.sh $(UNIT_BINS)
 	@tests/check-openapi.sh
+	@tests/check-layers.sh
+	@tests/check-sizes.sh
 	@tests/check-cli.sh $(BUILD)/cellgate $(VERSION)
 
 test-bpf: $(BUILD)/tests/bpf_test
@@ -237,7 +240,7 @@ fuzz-quick: $(FUZZ_BINS)
 # docs/bench/*.png. BENCH_N and BENCH_RUNS override the peer counts and
 # runs (e.g. BENCH_N="10 1000" BENCH_RUNS=2 for a trial).
 BENCH_BINS := $(BUILD)/bench/prog_bench $(BUILD)/bench/baseline.bpf.o \
-	$(BUILD)/tests/conn_storm
+	$(BUILD)/tests/conn_storm $(BUILD)/bench/state_bench
 
 $(BUILD)/bench/baseline.bpf.o: tests/bench/baseline.bpf.c $(BPF_HDRS)
 	@mkdir -p $(dir $@)
@@ -248,6 +251,12 @@ $(BUILD)/bench/prog_bench: tests/bench/prog_bench.c tests/bpf/pktgen.h tests/bpf
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CTL_CFLAGS) -Itests/bpf -o $@ $< $(CTL_OBJS) \
 		$(PKG_LIBS) -lpthread
+
+# The state's cost of one change at N peers, 100k included (no
+# WireGuard): tests/bench/state_bench.c.
+$(BUILD)/bench/state_bench: tests/bench/state_bench.c $(CTL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CTL_CFLAGS) -o $@ $< $(CTL_OBJS) $(PKG_LIBS) -lpthread
 
 bench:
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)

@@ -20,9 +20,8 @@
 
 #include "cli_http.h"
 #include "config.h"
-#include "dataplane.h"
 #include "mapview.h"
-#include "state.h"
+#include "pins_ro.h"
 
 /* An API path: a route with one name of at most 64 characters. */
 #define CLI_PATH_MAX 128
@@ -163,15 +162,14 @@ void cli_print_counters(json_object *counters);
 /* The pinned maps and, for names, the state file, read directly: `maps`
  * and `monitor` work while the controller is stopped. */
 struct cli_pinned {
-	struct dataplane dp;
-	struct cg_state st;
-	bool have_state;
+	struct pins_ro pins; /* read-only, but for what `monitor` writes */
 	struct mapview_ctx ctx; /* names (NULL without a state file), now */
 };
 
-/* Open the maps under the config's bpffs and the state file (without
- * it, ids stand in for names: said on stderr). */
-int cli_pinned_open(struct cli *cli, struct cli_pinned *p);
+/* Open the maps under the config's bpffs (read-only but for the maps in
+ * writable, PINS_RW bits) and the state file (without it, ids stand in
+ * for names: said on stderr). */
+int cli_pinned_open(struct cli *cli, struct cli_pinned *p, uint32_t writable);
 void cli_pinned_close(struct cli_pinned *p);
 
 /* The commands. */

@@ -14,45 +14,37 @@
 
 #include "cli.h"
 #include "cli_table.h"
-#include "mapread.h"
 #include "util.h"
 
 /* Keys up to this size are kept to sort rows by (cg_ct_key is 16). */
 #define SORT_KEY_MAX 16
 
-int cli_pinned_open(struct cli *cli, struct cli_pinned *p)
+int cli_pinned_open(struct cli *cli, struct cli_pinned *p, uint32_t writable)
 {
-	char path[PATH_MAX];
-	struct cg_error err = { 0 };
+	char why[PATH_MAX + 256];
 	int ret = cli_load_config(cli);
 
 	if (ret)
 		return ret;
-	ret = dp_open_pinned(&p->dp, cli->cfg.bpffs);
+	ret = pins_ro_open(&p->pins, cli->cfg.bpffs, writable);
 	if (ret)
 		return cli_fail(CLI_UNREACHABLE,
 				"cannot open the maps pinned under %s: %s "
 				"(has the controller run since boot?)",
 				cli->cfg.bpffs, strerror(-ret));
-	state_init(&p->st, &cli->cfg);
-	if (path_fmt(path, sizeof(path), "%s/state.json", cli->cfg.state_dir) ||
-	    state_load(&p->st, path, &err))
-		fprintf(stderr, "cellgate: no names (%s: %s)\n", path,
-			err.msg[0] ? err.msg : "path too long");
-	else
-		p->have_state = true;
+	if (pins_ro_load_names(&p->pins, &cli->cfg, why, sizeof(why)))
+		fprintf(stderr, "cellgate: no names (%s)\n", why);
 	p->ctx = (struct mapview_ctx){
-		.st = p->have_state ? &p->st : NULL,
+		.st = p->pins.st,
 		.now_ns = monotonic_ns(),
-		.ncpus = p->dp.ncpus,
+		.ncpus = p->pins.ncpus,
 	};
 	return CLI_OK;
 }
 
 void cli_pinned_close(struct cli_pinned *p)
 {
-	dp_close(&p->dp);
-	state_free(&p->st);
+	pins_ro_close(&p->pins);
 }
 
 /* ---- the list of maps ---------------------------------------------------- */
@@ -60,7 +52,7 @@ void cli_pinned_close(struct cli_pinned *p)
 static json_object *map_summary(const struct cli_pinned *p,
 				const struct mapview *v)
 {
-	int fd = p->dp.map_fd[v->map];
+	int fd = p->pins.fd[v->map];
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
 	json_object *o = json_object_new_object();
@@ -70,7 +62,7 @@ static json_object *map_summary(const struct cli_pinned *p,
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		type = libbpf_bpf_map_type_str(info.type);
 		if (info.type != BPF_MAP_TYPE_RINGBUF)
-			n = map_count(fd, p->dp.ncpus);
+			n = pins_ro_count(&p->pins, v->map);
 	}
 	json_object_object_add(o, "map",
 			       json_object_new_string(dp_map_name(v->map)));
@@ -243,7 +235,7 @@ static void print_rows(const struct mapview *v, json_object *arr)
 static int show_map(struct cli *cli, const struct cli_pinned *p,
 		    const struct mapview *v)
 {
-	int fd = p->dp.map_fd[v->map];
+	int fd = p->pins.fd[v->map];
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
 	struct collect c = { .view = v, .ctx = &p->ctx };
@@ -259,7 +251,7 @@ static int show_map(struct cli *cli, const struct cli_pinned *p,
 				strerror(errno));
 	c.key_size = info.key_size;
 	c.scratch = json_object_new_array();
-	ret = map_for_each(fd, p->dp.ncpus, collect_entry, &c);
+	ret = pins_ro_for_each(&p->pins, v->map, collect_entry, &c);
 	json_object_put(c.scratch);
 	if (ret < 0 || c.failed) {
 		for (i = 0; i < c.n; i++)
@@ -322,7 +314,7 @@ int cli_maps(struct cli *cli, int argc, char **argv)
 		print_view_names(stderr);
 		return ret;
 	}
-	ret = cli_pinned_open(cli, &p);
+	ret = cli_pinned_open(cli, &p, 0);
 	if (ret)
 		return ret;
 	ret = v ? show_map(cli, &p, v) : list_maps(cli, &p);

@@ -25,7 +25,6 @@
 
 #include "abi_names.h"
 #include "cli.h"
-#include "mapread.h"
 #include "util.h"
 
 /* How long a lease lasts, and how often it is renewed: a renewal may be
@@ -117,19 +116,15 @@ static int monitor_option(struct cli *cli, void *ctx, int opt, const char *arg)
 /* --peer names a peer or a linked cell. */
 static int resolve_peer(struct monitor *m)
 {
-	const struct cg_state *st = m->p->ctx.st;
-	const struct cg_peer_def *peer;
-	const struct cg_cell_def *cell;
+	int ret;
 
 	if (!m->peer)
 		return CLI_OK;
-	if (!st)
+	ret = pins_ro_ident(&m->p->pins, m->peer, &m->ident);
+	if (ret == -ENODATA)
 		return cli_fail(CLI_USAGE, "--peer needs the state file");
-	peer = state_peer(st, m->peer);
-	cell = state_cell(st, m->peer);
-	if (!peer && !cell)
+	if (ret)
 		return cli_fail(CLI_NOT_FOUND, "no peer or cell '%s'", m->peer);
-	m->ident = peer ? peer->id : cell->id;
 	return CLI_OK;
 }
 
@@ -249,7 +244,7 @@ static int lease(struct monitor *m, bool end)
 				   0,
 	};
 
-	return dp_monitor_lease(&m->p->dp, &lease);
+	return pins_ro_lease(&m->p->pins, &lease);
 }
 
 static bool done(const struct monitor *m, uint64_t started)
@@ -280,15 +275,15 @@ static int run(struct monitor *m)
 	uint64_t started, renewed;
 	int ret = CLI_OK, n;
 
-	rb = ring_buffer__new(m->p->dp.map_fd[DP_MAP_EVENTS], on_event, m,
-			      NULL);
+	rb = ring_buffer__new(m->p->pins.fd[DP_MAP_EVENTS], on_event, m, NULL);
 	if (!rb)
 		return cli_fail(CLI_UNREACHABLE, "cg_events: %s",
 				strerror(errno));
 	/* No SA_RESTART: a signal ends the poll at once. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	dp_event_stats(&m->p->dp, &before);
+	pins_ro_sum(&m->p->pins, DP_MAP_EVENT_STATS, 0, &before,
+		    sizeof(before));
 	started = renewed = monotonic_ns();
 	if (lease(m, false)) {
 		ret = cli_fail(CLI_UNREACHABLE, "cg_monitor: %s",
@@ -312,7 +307,7 @@ static int run(struct monitor *m)
 	}
 	lease(m, true);
 	ring_buffer__consume(rb); /* what was emitted before the lease ended */
-	dp_event_stats(&m->p->dp, &after);
+	pins_ro_sum(&m->p->pins, DP_MAP_EVENT_STATS, 0, &after, sizeof(after));
 	report(m, &before, &after);
 out:
 	ring_buffer__free(rb);
@@ -337,7 +332,10 @@ int cli_monitor(struct cli *cli, int argc, char **argv)
 	ret = cli_parse(cli, argc, argv, opts, monitor_option, &m, NULL, 0);
 	if (ret)
 		return ret;
-	ret = cli_pinned_open(cli, &p);
+	/* The lease is written; the ring's consumer position is mapped
+	 * writable. Every other map is opened read-only. */
+	ret = cli_pinned_open(cli, &p,
+			      PINS_RW(DP_MAP_MONITOR) | PINS_RW(DP_MAP_EVENTS));
 	if (ret)
 		return ret;
 	ret = resolve_peer(&m);

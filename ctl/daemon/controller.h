@@ -39,6 +39,7 @@ struct controller {
 	pthread_mutex_t lock; /* serialises API calls and periodic work */
 
 	char state_path[PATH_MAX];
+	struct cg_journal journal; /* state.json's journal (op.c) */
 	char token[128]; /* admin API bearer token */
 	ino_t token_ino; /* identity of the token file we read it from */
 	off_t token_size;

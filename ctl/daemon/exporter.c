@@ -574,8 +574,21 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "collected.");
 	metrics_u64(m, c->stats.ct_gc_deleted, NULL);
 	metrics_family(m, "cellgate_state_writes_total", COUNTER,
-		       "Times the state file was written.");
+		       "Changes made durable: journal lines and "
+		       "snapshots of the state file.");
 	metrics_u64(m, c->stats.state_writes, NULL);
+	metrics_family(m, "cellgate_state_journal_bytes", GAUGE,
+		       "Bytes of the state's journal since its snapshot "
+		       "(compacted past max(4 MiB, the snapshot's size)).");
+	metrics_u64(m, c->journal.bytes, NULL);
+	metrics_family(m, "cellgate_state_compactions_total", COUNTER,
+		       "Snapshots of the state written off the lock, the "
+		       "journal folded in.");
+	metrics_u64(m, c->journal.compactions, NULL);
+	metrics_family(m, "cellgate_state_compaction_failures_total", COUNTER,
+		       "Compactions that could not write the snapshot (the "
+		       "journal goes on; the next one retries).");
+	metrics_u64(m, c->journal.compaction_failures, NULL);
 	metrics_family(m, "cellgate_tick_cpu_seconds_total", COUNTER,
 		       "CPU time of the periodic work (heal and join "
 		       "checks, conntrack GC, WireGuard drift repair, map "

@@ -121,6 +121,7 @@ static void remove_our_stale_temps(const struct controller *c)
 /* The state directory, cleaned of interrupted writes, and the state. */
 static int start_state(struct controller *c)
 {
+	struct cg_journal_pos pos;
 	struct cg_error err = { 0 };
 	int ret;
 
@@ -134,7 +135,7 @@ static int start_state(struct controller *c)
 		return ret;
 	}
 	remove_our_stale_temps(c);
-	ret = state_load(&c->state, c->state_path, &err);
+	ret = state_load_journaled(&c->state, c->state_path, &pos, &err);
 	if (ret) {
 		log_err("state %s is not usable: %s%s%s (fix or move the file; "
 			"nothing was changed)",
@@ -144,7 +145,7 @@ static int start_state(struct controller *c)
 	}
 	log_info("state: %zu services, %zu peers, %zu forwards",
 		 c->state.n_services, c->state.n_peers, c->state.n_forwards);
-	return 0;
+	return ctl_journal_start(c, &pos);
 }
 
 /* When each phase of the start ended: start-up time is logged by phase,
@@ -354,6 +355,11 @@ void controller_stop(struct controller *c)
 {
 	ctl_heal_stop(c);
 	ctl_join_free(c);
+	/* A clean stop leaves one snapshot, the journal folded in. */
+	if (c->journal.open && ctl_save(c))
+		log_warn("cannot write the snapshot at stop; the journal "
+			 "keeps every change");
+	ctl_journal_stop(c);
 	dp_close(&c->dp);
 	state_free(&c->state);
 	pthread_mutex_destroy(&c->lock);

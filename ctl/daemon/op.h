@@ -54,8 +54,17 @@ int ctl_look_up(struct controller *c, const struct ctl_lookup *l,
  * periodic work (maps every 30 s, WireGuard every 5 s). Returns ret. */
 int ctl_apply_failed(int ret, struct cg_error *err, const char *what);
 
+/* One more WireGuard peer (a peer or a linked cell) fits the back end:
+ * wireguard-go takes 65,536 (device.MaxPeers). Else a 409 at field. */
+bool ctl_wg_room(struct controller *c, const char *field, struct cg_error *err);
+
 /* Write the state as it is, outside any operation (the pusher's push
- * outcomes); caller holds the lock. */
+ * outcomes): a snapshot; caller holds the lock. */
 int ctl_save(struct controller *c);
+
+/* Open the journal where the state's load left it (start), close it
+ * (stop). Until it is open every change writes a snapshot. */
+int ctl_journal_start(struct controller *c, const struct cg_journal_pos *pos);
+void ctl_journal_stop(struct controller *c);
 
 #endif

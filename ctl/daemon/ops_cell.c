@@ -251,6 +251,10 @@ static int link_change(struct controller *c, void *arg, struct cg_error *err)
 	explicit_bzero(raw, sizeof(raw));
 	if (ret)
 		return ret;
+	/* A new link is one more WireGuard peer; a re-sent invite is not. */
+	if (!state_cell_by_key(&c->state, a->info.public_key) &&
+	    !ctl_wg_room(c, "public_key", err))
+		return -ENOSPC;
 	a->applied = true;
 	ret = state_link_cell(&c->state, &a->info, a->key, NULL, err);
 	if (!ret)

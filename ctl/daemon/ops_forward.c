@@ -86,7 +86,7 @@ static int fwd_apply_failed(int ret, struct cg_error *err, const char *what)
 static int forwards_changed(struct controller *c, struct cg_error *err)
 {
 	struct policy pol;
-	int ret = policy_compile(&c->state, &c->cfg, &pol);
+	int ret = policy_compile_forwards(&c->state, &c->cfg, &pol);
 
 	if (!ret)
 		ret = dp_sync_forwards(&c->dp, &pol);

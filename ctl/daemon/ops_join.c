@@ -181,28 +181,6 @@ int ctl_join_token_delete(struct controller *c, const char *name,
 
 /* ---- POST /api/join ---------------------------------------------------- */
 
-static const struct cg_peer_def *peer_by_key(const struct cg_state *st,
-					     const wg_key key)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_peers; i++)
-		if (key_equal(st->peers[i].public_key, key))
-			return &st->peers[i];
-	return NULL;
-}
-
-static const struct cg_peer_def *peer_by_ip(const struct cg_state *st,
-					    struct in_addr ip)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_peers; i++)
-		if (st->peers[i].ip.s_addr == ip.s_addr)
-			return &st->peers[i];
-	return NULL;
-}
-
 /* {"name", "ip", "config"} of the peer named name; lock held. */
 static int join_answer(struct controller *c, const char *name,
 		       json_object **out, struct cg_error *err)
@@ -305,7 +283,7 @@ static int admit(struct controller *c, const char *secret, const wg_key key,
 	if (jt_expired(tok, now_unix()))
 		return refuse(c, JOIN_EXPIRED, 401, "X-Join-Token",
 			      "the join token has expired", err);
-	p = peer_by_key(&c->state, key);
+	p = state_peer_by_key(&c->state, key);
 	if (p && jt_joined(tok, key)) {
 		*again = true;
 		str_copy(peer_name, CG_NAME_MAX + 1, p->name);
@@ -414,7 +392,7 @@ void ctl_peer_api_refused(struct controller *c)
 static const struct cg_peer_def *
 caller(struct controller *c, struct in_addr from, struct cg_error *err)
 {
-	const struct cg_peer_def *p = peer_by_ip(&c->state, from);
+	const struct cg_peer_def *p = state_peer_by_ip(&c->state, from);
 
 	if (!p) {
 		c->join.peer_api_refused++;

@@ -154,6 +154,8 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 
 	if (name_reserved(a->body, err))
 		return -EINVAL;
+	if (!ctl_wg_room(c, "name", err))
+		return -ENOSPC;
 	if (generate && (key_generate_private(a->priv) ||
 			 key_public_from_private(pub, a->priv))) {
 		cg_error_set(err, 500, "", "cannot generate a key pair");
@@ -365,9 +367,14 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 	for (i = 0; i < a->n; i++) {
 		json_object *e = json_object_array_get_idx(a->list, i);
 
-		ret = name_reserved(e, err) ? -EINVAL :
-					      state_add_peer(&c->state, e, NULL,
-							     &a->added[i], err);
+		/* wireguard-go's limit, counted as the batch grows. */
+		if (name_reserved(e, err))
+			ret = -EINVAL;
+		else if (!ctl_wg_room(c, "name", err))
+			ret = -ENOSPC;
+		else
+			ret = state_add_peer(&c->state, e, NULL, &a->added[i],
+					     err);
 		if (ret) {
 			name_entry(err, i);
 			return ret;

@@ -50,6 +50,9 @@ static int accept_change(struct controller *c, void *arg, struct cg_error *err)
 				       "no pending invite signed this "
 				       "(unknown, used or expired pairing "
 				       "secret)");
+	if (!state_cell_by_key(&c->state, a->them.public_key) &&
+	    !ctl_wg_room(c, "public_key", err))
+		return -ENOSPC;
 	state_drop_invite(&c->state, (size_t)i); /* single use */
 	ret = state_link_cell(&c->state, &a->them, a->key, NULL, err);
 	if (!ret)
@@ -108,7 +111,7 @@ static int permissions_change(struct controller *c, void *arg,
 					      "permissions", NULL };
 	const struct cell_request *req = arg;
 	char names[CG_MAX_OUTBOUND][CG_NAME_MAX + 1];
-	struct cg_cell_def *cell;
+	struct cg_cell_def *cell, changed;
 	json_object *perm;
 	unsigned int n;
 
@@ -120,9 +123,14 @@ static int permissions_change(struct controller *c, void *arg,
 		       &perm, err) ||
 	    !cell_parse_shares(perm, "permissions", names, &n, err))
 		return -EINVAL;
-	memcpy(cell->outbound, names, sizeof(names));
-	cell->n_outbound = n;
-	cell->last_remote_update_at = (int64_t)time(NULL);
+	/* Through the state's one way to change an entity: undone if the
+	 * save fails. */
+	changed = *cell;
+	memcpy(changed.outbound, names, sizeof(names));
+	changed.n_outbound = n;
+	changed.last_remote_update_at = (int64_t)time(NULL);
+	state_set_cell(&c->state, cell, &changed);
+	explicit_bzero(&changed, sizeof(changed));
 	return 0;
 }
 

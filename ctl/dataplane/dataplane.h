@@ -4,8 +4,10 @@
  * pins and adopts maps under the bpffs directory, attaches to tc, and keeps
  * the maps equal to the compiled policy.
  *
- * Attaching is attach.c's: only what cellgate attached is ever replaced
- * or removed.
+ * One header over four files: loading (dataplane.c), writing the maps
+ * (dp_sync.c), sweeping them (dp_gc.c), reading counters and stats
+ * (dp_counters.c). Attaching is attach.c's: only what cellgate attached
+ * is ever replaced or removed. Readers that load nothing use pins_ro.h.
  */
 #ifndef CELLGATE_DATAPLANE_H
 #define CELLGATE_DATAPLANE_H
@@ -15,34 +17,9 @@
 
 #include "abi.h"
 #include "config.h"
+#include "pins_ro.h"
 #include "policy.h"
 #include "state.h"
-
-/* The pinned maps, by the names the programs give them. */
-enum dp_map {
-	DP_MAP_PEERS,
-	DP_MAP_CELLS,
-	DP_MAP_LOCAL_NETS,
-	DP_MAP_SERVICES,
-	DP_MAP_CT_TCP,
-	DP_MAP_CT_OTHER,
-	DP_MAP_FRAGS,
-	DP_MAP_EPOCHS,
-	DP_MAP_COUNTERS,
-	DP_MAP_SETTINGS,
-	DP_MAP_DNAT,
-	DP_MAP_FORWARDS,
-	DP_MAP_FWD_ALLOW,
-	DP_MAP_NAT,
-	DP_MAP_FWD_COUNTERS,
-	DP_MAP_NAT_STATS,
-	DP_MAP_SERVICE_COUNTERS,
-	DP_MAP_TABLE_STATS,
-	DP_MAP_EVENTS,
-	DP_MAP_MONITOR,
-	DP_MAP_EVENT_STATS,
-	DP_MAP__COUNT,
-};
 
 struct dp_options {
 	const char *bpffs; /* pin directory, on a bpffs mount */
@@ -61,7 +38,6 @@ struct dataplane {
 	struct uplink_egress_bpf *uplink_egress;
 	int map_fd[DP_MAP__COUNT];
 	int ncpus;
-	bool pinned_only; /* dp_open_pinned: map fds only, ours to close */
 	/* Bumped by every call that writes the policy maps (callers hold
 	 * the controller's lock): the periodic resync, which compares
 	 * outside the lock, applies only if no write came in between. */
@@ -79,7 +55,6 @@ struct dp_map_usage {
 	uint64_t memory_bytes; /* as the kernel accounts it */
 };
 
-const char *dp_map_name(enum dp_map map);
 /* Options from the controller's configuration. */
 void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg);
 
@@ -88,11 +63,6 @@ void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg);
 int dp_open(struct dataplane *dp, const struct dp_options *opts);
 /* Free the skeletons. Pins and tc attachments stay: filtering goes on. */
 void dp_close(struct dataplane *dp);
-/* Open the pinned maps under bpffs only, without loading anything: for
- * tools that read (or, for the monitor, lease) them while the controller
- * runs or is stopped. Every DP_MAP must be pinned. Close with dp_close. */
-int dp_open_pinned(struct dataplane *dp, const char *bpffs);
-
 int dp_prog_fd_wg_ingress(const struct dataplane *dp);
 int dp_prog_fd_wg_egress(const struct dataplane *dp);
 int dp_prog_fd_uplink_xdp(const struct dataplane *dp);

@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Reading any BPF map by fd (mapread.h): in batches where the kernel can,
+ * per-CPU values summed. Knows no cellgate map, so the controller and the
+ * read-only face of the pins (pins_ro.c) share it.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -158,4 +163,21 @@ void percpu_sum_u64(void *sum, const void *percpu, size_t value_size, int ncpus)
 		}
 		memcpy((unsigned char *)sum + i * 8, &acc, 8);
 	}
+}
+
+int map_percpu_sum(int fd, int ncpus, uint32_t key, void *sum,
+		   size_t value_size)
+{
+	void *percpu = calloc((size_t)ncpus, percpu_stride(value_size));
+
+	memset(sum, 0, value_size);
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, percpu)) {
+		free(percpu);
+		return -errno;
+	}
+	percpu_sum_u64(sum, percpu, value_size, ncpus);
+	free(percpu);
+	return 0;
 }

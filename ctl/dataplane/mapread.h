@@ -34,6 +34,11 @@ uint64_t map_memory_bytes(int fd);
 void percpu_sum_u64(void *sum, const void *percpu, size_t value_size,
 		    int ncpus);
 
+/* The per-CPU value of array or hash fd at a u32 key, its ncpus copies
+ * summed into sum (u64 fields only). 0 or -errno (sum zeroed). */
+int map_percpu_sum(int fd, int ncpus, uint32_t key, void *sum,
+		   size_t value_size);
+
 /* Bytes the kernel uses per CPU for a value of value_size. */
 static inline size_t percpu_stride(size_t value_size)
 {

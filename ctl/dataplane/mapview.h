@@ -14,8 +14,9 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-#include "dataplane.h"
-#include "state.h"
+#include "pins_ro.h"
+
+struct cg_state;
 
 /* What a view needs besides the entry. */
 struct mapview_ctx {

@@ -245,6 +245,25 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	return 0;
 }
 
+int policy_compile_forwards(const struct cg_state *st,
+			    const struct cg_config *cfg, struct policy *out)
+{
+	size_t i, n_allow = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < st->n_forwards; i++)
+		n_allow += st->forwards[i].n_allow_from;
+	out->forwards = calloc(st->n_forwards ? st->n_forwards : 1,
+			       sizeof(*out->forwards));
+	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
+	if (!out->forwards || !out->fwd_allow) {
+		policy_free(out);
+		return -ENOMEM;
+	}
+	compile_forwards(st, cfg, out);
+	return 0;
+}
+
 void policy_free(struct policy *pol)
 {
 	free(pol->peers);

@@ -93,6 +93,10 @@ bool policy_forward_snat(const struct cg_config *cfg,
 /* Compile everything. 0 or -ENOMEM. */
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		   struct policy *out);
+/* Only the forwards and their allow lists (what dp_sync_forwards
+ * writes): O(forwards), whatever the number of peers. */
+int policy_compile_forwards(const struct cg_state *st,
+			    const struct cg_config *cfg, struct policy *out);
 void policy_free(struct policy *pol);
 
 #endif

@@ -62,6 +62,8 @@ void state_free(struct cg_state *st)
 {
 	const struct list_desc *d;
 
+	state_index_free(st);
+	state_log_free(st);
 	for (d = lists; d < lists + ST_N_LISTS; d++) {
 		void **items = items_of(st, d);
 
@@ -87,6 +89,17 @@ static void *copy_array(const void *src, size_t n, size_t elem, size_t *cap)
 }
 
 int state_copy(struct cg_state *dst, const struct cg_state *src)
+{
+	int ret = state_copy_lists(dst, src);
+
+	if (!ret && state_index_build(dst)) {
+		state_free(dst);
+		ret = -ENOMEM;
+	}
+	return ret;
+}
+
+int state_copy_lists(struct cg_state *dst, const struct cg_state *src)
 {
 	const struct list_desc *d;
 
@@ -147,47 +160,164 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-void *state_add(struct cg_state *st, enum state_list list, const void *elem,
-		struct cg_error *err)
+size_t state_list_size(enum state_list list)
+{
+	return lists[list].size;
+}
+
+void *state_list_at(const struct cg_state *st, enum state_list list, size_t pos)
+{
+	return (char *)*items_of(st, &lists[list]) + pos * lists[list].size;
+}
+
+size_t state_list_count(const struct cg_state *st, enum state_list list)
+{
+	return *count_of(st, &lists[list]);
+}
+
+static size_t pos_of(const struct cg_state *st, enum state_list list,
+		     const void *elem)
+{
+	return (size_t)((const char *)elem -
+			(const char *)*items_of(st, &lists[list])) /
+	       lists[list].size;
+}
+
+/* ---- the raw changes: lists and indexes, no undo record --------------- */
+
+static void *raw_append(struct cg_state *st, enum state_list list,
+			const void *elem)
 {
 	const struct list_desc *d = &lists[list];
 	void **items = items_of(st, d);
 	size_t *n = count_of(st, d);
 	char *slot;
 
-	if (reserve(items, cap_of(st, d), *n, d->size)) {
-		cg_error_set(err, 500, "", "out of memory");
+	if (reserve(items, cap_of(st, d), *n, d->size) ||
+	    state_index_reserve(st, list))
 		return NULL;
-	}
-	slot = (char *)*items + (*n)++ * d->size;
+	slot = (char *)*items + *n * d->size;
 	memcpy(slot, elem, d->size);
+	state_index_add(st, list, (*n)++);
 	return slot;
 }
 
-/* A change in place goes through here like an addition or a removal, so
- * that what follows every change of an entity (an index, a journal) has
- * one place to go; st is unused until then. */
+static void raw_set(struct cg_state *st, enum state_list list, size_t pos,
+		    const void *val)
+{
+	state_index_drop(st, list, pos);
+	memmove(state_list_at(st, list, pos), val, lists[list].size);
+	state_index_add(st, list, pos);
+}
+
+static void raw_remove(struct cg_state *st, enum state_list list, size_t pos)
+{
+	const struct list_desc *d = &lists[list];
+	size_t *n = count_of(st, d), last_pos = *n - 1;
+	char *e = state_list_at(st, list, pos);
+	char *last = state_list_at(st, list, last_pos);
+
+	state_index_drop(st, list, pos);
+	if (d->ordered) {
+		memmove(e, e + d->size, (size_t)(last - e));
+	} else if (pos != last_pos) {
+		state_index_move(st, list, last_pos, pos);
+		memcpy(e, last, d->size);
+	}
+	if (d->secret)
+		explicit_bzero(last, d->size);
+	(*n)--;
+}
+
+/* Put val back at pos, where raw_remove took it from (the undo of a
+ * removal: the same order as before it). The room is there: a removal
+ * never shrinks a list or an index. */
+static void raw_insert(struct cg_state *st, enum state_list list, size_t pos,
+		       const void *val)
+{
+	const struct list_desc *d = &lists[list];
+	size_t *n = count_of(st, d);
+	char *e;
+
+	if (pos == *n) {
+		raw_append(st, list, val);
+		return;
+	}
+	e = state_list_at(st, list, pos);
+	if (d->ordered) {
+		memmove(e + d->size, e, (*n - pos) * d->size);
+		memcpy(e, val, d->size);
+		(*n)++;
+		return;
+	}
+	/* The element that filled the hole goes back to the end. */
+	memcpy((char *)*items_of(st, d) + *n * d->size, e, d->size);
+	state_index_move(st, list, pos, *n);
+	(*n)++;
+	memcpy(e, val, d->size);
+	state_index_add(st, list, pos);
+}
+
+/* ---- the changes entity files make: logged for undo and the journal --- */
+
+void *state_add(struct cg_state *st, enum state_list list, const void *elem,
+		struct cg_error *err)
+{
+	void *slot;
+
+	if (state_index_build(st) ||
+	    state_log_record(st, LOG_ADD, list, *count_of(st, &lists[list]),
+			     NULL, elem)) {
+		cg_error_set(err, 500, "", "out of memory");
+		return NULL;
+	}
+	slot = raw_append(st, list, elem);
+	if (!slot) {
+		state_log_forget_last(st);
+		cg_error_set(err, 500, "", "out of memory");
+	}
+	return slot;
+}
+
+/* A change in place goes through here like an addition or a removal:
+ * the indexes follow it and the undo log records it. */
 void state_replace(struct cg_state *st, enum state_list list, void *elem,
 		   const void *val)
 {
-	(void)st;
-	memmove(elem, val, lists[list].size);
+	size_t pos = pos_of(st, list, elem);
+	union state_elem v;
+
+	/* val may be elem itself, or a part of the list. */
+	memcpy(&v, val, lists[list].size);
+	state_log_record(st, LOG_REPLACE, list, pos, elem, &v);
+	raw_set(st, list, pos, &v);
+	explicit_bzero(&v, sizeof(v));
 }
 
 void state_remove(struct cg_state *st, enum state_list list, void *elem)
 {
-	const struct list_desc *d = &lists[list];
-	char *items = *items_of(st, d), *e = elem;
-	size_t *n = count_of(st, d);
-	char *last = items + (*n - 1) * d->size;
+	size_t pos = pos_of(st, list, elem);
 
-	if (d->ordered)
-		memmove(e, e + d->size, (size_t)(last - e));
-	else if (e != last)
-		memcpy(e, last, d->size);
-	if (d->secret)
-		explicit_bzero(last, d->size);
-	(*n)--;
+	state_log_record(st, LOG_REMOVE, list, pos, elem, NULL);
+	raw_remove(st, list, pos);
+}
+
+/* Undo one logged change (newest first, so the list is as right after
+ * it). */
+void state_undo_one(struct cg_state *st, enum log_op op, enum state_list list,
+		    size_t pos, const void *old)
+{
+	switch (op) {
+	case LOG_ADD:
+		raw_remove(st, list, *count_of(st, &lists[list]) - 1);
+		break;
+	case LOG_REPLACE:
+		raw_set(st, list, pos, old);
+		break;
+	case LOG_REMOVE:
+		raw_insert(st, list, pos, old);
+		break;
+	}
 }
 
 int state_delete(struct cg_state *st, enum state_list list, state_match *match,
@@ -263,28 +393,4 @@ bool cell_with_key(const void *cell, const void *key)
 bool cell_with_id(const void *cell, const void *id)
 {
 	return ((const struct cg_cell_def *)cell)->id == *(const uint32_t *)id;
-}
-
-/* Identity ids index counters and epochs, whose maps hold max_peers + 1
- * slots (slot 0 is CG_IDENT_UNKNOWN). */
-bool state_free_identity(const struct cg_state *st, uint32_t *id)
-{
-	uint32_t max = st->cfg->limits.max_peers;
-	uint8_t *used = calloc(max + 1, 1);
-	uint32_t i;
-	size_t p;
-
-	if (!used)
-		return false;
-	for (p = 0; p < st->n_peers; p++)
-		if (st->peers[p].id <= max)
-			used[st->peers[p].id] = 1;
-	for (p = 0; p < st->n_cells; p++)
-		if (st->cells[p].id <= max)
-			used[st->cells[p].id] = 1;
-	for (i = 1; i <= max && used[i]; i++)
-		;
-	free(used);
-	*id = i;
-	return i <= max;
 }

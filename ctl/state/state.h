@@ -11,7 +11,9 @@
 #define CELLGATE_STATE_H
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -106,12 +108,24 @@ struct cg_state {
 	size_t n_cells, cap_cells;
 	struct cg_invite *invites; /* pending, unused and unexpired */
 	size_t n_invites, cap_invites;
+	struct state_index *index; /* peers by name, key, address; ids */
+	struct state_log *log; /* the current operation's changes */
 };
 
 void state_init(struct cg_state *st, const struct cg_config *cfg);
 void state_free(struct cg_state *st);
-/* A deep copy (for rolling back a change that could not be persisted). */
+/* A deep copy (with its own indexes, no undo log). */
 int state_copy(struct cg_state *dst, const struct cg_state *src);
+
+/* One operation's changes: from state_begin, every add, replace and
+ * remove is recorded; state_rollback undoes them (newest first: the
+ * state is as at state_begin, in the same order), state_commit forgets
+ * them. O(changes), never O(state). */
+int state_begin(struct cg_state *st);
+void state_rollback(struct cg_state *st);
+void state_commit(struct cg_state *st);
+/* A change could not be recorded (out of memory): roll back and fail. */
+bool state_log_failed(const struct cg_state *st);
 
 /* Lookups; NULL when absent. */
 struct cg_service_def *state_service(const struct cg_state *st,
@@ -119,6 +133,11 @@ struct cg_service_def *state_service(const struct cg_state *st,
 struct cg_service_def *state_service_by_id(const struct cg_state *st,
 					   uint32_t id);
 struct cg_peer_def *state_peer(const struct cg_state *st, const char *name);
+/* Through the indexes: O(1). */
+struct cg_peer_def *state_peer_by_key(const struct cg_state *st,
+				      const wg_key key);
+struct cg_peer_def *state_peer_by_ip(const struct cg_state *st,
+				     struct in_addr ip);
 struct cg_forward_def *state_forward(const struct cg_state *st, const char *id);
 
 /* Create or replace a service from its JSON body (PUT semantics; a name
@@ -169,6 +188,10 @@ struct cg_cell_def *state_cell_by_address(const struct cg_state *st,
 int state_link_cell(struct cg_state *st, const struct cg_cell_info *info,
 		    const uint8_t link_key[LINK_KEY_LEN],
 		    struct cg_cell_def *linked, struct cg_error *err);
+/* Overwrite a linked cell (found by state_cell*) with val: recorded for
+ * undo, like every change of an entity. */
+void state_set_cell(struct cg_state *st, struct cg_cell_def *cell,
+		    const struct cg_cell_def *val);
 int state_unlink_cell(struct cg_state *st, const char *name,
 		      struct cg_cell_def *removed, struct cg_error *err);
 /* PUT permissions: {"inbound": {"svc": bool}} (outbound is the remote's
@@ -192,10 +215,70 @@ json_object *peer_to_json(const struct cg_state *st,
 			  const struct cg_peer_def *peer, bool with_id);
 json_object *forward_to_json(const struct cg_forward_def *fwd, bool with_slot);
 
-/* The state file: state_dir/state.json. A missing file is an empty
- * state; a corrupt one is an error that names what is wrong. */
+/* The state file: state_dir/state.json, a snapshot, and its journal
+ * (state.json.journal.<generation>, state_journal.c): one JSON line per
+ * operation, appended and fdatasync'd before the answer. A missing file
+ * is an empty state; a corrupt one is an error that names what is wrong;
+ * a torn last line of the journal (never acknowledged) is left out. */
+struct cg_journal_pos {
+	uint64_t snapshot_gen; /* the generation the snapshot continues in */
+	uint64_t gen; /* the last journal file read (appends go on there) */
+	uint64_t seq; /* the last operation's number */
+	size_t len; /* bytes of gen's file up to its last whole line */
+	size_t torn; /* bytes after it (left out) */
+	size_t lines; /* operations replayed, all files */
+};
 int state_load(struct cg_state *st, const char *path, struct cg_error *err);
+int state_load_journaled(struct cg_state *st, const char *path,
+			 struct cg_journal_pos *pos, struct cg_error *err);
+/* A snapshot alone (no journal: tests, tools). */
 int state_save(const struct cg_state *st, const char *path);
 char *state_to_string(const struct cg_state *st);
+
+/* The journal of a running controller. Zeroed: not open (every change
+ * writes a snapshot, as tests without a journal expect). */
+struct cg_journal {
+	bool open;
+	int fd;
+	char state_path[PATH_MAX];
+	uint64_t gen; /* appends go to this generation's file */
+	uint64_t oldest; /* the oldest generation whose file may exist */
+	uint64_t seq;
+	size_t bytes; /* in gen's file */
+	size_t max_bytes; /* compact past max(this, the snapshot's size) */
+	bool max_fixed; /* set by the environment: this alone */
+	size_t snapshot_bytes;
+	/* Compaction: a copy of the state written by a thread, off the
+	 * lock. */
+	pthread_t compactor;
+	bool compactor_live;
+	int compacting; /* atomic: the thread has not finished */
+	struct cg_state copy;
+	uint64_t copy_gen;
+	/* Counters (status, tests). */
+	uint64_t appends, snapshots, compactions, compaction_failures;
+};
+
+/* Open the journal where the load left it (pos): the torn tail cut off,
+ * files of generations before the snapshot's removed. */
+int journal_open(struct cg_journal *j, const char *state_path,
+		 const struct cg_journal_pos *pos, struct cg_error *err);
+/* Wait for a compaction and close. */
+void journal_close(struct cg_journal *j);
+/* Append the current operation's changes (st's undo log) as one line,
+ * durably: 0, 1 when they are not journaled (cells, invites, no change
+ * recorded at all: the caller
+ * writes a snapshot instead) or -errno (nothing appended). */
+int journal_append(struct cg_journal *j, const struct cg_state *st);
+/* Write a snapshot of st now and start a new generation (the caller holds
+ * the lock; for changes the journal does not take). */
+int journal_snapshot(struct cg_journal *j, const struct cg_state *st);
+/* Past the threshold: copy st, start a new generation and write the
+ * snapshot of the copy on a thread. The caller holds the lock, for
+ * the copy only. */
+void journal_maybe_compact(struct cg_journal *j, const struct cg_state *st);
+/* Used internally by the load (state_file.c). */
+int state_journal_replay(struct cg_state *st, const char *path,
+			 struct cg_journal_pos *pos, struct cg_error *err);
 
 #endif

@@ -91,7 +91,7 @@ static bool cell_conflicts(const struct cg_state *st,
 	if (cell_hits_ours(st->cfg, in, err))
 		return true;
 	/* One key, one WireGuard peer: never a peer's and a cell's. */
-	peer = state_find(st, ST_PEERS, peer_with_key, in->public_key);
+	peer = state_peer_by_key(st, in->public_key);
 	if (peer) {
 		cg_error_set(err, 409, "public_key",
 			     "public_key is peer '%s''s", peer->name);
@@ -166,6 +166,12 @@ int state_link_cell(struct cg_state *st, const struct cg_cell_info *info,
 	if (linked)
 		*linked = c;
 	return 0;
+}
+
+void state_set_cell(struct cg_state *st, struct cg_cell_def *cell,
+		    const struct cg_cell_def *val)
+{
+	state_replace(st, ST_CELLS, cell, val);
 }
 
 int state_unlink_cell(struct cg_state *st, const char *name,
@@ -245,6 +251,36 @@ static bool cell_id_valid(const struct cg_state *st,
 		cg_error_set(err, 400, "cells",
 			     "cells '%s' and '%s' share id %u",
 			     other->info.cell_name, c->info.cell_name, c->id);
+		return false;
+	}
+	return true;
+}
+
+bool state_cell_record(const struct cg_state *st, json_object *o,
+		       struct cg_cell_def *c, struct cg_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	return cell_from_state(o, c, st->services, st->n_services, err);
+}
+
+bool state_cell_fits(const struct cg_state *st, const struct cg_cell_def *c,
+		     const struct cg_cell_def *self, struct cg_error *err)
+{
+	const struct cg_cell_def *other =
+		state_cell_by_key(st, c->info.public_key);
+
+	if (c->id > st->cfg->limits.max_peers ||
+	    ((!self || self->id != c->id) && state_identity_used(st, c->id))) {
+		cg_error_set(err, 400, "cells", "cell '%s': id %u is taken",
+			     c->info.cell_name, c->id);
+		return false;
+	}
+	if ((other && other != self) ||
+	    cell_conflicts(st, &c->info, self, err)) {
+		if (!err->msg[0])
+			cg_error_set(err, 400, "cells",
+				     "cell '%s' repeats another",
+				     c->info.cell_name);
 		return false;
 	}
 	return true;
@@ -340,40 +376,52 @@ json_object *invite_to_json(const struct cg_invite *inv)
 	return o;
 }
 
+bool state_invite_record(json_object *o, struct cg_invite *inv,
+			 struct cg_error *err)
+{
+	static const char *const fields[] = { "secret", "created_at",
+					      "expires_at", NULL };
+	uint8_t raw[PAIRING_SECRET_LEN];
+	uint64_t created = 0, expires = 0;
+	bool ok;
+
+	memset(inv, 0, sizeof(*inv));
+	ok = json_object_is_type(o, json_type_object) &&
+	     jx_only_fields(o, fields, "invites", err) &&
+	     jx_string(o, "secret", true, "invites", inv->secret,
+		       sizeof(inv->secret), err) &&
+	     jx_uint(o, "created_at", true, "invites", 0, INT64_MAX, &created,
+		     err) &&
+	     jx_uint(o, "expires_at", true, "invites", 0, INT64_MAX, &expires,
+		     err) &&
+	     pairing_secret_decode(raw, inv->secret);
+	explicit_bzero(raw, sizeof(raw));
+	inv->created_at = (int64_t)created;
+	inv->expires_at = (int64_t)expires;
+	return ok;
+}
+
 /* The state file's pending invites (each a valid pairing secret). */
 bool state_load_invites(struct cg_state *st, json_object *arr,
 			struct cg_error *err)
 {
-	static const char *const fields[] = { "secret", "created_at",
-					      "expires_at", NULL };
 	size_t i, n = arr ? json_object_array_length(arr) : 0;
-	uint8_t raw[PAIRING_SECRET_LEN];
 
 	for (i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(arr, i);
-		struct cg_invite inv = { 0 };
-		uint64_t created = 0, expires = 0;
+		struct cg_invite inv;
 
-		if (!json_object_is_type(o, json_type_object) ||
-		    !jx_only_fields(o, fields, "invites", err) ||
-		    !jx_string(o, "secret", true, "invites", inv.secret,
-			       sizeof(inv.secret), err) ||
-		    !jx_uint(o, "created_at", true, "invites", 0, INT64_MAX,
-			     &created, err) ||
-		    !jx_uint(o, "expires_at", true, "invites", 0, INT64_MAX,
-			     &expires, err) ||
-		    !pairing_secret_decode(raw, inv.secret)) {
+		if (!state_invite_record(json_object_array_get_idx(arr, i),
+					 &inv, err)) {
 			if (!err->msg[0])
 				cg_error_set(err, 400, "invites",
 					     "invites[%zu] is not an invite",
 					     i);
+			explicit_bzero(&inv, sizeof(inv));
 			return false;
 		}
-		inv.created_at = (int64_t)created;
-		inv.expires_at = (int64_t)expires;
 		if (state_add_invite(st, &inv, err))
 			return false;
+		explicit_bzero(&inv, sizeof(inv));
 	}
-	explicit_bzero(raw, sizeof(raw));
 	return true;
 }

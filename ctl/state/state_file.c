@@ -27,17 +27,19 @@ static bool root_list(json_object *root, const char *key, bool required,
 	return jx_member(root, key, json_type_array, required, "", out, err);
 }
 
-static bool load_root(struct cg_state *st, json_object *root,
+static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 		      struct cg_error *err)
 {
-	static const char *const fields[] = { "version",  "services", "peers",
-					      "forwards", "cells",    "invites",
-					      NULL };
+	static const char *const fields[] = { "version", "journal",  "services",
+					      "peers",	 "forwards", "cells",
+					      "invites", NULL };
 	json_object *services, *peers, *forwards, *cells, *invites;
 	uint64_t version;
 
+	*gen = 0;
 	if (!jx_only_fields(root, fields, "", err) ||
 	    !jx_uint(root, "version", true, "", 1, 1000, &version, err) ||
+	    !jx_uint(root, "journal", false, "", 0, UINT32_MAX, gen, err) ||
 	    !root_list(root, "services", true, &services, err) ||
 	    !root_list(root, "peers", true, &peers, err) ||
 	    !root_list(root, "forwards", false, &forwards, err) ||
@@ -57,13 +59,16 @@ static bool load_root(struct cg_state *st, json_object *root,
 	       state_load_invites(st, invites, err);
 }
 
-int state_load(struct cg_state *st, const char *path, struct cg_error *err)
+/* The snapshot alone; *gen: the journal generation it continues in. */
+static int load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
+			 struct cg_error *err)
 {
 	json_object *root;
 	size_t len;
 	char *buf;
 	bool ok;
 
+	*gen = 0;
 	buf = read_file(path, STATE_MAX_BYTES, &len);
 	if (!buf) {
 		if (errno == ENOENT)
@@ -76,16 +81,39 @@ int state_load(struct cg_state *st, const char *path, struct cg_error *err)
 	free(buf);
 	if (!root)
 		return -EINVAL;
-	ok = load_root(st, root, err);
+	ok = load_root(st, root, gen, err);
 	json_object_put(root);
-	if (!ok) {
+	return ok ? 0 : -EINVAL;
+}
+
+int state_load_journaled(struct cg_state *st, const char *path,
+			 struct cg_journal_pos *pos, struct cg_error *err)
+{
+	struct cg_journal_pos p = { 0 };
+	int ret = load_snapshot(st, path, &p.snapshot_gen, err);
+
+	if (!ret)
+		ret = state_journal_replay(st, path, &p, err);
+	if (ret) {
 		state_free(st);
-		return -EINVAL;
+		return ret;
 	}
+	if (pos)
+		*pos = p;
 	return 0;
 }
 
+int state_load(struct cg_state *st, const char *path, struct cg_error *err)
+{
+	return state_load_journaled(st, path, NULL, err);
+}
+
 char *state_to_string(const struct cg_state *st)
+{
+	return state_to_string_gen(st, 0);
+}
+
+char *state_to_string_gen(const struct cg_state *st, uint64_t gen)
 {
 	json_object *root = json_object_new_object();
 	json_object *services = json_object_new_array();
@@ -98,6 +126,9 @@ char *state_to_string(const struct cg_state *st)
 
 	json_object_object_add(root, "version",
 			       json_object_new_int(CG_STATE_VERSION));
+	if (gen)
+		json_object_object_add(root, "journal",
+				       json_object_new_int64((int64_t)gen));
 	for (i = 0; i < st->n_services; i++)
 		json_object_array_add(services,
 				      service_to_json(&st->services[i], true));

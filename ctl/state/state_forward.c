@@ -394,28 +394,43 @@ json_object *forward_to_json(const struct cg_forward_def *fwd, bool with_slot)
 	return o;
 }
 
-static bool load_forward(struct cg_state *st, json_object *o,
-			 struct cg_error *err)
+bool state_forward_record(const struct cg_state *st, json_object *o,
+			  struct cg_forward_def *f, struct cg_error *err)
 {
-	struct cg_forward_def f = { 0 };
-	const struct cg_forward_def *other;
-
+	memset(f, 0, sizeof(*f));
 	if (!json_object_is_type(o, json_type_object)) {
 		cg_error_set(err, 400, "forwards",
 			     "a forward is not an object");
 		return false;
 	}
-	if (!parse_forward(st, o, FWD_LOAD, &f, err) ||
-	    forward_conflicts(st, &f, err) || !allow_fits(st, &f, err))
+	return parse_forward(st, o, FWD_LOAD, f, err);
+}
+
+bool state_forward_fits(const struct cg_state *st,
+			const struct cg_forward_def *f, struct cg_error *err)
+{
+	const struct cg_forward_def *other;
+
+	if (forward_conflicts(st, f, err) || !allow_fits(st, f, err))
 		return false;
-	other = state_find(st, ST_FORWARDS, forward_in_slot, &f.slot);
+	other = state_find(st, ST_FORWARDS, forward_in_slot, &f->slot);
 	if (other) {
 		cg_error_set(err, 400, "slot",
 			     "forwards '%s' and '%s' share slot %u", other->id,
-			     f.id, f.slot);
+			     f->id, f->slot);
 		return false;
 	}
-	return state_add(st, ST_FORWARDS, &f, err) != NULL;
+	return true;
+}
+
+static bool load_forward(struct cg_state *st, json_object *o,
+			 struct cg_error *err)
+{
+	struct cg_forward_def f;
+
+	return state_forward_record(st, o, &f, err) &&
+	       state_forward_fits(st, &f, err) &&
+	       state_add(st, ST_FORWARDS, &f, err) != NULL;
 }
 
 /* Forwards came with issue 4: an older file has none. */

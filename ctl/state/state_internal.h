@@ -24,6 +24,70 @@ enum state_list {
 	ST_N_LISTS,
 };
 
+/* Any element of any list (the undo log keeps copies). */
+union state_elem {
+	struct cg_service_def service;
+	struct cg_peer_def peer;
+	struct cg_forward_def forward;
+	struct cg_cell_def cell;
+	struct cg_invite invite;
+};
+
+/* state_copy without the indexes (a copy only to be written out). */
+int state_copy_lists(struct cg_state *dst, const struct cg_state *src);
+size_t state_list_size(enum state_list list);
+size_t state_list_count(const struct cg_state *st, enum state_list list);
+void *state_list_at(const struct cg_state *st, enum state_list list,
+		    size_t pos);
+
+/* ---- the undo log (state_log.c) ----------------------------------------- */
+
+enum log_op { LOG_ADD, LOG_REPLACE, LOG_REMOVE };
+
+struct log_entry {
+	enum log_op op;
+	enum state_list list;
+	size_t pos; /* where it happened */
+	union state_elem old; /* before: replace, remove */
+	union state_elem new; /* after: add, replace */
+};
+
+struct state_log {
+	struct log_entry *e;
+	size_t n, cap;
+	bool on; /* between state_begin and commit or rollback */
+	bool failed; /* a change could not be recorded */
+};
+
+/* Record a change about to happen (a no-op outside an operation);
+ * -ENOMEM sets failed. */
+int state_log_record(struct cg_state *st, enum log_op op, enum state_list list,
+		     size_t pos, const void *old, const void *new);
+/* The last record's change did not happen after all. */
+void state_log_forget_last(struct cg_state *st);
+void state_log_free(struct cg_state *st);
+/* Undo one change (state.c, for state_rollback). */
+void state_undo_one(struct cg_state *st, enum log_op op, enum state_list list,
+		    size_t pos, const void *old);
+
+/* ---- indexes (state_index.c), kept by state.c ---------------------------- */
+
+/* Build them from the lists if there are none and st has a config. */
+int state_index_build(struct cg_state *st);
+void state_index_free(struct cg_state *st);
+/* Room for one more element of list (then state_index_add cannot fail). */
+int state_index_reserve(struct cg_state *st, enum state_list list);
+void state_index_add(struct cg_state *st, enum state_list list, size_t pos);
+void state_index_drop(struct cg_state *st, enum state_list list, size_t pos);
+/* The element at from is about to be copied to to. */
+void state_index_move(struct cg_state *st, enum state_list list, size_t from,
+		      size_t to);
+/* Does a peer or a cell have this identity id? */
+bool state_identity_used(const struct cg_state *st, uint32_t id);
+/* The lowest address of the WireGuard subnet no peer has (not the
+ * network, broadcast or router address). */
+bool state_free_peer_ip(const struct cg_state *st, struct in_addr *ip);
+
 /* Does elem (an element of one list) have key? */
 typedef bool state_match(const void *elem, const void *key);
 
@@ -92,5 +156,28 @@ bool state_load_cells(struct cg_state *st, json_object *arr,
 bool state_load_invites(struct cg_state *st, json_object *arr,
 			struct cg_error *err);
 json_object *invite_to_json(const struct cg_invite *inv);
+
+/* One record of the state file (or of the journal) into an entity,
+ * checked on its own; *_fits: and against the rest of the state (self:
+ * the element it replaces, or NULL). */
+bool state_service_record(json_object *o, struct cg_service_def *svc,
+			  struct cg_error *err);
+bool state_peer_record(const struct cg_state *st, json_object *o,
+		       struct cg_peer_def *p, struct cg_error *err);
+bool state_peer_fits(const struct cg_state *st, const struct cg_peer_def *p,
+		     const struct cg_peer_def *self, struct cg_error *err);
+bool state_forward_record(const struct cg_state *st, json_object *o,
+			  struct cg_forward_def *f, struct cg_error *err);
+bool state_forward_fits(const struct cg_state *st,
+			const struct cg_forward_def *f, struct cg_error *err);
+bool state_cell_record(const struct cg_state *st, json_object *o,
+		       struct cg_cell_def *c, struct cg_error *err);
+bool state_cell_fits(const struct cg_state *st, const struct cg_cell_def *c,
+		     const struct cg_cell_def *self, struct cg_error *err);
+bool state_invite_record(json_object *o, struct cg_invite *inv,
+			 struct cg_error *err);
+/* The state file's text, with the journal generation it continues in
+ * (0: none, the field is left out). */
+char *state_to_string_gen(const struct cg_state *st, uint64_t gen);
 
 #endif

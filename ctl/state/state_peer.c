@@ -12,16 +12,6 @@
 #include "jsonx.h"
 #include "state_internal.h"
 
-static bool peer_named(const void *peer, const void *name)
-{
-	return !strcmp(((const struct cg_peer_def *)peer)->name, name);
-}
-
-struct cg_peer_def *state_peer(const struct cg_state *st, const char *name)
-{
-	return state_find(st, ST_PEERS, peer_named, name);
-}
-
 static bool parse_access(const struct cg_state *st, json_object *arr,
 			 uint64_t access[CG_SERVICE_WORDS],
 			 struct cg_error *err)
@@ -80,14 +70,15 @@ static bool peer_ip_valid(const struct cg_config *cfg, struct in_addr ip,
 	return true;
 }
 
-/* Name, key and address must be unique among the other peers. */
+/* Name, key and address must be unique among the other peers (self: the
+ * peer being changed, NULL for a new one). Through the indexes: O(1). */
 static bool peer_conflicts(const struct cg_state *st,
-			   const struct cg_peer_def *p, const char *self,
-			   struct cg_error *err)
+			   const struct cg_peer_def *p,
+			   const struct cg_peer_def *self, struct cg_error *err)
 {
 	const struct cg_cell_def *cell =
 		state_find(st, ST_CELLS, cell_with_key, p->public_key);
-	size_t i;
+	const struct cg_peer_def *o;
 
 	if (cell) {
 		cg_error_set(err, 409, "public_key",
@@ -95,28 +86,22 @@ static bool peer_conflicts(const struct cg_state *st,
 			     cell->info.cell_name);
 		return true;
 	}
-
-	for (i = 0; i < st->n_peers; i++) {
-		const struct cg_peer_def *o = &st->peers[i];
-
-		if (self && !strcmp(o->name, self))
-			continue;
-		if (!strcmp(o->name, p->name)) {
-			cg_error_set(err, 409, "name", "peer '%s' exists",
-				     p->name);
-			return true;
-		}
-		if (key_equal(o->public_key, p->public_key)) {
-			cg_error_set(err, 409, "public_key",
-				     "public_key is used by peer '%s'",
-				     o->name);
-			return true;
-		}
-		if (o->ip.s_addr == p->ip.s_addr) {
-			cg_error_set(err, 409, "ip", "ip is used by peer '%s'",
-				     o->name);
-			return true;
-		}
+	o = state_peer(st, p->name);
+	if (o && o != self) {
+		cg_error_set(err, 409, "name", "peer '%s' exists", p->name);
+		return true;
+	}
+	o = state_peer_by_key(st, p->public_key);
+	if (o && o != self) {
+		cg_error_set(err, 409, "public_key",
+			     "public_key is used by peer '%s'", o->name);
+		return true;
+	}
+	o = state_peer_by_ip(st, p->ip);
+	if (o && o != self) {
+		cg_error_set(err, 409, "ip", "ip is used by peer '%s'",
+			     o->name);
+		return true;
 	}
 	return false;
 }
@@ -196,43 +181,6 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 	return !access || parse_access(st, access, p->access, err);
 }
 
-/* The lowest address of the WireGuard subnet no peer has, skipping the
- * network and broadcast addresses and the router's. Linked cells never
- * overlap the subnet (their vpn_subnet is refused with 409 if it does). */
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static bool next_free_ip(const struct cg_state *st, struct in_addr *out)
-{
-	const struct cg_config *cfg = st->cfg;
-	uint32_t net = ntohl(cfg->wireguard.subnet.addr.s_addr);
-	uint32_t size = 1u << (32 - cfg->wireguard.subnet.prefix);
-	uint32_t *used = malloc((st->n_peers + 1) * sizeof(*used));
-	uint32_t cand = 1;
-	size_t p, n = 0;
-
-	if (!used)
-		return false;
-	/* Taken host offsets, the router's among them, in order: the first
-	 * gap is the answer. Memory grows with the peers, not the subnet. */
-	used[n++] = ntohl(cfg->wireguard.address.s_addr) - net;
-	for (p = 0; p < st->n_peers; p++)
-		used[n++] = ntohl(st->peers[p].ip.s_addr) - net;
-	qsort(used, n, sizeof(*used), cmp_u32);
-	for (p = 0; p < n && used[p] <= cand; p++)
-		if (used[p] == cand)
-			cand++;
-	free(used);
-	if (cand >= size - 1) /* the broadcast address, or beyond */
-		return false;
-	out->s_addr = htonl(net + cand);
-	return true;
-}
-
 int state_add_peer(struct cg_state *st, json_object *body,
 		   const uint8_t *generated_key, struct cg_peer_def *added,
 		   struct cg_error *err)
@@ -258,7 +206,7 @@ int state_add_peer(struct cg_state *st, json_object *body,
 		}
 		memcpy(p.public_key, generated_key, WG_KEY_LEN);
 	}
-	if (!has_member(body, "ip") && !next_free_ip(st, &p.ip)) {
+	if (!has_member(body, "ip") && !state_free_peer_ip(st, &p.ip)) {
 		cg_error_set(err, 409, "ip",
 			     "no free address left in the WireGuard subnet");
 		return -ENOSPC;
@@ -283,18 +231,19 @@ int state_update_peer(struct cg_state *st, const char *name, json_object *body,
 		      struct cg_peer_def *old, struct cg_peer_def *updated,
 		      struct cg_error *err)
 {
-	struct cg_peer_def *cur =
-		state_get(st, ST_PEERS, peer_named, name, err);
+	struct cg_peer_def *cur = state_peer(st, name);
 	struct cg_peer_def p;
 
-	if (!cur)
+	if (!cur) {
+		cg_error_set(err, 404, "name", "no peer '%s'", name);
 		return -ENOENT;
+	}
 	if (!state_check_name(body, name, err))
 		return -EINVAL;
 	p = *cur;
 	if (!parse_peer(st, body, PEER_UPDATE, &p, err))
 		return -EINVAL;
-	if (peer_conflicts(st, &p, name, err))
+	if (peer_conflicts(st, &p, cur, err))
 		return -EEXIST;
 	if (old)
 		*old = *cur;
@@ -307,7 +256,16 @@ int state_update_peer(struct cg_state *st, const char *name, json_object *body,
 int state_delete_peer(struct cg_state *st, const char *name,
 		      struct cg_peer_def *removed, struct cg_error *err)
 {
-	return state_delete(st, ST_PEERS, peer_named, name, removed, err);
+	struct cg_peer_def *cur = state_peer(st, name);
+
+	if (!cur) {
+		cg_error_set(err, 404, "name", "no peer '%s'", name);
+		return -ENOENT;
+	}
+	if (removed)
+		*removed = *cur;
+	state_remove(st, ST_PEERS, cur);
+	return 0;
 }
 
 json_object *peer_to_json(const struct cg_state *st,
@@ -408,34 +366,56 @@ static bool peers_unique(const struct cg_state *st, struct cg_error *err)
 	return ok;
 }
 
+bool state_peer_record(const struct cg_state *st, json_object *o,
+		       struct cg_peer_def *p, struct cg_error *err)
+{
+	char name[CG_NAME_MAX + 2];
+
+	memset(p, 0, sizeof(*p));
+	if (!state_record_name(o, name, err)) {
+		if (!err->msg[0])
+			cg_error_set(err, 400, "", "bad peer name");
+		return false;
+	}
+	str_copy(p->name, sizeof(p->name), name);
+	/* Cells are loaded after peers: here only the fields. */
+	if (!parse_peer(st, o, PEER_LOAD, p, err))
+		return false;
+	if (p->id > st->cfg->limits.max_peers) {
+		cg_error_set(err, 400, "id",
+			     "peer '%s' has id %u above limits.max_peers", name,
+			     p->id);
+		return false;
+	}
+	return true;
+}
+
+bool state_peer_fits(const struct cg_state *st, const struct cg_peer_def *p,
+		     const struct cg_peer_def *self, struct cg_error *err)
+{
+	if (peer_conflicts(st, p, self, err))
+		return false;
+	if ((!self || self->id != p->id) && state_identity_used(st, p->id)) {
+		cg_error_set(err, 409, "id", "peer '%s': id %u is taken",
+			     p->name, p->id);
+		return false;
+	}
+	return true;
+}
+
 /* The state file's peers: each with its id, none sharing a name, key,
  * address or id with another. */
 bool state_load_peers(struct cg_state *st, json_object *arr,
 		      struct cg_error *err)
 {
 	size_t i, n = arr ? json_object_array_length(arr) : 0;
-	char name[CG_NAME_MAX + 2];
 
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
-		struct cg_peer_def p = { 0 };
+		struct cg_peer_def p;
 
-		if (!state_record_name(o, name, err)) {
-			if (!err->msg[0])
-				cg_error_set(err, 400, "", "bad peer name");
+		if (!state_peer_record(st, o, &p, err))
 			return false;
-		}
-		str_copy(p.name, sizeof(p.name), name);
-		/* Cells are loaded after peers: here only the fields. */
-		if (!parse_peer(st, o, PEER_LOAD, &p, err))
-			return false;
-		if (p.id > st->cfg->limits.max_peers) {
-			cg_error_set(err, 400, "id",
-				     "peer '%s' has id %u above "
-				     "limits.max_peers",
-				     name, p.id);
-			return false;
-		}
 		if (!state_add(st, ST_PEERS, &p, err))
 			return false;
 	}

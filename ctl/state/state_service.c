@@ -358,6 +358,22 @@ json_object *service_to_json(const struct cg_service_def *svc, bool with_id)
 	return o;
 }
 
+bool state_service_record(json_object *o, struct cg_service_def *svc,
+			  struct cg_error *err)
+{
+	char name[CG_NAME_MAX + 2];
+
+	memset(svc, 0, sizeof(*svc));
+	if (!state_record_name(o, name, err) ||
+	    !parse_service(o, true, svc, err)) {
+		if (!err->msg[0])
+			cg_error_set(err, 400, "", "bad service");
+		return false;
+	}
+	str_copy(svc->name, sizeof(svc->name), name);
+	return true;
+}
+
 /* The state file's services: each with its id, none repeating another. */
 bool state_load_services(struct cg_state *st, json_object *arr,
 			 struct cg_error *err)
@@ -369,13 +385,9 @@ bool state_load_services(struct cg_state *st, json_object *arr,
 		json_object *o = json_object_array_get_idx(arr, i);
 		struct cg_service_def svc = { 0 };
 
-		if (!state_record_name(o, name, err) ||
-		    !parse_service(o, true, &svc, err)) {
-			if (!err->msg[0])
-				cg_error_set(err, 400, "", "bad service");
+		if (!state_service_record(o, &svc, err))
 			return false;
-		}
-		str_copy(svc.name, sizeof(svc.name), name);
+		str_copy(name, sizeof(name), svc.name);
 		if (state_service(st, name) ||
 		    state_service_by_id(st, svc.id) ||
 		    service_conflicts(st, &svc, err)) {

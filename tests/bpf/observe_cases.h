@@ -337,6 +337,50 @@ static bool observe_table_stats(struct suite *s, struct check *c)
 				  d.removed[udp]);
 }
 
+/* The face the CLI reads pins through (pins_ro.h): a map opened read-only
+ * reads but refuses writes (EPERM); a map asked for writable, as the
+ * monitor asks for cg_monitor, takes its lease. */
+static bool observe_pins_readonly(struct suite *s, struct check *c)
+{
+	struct cg_monitor off = { 0 };
+	struct cg_settings set;
+	struct cg_event_stats st;
+	struct pins_ro p;
+	uint32_t zero = 0, id;
+	int ret = pins_ro_open(&p, bpffs_dir, PINS_RW(DP_MAP_MONITOR));
+	bool ok = true;
+
+	if (ret)
+		return failf(c, "pins_ro_open: %s", strerror(-ret));
+	c->step = "read";
+	if (bpf_map_lookup_elem(p.fd[DP_MAP_SETTINGS], &zero, &set))
+		ok = failf(c, "lookup cg_settings: %s", strerror(errno));
+	else if ((ret = pins_ro_sum(&p, DP_MAP_EVENT_STATS, 0, &st,
+				    sizeof(st))))
+		ok = failf(c, "pins_ro_sum: %s", strerror(-ret));
+	else
+		ok = expect_eq(c, "peers seen through the pins",
+			       (uint64_t)map_count(s->dp.map_fd[DP_MAP_PEERS],
+						   s->dp.ncpus),
+			       (uint64_t)pins_ro_count(&p, DP_MAP_PEERS));
+	c->step = "write a read-only map";
+	/* The value it holds: harmless if the write were let through. */
+	if (ok &&
+	    !bpf_map_update_elem(p.fd[DP_MAP_SETTINGS], &zero, &set, BPF_ANY))
+		ok = failf(c, "cg_settings took a write, want EPERM");
+	else if (ok && errno != EPERM)
+		ok = failf(c, "cg_settings: %s, want EPERM", strerror(errno));
+	c->step = "the lease, writable";
+	if (ok && (ret = pins_ro_lease(&p, &off)))
+		ok = failf(c, "pins_ro_lease: %s", strerror(-ret));
+	c->step = "names";
+	if (ok && pins_ro_ident(&p, "alice", &id) != -ENODATA)
+		ok = failf(c, "pins_ro_ident without a state file: want "
+			      "-ENODATA");
+	pins_ro_close(&p);
+	return ok;
+}
+
 static const struct flow observe_flows[] = {
 	{ "observe: no monitor lease, no events", observe_no_lease },
 	{ "observe: a drop event names hook, peer, reason and tuple",
@@ -348,6 +392,8 @@ static const struct flow observe_flows[] = {
 	{ "observe: new flows counted per service", observe_service_counters },
 	{ "observe: table accounting of created and removed entries",
 	  observe_table_stats },
+	{ "observe: pins_ro reads, refuses writes, but for the lease",
+	  observe_pins_readonly },
 };
 
 static void run_observe_cases(struct suite *s)

@@ -210,6 +210,41 @@ start_controller() {
 	return 0
 }
 
+# state_of STATE_FILE: the state as the controller loads it, the snapshot
+# with the lines of its journal applied (state.json.journal.<G> from the
+# snapshot's "journal" on; ctl/state/state_journal.c), pretty-printed.
+state_of() {
+	local f=$1 g files=() snap='{"version":1,"services":[],"peers":[]}'
+	[ -e "$f" ] && snap=$(cat "$f")
+	g=$(echo "$snap" | jq -r '.journal // 0') || return 1
+	while [ -e "$f.journal.$g" ]; do
+		files+=("$f.journal.$g")
+		g=$((g + 1))
+	done
+	# Removal as the controller does it: forwards keep their order, the
+	# other lists move their last element into the hole.
+	jq -n --slurpfile s <(echo "$snap") '
+		def key($k): {forward: "id", cell: "cell_name"}[$k] // "name";
+		def apply($c): ($c.kind + "s") as $l | key($c.kind) as $k |
+			if $c.op == "add" then .[$l] += [$c.record]
+			elif $c.op == "replace" then
+				.[$l] |= map(if .[$k] == $c.name then $c.record else . end)
+			elif $c.kind == "forward" then
+				.[$l] |= map(select(.[$k] != $c.name))
+			else
+				(.[$l] | map(.[$k]) | index($c.name)) as $i |
+				.[$l] |= (.[$i] = .[-1] | del(.[-1]))
+			end;
+		reduce inputs as $line ($s[0]; reduce $line.changes[] as $c (.; apply($c)))
+		| del(.journal)' /dev/null ${files[@]+"${files[@]}"}
+}
+
+# state_bytes STATE_FILE: the snapshot and its journal files as they are
+# (what a rejected call must leave unchanged).
+state_bytes() {
+	cat "$1" "$1".journal.* 2>/dev/null
+}
+
 stop_controller() {
 	local d="$WORK/$1" sig=${2:-TERM} pid
 	pid=$(cat "$d/cellgate.pid" 2>/dev/null) || return 0

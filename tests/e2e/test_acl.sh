@@ -150,7 +150,7 @@ check "deleted bob is gone from WireGuard" \
 	sh -c "! ip netns exec $(ns_of $CELL r) wg show $(if_of $N wg) peers | grep -q '$bob_pub'"
 
 # ---- bad input changes nothing -------------------------------------------------
-before=$(cat "$WORK/$CELL/state/state.json")
+before=$(state_bytes "$WORK/$CELL/state/state.json")
 out=$(api $CELL POST /api/peers '{"name":"eve","public_key":"nope","ip":"10.0.0.9"}')
 check "bad key -> 400 naming public_key" sh -c 'echo "$1" | tail -1 | grep -q 400 && echo "$1" | grep -q "\"field\":\"public_key\""' _ "$out"
 out=$(api $CELL POST /api/peers "{\"name\":\"alice\",\"public_key\":\"$(wg genkey | wg pubkey)\",\"ip\":\"10.0.$N.9\"}")
@@ -160,7 +160,7 @@ check "unknown service -> 400" test "${out##*$'\n'}" = 400
 out=$(api $CELL PUT /api/services/x '{"endpoints":[{"ip":"1.2.3.4","proto":"tcp","port":99999}]}')
 check "out-of-range port -> 400" test "${out##*$'\n'}" = 400
 check "token required" sh -c "[ \"\$(ip netns exec $(ns_of $CELL r) curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$API_PORT/api/peers)\" = 401 ]"
-check "state file unchanged by rejected calls" test "$before" = "$(cat "$WORK/$CELL/state/state.json")"
+check "state file unchanged by rejected calls" test "$before" = "$(state_bytes "$WORK/$CELL/state/state.json")"
 
 # ---- detach removes only what cellgate created ---------------------------------
 r=$(ns_of $CELL r)

@@ -27,7 +27,7 @@ body_of() { echo "${1%$'\n'*}"; }
 
 # snapshot: what a rejected call must not change.
 snapshot() {
-	cat "$STATE" 2>/dev/null
+	state_bytes "$STATE"
 	bpftool map dump pinned "$BPF/cg_peers"
 	bpftool map dump pinned "$BPF/cg_services"
 	bpftool map dump pinned "$BPF/cg_forwards"
@@ -266,7 +266,7 @@ epoch_of() {
 	bpftool -j map dump pinned "$BPF/cg_epochs" |
 		jq -r ".[] | (.formatted // .) | select(.key == $1) | .value"
 }
-ALICE_ID=$(jq -r '.peers[] | select(.name == "alice") | .id' "$STATE")
+ALICE_ID=$(state_of "$STATE" | jq -r '.peers[] | select(.name == "alice") | .id')
 e0=$(epoch_of "$ALICE_ID")
 api_ok $CELL PUT /api/peers/alice '{"peer_to_peer":true,"service_access":["calendar"]}' >/dev/null
 check "a PUT of the same policy leaves alice's epoch ($e0)" test "$(epoch_of "$ALICE_ID")" = "$e0"
@@ -301,7 +301,7 @@ check "ssh's entry: target 10.0.$N.2:22, SNAT at wg0, allow list, slot 1" \
 check "its two networks are in cg_fwd_allow" \
 	test "$(bpftool map dump pinned "$BPF/cg_fwd_allow" | grep -c '"prefixlen"')" = 2
 check "the state file has the forwards with their slots" \
-	sh -c "tr -d ' \n' <'$STATE' | grep -qF '\"id\":\"dns\",\"slot\":2,'"
+	sh -c 'echo "$1" | tr -d " \n" | grep -qF "\"id\":\"dns\",\"slot\":2,"' _ "$(state_of "$STATE")"
 
 rejects 400 "" POST /api/forwards '{"id":"x",'
 rejects 400 id POST /api/forwards '{"proto":"tcp","public_port":1,"target_ip":"'$CAL'","target_port":1}'
@@ -362,7 +362,7 @@ check "GET a deleted forward -> 404" test "$(status_of "$out")" = 404
 out=$(api $CELL POST /api/forwards "{\"id\":\"cal-again\",\"proto\":\"tcp\",\"public_port\":8081,\"target_ip\":\"$CAL\",\"target_port\":80}")
 check "a new forward takes the freed slot 0, its counters from zero" \
 	sh -c 'echo "$1" | grep -qF "\"counters\":{\"packets\":0,\"bytes\":0,\"denied\":0,\"nat_failed\":0}" &&
-		tr -d " \n" <"$2" | grep -qF "\"id\":\"cal-again\",\"slot\":0,"' _ "$out" "$STATE"
+		echo "$2" | tr -d " \n" | grep -qF "\"id\":\"cal-again\",\"slot\":0,"' _ "$out" "$(state_of "$STATE")"
 
 # ---- client configs --------------------------------------------------------
 conf=$(api_ok $CELL GET /api/peers/phone/config)

@@ -150,7 +150,7 @@ check "A's bridge host reaches B's service and B sees A's wg address ($seen)" \
 	like "^$WA:[0-9]+$" "$seen"
 
 # ---- forged peer-sync --------------------------------------------------------------------
-LINK_KEY=$(jq -r ".cells[] | select(.cell_name == \"$A\") | .link_key" "$WORK/$B/state/state.json")
+LINK_KEY=$(state_of "$WORK/$B/state/state.json" | jq -r ".cells[] | select(.cell_name == \"$A\") | .link_key")
 B_PUB=$(api_ok $B GET /api/status | jq -r .public_key)
 PATH_P=/api/cells/peer-sync/permissions
 sign() { # sign TS BODY: the signature B's controller would send

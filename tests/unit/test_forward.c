@@ -1,161 +1,8 @@
 // SPDX-License-Identifier: MIT
-/*
- * Unit tests for port forwards in ctl/state/state.c: every validation rule with
- * its status and field, conflicts, slots, the state file, and that a
- * refused call leaves the state byte for byte as it was.
- */
-#include <arpa/inet.h>
-#include <check.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "policy.h"
-#include "server.h"
-#include "state.h"
-#include "testutil.h"
-
-static struct cg_config cfg;
-static struct cg_state st;
-static struct cg_error err;
-
-/* The example config (wg 10.0.0.0/24, router .1, listen_port 51820) with
- * a bridge subnet and one local network. */
-static void setup(void)
-{
-	json_object *root = tu_json(TU_EXAMPLE_CONFIG);
-	json_object *bridge;
-
-	ck_assert(json_object_object_get_ex(root, "bridge", &bridge));
-	json_object_object_add(bridge, "subnet",
-			       json_object_new_string("172.20.0.0/24"));
-	json_object_object_add(root, "local_networks",
-			       json_tokener_parse("[\"192.168.50.0/24\"]"));
-	tu_config(&cfg, json_object_to_json_string(root));
-	json_object_put(root);
-	ck_assert(cfg.bridge.has_subnet);
-	ck_assert_uint_eq(cfg.n_local_networks, 1);
-	ck_assert_uint_eq(cfg.wireguard.listen_port, 51820);
-	state_init(&st, &cfg);
-	memset(&err, 0, sizeof(err));
-}
-
-static void teardown(void)
-{
-	state_free(&st);
-}
-
-/* ---- calling the state functions with JSON text -------------------------- */
-
-static int add_fwd(const char *body, struct cg_forward_def *added)
-{
-	json_object *o = tu_json(body);
-	int ret;
-
-	memset(&err, 0, sizeof(err));
-	ret = state_add_forward(&st, o, added, &err);
-	json_object_put(o);
-	return ret;
-}
-
-/* A forward body: the required members, then extra ones (",..."). */
-static const char *fwd_body(char *buf, size_t len, const char *id,
-			    const char *proto, unsigned int port,
-			    const char *target, const char *extra)
-{
-	snprintf(buf, len,
-		 "{\"id\": \"%s\", \"proto\": \"%s\", \"public_port\": %u, "
-		 "\"target_ip\": \"%s\", \"target_port\": 22%s}",
-		 id, proto, port, target, extra ? extra : "");
-	return buf;
-}
-
-static int add(const char *id, const char *proto, unsigned int port,
-	       const char *target, const char *extra)
-{
-	char buf[2048];
-
-	return add_fwd(
-		fwd_body(buf, sizeof(buf), id, proto, port, target, extra),
-		NULL);
-}
-
-/* Add a forward that must be accepted; its slot. */
-static uint32_t must_add(const char *id, const char *proto, unsigned int port,
-			 const char *target, const char *extra)
-{
-	char buf[2048];
-	struct cg_forward_def added;
-
-	ck_assert_msg(add_fwd(fwd_body(buf, sizeof(buf), id, proto, port,
-				       target, extra),
-			      &added) == 0,
-		      "add %s: %d %s: %s", id, err.status, err.field, err.msg);
-	ck_assert_str_eq(added.id, id);
-	return added.slot;
-}
-
-static int del(const char *id, struct cg_forward_def *removed)
-{
-	memset(&err, 0, sizeof(err));
-	return state_delete_forward(&st, id, removed, &err);
-}
-
-/* call must fail with want_status naming want_field, and leave the state
- * byte for byte as it was. */
-#define REJECTS(call, want_status, want_field)                  \
-	do {                                                    \
-		char *before_ = state_to_string(&st);           \
-		char *after_;                                   \
-		int ret_;                                       \
-                                                                \
-		ck_assert_ptr_nonnull(before_);                 \
-		ret_ = (call);                                  \
-		ck_assert_msg(ret_ < 0, "accepted: %s", #call); \
-		tu_assert_err(&err, want_status, want_field);   \
-		after_ = state_to_string(&st);                  \
-		ck_assert_ptr_nonnull(after_);                  \
-		ck_assert_str_eq(after_, before_);              \
-		free(before_);                                  \
-		free(after_);                                   \
-	} while (0)
-
-/* A raw body that must be refused. */
-#define REJECTS_BODY(body, status, field) \
-	REJECTS(add_fwd(body, NULL), status, field)
-
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-
-	ck_assert_msg(inet_pton(AF_INET, s, &a) == 1, "bad fixture %s", s);
-	return a.s_addr;
-}
-
-/* ", \"allow_from\": [...]" with n networks 10.i.0.0/16. */
-static const char *allow_list(char *buf, size_t len, unsigned int n)
-{
-	size_t used = (size_t)snprintf(buf, len, ", \"allow_from\": [");
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		used += (size_t)snprintf(buf + used, len - used,
-					 "%s\"10.%u.0.0/16\"", i ? ", " : "",
-					 i);
-	snprintf(buf + used, len - used, "]");
-	return buf;
-}
-
-static char *json_of(const struct cg_forward_def *f, bool with_slot)
-{
-	json_object *o = forward_to_json(f, with_slot);
-	char *s = strdup(json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-
-	json_object_put(o);
-	return s;
-}
+/* Unit tests for port forwards in ctl/state/state_forward.c: every
+ * validation rule with its status and field, conflicts, slots, what the
+ * policy compiles. Copies, the state file and routes: test_forward_file.c. */
+#include "forward_fixture.h"
 
 /* ---- adding ------------------------------------------------------------- */
 
@@ -602,7 +449,7 @@ END_TEST
 /* What policy_compile makes of forwards: slots are the dataplane's ids. */
 START_TEST(test_compiled)
 {
-	struct policy pol;
+	struct policy pol, only;
 
 	must_add("a", "tcp", 2222, "10.0.0.2",
 		 ", \"allow_from\": [\"198.51.100.0/24\"]");
@@ -620,303 +467,18 @@ START_TEST(test_compiled)
 	ck_assert_uint_eq(pol.forwards[1].value.snat_at_wg, 1);
 	ck_assert_uint_eq(pol.forwards[1].value.has_allow_from, 1);
 	ck_assert_uint_eq(pol.n_fwd_allow, 2);
+	/* The forwards alone (what a forward's change writes) compile the
+	 * same entries. */
+	ck_assert_int_eq(policy_compile_forwards(&st, &cfg, &only), 0);
+	ck_assert_uint_eq(only.n_forwards, pol.n_forwards);
+	ck_assert_uint_eq(only.n_fwd_allow, pol.n_fwd_allow);
+	ck_assert_mem_eq(only.forwards, pol.forwards,
+			 pol.n_forwards * sizeof(*pol.forwards));
+	ck_assert_mem_eq(only.fwd_allow, pol.fwd_allow,
+			 pol.n_fwd_allow * sizeof(*pol.fwd_allow));
+	ck_assert_uint_eq(only.n_peers, 0);
+	policy_free(&only);
 	policy_free(&pol);
-}
-END_TEST
-
-/* ---- copies and the state file -------------------------------------------- */
-
-START_TEST(test_copy)
-{
-	struct cg_state copy;
-	char *a, *b;
-
-	must_add("a", "tcp", 2222, "10.0.0.2",
-		 ", \"allow_from\": [\"198.51.100.0/24\"]");
-	must_add("b", "udp", 5353, "172.20.0.53", ", \"snat\": \"never\"");
-	ck_assert_int_eq(state_copy(&copy, &st), 0);
-	a = state_to_string(&st);
-	b = state_to_string(&copy);
-	ck_assert_str_eq(a, b);
-	free(b);
-	/* Deep: the copy changes alone. */
-	ck_assert_int_eq(state_delete_forward(&copy, "a", NULL, &err), 0);
-	ck_assert_uint_eq(copy.n_forwards, 1);
-	ck_assert_uint_eq(st.n_forwards, 2);
-	b = state_to_string(&st);
-	ck_assert_str_eq(a, b);
-	free(a);
-	free(b);
-	state_free(&copy);
-	/* A state without forwards copies too (as a rollback point). */
-	state_free(&st);
-	state_init(&st, &cfg);
-	ck_assert_int_eq(state_copy(&copy, &st), 0);
-	ck_assert_uint_eq(copy.n_forwards, 0);
-	ck_assert_ptr_nonnull(copy.forwards);
-	state_free(&copy);
-	ck_assert_ptr_null(copy.forwards);
-	ck_assert_uint_eq(copy.cap_forwards, 0);
-}
-END_TEST
-
-static char *state_path(const char *dir)
-{
-	static char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/state.json", dir);
-	return path;
-}
-
-static void assert_forward_eq(const struct cg_forward_def *a,
-			      const struct cg_forward_def *b)
-{
-	unsigned int i;
-
-	ck_assert_str_eq(a->id, b->id);
-	ck_assert_uint_eq(a->slot, b->slot);
-	ck_assert_uint_eq(a->proto, b->proto);
-	ck_assert_uint_eq(a->public_port, b->public_port);
-	ck_assert_uint_eq(a->target_ip.s_addr, b->target_ip.s_addr);
-	ck_assert_uint_eq(a->target_port, b->target_port);
-	ck_assert_int_eq(a->snat, b->snat);
-	ck_assert_uint_eq(a->n_allow_from, b->n_allow_from);
-	for (i = 0; i < a->n_allow_from; i++) {
-		ck_assert_uint_eq(a->allow_from[i].addr.s_addr,
-				  b->allow_from[i].addr.s_addr);
-		ck_assert_uint_eq(a->allow_from[i].prefix,
-				  b->allow_from[i].prefix);
-	}
-}
-
-START_TEST(test_roundtrip)
-{
-	char *dir = tu_mkdtemp();
-	char *path = state_path(dir);
-	struct cg_state loaded;
-	char *a, *b, *file1, *file2;
-	size_t i;
-
-	must_add("a", "tcp", 2222, "10.0.0.2", NULL);
-	must_add("b", "udp", 5353, "172.20.0.53",
-		 ", \"allow_from\": [\"198.51.100.0/24\", \"0.0.0.0/0\"], "
-		 "\"snat\": \"never\"");
-	must_add("c", "tcp", 443, "10.0.0.3", ", \"snat\": \"always\"");
-	must_add("d", "tcp", 8443, "192.168.50.9", NULL);
-	ck_assert_int_eq(del("a", NULL), 0); /* a gap at slot 0 */
-	ck_assert_int_eq(state_save(&st, path), 0);
-	file1 = read_file(path, 1 << 20, NULL);
-	ck_assert_ptr_nonnull(file1);
-	ck_assert_ptr_nonnull(strstr(file1, "\"forwards\""));
-	ck_assert_ptr_nonnull(strstr(file1, "\"slot\":3"));
-	state_init(&loaded, &cfg);
-	ck_assert_msg(state_load(&loaded, path, &err) == 0, "%s: %s", err.field,
-		      err.msg);
-	a = state_to_string(&st);
-	b = state_to_string(&loaded);
-	ck_assert_str_eq(a, b);
-	free(a);
-	free(b);
-	ck_assert_uint_eq(loaded.n_forwards, 3);
-	for (i = 0; i < st.n_forwards; i++)
-		assert_forward_eq(&loaded.forwards[i], &st.forwards[i]);
-	ck_assert_uint_eq(state_forward(&loaded, "b")->slot, 1);
-	ck_assert_uint_eq(state_forward(&loaded, "c")->slot, 2);
-	ck_assert_uint_eq(state_forward(&loaded, "d")->slot, 3);
-	/* Saving what was loaded writes the same bytes. */
-	ck_assert_int_eq(state_save(&loaded, path), 0);
-	file2 = read_file(path, 1 << 20, NULL);
-	ck_assert_ptr_nonnull(file2);
-	ck_assert_str_eq(file1, file2);
-	free(file1);
-	free(file2);
-	/* Slots continue from the loaded state: the gap first. */
-	state_free(&st);
-	st = loaded;
-	ck_assert_uint_eq(must_add("e", "tcp", 1, "10.0.0.2", NULL), 0);
-	ck_assert_uint_eq(must_add("f", "tcp", 2, "10.0.0.2", NULL), 4);
-	tu_rmtree(dir);
-}
-END_TEST
-
-/* A state file from before forwards existed has none. */
-START_TEST(test_load_without_forwards)
-{
-	char *dir = tu_mkdtemp();
-	char *text;
-
-	tu_write(state_path(dir),
-		 "{\"version\": 1, \"services\": [], \"peers\": []}");
-	ck_assert_int_eq(state_load(&st, state_path(dir), &err), 0);
-	ck_assert_uint_eq(st.n_forwards, 0);
-	/* Saved again, it has them (empty). */
-	text = state_to_string(&st);
-	ck_assert_ptr_nonnull(strstr(text, "\"forwards\""));
-	free(text);
-	/* null is absent too, as everywhere in the state file. */
-	tu_write(state_path(dir), "{\"version\": 1, \"services\": [], "
-				  "\"peers\": [], \"forwards\": null}");
-	ck_assert_int_eq(state_load(&st, state_path(dir), &err), 0);
-	ck_assert_uint_eq(st.n_forwards, 0);
-	tu_rmtree(dir);
-}
-END_TEST
-
-/* The file must fail to load naming field (with "forwards[i]: " in the
- * message when given), and leave the state empty. */
-static void load_fails(const char *dir, const char *forwards, const char *field,
-		       const char *msg_start)
-{
-	char text[4096];
-	struct cg_state fresh;
-
-	snprintf(text, sizeof(text),
-		 "{\"version\": 1, \"services\": [], \"peers\": [], "
-		 "\"forwards\": %s}",
-		 forwards);
-	tu_write(state_path(dir), text);
-	state_init(&fresh, &cfg);
-	memset(&err, 0, sizeof(err));
-	ck_assert_msg(state_load(&fresh, state_path(dir), &err) < 0,
-		      "loaded: %s", forwards);
-	ck_assert_msg(!strcmp(err.field, field), "%s: field %s, want %s",
-		      forwards, err.field, field);
-	ck_assert_msg(!msg_start ||
-			      !strncmp(err.msg, msg_start, strlen(msg_start)),
-		      "%s: message '%s'", forwards, err.msg);
-	ck_assert_uint_eq(fresh.n_forwards, 0);
-	ck_assert_ptr_null(fresh.forwards);
-	state_free(&fresh);
-}
-
-#define FWD(id, slot, port, rest)                                        \
-	"{\"id\": \"" id "\", \"slot\": " #slot ", \"proto\": \"tcp\", " \
-	"\"public_port\": " #port ", \"target_ip\": \"10.0.0.2\", "      \
-	"\"target_port\": 22, \"allow_from\": [], \"snat\": \"auto\"" rest "}"
-
-START_TEST(test_load_corrupt)
-{
-	char *dir = tu_mkdtemp();
-	char text[1024];
-
-	/* The fixture's pieces load. */
-	snprintf(text, sizeof(text),
-		 "{\"version\": 1, \"services\": [], \"peers\": [], "
-		 "\"forwards\": [%s, %s]}",
-		 FWD("a", 0, 1, ""), FWD("b", 5, 2, ""));
-	tu_write(state_path(dir), text);
-	ck_assert_msg(state_load(&st, state_path(dir), &err) == 0, "%s: %s",
-		      err.field, err.msg);
-	ck_assert_uint_eq(state_forward(&st, "b")->slot, 5);
-
-	load_fails(dir, "{}", "forwards", NULL);
-	load_fails(dir, "[7]", "forwards", "forwards[0]: ");
-	load_fails(dir, "[" FWD("a", 0, 1, "") ", " FWD("b", 0, 2, "") "]",
-		   "slot", "forwards[1]: ");
-	load_fails(dir, "[" FWD("a", 1024, 1, "") "]", "slot", "forwards[0]: ");
-	load_fails(dir, "[" FWD("a", -1, 1, "") "]", "slot", NULL);
-	load_fails(dir,
-		   "[{\"id\": \"a\", \"proto\": \"tcp\", \"public_port\": 1, "
-		   "\"target_ip\": \"10.0.0.2\", \"target_port\": 22}]",
-		   "slot", NULL);
-	load_fails(dir, "[" FWD("a", 0, 1, "") ", " FWD("a", 1, 2, "") "]",
-		   "id", "forwards[1]: ");
-	load_fails(dir, "[" FWD("a", 0, 1, "") ", " FWD("b", 1, 1, "") "]",
-		   "public_port", NULL);
-	load_fails(dir, "[" FWD("a b", 0, 1, "") "]", "id", NULL);
-	load_fails(dir, "[" FWD("a", 0, 0, "") "]", "public_port", NULL);
-	load_fails(dir, "[" FWD("a", 0, 1, ", \"bogus\": 1") "]", "bogus",
-		   NULL);
-	load_fails(dir,
-		   "[{\"id\": \"a\", \"slot\": 0, \"proto\": \"udp\", "
-		   "\"public_port\": 51820, \"target_ip\": \"10.0.0.2\", "
-		   "\"target_port\": 1}]",
-		   "public_port", NULL);
-	load_fails(dir,
-		   "[{\"id\": \"a\", \"slot\": 0, \"proto\": \"tcp\", "
-		   "\"public_port\": 1, \"target_ip\": \"224.0.0.1\", "
-		   "\"target_port\": 1}]",
-		   "target_ip", NULL);
-	load_fails(dir,
-		   "[{\"id\": \"a\", \"slot\": 0, \"proto\": \"tcp\", "
-		   "\"public_port\": 1, \"target_ip\": \"172.20.0.9\", "
-		   "\"target_port\": 1, \"snat\": \"always\"}]",
-		   "snat", NULL);
-	load_fails(dir,
-		   "[{\"id\": \"a\", \"slot\": 0, \"proto\": \"tcp\", "
-		   "\"public_port\": 1, \"target_ip\": \"10.0.0.2\", "
-		   "\"target_port\": 1, \"allow_from\": [\"10.0.0.1/8\"]}]",
-		   "allow_from[0]", NULL);
-	/* A failed load empties a state that had forwards. */
-	ck_assert_uint_eq(st.n_forwards, 2);
-	tu_write(state_path(dir), "{\"version\": 1, \"services\": [], "
-				  "\"peers\": [], \"forwards\": [7]}");
-	ck_assert_int_lt(state_load(&st, state_path(dir), &err), 0);
-	ck_assert_uint_eq(st.n_forwards, 0);
-	ck_assert_ptr_null(st.forwards);
-	tu_rmtree(dir);
-}
-END_TEST
-
-/* The cell's networks may change between runs (and the bridge's is read
- * after the state at start): a saved forward whose target left them still
- * loads, and state_forward_reachable says so. */
-START_TEST(test_load_unreachable_target)
-{
-	char *dir = tu_mkdtemp();
-
-	must_add("br", "tcp", 1, "172.20.0.21", NULL);
-	must_add("lan", "tcp", 2, "192.168.50.7", NULL);
-	must_add("wg", "tcp", 3, "10.0.0.2", NULL);
-	ck_assert_int_eq(state_save(&st, state_path(dir)), 0);
-	state_free(&st);
-	cfg.bridge.has_subnet = false;
-	cfg.n_local_networks = 0;
-	state_init(&st, &cfg);
-	ck_assert_msg(state_load(&st, state_path(dir), &err) == 0, "%s: %s",
-		      err.field, err.msg);
-	ck_assert_uint_eq(st.n_forwards, 3);
-	ck_assert(!state_forward_reachable(&cfg, state_forward(&st, "br")));
-	ck_assert(!state_forward_reachable(&cfg, state_forward(&st, "lan")));
-	ck_assert(state_forward_reachable(&cfg, state_forward(&st, "wg")));
-	/* New ones are checked as ever. */
-	REJECTS(add("br2", "tcp", 4, "172.20.0.22", NULL), 400, "target_ip");
-	tu_rmtree(dir);
-}
-END_TEST
-
-/* ---- routes ------------------------------------------------------------------ */
-
-START_TEST(test_routes)
-{
-	const struct api_route *r;
-	char param[CG_NAME_MAX + 2];
-	bool known;
-
-	r = api_match("GET", "/api/forwards", param, sizeof(param), &known);
-	ck_assert_ptr_nonnull(r);
-	ck_assert(!r->public && !r->has_body);
-	r = api_match("POST", "/api/forwards", param, sizeof(param), &known);
-	ck_assert_ptr_nonnull(r);
-	ck_assert(!r->public && r->has_body);
-	r = api_match("GET", "/api/forwards/vm-1", param, sizeof(param),
-		      &known);
-	ck_assert_ptr_nonnull(r);
-	ck_assert_str_eq(param, "vm-1");
-	r = api_match("DELETE", "/api/forwards/vm-1", param, sizeof(param),
-		      &known);
-	ck_assert_ptr_nonnull(r);
-	ck_assert(!r->has_body);
-	/* No PUT: a forward is replaced by deleting and adding it. */
-	ck_assert_ptr_null(api_match("PUT", "/api/forwards/vm-1", param,
-				     sizeof(param), &known));
-	ck_assert(known);
-	ck_assert_ptr_null(api_match("DELETE", "/api/forwards", param,
-				     sizeof(param), &known));
-	ck_assert(known);
-	ck_assert_ptr_null(api_match("GET", "/api/forwards/a/b", param,
-				     sizeof(param), &known));
-	ck_assert(!known);
 }
 END_TEST
 
@@ -925,14 +487,11 @@ static Suite *forward_suite(void)
 	Suite *s = suite_create("forward");
 	TCase *add_tc = tcase_create("add");
 	TCase *valid = tcase_create("validation");
-	TCase *file = tcase_create("file");
 
 	tcase_add_checked_fixture(add_tc, setup, teardown);
 	tcase_add_checked_fixture(valid, setup, teardown);
-	tcase_add_checked_fixture(file, setup, teardown);
 	tcase_set_timeout(add_tc, 30);
 	tcase_set_timeout(valid, 30);
-	tcase_set_timeout(file, 30);
 	tcase_add_test(add_tc, test_add);
 	tcase_add_test(add_tc, test_defaults_and_nulls);
 	tcase_add_test(add_tc, test_slots);
@@ -940,7 +499,6 @@ static Suite *forward_suite(void)
 	tcase_add_test(add_tc, test_delete);
 	tcase_add_test(add_tc, test_delete_keeps_order);
 	tcase_add_test(add_tc, test_compiled);
-	tcase_add_test(add_tc, test_routes);
 	tcase_add_test(valid, test_id);
 	tcase_add_test(valid, test_proto);
 	tcase_add_test(valid, test_ports);
@@ -951,14 +509,8 @@ static Suite *forward_suite(void)
 	tcase_add_test(valid, test_allow_from_total);
 	tcase_add_test(valid, test_snat);
 	tcase_add_test(valid, test_unknown_fields);
-	tcase_add_test(file, test_copy);
-	tcase_add_test(file, test_roundtrip);
-	tcase_add_test(file, test_load_without_forwards);
-	tcase_add_test(file, test_load_corrupt);
-	tcase_add_test(file, test_load_unreachable_target);
 	suite_add_tcase(s, add_tc);
 	suite_add_tcase(s, valid);
-	suite_add_tcase(s, file);
 	return s;
 }
 

@@ -10,6 +10,7 @@
 #include "cell.h"
 #include "mapread.h"
 #include "mapview.h"
+#include "state.h"
 #include "testutil.h"
 
 #define NCPUS 3

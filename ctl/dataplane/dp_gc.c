@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Garbage collection of the LRU tables: expired conntrack entries, NAT
+ * pairs whose both halves expired, and a forward's NAT entries when the
+ * forward goes; every removal is counted in cg_table_stats. The tick
+ * calls it; nothing else here runs on the packet path's behalf.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "dataplane.h"
+#include "dp_internal.h"
+
+/* ---- conntrack garbage collection -------------------------------------- */
+
+static bool ct_expired(const void *key, const void *value, const void *now)
+{
+	(void)key;
+	return ((const struct cg_ct_entry *)value)->expires_ns <=
+	       *(const uint64_t *)now;
+}
+
+/* An entry is touched only by packets of its own direction: a pair goes
+ * when both halves are expired (or the twin is already gone). */
+static bool nat_pair_expired(int fd, const struct cg_nat_entry *e, uint64_t now)
+{
+	struct cg_nat_entry twin;
+	struct cg_ct_key twin_key;
+
+	if (e->expires_ns > now)
+		return false;
+	memcpy(twin_key.saddr, e->to.daddr, 4);
+	memcpy(twin_key.daddr, e->to.saddr, 4);
+	twin_key.sport = e->to.dport;
+	twin_key.dport = e->to.sport;
+	twin_key.proto = e->to.proto;
+	memset(twin_key.pad, 0, sizeof(twin_key.pad));
+	return bpf_map_lookup_elem(fd, &twin_key, &twin) ||
+	       twin.expires_ns <= now;
+}
+
+struct nat_gc {
+	int fd;
+	uint64_t now;
+};
+
+static bool nat_expired(const void *key, const void *value, const void *ctx)
+{
+	const struct nat_gc *gc = ctx;
+
+	(void)key;
+	return nat_pair_expired(gc->fd, value, gc->now);
+}
+
+static int sweep_map(int fd, size_t key_size,
+		     bool (*pick)(const void *, const void *, const void *),
+		     const void *ctx)
+{
+	struct map_sweep sw = {
+		.fd = fd, .key_size = key_size, .pick = pick, .ctx = ctx
+	};
+
+	return map_sweep(&sw);
+}
+
+/* Sweep one LRU table, and account for what went (cg_table_stats). */
+static int sweep_table(struct dataplane *dp, enum dp_map map,
+		       enum cg_table table,
+		       bool (*pick)(const void *, const void *, const void *),
+		       const void *ctx)
+{
+	int r = sweep_map(dp->map_fd[map], sizeof(struct cg_ct_key), pick, ctx);
+
+	if (r > 0)
+		dp_table_removed(dp, table, (uint64_t)r);
+	return r > 0 ? r : 0;
+}
+
+int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
+		uint64_t removed[CG_TABLE__MAX])
+{
+	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
+	int r[CG_TABLE__MAX], t, n = 0;
+
+	r[CG_TABLE_CT_TCP] =
+		sweep_map(dp->map_fd[DP_MAP_CT_TCP], sizeof(struct cg_ct_key),
+			  ct_expired, &now_ns);
+	r[CG_TABLE_CT_OTHER] =
+		sweep_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
+			  ct_expired, &now_ns);
+	r[CG_TABLE_NAT] = sweep_map(dp->map_fd[DP_MAP_NAT],
+				    sizeof(struct cg_ct_key), nat_expired, &gc);
+	for (t = 0; t < CG_TABLE__MAX; t++) {
+		removed[t] = r[t] > 0 ? (uint64_t)r[t] : 0;
+		n += r[t] > 0 ? r[t] : 0;
+	}
+	return n;
+}
+
+int dp_gc(struct dataplane *dp, uint64_t now_ns)
+{
+	uint64_t removed[CG_TABLE__MAX];
+	int t, n = dp_gc_sweep(dp, now_ns, removed);
+
+	for (t = 0; t < CG_TABLE__MAX; t++)
+		dp_table_removed(dp, t, removed[t]);
+	return n;
+}
+
+static bool owned(const void *key, const void *value, const void *owner)
+{
+	const struct cg_nat_entry *e = value;
+
+	(void)key;
+	return e->owner == *(const uint32_t *)owner &&
+	       (e->kind == CG_NAT_FORWARD || e->kind == CG_NAT_WG_SNAT);
+}
+
+int dp_forget_owner(struct dataplane *dp, uint32_t owner)
+{
+	dp->writes++;
+	return sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, owned, &owner);
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Keeping the maps equal to the compiled policy: identities and their
+ * epochs (a new epoch re-judges the identity's flows), one peer at a
+ * time or whole maps reconciled against the policy, and the settings.
+ * Split from the loader so that what is written to the maps, and when
+ * flows are re-judged, reads in one place.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "dataplane.h"
+#include "dp_internal.h"
+#include "log.h"
+
+int dp_write_settings(struct dataplane *dp, const struct cg_settings *set)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_SETTINGS], &zero, set,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* ---- identities and epochs --------------------------------------------- */
+
+static uint32_t epoch_get(struct dataplane *dp, uint32_t ident)
+{
+	uint32_t epoch = 0;
+
+	bpf_map_lookup_elem(dp->map_fd[DP_MAP_EPOCHS], &ident, &epoch);
+	return epoch;
+}
+
+/* Write an identity with the next epoch of its id: first the value (policy
+ * and epoch replaced together), then the mirror in cg_epochs. */
+static int identity_write_at(struct dataplane *dp, int fd, const void *key,
+			     const struct cg_identity *value)
+{
+	struct cg_identity v = *value;
+	int ret;
+
+	v.epoch = epoch_get(dp, v.id) + 1;
+	ret = bpf_map_update_elem(fd, key, &v, BPF_ANY);
+	if (ret)
+		return -errno;
+	ret = bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &v.id, &v.epoch,
+				  BPF_ANY);
+	return ret ? -errno : 0;
+}
+
+static int identity_write(struct dataplane *dp, const struct policy_peer *e)
+{
+	return identity_write_at(dp, dp->map_fd[DP_MAP_PEERS], &e->key,
+				 &e->value);
+}
+
+/* Retire an id: flows admitted under it are re-judged (and dropped). */
+static int epoch_bump(struct dataplane *dp, uint32_t ident)
+{
+	uint32_t epoch = epoch_get(dp, ident) + 1;
+
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &ident, &epoch,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int counters_reset(struct dataplane *dp, uint32_t ident)
+{
+	size_t sz = (size_t)dp->ncpus * sizeof(struct cg_counters);
+	void *zero = calloc(1, sz);
+	int ret;
+
+	if (!zero)
+		return -ENOMEM;
+	ret = bpf_map_update_elem(dp->map_fd[DP_MAP_COUNTERS], &ident, zero,
+				  BPF_ANY);
+	free(zero);
+	return ret ? -errno : 0;
+}
+
+static bool same_identity(const struct cg_identity *a,
+			  const struct cg_identity *b)
+{
+	struct cg_identity x = *a, y = *b;
+
+	x.epoch = y.epoch = 0;
+	return !memcmp(&x, &y, sizeof(x));
+}
+
+/* Does the map already hold e (but for its epoch)? */
+static bool identity_unchanged(struct dataplane *dp,
+			       const struct policy_peer *e)
+{
+	struct cg_identity cur;
+
+	return !bpf_map_lookup_elem(dp->map_fd[DP_MAP_PEERS], &e->key, &cur) &&
+	       same_identity(&cur, &e->value);
+}
+
+int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
+		const struct cg_peer_def *peer)
+{
+	struct policy_peer e, o;
+	int ret;
+
+	dp->writes++;
+	policy_peer_entry(peer, &e);
+	if (!old) {
+		ret = counters_reset(dp, peer->id);
+		if (ret)
+			return ret;
+	}
+	/* Unchanged policy at an unchanged address: no new epoch, which
+	 * would re-judge every flow of the peer for nothing. */
+	if (old && old->ip.s_addr == peer->ip.s_addr &&
+	    identity_unchanged(dp, &e))
+		return 0;
+	ret = identity_write(dp, &e);
+	if (ret || !old || old->ip.s_addr == peer->ip.s_addr)
+		return ret;
+	/* The address moved: the old key must stop admitting anything. */
+	policy_peer_entry(old, &o);
+	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &o.key) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
+{
+	struct policy_peer e;
+
+	dp->writes++;
+	policy_peer_entry(peer, &e);
+	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &e.key) &&
+	    errno != ENOENT)
+		return -errno;
+	return epoch_bump(dp, peer->id);
+}
+
+/* ---- reconciling whole maps -------------------------------------------- */
+
+int map_sweep(const struct map_sweep *sw)
+{
+	char key[64], next[64], value[128];
+	void *prev = NULL;
+	char(*doomed)[64] = NULL;
+	size_t n = 0, cap = 0, i, deleted = 0;
+	int ret = 0;
+
+	while (bpf_map_get_next_key(sw->fd, prev, next) == 0) {
+		memcpy(key, next, sw->key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(sw->fd, key, value) ||
+		    sw->pick(key, value, sw->ctx) == sw->pick_keeps)
+			continue;
+		if (n == cap) {
+			void *p = realloc(doomed, (cap = cap ? cap * 2 : 64) *
+							  sizeof(*doomed));
+
+			if (!p) {
+				free(doomed);
+				return -ENOMEM;
+			}
+			doomed = p;
+		}
+		memcpy(doomed[n++], key, sw->key_size);
+	}
+	for (i = 0; i < n; i++) {
+		if (sw->on_delete &&
+		    !bpf_map_lookup_elem(sw->fd, doomed[i], value))
+			sw->on_delete(sw->dp, value);
+		/* Only what this sweep deleted counts: the conntrack GC
+		 * sweeps without the controller's lock, beside a forward's
+		 * removal sweeping its NAT entries. */
+		if (!bpf_map_delete_elem(sw->fd, doomed[i]))
+			deleted++;
+		else if (errno != ENOENT)
+			ret = -errno;
+	}
+	free(doomed);
+	return ret ? ret : (int)deleted;
+}
+
+static bool keep_peer(const void *key, const void *value, const void *ctx)
+{
+	const struct policy *pol = ctx;
+	const struct policy_peer *w = policy_find_peer(pol, key);
+
+	return w && w->value.id == ((const struct cg_identity *)value)->id;
+}
+
+static void on_peer_deleted(struct dataplane *dp, const void *value)
+{
+	epoch_bump(dp, ((const struct cg_identity *)value)->id);
+}
+
+/* Does map fd hold exactly the n entries of pol that keep() accepts? */
+/* rejudge: rewrite every identity (new epochs), not only changed ones. */
+static bool keep_cell(const void *key, const void *value, const void *ctx)
+{
+	const struct policy *pol = ctx;
+	size_t i;
+
+	for (i = 0; i < pol->n_cells; i++)
+		if (!memcmp(&pol->cells[i].key, key, sizeof(struct cg_lpm_key)))
+			return pol->cells[i].value.id ==
+			       ((const struct cg_identity *)value)->id;
+	return false;
+}
+
+/* The identities of one map, peers (exact) or cells (LPM): entries laid
+ * out as {key, struct cg_identity value}. */
+struct identity_set {
+	int fd;
+	const char *entries;
+	size_t n, stride, key_size, value_off;
+	bool (*keep)(const void *key, const void *value, const void *ctx);
+};
+
+/* Delete identities the policy no longer has (their flows go with their
+ * epoch), rewrite the changed ones with a new epoch (all of them when
+ * rejudge), leave the rest alone. */
+static int sync_identity_map(struct dataplane *dp,
+			     const struct identity_set *set,
+			     const struct policy *pol, bool rejudge)
+{
+	struct map_sweep sw = { .fd = set->fd,
+				.key_size = set->key_size,
+				.pick = set->keep,
+				.ctx = pol,
+				.pick_keeps = true,
+				.on_delete = on_peer_deleted,
+				.dp = dp };
+	size_t i;
+	int ret = map_sweep(&sw);
+
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < set->n; i++) {
+		const char *key = set->entries + i * set->stride;
+		const struct cg_identity *want =
+			(const void *)(key + set->value_off);
+		struct cg_identity cur;
+
+		if (!rejudge && bpf_map_lookup_elem(set->fd, key, &cur) == 0 &&
+		    same_identity(&cur, want) &&
+		    cur.epoch == epoch_get(dp, cur.id))
+			continue; /* unchanged since the last run */
+		ret = identity_write_at(dp, set->fd, key, want);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int sync_peers(struct dataplane *dp, const struct policy *pol,
+		      bool rejudge)
+{
+	struct identity_set peers = {
+		.fd = dp->map_fd[DP_MAP_PEERS],
+		.entries = (const char *)pol->peers,
+		.n = pol->n_peers,
+		.stride = sizeof(*pol->peers),
+		.key_size = sizeof(struct cg_addr_key),
+		.value_off = offsetof(struct policy_peer, value),
+		.keep = keep_peer,
+	};
+	struct identity_set cells = {
+		.fd = dp->map_fd[DP_MAP_CELLS],
+		.entries = (const char *)pol->cells,
+		.n = pol->n_cells,
+		.stride = sizeof(*pol->cells),
+		.key_size = sizeof(struct cg_lpm_key),
+		.value_off = offsetof(struct policy_cell, value),
+		.keep = keep_cell,
+	};
+	int ret = sync_identity_map(dp, &peers, pol, rejudge);
+
+	return ret ? ret : sync_identity_map(dp, &cells, pol, rejudge);
+}
+
+/* The entries a map should hold, as an array of {key, value} structs. */
+struct entry_set {
+	const void *entries;
+	size_t n, stride;
+	size_t key_size, value_off, value_size;
+};
+
+#define ENTRY_SET(array, count, type)                              \
+	((struct entry_set){ .entries = (array),                   \
+			     .n = (count),                         \
+			     .stride = sizeof(type),               \
+			     .key_size = sizeof(((type *)0)->key), \
+			     .value_off = offsetof(type, value),   \
+			     .value_size = sizeof(((type *)0)->value) })
+
+static bool in_set(const void *key, const void *value, const void *ctx)
+{
+	const struct entry_set *set = ctx;
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		const char *e = (const char *)set->entries + i * set->stride;
+
+		if (!memcmp(e, key, set->key_size) &&
+		    !memcmp(e + set->value_off, value, set->value_size))
+			return true;
+	}
+	return false;
+}
+
+/* Does map fd hold exactly the entries of set? */
+static bool map_is(int fd, const struct entry_set *set)
+{
+	char key[64], next[64], value[128];
+	void *prev = NULL;
+	size_t count = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, value) ||
+		    !in_set(key, value, set))
+			return false;
+		count++;
+	}
+	return count == set->n;
+}
+
+/* Make map fd hold exactly the entries of set. */
+static int write_set(int fd, const struct entry_set *set)
+{
+	struct map_sweep sw = { .fd = fd,
+				.key_size = set->key_size,
+				.pick = in_set,
+				.ctx = set,
+				.pick_keeps = true };
+	size_t i;
+	int ret = map_sweep(&sw);
+
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < set->n; i++) {
+		const char *e = (const char *)set->entries + i * set->stride;
+
+		if (bpf_map_update_elem(fd, e, e + set->value_off, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static struct entry_set services_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->services, pol->n_services, struct policy_service);
+}
+
+static struct entry_set dnat_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->dnat, pol->n_dnat, struct policy_dnat);
+}
+
+static struct entry_set nets_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->nets, pol->n_nets, struct policy_net);
+}
+
+static int write_services(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set svc = services_of(pol), dnat = dnat_of(pol);
+	int ret = write_set(dp->map_fd[DP_MAP_SERVICES], &svc);
+
+	return ret ? ret : write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
+}
+
+int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
+					 struct policy_forward);
+	struct entry_set allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
+					   struct policy_fwd_allow);
+	/* Allow lists first: a new forward never runs without its list. */
+	int ret = write_set(dp->map_fd[DP_MAP_FWD_ALLOW], &allow);
+
+	dp->writes++;
+	return ret ? ret : write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
+}
+
+int dp_sync(struct dataplane *dp, const struct policy *pol)
+{
+	/* Flows were admitted under the service and network maps as they
+	 * are now (e.g. pinned across a restart, after a crash between
+	 * saving a service change and applying it): if those change, every
+	 * flow is judged again, as after dp_sync_services. */
+	struct entry_set svc = services_of(pol), nets = nets_of(pol),
+			 dnat = dnat_of(pol);
+	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
+		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
+		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
+	int ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
+
+	dp->writes++;
+	if (!ret)
+		ret = write_services(dp, pol);
+	if (!ret)
+		ret = dp_sync_forwards(dp, pol);
+	if (!ret)
+		ret = sync_peers(dp, pol, rejudge);
+	if (ret)
+		log_err("map sync failed: %s", strerror(-ret));
+	return ret;
+}
+
+int dp_sync_services(struct dataplane *dp, const struct policy *pol)
+{
+	size_t i;
+	int ret = write_services(dp, pol);
+
+	dp->writes++;
+	/* Which flows a service change affects is not worth computing:
+	 * re-judging every flow once is cheap and always right. */
+	for (i = 0; !ret && i < pol->n_peers; i++)
+		ret = identity_write(dp, &pol->peers[i]);
+	return ret;
+}
+
+/* Do the identity map's entries equal set's, epochs current? */
+static bool identities_are(struct dataplane *dp, const struct identity_set *set)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	size_t i, count = 0;
+
+	while (bpf_map_get_next_key(set->fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		count++;
+	}
+	if (count != set->n)
+		return false;
+	/* As many entries as wanted, each wanted one there: equal. */
+	for (i = 0; i < set->n; i++) {
+		const char *k = set->entries + i * set->stride;
+		const struct cg_identity *want =
+			(const void *)(k + set->value_off);
+		struct cg_identity cur;
+
+		if (bpf_map_lookup_elem(set->fd, k, &cur) ||
+		    !same_identity(&cur, want) ||
+		    cur.epoch != epoch_get(dp, cur.id))
+			return false;
+	}
+	return true;
+}
+
+bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set svc = services_of(pol), nets = nets_of(pol),
+			 dnat = dnat_of(pol),
+			 fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
+					 struct policy_forward),
+			 allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
+					   struct policy_fwd_allow);
+	struct identity_set peers = {
+		.fd = dp->map_fd[DP_MAP_PEERS],
+		.entries = (const char *)pol->peers,
+		.n = pol->n_peers,
+		.stride = sizeof(*pol->peers),
+		.value_off = offsetof(struct policy_peer, value),
+	};
+	struct identity_set cells = {
+		.fd = dp->map_fd[DP_MAP_CELLS],
+		.entries = (const char *)pol->cells,
+		.n = pol->n_cells,
+		.stride = sizeof(*pol->cells),
+		.value_off = offsetof(struct policy_cell, value),
+	};
+
+	return map_is(dp->map_fd[DP_MAP_SERVICES], &svc) &&
+	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) &&
+	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
+	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
+	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
+	       identities_are(dp, &peers) && identities_are(dp, &cells);
+}
