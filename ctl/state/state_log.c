@@ -80,6 +80,11 @@ bool state_log_failed(const struct cg_state *st)
 	return st->log && st->log->failed;
 }
 
+/* Above this many entries the buffer is not kept: an entry is ~10 KB
+ * (two of the largest element, a linked cell), so the log of a bulk
+ * import of 10k peers is 160 MB, which must not stay resident. */
+#define LOG_KEEP_ENTRIES 64
+
 /* Invites' secrets do not outlive the operation. */
 static void log_end(struct state_log *l)
 {
@@ -87,6 +92,11 @@ static void log_end(struct state_log *l)
 		explicit_bzero(l->e, l->n * sizeof(*l->e));
 	l->n = 0;
 	l->on = false;
+	if (l->cap > LOG_KEEP_ENTRIES) {
+		free(l->e);
+		l->e = NULL;
+		l->cap = 0;
+	}
 }
 
 void state_rollback(struct cg_state *st)
