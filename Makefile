@@ -57,7 +57,11 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Wextra -Werror \
-	-I vmlinux/$(ARCH) -I bpf/lib -D__TARGET_ARCH_$(ARCH)
+	-I vmlinux/$(ARCH) -I bpf/lib -D__TARGET_ARCH_$(ARCH) $(LAYOUT_CFLAGS)
+# LAYOUT_CFLAGS=-DCG_LAYOUT_PROBE builds another map layout (a member added
+# to the conntrack entry), for tests/e2e/test_upgrade.sh.
+LAYOUT_CFLAGS ?=
+CTL_CFLAGS += $(LAYOUT_CFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -185,11 +189,16 @@ test-bpf: $(BUILD)/tests/bpf_test
 $(BUILD)/tests/conn_storm: tests/tools/conn_storm.c | $(BUILD)/tests
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -o $@ $<
 
+# The controller built with another map layout (tests/e2e/test_upgrade.sh).
+$(BUILD)/layout-probe/cellgate: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/layout-probe \
+		LAYOUT_CFLAGS=-DCG_LAYOUT_PROBE $@
+
 $(BUILD)/tests/foreign_pass.bpf.o: tests/e2e/foreign_pass.bpf.c | $(BUILD)/tests
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 test-e2e: $(BUILD)/cellgate $(BUILD)/tests/foreign_pass.bpf.o \
-		$(BUILD)/tests/conn_storm
+		$(BUILD)/tests/conn_storm $(BUILD)/layout-probe/cellgate
 	@tests/e2e/run.sh
 
 # Debian 12's stock kernel (6.1) with kernel WireGuard, booted under qemu

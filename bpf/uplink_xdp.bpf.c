@@ -91,7 +91,7 @@ static __always_inline int forward_new(struct xdp_md *ctx,
 		cg_event(pkt, CG_IDENT_UNKNOWN, CG_EVENT_DROP, r);
 		return XDP_DROP;
 	}
-	if (cg_xdp_rewrite(ctx, pkt, &req.to))
+	if (cg_xdp_rewrite_new(ctx, pkt, &req.to))
 		return XDP_DROP;
 	count_forwarded(fwd->fwd_id, pkt->len);
 	return XDP_PASS;

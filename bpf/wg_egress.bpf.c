@@ -32,29 +32,30 @@ static __always_inline int to_wg_admit(const struct cg_pkt *wire,
 	return TC_ACT_OK;
 }
 
-/* A packet of a translated flow: rewrite it, then track it as it leaves. */
+/* A packet of a translated flow: rewrite it, then track it as it leaves
+ * (pkt then holds the tuple as it leaves: no second cg_pkt on a stack
+ * that cg_nat_claim_port's shares). */
 static __always_inline int to_wg_translated(struct __sk_buff *skb,
-					    const struct cg_pkt *pkt,
+					    struct cg_pkt *pkt,
 					    struct cg_nat_entry *e, __u64 now)
 {
 	const struct cg_identity *dst;
 	struct cg_admission adm = {};
-	struct cg_pkt wire = *pkt;
 	struct cg_ct_hit hit;
 
 	cg_nat_touch(e, pkt, now);
 	if (cg_skb_rewrite(skb, pkt, &e->to))
 		return TC_ACT_SHOT;
-	wire.tuple = e->to;
-	if (cg_ct_find(&wire.tuple, true, now, &hit))
-		return cg_ct_established(&hit, &wire, false, now);
+	pkt->tuple = e->to;
+	if (cg_ct_find(&pkt->tuple, now, &hit))
+		return cg_ct_established(&hit, pkt, false, now);
 	/* The translation outlived its conntrack entry: the flow now comes
 	 * from the wg address, one of the cell's own. */
-	dst = cg_identity_of(wire.tuple.daddr);
+	dst = cg_identity_of(pkt->tuple.daddr);
 	if (!dst)
 		return TC_ACT_OK;
-	cg_policy_to_wg(&wire.tuple, dst, &adm);
-	return to_wg_admit(&wire, dst, &adm, CG_CT_TO_WG, now);
+	cg_policy_to_wg(&pkt->tuple, dst, &adm);
+	return to_wg_admit(pkt, dst, &adm, CG_CT_TO_WG, now);
 }
 
 /* ICMP errors toward a peer: about one of its flows, or from the router
@@ -72,9 +73,9 @@ static __always_inline int to_wg_icmp_error(const struct cg_pkt *pkt,
 	return TC_ACT_OK;
 }
 
-/* Give a new flow the wg address as its source. */
-static __always_inline int snat_to_wg(struct __sk_buff *skb,
-				      const struct cg_pkt *pkt,
+/* Give a new flow the wg address as its source (pkt then holds the
+ * tuple as it leaves). */
+static __always_inline int snat_to_wg(struct __sk_buff *skb, struct cg_pkt *pkt,
 				      const struct cg_identity *dst,
 				      enum cg_nat_kind kind, __u32 owner,
 				      __u64 now)
@@ -84,7 +85,6 @@ static __always_inline int snat_to_wg(struct __sk_buff *skb,
 				      .owner = owner,
 				      .alloc_sport = true };
 	struct cg_admission adm = {};
-	struct cg_pkt wire = *pkt;
 	enum cg_drop_reason r;
 
 	if (!set)
@@ -97,9 +97,9 @@ static __always_inline int snat_to_wg(struct __sk_buff *skb,
 		return cg_drop(pkt, dst->id, r);
 	if (cg_skb_rewrite(skb, pkt, &req.to))
 		return TC_ACT_SHOT;
-	wire.tuple = req.to;
-	cg_policy_to_wg(&wire.tuple, dst, &adm);
-	return to_wg_admit(&wire, dst, &adm, CG_CT_TO_WG, now);
+	pkt->tuple = req.to;
+	cg_policy_to_wg(&pkt->tuple, dst, &adm);
+	return to_wg_admit(pkt, dst, &adm, CG_CT_TO_WG, now);
 }
 
 /* The reply entry of a port forward whose flow this packet opens. */
@@ -116,21 +116,24 @@ static __always_inline struct cg_nat_entry *forward_of(const struct cg_pkt *pkt,
 }
 
 /* A new flow toward a peer or cell. */
-static __always_inline int to_wg_new(struct __sk_buff *skb,
-				     const struct cg_pkt *pkt,
+static __always_inline int to_wg_new(struct __sk_buff *skb, struct cg_pkt *pkt,
 				     const struct cg_identity *dst, __u64 now)
 {
 	const struct cg_identity *src;
 	struct cg_admission adm = {};
 	struct cg_nat_entry *fwd;
 	enum cg_drop_reason r;
+	enum cg_net_kind net;
 
 	if (pkt->later_fragment)
 		return cg_drop(pkt, dst->id, CG_DROP_FRAGMENT);
 	if (pkt->tuple.proto == IPPROTO_ICMP && pkt->icmp_type != ICMP_ECHO)
 		return cg_drop(pkt, dst->id, CG_DROP_ICMP_UNRELATED);
 
-	src = cg_identity_of(pkt->tuple.saddr);
+	/* The source's network first: it says which identity map to look
+	 * in, if any, and is all the policy below needs. */
+	net = cg_local_net_of(pkt->tuple.saddr);
+	src = cg_identity_in(pkt->tuple.saddr, net);
 	if (src) {
 		/* Peer to peer whose ingress entry was evicted meanwhile. */
 		r = cg_policy_from_wg(src, &pkt->tuple, &adm);
@@ -138,14 +141,15 @@ static __always_inline int to_wg_new(struct __sk_buff *skb,
 			return cg_drop(pkt, dst->id, r);
 		return to_wg_admit(pkt, dst, &adm, CG_CT_FROM_WG, now);
 	}
-	if (dst->kind == CG_KIND_CELL &&
-	    cg_local_net_of(pkt->tuple.saddr) == CG_NET_BRIDGE)
+	if (dst->kind == CG_KIND_CELL && net == CG_NET_BRIDGE)
 		return snat_to_wg(skb, pkt, dst, CG_NAT_BRIDGE_SNAT, 0, now);
-	fwd = forward_of(pkt, now);
+	/* Port forwards come in on the uplink: a bridge host is never
+	 * their client, so its flows skip that lookup. */
+	fwd = net == CG_NET_BRIDGE ? NULL : forward_of(pkt, now);
 	if (fwd && fwd->snat_at_wg)
 		return snat_to_wg(skb, pkt, dst, CG_NAT_WG_SNAT, fwd->owner,
 				  now);
-	r = cg_policy_to_wg(&pkt->tuple, dst, &adm);
+	r = cg_policy_to_wg_from(net, dst, &adm);
 	if (fwd)
 		/* A port forward let it in: not unsolicited. */
 		return to_wg_admit(pkt, dst, &adm, CG_CT_FORWARDED, now);
@@ -162,7 +166,6 @@ int cg_wg_egress(struct __sk_buff *skb)
 	struct cg_pkt pkt = {};
 	struct cg_ct_hit hit;
 	enum cg_drop_reason r;
-	bool found;
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
@@ -172,19 +175,14 @@ int cg_wg_egress(struct __sk_buff *skb)
 
 	now = cg_now();
 	if (!pkt.icmp_error) {
-		/* Most of what leaves toward peers answers their flows; next
-		 * come replies of services on the wg address (translated),
-		 * then flows the cell opened toward a peer: one lookup for
-		 * the first, two for the second, three for the rare last. */
-		found = cg_ct_find_dir(&pkt.tuple, true, now, &hit);
-		if (!found) {
-			e = cg_nat_lookup(&pkt.tuple, now);
-			if (e)
-				return to_wg_translated(skb, &pkt, e, now);
-			found = cg_ct_find_dir(&pkt.tuple, false, now, &hit);
-		}
-		if (found)
+		/* A known flow, whichever way it was opened (one lookup),
+		 * else a reply of a service on the wg address (translated),
+		 * else a new flow. */
+		if (cg_ct_find(&pkt.tuple, now, &hit))
 			return cg_ct_established(&hit, &pkt, false, now);
+		e = cg_nat_lookup(&pkt.tuple, now);
+		if (e)
+			return to_wg_translated(skb, &pkt, e, now);
 	}
 
 	dst = cg_identity_of(pkt.tuple.daddr);

@@ -6,7 +6,7 @@
  * the sender's identity.
  *
  * Established flows cost one conntrack lookup, two inlined epoch reads and
- * a counter update. New flows are judged by lib/policy.h and tracked.
+ * a counter update; a new flow one conntrack miss. New flows are judged by lib/policy.h and tracked.
  */
 #define CG_HOOK CG_HOOK_WG_INGRESS
 
@@ -131,7 +131,7 @@ int cg_wg_ingress(struct __sk_buff *skb)
 	now = cg_now();
 	if (pkt.icmp_error)
 		return from_wg_icmp_error(&pkt, now);
-	if (!cg_ct_find(&pkt.tuple, false, now, &hit))
+	if (!cg_ct_find(&pkt.tuple, now, &hit))
 		return from_wg_new(skb, &pkt, now);
 	if (cg_ct_established(&hit, &pkt, true, now) != TC_ACT_OK)
 		return TC_ACT_SHOT;

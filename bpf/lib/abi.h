@@ -144,6 +144,11 @@ enum cg_ct_state {
  * of surviving a revocation. The programs read that clock as of the last
  * timer tick (bpf_ktime_get_coarse_ns), so entries may live a tick less. */
 struct cg_ct_entry {
+#ifdef CG_LAYOUT_PROBE
+	/* Only in the build of another layout that tests upgrades
+	 * (tests/e2e/test_upgrade.sh): first, so every member moves. */
+	__u64 layout_probe;
+#endif
 	__u64 expires_ns;
 	__u32 src_ident; /* identity of the original source, or 0 */
 	__u32 dst_ident; /* identity of the original destination, or 0 */
@@ -154,7 +159,12 @@ struct cg_ct_entry {
 	__u8 seen_reply;
 	__u8 fin_orig; /* FIN seen from the original source */
 	__u8 fin_reply; /* FIN seen from the original destination */
-	__u8 pad[5];
+	/* Keys are canonical (one entry, one lookup, for both directions:
+	 * of the two, the one whose source address, then port, is lower as
+	 * a number read from the key's bytes); 1 when the key is the
+	 * flow's original direction reversed. */
+	__u8 key_rev;
+	__u8 pad[4];
 };
 
 /* Key of cg_frags: identifies one IPv4 datagram's fragments. */

@@ -33,18 +33,39 @@ const volatile __u64 cg_ct_icmp_ns = 30 * NSEC_PER_SEC;
  * entry's cache line from bouncing between CPUs. */
 #define CG_CT_REFRESH_NS (1 * NSEC_PER_SEC)
 
+/* The coarse clock as last read, and the jiffies it was read at: static
+ * globals of each program object (scalars: clang splits a static struct
+ * into pieces whose BTF the kernel refuses). */
+static __u64 cg_clock_ns, cg_clock_jiffies;
+
 /* The clock of expiries and leases: CLOCK_MONOTONIC as of the last timer
  * tick. It lags bpf_ktime_get_ns() by a tick or so (ms) against lifetimes
- * of seconds, and costs a load instead of a clock-source read on every
- * packet. Kernels before 5.11 lack it: libbpf resolves the test at load
- * time and the verifier never walks the other branch. Events keep the
- * precise clock (lib/events.h). */
+ * of seconds. Kernels before 5.11 lack it: libbpf resolves the test at
+ * load time and the verifier never walks the other branch. Events keep
+ * the precise clock (lib/events.h).
+ *
+ * The coarse clock moves only at a tick, as jiffies do, and jiffies are
+ * a load (the verifier inlines bpf_jiffies64 on 64-bit JITs) where the
+ * clock is a helper call, the dearest step of an established packet
+ * (~15 of ~80 ns, prog_bench). So the first packet after a tick, on
+ * whichever CPU, reads the clock and caches it with its jiffies; the
+ * others take the cache. ns is stored before jiffies (volatile: clang
+ * keeps the order): a reader that sees the new jiffies with the old ns
+ * (a CPU reordering the stores) lags one tick more, and no worse. */
 static __always_inline __u64 cg_now(void)
 {
-	if (bpf_core_enum_value_exists(enum bpf_func_id,
-				       BPF_FUNC_ktime_get_coarse_ns))
-		return bpf_ktime_get_coarse_ns();
-	return bpf_ktime_get_ns();
+	__u64 j, now;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id,
+					BPF_FUNC_ktime_get_coarse_ns))
+		return bpf_ktime_get_ns();
+	j = bpf_jiffies64();
+	if (j == *(volatile __u64 *)&cg_clock_jiffies)
+		return *(volatile __u64 *)&cg_clock_ns;
+	now = bpf_ktime_get_coarse_ns();
+	*(volatile __u64 *)&cg_clock_ns = now;
+	*(volatile __u64 *)&cg_clock_jiffies = j;
+	return now;
 }
 
 #endif

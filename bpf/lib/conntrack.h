@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Connection tracking. One entry per flow, keyed by its original
- * direction; a packet is looked up in the direction its hook sees most
- * first (cg_ct_find), then in the other. Entries carry the policy epochs they were admitted
- * under (see struct cg_ct_entry), so a policy change re-judges them.
+ * Connection tracking. One entry per flow, keyed by its canonical tuple
+ * (cg_ct_canon: the same for both directions), so any packet of a flow
+ * costs one lookup, and a packet of no flow one miss. The entry says
+ * which direction was the original (key_rev). Entries carry the policy
+ * epochs they were admitted under (see struct cg_ct_entry), so a policy
+ * change re-judges them.
  */
 #ifndef CELLGATE_CONNTRACK_H
 #define CELLGATE_CONNTRACK_H
@@ -19,7 +21,7 @@
 /* A flow found for a packet. */
 struct cg_ct_hit {
 	struct cg_ct_entry *entry;
-	struct cg_ct_key key; /* the flow's original direction */
+	struct cg_ct_key key; /* the flow's key (canonical) */
 	bool reply; /* the packet travels in the reply direction */
 };
 
@@ -55,31 +57,46 @@ cg_ct_get(const struct cg_ct_key *key, __u64 now)
 	return e;
 }
 
-/* Look key up as the direction of a flow: original (reply false) or reply
- * (the flow's key is key reversed). */
-static __always_inline bool cg_ct_find_dir(const struct cg_ct_key *t,
-					   bool reply, __u64 now,
-					   struct cg_ct_hit *hit)
+/* The canonical key of tuple t's flow in k: t, or t reversed when its
+ * source sorts after its destination (addresses as numbers read from
+ * their bytes, then ports). Returns 1 when reversed.
+ *
+ * Without branches: a branch here would double every path the verifier
+ * walks after it (6.1 then takes wg_ingress past its budget). The sign
+ * of b - a (both under 2^48) is the comparison; the swap is masked. The
+ * empty asm keeps clang from turning the masks back into branches. */
+static __always_inline __u32 cg_ct_canon(struct cg_ct_key *k,
+					 const struct cg_ct_key *t)
 {
-	if (reply)
-		cg_ct_reverse(&hit->key, t);
-	else
-		hit->key = *t;
-	hit->reply = reply;
-	hit->entry = cg_ct_get(&hit->key, now);
-	return hit->entry != NULL;
+	__u32 s = *(const __u32 *)t->saddr, d = *(const __u32 *)t->daddr;
+	__u64 a = (__u64)s << 16 | t->sport, b = (__u64)d << 16 | t->dport;
+	__u32 rev = (__u32)((b - a) >> 63);
+	__u32 m = -rev, x;
+	__u16 px;
+
+	asm volatile("" : "+r"(m));
+	x = (s ^ d) & m;
+	*(__u32 *)k->saddr = s ^ x;
+	*(__u32 *)k->daddr = d ^ x;
+	px = (t->sport ^ t->dport) & (__u16)m;
+	k->sport = t->sport ^ px;
+	k->dport = t->dport ^ px;
+	k->proto = t->proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	return rev;
 }
 
-/* Find the flow of tuple t in either direction, the one the hook sees
- * most first: a hit there costs one lookup, not a miss and a hit. wg0
- * ingress sees peers' flows in their original direction, wg0 egress
- * their replies. */
-static __always_inline bool cg_ct_find(const struct cg_ct_key *t,
-				       bool reply_first, __u64 now,
+/* Find the flow of tuple t, whichever direction t travels: one lookup. */
+static __always_inline bool cg_ct_find(const struct cg_ct_key *t, __u64 now,
 				       struct cg_ct_hit *hit)
 {
-	return cg_ct_find_dir(t, reply_first, now, hit) ||
-	       cg_ct_find_dir(t, !reply_first, now, hit);
+	__u32 rev = cg_ct_canon(&hit->key, t);
+
+	hit->entry = cg_ct_get(&hit->key, now);
+	if (!hit->entry)
+		return false;
+	hit->reply = (rev ^ hit->entry->key_rev) & 1;
+	return true;
 }
 
 static __always_inline __u32 cg_epoch_of(__u32 ident)
@@ -150,18 +167,23 @@ __attribute__((noinline)) __u64 cg_ct_rejudge(const struct cg_ct_key *key)
 	const struct cg_identity *src, *dst;
 	struct cg_admission adm = {};
 	struct cg_ct_entry *e;
-	struct cg_ct_key k;
+	struct cg_ct_key k, ck;
 	int r;
 
 	if (!key)
 		return CG_DROP_NONE;
-	k = *key;
-	if (k.proto == IPPROTO_TCP)
-		e = bpf_map_lookup_elem(&cg_ct_tcp, &k);
+	ck = *key;
+	if (ck.proto == IPPROTO_TCP)
+		e = bpf_map_lookup_elem(&cg_ct_tcp, &ck);
 	else
-		e = bpf_map_lookup_elem(&cg_ct_other, &k);
+		e = bpf_map_lookup_elem(&cg_ct_other, &ck);
 	if (!e)
 		return CG_DROP_NONE;
+	/* The flow's original direction, which the policy judges. */
+	if (e->key_rev)
+		cg_ct_reverse(&k, &ck);
+	else
+		k = ck;
 	src = cg_identity_of(k.saddr);
 	dst = cg_identity_of(k.daddr);
 	if (src) {
@@ -178,7 +200,7 @@ __attribute__((noinline)) __u64 cg_ct_rejudge(const struct cg_ct_key *key)
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	}
 	if (r != CG_DROP_NONE) {
-		cg_ct_delete(&k);
+		cg_ct_delete(&ck);
 		return r;
 	}
 	e->src_ident = adm.src_ident;
@@ -284,31 +306,38 @@ static __always_inline int cg_ct_established(struct cg_ct_hit *hit,
 
 /* Start tracking a flow the policy admitted, and tell a tracing monitor.
  * An expired entry not yet collected may hold the key: replacing it
- * creates nothing, which keeps the table accounting exact. */
-static __always_inline void cg_ct_create(const struct cg_pkt *pkt,
-					 const struct cg_admission *adm,
-					 enum cg_ct_origin origin, __u64 now)
+ * creates nothing, which keeps the table accounting exact.
+ *
+ * A global function: the verifier checks it once, not on every policy
+ * path that admits a flow (6.1 would take wg_ingress past its budget).
+ * origin is an enum cg_ct_origin; the pointers may be NULL for the
+ * verifier, hence the test. */
+__attribute__((noinline)) int cg_ct_create(const struct cg_pkt *pkt,
+					   const struct cg_admission *adm,
+					   __u32 origin, __u64 now)
 {
-	struct cg_ct_entry e = {
-		.src_ident = adm->src_ident,
-		.src_epoch = adm->src_epoch,
-		.dst_ident = adm->dst_ident,
-		.dst_epoch = adm->dst_epoch,
-		.origin = origin,
-		.state = CG_CT_NEW,
-	};
+	struct cg_ct_entry e = { .origin = origin, .state = CG_CT_NEW };
+	struct cg_ct_key k;
 	void *map;
 
+	if (!pkt || !adm)
+		return 0;
+	e.src_ident = adm->src_ident;
+	e.src_epoch = adm->src_epoch;
+	e.dst_ident = adm->dst_ident;
+	e.dst_epoch = adm->dst_epoch;
 	if (pkt->tuple.proto == IPPROTO_TCP)
 		cg_ct_tcp_track(&e, pkt->tcp_flags, false);
 	e.expires_ns = now + cg_ct_lifetime(&e, pkt->tuple.proto);
+	e.key_rev = cg_ct_canon(&k, &pkt->tuple);
 	map = cg_ct_map(pkt->tuple.proto);
-	if (!bpf_map_update_elem(map, &pkt->tuple, &e, BPF_NOEXIST))
+	if (!bpf_map_update_elem(map, &k, &e, BPF_NOEXIST))
 		cg_count_table(cg_ct_table(pkt->tuple.proto), 1, 0);
 	else
-		bpf_map_update_elem(map, &pkt->tuple, &e, BPF_ANY);
+		bpf_map_update_elem(map, &k, &e, BPF_ANY);
 	cg_event(pkt, origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
 		 CG_EVENT_NEW_FLOW, CG_DROP_NONE);
+	return 0;
 }
 
 /* Is the flow an ICMP error talks about known (in either direction), and
@@ -320,7 +349,7 @@ cg_ct_related(const struct cg_pkt *pkt, __u64 now, struct cg_ct_hit *hit)
 {
 	if (!cg_addr_is(pkt->tuple.daddr, pkt->inner.saddr))
 		return NULL;
-	return cg_ct_find(&pkt->inner, false, now, hit) ? hit->entry : NULL;
+	return cg_ct_find(&pkt->inner, now, hit) ? hit->entry : NULL;
 }
 
 #endif

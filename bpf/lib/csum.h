@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Incremental Internet checksum updates (RFC 1624: HC' = ~(~HC + ~m + m'))
- * for XDP, which has no checksum helpers. tc programs use
- * bpf_l3_csum_replace/bpf_l4_csum_replace instead: those also get
- * CHECKSUM_PARTIAL packets (GSO, local traffic) right.
+ * for XDP, which has no checksum helpers, and for the IP header at tc.
+ * tc programs keep bpf_l4_csum_replace for L4 checksums: it knows the
+ * skb's checksum state, so it also gets CHECKSUM_PARTIAL packets (GSO,
+ * local traffic) and CHECKSUM_COMPLETE ones right.
  */
 #ifndef CELLGATE_CSUM_H
 #define CELLGATE_CSUM_H

@@ -50,6 +50,28 @@ static __always_inline bool cg_is_local_net(const __u8 addr[4])
 	return cg_local_net_of(addr) != CG_NET_NONE;
 }
 
+/* The identity addr may be, knowing the network it is in (net, from
+ * cg_local_net_of): peers live in the WireGuard subnet, linked cells
+ * outside every network of ours (the controller refuses a peer outside
+ * the subnet and a cell overlapping our networks), and the bridge and
+ * local networks hold neither. At most one lookup after the one that
+ * gave net, where cg_identity_of may take two. */
+static __always_inline const struct cg_identity *
+cg_identity_in(const __u8 addr[4], enum cg_net_kind net)
+{
+	struct cg_addr_key key;
+	struct cg_lpm_key lpm = { .prefixlen = 32 };
+
+	if (net == CG_NET_WG_SUBNET) {
+		__builtin_memcpy(key.addr, addr, 4);
+		return bpf_map_lookup_elem(&cg_peers, &key);
+	}
+	if (net != CG_NET_NONE)
+		return NULL;
+	__builtin_memcpy(lpm.addr, addr, 4);
+	return bpf_map_lookup_elem(&cg_cells, &lpm);
+}
+
 static __always_inline const struct cg_settings *cg_settings_get(void)
 {
 	__u32 zero = 0;
@@ -176,14 +198,21 @@ cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
 /* A new flow toward a peer or cell (wg0 egress) whose source is no
  * WireGuard identity: only the cell's own networks may open one. */
 static __always_inline enum cg_drop_reason
-cg_policy_to_wg(const struct cg_ct_key *t, const struct cg_identity *dst,
-		struct cg_admission *adm)
+cg_policy_to_wg_from(enum cg_net_kind src_net, const struct cg_identity *dst,
+		     struct cg_admission *adm)
 {
 	adm->src_ident = CG_IDENT_UNKNOWN;
 	adm->src_epoch = 0;
 	adm->service = -1;
 	cg_admit_dst(adm, dst);
-	return cg_is_local_net(t->saddr) ? CG_DROP_NONE : CG_DROP_UNSOLICITED;
+	return src_net != CG_NET_NONE ? CG_DROP_NONE : CG_DROP_UNSOLICITED;
+}
+
+static __always_inline enum cg_drop_reason
+cg_policy_to_wg(const struct cg_ct_key *t, const struct cg_identity *dst,
+		struct cg_admission *adm)
+{
+	return cg_policy_to_wg_from(cg_local_net_of(t->saddr), dst, adm);
 }
 
 #endif

@@ -184,6 +184,8 @@ static int start_dataplane(struct controller *c, struct start_times *t)
 	t->maps = monotonic_ns();
 	if (!ret)
 		ret = ctl_attach_programs(c);
+	/* The new programs run: what the old ones added meanwhile follows. */
+	dp_migrate_finish(&c->dp);
 	t->attach = monotonic_ns();
 	if (!ret)
 		ret = wg_reconcile(c);

@@ -24,6 +24,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/link.h>
 
+#include "ct_canon.h"
 #include "dataplane.h"
 #include "log.h"
 #include "util.h"
@@ -96,47 +97,67 @@ static uint32_t map_capacity(const struct dp_options *o, const char *name)
 	return 0; /* keep the program's default */
 }
 
-/* Size the maps, and unpin pinned maps whose shape no longer matches so
- * libbpf creates them anew instead of failing to reuse them. */
-static int prepare_maps(struct bpf_object *obj, const struct dp_options *o)
+/* Size the maps from the config. */
+static int size_maps(struct bpf_object *obj, const struct dp_options *o)
 {
 	struct bpf_map *map;
 
 	bpf_object__for_each_map(map, obj)
 	{
-		struct bpf_map_info info = { 0 };
-		__u32 len = sizeof(info);
 		uint32_t cap = map_capacity(o, bpf_map__name(map));
-		char path[PATH_MAX];
-		int fd;
 
-		if (bpf_map__is_internal(map))
-			continue;
-		if (cap && bpf_map__set_max_entries(map, cap))
+		if (!bpf_map__is_internal(map) && cap &&
+		    bpf_map__set_max_entries(map, cap))
 			return -EINVAL;
-		snprintf(path, sizeof(path), "%s/%s", o->bpffs,
-			 bpf_map__name(map));
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-		    info.type == bpf_map__type(map) &&
-		    info.key_size == bpf_map__key_size(map) &&
-		    info.value_size == bpf_map__value_size(map) &&
-		    info.max_entries == bpf_map__max_entries(map) &&
-		    info.map_flags == bpf_map__map_flags(map)) {
-			close(fd);
-			continue;
-		}
-		close(fd);
-		log_warn("map %s changed shape (capacity %u -> %u or layout); "
-			 "recreating it, its entries are rebuilt",
-			 bpf_map__name(map), info.max_entries,
-			 bpf_map__max_entries(map));
-		if (unlink(path))
-			return -errno;
 	}
 	return 0;
+}
+
+/* The four objects, for walking them alike. */
+static void objects(const struct dataplane *dp, struct bpf_object *obj[4])
+{
+	obj[0] = dp->wg_ingress->obj;
+	obj[1] = dp->wg_egress->obj;
+	obj[2] = dp->uplink_xdp->obj;
+	obj[3] = dp->uplink_egress->obj;
+}
+
+/* Pins whose shape or layout changed: first check them all (a map of
+ * flows that cannot be converted refuses before anything is unpinned),
+ * then keep the old maps and unpin them so libbpf creates new ones. */
+static int prepare_maps(struct dataplane *dp)
+{
+	struct bpf_object *obj[4];
+	int i, ret = 0;
+
+	objects(dp, obj);
+	for (i = 0; i < 4 && !ret; i++)
+		ret = size_maps(obj[i], &dp->opts);
+	dp->mig = calloc(1, sizeof(*dp->mig));
+	if (!dp->mig)
+		return -ENOMEM;
+	dp->mig->ncpus = dp->ncpus;
+	for (i = 0; i < 4 && !ret; i++)
+		ret = mig_prepare(dp->mig, obj[i], dp->opts.bpffs, false);
+	for (i = 0; i < 4 && !ret; i++)
+		ret = mig_prepare(dp->mig, obj[i], dp->opts.bpffs, true);
+	return ret;
+}
+
+/* A loaded map's fd by name, in whichever object has it. */
+static int map_fd_named(void *ctx, const char *name)
+{
+	struct bpf_object *obj[4];
+	int i;
+
+	objects(ctx, obj);
+	for (i = 0; i < 4; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj[i], name);
+
+		if (m && bpf_map__fd(m) >= 0)
+			return bpf_map__fd(m);
+	}
+	return -1;
 }
 
 static void set_rodata(struct dataplane *dp)
@@ -166,6 +187,29 @@ static int find_map_fds(struct dataplane *dp)
 	return 0;
 }
 
+/* Conntrack entries pinned by a cellgate older than canonical keys. */
+static void canonicalize_ct(const struct dataplane *dp)
+{
+	int tcp = ct_canonicalize(dp->map_fd[DP_MAP_CT_TCP]);
+	int other = ct_canonicalize(dp->map_fd[DP_MAP_CT_OTHER]);
+
+	if (tcp > 0 || other > 0)
+		log_info("conntrack: %d entries moved to canonical keys",
+			 (tcp > 0 ? tcp : 0) + (other > 0 ? other : 0));
+}
+
+void dp_migrate_finish(struct dataplane *dp)
+{
+	if (!dp->mig)
+		return;
+	mig_finish(dp->mig, dp->wg_ingress ? map_fd_named : NULL, dp);
+	free(dp->mig);
+	dp->mig = NULL;
+	/* What the old programs wrote meanwhile, under an older key form. */
+	if (dp->wg_ingress)
+		canonicalize_ct(dp);
+}
+
 int dp_open(struct dataplane *dp, const struct dp_options *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts->bpffs);
@@ -192,13 +236,7 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 		goto fail;
 	}
 	set_rodata(dp);
-	ret = prepare_maps(dp->wg_ingress->obj, opts);
-	if (!ret)
-		ret = prepare_maps(dp->wg_egress->obj, opts);
-	if (!ret)
-		ret = prepare_maps(dp->uplink_xdp->obj, opts);
-	if (!ret)
-		ret = prepare_maps(dp->uplink_egress->obj, opts);
+	ret = prepare_maps(dp);
 	if (ret)
 		goto fail;
 	ret = wg_ingress_bpf__load(dp->wg_ingress);
@@ -217,6 +255,8 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 	ret = find_map_fds(dp);
 	if (ret)
 		goto fail;
+	mig_copy_all(dp->mig, map_fd_named, dp);
+	canonicalize_ct(dp);
 	return 0;
 fail:
 	dp_close(dp);
@@ -225,6 +265,7 @@ fail:
 
 void dp_close(struct dataplane *dp)
 {
+	dp_migrate_finish(dp);
 	wg_ingress_bpf__destroy(dp->wg_ingress);
 	wg_egress_bpf__destroy(dp->wg_egress);
 	uplink_xdp_bpf__destroy(dp->uplink_xdp);

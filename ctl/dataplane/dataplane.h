@@ -17,6 +17,7 @@
 
 #include "abi.h"
 #include "config.h"
+#include "migrate.h"
 #include "pins_ro.h"
 #include "policy.h"
 #include "state.h"
@@ -42,6 +43,9 @@ struct dataplane {
 	 * the controller's lock): the periodic resync, which compares
 	 * outside the lock, applies only if no write came in between. */
 	uint64_t writes;
+	/* Pinned maps of another layout being carried over (migrate.h),
+	 * from dp_open to dp_migrate_finish. */
+	struct mig_state *mig;
 };
 
 /* Name of the XDP program, by which attach.c tells ours from others. */
@@ -58,9 +62,15 @@ struct dp_map_usage {
 /* Options from the controller's configuration. */
 void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg);
 
-/* Load the programs; adopt pinned maps that still fit, recreate those that
- * do not (logged). Attaches nothing. */
+/* Load the programs; adopt pinned maps that still fit, carry the entries
+ * of those whose layout or size changed into new ones (migrate.h), or
+ * recreate them when they only hold what the state refills (logged).
+ * Refuses (-EPROTO, nothing changed) when a map of flows cannot be
+ * converted. Attaches nothing. */
 int dp_open(struct dataplane *dp, const struct dp_options *opts);
+/* After the new programs are attached: carry what the old ones added in
+ * the meantime, close the old maps. */
+void dp_migrate_finish(struct dataplane *dp);
 /* Free the skeletons. Pins and tc attachments stay: filtering goes on. */
 void dp_close(struct dataplane *dp);
 int dp_prog_fd_wg_ingress(const struct dataplane *dp);

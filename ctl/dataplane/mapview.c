@@ -258,9 +258,14 @@ static void conntrack_rows(const struct mapview_ctx *ctx, const void *key,
 	const struct cg_ct_entry *v = value;
 	json_object *row = new_row(rows);
 
+	/* Keys are canonical: the original direction may be reversed. */
+	bool rev = v->key_rev;
+
 	put_proto(row, "proto", k->proto);
-	put_endpoint(row, "source", k->saddr, k->sport, k->proto);
-	put_endpoint(row, "destination", k->daddr, k->dport, k->proto);
+	put_endpoint(row, "source", rev ? k->daddr : k->saddr,
+		     rev ? k->dport : k->sport, k->proto);
+	put_endpoint(row, "destination", rev ? k->saddr : k->daddr,
+		     rev ? k->sport : k->dport, k->proto);
 	put_str(row, "state", ct_state_name(v->state));
 	put_str(row, "origin", ct_origin_name(v->origin));
 	put_identity(ctx, row, "from", v->src_ident);

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "controller.h"
+#include "ct_canon.h"
 #include "dataplane.h"
 #include "key.h"
 #include "log.h"
@@ -212,6 +213,23 @@ static void tuple_reverse(const struct cg_ct_key *k, struct cg_ct_key *r)
 	r->proto = k->proto;
 }
 
+/* The conntrack key of the flow d opens: canonical, as cg_ct_canon
+ * (lib/conntrack.h) makes it; *rev tells whether it is d reversed. */
+static void ct_key_of(const struct pkt_desc *d, struct cg_ct_key *k, bool *rev)
+{
+	struct cg_ct_key t;
+	uint32_t sa, da;
+
+	pkt_tuple(d, &t);
+	memcpy(&sa, t.saddr, 4);
+	memcpy(&da, t.daddr, 4);
+	*rev = sa > da || (sa == da && t.sport > t.dport);
+	if (*rev)
+		tuple_reverse(&t, k);
+	else
+		*k = t;
+}
+
 /* Conntrack map of a protocol: TCP apart from the rest (lib/maps.h). */
 static int ct_map_of(const struct suite *s, uint8_t proto)
 {
@@ -251,23 +269,26 @@ static bool ct_read(struct suite *s, struct check *c, const struct pkt_desc *d,
 		    struct cg_ct_entry *e)
 {
 	struct cg_ct_key k;
+	bool rev;
 
-	pkt_tuple(d, &k);
+	ct_key_of(d, &k, &rev);
 	if (bpf_map_lookup_elem(ct_map_of(s, d->proto), &k, e))
 		return failf(c, "conntrack: no entry in %s",
 			     d->proto == IPPROTO_TCP ? "cg_ct_tcp" :
 						       "cg_ct_other");
 	if (map_has(ct_other_map_of(s, d->proto), &k))
 		return failf(c, "conntrack: entry also in the other map");
-	return true;
+	/* The entry knows which way d went: its original direction. */
+	return expect_eq(c, "ct.key_rev", rev, e->key_rev);
 }
 
 static bool ct_write(struct suite *s, struct check *c, const struct pkt_desc *d,
 		     const struct cg_ct_entry *e)
 {
 	struct cg_ct_key k;
+	bool rev;
 
-	pkt_tuple(d, &k);
+	ct_key_of(d, &k, &rev);
 	if (bpf_map_update_elem(ct_map_of(s, d->proto), &k, e, BPF_EXIST))
 		return failf(c, "conntrack: cannot rewrite entry: %s",
 			     strerror(errno));

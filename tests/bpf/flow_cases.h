@@ -308,6 +308,43 @@ static bool flow_cell_originated(struct suite *s, struct check *c)
 			       TCP_EST_S, true));
 }
 
+/* An entry a cellgate older than canonical keys pinned under the flow's
+ * original tuple: dp_open moves it (ct_canonicalize), and the flow's
+ * reply still finds it. bridge -> alice is a flow whose original tuple
+ * is not canonical, so the move means something. */
+static bool flow_ct_old_key(struct suite *s, struct check *c)
+{
+	int fd = ct_map_of(s, IPPROTO_TCP);
+	struct cg_ct_key canon, orig;
+	struct cg_ct_entry e;
+	bool rev;
+
+	if (!send_pkt(s, c, "SYN from the bridge", EGRESS, &bridge_syn,
+		      PASSES("alice")))
+		return false;
+	ct_key_of(&bridge_syn, &canon, &rev);
+	pkt_tuple(&bridge_syn, &orig);
+	if (!expect_eq(c, "original tuple is not canonical", true, rev) ||
+	    !expect_eq(c, "ct_key_canonical agrees", false,
+		       ct_key_canonical(&orig)) ||
+	    !ct_read(s, c, &bridge_syn, &e))
+		return false;
+	/* Pin it the old way. */
+	e.key_rev = 0;
+	if (bpf_map_delete_elem(fd, &canon) ||
+	    bpf_map_update_elem(fd, &orig, &e, BPF_NOEXIST))
+		return failf(c, "cannot write the old entry: %s",
+			     strerror(errno));
+	return expect_eq(c, "entries moved", 1, ct_canonicalize(fd)) &&
+	       expect_eq(c, "old key gone", false, map_has(fd, &orig)) &&
+	       expect_eq(c, "entries moved again", 0, ct_canonicalize(fd)) &&
+	       send_pkt(s, c, "alice's SYN-ACK", INGRESS, &bridge_synack,
+			PASSES("alice")) &&
+	       expect_ct(s, c, &bridge_syn,
+			 CT_IS(CG_CT_TO_WG, CG_CT_ESTABLISHED, NULL, "alice",
+			       TCP_EST_S, true));
+}
+
 /* 5: a peer-to-peer flow is charged rx to the sender at ingress and tx
  * to the receiver at egress, both ways. */
 static bool flow_peer_to_peer(struct suite *s, struct check *c)
@@ -464,6 +501,8 @@ static const struct flow flows[] = {
 	  flow_p2p_revoked },
 	{ "flow: removing alice drops her flow", flow_remove_peer },
 	{ "flow: bridge -> alice and alice's reply", flow_cell_originated },
+	{ "flow: an entry pinned under its original tuple is moved",
+	  flow_ct_old_key },
 	{ "flow: bridge -> alice survives alice's policy change",
 	  flow_cell_originated_rejudged },
 	{ "flow: alice <-> bob through both hooks", flow_peer_to_peer },

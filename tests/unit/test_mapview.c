@@ -163,6 +163,15 @@ START_TEST(test_conntrack_row)
 	ck_assert_str_eq(field(rows, 0, "expires_s"), "120");
 	json_object_put(rows);
 
+	/* A canonical key that is the flow reversed shows the flow as it
+	 * was opened. */
+	v.key_rev = 1;
+	rows = rows_of("ct_tcp", &k, &v);
+	ck_assert_str_eq(field(rows, 0, "source"), "172.20.0.30:80");
+	ck_assert_str_eq(field(rows, 0, "destination"), "10.0.0.2:40000");
+	json_object_put(rows);
+	v.key_rev = 0;
+
 	/* ICMP: no ports; an expired entry shows a negative life. */
 	k.proto = IPPROTO_ICMP;
 	v.expires_ns = 990 * SEC;
