@@ -112,6 +112,18 @@ static void add_peer(struct controller *c, const struct api_request *req,
 	reply(resp, ret, out, &err, 201);
 }
 
+/* All or nothing: 201 once every peer is in the maps and WireGuard. */
+static void import_peers(struct controller *c, const struct api_request *req,
+			 struct api_response *resp)
+{
+	struct cg_error err = { 0 };
+	json_object *out = NULL;
+	int ret;
+
+	ret = ctl_import_peers(c, req->body, &out, &err);
+	reply(resp, ret, out, &err, 201);
+}
+
 static void get_peer(struct controller *c, const struct api_request *req,
 		     struct api_response *resp)
 {
@@ -264,6 +276,9 @@ const struct api_route api_routes[] = {
 	{ "DELETE", "/api/services/{name}", delete_service, false, false },
 	{ "GET", "/api/peers", list_peers, false, false },
 	{ "POST", "/api/peers", add_peer, false, true },
+	/* Spelled out, so a peer named "import" is reached by no {name}
+	 * route; its body may be large (token holders only). */
+	{ "POST", "/api/peers/import", import_peers, false, true },
 	{ "GET", "/api/peers/{name}", get_peer, false, false },
 	{ "PUT", "/api/peers/{name}", put_peer, false, true },
 	{ "DELETE", "/api/peers/{name}", delete_peer, false, false },
@@ -292,6 +307,12 @@ const struct api_route api_routes[] = {
 	  true },
 	{ NULL, NULL, NULL, false, false },
 };
+
+size_t api_route_max_body(const struct api_route *route)
+{
+	return route->handler == import_peers ? API_MAX_IMPORT_BODY :
+						API_MAX_BODY;
+}
 
 /* The dedicated metrics listener ("metrics.listen"): what Prometheus
  * scrapes, without the admin token; nothing else. */

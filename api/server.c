@@ -25,6 +25,7 @@ struct api_server {
 struct upload {
 	char *data;
 	size_t len;
+	size_t max; /* the route's limit */
 	bool too_large;
 };
 
@@ -311,7 +312,7 @@ static bool collect_body(struct upload *up, const char *data, size_t *size)
 {
 	if (*size == 0)
 		return true;
-	if (!up->too_large && up->len + *size > API_MAX_BODY)
+	if (!up->too_large && up->len + *size > up->max)
 		up->too_large = true;
 	if (!up->too_large) {
 		char *p = realloc(up->data, up->len + *size + 1);
@@ -377,7 +378,11 @@ route_for(struct api_server *srv, struct MHD_Connection *conn,
 		return NULL;
 	}
 	if (up->too_large) {
-		error_response(resp, 413, "", "request body over 64 KiB");
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "request body over %zu KiB",
+			 up->max / 1024);
+		error_response(resp, 413, "", msg);
 		return NULL;
 	}
 	if (l->route->has_body && (ct || up->len) && !api_json_media_type(ct)) {
@@ -447,6 +452,21 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 	json_object_put(req.body);
 }
 
+/* How much body the request may send: its route's limit when above the
+ * default only to a caller with the token (nobody else makes us buffer
+ * megabytes). */
+static size_t body_limit(struct api_server *srv, struct MHD_Connection *conn,
+			 const char *method, const char *url)
+{
+	struct api_lookup l;
+
+	api_lookup(srv->routes, method, url, &l);
+	if (!l.route || api_route_max_body(l.route) <= API_MAX_BODY ||
+	    !authorized(srv->ctl, conn))
+		return API_MAX_BODY;
+	return api_route_max_body(l.route);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *data,
@@ -463,10 +483,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!up)
 			return MHD_NO;
 		*con_cls = up;
+		up->max = body_limit(srv, conn, method, url);
 		/* Refuse early what announces itself as too large. */
 		clen = MHD_lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (clen && strtoull(clen, NULL, 10) > API_MAX_BODY)
+		if (clen && strtoull(clen, NULL, 10) > up->max)
 			up->too_large = true;
 		return MHD_YES;
 	}

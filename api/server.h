@@ -13,6 +13,9 @@
 #include "controller.h"
 
 #define API_MAX_BODY (64 * 1024) /* larger bodies get 413 */
+/* The bulk import's limit: 100k peers of ~150 bytes, with room. Taken
+ * only from a caller that presented the token. */
+#define API_MAX_IMPORT_BODY (32 * 1024 * 1024)
 
 struct api_request {
 	const char *method;
@@ -50,6 +53,10 @@ struct api_route {
 	bool public; /* no token needed */
 	bool has_body; /* expects a JSON object body */
 };
+
+/* The most body route may send: API_MAX_BODY, but for the bulk import
+ * (api/routes.c). */
+size_t api_route_max_body(const struct api_route *route);
 
 /* Route tables, NULL-terminated: the admin API (api/routes.c), the sync
  * listener on the wg address and the pairing listener (api/sync.c). */

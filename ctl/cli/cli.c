@@ -28,6 +28,12 @@ static const struct cli_command commands[] = {
 	  "[--internet on|off] [--peer-to-peer on|off]",
 	  "change the fields given, keep the others" },
 	{ "peer", "del", cli_peer_del, "NAME", "remove a peer" },
+	{ "peer", "import", cli_peer_import,
+	  "FILE|- [--service SVC]... [--internet] [--peer-to-peer]",
+	  "add many peers at once, all or none: {\"peers\": [...]} as\n"
+	  "JSON, or lines \"<public_key> <ip> [comment]\" (the comment\n"
+	  "becomes the name; '#' lines are skipped); the options fill\n"
+	  "what an entry does not say" },
 	{ "peer", "config", cli_peer_config, "NAME [--qr FILE.png]",
 	  "print the peer's wg-quick config, or write it as a QR code" },
 	{ "service", "list", cli_service_list, "", "every service" },

@@ -179,6 +179,7 @@ int cli_peer_show(struct cli *cli, int argc, char **argv);
 int cli_peer_add(struct cli *cli, int argc, char **argv);
 int cli_peer_set(struct cli *cli, int argc, char **argv);
 int cli_peer_del(struct cli *cli, int argc, char **argv);
+int cli_peer_import(struct cli *cli, int argc, char **argv);
 int cli_peer_config(struct cli *cli, int argc, char **argv);
 int cli_service_list(struct cli *cli, int argc, char **argv);
 int cli_service_show(struct cli *cli, int argc, char **argv);

@@ -16,7 +16,18 @@ struct cli_http {
 	struct curl_slist *json_headers; /* Authorization, Content-Type */
 	char host_port[64];
 	char curl_err[CURL_ERROR_SIZE];
+	long timeout_s; /* 0: CLI_HTTP_TIMEOUT_S */
 };
+
+void cli_http_set_timeout(struct cli_http *h, long seconds)
+{
+	h->timeout_s = seconds;
+}
+
+static long timeout_of(const struct cli_http *h)
+{
+	return h->timeout_s ? h->timeout_s : CLI_HTTP_TIMEOUT_S;
+}
 
 static struct curl_slist *auth_headers(const char *token, bool with_body)
 {
@@ -116,7 +127,7 @@ static void setup(struct cli_http *h, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)CLI_HTTP_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_of(h));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CLI_HTTP_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	/* The API is on a local address: an http_proxy in the environment
@@ -146,8 +157,8 @@ static void transport_error(struct cli_http *h, CURLcode rc, char *err,
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(err, err_len,
-			 "the controller at %s did not answer within %d s",
-			 h->host_port, CLI_HTTP_TIMEOUT_S);
+			 "the controller at %s did not answer within %ld s",
+			 h->host_port, timeout_of(h));
 		break;
 	case CURLE_GOT_NOTHING:
 		snprintf(err, err_len,

@@ -26,6 +26,8 @@ struct cli_reply {
 /* A client for http://host_port with the token. NULL if out of memory. */
 struct cli_http *cli_http_new(const char *host_port, const char *token);
 void cli_http_free(struct cli_http *h);
+/* The limit per request from now on (a bulk import takes longer). */
+void cli_http_set_timeout(struct cli_http *h, long seconds);
 
 /* Perform one request; body (JSON text) may be NULL. 0 when a reply came
  * back (any status), -1 with a message in err when none did or it was

@@ -76,10 +76,26 @@ struct controller {
 	/* Cell-to-cell calls refused (403), by reason. */
 	struct cell_refusals sync_refused;
 
+	/* Bumped whenever the controller programs WireGuard (under the
+	 * lock): the periodic repair applies its diff only if none came
+	 * in while it compared without the lock. */
+	uint64_t wg_writes;
+	/* Peers with a handshake in the last 180 s, as of the last
+	 * repair's dump: /metrics above metrics.per_peer_limit. */
+	uint64_t wg_recent_handshakes;
+	/* Taken by the conntrack GC across its sweep (without the main
+	 * lock), and by /metrics across its table census, so a census
+	 * never sees deletions not yet accounted. Order: gc_lock, then
+	 * lock. */
+	pthread_mutex_t gc_lock;
+
 	struct {
 		uint64_t wg_repairs; /* peers re-programmed by reconcile */
 		uint64_t ct_gc_deleted;
 		uint64_t state_writes;
+		/* CPU time of the periodic work (its thread), for /metrics
+		 * (written by the tick alone, read as is). */
+		uint64_t tick_cpu_ns;
 	} stats;
 };
 
@@ -106,6 +122,11 @@ int ctl_get_peer(struct controller *c, const char *name, json_object **out,
 		 struct cg_error *err);
 int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 		 struct cg_error *err);
+/* Bulk import {"peers": [<Peer>, ...]}: all or nothing (400 naming
+ * "peers[i].field", 409 on a conflict in the batch or with the state),
+ * one persist, WireGuard programmed in one batch. */
+int ctl_import_peers(struct controller *c, json_object *body, json_object **out,
+		     struct cg_error *err);
 int ctl_update_peer(struct controller *c, const char *name, json_object *body,
 		    json_object **out, struct cg_error *err);
 int ctl_delete_peer(struct controller *c, const char *name,

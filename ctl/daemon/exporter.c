@@ -142,6 +142,69 @@ static void unattributed(struct metrics *m, const struct cg_counters *unknown)
 			    NULL);
 }
 
+/* Sums over every peer: what stays when per-peer series stop. */
+static void peer_totals(struct controller *c, struct metrics *m,
+			const struct cg_counters *sums, bool per_peer)
+{
+	static const struct {
+		const char *name, *help;
+		size_t field;
+	} fams[] = {
+		{ "cellgate_peers_rx_packets_total",
+		  "Packets received from all peers (passed).",
+		  offsetof(struct cg_counters, rx_packets) },
+		{ "cellgate_peers_rx_bytes_total",
+		  "IP bytes received from all peers (passed).",
+		  offsetof(struct cg_counters, rx_bytes) },
+		{ "cellgate_peers_tx_packets_total",
+		  "Packets sent to all peers.",
+		  offsetof(struct cg_counters, tx_packets) },
+		{ "cellgate_peers_tx_bytes_total",
+		  "IP bytes sent to all peers.",
+		  offsetof(struct cg_counters, tx_bytes) },
+	};
+	const struct cg_state *st = &c->state;
+	uint64_t total[ARRAY_SIZE(fams)] = { 0 }, drops[CG_DROP__MAX] = { 0 };
+	uint64_t v;
+	size_t i, f;
+	int r;
+
+	for (i = 0; i < st->n_peers; i++) {
+		const struct cg_counters *s = &sums[st->peers[i].id];
+
+		for (f = 0; f < ARRAY_SIZE(fams); f++) {
+			memcpy(&v, (const char *)s + fams[f].field, sizeof(v));
+			total[f] += v;
+		}
+		for (r = 1; r < CG_DROP__MAX; r++)
+			drops[r] += s->drops[r];
+	}
+	for (f = 0; f < ARRAY_SIZE(fams); f++) {
+		metrics_family(m, fams[f].name, COUNTER, fams[f].help);
+		metrics_u64(m, total[f], NULL);
+	}
+	metrics_family(m, "cellgate_peers_drops_total", COUNTER,
+		       "Packets from or to any peer dropped, by reason.");
+	for (r = 1; r < CG_DROP__MAX; r++)
+		metrics_u64(m, drops[r], "reason", drop_reason_name(r), NULL);
+	metrics_family(m, "cellgate_peers_recent_handshakes", GAUGE,
+		       "Peers with a WireGuard handshake in the last 180 s "
+		       "(as of the last drift check, every 5 s).");
+	metrics_u64(m, c->wg_recent_handshakes, NULL);
+	metrics_family(m, "cellgate_metrics_per_peer_series", GAUGE,
+		       "1 while per-peer series are exported; 0 above "
+		       "metrics.per_peer_limit peers (the cellgate_peers_* "
+		       "sums stay).");
+	metrics_u64(m, per_peer ? 1 : 0, NULL);
+}
+
+/* Per-peer series, unless the cell has more peers than the config's
+ * metrics.per_peer_limit. */
+static bool per_peer_series(const struct controller *c)
+{
+	return c->state.n_peers <= c->cfg.metrics.per_peer_limit;
+}
+
 static void identities(struct controller *c, struct metrics *m,
 		       const struct wg_device *dev)
 {
@@ -170,8 +233,10 @@ static void identities(struct controller *c, struct metrics *m,
 		cells[i] = (struct ident_ref){ st->cells[i].info.cell_name,
 					       st->cells[i].id,
 					       st->cells[i].info.public_key };
-	exporter_ident_families(m, "peer", peers, st->n_peers, sums, dev,
+	exporter_ident_families(m, "peer", peers,
+				per_peer_series(c) ? st->n_peers : 0, sums, dev,
 				time(NULL));
+	peer_totals(c, m, sums, per_peer_series(c));
 	exporter_ident_families(m, "cell", cells, st->n_cells, sums, dev,
 				time(NULL));
 	unattributed(m, &sums[CG_IDENT_UNKNOWN]);
@@ -524,6 +589,11 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "Compactions that could not write the snapshot (the "
 		       "journal goes on; the next one retries).");
 	metrics_u64(m, c->journal.compaction_failures, NULL);
+	metrics_family(m, "cellgate_tick_cpu_seconds_total", COUNTER,
+		       "CPU time of the periodic work (heal and join "
+		       "checks, conntrack GC, WireGuard drift repair, map "
+		       "resync).");
+	metrics_f64(m, (double)c->stats.tick_cpu_ns / 1e9, NULL);
 	ctl_heal_metrics(c, m);
 	ctl_join_metrics(c, m);
 
@@ -613,11 +683,20 @@ int ctl_metrics(struct controller *c, char **text, size_t *len)
 	struct table_census tc;
 	struct metrics m;
 
-	/* WireGuard first, without the lock: a userspace WireGuard with
-	 * many peers takes a while to list them. */
-	if (wg_get_device(c->cfg.wireguard.interface, &dev) == 0)
+	bool per_peer;
+
+	/* Per-peer handshakes need WireGuard's peers: read first, without
+	 * the lock (a userspace WireGuard with many peers takes a while to
+	 * list them); above the limit, the totals use the tick's count. */
+	pthread_mutex_lock(&c->lock);
+	per_peer = per_peer_series(c) || c->state.n_cells;
+	pthread_mutex_unlock(&c->lock);
+	if (per_peer && wg_get_device(c->cfg.wireguard.interface, &dev) == 0)
 		qsort(dev.peers, dev.n_peers, sizeof(*dev.peers), cmp_wg_peer);
 	metrics_init(&m);
+	/* The GC's lock first (the order is gc_lock, lock): the census
+	 * must not see a sweep's deletions before they are accounted. */
+	pthread_mutex_lock(&c->gc_lock);
 	pthread_mutex_lock(&c->lock);
 	identities(c, &m, &dev);
 	cell_sync(c, &m);
@@ -637,6 +716,7 @@ int ctl_metrics(struct controller *c, char **text, size_t *len)
 		c->more_metrics(&m);
 	process(c, &m);
 	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->gc_lock);
 	wg_device_free(&dev);
 	if (m.failed) {
 		log_warn("metrics: a family could not be read or written");

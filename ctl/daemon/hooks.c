@@ -36,39 +36,54 @@ static int mark_qdisc_ours(struct controller *c, const char *ifname)
 
 /* The addresses translations use. The uplink's is read from the
  * interface, now and when it changes (DHCP). */
-int ctl_refresh_settings(struct controller *c)
+void ctl_settings_now(const struct controller *c, struct cg_settings *set)
 {
-	struct cg_settings set = { 0 };
 	struct in_addr up = { 0 };
 	uint8_t prefix;
-	int ret;
 
-	memcpy(set.wg_addr, &c->cfg.wireguard.address.s_addr, 4);
+	memset(set, 0, sizeof(*set));
+	memcpy(set->wg_addr, &c->cfg.wireguard.address.s_addr, 4);
 	if (c->cfg.uplink.interface[0] &&
 	    net_get_ipv4(c->cfg.uplink.interface, &up, &prefix))
 		up.s_addr = 0;
-	memcpy(set.uplink_addr, &up.s_addr, 4);
-	set.nat_port_min = c->cfg.nat.port_min;
-	set.nat_port_max = c->cfg.nat.port_max;
-	set.masquerade = c->cfg.nat.masquerade;
-	set.wg_port = c->cfg.wireguard.listen_port;
-	if (!memcmp(&set, &c->settings, sizeof(set)))
+	memcpy(set->uplink_addr, &up.s_addr, 4);
+	set->nat_port_min = c->cfg.nat.port_min;
+	set->nat_port_max = c->cfg.nat.port_max;
+	set->masquerade = c->cfg.nat.masquerade;
+	set->wg_port = c->cfg.wireguard.listen_port;
+}
+
+int ctl_apply_settings(struct controller *c, const struct cg_settings *set)
+{
+	struct in_addr up;
+	int ret;
+
+	if (!memcmp(set, &c->settings, sizeof(*set)))
 		return 0;
-	ret = dp_write_settings(&c->dp, &set);
+	ret = dp_write_settings(&c->dp, set);
 	if (ret) {
 		log_err("cannot write the NAT settings: %s", strerror(-ret));
 		return ret;
 	}
-	if (memcmp(set.uplink_addr, c->settings.uplink_addr, 4)) {
+	if (memcmp(set->uplink_addr, c->settings.uplink_addr, 4)) {
 		char ip[16];
 
+		memcpy(&up.s_addr, set->uplink_addr, 4);
 		log_info("uplink %s address: %s", c->cfg.uplink.interface,
 			 up.s_addr ? ipv4_str(up, ip) :
 				     "none (no masquerade "
 				     "or forwards)");
 	}
-	c->settings = set;
+	c->settings = *set;
 	return 0;
+}
+
+int ctl_refresh_settings(struct controller *c)
+{
+	struct cg_settings set;
+
+	ctl_settings_now(c, &set);
+	return ctl_apply_settings(c, &set);
 }
 
 static int attach_tc(struct controller *c, const char *ifname, int in_fd,

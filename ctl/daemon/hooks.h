@@ -9,8 +9,12 @@
 #include "controller.h"
 
 /* cg_settings from the config and the uplink's current address; written
- * only when it changed. */
+ * only when it changed. Caller holds the lock. */
 int ctl_refresh_settings(struct controller *c);
+/* Its two halves, for the periodic tick: reading the uplink's address
+ * (netlink, no lock needed), then writing what changed (under the lock). */
+void ctl_settings_now(const struct controller *c, struct cg_settings *set);
+int ctl_apply_settings(struct controller *c, const struct cg_settings *set);
 /* wg0's ingress and egress programs. */
 int ctl_attach_wg(struct controller *c);
 /* The uplink's tc egress and XDP programs (nothing without an uplink; a

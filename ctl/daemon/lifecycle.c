@@ -5,6 +5,7 @@
  * resync), the pusher's registration, stop.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "op.h"
+#include "policy.h"
 #include "secrets.h"
 #include "state.h"
 #include "wgprog.h"
@@ -192,15 +194,31 @@ static int start_dataplane(struct controller *c, struct start_times *t)
 	return ret;
 }
 
+/* Fixed malloc thresholds. glibc raises both on its own the first time
+ * a large block is freed (to 32 and 64 MB), after which what a bulk
+ * request freed (an import of 10k peers: 25 MB of JSON) stays resident
+ * at the top of the API thread's heap, where malloc_trim does not reach.
+ * Fixed: blocks over 256 KiB are mapped and unmapped, and a heap's free
+ * top over 1 MiB goes back at once. */
+static void malloc_thresholds(void)
+{
+	if (!mallopt(M_MMAP_THRESHOLD, 256 * 1024) ||
+	    !mallopt(M_TRIM_THRESHOLD, 1024 * 1024))
+		log_warn("cannot set malloc's thresholds: memory freed by "
+			 "large requests may stay resident");
+}
+
 int controller_start(struct controller *c, const struct cg_config *cfg)
 {
 	struct start_times t = { .t0 = monotonic_ns() };
 	int ret;
 
+	malloc_thresholds();
 	memset(c, 0, sizeof(*c));
 	c->heal.nl_fd = -1;
 	c->cfg = *cfg;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->gc_lock, NULL);
 	state_init(&c->state, &c->cfg);
 	/* Before anything is created: on a kernel too old for the programs,
 	 * one sentence saying why rather than a verifier log. */
@@ -233,32 +251,106 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	return 0;
 }
 
+/* Expired conntrack and NAT entries: swept without the main lock (a
+ * full table is 64k entries of syscalls), accounted under it. */
+static void tick_gc(struct controller *c, uint64_t now)
+{
+	uint64_t removed[CG_TABLE__MAX];
+	int t, n;
+
+	pthread_mutex_lock(&c->gc_lock);
+	n = dp_gc_sweep(&c->dp, now, removed);
+	pthread_mutex_lock(&c->lock);
+	for (t = 0; t < CG_TABLE__MAX; t++)
+		dp_table_removed(&c->dp, t, removed[t]);
+	if (n > 0)
+		c->stats.ct_gc_deleted += (uint64_t)n;
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->gc_lock);
+}
+
+/* The maps against the state: compiled from a copy and compared
+ * without the lock; rewritten under it only when they differ (a map
+ * update an API call could not make) and no call wrote them since. */
+static void tick_maps(struct controller *c)
+{
+	struct cg_state copy;
+	struct policy pol;
+	uint64_t gen;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = state_copy(&copy, &c->state);
+	gen = c->dp.writes;
+	pthread_mutex_unlock(&c->lock);
+	if (ret)
+		return;
+	ret = policy_compile(&copy, &c->cfg, &pol);
+	state_free(&copy);
+	if (ret)
+		return;
+	if (!dp_in_sync(&c->dp, &pol)) {
+		pthread_mutex_lock(&c->lock);
+		if (gen == c->dp.writes) {
+			log_warn("maps differ from the state: rewriting them");
+			dp_sync(&c->dp, &pol);
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	policy_free(&pol);
+}
+
+/* CPU time of this thread, in ns. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Periodic work, each piece taking the lock only briefly. Its CPU time
+ * is counted (/metrics) and, at debug level, logged by piece. */
 void controller_tick(struct controller *c)
 {
 	static uint64_t last_gc, last_wg, last_sync;
 	uint64_t now = monotonic_ns();
+	uint64_t t0 = thread_cpu_ns(), cpu[3] = { 0 }, t;
 
+	/* Each of these takes the lock itself, briefly. */
 	ctl_heal_tick(c, now);
 	ctl_join_tick(c, now);
-	pthread_mutex_lock(&c->lock);
 	if (now - last_gc >= GC_INTERVAL_NS) {
-		int n = dp_gc(&c->dp, now);
-
-		if (n > 0)
-			c->stats.ct_gc_deleted += (uint64_t)n;
+		tick_gc(c, now);
 		last_gc = now;
 	}
+	t = thread_cpu_ns();
+	cpu[0] = t - t0;
 	if (now - last_wg >= WG_RECONCILE_INTERVAL_NS) {
-		wg_reconcile(c);
-		ctl_refresh_settings(c);
+		struct cg_settings set;
+
+		ctl_wg_reconcile(c);
+		ctl_settings_now(c, &set);
+		pthread_mutex_lock(&c->lock);
+		ctl_apply_settings(c, &set);
+		pthread_mutex_unlock(&c->lock);
 		last_wg = now;
 	}
+	cpu[1] = thread_cpu_ns() - t;
+	t += cpu[1];
 	if (now - last_sync >= MAP_SYNC_INTERVAL_NS) {
 		if (last_sync)
-			ctl_sync_maps(c);
+			tick_maps(c);
 		last_sync = now;
 	}
-	pthread_mutex_unlock(&c->lock);
+	cpu[2] = thread_cpu_ns() - t;
+	c->stats.tick_cpu_ns += cpu[0] + cpu[1] + cpu[2];
+	if (cpu[0] + cpu[1] + cpu[2] > 1000000) /* 1 ms */
+		log_debug(
+			"tick CPU: heal, join and gc %.1f ms, wireguard %.1f ms, maps "
+			"%.1f ms",
+			(double)cpu[0] / 1e6, (double)cpu[1] / 1e6,
+			(double)cpu[2] / 1e6);
 }
 
 void controller_stop(struct controller *c)
@@ -273,6 +365,7 @@ void controller_stop(struct controller *c)
 	dp_close(&c->dp);
 	state_free(&c->state);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->gc_lock);
 }
 
 /* A push's outcome, saved outside any operation. */

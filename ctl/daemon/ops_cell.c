@@ -75,8 +75,9 @@ int ctl_list_cells(struct controller *c, json_object **out)
 	bool have_dev;
 	size_t i;
 
-	pthread_mutex_lock(&c->lock);
+	/* The dump lists every peer: not under the lock. */
 	have_dev = wg_get_device(c->cfg.wireguard.interface, &dev) == 0;
+	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->state.n_cells; i++)
 		json_object_array_add(arr, cell_view(c, &c->state.cells[i],
 						     have_dev ? &dev : NULL));

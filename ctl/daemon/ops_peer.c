@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* Peers: a WireGuard key, one address, an identity in the maps. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client_config.h"
+#include "jsonx.h"
+#include "log.h"
 #include "op.h"
 #include "secrets.h"
 #include "view.h"
@@ -122,6 +126,21 @@ static json_object *peer_args_view(struct controller *c, void *arg)
 	return peer_json(c, &((struct peer_args *)arg)->p);
 }
 
+/* "import" is the bulk import's path (/api/peers/import): a peer of
+ * that name could not be reached under /api/peers/{name}. */
+static bool name_reserved(json_object *body, struct cg_error *err)
+{
+	json_object *name;
+
+	if (!json_object_object_get_ex(body, "name", &name) ||
+	    !json_object_is_type(name, json_type_string) ||
+	    strcmp(json_object_get_string(name), "import"))
+		return false;
+	cg_error_set(err, 400, "name",
+		     "'import' is reserved (POST /api/peers/import)");
+	return true;
+}
+
 static int add_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
@@ -133,6 +152,8 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 	wg_key pub;
 	int ret;
 
+	if (name_reserved(a->body, err))
+		return -EINVAL;
 	if (!ctl_wg_room(c, "name", err))
 		return -ENOSPC;
 	if (generate && (key_generate_private(a->priv) ||
@@ -267,4 +288,169 @@ int ctl_delete_peer(struct controller *c, const char *name,
 	struct peer_args a = { .name = name };
 
 	return ctl_run(c, &delete_peer, &a, NULL, err);
+}
+
+/* ---- bulk import ---------------------------------------------------------- */
+
+struct import_args {
+	json_object *body;
+	json_object *list; /* body's "peers" */
+	struct cg_peer_def *added; /* as many as list */
+	size_t n;
+	/* When each step ended (monotonic ns): the import's time is
+	 * logged by step, to see where it goes at scale. */
+	uint64_t t0, changed, persisted, mapped, programmed;
+};
+
+/* err, from entry i of the list, names it: "peers[3].public_key". */
+static void name_entry(struct cg_error *err, size_t i)
+{
+	struct cg_error e = *err;
+	char field[sizeof(e.field) + 32]; /* fields are short: never cut */
+
+	snprintf(field, sizeof(field), "peers[%zu]%s%s", i,
+		 e.field[0] ? "." : "", e.field);
+	cg_error_set(err, e.status, field, "peers[%zu]: %s", i, e.msg);
+}
+
+/* The body's shape: {"peers": [object, ...]}, at least one, every entry
+ * with its own key (the cell makes no key pairs in bulk). */
+static bool import_shape(struct import_args *a, struct cg_error *err)
+{
+	static const char *const fields[] = { "peers", NULL };
+	size_t i;
+
+	if (!jx_only_fields(a->body, fields, "", err) ||
+	    !jx_member(a->body, "peers", json_type_array, true, "", &a->list,
+		       err))
+		return false;
+	a->n = json_object_array_length(a->list);
+	if (!a->n) {
+		cg_error_set(err, 400, "peers", "'peers' is empty");
+		return false;
+	}
+	for (i = 0; i < a->n; i++) {
+		json_object *e = json_object_array_get_idx(a->list, i);
+		json_object *key;
+
+		if (!json_object_is_type(e, json_type_object)) {
+			cg_error_set(err, 400, "", "must be a peer object");
+			name_entry(err, i);
+			return false;
+		}
+		if (!json_object_object_get_ex(e, "public_key", &key) || !key) {
+			cg_error_set(err, 400, "public_key",
+				     "missing field 'public_key'");
+			name_entry(err, i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Every entry added in order: a conflict with the state or an earlier
+ * entry is a 409, any invalid one a 400; the skeleton then puts the
+ * whole state back. */
+static int import_change(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct import_args *a = arg;
+	size_t i;
+	int ret;
+
+	if (!import_shape(a, err))
+		return -EINVAL;
+	a->added = calloc(a->n, sizeof(*a->added));
+	if (!a->added) {
+		cg_error_set(err, 500, "", "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < a->n; i++) {
+		json_object *e = json_object_array_get_idx(a->list, i);
+
+		/* wireguard-go's limit, counted as the batch grows. */
+		if (name_reserved(e, err))
+			ret = -EINVAL;
+		else if (!ctl_wg_room(c, "name", err))
+			ret = -ENOSPC;
+		else
+			ret = state_add_peer(&c->state, e, NULL, &a->added[i],
+					     err);
+		if (ret) {
+			name_entry(err, i);
+			return ret;
+		}
+	}
+	a->changed = monotonic_ns();
+	return 0;
+}
+
+/* Maps peer by peer, then WireGuard in one batch. */
+static int import_apply(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct import_args *a = arg;
+	size_t i;
+	int ret = 0;
+
+	a->persisted = monotonic_ns();
+	for (i = 0; i < a->n && !ret; i++)
+		ret = dp_set_peer(&c->dp, NULL, &a->added[i]);
+	if (ret)
+		return ctl_apply_failed(ret, err, "the map update");
+	a->mapped = monotonic_ns();
+	ret = ctl_wg_add_peers(c, a->added, a->n);
+	if (ret)
+		return ctl_apply_failed(ret, err, "programming WireGuard");
+	a->programmed = monotonic_ns();
+	return 0;
+}
+
+/* {"created": n, "peers": [{"name", "ip"}, ...]}: the addresses the
+ * cell chose for entries without one. */
+static json_object *import_view(struct controller *c, void *arg)
+{
+	struct import_args *a = arg;
+	json_object *o = json_object_new_object();
+	json_object *list = json_object_new_array_ext((int)a->n);
+	char ip[16];
+	size_t i;
+
+	(void)c;
+	for (i = 0; i < a->n; i++) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(
+			p, "name", json_object_new_string(a->added[i].name));
+		json_object_object_add(
+			p, "ip",
+			json_object_new_string(ipv4_str(a->added[i].ip, ip)));
+		json_object_array_add(list, p);
+	}
+	json_object_object_add(o, "created",
+			       json_object_new_int64((int64_t)a->n));
+	json_object_object_add(o, "peers", list);
+	return o;
+}
+
+static const struct ctl_op import_peers = {
+	.change = import_change,
+	.apply = import_apply,
+	.view = import_view,
+};
+
+int ctl_import_peers(struct controller *c, json_object *body, json_object **out,
+		     struct cg_error *err)
+{
+	struct import_args a = { .body = body, .t0 = monotonic_ns() };
+	int ret = ctl_run(c, &import_peers, &a, out, err);
+
+	if (!ret)
+		log_info("imported %zu peers in %.0f ms: state %.0f, saved "
+			 "%.0f, maps %.0f, wireguard %.0f",
+			 a.n, (double)(monotonic_ns() - a.t0) / 1e6,
+			 (double)(a.changed - a.t0) / 1e6,
+			 (double)(a.persisted - a.changed) / 1e6,
+			 (double)(a.mapped - a.persisted) / 1e6,
+			 (double)(a.programmed - a.mapped) / 1e6);
+	free(a.added);
+	return ret;
 }

@@ -99,6 +99,20 @@ static json_object *nat_json(struct controller *c)
 	return o;
 }
 
+/* Whether /metrics has per-peer series, and above how many peers not. */
+static json_object *metrics_json(const struct controller *c)
+{
+	json_object *o = json_object_new_object();
+	uint32_t limit = c->cfg.metrics.per_peer_limit;
+
+	json_object_object_add(o, "per_peer_limit",
+			       json_object_new_uint64(limit));
+	json_object_object_add(
+		o, "per_peer_series",
+		json_object_new_boolean(c->state.n_peers <= limit));
+	return o;
+}
+
 int ctl_status(struct controller *c, json_object **out)
 {
 	json_object *o = json_object_new_object();
@@ -135,6 +149,7 @@ int ctl_status(struct controller *c, json_object **out)
 			       json_object_new_uint64(c->stats.wg_repairs));
 	json_object_object_add(o, "conntrack_gc_deleted",
 			       json_object_new_uint64(c->stats.ct_gc_deleted));
+	json_object_object_add(o, "metrics", metrics_json(c));
 	pthread_mutex_unlock(&c->lock);
 	*out = o;
 	return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client_config.h"
 #include "log.h"
@@ -39,6 +40,7 @@ int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 		wg_peer_of(new, &ch[change.n_peers].peer);
 		change.n_peers++;
 	}
+	c->wg_writes++;
 	ret = wg_apply(c->cfg.wireguard.interface, &change);
 	if (ret)
 		log_err("wireguard %s: cannot program peer '%s': %s",
@@ -47,10 +49,34 @@ int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 	return ret;
 }
 
+int ctl_wg_add_peers(struct controller *c, const struct cg_peer_def *peers,
+		     size_t n)
+{
+	struct wg_peer_change *ch = calloc(n + 1, sizeof(*ch));
+	struct wg_change change = { .peers = ch, .n_peers = n };
+	size_t i;
+	int ret;
+
+	if (!ch)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ch[i].op = WG_PEER_SET;
+		wg_peer_of(&peers[i], &ch[i].peer);
+	}
+	/* One set transaction (UAPI) or the back end's batches (netlink). */
+	c->wg_writes++;
+	ret = wg_apply(c->cfg.wireguard.interface, &change);
+	if (ret)
+		log_err("wireguard %s: cannot program %zu imported peers: %s",
+			c->cfg.wireguard.interface, n, strerror(-ret));
+	free(ch);
+	return ret;
+}
+
 /* A WireGuard peer the state wants on the interface. */
 struct wg_want {
 	struct wg_peer peer;
-	const char *name; /* for logs */
+	char name[CG_NAME_MAX + 1]; /* for logs */
 };
 
 static int cmp_want(const void *a, const void *b)
@@ -80,37 +106,70 @@ static bool resolve_endpoint(const char *endpoint, struct sockaddr_in *out)
 
 /* A linked cell: its whole subnet, its endpoint, and keepalives so a NAT
  * between the cells keeps the path open. */
-static void wg_cell_of(const struct cg_cell_def *cell, struct wg_peer *out)
+static void wg_cell_of(const struct cg_cell_info *cell, struct wg_peer *out)
 {
 	memset(out, 0, sizeof(*out));
-	memcpy(out->public_key, cell->info.public_key, WG_KEY_LEN);
-	out->allowed_ips[0].addr = cell->info.vpn_subnet.addr;
-	out->allowed_ips[0].cidr = cell->info.vpn_subnet.prefix;
+	memcpy(out->public_key, cell->public_key, WG_KEY_LEN);
+	out->allowed_ips[0].addr = cell->vpn_subnet.addr;
+	out->allowed_ips[0].cidr = cell->vpn_subnet.prefix;
 	out->n_allowed_ips = 1;
-	out->has_endpoint =
-		resolve_endpoint(cell->info.endpoint, &out->endpoint);
+	out->has_endpoint = resolve_endpoint(cell->endpoint, &out->endpoint);
 	out->persistent_keepalive = CLIENT_KEEPALIVE;
 }
 
-/* Every peer and cell of the state, sorted by key. */
-static struct wg_want *wg_wanted(const struct cg_state *st, size_t *n)
+/* What WireGuard should hold, copied out of the state under the lock
+ * (O(N) copies, nothing else), to be compared with the device outside
+ * it. Cells' endpoints are resolved later, outside the lock too. */
+struct wg_snapshot {
+	struct wg_want *want; /* peers, then cells' slots */
+	struct cg_cell_info *cells;
+	size_t n_peers, n_cells;
+	uint64_t gen; /* c->wg_writes when taken */
+};
+
+static int wg_snapshot(struct controller *c, struct wg_snapshot *s)
 {
-	struct wg_want *w = calloc(st->n_peers + st->n_cells + 1, sizeof(*w));
+	const struct cg_state *st = &c->state;
 	size_t i;
 
-	*n = 0;
-	if (!w)
-		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->want = calloc(st->n_peers + st->n_cells + 1, sizeof(*s->want));
+	s->cells = calloc(st->n_cells + 1, sizeof(*s->cells));
+	if (!s->want || !s->cells)
+		return -ENOMEM;
 	for (i = 0; i < st->n_peers; i++) {
-		wg_peer_of(&st->peers[i], &w[*n].peer);
-		w[(*n)++].name = st->peers[i].name;
+		wg_peer_of(&st->peers[i], &s->want[i].peer);
+		memcpy(s->want[i].name, st->peers[i].name,
+		       sizeof(s->want[i].name));
 	}
-	for (i = 0; i < st->n_cells; i++) {
-		wg_cell_of(&st->cells[i], &w[*n].peer);
-		w[(*n)++].name = st->cells[i].info.cell_name;
+	for (i = 0; i < st->n_cells; i++)
+		s->cells[i] = st->cells[i].info;
+	s->n_peers = st->n_peers;
+	s->n_cells = st->n_cells;
+	s->gen = c->wg_writes;
+	return 0;
+}
+
+static void wg_snapshot_free(struct wg_snapshot *s)
+{
+	free(s->want);
+	free(s->cells);
+}
+
+/* The snapshot's peers and cells, sorted by key; *n of them. */
+static struct wg_want *wg_wanted(struct wg_snapshot *s, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_cells; i++) {
+		struct wg_want *w = &s->want[s->n_peers + i];
+
+		wg_cell_of(&s->cells[i], &w->peer);
+		snprintf(w->name, sizeof(w->name), "%s", s->cells[i].cell_name);
 	}
-	qsort(w, *n, sizeof(*w), cmp_want);
-	return w;
+	*n = s->n_peers + s->n_cells;
+	qsort(s->want, *n, sizeof(*s->want), cmp_want);
+	return s->want;
 }
 
 static bool same_allowed_ips(const struct wg_peer *a, const struct wg_peer *b)
@@ -127,44 +186,33 @@ static bool same_allowed_ips(const struct wg_peer *a, const struct wg_peer *b)
 	return true;
 }
 
-/* Make the interface's peers equal to the state: every peer with exactly
- * its /32, every cell with its subnet, nothing else. When repair, each
- * difference is a repair of drift: logged and counted. */
-int ctl_wg_sync(struct controller *c, bool repair)
+/* The changes that make dev's peers the wanted ones: every peer with
+ * exactly its /32, every cell with its subnet, nothing else. When
+ * repair, each difference is logged as drift. */
+static int wg_diff(const char *ifname, const struct wg_device *dev,
+		   const struct wg_want *want, size_t n_want, bool repair,
+		   struct wg_change *change)
 {
-	const char *ifname = c->cfg.wireguard.interface;
-	struct wg_device dev = { 0 };
-	struct wg_change change = { 0 };
-	struct wg_peer_change *ch = NULL;
-	struct wg_want *want, *w;
-	uint8_t *seen = NULL;
-	size_t i, n = 0, n_want;
-	int ret;
+	struct wg_peer_change *ch =
+		calloc(dev->n_peers + n_want + 1, sizeof(*ch));
+	uint8_t *seen = calloc(n_want + 1, 1);
+	const struct wg_want *w;
+	size_t i, n = 0;
 
-	ret = wg_get_device(ifname, &dev);
-	if (ret) {
-		log_warn("wireguard %s: cannot read peers: %s", ifname,
-			 strerror(-ret));
-		return ret;
+	if (!ch || !seen) {
+		free(ch);
+		free(seen);
+		return -ENOMEM;
 	}
-	want = wg_wanted(&c->state, &n_want);
-	if (want) {
-		ch = calloc(dev.n_peers + n_want + 1, sizeof(*ch));
-		seen = calloc(n_want + 1, 1);
-	}
-	if (!want || !ch || !seen) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < dev.n_peers; i++) {
-		w = bsearch(&dev.peers[i], want, n_want, sizeof(*want),
+	for (i = 0; i < dev->n_peers; i++) {
+		w = bsearch(&dev->peers[i], want, n_want, sizeof(*want),
 			    cmp_want);
-		if (w && same_allowed_ips(&dev.peers[i], &w->peer))
+		if (w && same_allowed_ips(&dev->peers[i], &w->peer))
 			seen[w - want] = 1;
 		if (w)
 			continue; /* wrong allowed-ips: re-set below */
 		ch[n].op = WG_PEER_REMOVE;
-		memcpy(ch[n].peer.public_key, dev.peers[i].public_key,
+		memcpy(ch[n].peer.public_key, dev->peers[i].public_key,
 		       WG_KEY_LEN);
 		if (repair)
 			log_warn("wireguard %s: removing a peer cellgate does "
@@ -182,18 +230,102 @@ int ctl_wg_sync(struct controller *c, bool repair)
 				 "wrong allowed-ips)",
 				 ifname, want[i].name);
 	}
-	if (n) {
-		change.peers = ch;
-		change.n_peers = n;
-		ret = wg_apply(ifname, &change);
-		if (!ret && repair)
-			c->stats.wg_repairs += n;
-	}
-out:
-	free(ch);
 	free(seen);
-	free(want);
+	change->peers = ch;
+	change->n_peers = n;
+	return 0;
+}
+
+/* Peers with a handshake in the last 180 s (WireGuard's reject-after
+ * time: older ones have no session), for /metrics. */
+static uint64_t recent_handshakes(const struct wg_device *dev)
+{
+	int64_t now = (int64_t)time(NULL);
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; i++)
+		n += dev->peers[i].last_handshake_sec &&
+		     now - dev->peers[i].last_handshake_sec <= 180;
+	return n;
+}
+
+/* The device's peers against the snapshot's, and the changes. */
+static int wg_compare(struct controller *c, struct wg_snapshot *s, bool repair,
+		      struct wg_change *change, uint64_t *recent)
+{
+	const char *ifname = c->cfg.wireguard.interface;
+	struct wg_device dev = { 0 };
+	struct wg_want *want;
+	size_t n_want;
+	int ret = wg_get_device(ifname, &dev);
+
+	if (ret) {
+		log_warn("wireguard %s: cannot read peers: %s", ifname,
+			 strerror(-ret));
+		return ret;
+	}
+	want = wg_wanted(s, &n_want);
+	ret = wg_diff(ifname, &dev, want, n_want, repair, change);
+	if (recent)
+		*recent = recent_handshakes(&dev);
 	wg_device_free(&dev);
+	return ret;
+}
+
+static int wg_apply_diff(struct controller *c, struct wg_change *change,
+			 bool repair)
+{
+	int ret = 0;
+
+	if (change->n_peers) {
+		c->wg_writes++;
+		ret = wg_apply(c->cfg.wireguard.interface, change);
+		if (!ret && repair)
+			c->stats.wg_repairs += change->n_peers;
+	}
+	return ret;
+}
+
+int ctl_wg_sync(struct controller *c, bool repair)
+{
+	struct wg_change change = { 0 };
+	struct wg_snapshot s;
+	int ret = wg_snapshot(c, &s);
+
+	if (!ret)
+		ret = wg_compare(c, &s, repair, &change, NULL);
+	if (!ret)
+		ret = wg_apply_diff(c, &change, repair);
+	free((void *)change.peers);
+	wg_snapshot_free(&s);
+	return ret;
+}
+
+int ctl_wg_reconcile(struct controller *c)
+{
+	struct wg_change change = { 0 };
+	struct wg_snapshot s;
+	uint64_t recent = 0;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = wg_snapshot(c, &s);
+	pthread_mutex_unlock(&c->lock);
+	/* The dump (O(N) over UAPI or netlink), name resolution and the
+	 * diff run without the lock: API calls go on meanwhile. */
+	if (!ret)
+		ret = wg_compare(c, &s, true, &change, &recent);
+	pthread_mutex_lock(&c->lock);
+	if (!ret)
+		c->wg_recent_handshakes = recent;
+	/* Someone programmed WireGuard since the snapshot: the diff may be
+	 * stale, the next tick makes a fresh one. */
+	if (!ret && s.gen == c->wg_writes)
+		ret = wg_apply_diff(c, &change, true);
+	pthread_mutex_unlock(&c->lock);
+	free((void *)change.peers);
+	wg_snapshot_free(&s);
 	return ret;
 }
 

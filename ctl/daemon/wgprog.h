@@ -16,7 +16,14 @@ int ctl_wg_setup(struct controller *c);
 /* Program one peer change: old (or NULL) becomes new (or NULL). */
 int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 		   const struct cg_peer_def *new);
-/* Make WireGuard's peers the state's; repair: count it as drift. */
+/* Add n peers in one batch (a bulk import). */
+int ctl_wg_add_peers(struct controller *c, const struct cg_peer_def *peers,
+		     size_t n);
+/* Make WireGuard's peers the state's; repair: count it as drift. The
+ * caller holds the lock. */
 int ctl_wg_sync(struct controller *c, bool repair);
+/* The periodic drift repair, without holding the lock across the dump
+ * and the diff: takes the lock itself, twice, briefly. */
+int ctl_wg_reconcile(struct controller *c);
 
 #endif

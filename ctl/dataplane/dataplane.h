@@ -39,6 +39,10 @@ struct dataplane {
 	struct uplink_egress_bpf *uplink_egress;
 	int map_fd[DP_MAP__COUNT];
 	int ncpus;
+	/* Bumped by every call that writes the policy maps (callers hold
+	 * the controller's lock): the periodic resync, which compares
+	 * outside the lock, applies only if no write came in between. */
+	uint64_t writes;
 	/* Pinned maps of another layout being carried over (migrate.h),
 	 * from dp_open to dp_migrate_finish. */
 	struct mig_state *mig;
@@ -80,6 +84,9 @@ int dp_write_settings(struct dataplane *dp, const struct cg_settings *set);
 /* Make the identity, service and network maps equal to pol: add what is
  * missing, rewrite what differs (with a new epoch), delete the rest. */
 int dp_sync(struct dataplane *dp, const struct policy *pol);
+/* Does every policy map hold exactly pol (identities with current
+ * epochs)? Reads only: the periodic resync asks it outside the lock. */
+bool dp_in_sync(struct dataplane *dp, const struct policy *pol);
 /* Install or change one peer (old: its previous definition, or NULL). */
 int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
 		const struct cg_peer_def *peer);
@@ -94,6 +101,10 @@ int dp_sync_forwards(struct dataplane *dp, const struct policy *pol);
 /* Delete expired conntrack and NAT entries (a NAT pair only when both
  * halves expired); returns how many. */
 int dp_gc(struct dataplane *dp, uint64_t now_ns);
+/* dp_gc's deletions alone, by table (removed[]), for a caller that
+ * accounts them (dp_table_removed) under its lock. */
+int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
+		uint64_t removed[CG_TABLE__MAX]);
 /* Delete every NAT entry a forward owns (when the forward goes). */
 int dp_forget_owner(struct dataplane *dp, uint32_t owner);
 /* NAT health and one forward's counters, summed over CPUs. */

@@ -78,15 +78,35 @@ static int sweep_table(struct dataplane *dp, enum dp_map map,
 	return r > 0 ? r : 0;
 }
 
-int dp_gc(struct dataplane *dp, uint64_t now_ns)
+int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
+		uint64_t removed[CG_TABLE__MAX])
 {
 	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
+	int r[CG_TABLE__MAX], t, n = 0;
 
-	return sweep_table(dp, DP_MAP_CT_TCP, CG_TABLE_CT_TCP, ct_expired,
-			   &now_ns) +
-	       sweep_table(dp, DP_MAP_CT_OTHER, CG_TABLE_CT_OTHER, ct_expired,
-			   &now_ns) +
-	       sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, nat_expired, &gc);
+	r[CG_TABLE_CT_TCP] =
+		sweep_map(dp->map_fd[DP_MAP_CT_TCP], sizeof(struct cg_ct_key),
+			  ct_expired, &now_ns);
+	r[CG_TABLE_CT_OTHER] =
+		sweep_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
+			  ct_expired, &now_ns);
+	r[CG_TABLE_NAT] = sweep_map(dp->map_fd[DP_MAP_NAT],
+				    sizeof(struct cg_ct_key), nat_expired, &gc);
+	for (t = 0; t < CG_TABLE__MAX; t++) {
+		removed[t] = r[t] > 0 ? (uint64_t)r[t] : 0;
+		n += r[t] > 0 ? r[t] : 0;
+	}
+	return n;
+}
+
+int dp_gc(struct dataplane *dp, uint64_t now_ns)
+{
+	uint64_t removed[CG_TABLE__MAX];
+	int t, n = dp_gc_sweep(dp, now_ns, removed);
+
+	for (t = 0; t < CG_TABLE__MAX; t++)
+		dp_table_removed(dp, t, removed[t]);
+	return n;
 }
 
 static bool owned(const void *key, const void *value, const void *owner)
@@ -100,5 +120,6 @@ static bool owned(const void *key, const void *value, const void *owner)
 
 int dp_forget_owner(struct dataplane *dp, uint32_t owner)
 {
+	dp->writes++;
 	return sweep_table(dp, DP_MAP_NAT, CG_TABLE_NAT, owned, &owner);
 }

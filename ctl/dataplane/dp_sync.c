@@ -110,6 +110,7 @@ int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
 	struct policy_peer e, o;
 	int ret;
 
+	dp->writes++;
 	policy_peer_entry(peer, &e);
 	if (!old) {
 		ret = counters_reset(dp, peer->id);
@@ -136,6 +137,7 @@ int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
 {
 	struct policy_peer e;
 
+	dp->writes++;
 	policy_peer_entry(peer, &e);
 	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &e.key) &&
 	    errno != ENOENT)
@@ -150,7 +152,7 @@ int map_sweep(const struct map_sweep *sw)
 	char key[64], next[64], value[128];
 	void *prev = NULL;
 	char(*doomed)[64] = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0, i, deleted = 0;
 	int ret = 0;
 
 	while (bpf_map_get_next_key(sw->fd, prev, next) == 0) {
@@ -175,11 +177,16 @@ int map_sweep(const struct map_sweep *sw)
 		if (sw->on_delete &&
 		    !bpf_map_lookup_elem(sw->fd, doomed[i], value))
 			sw->on_delete(sw->dp, value);
-		if (bpf_map_delete_elem(sw->fd, doomed[i]) && errno != ENOENT)
+		/* Only what this sweep deleted counts: the conntrack GC
+		 * sweeps without the controller's lock, beside a forward's
+		 * removal sweeping its NAT entries. */
+		if (!bpf_map_delete_elem(sw->fd, doomed[i]))
+			deleted++;
+		else if (errno != ENOENT)
 			ret = -errno;
 	}
 	free(doomed);
-	return ret ? ret : (int)n;
+	return ret ? ret : (int)deleted;
 }
 
 static bool keep_peer(const void *key, const void *value, const void *ctx)
@@ -382,6 +389,7 @@ int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
 	/* Allow lists first: a new forward never runs without its list. */
 	int ret = write_set(dp->map_fd[DP_MAP_FWD_ALLOW], &allow);
 
+	dp->writes++;
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
 }
 
@@ -398,6 +406,7 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
 	int ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
 
+	dp->writes++;
 	if (!ret)
 		ret = write_services(dp, pol);
 	if (!ret)
@@ -414,9 +423,70 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 	size_t i;
 	int ret = write_services(dp, pol);
 
+	dp->writes++;
 	/* Which flows a service change affects is not worth computing:
 	 * re-judging every flow once is cheap and always right. */
 	for (i = 0; !ret && i < pol->n_peers; i++)
 		ret = identity_write(dp, &pol->peers[i]);
 	return ret;
+}
+
+/* Do the identity map's entries equal set's, epochs current? */
+static bool identities_are(struct dataplane *dp, const struct identity_set *set)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	size_t i, count = 0;
+
+	while (bpf_map_get_next_key(set->fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		count++;
+	}
+	if (count != set->n)
+		return false;
+	/* As many entries as wanted, each wanted one there: equal. */
+	for (i = 0; i < set->n; i++) {
+		const char *k = set->entries + i * set->stride;
+		const struct cg_identity *want =
+			(const void *)(k + set->value_off);
+		struct cg_identity cur;
+
+		if (bpf_map_lookup_elem(set->fd, k, &cur) ||
+		    !same_identity(&cur, want) ||
+		    cur.epoch != epoch_get(dp, cur.id))
+			return false;
+	}
+	return true;
+}
+
+bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set svc = services_of(pol), nets = nets_of(pol),
+			 dnat = dnat_of(pol),
+			 fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
+					 struct policy_forward),
+			 allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
+					   struct policy_fwd_allow);
+	struct identity_set peers = {
+		.fd = dp->map_fd[DP_MAP_PEERS],
+		.entries = (const char *)pol->peers,
+		.n = pol->n_peers,
+		.stride = sizeof(*pol->peers),
+		.value_off = offsetof(struct policy_peer, value),
+	};
+	struct identity_set cells = {
+		.fd = dp->map_fd[DP_MAP_CELLS],
+		.entries = (const char *)pol->cells,
+		.n = pol->n_cells,
+		.stride = sizeof(*pol->cells),
+		.value_off = offsetof(struct policy_cell, value),
+	};
+
+	return map_is(dp->map_fd[DP_MAP_SERVICES], &svc) &&
+	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) &&
+	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
+	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
+	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
+	       identities_are(dp, &peers) && identities_are(dp, &cells);
 }

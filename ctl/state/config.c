@@ -24,6 +24,7 @@ static void config_defaults(struct cg_config *cfg)
 	snprintf(cfg->api.token_file, PATH_MAX, "/etc/cellgate/api.token");
 	snprintf(cfg->state_dir, PATH_MAX, "/var/lib/cellgate");
 	snprintf(cfg->bpffs, PATH_MAX, "/sys/fs/bpf/cellgate");
+	cfg->metrics.per_peer_limit = CG_METRICS_PER_PEER_LIMIT;
 	cfg->limits.max_peers = 16384;
 	cfg->limits.conntrack_tcp = 65536;
 	cfg->limits.conntrack_other = 32768;
@@ -189,12 +190,21 @@ static bool parse_api(json_object *api, struct cg_config *cfg,
 static bool parse_metrics(json_object *metrics, struct cg_config *cfg,
 			  struct cg_error *err)
 {
-	static const char *const fields[] = { "listen", NULL };
+	static const char *const fields[] = { "listen", "per_peer_limit",
+					      NULL };
+	uint64_t limit = cfg->metrics.per_peer_limit;
 
 	if (!jx_only_fields(metrics, fields, "metrics", err) ||
-	    !jx_string(metrics, "listen", true, "metrics", cfg->metrics.listen,
-		       sizeof(cfg->metrics.listen), err) ||
-	    !listen_address("metrics.listen", cfg->metrics.listen,
+	    !jx_uint(metrics, "per_peer_limit", false, "metrics", 0, UINT32_MAX,
+		     &limit, err) ||
+	    !jx_string(metrics, "listen", false, "metrics", cfg->metrics.listen,
+		       sizeof(cfg->metrics.listen), err))
+		return false;
+	cfg->metrics.per_peer_limit = (uint32_t)limit;
+	/* Without "listen": no listener of its own, /metrics on the API. */
+	if (!cfg->metrics.listen[0])
+		return true;
+	if (!listen_address("metrics.listen", cfg->metrics.listen,
 			    &cfg->metrics.listen_addr,
 			    &cfg->metrics.listen_port, "127.0.0.1:9471", err))
 		return false;

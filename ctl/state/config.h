@@ -22,6 +22,10 @@ struct cg_cidr {
 	uint8_t prefix;
 };
 
+/* metrics.per_peer_limit's default: a scrape of this many peers' series
+ * stays near 10 ms. */
+#define CG_METRICS_PER_PEER_LIMIT 1000
+
 struct cg_config {
 	char path[PATH_MAX]; /* where it was read from */
 	char cell_name[CG_NAME_MAX + 1];
@@ -61,6 +65,9 @@ struct cg_config {
 		char listen[64];
 		struct in_addr listen_addr;
 		uint16_t listen_port;
+		/* Above this many peers, per-peer series stop (a scrape of
+		 * 10k peers' series is 140k lines); the aggregates stay. */
+		uint32_t per_peer_limit;
 	} metrics;
 
 	char state_dir[PATH_MAX];

@@ -102,14 +102,14 @@ static const union state_elem *record_of(const struct cg_state *st,
 	size_t k;
 
 	if (e->list != ST_CELLS)
-		return &e->new;
+		return log_new(l, e);
 	for (k = i + 1; k < l->n; k++)
 		if (l->e[k].list == ST_CELLS &&
-		    key_equal(l->e[k].old.cell.info.public_key,
-			      e->new.cell.info.public_key))
-			return &e->new;
-	return (const void *)state_cell_by_key(st, e->new.cell.info.public_key) ?:
-		       &e->new;
+		    key_equal(log_old(l, &l->e[k])->cell.info.public_key,
+			      log_new(l, e)->cell.info.public_key))
+			return log_new(l, e);
+	return (const void *)state_cell_by_key(st, log_new(l, e)->cell.info.public_key) ?:
+		       log_new(l, e);
 }
 
 static json_object *change_json(const struct cg_state *st,
@@ -122,9 +122,9 @@ static json_object *change_json(const struct cg_state *st,
 	json_object_object_add(o, "kind",
 			       json_object_new_string(kinds[e->list]));
 	if (e->op != LOG_ADD)
-		json_object_object_add(
-			o, "name",
-			json_object_new_string(elem_name(e->list, &e->old)));
+		json_object_object_add(o, "name",
+				       json_object_new_string(elem_name(
+					       e->list, log_old(l, e))));
 	if (e->op != LOG_REMOVE)
 		json_object_object_add(
 			o, "record",

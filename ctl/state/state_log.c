@@ -39,6 +39,48 @@ int state_begin(struct cg_state *st)
 	return 0;
 }
 
+/* Room for one more entry and two elements of size bytes (aligned as
+ * the union); false when out of memory. */
+static bool log_room(struct state_log *l, size_t size)
+{
+	size_t align = _Alignof(union state_elem);
+	size_t need =
+		(l->used + align - 1) / align * align + 2 * (size + align);
+	struct log_entry *e;
+	char *b;
+
+	if (l->n == l->cap) {
+		e = realloc(l->e, l->cap * 2 * sizeof(*e));
+		if (!e)
+			return false;
+		l->e = e;
+		l->cap *= 2;
+	}
+	if (need > l->bytes_cap) {
+		size_t cap = l->bytes_cap ? l->bytes_cap : 4096;
+
+		while (cap < need)
+			cap *= 2;
+		b = realloc(l->bytes, cap);
+		if (!b)
+			return false;
+		l->bytes = b;
+		l->bytes_cap = cap;
+	}
+	return true;
+}
+
+/* Copy elem of size bytes into the arena; its offset. */
+static size_t log_put(struct state_log *l, const void *elem, size_t size)
+{
+	size_t align = _Alignof(union state_elem);
+	size_t at = (l->used + align - 1) / align * align;
+
+	memcpy(l->bytes + at, elem, size);
+	l->used = at + size;
+	return at;
+}
+
 int state_log_record(struct cg_state *st, enum log_op op, enum state_list list,
 		     size_t pos, const void *old, const void *new)
 {
@@ -48,24 +90,17 @@ int state_log_record(struct cg_state *st, enum log_op op, enum state_list list,
 
 	if (!l || !l->on)
 		return 0;
-	if (l->n == l->cap) {
-		e = realloc(l->e, l->cap * 2 * sizeof(*e));
-		if (!e) {
-			/* Cannot be undone: the operation must fail. */
-			l->failed = true;
-			return -ENOMEM;
-		}
-		l->e = e;
-		l->cap *= 2;
+	if (!log_room(l, size)) {
+		/* Cannot be undone: the operation must fail. */
+		l->failed = true;
+		return -ENOMEM;
 	}
 	e = &l->e[l->n++];
 	e->op = op;
 	e->list = list;
 	e->pos = pos;
-	if (old)
-		memcpy(&e->old, old, size);
-	if (new)
-		memcpy(&e->new, new, size);
+	e->old_at = old ? log_put(l, old, size) : 0;
+	e->new_at = new ? log_put(l, new, size) : 0;
 	return 0;
 }
 
@@ -80,13 +115,29 @@ bool state_log_failed(const struct cg_state *st)
 	return st->log && st->log->failed;
 }
 
+/* Above these sizes the buffers are not kept after the operation: a
+ * bulk import's log must not stay resident. */
+#define LOG_KEEP_ENTRIES 64
+#define LOG_KEEP_BYTES (64 * 1024)
+
 /* Invites' secrets do not outlive the operation. */
 static void log_end(struct state_log *l)
 {
-	if (l->n)
-		explicit_bzero(l->e, l->n * sizeof(*l->e));
+	if (l->used)
+		explicit_bzero(l->bytes, l->used);
 	l->n = 0;
+	l->used = 0;
 	l->on = false;
+	if (l->cap > LOG_KEEP_ENTRIES) {
+		free(l->e);
+		l->e = NULL;
+		l->cap = 0;
+	}
+	if (l->bytes_cap > LOG_KEEP_BYTES) {
+		free(l->bytes);
+		l->bytes = NULL;
+		l->bytes_cap = 0;
+	}
 }
 
 void state_rollback(struct cg_state *st)
@@ -99,8 +150,7 @@ void state_rollback(struct cg_state *st)
 	while (l->n) {
 		const struct log_entry *e = &l->e[--l->n];
 
-		state_undo_one(st, e->op, e->list, e->pos, &e->old);
-		explicit_bzero(&l->e[l->n], sizeof(l->e[l->n]));
+		state_undo_one(st, e->op, e->list, e->pos, log_old(l, e));
 	}
 	log_end(l);
 }
@@ -117,6 +167,7 @@ void state_log_free(struct cg_state *st)
 		return;
 	log_end(st->log);
 	free(st->log->e);
+	free(st->log->bytes);
 	free(st->log);
 	st->log = NULL;
 }

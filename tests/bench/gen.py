@@ -11,6 +11,11 @@
   gen.py wg-conf N TESTED_PUB PRIVKEY   a `wg setconf` file with N peers
   gen.py state N TESTED_PUB             cellgate's state.json with N peers
   gen.py curl-posts N URL TOKEN         a `curl -K` config: N POST /api/peers
+  gen.py import N TESTED_PUB            a POST /api/peers/import body of N
+  gen.py curl-puts K URL TOKEN          a `curl -K` config: K PUTs of one
+                                        peer's service_access, alternately
+                                        revoking and granting, each
+                                        printing its time in seconds
 
 Every generator lays the peers out alike: peer i is "p<i>" at 10.0.0.2 + i
 (the WireGuard subnet is 10.0.0.0/15: 131070 addresses), with the service
@@ -145,6 +150,27 @@ def main(argv):
               '"peer_to_peer": false}%s\n'
               % (i, i + 1, key, ip(i), "," if i < n - 1 else ""))
         w(' ],\n "forwards": [], "cells": [], "invites": []}\n')
+    elif cmd == "import":
+        tested = argv[3]
+        w('{"peers": [\n')
+        for i in range(n):
+            key = tested if i == n - 1 else rand_key()
+            w('  {"name": "p%d", "public_key": "%s", "ip": "%s", '
+              '"service_access": ["calendar"], "internet_access": true}%s\n'
+              % (i, key, ip(i), "," if i < n - 1 else ""))
+        w(']}\n')
+    elif cmd == "curl-puts":
+        url, token = argv[3], argv[4]
+        for i in range(n):
+            if i:
+                w("next\n")
+            w('url = "%s"\nrequest = "PUT"\n' % url)
+            w('header = "Authorization: Bearer %s"\n' % token)
+            w('header = "Content-Type: application/json"\n')
+            w('data = "{\\"service_access\\":[%s]}"\n'
+              % ("" if i % 2 == 0 else '\\"calendar\\"'))
+            w('write-out = "%{http_code} %{time_total}\\n"\n'
+              'output = "/dev/null"\n')
     elif cmd == "curl-posts":
         url, token = argv[3], argv[4]
         for i in range(n):

@@ -216,6 +216,19 @@ def headline(rows):
         if s.ok():
             out["rss_mib"] = (n, s.med() / 1024.0)
             break
+    # The control plane at scale (task_api): one PUT's p99 at the largest
+    # N against 10 peers, and the bulk import of 10k.
+    small = stat(rows, "api", "cellgate", 10, "put_ms")
+    for n in reversed(ns_of(rows)):
+        s = stat(rows, "api", "cellgate", n, "put_ms")
+        if n > 10 and s.ok() and small.ok():
+            out["put_p99_ratio_big_vs_10"] = (n, s.pct(99) / small.pct(99))
+            break
+    s = stat(rows, "api", "cellgate", 10000, "import_s")
+    out["import_10k_s"] = (10000, s.med() if s.ok() else None)
+    b = stat(rows, "api", "iptables", 10000, "restore_s")
+    out["import_10k_vs_iptables_restore"] = (
+        10000, ratio(s.med(), b.med()) if s.ok() and b.ok() else None)
     return collections.OrderedDict(
         (k, v) for k, v in out.items() if v[1] is not None)
 
@@ -575,6 +588,43 @@ def doc(rows, machine, made):
     if "install.png" in made:
         w("\n![install](bench/install.png)\n")
     w("\nTarget: 10k peers applied in <= 1 s.\n\n")
+    w("### The control plane at scale\n\n")
+    w("`task_api`, once per N: `POST /api/peers/import` of N peers into an "
+      "empty cell (answered when the maps and wireguard-go hold them; "
+      "beside it, in the same task, iptables-restore of PIC's rules for "
+      "the same N); then %s `PUT /api/peers/p<N-1>` changing its "
+      "service_access (one curl, keep-alive), each timed; then a "
+      "`GET /api/peers`, the controller's RSS after that load (settled: "
+      "after one more request) and its peak, and one /metrics scrape. "
+      "Beyond wireguard-go's 65,536 peers the import is not measured.\n\n"
+      % machine.get("puts", "200"))
+    api_ns = sorted({k[2] for k in rows if k[0] == "api"})
+    api_cols = ["N=" + n_label(n) for n in api_ns]
+
+    def pcts(n, metric):
+        st = stat(rows, "api", "cellgate", n, metric)
+        return "%s / %s" % (fmt(st.pct(50)), fmt(st.pct(99))) \
+            if st.ok() else "n/a"
+    lines = [
+        ["POST /api/peers/import, s"] +
+        [cell(stat(rows, "api", "cellgate", n, "import_s")) for n in api_ns],
+        ["iptables-restore (PIC), same task, s"] +
+        [cell(stat(rows, "api", "iptables", n, "restore_s"))
+         for n in api_ns],
+        ["one PUT, ms (p50 / p99)"] + [pcts(n, "put_ms") for n in api_ns],
+        ["RSS after the import, the PUTs and a listing, MiB"] +
+        [cell(stat(rows, "api", "cellgate", n, "rss_after_api_kib"), 1024.0)
+         for n in api_ns],
+        ["RSS peak (VmHWM), MiB"] +
+        [cell(stat(rows, "api", "cellgate", n, "rss_peak_kib"), 1024.0)
+         for n in api_ns],
+        ["one /metrics scrape, ms"] +
+        [cell(stat(rows, "api", "cellgate", n, "scrape_s"), 0.001)
+         for n in api_ns],
+    ]
+    w(table(["cellgate"] + api_cols, lines))
+    w("\nTargets: import of 10k <= 1 s and <= iptables-restore; one PUT's "
+      "p99 at the largest N <= 2x its p99 at 10 peers.\n\n")
     w("### From the API's answer to enforcement\n\n")
     w("`prog_bench --probe`, in the router namespace of a running cellgate: "
       "%s times `PUT /api/peers/p<N-1>` alternately revoking and granting "

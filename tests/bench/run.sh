@@ -9,11 +9,14 @@
 #          build/bench/results/*.tsv, docs/BENCHMARKS.md, docs/bench/*.png
 #   quick  a subset at N = 10000, one run (under 3 minutes): prints the
 #          headline ratios, the last line "name=ratio ..."; writes no docs
+#   api    the control plane alone (task_api: import, PUTs, memory) at 10
+#          and BENCH_N (10000), once; prints the headline; writes no docs
 #
 # Environment: BENCH_N, BENCH_RUNS, BENCH_T (seconds per iperf3 run, 5),
 # BENCH_CONNS (connections per connection-rate run, 1000), BENCH_BUDGET
 # (seconds allowed for one-by-one installs, 60), BENCH_CHANGES (policy
-# changes timed for the enforcement latency, 200), BENCH_KEEP=1 (add to
+# changes timed for the enforcement latency, 200), BENCH_PUTS (PUTs timed
+# against N in task_api, 200; quick 100), BENCH_KEEP=1 (add to
 # the results already in build/bench/results instead of starting anew).
 set -eu
 
@@ -39,8 +42,16 @@ quick)
 	SINGLE=5000
 	RESULTS=$BENCH_ROOT/build/bench/quick
 	;;
+api)
+	N_LIST=${BENCH_N:-10000}
+	RUNS=1
+	BENCH_T=3
+	REPEAT=0
+	SINGLE=0
+	RESULTS=$BENCH_ROOT/build/bench/api
+	;;
 *)
-	echo "usage: run.sh full|quick" >&2
+	echo "usage: run.sh full|quick|api" >&2
 	exit 2
 	;;
 esac
@@ -48,6 +59,8 @@ BENCH_CONNS=${BENCH_CONNS:-1000}
 BUDGET=${BENCH_BUDGET:-60}
 CHANGES=${BENCH_CHANGES:-200}
 [ "$MODE" = quick ] && CHANGES=20
+PUTS=${BENCH_PUTS:-200} # PUTs timed per N (task_api)
+[ "$MODE" = quick ] && PUTS=100
 # wireguard-go refuses more peers than this (device.MaxPeers, 1 << 16):
 # items over WireGuard are not possible beyond it.
 WG_GO_MAX_PEERS=65536
@@ -177,6 +190,62 @@ task_install() {
 	fi
 }
 
+# ---- the control plane at scale: bulk import, one PUT ----------------------------------
+
+# task_api N RUN: POST /api/peers/import of N peers into an empty cell
+# (answered once maps and WireGuard hold them), beside iptables-restore of
+# PIC's rules for the same N in the same task; then PUTS changes of one
+# peer's service_access (keep-alive, one curl), each timed, at that N;
+# then the controller's memory after that load.
+task_api() {
+	local n=$1 r=$2 out code t
+	if [ "$n" -ge "$WG_GO_MAX_PEERS" ]; then
+		progress "api N=$n: skipped (wireguard-go holds at most $WG_GO_MAX_PEERS peers)"
+		emit api cellgate "$n" "$r" import_s NA
+		return 0
+	fi
+	progress "api N=$n run $r/$RUNS: import beside iptables-restore, $PUTS PUTs"
+	ns_new "$PFX-x"
+	emit api iptables "$n" "$r" restore_s \
+		"$(load_rules iptables "$n" "${SH}w" "${SH}up" "${SH}br" "$PFX-x")"
+	ip netns delete "$PFX-x"
+	topo_wg
+	cellgate_start "$n" empty || die "cellgate does not start"
+	cg_api PUT /api/services/calendar \
+		"{\"endpoints\":[{\"ip\":\"$SERVER\",\"proto\":\"any\",\"port\":0}]}" >/dev/null
+	$GEN import "$n" "$CLIENT_PUB" >"$WORK/import.json"
+	out=$(ip netns exec "$R" curl -sS -m 600 -o "$WORK/import.out" \
+		-w '%{http_code} %{time_total}' -X POST \
+		-H "Authorization: Bearer $(cat "$WORK/cg/api.token")" \
+		-H "Content-Type: application/json" --data-binary @"$WORK/import.json" \
+		"http://127.0.0.1:$API_PORT/api/peers/import") || out="000 0"
+	code=${out%% *} t=${out#* }
+	if [ "$code" = 201 ]; then
+		emit api cellgate "$n" "$r" import_s "$t"
+	else
+		log "bench: import of $n peers: HTTP $code: $(head -c 300 "$WORK/import.out")"
+		emit api cellgate "$n" "$r" import_s NA
+	fi
+	$GEN curl-puts "$PUTS" "http://127.0.0.1:$API_PORT/api/peers/p$((n - 1))" \
+		"$(cat "$WORK/cg/api.token")" >"$WORK/puts"
+	ip netns exec "$R" curl -s -K "$WORK/puts" >"$WORK/puts.out" || true
+	awk -v n="$n" -v r="$r" '$1 == 200 { printf "api\tcellgate\t%s\t%s\tput_ms\t%.3f\n", n, r, $2 * 1000 }' \
+		"$WORK/puts.out" >>"$RESULTS/api.tsv"
+	cg_api GET /api/peers >/dev/null # the largest answer: a listing
+	# The API gives freed pages back after each request (malloc_trim
+	# once it is answered): one more request, and that trim is done.
+	cg_api GET /health >/dev/null
+	emit api cellgate "$n" "$r" rss_after_api_kib \
+		"$(awk '/^VmRSS/ {print $2}' "/proc/$CG_PID/status")"
+	emit api cellgate "$n" "$r" rss_peak_kib \
+		"$(awk '/^VmHWM/ {print $2}' "/proc/$CG_PID/status")"
+	t=$(ip netns exec "$R" curl -sSf -m 30 -o /dev/null -w '%{time_total}' \
+		-H "Authorization: Bearer $(cat "$WORK/cg/api.token")" \
+		"http://127.0.0.1:$API_PORT/metrics") || t=NA
+	emit api cellgate "$n" "$r" scrape_s "$t"
+	topo_down
+}
+
 # ---- items 2, 4 (and 3's enforcement latency) over wireguard-go -------------------------
 
 # task_wg COMPETITOR N RUN: one run, on a topology of its own. Runs of the
@@ -304,7 +373,13 @@ COMPETITORS="none iptables ipset cellgate"
 CONTROLS="cg_detached cg_stopped cg_nofilter"
 [ "$MODE" = quick ] && CONTROLS=cg_nofilter
 TASKS=()
+# The PUT's cost against N needs a small N to compare with: 10 always.
+API_N=$(echo 10 $N_LIST | tr ' ' '\n' | sort -nu | xargs)
+for n in $API_N; do
+	TASKS+=("task_api $n 1")
+done
 for n in $N_LIST; do
+	[ "$MODE" = api ] && break
 	TASKS+=("task_prog $n")
 	TASKS+=("task_install $n")
 	for r in $(seq "$RUNS"); do
@@ -340,6 +415,7 @@ log "bench: measured in ${ELAPSED}s"
 	echo "conns	$BENCH_CONNS"
 	echo "budget_s	$BUDGET"
 	echo "changes	$CHANGES"
+	echo "puts	$PUTS"
 	echo "repeat	$REPEAT"
 	echo "single	$SINGLE"
 	echo "elapsed_s	$ELAPSED"
@@ -356,7 +432,7 @@ log "bench: measured in ${ELAPSED}s"
 	echo "clang	$(clang --version | head -1)"
 } >"$RESULTS/machine.tsv"
 
-if [ "$MODE" = quick ]; then
+if [ "$MODE" != full ]; then
 	python3 "$here/report.py" --results "$RESULTS" --headline
 else
 	python3 "$here/report.py" --results "$RESULTS" \

@@ -564,6 +564,31 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* metrics.per_peer_limit: a count (default 1000); "metrics" without
+ * "listen" is a limit alone, no listener. */
+START_TEST(test_metrics_per_peer_limit)
+{
+	ck_assert_int_eq(parse(TU_EXAMPLE_CONFIG), 0);
+	ck_assert_uint_eq(cfg.metrics.per_peer_limit, 1000);
+	ck_assert(!cfg.metrics.enabled);
+	accept_with("metrics", "{\"per_peer_limit\": 20000}");
+	ck_assert_uint_eq(cfg.metrics.per_peer_limit, 20000);
+	ck_assert(!cfg.metrics.enabled);
+	accept_with("metrics",
+		    "{\"listen\": \"127.0.0.1:9470\", \"per_peer_limit\": 0}");
+	ck_assert_uint_eq(cfg.metrics.per_peer_limit, 0);
+	ck_assert(cfg.metrics.enabled);
+	ck_assert_uint_eq(cfg.metrics.listen_port, 9470);
+	reject_with("metrics", "{\"per_peer_limit\": -1}",
+		    "metrics.per_peer_limit");
+	reject_with("metrics", "{\"per_peer_limit\": \"5\"}",
+		    "metrics.per_peer_limit");
+	reject_with("metrics", "{\"per_peer_limit\": 4294967296}",
+		    "metrics.per_peer_limit");
+	reject_with("metrics", "{\"limit\": 5}", "metrics.limit");
+}
+END_TEST
+
 START_TEST(test_config_load)
 {
 	char *dir = tu_mkdtemp();
@@ -620,6 +645,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_local_networks);
 	tcase_add_test(bad, test_log_level);
 	tcase_add_test(bad, test_limits);
+	tcase_add_test(bad, test_metrics_per_peer_limit);
 	tcase_add_test(bad, test_dataplane_foreign_programs);
 	suite_add_tcase(s, ok);
 	suite_add_tcase(s, bad);
