@@ -41,7 +41,7 @@ int path_fmt(char *buf, size_t size, const char *fmt, ...)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -73,7 +73,7 @@ void dir_of(const char *path, char *dir, size_t size)
 		*slash = '\0';
 }
 
-static int fsync_dir_of(const char *path)
+int fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
 	int fd, ret = 0;

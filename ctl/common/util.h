@@ -35,6 +35,10 @@ int write_file_atomic(const char *path, const void *buf, size_t len,
 char *read_file(const char *path, size_t max, size_t *len);
 /* The directory part of path ("." for a bare name, "/" for "/x"). */
 void dir_of(const char *path, char *dir, size_t size);
+/* All of buf to fd (retrying short writes and EINTR): 0 or -errno. */
+int write_all(int fd, const void *buf, size_t len);
+/* fsync the directory path is in (a new or renamed entry made durable). */
+int fsync_dir_of(const char *path);
 /* Delete the temp files write_file_atomic left in dir when its writer
  * was killed ("<base>.tmp.<pid>" of a process that is gone; only base's
  * when base is set): how many, or -errno if dir cannot be read. */

@@ -355,36 +355,6 @@ int state_journal_replay(struct cg_state *st, const char *path,
 
 /* ---- writing -------------------------------------------------------------- */
 
-static int write_all_fd(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *state_path)
-{
-	char dir[PATH_MAX];
-	int fd, ret = 0;
-
-	dir_of(state_path, dir, sizeof(dir));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Open generation gen's file for appending, its length cut to len; a new
  * file is made durable (directory fsync'd) before anything relies on
  * it. */
@@ -401,7 +371,7 @@ static int open_gen(struct cg_journal *j, uint64_t gen, size_t len)
 	if (fd < 0)
 		return -errno;
 	if ((existed && ftruncate(fd, (off_t)len)) ||
-	    (!existed && fsync_dir(j->state_path))) {
+	    (!existed && fsync_dir_of(j->state_path))) {
 		ret = -errno;
 		close(fd);
 		return ret ? ret : -EIO;
@@ -521,7 +491,7 @@ int journal_append(struct cg_journal *j, const struct cg_state *st)
 	if (!line)
 		return -ENOMEM;
 	len = strlen(line);
-	ret = write_all_fd(j->fd, line, len);
+	ret = write_all(j->fd, line, len);
 	if (!ret && fdatasync(j->fd))
 		ret = -errno;
 	explicit_bzero(line, len); /* invites carry their secret */

@@ -338,6 +338,22 @@ peer_from_config() {
 	echo "$ifn" >"$d/$name.if"
 }
 
+# The ACL walk of cell $CELL, as every suite spells it:
+# reach PEER IP PORT BANNER: a TCP connection from PEER gets BANNER;
+# blocked PEER IP PORT: it gets nothing; ureach: reach over UDP.
+reach() { [ "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
+blocked() { [ -z "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" ]; }
+ureach() { [ "$(udp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
+# drops PEER REASON: the peer's drop counter for REASON, from the API.
+drops() {
+	api_ok $CELL GET "/api/peers/$1" |
+		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+# metric SERIES: its value on cell $CELL's /metrics, 0 when absent.
+metric() {
+	api_ok $CELL GET /metrics | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
 # wait_handshake CELL NAME: until the peer completed a WireGuard handshake.
 # The first handshake after links come up is often lost and retried only
 # after 5 s, so poll instead of sleeping.

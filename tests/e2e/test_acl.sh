@@ -17,17 +17,6 @@ CELL=home
 N=0
 API_PORT=$((20000 + RANDOM % 10000))
 
-# reach PEER IP PORT BANNER: a TCP connection from PEER gets BANNER.
-reach() { [ "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
-blocked() { [ -z "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" ]; }
-ureach() { [ "$(udp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
-
-# drops PEER REASON: the peer's drop counter for REASON, from the API.
-drops() {
-	api_ok $CELL GET "/api/peers/$1" |
-		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-
 CAL=172.20.$N.21
 FILES=172.20.$N.22
 

@@ -27,16 +27,6 @@ BR=$(if_of $N br)
 D="$WORK/$CELL"
 FOREIGN="$here/../../build/tests/foreign_pass.bpf.o"
 
-reach() { [ "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
-blocked() { [ -z "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" ]; }
-drops() {
-	api_ok $CELL GET "/api/peers/$1" |
-		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-# metric NAME_WITH_LABELS: its value on /metrics (0 when absent).
-metric() {
-	api_ok $CELL GET /metrics | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
-}
 # reach_soon PEER IP PORT BANNER: a handshake after a repair may wait for
 # the peer's retry (5 s): bounded polling.
 reach_soon() { wait_for 20 reach "$@"; }

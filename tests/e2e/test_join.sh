@@ -28,15 +28,6 @@ D="$WORK/$CELL"
 JOIN_URL="http://192.168.10$N.1:$JOIN_PORT/api/join"
 PEER_API="http://10.0.$N.1:8470"
 
-reach() { [ "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
-blocked() { [ -z "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" ]; }
-drops() {
-	api_ok $CELL GET "/api/peers/$1" |
-		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-metric() {
-	api_ok $CELL GET /metrics | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
-}
 n_peers() { api_ok $CELL GET /api/peers | jq length; }
 
 # device NAME OCTET: a namespace on the underlay (no WireGuard yet) with

@@ -30,13 +30,6 @@ API_PORT=$((20000 + RANDOM % 10000))
 CAL=172.20.$N.21
 FILES=172.20.$N.22
 
-reach() { [ "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
-blocked() { [ -z "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" ]; }
-drops() {
-	api_ok $CELL GET "/api/peers/$1" |
-		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-
 # unit_value KEY: the value of KEY= in the unit (the last one wins).
 unit_value() { sed -n "s/^$1=//p" "$UNIT" | tail -1; }
 

@@ -28,12 +28,6 @@ D="$WORK/$CELL"
 BPF="$D/bpf"
 LINES=120 # the stream: one line every 100 ms, 12 s
 
-reach() { [ "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" = "$4" ]; }
-blocked() { [ -z "$(tcp_get "$(ns_of $CELL "$1")" "$2" "$3")" ]; }
-drops() {
-	api_ok $CELL GET "/api/peers/$1" |
-		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
 # stream K: the router reads alice's slow stream in the background (a
 # flow the cell opened toward a peer: without its conntrack entry alice's
 # packets would be a new flow to no service, refused); its output in
