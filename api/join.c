@@ -137,13 +137,13 @@ static void peer_me_key(struct controller *c, const struct api_request *req,
 }
 
 const struct api_route join_routes[] = {
-	{ "POST", "/api/join", join, true, true },
-	{ NULL, NULL, NULL, false, false },
+	{ "POST", "/api/join", join, true, true, 0 },
+	{ NULL, NULL, NULL, false, false, 0 },
 };
 
 const struct api_route peer_routes[] = {
-	{ "GET", "/api/peer/me", peer_me, true, false },
-	{ "GET", "/api/peer/me/config", peer_me_config, true, false },
-	{ "POST", "/api/peer/me/key", peer_me_key, true, true },
-	{ NULL, NULL, NULL, false, false },
+	{ "GET", "/api/peer/me", peer_me, true, false, 0 },
+	{ "GET", "/api/peer/me/config", peer_me_config, true, false, 0 },
+	{ "POST", "/api/peer/me/key", peer_me_key, true, true, 0 },
+	{ NULL, NULL, NULL, false, false, 0 },
 };

@@ -267,57 +267,68 @@ HANDLER(put_cell_permissions,
 	ctl_put_cell_permissions(c, req->param, req->body, &out, &err), 200)
 
 const struct api_route api_routes[] = {
-	{ "GET", "/health", get_health, true, false },
-	{ "GET", "/metrics", get_metrics, false, false },
-	{ "GET", "/api/status", get_status, false, false },
-	{ "GET", "/api/services", list_services, false, false },
-	{ "GET", "/api/services/{name}", get_service, false, false },
-	{ "PUT", "/api/services/{name}", put_service, false, true },
-	{ "DELETE", "/api/services/{name}", delete_service, false, false },
-	{ "GET", "/api/peers", list_peers, false, false },
-	{ "POST", "/api/peers", add_peer, false, true },
+	{ "GET", "/health", get_health, true, false, 0 },
+	{ "GET", "/metrics", get_metrics, false, false, 0 },
+	{ "GET", "/api/status", get_status, false, false, 0 },
+	{ "GET", "/api/services", list_services, false, false, 0 },
+	{ "GET", "/api/services/{name}", get_service, false, false, 0 },
+	{ "PUT", "/api/services/{name}", put_service, false, true, 0 },
+	{ "DELETE", "/api/services/{name}", delete_service, false, false, 0 },
+	{ "GET", "/api/peers", list_peers, false, false, 0 },
+	{ "POST", "/api/peers", add_peer, false, true, 0 },
 	/* Spelled out, so a peer named "import" is reached by no {name}
 	 * route; its body may be large (token holders only). */
-	{ "POST", "/api/peers/import", import_peers, false, true },
-	{ "GET", "/api/peers/{name}", get_peer, false, false },
-	{ "PUT", "/api/peers/{name}", put_peer, false, true },
-	{ "DELETE", "/api/peers/{name}", delete_peer, false, false },
-	{ "GET", "/api/peers/{name}/config", get_peer_config, false, false },
-	{ "GET", "/api/join-tokens", list_join_tokens, false, false },
-	{ "POST", "/api/join-tokens", add_join_token, false, true },
-	{ "GET", "/api/join-tokens/{name}", get_join_token, false, false },
-	{ "DELETE", "/api/join-tokens/{name}", delete_join_token, false,
-	  false },
-	{ "GET", "/api/forwards", list_forwards, false, false },
-	{ "POST", "/api/forwards", add_forward, false, true },
-	{ "GET", "/api/forwards/{id}", get_forward, false, false },
-	{ "DELETE", "/api/forwards/{id}", delete_forward, false, false },
+	{ "POST", "/api/peers/import", import_peers, false, true,
+	  API_MAX_IMPORT_BODY },
+	{ "GET", "/api/peers/{name}", get_peer, false, false, 0 },
+	{ "PUT", "/api/peers/{name}", put_peer, false, true, 0 },
+	{ "DELETE", "/api/peers/{name}", delete_peer, false, false, 0 },
+	{ "GET", "/api/peers/{name}/config", get_peer_config, false, false, 0 },
+	{ "GET", "/api/join-tokens", list_join_tokens, false, false, 0 },
+	{ "POST", "/api/join-tokens", add_join_token, false, true, 0 },
+	{ "GET", "/api/join-tokens/{name}", get_join_token, false, false, 0 },
+	{ "DELETE", "/api/join-tokens/{name}", delete_join_token, false, false,
+	  0 },
+	{ "GET", "/api/forwards", list_forwards, false, false, 0 },
+	{ "POST", "/api/forwards", add_forward, false, true, 0 },
+	{ "GET", "/api/forwards/{id}", get_forward, false, false, 0 },
+	{ "DELETE", "/api/forwards/{id}", delete_forward, false, false, 0 },
 	/* Fixed paths are theirs alone: no {name} route takes them. POST:
 	 * creating an invite takes one of the pending slots. */
-	{ "POST", "/api/cells/invite", cell_invite, false, false },
-	{ "GET", "/api/cells/invites", list_invites, false, false },
-	{ "DELETE", "/api/cells/invites/{id}", revoke_invite, false, false },
-	{ "GET", "/api/cells", list_cells, false, false },
-	{ "POST", "/api/cells", link_cell, false, true },
-	{ "GET", "/api/cells/{name}", get_cell, false, false },
-	{ "DELETE", "/api/cells/{name}", unlink_cell, false, false },
+	{ "POST", "/api/cells/invite", cell_invite, false, false, 0 },
+	{ "GET", "/api/cells/invites", list_invites, false, false, 0 },
+	{ "DELETE", "/api/cells/invites/{id}", revoke_invite, false, false, 0 },
+	{ "GET", "/api/cells", list_cells, false, false, 0 },
+	{ "POST", "/api/cells", link_cell, false, true, 0 },
+	{ "GET", "/api/cells/{name}", get_cell, false, false, 0 },
+	{ "DELETE", "/api/cells/{name}", unlink_cell, false, false, 0 },
 	{ "GET", "/api/cells/{name}/permissions", get_cell_permissions, false,
-	  false },
+	  false, 0 },
 	{ "PUT", "/api/cells/{name}/permissions", put_cell_permissions, false,
-	  true },
-	{ NULL, NULL, NULL, false, false },
+	  true, 0 },
+	{ NULL, NULL, NULL, false, false, 0 },
 };
-
-size_t api_route_max_body(const struct api_route *route)
-{
-	return route->handler == import_peers ? API_MAX_IMPORT_BODY :
-						API_MAX_BODY;
-}
 
 /* The dedicated metrics listener ("metrics.listen"): what Prometheus
  * scrapes, without the admin token; nothing else. */
 const struct api_route metrics_routes[] = {
-	{ "GET", "/health", get_health, true, false },
-	{ "GET", "/metrics", get_metrics, true, false },
-	{ NULL, NULL, NULL, false, false },
+	{ "GET", "/health", get_health, true, false, 0 },
+	{ "GET", "/metrics", get_metrics, true, false, 0 },
+	{ NULL, NULL, NULL, false, false, 0 },
 };
+
+/* The admin API on api.listen. */
+struct api_server *api_start(struct controller *c)
+{
+	return api_start_on(c, api_routes, c->cfg.api.listen_addr,
+			    c->cfg.api.listen_port, "api");
+}
+
+/* Matching in the admin table (tests). */
+const struct api_route *api_match(const char *method, const char *path,
+				  char *param, size_t param_len,
+				  bool *path_known)
+{
+	return api_match_in(api_routes, method, path, param, param_len,
+			    path_known);
+}

@@ -180,14 +180,6 @@ void api_lookup(const struct api_route *routes, const char *method,
 	}
 }
 
-const struct api_route *api_match(const char *method, const char *path,
-				  char *param, size_t param_len,
-				  bool *path_known)
-{
-	return api_match_in(api_routes, method, path, param, param_len,
-			    path_known);
-}
-
 const struct api_route *api_match_in(const struct api_route *routes,
 				     const char *method, const char *path,
 				     char *param, size_t param_len,
@@ -461,10 +453,10 @@ static size_t body_limit(struct api_server *srv, struct MHD_Connection *conn,
 	struct api_lookup l;
 
 	api_lookup(srv->routes, method, url, &l);
-	if (!l.route || api_route_max_body(l.route) <= API_MAX_BODY ||
+	if (!l.route || l.route->max_body <= API_MAX_BODY ||
 	    !authorized(srv->ctl, conn))
 		return API_MAX_BODY;
-	return api_route_max_body(l.route);
+	return l.route->max_body;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -550,12 +542,6 @@ struct api_server *api_start_on(struct controller *c,
 	log_info("%s: listening on http://%s:%u", label, ipv4_str(addr, ip),
 		 port);
 	return srv;
-}
-
-struct api_server *api_start(struct controller *c)
-{
-	return api_start_on(c, api_routes, c->cfg.api.listen_addr,
-			    c->cfg.api.listen_port, "api");
 }
 
 struct api_server *api_start_for_peers(struct controller *c,

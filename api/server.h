@@ -52,11 +52,10 @@ struct api_route {
 	api_handler handler;
 	bool public; /* no token needed */
 	bool has_body; /* expects a JSON object body */
+	/* The most body it takes (with the token: a larger body is
+	 * refused before it is read): 0 for API_MAX_BODY. */
+	size_t max_body;
 };
-
-/* The most body route may send: API_MAX_BODY, but for the bulk import
- * (api/routes.c). */
-size_t api_route_max_body(const struct api_route *route);
 
 /* Route tables, NULL-terminated: the admin API (api/routes.c), the sync
  * listener on the wg address and the pairing listener (api/sync.c). */

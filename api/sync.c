@@ -72,14 +72,15 @@ static void unlink_cell(struct controller *c, const struct api_request *req,
 
 const struct api_route sync_routes[] = {
 	{ "POST", "/api/cells/peer-sync/accept-invite", accept_invite, true,
-	  true },
-	{ "POST", "/api/cells/peer-sync/permissions", permissions, true, true },
-	{ "POST", "/api/cells/peer-sync/unlink", unlink_cell, true, true },
-	{ NULL, NULL, NULL, false, false },
+	  true, 0 },
+	{ "POST", "/api/cells/peer-sync/permissions", permissions, true, true,
+	  0 },
+	{ "POST", "/api/cells/peer-sync/unlink", unlink_cell, true, true, 0 },
+	{ NULL, NULL, NULL, false, false, 0 },
 };
 
 const struct api_route pairing_routes[] = {
 	{ "POST", "/api/cells/peer-sync/accept-invite", accept_invite, true,
-	  true },
-	{ NULL, NULL, NULL, false, false },
+	  true, 0 },
+	{ NULL, NULL, NULL, false, false, 0 },
 };

@@ -60,8 +60,8 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 }
 
 /* The snapshot alone; *gen: the journal generation it continues in. */
-static int load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
-			 struct cg_error *err)
+int state_load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
+			struct cg_error *err)
 {
 	json_object *root;
 	size_t len;
@@ -84,28 +84,6 @@ static int load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
 	ok = load_root(st, root, gen, err);
 	json_object_put(root);
 	return ok ? 0 : -EINVAL;
-}
-
-int state_load_journaled(struct cg_state *st, const char *path,
-			 struct cg_journal_pos *pos, struct cg_error *err)
-{
-	struct cg_journal_pos p = { 0 };
-	int ret = load_snapshot(st, path, &p.snapshot_gen, err);
-
-	if (!ret)
-		ret = state_journal_replay(st, path, &p, err);
-	if (ret) {
-		state_free(st);
-		return ret;
-	}
-	if (pos)
-		*pos = p;
-	return 0;
-}
-
-int state_load(struct cg_state *st, const char *path, struct cg_error *err)
-{
-	return state_load_journaled(st, path, NULL, err);
 }
 
 char *state_to_string(const struct cg_state *st)

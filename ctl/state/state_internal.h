@@ -90,6 +90,11 @@ void state_log_free(struct cg_state *st);
 void state_undo_one(struct cg_state *st, enum log_op op, enum state_list list,
 		    size_t pos, const void *old);
 
+/* The snapshot alone (state_file.c); *gen: the journal generation it
+ * continues in. state_load adds the journal (state_journal.c). */
+int state_load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
+			struct cg_error *err);
+
 /* ---- indexes (state_index.c), kept by state.c ---------------------------- */
 
 /* Build them from the lists if there are none and st has a config. */

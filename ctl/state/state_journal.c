@@ -353,6 +353,30 @@ int state_journal_replay(struct cg_state *st, const char *path,
 	}
 }
 
+/* ---- loading: the snapshot, then the journal ------------------------------- */
+
+int state_load_journaled(struct cg_state *st, const char *path,
+			 struct cg_journal_pos *pos, struct cg_error *err)
+{
+	struct cg_journal_pos p = { 0 };
+	int ret = state_load_snapshot(st, path, &p.snapshot_gen, err);
+
+	if (!ret)
+		ret = state_journal_replay(st, path, &p, err);
+	if (ret) {
+		state_free(st);
+		return ret;
+	}
+	if (pos)
+		*pos = p;
+	return 0;
+}
+
+int state_load(struct cg_state *st, const char *path, struct cg_error *err)
+{
+	return state_load_journaled(st, path, NULL, err);
+}
+
 /* ---- writing -------------------------------------------------------------- */
 
 /* Open generation gen's file for appending, its length cut to len; a new
