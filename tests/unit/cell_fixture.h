@@ -62,26 +62,6 @@ static inline void key_of(unsigned int seed, wg_key key)
 	ck_assert(key_from_base64(key, b64));
 }
 
-/* call must fail with want_status naming want_field, and leave the state
- * byte-for-byte as it was. */
-#define REJECTS(call, want_status, want_field)                  \
-	do {                                                    \
-		char *before_ = state_to_string(&st);           \
-		char *after_;                                   \
-		int ret_;                                       \
-                                                                \
-		ck_assert_ptr_nonnull(before_);                 \
-		memset(&err, 0, sizeof(err));                   \
-		ret_ = (call);                                  \
-		ck_assert_msg(ret_ < 0, "accepted: %s", #call); \
-		tu_assert_err(&err, want_status, want_field);   \
-		after_ = state_to_string(&st);                  \
-		ck_assert_ptr_nonnull(after_);                  \
-		ck_assert_str_eq(after_, before_);              \
-		free(before_);                                  \
-		free(after_);                                   \
-	} while (0)
-
 /* ---- cells in the state -------------------------------------------------- */
 
 #define CALENDAR                                                          \

@@ -108,25 +108,6 @@ static inline int del(const char *id, struct cg_forward_def *removed)
 	return state_delete_forward(&st, id, removed, &err);
 }
 
-/* call must fail with want_status naming want_field, and leave the state
- * byte for byte as it was. */
-#define REJECTS(call, want_status, want_field)                  \
-	do {                                                    \
-		char *before_ = state_to_string(&st);           \
-		char *after_;                                   \
-		int ret_;                                       \
-                                                                \
-		ck_assert_ptr_nonnull(before_);                 \
-		ret_ = (call);                                  \
-		ck_assert_msg(ret_ < 0, "accepted: %s", #call); \
-		tu_assert_err(&err, want_status, want_field);   \
-		after_ = state_to_string(&st);                  \
-		ck_assert_ptr_nonnull(after_);                  \
-		ck_assert_str_eq(after_, before_);              \
-		free(before_);                                  \
-		free(after_);                                   \
-	} while (0)
-
 /* A raw body that must be refused. */
 #define REJECTS_BODY(body, status, field) \
 	REJECTS(add_fwd(body, NULL), status, field)

@@ -196,27 +196,6 @@ static inline unsigned int access_count(const struct cg_peer_def *p)
 	return n;
 }
 
-/*
- * call must fail with want_status naming want_field, and leave the state
- * byte-for-byte as it was.
- */
-#define REJECTS(call, want_status, want_field)                  \
-	do {                                                    \
-		char *before_ = state_to_string(&st);           \
-		char *after_;                                   \
-		int ret_;                                       \
-                                                                \
-		ck_assert_ptr_nonnull(before_);                 \
-		ret_ = (call);                                  \
-		ck_assert_msg(ret_ < 0, "accepted: %s", #call); \
-		tu_assert_err(&err, want_status, want_field);   \
-		after_ = state_to_string(&st);                  \
-		ck_assert_ptr_nonnull(after_);                  \
-		ck_assert_str_eq(after_, before_);              \
-		free(before_);                                  \
-		free(after_);                                   \
-	} while (0)
-
 #define CALENDAR                                                           \
 	"{\"endpoints\": [{\"ip\": \"172.20.0.21\", \"proto\": \"tcp\", "  \
 	"\"port\": 80}], \"dnat\": [{\"proto\": \"tcp\", \"port\": 5232, " \

@@ -135,6 +135,27 @@ static inline void tu_write(const char *path, const char *text)
 		ck_assert_msg((err)->msg[0] != '\0', "no error message"); \
 	} while (0)
 
+/* For tests of the state, with a `struct cg_state st` and a `struct
+ * cg_error err` of their own: call must fail with want_status naming
+ * want_field, and leave the state byte for byte as it was. */
+#define REJECTS(call, want_status, want_field)                  \
+	do {                                                    \
+		char *before_ = state_to_string(&st);           \
+		char *after_;                                   \
+		int ret_;                                       \
+                                                                \
+		ck_assert_ptr_nonnull(before_);                 \
+		memset(&err, 0, sizeof(err));                   \
+		ret_ = (call);                                  \
+		ck_assert_msg(ret_ < 0, "accepted: %s", #call); \
+		tu_assert_err(&err, want_status, want_field);   \
+		after_ = state_to_string(&st);                  \
+		ck_assert_ptr_nonnull(after_);                  \
+		ck_assert_str_eq(after_, before_);              \
+		free(before_);                                  \
+		free(after_);                                   \
+	} while (0)
+
 /* Run one suite; the exit status says whether every test passed. */
 static inline int tu_run(Suite *s)
 {
