@@ -86,6 +86,40 @@ struct cg_lpm_key {
 	__u8 addr[4];
 };
 
+/* ---- IPv6 keys (issue 17) ----------------------------------------------
+ * IPv6 has maps of its own, so the IPv4 fast path keeps its 4-byte keys and
+ * its cache footprint; both families resolve to the same struct
+ * cg_identity, so policy is written once. */
+
+/* Key of cg_peers6: a peer's /128. */
+struct cg_addr6_key {
+	__u8 addr[16];
+};
+
+/* Key of the IPv6 LPM tries (cg_cells6, cg_local_nets6). */
+struct cg_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Key of cg_services6; as cg_service_key, with an IPv6 address. */
+struct cg_service6_key {
+	__u8 addr[16];
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* The cell's own IPv6 addresses; value of cg_settings6 (one entry). All
+ * zero when the cell is IPv4-only (no wireguard.address6). */
+struct cg_settings6 {
+	__u8 wg_addr[16]; /* the router's WireGuard IPv6 address */
+	__u8 uplink_addr[16]; /* the uplink's global IPv6 address, or :: */
+	__u8 prefix[16]; /* uplink.prefix6: routed without NAT, or :: */
+	__u8 prefix_len; /* 0: no routed prefix (NAT66 to uplink_addr) */
+	__u8 pad[7];
+};
+
 /* What an address of the cell itself is; value of cg_local_nets. Packets
  * from peers to these networks must match a service, or are dropped. */
 enum cg_net_kind {

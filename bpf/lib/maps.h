@@ -42,6 +42,56 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_local_nets SEC(".maps");
 
+/* ---- IPv6 (issue 17): the same roles, IPv6 keys ---------------------- */
+
+/* Peers by exact /128; sized as cg_peers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_addr6_key);
+	__type(value, struct cg_identity);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_peers6 SEC(".maps");
+
+/* Linked cells by IPv6 subnet (subnet6 of an invite). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cg_lpm6_key);
+	__type(value, struct cg_identity);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_cells6 SEC(".maps");
+
+/* The cell's own IPv6 networks (address6's subnet, the bridge's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cg_lpm6_key);
+	__type(value, struct cg_local_net);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_local_nets6 SEC(".maps");
+
+/* Service catalog for IPv6 endpoints; port 0 = all ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_service6_key);
+	__type(value, struct cg_service);
+	__uint(max_entries, 4096);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_services6 SEC(".maps");
+
+/* One entry: the cell's IPv6 addresses (zero when IPv4-only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_settings6);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_settings6 SEC(".maps");
+
 /* Service catalog: {ip, proto, port} -> service id; port 0 = all ports. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

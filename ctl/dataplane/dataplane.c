@@ -84,7 +84,7 @@ static int check_bpffs(const char *dir)
 
 static uint32_t map_capacity(const struct dp_options *o, const char *name)
 {
-	if (!strcmp(name, "cg_peers"))
+	if (!strcmp(name, "cg_peers") || !strcmp(name, "cg_peers6"))
 		return o->max_peers;
 	if (!strcmp(name, "cg_epochs") || !strcmp(name, "cg_counters"))
 		return o->max_peers + 1; /* slot 0: CG_IDENT_UNKNOWN */
