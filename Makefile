@@ -22,7 +22,7 @@ BPFTOOL ?= bpftool
 # per top-level make (recursive makes inherit CELLGATE_DEPS_DONE).
 DEPS_NONE := clean help demo-down deps
 DEPS_BUILD := all install vmlinux format format-check
-DEPS_BENCH := bench bench-quick
+DEPS_BENCH := bench bench-quick bench-kernels
 DEPS_FRESH := test-fresh test
 DEPS_DEB := deb test-deb test
 GOALS := $(or $(MAKECMDGOALS),all)
@@ -95,7 +95,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_QUICK_SECONDS ?= 25
 
 .PHONY: FORCE all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
-	install clean format format-check help fuzz fuzz-quick bench bench-quick
+	install clean format format-check help fuzz fuzz-quick bench bench-quick bench-kernels
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
 
@@ -116,6 +116,7 @@ help:
 	@echo "make demo        two-cell demo in namespaces (make demo-down)"
 	@echo "make bench       benchmarks vs iptables -> docs/BENCHMARKS.md (long)"
 	@echo "make bench-quick headline ratios in under 3 minutes"
+	@echo "make bench-kernels 10 and 100k peers on kernel WireGuard under qemu -> docs/bench/kernel-scale.md"
 	@echo "make install     install to \$$DESTDIR\$$PREFIX"
 	@echo "make deb         Debian 12 package in $(BUILD)/deb (make test-deb tests it)"
 	@echo "make vmlinux     regenerate vmlinux/$(ARCH)/vmlinux.h"
@@ -274,6 +275,20 @@ bench:
 bench-quick:
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@tests/bench/run.sh quick
+
+# The control plane at 100k peers (wireguard-go stops at 65,536): the 6.1
+# VM of test-kernels, kernel WireGuard, its "scale" step alone; the page
+# is written only from a complete run.
+BENCH_KERNELS_N ?= 10 100000
+bench-kernels:
+	@$(MAKE) --no-print-directory $(BUILD)/cellgate $(BUILD)/tests/bpf_test \
+		$(BUILD)/tests/bpf_insns
+	@CGK_STEPS=kernel,scale CGK_SCALE_N="$(BENCH_KERNELS_N)" CGK_MEM=6144 \
+		CGK_TIMEOUT=3600 BUILD=$(BUILD) tests/kernels/run.sh
+	@mkdir -p docs/bench
+	@tests/kernels/scale_report.sh $(BUILD)/kernels/run/scale.tsv \
+		>docs/bench/kernel-scale.md
+	@echo "docs/bench/kernel-scale.md written"
 
 # ---- demo ------------------------------------------------------------------
 

@@ -15,7 +15,10 @@
 # each step in CGK_RESULTS (a directory shared with the host over 9p),
 # which tests/kernels/run.sh reads after the VM has powered off. Each
 # step has its own time limit, so a hang names the step that hung.
-# CGK_STEPS (comma-separated: kernel,insns,bpf_test,e2e) runs only some.
+# CGK_STEPS (comma-separated: kernel,insns,bpf_test,e2e) runs only some;
+# the step "scale" (the control plane at 100k peers on kernel WireGuard,
+# tests/kernels/scale_kernel_wg.sh) runs only when CGK_STEPS names it:
+# `make bench-kernels`.
 set -u
 
 repo=${CGK_REPO:?CGK_REPO is not set (kernel command line cgk.repo=)}
@@ -27,7 +30,8 @@ n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-want() { [ -z "${CGK_STEPS:-}" ] || [[ ",$CGK_STEPS," == *",$1,"* ]]; }
+want() { [ -z "${CGK_STEPS:-}" ] || named "$1"; }
+named() { [[ ",${CGK_STEPS:-}," == *",$1,"* ]]; }
 
 # run_step NAME LIMIT LOG CMD...: CMD with its output in LOG, within
 # LIMIT seconds (a shell function: without a limit); TAP line with the
@@ -80,6 +84,11 @@ want bpf_test && run_step "bpf_test: the BPF_PROG_TEST_RUN suite" 400 bpf_test.l
 # ---- 4: kernel WireGuard end to end ---------------------------------------------------
 want e2e && run_step "e2e on kernel WireGuard (generic netlink)" 400 e2e.log \
 	env WG_PEERS=kernel CELLGATE="$build/cellgate" bash tests/kernels/e2e_kernel_wg.sh
+
+# ---- 5: the control plane at scale (only when named) ----------------------------------
+named scale && run_step "scale: start, PUTs, ticks, import at N = ${CGK_SCALE_N:-10 100000} (scale.tsv)" \
+	"${CGK_SCALE_LIMIT:-2400}" scale.log \
+	env CELLGATE="$build/cellgate" bash tests/kernels/scale_kernel_wg.sh
 
 echo "1..$n"
 echo "# guest: $n steps, $failed failed"

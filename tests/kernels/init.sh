@@ -20,7 +20,8 @@
 # Parameters come on the kernel command line: cgk.script=PATH (the guest
 # script, a path in the host's root), cgk.repo=DIR (the repository),
 # cgk.build=DIR (its build directory), cgk.steps=A,B (the guest's steps
-# to run; all when absent).
+# to run; all when absent), cgk.scale_n=A:B (the peer counts of the
+# "scale" step, colon-separated).
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -38,7 +39,7 @@ halt_now() {
 	echo o >/proc/sysrq-trigger
 }
 
-script='' repo='' build='' steps=''
+script='' repo='' build='' steps='' scale_n=''
 # Words, not lines: the command line is one line of words.
 # shellcheck disable=SC2013
 for arg in $(cat /proc/cmdline); do
@@ -47,6 +48,7 @@ for arg in $(cat /proc/cmdline); do
 	cgk.repo=*) repo=${arg#cgk.repo=} ;;
 	cgk.build=*) build=${arg#cgk.build=} ;;
 	cgk.steps=*) steps=${arg#cgk.steps=} ;;
+	cgk.scale_n=*) scale_n=$(echo "${arg#cgk.scale_n=}" | tr ':' ' ') ;;
 	esac
 done
 
@@ -100,6 +102,7 @@ say "running $script"
 echo "=== cgk-guest-begin" >/dev/console
 chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	HOME=/root TERM=dumb CGK_REPO="$repo" CGK_BUILD="$build" CGK_STEPS="$steps" CGK_RESULTS=/run/cgk-results \
+	${scale_n:+CGK_SCALE_N="$scale_n"} \
 	/bin/bash "$script" </dev/null >/dev/console 2>&1
 rc=$?
 echo "=== cgk-guest-end $rc" >/dev/console

@@ -30,7 +30,8 @@ limit=${CGK_TIMEOUT:-900}
 accel=${CGK_ACCEL:-tcg}
 smp=${CGK_SMP:-2}
 mem=${CGK_MEM:-2048}
-# Some of the guest's steps only (kernel,insns,bpf_test,e2e), to iterate.
+# Some of the guest's steps only (kernel,insns,bpf_test,e2e), to iterate;
+# "scale" (make bench-kernels) runs only when named, at CGK_SCALE_N peers.
 steps=${CGK_STEPS:-}
 
 skip() {
@@ -82,7 +83,7 @@ mkdir -p "$results"
 log "booting $kpkg under qemu ($accel, $smp vCPUs, $mem MiB, limit ${limit}s)"
 "$qemu" -nodefaults -machine pc -accel "$accel" -cpu max -smp "$smp" -m "$mem" \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3 cgk.script=$here/guest.sh cgk.repo=$repo cgk.build=$build${steps:+ cgk.steps=$steps}" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3 cgk.script=$here/guest.sh cgk.repo=$repo cgk.build=$build${steps:+ cgk.steps=$steps}${CGK_SCALE_N:+ cgk.scale_n=$(echo $CGK_SCALE_N | tr ' ' ':')}" \
 	-display none -monitor none -no-reboot \
 	-serial "file:$results/console.log" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
@@ -135,6 +136,12 @@ fi
 if grep -q '^FAIL' "$results/insns.txt" 2>/dev/null; then
 	echo "# verifier log (tail) of what did not load:"
 	tail -n 40 "$results/insns.err" | sed 's/^/    /'
+fi
+
+if [ -f "$results/scale.log" ]; then
+	echo "# scale_kernel_wg.sh on $(cat "$results/kernel" 2>/dev/null) (rows in scale.tsv):"
+	grep -E '^(N=|#)' "$results/scale.log" | sed 's/^/    /'
+	failed_step scale.log
 fi
 
 # ---- verified instructions: 6.1 next to the host ----------------------------------------
