@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# 64-byte UDP over wireguard-go for several router set-ups side by side,
+# with the noise of a shared machine taken out as far as it can be
+# (issue 15). run.sh builds a topology per run, so its runs of two
+# competitors are tens of seconds apart and a 2-CPU machine's load
+# changes between them (ratios of one run spread over 0.6-1.6). Here
+# every variant gets its topology once and keeps it; then ROUNDS rounds
+# run one short UDP test per variant, the order rotated each round, and
+# each round's figures are divided by no filter's of the same round.
+# An idle topology costs nothing (wireguard-go's idle peers have no
+# timers), so the variants only differ in what is measured.
+#
+#   WG_PAIR_N (10000) peers, WG_PAIR_ROUNDS (12), BENCH_T (2 s a test),
+#   WG_PAIR_VARIANTS ("none iptables cellgate cg_nofilter"; the first is
+#   the reference; any competitor or control of run.sh's task_wg).
+#
+# Prints per variant and round: datagrams received/s over the reference's,
+# the router wireguard-go's CPU seconds, and its socket's drops; then the
+# median of each; the last line "name=median_ratio ...".
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
+
+N=${WG_PAIR_N:-10000}
+ROUNDS=${WG_PAIR_ROUNDS:-12}
+BENCH_T=${BENCH_T:-2}
+read -r -a VARIANTS <<<"${WG_PAIR_VARIANTS:-none iptables cellgate cg_nofilter}"
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: benchmarks need root" >&2; exit 77; }
+bench_begin
+BASE_PFX=$PFX BASE_SH=$SH BASE_WORK=$WORK
+RESULTS=$BASE_WORK/results
+mkdir -p "$RESULTS"
+
+# use_variant K: the globals of lib.sh (names, WORK, namespaces) for
+# variant K, each in its own namespaces, interfaces and directory.
+use_variant() {
+	PFX=$BASE_PFX-$1 SH=$BASE_SH$1 WORK=$BASE_WORK/v$1
+	R=$PFX-r CW=$PFX-cw S=$PFX-s I=$PFX-i
+}
+
+bench_teardown() {
+	local k
+	set +e # best effort: every variant's topology, whatever fails
+	for k in "${!VARIANTS[@]}"; do
+		use_variant "$k"
+		topo_down
+	done
+	WORK=$BASE_WORK
+}
+
+setup_variant() {
+	local k=$1 comp=${VARIANTS[$1]}
+	use_variant "$k"
+	mkdir -p "$WORK"
+	cp "$BASE_WORK/client.key" "$BASE_WORK/router.key" "$WORK/"
+	topo_wg
+	case $comp in
+	cellgate)
+		cellgate_start "$N" bulk || die "cellgate does not start"
+		;;
+	cg_*)
+		cellgate_start "$N" bulk || die "cellgate does not start"
+		cellgate_control "$comp"
+		;;
+	*)
+		router_wg "$N" "$comp" 1
+		[ "$comp" = none ] || load_rules "$comp" "$N" "${SH}w" "${SH}up" "${SH}br" "$R" >/dev/null
+		;;
+	esac
+	client_wg "$N"
+	bg_in "$S" iperf3 -s >/dev/null 2>&1
+	wait_for 5 sh -c "ip netns exec $S ss -ltn | grep -q ':5201 '" || die "iperf3 -s"
+}
+
+# One UDP test of variant K; prints "pps cpu_s drops".
+udp_once() {
+	local pps
+	use_variant "$1"
+	wg_udp_begin
+	pps=$(iperf_udp "$CW") || pps=0
+	RESULTS=$BASE_WORK/r1
+	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+	wg_udp_end x "$N" 1
+	printf '%s %s %s\n' "$pps" \
+		"$(awk '$5 == "wg_udp_wggo_cpu_s" {print $6}' "$RESULTS/fwd.tsv")" \
+		"$(awk '$5 == "wg_udp_rcvbuf_drops" {print $6}' "$RESULTS/fwd.tsv")"
+}
+
+for k in "${!VARIANTS[@]}"; do
+	log "wg_pair: setting up ${VARIANTS[$k]} at N=$N"
+	setup_variant "$k"
+done
+nv=${#VARIANTS[@]}
+: >"$BASE_WORK/rows"
+for round in $(seq "$ROUNDS"); do
+	for j in $(seq 0 $((nv - 1))); do
+		k=$(((j + round) % nv))
+		echo "$round $k $(udp_once "$k")" >>"$BASE_WORK/rows"
+	done
+	log "wg_pair: round $round/$ROUNDS done"
+done
+
+python3 - "$BASE_WORK/rows" "${VARIANTS[@]}" <<-'PY'
+import statistics, sys
+rows, names = sys.argv[1], sys.argv[2:]
+by = {}
+for line in open(rows):
+    r, k, pps, cpu, drops = line.split()
+    by[(int(r), int(k))] = (float(pps), float(cpu or 0), int(drops or 0))
+rounds = sorted({r for r, _ in by})
+summary = []
+for k, name in enumerate(names):
+    ratios = [by[(r, k)][0] / by[(r, 0)][0] for r in rounds
+              if by[(r, 0)][0] > 0 and (r, k) in by]
+    kpps = [by[(r, k)][0] / 1000 for r in rounds if (r, k) in by]
+    cpu = [by[(r, k)][1] for r in rounds if (r, k) in by]
+    drops = [by[(r, k)][2] for r in rounds if (r, k) in by]
+    print("%-12s ratio %s" % (name, " ".join("%.2f" % x for x in ratios)))
+    print("%-12s kpps  %s" % ("", " ".join("%.1f" % x for x in kpps)))
+    print("%-12s median ratio %.3f [%.2f-%.2f], kpps %.1f, wireguard-go cpu %.2f s, drops %d"
+          % ("", statistics.median(ratios), min(ratios), max(ratios),
+             statistics.median(kpps), statistics.median(cpu),
+             statistics.median(drops)))
+    summary.append("%s=%.3f" % (name, statistics.median(ratios)))
+print(" ".join(summary))
+PY
