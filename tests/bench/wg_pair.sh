@@ -14,7 +14,8 @@
 #
 #   WG_PAIR_N (10000) peers, WG_PAIR_ROUNDS (12), BENCH_T (2 s a test),
 #   WG_PAIR_VARIANTS ("none iptables cellgate cg_nofilter"; the first is
-#   the reference; any competitor or control of run.sh's task_wg).
+#   the reference; any competitor or control of run.sh's task_wg;
+#   "cellgate@PATH" or "cg_nofilter@PATH" runs the controller at PATH).
 #
 # Prints per variant and round: datagrams received/s over the reference's,
 # the router wireguard-go's CPU seconds, and its socket's drops; then the
@@ -33,6 +34,7 @@ read -r -a VARIANTS <<<"${WG_PAIR_VARIANTS:-none iptables cellgate cg_nofilter}"
 [ "$(id -u)" = 0 ] || { echo "SKIP: benchmarks need root" >&2; exit 77; }
 bench_begin
 BASE_PFX=$PFX BASE_SH=$SH BASE_WORK=$WORK
+declare -a CG_PIDS=()
 RESULTS=$BASE_WORK/results
 mkdir -p "$RESULTS"
 
@@ -54,7 +56,9 @@ bench_teardown() {
 }
 
 setup_variant() {
-	local k=$1 comp=${VARIANTS[$1]}
+	local k=$1 comp=${VARIANTS[$1]%@*} CELLGATE=$CELLGATE
+	# "cellgate@PATH": another build of the controller, side by side.
+	[ "$comp" = "${VARIANTS[$1]}" ] || CELLGATE=${VARIANTS[$1]#*@}
 	use_variant "$k"
 	mkdir -p "$WORK"
 	cp "$BASE_WORK/client.key" "$BASE_WORK/router.key" "$WORK/"
@@ -62,6 +66,7 @@ setup_variant() {
 	case $comp in
 	cellgate)
 		cellgate_start "$N" bulk || die "cellgate does not start"
+		CG_PIDS[$k]=$CG_PID
 		;;
 	cg_*)
 		cellgate_start "$N" bulk || die "cellgate does not start"
@@ -96,6 +101,28 @@ for k in "${!VARIANTS[@]}"; do
 	setup_variant "$k"
 done
 nv=${#VARIANTS[@]}
+
+# The set-ups at rest, over one window: the CPU seconds of each router
+# wireguard-go and of each controller (the periodic work: UAPI dumps,
+# resyncs, GC, metrics), nothing else running.
+idle_ticks() {
+	local k w c
+	for k in "${!VARIANTS[@]}"; do
+		use_variant "$k"
+		w=$(proc_cpu_ticks "$(router_wg_pid)")
+		c=$(proc_cpu_ticks "${CG_PIDS[$k]:-0}")
+		echo "$k ${w:-0} ${c:-0}"
+	done
+}
+IDLE=${WG_PAIR_IDLE:-10}
+idle_ticks >"$BASE_WORK/idle0"
+sleep "$IDLE"
+idle_ticks >"$BASE_WORK/idle1"
+paste "$BASE_WORK/idle0" "$BASE_WORK/idle1" | while read -r k w0 c0 _ w1 c1; do
+	awk -v n="${VARIANTS[$k]}" -v w=$((w1 - w0)) -v c=$((c1 - c0)) \
+		-v hz="$(getconf CLK_TCK)" -v t="$IDLE" \
+		'BEGIN { printf "idle %ss: %-12s wireguard-go %.2f s, controller %.2f s\n", t, n, w / hz, c / hz }'
+done
 : >"$BASE_WORK/rows"
 for round in $(seq "$ROUNDS"); do
 	for j in $(seq 0 $((nv - 1))); do
@@ -120,9 +147,9 @@ for k, name in enumerate(names):
     kpps = [by[(r, k)][0] / 1000 for r in rounds if (r, k) in by]
     cpu = [by[(r, k)][1] for r in rounds if (r, k) in by]
     drops = [by[(r, k)][2] for r in rounds if (r, k) in by]
-    print("%-12s ratio %s" % (name, " ".join("%.2f" % x for x in ratios)))
-    print("%-12s kpps  %s" % ("", " ".join("%.1f" % x for x in kpps)))
-    print("%-12s median ratio %.3f [%.2f-%.2f], kpps %.1f, wireguard-go cpu %.2f s, drops %d"
+    print("%-14s ratio %s" % (name, " ".join("%.2f" % x for x in ratios)))
+    print("%-14s kpps  %s" % ("", " ".join("%.1f" % x for x in kpps)))
+    print("%-14s median ratio %.3f [%.2f-%.2f], kpps %.1f, wireguard-go cpu %.2f s, drops %d"
           % ("", statistics.median(ratios), min(ratios), max(ratios),
              statistics.median(kpps), statistics.median(cpu),
              statistics.median(drops)))
