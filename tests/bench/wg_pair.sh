@@ -66,7 +66,7 @@ setup_variant() {
 	case $comp in
 	cellgate)
 		cellgate_start "$N" bulk || die "cellgate does not start"
-		CG_PIDS[$k]=$CG_PID
+		CG_PIDS[k]=$CG_PID
 		;;
 	cg_*)
 		cellgate_start "$N" bulk || die "cellgate does not start"
