@@ -17,6 +17,7 @@
 #          prints the headline and each run's ratios; writes no docs
 #
 # Environment: BENCH_N, BENCH_RUNS, BENCH_T (seconds per iperf3 run, 5),
+# BENCH_PAIR_ROUNDS (rounds of wg_pair.sh per N in full mode, 10; 0: none),
 # BENCH_CONNS (connections per connection-rate run, 1000), BENCH_BUDGET
 # (seconds allowed for one-by-one installs, 60), BENCH_CHANGES (policy
 # changes timed for the enforcement latency, 200), BENCH_PUTS (PUTs timed
@@ -69,6 +70,7 @@ wg)
 	;;
 esac
 BENCH_CONNS=${BENCH_CONNS:-1000}
+PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-10} # task_wg_pair, full mode; 0: none
 BUDGET=${BENCH_BUDGET:-60}
 CHANGES=${BENCH_CHANGES:-200}
 [ "$MODE" = quick ] && CHANGES=20
@@ -331,6 +333,20 @@ task_wg() {
 	topo_down
 }
 
+# task_wg_pair N: UDP over wireguard-go again, every set-up's topology
+# kept and short tests alternated in rounds (wg_pair.sh): the runs above
+# are tens of seconds apart, and on a shared machine the load's drift
+# between them is larger than the differences they measure. Rows
+# wg_udp_pair_ratio, one per round.
+task_wg_pair() {
+	local n=$1
+	progress "over wireguard-go N=$n: UDP in paired rounds ($PAIR_ROUNDS)"
+	WG_PAIR_N=$n WG_PAIR_ROUNDS=$PAIR_ROUNDS WG_PAIR_ROWS=$RESULTS/fwd.tsv \
+		WG_PAIR_VARIANTS="none iptables ipset cellgate cg_nofilter" \
+		"$here/wg_pair.sh" >>"$RESULTS/wg_pair-$n.txt" 2>&1 ||
+		log "bench: paired rounds at N=$n failed: see $RESULTS/wg_pair-$n.txt"
+}
+
 # ---- item 2 over veth: the filter's cost alone -------------------------------------------
 
 topo_veth() {
@@ -412,6 +428,8 @@ for n in $N_LIST; do
 		done
 	done
 	if [ "$MODE" = full ]; then
+		[ "$n" -lt "$WG_GO_MAX_PEERS" ] && [ "$PAIR_ROUNDS" -gt 0 ] &&
+			TASKS+=("task_wg_pair $n")
 		for r in $(seq "$RUNS"); do
 			for c in $COMPETITORS; do TASKS+=("task_veth $c $n $r"); done
 		done

@@ -15,7 +15,9 @@
 #   WG_PAIR_N (10000) peers, WG_PAIR_ROUNDS (12), BENCH_T (2 s a test),
 #   WG_PAIR_VARIANTS ("none iptables cellgate cg_nofilter"; the first is
 #   the reference; any competitor or control of run.sh's task_wg;
-#   "cellgate@PATH" or "cg_nofilter@PATH" runs the controller at PATH).
+#   "cellgate@PATH" or "cg_nofilter@PATH" runs the controller at PATH),
+#   WG_PAIR_ROWS (a file: each round's ratio appended as rows of run.sh,
+#   "fwd VARIANT N ROUND wg_udp_pair_ratio RATIO").
 #
 # Prints per variant and round: datagrams received/s over the reference's,
 # the router wireguard-go's CPU seconds, and its socket's drops; then the
@@ -156,3 +158,14 @@ for k, name in enumerate(names):
     summary.append("%s=%.3f" % (name, statistics.median(ratios)))
 print(" ".join(summary))
 PY
+if [ -n "${WG_PAIR_ROWS:-}" ]; then
+	awk -v n="$N" -v names="${VARIANTS[*]}" '
+		BEGIN { split(names, v, " ") }
+		{ pps[$1 " " $2] = $3 }
+		END { for (x in pps) { split(x, a, " ")
+			ref = pps[a[1] " 0"]
+			if (ref > 0)
+				printf "fwd\t%s\t%s\t%s\twg_udp_pair_ratio\t%.4f\n",
+					v[a[2] + 1], n, a[1], pps[x] / ref } }' \
+		"$BASE_WORK/rows" >>"$WG_PAIR_ROWS"
+fi
