@@ -22,7 +22,7 @@ BPFTOOL ?= bpftool
 # per top-level make (recursive makes inherit CELLGATE_DEPS_DONE).
 DEPS_NONE := clean help demo-down deps
 DEPS_BUILD := all install vmlinux format format-check
-DEPS_BENCH := bench bench-quick bench-kernels
+DEPS_BENCH := bench bench-quick bench-wg bench-kernels
 DEPS_FRESH := test-fresh test
 DEPS_DEB := deb test-deb test
 GOALS := $(or $(MAKECMDGOALS),all)
@@ -95,7 +95,8 @@ FUZZ_SECONDS ?= 300
 FUZZ_QUICK_SECONDS ?= 25
 
 .PHONY: FORCE all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
-	install clean format format-check help fuzz fuzz-quick bench bench-quick bench-kernels
+	install clean format format-check help fuzz fuzz-quick bench bench-quick \
+	bench-wg bench-kernels
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
 
@@ -116,6 +117,7 @@ help:
 	@echo "make demo        two-cell demo in namespaces (make demo-down)"
 	@echo "make bench       benchmarks vs iptables -> docs/BENCHMARKS.md (long)"
 	@echo "make bench-quick headline ratios in under 3 minutes"
+	@echo "make bench-wg    UDP over wireguard-go, set-ups side by side (~5 min)"
 	@echo "make bench-kernels 10 and 100k peers on kernel WireGuard under qemu -> docs/bench/kernel-scale.md"
 	@echo "make install     install to \$$DESTDIR\$$PREFIX"
 	@echo "make deb         Debian 12 package in $(BUILD)/deb (make test-deb tests it)"
@@ -289,6 +291,13 @@ bench-kernels:
 	@tests/kernels/scale_report.sh $(BUILD)/kernels/run/scale.tsv \
 		>docs/bench/kernel-scale.md
 	@echo "docs/bench/kernel-scale.md written"
+
+# UDP over wireguard-go with every set-up's topology kept and short tests
+# alternated (tests/bench/wg_pair.sh; WG_PAIR_N, WG_PAIR_ROUNDS,
+# WG_PAIR_VARIANTS): the ratios of make bench without the load's drift.
+bench-wg:
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@tests/bench/wg_pair.sh
 
 # ---- demo ------------------------------------------------------------------
 

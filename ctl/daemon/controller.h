@@ -96,6 +96,9 @@ struct controller {
 		/* CPU time of the periodic work (its thread), for /metrics
 		 * (written by the tick alone, read as is). */
 		uint64_t tick_cpu_ns;
+		/* The WireGuard drift check's interval, stretched with its
+		 * cost (written by the tick alone, read as is). */
+		uint64_t wg_check_interval_ns;
 	} stats;
 };
 

@@ -594,6 +594,11 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "checks, conntrack GC, WireGuard drift repair, map "
 		       "resync).");
 	metrics_f64(m, (double)c->stats.tick_cpu_ns / 1e9, NULL);
+	metrics_family(m, "cellgate_wireguard_check_interval_seconds", GAUGE,
+		       "Interval of the WireGuard drift check: 5 s, longer "
+		       "when a check costs more than 0.5 % of it (a "
+		       "wireguard-go dump of many peers).");
+	metrics_f64(m, (double)c->stats.wg_check_interval_ns / 1e9, NULL);
 	ctl_heal_metrics(c, m);
 	ctl_join_metrics(c, m);
 

@@ -318,6 +318,43 @@ perf_end() {
 	PERF_PID=
 }
 
+# wg_udp_begin / wg_udp_end COMP N RUN: around a UDP run over wireguard-go,
+# where the datagrams the router did not forward went: the CPU seconds
+# the router's wireguard-go used (wg_udp_wggo_cpu_s) and the datagrams
+# the kernel dropped because its UDP socket was full
+# (wg_udp_rcvbuf_drops, UdpRcvbufErrors of the router's namespace).
+router_wg_pid() {
+	cat "$WORK/cg/state/wireguard-go.pid" "$WORK/router.wgpid" 2>/dev/null | head -1
+}
+
+proc_cpu_ticks() {
+	# utime + stime, fields 14 and 15 after the "(comm)" one
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'
+}
+
+udp_rcvbuf_errors() {
+	ip netns exec "$R" awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp
+}
+
+wg_udp_begin() {
+	WG_UDP_PID=$(router_wg_pid)
+	WG_UDP_T0=$(proc_cpu_ticks "$WG_UDP_PID")
+	WG_UDP_D0=$(udp_rcvbuf_errors)
+}
+
+wg_udp_end() {
+	local t1 d1 hz
+	t1=$(proc_cpu_ticks "$WG_UDP_PID")
+	d1=$(udp_rcvbuf_errors)
+	hz=$(getconf CLK_TCK)
+	[ -n "$WG_UDP_T0" ] && [ -n "$t1" ] &&
+		emit fwd "$1" "$2" "$3" wg_udp_wggo_cpu_s \
+			"$(awk -v a="$WG_UDP_T0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+	[ -n "$WG_UDP_D0" ] && [ -n "$d1" ] &&
+		emit fwd "$1" "$2" "$3" wg_udp_rcvbuf_drops "$((d1 - WG_UDP_D0))"
+	return 0
+}
+
 # cg_api METHOD PATH [BODY]: the admin API, body on stdout, 2xx or fail.
 cg_api() {
 	ip netns exec "$R" curl -sSf -m 30 -X "$1" \

@@ -191,6 +191,11 @@ def headline(rows):
                         tag + "_vs_nofilter"
                     out[name] = (n, a / b)
                     break
+    # The same ratio from paired rounds (wg_pair.sh), full mode only.
+    for comp in ("cellgate", "iptables", "ipset", "cg_nofilter"):
+        name = ("" if comp == "cellgate" else comp + "_") + \
+            "wg_pps_paired_vs_nofilter"
+        out[name] = at_largest("fwd", comp, "wg_udp_pair_ratio")
     for metric, tag in (("masq_cps", "masq_conn_rate"),
                         ("fwd_cps", "fwd_conn_rate")):
         for n in reversed(ns_of(rows)):
@@ -523,6 +528,23 @@ def doc(rows, machine, made):
         png = "fwd_%s.png" % metric.rsplit("_", 1)[0]
         if png in made:
             w("\n![%s](bench/%s)\n" % (title, png))
+        w("\n")
+    pair_ns = [n for n in ns
+               if stat(rows, "fwd", "cellgate", n, "wg_udp_pair_ratio").ok()]
+    if pair_ns:
+        w("### UDP over wireguard-go, paired rounds (ratio to no filter)\n\n")
+        w("The runs above are tens of seconds apart, each on a topology of "
+          "its own, and the load of a shared machine drifts between them "
+          "more than the filters differ. `tests/bench/wg_pair.sh` (`make "
+          "bench-wg`) keeps every set-up's topology and alternates 2-s UDP "
+          "tests between them, the order rotated each round; each round "
+          "over no filter's of the same round, median [min-max] of the "
+          "rounds.\n\n")
+        w(table(["competitor"] + ["N=" + n_label(n) for n in pair_ns],
+                [[COMP_LABEL[c]] +
+                 [cell(stat(rows, "fwd", c, n, "wg_udp_pair_ratio"))
+                  for n in pair_ns]
+                 for c in COMPETITORS + ["cg_nofilter"] if c != "none"]))
         w("\n")
     w("Target: over WireGuard with 10k peers, >= 97% of the throughput with "
       "no filter.\n\n")

@@ -11,8 +11,13 @@
 #          headline ratios, the last line "name=ratio ..."; writes no docs
 #   api    the control plane alone (task_api: import, PUTs, memory) at 10
 #          and BENCH_N (10000), once; prints the headline; writes no docs
+#   wg     the runs over wireguard-go alone (task_wg: no filter, iptables,
+#          cellgate, the control cg_nofilter; BENCH_WG overrides the
+#          list) at BENCH_N ("10 10000"), BENCH_RUNS (5) alternated runs;
+#          prints the headline and each run's ratios; writes no docs
 #
 # Environment: BENCH_N, BENCH_RUNS, BENCH_T (seconds per iperf3 run, 5),
+# BENCH_PAIR_ROUNDS (rounds of wg_pair.sh per N in full mode, 10; 0: none),
 # BENCH_CONNS (connections per connection-rate run, 1000), BENCH_BUDGET
 # (seconds allowed for one-by-one installs, 60), BENCH_CHANGES (policy
 # changes timed for the enforcement latency, 200), BENCH_PUTS (PUTs timed
@@ -50,12 +55,22 @@ api)
 	SINGLE=0
 	RESULTS=$BENCH_ROOT/build/bench/api
 	;;
+wg)
+	N_LIST=${BENCH_N:-10 10000}
+	RUNS=${BENCH_RUNS:-5}
+	BENCH_T=${BENCH_T:-3}
+	REPEAT=0
+	SINGLE=0
+	RESULTS=$BENCH_ROOT/build/bench/wg
+	BENCH_PERF=${BENCH_PERF:-0}
+	;;
 *)
-	echo "usage: run.sh full|quick|api" >&2
+	echo "usage: run.sh full|quick|api|wg" >&2
 	exit 2
 	;;
 esac
 BENCH_CONNS=${BENCH_CONNS:-1000}
+PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-10} # task_wg_pair, full mode; 0: none
 BUDGET=${BENCH_BUDGET:-60}
 CHANGES=${BENCH_CHANGES:-200}
 [ "$MODE" = quick ] && CHANGES=20
@@ -286,8 +301,10 @@ task_wg() {
 	v=$(iperf_tcp "$CW") || v=NA
 	emit fwd "$comp" "$n" "$r" wg_tcp_bps "$v"
 	[ "$comp" = cellgate ] && bpf_stats_begin "${SH}w"
+	wg_udp_begin
 	v=$(iperf_udp "$CW") || v=NA
 	emit fwd "$comp" "$n" "$r" wg_udp_pps "$v"
+	wg_udp_end "$comp" "$n" "$r"
 	[ "$comp" = cellgate ] && bpf_stats_end "$comp" "$n" "$r"
 	if [ "$r" = 1 ] && perf_begin "$comp" "$n"; then
 		# An extra run, not counted: sampling costs throughput.
@@ -306,7 +323,7 @@ task_wg() {
 		fi
 		emit conn "$comp" "$n" "$r" fwd_cps "${v:-NA}"
 	fi
-	if [ "$comp" = cellgate ] && [ "$r" = 1 ]; then
+	if [ "$comp" = cellgate ] && [ "$r" = 1 ] && [ "$MODE" != wg ]; then
 		progress "cellgate N=$n: enforcement latency over $CHANGES changes"
 		ip netns exec "$R" "$PROG_BENCH" --n "$n" --probe "$WORK/cg/cellgate.json" \
 			--changes "$CHANGES" --peer "p$((n - 1))" --peer-ip "$(peer_ip $((n - 1)))" \
@@ -314,6 +331,20 @@ task_wg() {
 		cellgate_memory "$n" traffic
 	fi
 	topo_down
+}
+
+# task_wg_pair N: UDP over wireguard-go again, every set-up's topology
+# kept and short tests alternated in rounds (wg_pair.sh): the runs above
+# are tens of seconds apart, and on a shared machine the load's drift
+# between them is larger than the differences they measure. Rows
+# wg_udp_pair_ratio, one per round.
+task_wg_pair() {
+	local n=$1
+	progress "over wireguard-go N=$n: UDP in paired rounds ($PAIR_ROUNDS)"
+	WG_PAIR_N=$n WG_PAIR_ROUNDS=$PAIR_ROUNDS WG_PAIR_ROWS=$RESULTS/fwd.tsv \
+		WG_PAIR_VARIANTS="none iptables ipset cellgate cg_nofilter" \
+		"$here/wg_pair.sh" >>"$RESULTS/wg_pair-$n.txt" 2>&1 ||
+		log "bench: paired rounds at N=$n failed: see $RESULTS/wg_pair-$n.txt"
 }
 
 # ---- item 2 over veth: the filter's cost alone -------------------------------------------
@@ -372,16 +403,23 @@ COMPETITORS="none iptables ipset cellgate"
 # WireGuard path's time goes. Quick mode keeps the cheapest telling one.
 CONTROLS="cg_detached cg_stopped cg_nofilter"
 [ "$MODE" = quick ] && CONTROLS=cg_nofilter
+if [ "$MODE" = wg ]; then
+	COMPETITORS=${BENCH_WG:-none iptables cellgate cg_nofilter}
+	CONTROLS=
+fi
 TASKS=()
 # The PUT's cost against N needs a small N to compare with: 10 always.
 API_N=$(echo 10 $N_LIST | tr ' ' '\n' | sort -nu | xargs)
+[ "$MODE" = wg ] && API_N=
 for n in $API_N; do
 	TASKS+=("task_api $n 1")
 done
 for n in $N_LIST; do
 	[ "$MODE" = api ] && break
-	TASKS+=("task_prog $n")
-	TASKS+=("task_install $n")
+	if [ "$MODE" != wg ]; then
+		TASKS+=("task_prog $n")
+		TASKS+=("task_install $n")
+	fi
 	for r in $(seq "$RUNS"); do
 		for c in $COMPETITORS $CONTROLS; do
 			# Beyond wireguard-go's limit, one task says so.
@@ -390,6 +428,8 @@ for n in $N_LIST; do
 		done
 	done
 	if [ "$MODE" = full ]; then
+		[ "$n" -lt "$WG_GO_MAX_PEERS" ] && [ "$PAIR_ROUNDS" -gt 0 ] &&
+			TASKS+=("task_wg_pair $n")
 		for r in $(seq "$RUNS"); do
 			for c in $COMPETITORS; do TASKS+=("task_veth $c $n $r"); done
 		done
@@ -432,6 +472,16 @@ log "bench: measured in ${ELAPSED}s"
 	echo "clang	$(clang --version | head -1)"
 } >"$RESULTS/machine.tsv"
 
+if [ "$MODE" = wg ]; then
+	# Each run's figures over no filter's of the same run (alternated, so
+	# a ratio holds when the machine's load drifts between runs).
+	awk -F'\t' '$1 == "fwd" && $5 ~ /^wg_/ { v[$3 " " $4 " " $5 " " $2] = $6; k[$3 " " $5 " " $2] = 1 }
+		END { for (x in k) { split(x, a, " "); line = x ":";
+			for (r = 1; (a[1] " " r " " a[2] " " a[3]) in v; r++) {
+				y = v[a[1] " " r " " a[2] " " a[3]]; z = v[a[1] " " r " " a[2] " none"]
+				line = line sprintf(" %s", (a[2] ~ /_(tcp_bps|udp_pps)$/ && z + 0 > 0) ? sprintf("%.3f", y / z) : y) }
+			print line } }' "$RESULTS/fwd.tsv" | sort >&2
+fi
 if [ "$MODE" != full ]; then
 	python3 "$here/report.py" --results "$RESULTS" --headline
 else
