@@ -481,7 +481,7 @@ static int key_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct key_args *a = arg;
 	struct join_key_swap *s = &c->join.swap;
-	int ret = dp_set_peer(&c->dp, &a->old, &a->p);
+	int ret = dp_set_peer(&c->dp, &c->state, &a->old, &a->p);
 
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");

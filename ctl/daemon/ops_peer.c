@@ -185,7 +185,10 @@ static void add_revert(struct controller *c, void *arg)
 static int add_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
-	int ret = dp_set_peer(&c->dp, NULL, &a->p);
+	int ret = a->p.n_groups ? ctl_rules_pairs_apply(c) : 0;
+
+	if (!ret)
+		ret = dp_set_peer(&c->dp, &c->state, NULL, &a->p);
 
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
@@ -212,12 +215,25 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 	return ret;
 }
 
+static bool groups_changed(const struct cg_peer_def *a,
+			   const struct cg_peer_def *b)
+{
+	return a->n_groups != b->n_groups ||
+	       memcmp(a->groups, b->groups, sizeof(a->groups));
+}
+
 static int update_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
 
-	return state_update_peer(&c->state, a->name, a->body, &a->old, &a->p,
-				 err);
+	int ret = state_update_peer(&c->state, a->name, a->body, &a->old, &a->p,
+				    err);
+
+	/* New groups may connect classes with more ports than an entry
+	 * holds: refused (409) before anything is saved. */
+	if (!ret && c->state.n_rules && groups_changed(&a->old, &a->p))
+		ret = ctl_rules_compile_check(c, err);
+	return ret;
 }
 
 /* Maps, then WireGuard if the key or the address changed; a new key means
@@ -226,7 +242,10 @@ static int update_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
 	bool new_key = !key_equal(a->old.public_key, a->p.public_key);
-	int ret = dp_set_peer(&c->dp, &a->old, &a->p);
+	int ret = groups_changed(&a->old, &a->p) ? ctl_rules_pairs_apply(c) : 0;
+
+	if (!ret)
+		ret = dp_set_peer(&c->dp, &c->state, &a->old, &a->p);
 
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
@@ -392,8 +411,9 @@ static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 	int ret = 0;
 
 	a->persisted = monotonic_ns();
+	ret = ctl_rules_pairs_apply(c);
 	for (i = 0; i < a->n && !ret; i++)
-		ret = dp_set_peer(&c->dp, NULL, &a->added[i]);
+		ret = dp_set_peer(&c->dp, &c->state, NULL, &a->added[i]);
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
 	a->mapped = monotonic_ns();

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "policy.h"
 
-void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
+void policy_peer_entry(const struct cg_state *st,
+		       const struct cg_peer_def *peer, struct policy_peer *out)
 {
 	memset(out, 0, sizeof(*out));
 	memcpy(out->key.addr, &peer->ip.s_addr, 4);
@@ -19,9 +21,14 @@ void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
 	 * service entry maps the port to this id). */
 	out->value.services[CG_PEER_API_SERVICE_ID / 64] |=
 		1ull << (CG_PEER_API_SERVICE_ID % 64);
+	if (st && st->n_rules) {
+		out->value.rule_class = policy_peer_class(st, peer);
+		policy_rule_services(st, peer, NULL, out->value.services);
+	}
 }
 
-void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
+void policy_cell_entry(const struct cg_state *st,
+		       const struct cg_cell_def *cell, bool sync,
 		       struct policy_cell *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -34,6 +41,10 @@ void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
 	if (sync)
 		out->value.services[CG_SYNC_SERVICE_ID / 64] |=
 			1ull << (CG_SYNC_SERVICE_ID % 64);
+	if (st && st->n_rules) {
+		out->value.rule_class = policy_cell_class(st, cell);
+		policy_rule_services(st, NULL, cell, out->value.services);
+	}
 }
 
 /* A listener of the controller on the wg address as a service: tcp,
@@ -195,6 +206,27 @@ const struct policy_peer *policy_find_peer(const struct policy *pol,
 		       cmp_peer_key);
 }
 
+/* Rules that cannot compile (the API refuses what would not, so only a
+ * state from elsewhere) fail closed: no rule, peers isolated, logged,
+ * and the rest of the policy goes on. */
+static int compile_rules(const struct cg_state *st, struct policy *out)
+{
+	struct cg_error err = { 0 };
+	int ret = policy_compile_rules(st, out, &err);
+
+	if (ret == -ENOMEM) {
+		policy_free(out);
+		return ret;
+	}
+	if (ret) {
+		log_err("rules between peers not applied: %s", err.msg);
+		free(out->rules);
+		out->rules = NULL;
+		out->n_rules = 0;
+	}
+	return 0;
+}
+
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		   struct policy *out)
 {
@@ -221,7 +253,7 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		return -ENOMEM;
 	}
 	for (i = 0; i < st->n_peers; i++)
-		policy_peer_entry(&st->peers[i], &out->peers[i]);
+		policy_peer_entry(st, &st->peers[i], &out->peers[i]);
 	out->n_peers = st->n_peers;
 	/* key is the first member, so the comparator works on elements. */
 	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);
@@ -236,13 +268,13 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 					    CG_PEER_API_SERVICE_ID,
 					    out->services + out->n_services);
 	for (i = 0; i < st->n_cells; i++)
-		policy_cell_entry(&st->cells[i], cfg->sync.port != 0,
+		policy_cell_entry(st, &st->cells[i], cfg->sync.port != 0,
 				  &out->cells[i]);
 	out->n_cells = st->n_cells;
 	compile_dnat(st, out);
 	compile_forwards(st, cfg, out);
 	compile_nets(cfg, out);
-	return 0;
+	return compile_rules(st, out);
 }
 
 int policy_compile_forwards(const struct cg_state *st,
@@ -272,5 +304,6 @@ void policy_free(struct policy *pol)
 	free(pol->forwards);
 	free(pol->fwd_allow);
 	free(pol->cells);
+	free(pol->rules);
 	memset(pol, 0, sizeof(*pol));
 }
