@@ -313,7 +313,8 @@ static int merge_pairs(struct rules_build *b, struct policy *out,
 	size_t i, j;
 	int ret;
 
-	qsort(b->pp, b->n_pp, sizeof(*b->pp), cmp_pp);
+	if (b->n_pp)
+		qsort(b->pp, b->n_pp, sizeof(*b->pp), cmp_pp);
 	out->rules = calloc(b->n_pp ? b->n_pp : 1, sizeof(*out->rules));
 	if (!out->rules)
 		return -ENOMEM;

@@ -213,7 +213,7 @@ static void fill_peers(struct bench *b)
 		def.access[0] =
 			1 | 4; /* service ids 0 and 2: calendar, bench */
 		def.internet_access = true;
-		policy_peer_entry(&def, &pol.peers[i]);
+		policy_peer_entry(&b->st, &def, &pol.peers[i]);
 	}
 	pol.n_peers = b->n;
 	qsort(pol.peers, pol.n_peers, sizeof(*pol.peers), cmp_peer);
