@@ -143,8 +143,8 @@ START_TEST(test_rejects)
 		400, "ports");
 	REJECTS(put("x", "{\"from\": \"group:a\", \"to\": \"group:b\"}"), 400,
 		"ports");
-	REJECTS(put("x", "{\"from\": \"group:a\", \"ports\": [\"any\"]}"),
-		400, "to");
+	REJECTS(put("x", "{\"from\": \"group:a\", \"ports\": [\"any\"]}"), 400,
+		"to");
 	REJECTS(put("x", "{\"from\": \"group:a\", \"to\": \"group:b\", "
 			 "\"ports\": [\"any\"], \"extra\": 1}"),
 		400, "extra");
