@@ -163,6 +163,9 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 	}
 	ret = state_add_peer(&c->state, a->body, generate ? pub : NULL, &a->p,
 			     err);
+	/* Its groups may connect classes past what an entry holds. */
+	if (!ret && a->p.n_groups && c->state.n_rules)
+		ret = ctl_rules_compile_check(c, err);
 	if (ret || !generate)
 		return ret;
 	ret = secrets_store_peer_key(c, a->p.name, a->priv);

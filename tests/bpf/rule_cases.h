@@ -9,15 +9,12 @@
 #ifndef CELLGATE_RULE_CASES_H
 #define CELLGATE_RULE_CASES_H
 
-static const struct pkt_desc eng_dev_syn =
-	TCP(ALICE, 43000, CAROL, 80, TH_SYN);
+static const struct pkt_desc eng_dev_syn = TCP(ALICE, 43000, CAROL, 80, TH_SYN);
 static const struct pkt_desc eng_dev_synack =
 	TCP(CAROL, 80, ALICE, 43000, TH_SYN | TH_ACK);
-static const struct pkt_desc eng_dev_ack =
-	TCP(ALICE, 43000, CAROL, 80, TH_ACK);
+static const struct pkt_desc eng_dev_ack = TCP(ALICE, 43000, CAROL, 80, TH_ACK);
 static const struct pkt_desc eng_dev_ssh = TCP(ALICE, 43001, CAROL, 22, TH_SYN);
-static const struct pkt_desc dev_eng_syn =
-	TCP(CAROL, 43002, ALICE, 80, TH_SYN);
+static const struct pkt_desc dev_eng_syn = TCP(CAROL, 43002, ALICE, 80, TH_SYN);
 static const struct pkt_desc dev_dev_syn = TCP(CAROL, 43003, BOB, 80, TH_SYN);
 
 /* Compile the state and write every map, as a rule operation does. */
@@ -75,8 +72,9 @@ static bool set_groups(struct suite *s, struct check *c, const char *name,
 static bool rules_cell(struct suite *s, struct check *c)
 {
 	return set_groups(s, c, "alice", "{\"groups\":[\"engineers\"]}") &&
-	       set_groups(s, c, "bob",
-			  "{\"groups\":[\"devices\"],\"peer_to_peer\":false}") &&
+	       set_groups(
+		       s, c, "bob",
+		       "{\"groups\":[\"devices\"],\"peer_to_peer\":false}") &&
 	       set_groups(s, c, "carol", "{\"groups\":[\"devices\"]}") &&
 	       rule_put(s, c, "eng-dev",
 			"{\"from\":\"group:engineers\",\"to\":"
