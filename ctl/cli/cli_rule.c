@@ -61,8 +61,7 @@ int cli_rule_show(struct cli *cli, int argc, char **argv)
 
 int cli_rule_del(struct cli *cli, int argc, char **argv)
 {
-	return cli_delete_object(cli, argc, argv, "/api/rules",
-				 "deleted rule");
+	return cli_delete_object(cli, argc, argv, "/api/rules", "deleted rule");
 }
 
 /* The controller checks selectors and ports (and names the field): the
