@@ -46,8 +46,8 @@ static void bench_rules_state(struct bench *b)
 			 "\"tcp/443\",\"tcp/%u\"]}",
 			 k % BENCH_GROUPS, rule_target(k), RULE_PORT);
 		o = json_tokener_parse(body);
-		if (!o || state_put_rule(&b->st, name, o, &old, &existed, &put,
-					 &err))
+		if (!o ||
+		    state_put_rule(&b->st, name, o, &old, &existed, &put, &err))
 			die("rule %s: %s", name, err.msg);
 		json_object_put(o);
 	}
@@ -101,7 +101,8 @@ static void bench_rule_pairs(struct bench *b, struct cg_peer_def *defs,
 	b->st.n_peers = 0;
 	if (ret)
 		die("rules: %s", err.msg);
-	fprintf(stderr, "prog_bench: %u peers, %d groups, %d rules: %zu "
+	fprintf(stderr,
+		"prog_bench: %u peers, %d groups, %d rules: %zu "
 		"class pairs\n",
 		b->n, BENCH_GROUPS, BENCH_RULES, pol->n_rules);
 }
