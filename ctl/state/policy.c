@@ -7,7 +7,9 @@
 #include "log.h"
 #include "policy.h"
 
-void policy_peer_entry(const struct cg_state *st,
+/* Without rules (or without a state: only the key is wanted) no class
+ * and no rule-given services. */
+static void peer_entry(const struct policy_rules_ctx *ctx,
 		       const struct cg_peer_def *peer, struct policy_peer *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -21,16 +23,40 @@ void policy_peer_entry(const struct cg_state *st,
 	 * service entry maps the port to this id). */
 	out->value.services[CG_PEER_API_SERVICE_ID / 64] |=
 		1ull << (CG_PEER_API_SERVICE_ID % 64);
-	if (st && st->n_rules) {
-		out->value.rule_class = policy_peer_class(st, peer);
-		policy_rule_services(st, peer, NULL, out->value.services);
+	if (ctx && ctx->st->n_rules) {
+		out->value.rule_class = policy_ctx_peer_class(ctx, peer);
+		policy_ctx_services(ctx, peer, NULL, out->value.services);
 	}
+}
+
+void policy_peer_entry_ctx(const struct policy_rules_ctx *ctx,
+			   const struct cg_peer_def *peer,
+			   struct policy_peer *out)
+{
+	peer_entry(ctx, peer, out);
+}
+
+void policy_peer_entry(const struct cg_state *st,
+		       const struct cg_peer_def *peer, struct policy_peer *out)
+{
+	struct policy_rules_ctx ctx;
+
+	/* Out of memory: the entry without what rules give (denies more,
+	 * never less); the periodic map check writes it again. */
+	if (!st || !st->n_rules || policy_rules_ctx_init(st, &ctx)) {
+		peer_entry(NULL, peer, out);
+		return;
+	}
+	peer_entry(&ctx, peer, out);
+	policy_rules_ctx_free(&ctx);
 }
 
 void policy_cell_entry(const struct cg_state *st,
 		       const struct cg_cell_def *cell, bool sync,
 		       struct policy_cell *out)
 {
+	struct policy_rules_ctx ctx;
+
 	memset(out, 0, sizeof(*out));
 	out->key.prefixlen = cell->info.vpn_subnet.prefix;
 	memcpy(out->key.addr, &cell->info.vpn_subnet.addr.s_addr, 4);
@@ -41,9 +67,10 @@ void policy_cell_entry(const struct cg_state *st,
 	if (sync)
 		out->value.services[CG_SYNC_SERVICE_ID / 64] |=
 			1ull << (CG_SYNC_SERVICE_ID % 64);
-	if (st && st->n_rules) {
-		out->value.rule_class = policy_cell_class(st, cell);
-		policy_rule_services(st, NULL, cell, out->value.services);
+	if (st && st->n_rules && !policy_rules_ctx_init(st, &ctx)) {
+		out->value.rule_class = policy_ctx_cell_class(&ctx, cell);
+		policy_ctx_services(&ctx, NULL, cell, out->value.services);
+		policy_rules_ctx_free(&ctx);
 	}
 }
 
@@ -230,6 +257,7 @@ static int compile_rules(const struct cg_state *st, struct policy *out)
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		   struct policy *out)
 {
+	struct policy_rules_ctx ctx;
 	size_t i, cap = 0, n_dnat = 0, n_allow = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -252,8 +280,13 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		policy_free(out);
 		return -ENOMEM;
 	}
+	if (policy_rules_ctx_init(st, &ctx)) {
+		policy_free(out);
+		return -ENOMEM;
+	}
 	for (i = 0; i < st->n_peers; i++)
-		policy_peer_entry(st, &st->peers[i], &out->peers[i]);
+		policy_peer_entry_ctx(&ctx, &st->peers[i], &out->peers[i]);
+	policy_rules_ctx_free(&ctx);
 	out->n_peers = st->n_peers;
 	/* key is the first member, so the comparator works on elements. */
 	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);

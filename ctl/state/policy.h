@@ -86,16 +86,33 @@ void policy_peer_entry(const struct cg_state *st,
 		       const struct cg_peer_def *peer, struct policy_peer *out);
 
 /* ---- rules between peers (policy_rules.c) ---- */
+/* What identities' entries need from the rules, gathered once (named
+ * peers and cells sorted, the rules to services): O(log rules) per
+ * identity after O(rules log rules) here. */
+struct policy_rules_ctx {
+	const struct cg_state *st;
+	const char **peers, **cells; /* named by peer:/cell:, sorted */
+	size_t n_peers, n_cells;
+	const struct cg_rule_def **svc; /* rules to service:NAME */
+	size_t n_svc;
+};
+int policy_rules_ctx_init(const struct cg_state *st,
+			  struct policy_rules_ctx *ctx);
+void policy_rules_ctx_free(struct policy_rules_ctx *ctx);
 /* An identity's rule class: 0 when no rule can match it. */
-uint64_t policy_peer_class(const struct cg_state *st,
-			   const struct cg_peer_def *peer);
-uint64_t policy_cell_class(const struct cg_state *st,
-			   const struct cg_cell_def *cell);
+uint64_t policy_ctx_peer_class(const struct policy_rules_ctx *ctx,
+			       const struct cg_peer_def *peer);
+uint64_t policy_ctx_cell_class(const struct policy_rules_ctx *ctx,
+			       const struct cg_cell_def *cell);
 /* OR into services the bits of the services rules give the peer (or,
  * peer NULL, the cell). */
-void policy_rule_services(const struct cg_state *st,
-			  const struct cg_peer_def *peer,
-			  const struct cg_cell_def *cell, __u64 *services);
+void policy_ctx_services(const struct policy_rules_ctx *ctx,
+			 const struct cg_peer_def *peer,
+			 const struct cg_cell_def *cell, __u64 *services);
+/* The peer's entry with a context built once for many peers. */
+void policy_peer_entry_ctx(const struct policy_rules_ctx *ctx,
+			   const struct cg_peer_def *peer,
+			   struct policy_peer *out);
 /* Compile st's rules into out->rules (sorted by key). 0; -E2BIG (409 at
  * "ports": a class pair needs more than CG_RULE_PORTS ranges), -ENOTUNIQ
  * (two classes' hashes collide) or -ENOMEM, with err set. */

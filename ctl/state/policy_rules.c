@@ -40,23 +40,58 @@ static uint64_t fnv(uint64_t h, const char *tag, const char *s)
 	return (h ^ 0xff) * FNV_PRIME; /* the separator */
 }
 
-static bool sel_is(const struct cg_selector *sel, enum cg_selector_kind kind,
-		   const char *name)
+static int cmp_str(const void *a, const void *b)
 {
-	return sel->kind == kind && !strcmp(sel->name, name);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Does a rule name this peer (cell) itself? O(rules). */
-static bool named_by_rule(const struct cg_state *st, enum cg_selector_kind kind,
-			  const char *name)
+static bool in_sorted(const char *const *v, size_t n, const char *name)
 {
-	size_t i;
+	return n && bsearch(&name, v, n, sizeof(*v), cmp_str);
+}
 
-	for (i = 0; i < st->n_rules; i++)
-		if (sel_is(&st->rules[i].from, kind, name) ||
-		    sel_is(&st->rules[i].to, kind, name))
-			return true;
-	return false;
+/* What identities' entries need from the rules, gathered once per
+ * compile (O(rules log rules)) so that each identity costs O(log rules)
+ * and the service rules alone, not a pass over every rule. */
+int policy_rules_ctx_init(const struct cg_state *st,
+			  struct policy_rules_ctx *ctx)
+{
+	size_t i, n = st->n_rules ? st->n_rules : 1;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->st = st;
+	ctx->peers = calloc(2 * n, sizeof(*ctx->peers));
+	ctx->cells = calloc(2 * n, sizeof(*ctx->cells));
+	ctx->svc = calloc(n, sizeof(*ctx->svc));
+	if (!ctx->peers || !ctx->cells || !ctx->svc) {
+		policy_rules_ctx_free(ctx);
+		return -ENOMEM;
+	}
+	for (i = 0; i < st->n_rules; i++) {
+		const struct cg_rule_def *r = &st->rules[i];
+		const struct cg_selector *sel[2] = { &r->from, &r->to };
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			if (sel[k]->kind == CG_SEL_PEER)
+				ctx->peers[ctx->n_peers++] = sel[k]->name;
+			else if (sel[k]->kind == CG_SEL_CELL)
+				ctx->cells[ctx->n_cells++] = sel[k]->name;
+		}
+		if (r->to.kind == CG_SEL_SERVICE)
+			ctx->svc[ctx->n_svc++] = r;
+	}
+	qsort(ctx->peers, ctx->n_peers, sizeof(*ctx->peers), cmp_str);
+	qsort(ctx->cells, ctx->n_cells, sizeof(*ctx->cells), cmp_str);
+	return 0;
+}
+
+void policy_rules_ctx_free(struct policy_rules_ctx *ctx)
+{
+	free(ctx->peers);
+	free(ctx->cells);
+	free(ctx->svc);
+	memset(ctx, 0, sizeof(*ctx));
 }
 
 static uint64_t class_of(const struct cg_peer_def *peer, const char *named,
@@ -78,40 +113,38 @@ static uint64_t class_of(const struct cg_peer_def *peer, const char *named,
 	return h ? h : 1;
 }
 
-uint64_t policy_peer_class(const struct cg_state *st,
-			   const struct cg_peer_def *peer)
+uint64_t policy_ctx_peer_class(const struct policy_rules_ctx *ctx,
+			       const struct cg_peer_def *peer)
 {
-	bool named = named_by_rule(st, CG_SEL_PEER, peer->name);
+	bool named = in_sorted(ctx->peers, ctx->n_peers, peer->name);
 
 	return class_of(peer, named ? peer->name : NULL, NULL);
 }
 
-uint64_t policy_cell_class(const struct cg_state *st,
-			   const struct cg_cell_def *cell)
+uint64_t policy_ctx_cell_class(const struct policy_rules_ctx *ctx,
+			       const struct cg_cell_def *cell)
 {
 	const char *name = cell->info.cell_name;
 
 	return class_of(NULL, NULL,
-			named_by_rule(st, CG_SEL_CELL, name) ? name : NULL);
+			in_sorted(ctx->cells, ctx->n_cells, name) ? name :
+								    NULL);
 }
 
-/* Bits of the services rules give this peer (or cell). */
-void policy_rule_services(const struct cg_state *st,
-			  const struct cg_peer_def *peer,
-			  const struct cg_cell_def *cell, __u64 *services)
+void policy_ctx_services(const struct policy_rules_ctx *ctx,
+			 const struct cg_peer_def *peer,
+			 const struct cg_cell_def *cell, __u64 *services)
 {
 	size_t i;
 
-	for (i = 0; i < st->n_rules; i++) {
-		const struct cg_rule_def *r = &st->rules[i];
+	for (i = 0; i < ctx->n_svc; i++) {
+		const struct cg_rule_def *r = ctx->svc[i];
 		const struct cg_service_def *svc;
 
-		if (r->to.kind != CG_SEL_SERVICE)
-			continue;
 		if (peer ? !selector_matches_peer(&r->from, peer) :
 			   !selector_matches_cell(&r->from, cell))
 			continue;
-		svc = state_service(st, r->to.name);
+		svc = state_service(ctx->st, r->to.name);
 		if (svc)
 			services[svc->id / 64] |= 1ull << (svc->id % 64);
 	}
@@ -164,7 +197,8 @@ static bool same_set(const struct class_rep *a, const struct class_rep *b)
 		       a->peer->n_groups * sizeof(a->peer->groups[0]));
 }
 
-static int collect_classes(const struct cg_state *st, const struct policy *pol,
+static int collect_classes(const struct cg_state *st,
+			   const struct policy_rules_ctx *ctx,
 			   struct rules_build *b, struct cg_error *err)
 {
 	size_t i, k, n = 0;
@@ -175,20 +209,19 @@ static int collect_classes(const struct cg_state *st, const struct policy *pol,
 	/* pol->peers is sorted by address, st->peers is not: match by
 	 * position of the state's own arrays. */
 	for (i = 0; i < st->n_peers; i++) {
-		uint64_t c = policy_peer_class(st, &st->peers[i]);
+		uint64_t c = policy_ctx_peer_class(ctx, &st->peers[i]);
 
 		if (c)
 			b->classes[n++] =
 				(struct class_rep){ c, &st->peers[i], NULL };
 	}
 	for (i = 0; i < st->n_cells; i++) {
-		uint64_t c = policy_cell_class(st, &st->cells[i]);
+		uint64_t c = policy_ctx_cell_class(ctx, &st->cells[i]);
 
 		if (c)
 			b->classes[n++] =
 				(struct class_rep){ c, NULL, &st->cells[i] };
 	}
-	(void)pol;
 	qsort(b->classes, n, sizeof(*b->classes), cmp_rep);
 	for (i = k = 0; i < n; i++) {
 		if (k && b->classes[k - 1].class == b->classes[i].class) {
@@ -340,19 +373,23 @@ int policy_compile_rules(const struct cg_state *st, struct policy *out,
 			 struct cg_error *err)
 {
 	struct rules_build b = { 0 };
+	struct policy_rules_ctx ctx = { 0 };
 	size_t i;
 	int ret = 0;
 
 	out->rules = NULL;
 	out->n_rules = 0;
 	if (st->n_rules)
-		ret = collect_classes(st, out, &b, err);
+		ret = policy_rules_ctx_init(st, &ctx);
+	if (!ret && st->n_rules)
+		ret = collect_classes(st, &ctx, &b, err);
 	for (i = 0; !ret && i < st->n_rules; i++)
 		ret = expand_rule(&b, &st->rules[i]);
 	if (!ret)
 		ret = merge_pairs(&b, out, err);
 	if (ret == -ENOMEM)
 		cg_error_set(err, 500, "", "out of memory");
+	policy_rules_ctx_free(&ctx);
 	free(b.classes);
 	free(b.pp);
 	return ret;

@@ -196,10 +196,12 @@ static void fill_peers(struct bench *b)
 {
 	struct policy pol;
 	struct cg_peer_def *defs = calloc(b->n, sizeof(*defs)), *def;
+	struct policy_rules_ctx ctx;
 	uint32_t i;
 	int ret;
 
-	if (!defs || policy_compile(&b->st, &b->cfg, &pol))
+	if (!defs || policy_compile(&b->st, &b->cfg, &pol) ||
+	    policy_rules_ctx_init(&b->st, &ctx))
 		die("policy_compile failed");
 	free(pol.peers);
 	pol.peers = calloc(b->n, sizeof(*pol.peers));
@@ -215,8 +217,9 @@ static void fill_peers(struct bench *b)
 			1 | 4; /* service ids 0 and 2: calendar, bench */
 		def->internet_access = true;
 		bench_peer_groups(i, b->n, def);
-		policy_peer_entry(&b->st, def, &pol.peers[i]);
+		policy_peer_entry_ctx(&ctx, def, &pol.peers[i]);
 	}
+	policy_rules_ctx_free(&ctx);
 	pol.n_peers = b->n;
 	qsort(pol.peers, pol.n_peers, sizeof(*pol.peers), cmp_peer);
 	bench_rule_pairs(b, defs, &pol);
