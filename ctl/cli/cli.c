@@ -31,7 +31,8 @@ static const struct cli_command commands[] = {
 	  "list of groups, repeated; --no-groups: none)" },
 	{ "peer", "del", cli_peer_del, "NAME", "remove a peer" },
 	{ "peer", "import", cli_peer_import,
-	  "FILE|- [--service SVC]... [--internet] [--peer-to-peer]",
+	  "FILE|- [--service SVC]... [--internet] [--peer-to-peer]\n"
+	  "[--group G]...",
 	  "add many peers at once, all or none: {\"peers\": [...]} as\n"
 	  "JSON, or lines \"<public_key> <ip> [comment]\" (the comment\n"
 	  "becomes the name; '#' lines are skipped); the options fill\n"
