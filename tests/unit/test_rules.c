@@ -259,6 +259,10 @@ START_TEST(test_service_rule)
 		  (1ull << (id % 64)));
 	ck_assert(!(entry_of("dev1")->value.services[id / 64] &
 		    (1ull << (id % 64))));
+	/* The service stays while a rule grants it. */
+	REJECTS(state_delete_service(&st, "web", &err), 409, "name");
+	ck_assert_int_eq(state_delete_rule(&st, "w", NULL, &err), 0);
+	ck_assert_int_eq(state_delete_service(&st, "web", &err), 0);
 }
 END_TEST
 
