@@ -314,6 +314,18 @@ int state_delete_peer(struct cg_state *st, const char *name,
 		cg_error_set(err, 404, "name", "no peer '%s'", name);
 		return -ENOENT;
 	}
+	/* A rule naming it would hand its grants to a later peer of the
+	 * same name: the rule goes first. */
+	for (size_t i = 0; i < st->n_rules; i++)
+		if ((st->rules[i].from.kind == CG_SEL_PEER &&
+		     !strcmp(st->rules[i].from.name, name)) ||
+		    (st->rules[i].to.kind == CG_SEL_PEER &&
+		     !strcmp(st->rules[i].to.name, name))) {
+			cg_error_set(err, 409, "name",
+				     "peer '%s' is named by rule '%s'", name,
+				     st->rules[i].name);
+			return -EBUSY;
+		}
 	if (removed)
 		*removed = *cur;
 	state_remove(st, ST_PEERS, cur);

@@ -236,6 +236,8 @@ START_TEST(test_any_and_named_peer)
 	/* eng1 keeps what its group gives. */
 	ck_assert_ptr_nonnull(pair("eng1", "dev1"));
 	ck_assert_ptr_nonnull(pair("eng2", "dev1"));
+	/* A named peer stays while a rule names it. */
+	REJECTS(state_delete_peer(&st, "loner", NULL, &err), 409, "name");
 }
 END_TEST
 
