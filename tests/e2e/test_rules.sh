@@ -104,6 +104,9 @@ check "controller restarts" test $? -eq 0
 check "after restart: the rule is there" like '"to":"peer:dev1"' "$(api_ok $CELL GET /api/rules/eng-dev)"
 check "after restart: eng -> dev1 tcp/80 allowed" reach eng $DEV1 80 dev1-80
 check "after restart: eng -> dev2 tcp/80 denied (not named)" blocked eng $DEV2 80
+out=$(api $CELL DELETE /api/peers/dev1)
+check "a peer a rule names is not deleted (409 name)" \
+	sh -c '[ "$1" = 409 ] && echo "$2" | grep -q "\"field\":\"name\""' _ "$(status_of "$out")" "$out"
 
 # ---- bad input: 4xx naming the field, nothing changed ---------------------------
 before=$(api_ok $CELL GET /api/rules)
