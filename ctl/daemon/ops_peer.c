@@ -410,13 +410,21 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct import_args *a = arg;
+	struct policy_rules_ctx ctx = { 0 };
+	bool rules = c->state.n_rules > 0;
 	size_t i;
 	int ret = 0;
 
 	a->persisted = monotonic_ns();
 	ret = ctl_rules_pairs_apply(c);
+	/* The rules' context once for the batch, not once a peer. */
+	if (!ret && rules && policy_rules_ctx_init(&c->state, &ctx))
+		ret = -ENOMEM;
 	for (i = 0; i < a->n && !ret; i++)
-		ret = dp_set_peer(&c->dp, &c->state, NULL, &a->added[i]);
+		ret = dp_set_peer_ctx(&c->dp, rules ? &ctx : NULL, NULL,
+				      &a->added[i]);
+	if (rules)
+		policy_rules_ctx_free(&ctx);
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
 	a->mapped = monotonic_ns();

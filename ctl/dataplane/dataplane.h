@@ -90,6 +90,11 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol);
 /* Install or change one peer (old: its previous definition, or NULL). */
 int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
 		const struct cg_peer_def *old, const struct cg_peer_def *peer);
+/* The same with the rules' context built once for many peers (a bulk
+ * import); ctx NULL: no rules. */
+int dp_set_peer_ctx(struct dataplane *dp, const struct policy_rules_ctx *ctx,
+		    const struct cg_peer_def *old,
+		    const struct cg_peer_def *peer);
 int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer);
 /* After a service change: rewrite the service map from pol and re-judge
  * every identity's flows. */

@@ -104,14 +104,15 @@ static bool identity_unchanged(struct dataplane *dp,
 	       same_identity(&cur, &e->value);
 }
 
-int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
-		const struct cg_peer_def *old, const struct cg_peer_def *peer)
+/* Install or change one peer whose entry e is compiled. */
+static int set_peer_entry(struct dataplane *dp, const struct cg_peer_def *old,
+			  const struct cg_peer_def *peer,
+			  const struct policy_peer *e)
 {
-	struct policy_peer e, o;
+	struct policy_peer o;
 	int ret;
 
 	dp->writes++;
-	policy_peer_entry(st, peer, &e);
 	if (!old) {
 		ret = counters_reset(dp, peer->id);
 		if (ret)
@@ -120,9 +121,9 @@ int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
 	/* Unchanged policy at an unchanged address: no new epoch, which
 	 * would re-judge every flow of the peer for nothing. */
 	if (old && old->ip.s_addr == peer->ip.s_addr &&
-	    identity_unchanged(dp, &e))
+	    identity_unchanged(dp, e))
 		return 0;
-	ret = identity_write(dp, &e);
+	ret = identity_write(dp, e);
 	if (ret || !old || old->ip.s_addr == peer->ip.s_addr)
 		return ret;
 	/* The address moved: the old key must stop admitting anything. */
@@ -131,6 +132,25 @@ int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
 	    errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
+		const struct cg_peer_def *old, const struct cg_peer_def *peer)
+{
+	struct policy_peer e;
+
+	policy_peer_entry(st, peer, &e);
+	return set_peer_entry(dp, old, peer, &e);
+}
+
+int dp_set_peer_ctx(struct dataplane *dp, const struct policy_rules_ctx *ctx,
+		    const struct cg_peer_def *old,
+		    const struct cg_peer_def *peer)
+{
+	struct policy_peer e;
+
+	policy_peer_entry_ctx(ctx, peer, &e);
+	return set_peer_entry(dp, old, peer, &e);
 }
 
 int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)

@@ -149,4 +149,12 @@ check "eng -> dev2 tcp/22 denied once dev2 has no group" blocked eng $DEV2 22
 check "cellgate rule del" cli rule del cli-rule
 check "the rule is gone" test "$(status_of "$(api $CELL GET /api/rules/cli-rule)")" = 404
 
+# ---- import with groups ---------------------------------------------------------
+pub=$(wg genkey | wg pubkey)
+out=$(api $CELL POST /api/peers/import "{\"peers\":[{\"name\":\"dev3\",\"public_key\":\"$pub\",\"groups\":[\"devices\"]}]}")
+check "import of a peer with groups -> 201" test "$(status_of "$out")" = 201
+check "  the imported peer is in its group" like '"groups":\["devices"\]' "$(api_ok $CELL GET /api/peers/dev3)"
+check "  and has the devices' rule class in cg_peers" \
+	test "$(bpftool map dump pinned "$WORK/$CELL/bpf/cg_peers" | grep -c '"rule_class": [1-9]')" -ge 2
+
 e2e_end
