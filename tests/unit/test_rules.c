@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cell.h"
 #include "policy.h"
 #include "state.h"
 #include "testutil.h"
@@ -356,6 +357,42 @@ START_TEST(test_state_file_round_trip)
 }
 END_TEST
 
+/* A linked cell named by a rule gets a class of its own, and the pair
+ * from it to the devices. */
+START_TEST(test_cell_selector)
+{
+	char key[WG_KEY_B64_LEN + 1], buf[512];
+	uint8_t link_key[LINK_KEY_LEN];
+	struct cg_cell_info info;
+	struct cg_rule_key k;
+	json_object *o;
+
+	fleet();
+	tu_key_b64(77, key);
+	snprintf(buf, sizeof(buf),
+		 "{\"cell_name\": \"office\", \"public_key\": \"%s\", "
+		 "\"endpoint\": \"198.51.100.77:51820\", \"vpn_subnet\": "
+		 "\"10.0.1.0/24\", \"domain\": \"office.cell\", "
+		 "\"version\": 1}",
+		 key);
+	o = tu_json(buf);
+	ck_assert(cell_info_parse(o, &info, NULL, &err));
+	json_object_put(o);
+	memset(link_key, 7, sizeof(link_key));
+	ck_assert_int_eq(state_link_cell(&st, &info, link_key, NULL, &err), 0);
+	put_ok("office-dev", "{\"from\": \"cell:office\", \"to\": "
+			     "\"group:devices\", \"ports\": [\"tcp/80\"]}");
+	compile();
+	ck_assert_uint_eq(pol.n_cells, 1);
+	ck_assert(pol.cells[0].value.rule_class != 0);
+	k.src_class = pol.cells[0].value.rule_class;
+	k.dst_class = entry_of("dev1")->value.rule_class;
+	ck_assert_ptr_nonnull(policy_find_rule(&pol, &k));
+	k.dst_class = entry_of("eng1")->value.rule_class;
+	ck_assert_ptr_null(policy_find_rule(&pol, &k));
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -370,6 +407,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_too_many_ranges);
 	tcase_add_test(tc, test_groups_field);
 	tcase_add_test(tc, test_state_file_round_trip);
+	tcase_add_test(tc, test_cell_selector);
 	suite_add_tcase(s, tc);
 	return s;
 }
