@@ -83,7 +83,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_LIB_SRCS := $(wildcard ctl/state/state*.c) ctl/state/config.c \
 	ctl/common/jsonx.c ctl/common/util.c ctl/common/key.c \
 	ctl/common/hashidx.c ctl/common/log.c \
-	ctl/state/policy.c ctl/state/cell.c ctl/common/crypto.c \
+	ctl/state/policy.c ctl/state/policy_rules.c ctl/state/cell.c \
+	ctl/common/crypto.c \
 	ctl/state/join_token.c
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(BUILD)/fuzz/fuzz_request $(BUILD)/fuzz/fuzz_config \
@@ -258,7 +259,7 @@ $(BUILD)/bench/baseline.bpf.o: tests/bench/baseline.bpf.c $(BPF_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/prog_bench: tests/bench/prog_bench.c tests/bpf/pktgen.h tests/bpf/private_bpffs.h \
+$(BUILD)/bench/prog_bench: tests/bench/prog_bench.c tests/bench/bench_rules.h tests/bpf/pktgen.h tests/bpf/private_bpffs.h \
 		$(CTL_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CTL_CFLAGS) -Itests/bpf -o $@ $< $(CTL_OBJS) \

@@ -258,6 +258,10 @@ HANDLER(cell_invite, ctl_cell_invite(c, &out, &err), 201)
 HANDLER(list_invites, ctl_list_invites(c, &out), 200)
 HANDLER(revoke_invite, ctl_revoke_invite(c, req->param, &err), 204)
 HANDLER(list_cells, ctl_list_cells(c, &out), 200)
+HANDLER(list_rules, ctl_list_rules(c, &out), 200)
+HANDLER(get_rule, ctl_get_rule(c, req->param, &out, &err), 200)
+HANDLER(put_rule, ctl_put_rule(c, req->param, req->body, &out, &err), 200)
+HANDLER(delete_rule, ctl_delete_rule(c, req->param, &err), 204)
 HANDLER(link_cell, ctl_link_cell(c, req->body, &out, &err), 201)
 HANDLER(get_cell, ctl_get_cell(c, req->param, &out, &err), 200)
 HANDLER(unlink_cell, ctl_unlink_cell(c, req->param, &err), 204)
@@ -289,6 +293,10 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/join-tokens/{name}", get_join_token, false, false, 0 },
 	{ "DELETE", "/api/join-tokens/{name}", delete_join_token, false, false,
 	  0 },
+	{ "GET", "/api/rules", list_rules, false, false, 0 },
+	{ "GET", "/api/rules/{name}", get_rule, false, false, 0 },
+	{ "PUT", "/api/rules/{name}", put_rule, false, true, 0 },
+	{ "DELETE", "/api/rules/{name}", delete_rule, false, false, 0 },
 	{ "GET", "/api/forwards", list_forwards, false, false, 0 },
 	{ "POST", "/api/forwards", add_forward, false, true, 0 },
 	{ "GET", "/api/forwards/{id}", get_forward, false, false, 0 },

@@ -73,6 +73,44 @@ struct cg_identity {
 	__u8 internet_access; /* may reach addresses outside the cell */
 	__u8 pad[2];
 	__u64 services[CG_SERVICE_WORDS]; /* bit n: may use service id n */
+	/* Rule class (issue 18): which rules between peers apply to this
+	 * identity, computed by the controller from its groups (and from
+	 * whether a rule names it); 0: no rule can match it, and the
+	 * datapath skips the rule lookup. See struct cg_rule_key. */
+	__u64 rule_class;
+};
+
+/* ---- rules between peers (issue 18) -------------------------------------
+ * The controller compiles rules ("group:engineers -> group:devices on
+ * tcp/80") into one entry per pair of rule classes that some rule
+ * connects. A class stands for every identity with the same set of
+ * groups (a peer or cell named by a rule gets a class of its own), so
+ * 10k peers in 100 groups make as many classes as there are distinct
+ * group sets, and 1k rules compile into entries for the pairs of classes
+ * they connect. A new flow between two identities then costs one hash
+ * lookup, whatever the number of rules and groups; an established flow
+ * none (conntrack). */
+#define CG_RULE_PORTS 16 /* port entries of one class pair */
+
+struct cg_rule_key {
+	__u64 src_class; /* the flow's source's cg_identity.rule_class */
+	__u64 dst_class;
+};
+
+/* One allowed port range. proto 0: every protocol and port ("any");
+ * IPPROTO_ICMP: echo (ports unused); TCP/UDP: ports lo..hi. */
+struct cg_rule_port {
+	__u8 proto;
+	__u8 pad;
+	__u16 lo;
+	__u16 hi;
+};
+
+/* Value of cg_rules: the union of the ports of every rule from the
+ * source class to the destination class. */
+struct cg_rule_ports {
+	__u32 n; /* entries used in port[] */
+	struct cg_rule_port port[CG_RULE_PORTS];
 };
 
 /* Key of cg_peers: one peer address. */

@@ -32,6 +32,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_cells SEC(".maps");
 
+/* Rules between peers, compiled by class pair (abi.h, issue 18). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_rule_key);
+	__type(value, struct cg_rule_ports);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_rules SEC(".maps");
+
 /* The cell's own networks (wg subnet, bridge subnet, extras). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -143,6 +143,41 @@ static __always_inline bool cg_may_use(const struct cg_identity *id,
 	return id->services[bit / 64] & (1ULL << (bit % 64));
 }
 
+/* Does a rule between peers (issue 18) let src open this flow to dst?
+ * It takes identities, not addresses, so both address families use it.
+ * One hash lookup, and none when either side is in no rule class. */
+static __always_inline bool cg_rule_allows(const struct cg_identity *src,
+					   const struct cg_identity *dst,
+					   const struct cg_ct_key *t)
+{
+	struct cg_rule_key key = {
+		.src_class = src->rule_class,
+		.dst_class = dst->rule_class,
+	};
+	const struct cg_rule_ports *r;
+	__u32 i;
+
+	if (!key.src_class || !key.dst_class)
+		return false;
+	r = bpf_map_lookup_elem(&cg_rules, &key);
+	if (!r)
+		return false;
+	for (i = 0; i < CG_RULE_PORTS; i++) {
+		const struct cg_rule_port *p = &r->port[i];
+
+		if (i >= r->n)
+			break;
+		if (!p->proto)
+			return true;
+		if (p->proto != t->proto)
+			continue;
+		if (p->proto == IPPROTO_ICMP ||
+		    (t->dport >= p->lo && t->dport <= p->hi))
+			return true;
+	}
+	return false;
+}
+
 /* What a new flow decided on, for its conntrack entry. */
 struct cg_admission {
 	__u32 src_ident, src_epoch;
@@ -186,6 +221,10 @@ cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
 			return src->kind == CG_KIND_PEER ? CG_DROP_NONE :
 							   CG_DROP_CELL_DENIED;
 		if (src->peer_to_peer && dst->peer_to_peer)
+			return CG_DROP_NONE;
+		/* Default deny between peers: a rule may allow the
+		 * direction it names (replies follow conntrack). */
+		if (cg_rule_allows(src, dst, t))
 			return CG_DROP_NONE;
 		return CG_DROP_PEER_ISOLATION;
 	}

@@ -19,17 +19,20 @@ static const struct cli_command commands[] = {
 	{ "peer", "show", cli_peer_show, "NAME", "one peer with its counters" },
 	{ "peer", "add", cli_peer_add,
 	  "NAME [--ip IP] [--public-key KEY] [--service SVC]...\n"
-	  "[--internet] [--peer-to-peer]",
+	  "[--internet] [--peer-to-peer] [--group G]...",
 	  "add a peer; without --public-key the controller makes its key\n"
 	  "pair, without --ip it takes the next free address" },
 	{ "peer", "set", cli_peer_set,
 	  "NAME [--ip IP] [--public-key KEY]\n"
 	  "[--services SVC,SVC | --no-services]\n"
-	  "[--internet on|off] [--peer-to-peer on|off]",
-	  "change the fields given, keep the others" },
+	  "[--internet on|off] [--peer-to-peer on|off]\n"
+	  "[--group G... | --no-groups]",
+	  "change the fields given, keep the others (--group: the whole\n"
+	  "list of groups, repeated; --no-groups: none)" },
 	{ "peer", "del", cli_peer_del, "NAME", "remove a peer" },
 	{ "peer", "import", cli_peer_import,
-	  "FILE|- [--service SVC]... [--internet] [--peer-to-peer]",
+	  "FILE|- [--service SVC]... [--internet] [--peer-to-peer]\n"
+	  "[--group G]...",
 	  "add many peers at once, all or none: {\"peers\": [...]} as\n"
 	  "JSON, or lines \"<public_key> <ip> [comment]\" (the comment\n"
 	  "becomes the name; '#' lines are skipped); the options fill\n"
@@ -45,6 +48,14 @@ static const struct cli_command commands[] = {
 	  "tcp, udp, icmp or any; without PORT, every port) and dnat rules" },
 	{ "service", "del", cli_service_del, "NAME",
 	  "remove a service that no peer uses" },
+	{ "rule", "list", cli_rule_list, "", "every rule between peers" },
+	{ "rule", "show", cli_rule_show, "NAME", "one rule" },
+	{ "rule", "add", cli_rule_add,
+	  "NAME --from SEL --to SEL [--port PORT]...",
+	  "create or replace a rule: SEL may open flows to SEL (SEL:\n"
+	  "group:G, peer:NAME, cell:NAME; --to also service:NAME) on\n"
+	  "PORT (tcp/22, udp/53, tcp/8000-8100, icmp; default any)" },
+	{ "rule", "del", cli_rule_del, "NAME", "remove a rule" },
 	{ "forward", "list", cli_forward_list, "",
 	  "every port forward with its traffic" },
 	{ "forward", "show", cli_forward_show, "ID",

@@ -17,6 +17,8 @@ enum {
 	OPT_NO_SERVICES,
 	OPT_INTERNET,
 	OPT_P2P,
+	OPT_GROUP,
+	OPT_NO_GROUPS,
 };
 
 /* ---- output -------------------------------------------------------------- */
@@ -78,6 +80,7 @@ static void print_peer(json_object *p)
 {
 	json_object *counters = cli_member(p, "counters");
 	char *services = cli_join(cli_member(p, "service_access"), ", ", NULL);
+	char *groups = cli_join(cli_member(p, "groups"), ", ", NULL);
 
 	kv_print(stdout, "peer", "%s", cli_str(p, "name", "-"));
 	kv_print(stdout, "ip", "%s", cli_str(p, "ip", "-"));
@@ -87,6 +90,7 @@ static void print_peer(json_object *p)
 		 yes_no(cli_bool(p, "internet_access")));
 	kv_print(stdout, "peer-to-peer", "%s",
 		 yes_no(cli_bool(p, "peer_to_peer")));
+	kv_print(stdout, "groups", "%s", groups ? groups : "-");
 	if (cli_member(p, "private_key_stored"))
 		kv_print(stdout, "private key", "%s",
 			 cli_bool(p, "private_key_stored") ?
@@ -95,6 +99,7 @@ static void print_peer(json_object *p)
 	if (counters)
 		cli_print_counters(counters);
 	free(services);
+	free(groups);
 }
 
 /* The list carries no counters (yet): ask for the peer itself. Quiet: a
@@ -213,6 +218,7 @@ int cli_peer_del(struct cli *cli, int argc, char **argv)
 struct peer_args {
 	json_object *body; /* the fields to send */
 	bool services, no_services; /* --services, --no-services given */
+	bool no_groups; /* --no-groups given */
 };
 
 static int set_ip(struct cli *cli, json_object *body, const char *arg)
@@ -249,6 +255,22 @@ static int add_service(struct cli *cli, json_object *body, const char *arg)
 	if (!arr) {
 		arr = json_object_new_array();
 		json_object_object_add(body, "service_access", arr);
+	}
+	json_object_array_add(arr, json_object_new_string(arg));
+	return CLI_OK;
+}
+
+/* --group G, repeated: the whole list of groups (PUT replaces it). */
+static int add_group(struct cli *cli, json_object *body, const char *arg)
+{
+	json_object *arr = cli_member(body, "groups");
+	int ret = cli_check_name(cli, arg);
+
+	if (ret)
+		return ret;
+	if (!arr) {
+		arr = json_object_new_array();
+		json_object_object_add(body, "groups", arr);
 	}
 	json_object_array_add(arr, json_object_new_string(arg));
 	return CLI_OK;
@@ -305,6 +327,19 @@ static int peer_option(struct cli *cli, void *ctx, int opt, const char *arg)
 	case OPT_P2P:
 		return set_switch(cli, a->body, "peer_to_peer",
 				  "--peer-to-peer", arg);
+	case OPT_GROUP:
+		if (a->no_groups)
+			return cli_usage_error(cli, "--group and --no-groups "
+						    "contradict each other");
+		return add_group(cli, a->body, arg);
+	case OPT_NO_GROUPS:
+		if (cli_member(a->body, "groups"))
+			return cli_usage_error(cli, "--group and --no-groups "
+						    "contradict each other");
+		a->no_groups = true;
+		json_object_object_add(a->body, "groups",
+				       json_object_new_array());
+		return CLI_OK;
 	}
 	return cli_usage_error(cli, "unhandled option");
 }
@@ -325,6 +360,7 @@ int cli_peer_add(struct cli *cli, int argc, char **argv)
 		{ "service", required_argument, NULL, OPT_SERVICE },
 		{ "internet", no_argument, NULL, OPT_INTERNET },
 		{ "peer-to-peer", no_argument, NULL, OPT_P2P },
+		{ "group", required_argument, NULL, OPT_GROUP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer_args a = { .body = json_object_new_object() };
@@ -353,6 +389,8 @@ int cli_peer_set(struct cli *cli, int argc, char **argv)
 		{ "no-services", no_argument, NULL, OPT_NO_SERVICES },
 		{ "internet", required_argument, NULL, OPT_INTERNET },
 		{ "peer-to-peer", required_argument, NULL, OPT_P2P },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "no-groups", no_argument, NULL, OPT_NO_GROUPS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer_args a = { .body = json_object_new_object() };

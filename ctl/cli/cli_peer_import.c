@@ -17,11 +17,12 @@
 /* An import of 100k peers takes seconds, not the usual 10 s limit. */
 #define IMPORT_TIMEOUT_S 300
 
-enum { OPT_SERVICE = 256, OPT_INTERNET, OPT_P2P };
+enum { OPT_SERVICE = 256, OPT_INTERNET, OPT_P2P, OPT_GROUP };
 
 /* What the options say of every entry that does not say it itself. */
 struct import_opts {
 	json_object *services; /* NULL: not given */
+	json_object *groups; /* NULL: not given */
 	bool internet, p2p;
 };
 
@@ -38,6 +39,14 @@ static int import_option(struct cli *cli, void *ctx, int opt, const char *arg)
 		if (!o->services)
 			o->services = json_object_new_array();
 		json_object_array_add(o->services, json_object_new_string(arg));
+		return CLI_OK;
+	case OPT_GROUP:
+		ret = cli_check_name(cli, arg);
+		if (ret)
+			return ret;
+		if (!o->groups)
+			o->groups = json_object_new_array();
+		json_object_array_add(o->groups, json_object_new_string(arg));
 		return CLI_OK;
 	case OPT_INTERNET:
 		o->internet = true;
@@ -184,6 +193,9 @@ static void fill_entries(json_object *body, const struct import_opts *o)
 		if (o->services && !cli_member(p, "service_access"))
 			json_object_object_add(p, "service_access",
 					       json_object_get(o->services));
+		if (o->groups && !cli_member(p, "groups"))
+			json_object_object_add(p, "groups",
+					       json_object_get(o->groups));
 		if (o->internet && !cli_member(p, "internet_access"))
 			json_object_object_add(p, "internet_access",
 					       json_object_new_boolean(true));
@@ -232,6 +244,7 @@ int cli_peer_import(struct cli *cli, int argc, char **argv)
 		{ "service", required_argument, NULL, OPT_SERVICE },
 		{ "internet", no_argument, NULL, OPT_INTERNET },
 		{ "peer-to-peer", no_argument, NULL, OPT_P2P },
+		{ "group", required_argument, NULL, OPT_GROUP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct import_opts o = { 0 };
@@ -254,5 +267,6 @@ int cli_peer_import(struct cli *cli, int argc, char **argv)
 	}
 	json_object_put(body);
 	json_object_put(o.services);
+	json_object_put(o.groups);
 	return ret;
 }

@@ -120,6 +120,22 @@ int ctl_put_service(struct controller *c, const char *name, json_object *body,
 int ctl_delete_service(struct controller *c, const char *name,
 		       struct cg_error *err);
 
+/* Rules between peers (ops_rule.c). */
+int ctl_list_rules(struct controller *c, json_object **out);
+int ctl_get_rule(struct controller *c, const char *name, json_object **out,
+		 struct cg_error *err);
+int ctl_put_rule(struct controller *c, const char *name, json_object *body,
+		 json_object **out, struct cg_error *err);
+int ctl_delete_rule(struct controller *c, const char *name,
+		    struct cg_error *err);
+/* Do the state's rules compile (409 at "ports" when a class pair needs
+ * more port ranges than a map entry holds)? For changes that move
+ * peers between groups too. */
+int ctl_rules_compile_check(struct controller *c, struct cg_error *err);
+/* Write the class pairs of the state's rules (before a peer that may be
+ * in a new class is written). */
+int ctl_rules_pairs_apply(struct controller *c);
+
 int ctl_list_peers(struct controller *c, json_object **out);
 int ctl_get_peer(struct controller *c, const char *name, json_object **out,
 		 struct cg_error *err);

@@ -610,6 +610,13 @@ static void controller_counters(struct controller *c, struct metrics *m)
 	metrics_u64(m, c->state.n_services, NULL);
 	metrics_family(m, "cellgate_forwards", GAUGE, "Port forwards.");
 	metrics_u64(m, c->state.n_forwards, NULL);
+	/* No per-rule hit counter: the datapath looks up a class pair,
+	 * whose ports merge every rule between the two classes, so a hit
+	 * has no one rule to credit; what rules deny counts as each
+	 * peer's peer_isolation drops, and cg_rules' size is a
+	 * cellgate_map_entries series. */
+	metrics_family(m, "cellgate_rules", GAUGE, "Rules between peers.");
+	metrics_u64(m, c->state.n_rules, NULL);
 }
 
 static void programs(struct controller *c, struct metrics *m)

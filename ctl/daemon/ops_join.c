@@ -262,6 +262,12 @@ static json_object *peer_body(const struct cg_join_token *tok, const wg_key key,
 	json_object_object_add(o, "service_access", svc);
 	json_object_object_add(o, "internet_access",
 			       json_object_new_boolean(tok->internet_access));
+	/* The token's groups make the peer's (issue 18: rules name them). */
+	svc = json_object_new_array();
+	for (i = 0; i < tok->n_groups; i++)
+		json_object_array_add(svc,
+				      json_object_new_string(tok->groups[i]));
+	json_object_object_add(o, "groups", svc);
 	return o;
 }
 
@@ -481,7 +487,7 @@ static int key_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct key_args *a = arg;
 	struct join_key_swap *s = &c->join.swap;
-	int ret = dp_set_peer(&c->dp, &a->old, &a->p);
+	int ret = dp_set_peer(&c->dp, &c->state, &a->old, &a->p);
 
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");

@@ -163,6 +163,9 @@ static int add_change(struct controller *c, void *arg, struct cg_error *err)
 	}
 	ret = state_add_peer(&c->state, a->body, generate ? pub : NULL, &a->p,
 			     err);
+	/* Its groups may connect classes past what an entry holds. */
+	if (!ret && a->p.n_groups && c->state.n_rules)
+		ret = ctl_rules_compile_check(c, err);
 	if (ret || !generate)
 		return ret;
 	ret = secrets_store_peer_key(c, a->p.name, a->priv);
@@ -185,7 +188,10 @@ static void add_revert(struct controller *c, void *arg)
 static int add_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
-	int ret = dp_set_peer(&c->dp, NULL, &a->p);
+	int ret = a->p.n_groups ? ctl_rules_pairs_apply(c) : 0;
+
+	if (!ret)
+		ret = dp_set_peer(&c->dp, &c->state, NULL, &a->p);
 
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
@@ -212,12 +218,25 @@ int ctl_add_peer(struct controller *c, json_object *body, json_object **out,
 	return ret;
 }
 
+static bool groups_changed(const struct cg_peer_def *a,
+			   const struct cg_peer_def *b)
+{
+	return a->n_groups != b->n_groups ||
+	       memcmp(a->groups, b->groups, sizeof(a->groups));
+}
+
 static int update_change(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
 
-	return state_update_peer(&c->state, a->name, a->body, &a->old, &a->p,
-				 err);
+	int ret = state_update_peer(&c->state, a->name, a->body, &a->old, &a->p,
+				    err);
+
+	/* New groups may connect classes with more ports than an entry
+	 * holds: refused (409) before anything is saved. */
+	if (!ret && c->state.n_rules && groups_changed(&a->old, &a->p))
+		ret = ctl_rules_compile_check(c, err);
+	return ret;
 }
 
 /* Maps, then WireGuard if the key or the address changed; a new key means
@@ -226,7 +245,10 @@ static int update_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct peer_args *a = arg;
 	bool new_key = !key_equal(a->old.public_key, a->p.public_key);
-	int ret = dp_set_peer(&c->dp, &a->old, &a->p);
+	int ret = groups_changed(&a->old, &a->p) ? ctl_rules_pairs_apply(c) : 0;
+
+	if (!ret)
+		ret = dp_set_peer(&c->dp, &c->state, &a->old, &a->p);
 
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
@@ -388,12 +410,21 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct import_args *a = arg;
+	struct policy_rules_ctx ctx = { 0 };
+	bool rules = c->state.n_rules > 0;
 	size_t i;
 	int ret = 0;
 
 	a->persisted = monotonic_ns();
+	ret = ctl_rules_pairs_apply(c);
+	/* The rules' context once for the batch, not once a peer. */
+	if (!ret && rules && policy_rules_ctx_init(&c->state, &ctx))
+		ret = -ENOMEM;
 	for (i = 0; i < a->n && !ret; i++)
-		ret = dp_set_peer(&c->dp, NULL, &a->added[i]);
+		ret = dp_set_peer_ctx(&c->dp, rules ? &ctx : NULL, NULL,
+				      &a->added[i]);
+	if (rules)
+		policy_rules_ctx_free(&ctx);
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
 	a->mapped = monotonic_ns();

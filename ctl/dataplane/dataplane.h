@@ -88,12 +88,22 @@ int dp_sync(struct dataplane *dp, const struct policy *pol);
  * epochs)? Reads only: the periodic resync asks it outside the lock. */
 bool dp_in_sync(struct dataplane *dp, const struct policy *pol);
 /* Install or change one peer (old: its previous definition, or NULL). */
-int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
-		const struct cg_peer_def *peer);
+int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
+		const struct cg_peer_def *old, const struct cg_peer_def *peer);
+/* The same with the rules' context built once for many peers (a bulk
+ * import); ctx NULL: no rules. */
+int dp_set_peer_ctx(struct dataplane *dp, const struct policy_rules_ctx *ctx,
+		    const struct cg_peer_def *old,
+		    const struct cg_peer_def *peer);
 int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer);
 /* After a service change: rewrite the service map from pol and re-judge
  * every identity's flows. */
 int dp_sync_services(struct dataplane *dp, const struct policy *pol);
+
+/* After a rule change: make cg_rules hold pol's class pairs, and give the
+ * identities of classes that lost something a new epoch (their flows are
+ * judged again; no other identity's). */
+int dp_sync_rules(struct dataplane *dp, const struct policy *pol);
 
 /* After a forward change: rewrite the forward and allow_from maps. */
 int dp_sync_forwards(struct dataplane *dp, const struct policy *pol);

@@ -104,14 +104,15 @@ static bool identity_unchanged(struct dataplane *dp,
 	       same_identity(&cur, &e->value);
 }
 
-int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
-		const struct cg_peer_def *peer)
+/* Install or change one peer whose entry e is compiled. */
+static int set_peer_entry(struct dataplane *dp, const struct cg_peer_def *old,
+			  const struct cg_peer_def *peer,
+			  const struct policy_peer *e)
 {
-	struct policy_peer e, o;
+	struct policy_peer o;
 	int ret;
 
 	dp->writes++;
-	policy_peer_entry(peer, &e);
 	if (!old) {
 		ret = counters_reset(dp, peer->id);
 		if (ret)
@@ -120,17 +121,36 @@ int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
 	/* Unchanged policy at an unchanged address: no new epoch, which
 	 * would re-judge every flow of the peer for nothing. */
 	if (old && old->ip.s_addr == peer->ip.s_addr &&
-	    identity_unchanged(dp, &e))
+	    identity_unchanged(dp, e))
 		return 0;
-	ret = identity_write(dp, &e);
+	ret = identity_write(dp, e);
 	if (ret || !old || old->ip.s_addr == peer->ip.s_addr)
 		return ret;
 	/* The address moved: the old key must stop admitting anything. */
-	policy_peer_entry(old, &o);
+	policy_peer_entry(NULL, old, &o);
 	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &o.key) &&
 	    errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
+		const struct cg_peer_def *old, const struct cg_peer_def *peer)
+{
+	struct policy_peer e;
+
+	policy_peer_entry(st, peer, &e);
+	return set_peer_entry(dp, old, peer, &e);
+}
+
+int dp_set_peer_ctx(struct dataplane *dp, const struct policy_rules_ctx *ctx,
+		    const struct cg_peer_def *old,
+		    const struct cg_peer_def *peer)
+{
+	struct policy_peer e;
+
+	policy_peer_entry_ctx(ctx, peer, &e);
+	return set_peer_entry(dp, old, peer, &e);
 }
 
 int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
@@ -138,7 +158,7 @@ int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
 	struct policy_peer e;
 
 	dp->writes++;
-	policy_peer_entry(peer, &e);
+	policy_peer_entry(NULL, peer, &e);
 	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &e.key) &&
 	    errno != ENOENT)
 		return -errno;
@@ -393,6 +413,129 @@ int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
 }
 
+/* ---- rules between peers (issue 18) ----------------------------------- */
+
+struct class_set {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int class_add(struct class_set *s, uint64_t c)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		void *p = realloc(s->v, cap * sizeof(*s->v));
+
+		if (!p)
+			return -ENOMEM;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = c;
+	return 0;
+}
+
+static int cmp_class(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool class_in(const struct class_set *s, uint64_t c)
+{
+	return c && s->n && bsearch(&c, s->v, s->n, sizeof(*s->v), cmp_class);
+}
+
+/* Class pairs in the map that the policy drops or changes: their source
+ * classes (whose flows may have lost what admitted them) into narrowed,
+ * the pairs themselves deleted or rewritten. */
+static int rules_diff(struct dataplane *dp, const struct policy *pol,
+		      struct class_set *narrowed)
+{
+	int fd = dp->map_fd[DP_MAP_RULES];
+	struct cg_rule_key key, next, *prev = NULL;
+	struct cg_rule_ports cur;
+	struct class_set gone = { 0 };
+	size_t i;
+	int ret = 0;
+
+	/* Deleting while iterating would lose the iteration's place:
+	 * collect the keys first (kept in gone as pairs of classes). */
+	while (!ret && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		const struct policy_rule *w = policy_find_rule(pol, &next);
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &cur))
+			continue;
+		if (w && !memcmp(&cur, &w->value, sizeof(cur)))
+			continue;
+		ret = class_add(narrowed, key.src_class);
+		if (!ret && !w)
+			ret = class_add(&gone, key.src_class) ?:
+				      class_add(&gone, key.dst_class);
+	}
+	for (i = 0; !ret && i + 1 < gone.n; i += 2) {
+		key.src_class = gone.v[i];
+		key.dst_class = gone.v[i + 1];
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+			ret = -errno;
+	}
+	free(gone.v);
+	return ret;
+}
+
+/* Write every wanted pair, then give the identities of narrowed classes
+ * a new epoch: only their flows are judged again, so a rule change costs
+ * O(the identities it affects) in map writes. */
+int dp_sync_rules(struct dataplane *dp, const struct policy *pol)
+{
+	struct class_set narrowed = { 0 };
+	size_t i;
+	int ret = rules_diff(dp, pol, &narrowed);
+
+	dp->writes++;
+	for (i = 0; !ret && i < pol->n_rules; i++)
+		if (bpf_map_update_elem(dp->map_fd[DP_MAP_RULES],
+					&pol->rules[i].key,
+					&pol->rules[i].value, BPF_ANY))
+			ret = -errno;
+	if (narrowed.n)
+		qsort(narrowed.v, narrowed.n, sizeof(*narrowed.v), cmp_class);
+	for (i = 0; !ret && narrowed.n && i < pol->n_peers; i++)
+		if (class_in(&narrowed, pol->peers[i].value.rule_class))
+			ret = identity_write(dp, &pol->peers[i]);
+	for (i = 0; !ret && narrowed.n && i < pol->n_cells; i++)
+		if (class_in(&narrowed, pol->cells[i].value.rule_class))
+			ret = identity_write_at(dp, dp->map_fd[DP_MAP_CELLS],
+						&pol->cells[i].key,
+						&pol->cells[i].value);
+	free(narrowed.v);
+	return ret;
+}
+
+/* Does cg_rules hold exactly pol's pairs? */
+static bool rules_are(struct dataplane *dp, const struct policy *pol)
+{
+	int fd = dp->map_fd[DP_MAP_RULES];
+	struct cg_rule_key key, next, *prev = NULL;
+	struct cg_rule_ports cur;
+	size_t count = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		const struct policy_rule *w = policy_find_rule(pol, &next);
+
+		key = next;
+		prev = &key;
+		if (!w || bpf_map_lookup_elem(fd, &key, &cur) ||
+		    memcmp(&cur, &w->value, sizeof(cur)))
+			return false;
+		count++;
+	}
+	return count == pol->n_rules;
+}
+
 int dp_sync(struct dataplane *dp, const struct policy *pol)
 {
 	/* Flows were admitted under the service and network maps as they
@@ -411,6 +554,10 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 		ret = write_services(dp, pol);
 	if (!ret)
 		ret = dp_sync_forwards(dp, pol);
+	/* Pairs before identities: a peer that moves to a new class
+	 * finds its pairs there. */
+	if (!ret)
+		ret = dp_sync_rules(dp, pol);
 	if (!ret)
 		ret = sync_peers(dp, pol, rejudge);
 	if (ret)
@@ -488,5 +635,6 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
 	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
 	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
-	       identities_are(dp, &peers) && identities_are(dp, &cells);
+	       rules_are(dp, pol) && identities_are(dp, &peers) &&
+	       identities_are(dp, &cells);
 }

@@ -204,6 +204,7 @@ static void put_identity_value(const struct mapview_ctx *ctx, json_object *row,
 	put_services(ctx, row, v->services);
 	put_bool(row, "internet", v->internet_access);
 	put_bool(row, "peer_to_peer", v->peer_to_peer);
+	put_int(row, "rule_class", (int64_t)(v->rule_class & INT64_MAX));
 }
 
 static void peers_rows(const struct mapview_ctx *ctx, const void *key,
@@ -533,11 +534,46 @@ static void event_stats_rows(const struct mapview_ctx *ctx, const void *key,
 	put_int(row, "lost", (int64_t)c.lost);
 }
 
+/* One class pair of the compiled rules: its ports as the API spells
+ * them. */
+static void rules_rows(const struct mapview_ctx *ctx, const void *key,
+		       const void *value, json_object *rows)
+{
+	const struct cg_rule_key *k = key;
+	const struct cg_rule_ports *v = value;
+	json_object *row = new_row(rows), *ports = json_object_new_array();
+	char buf[32];
+	uint32_t i;
+
+	(void)ctx;
+	put_int(row, "src_class", (int64_t)(k->src_class & INT64_MAX));
+	put_int(row, "dst_class", (int64_t)(k->dst_class & INT64_MAX));
+	for (i = 0; i < v->n && i < CG_RULE_PORTS; i++) {
+		const struct cg_rule_port *p = &v->port[i];
+
+		if (!p->proto)
+			snprintf(buf, sizeof(buf), "any");
+		else if (p->proto == IPPROTO_ICMP)
+			snprintf(buf, sizeof(buf), "icmp");
+		else if (p->lo == p->hi)
+			snprintf(buf, sizeof(buf), "%s/%u",
+				 p->proto == IPPROTO_TCP ? "tcp" : "udp",
+				 p->lo);
+		else
+			snprintf(buf, sizeof(buf), "%s/%u-%u",
+				 p->proto == IPPROTO_TCP ? "tcp" : "udp", p->lo,
+				 p->hi);
+		json_object_array_add(ports, json_object_new_string(buf));
+	}
+	json_object_object_add(row, "ports", ports);
+}
+
 /* ---- the views ----------------------------------------------------------- */
 
 #define COLUMNS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define IDENTITY_COLUMNS \
-	"identity", "id", "epoch", "services", "internet", "peer_to_peer"
+#define IDENTITY_COLUMNS                                                   \
+	"identity", "id", "epoch", "services", "internet", "peer_to_peer", \
+		"rule_class"
 #define TUPLE_COLUMNS "proto", "source", "destination"
 
 const struct mapview mapviews[] = {
@@ -602,6 +638,8 @@ const struct mapview mapviews[] = {
 	{ "event_stats", DP_MAP_EVENT_STATS,
 	  COLUMNS("emitted", "rate_limited", "lost"), event_stats_rows,
 	  "what became of the events" },
+	{ "rules", DP_MAP_RULES, COLUMNS("src_class", "dst_class", "ports"),
+	  rules_rows, "rules between peers, compiled by rule-class pair" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

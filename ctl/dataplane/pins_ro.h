@@ -41,6 +41,7 @@ enum dp_map {
 	DP_MAP_EVENTS,
 	DP_MAP_MONITOR,
 	DP_MAP_EVENT_STATS,
+	DP_MAP_RULES,
 	DP_MAP__COUNT,
 };
 

@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "policy.h"
 
-void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
+/* Without rules (or without a state: only the key is wanted) no class
+ * and no rule-given services. */
+static void peer_entry(const struct policy_rules_ctx *ctx,
+		       const struct cg_peer_def *peer, struct policy_peer *out)
 {
 	memset(out, 0, sizeof(*out));
 	memcpy(out->key.addr, &peer->ip.s_addr, 4);
@@ -19,11 +23,40 @@ void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
 	 * service entry maps the port to this id). */
 	out->value.services[CG_PEER_API_SERVICE_ID / 64] |=
 		1ull << (CG_PEER_API_SERVICE_ID % 64);
+	if (ctx && ctx->st->n_rules) {
+		out->value.rule_class = policy_ctx_peer_class(ctx, peer);
+		policy_ctx_services(ctx, peer, NULL, out->value.services);
+	}
 }
 
-void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
+void policy_peer_entry_ctx(const struct policy_rules_ctx *ctx,
+			   const struct cg_peer_def *peer,
+			   struct policy_peer *out)
+{
+	peer_entry(ctx, peer, out);
+}
+
+void policy_peer_entry(const struct cg_state *st,
+		       const struct cg_peer_def *peer, struct policy_peer *out)
+{
+	struct policy_rules_ctx ctx;
+
+	/* Out of memory: the entry without what rules give (denies more,
+	 * never less); the periodic map check writes it again. */
+	if (!st || !st->n_rules || policy_rules_ctx_init(st, &ctx)) {
+		peer_entry(NULL, peer, out);
+		return;
+	}
+	peer_entry(&ctx, peer, out);
+	policy_rules_ctx_free(&ctx);
+}
+
+void policy_cell_entry(const struct cg_state *st,
+		       const struct cg_cell_def *cell, bool sync,
 		       struct policy_cell *out)
 {
+	struct policy_rules_ctx ctx;
+
 	memset(out, 0, sizeof(*out));
 	out->key.prefixlen = cell->info.vpn_subnet.prefix;
 	memcpy(out->key.addr, &cell->info.vpn_subnet.addr.s_addr, 4);
@@ -34,6 +67,11 @@ void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
 	if (sync)
 		out->value.services[CG_SYNC_SERVICE_ID / 64] |=
 			1ull << (CG_SYNC_SERVICE_ID % 64);
+	if (st && st->n_rules && !policy_rules_ctx_init(st, &ctx)) {
+		out->value.rule_class = policy_ctx_cell_class(&ctx, cell);
+		policy_ctx_services(&ctx, NULL, cell, out->value.services);
+		policy_rules_ctx_free(&ctx);
+	}
 }
 
 /* A listener of the controller on the wg address as a service: tcp,
@@ -195,9 +233,31 @@ const struct policy_peer *policy_find_peer(const struct policy *pol,
 		       cmp_peer_key);
 }
 
+/* Rules that cannot compile (the API refuses what would not, so only a
+ * state from elsewhere) fail closed: no rule, peers isolated, logged,
+ * and the rest of the policy goes on. */
+static int compile_rules(const struct cg_state *st, struct policy *out)
+{
+	struct cg_error err = { 0 };
+	int ret = policy_compile_rules(st, out, &err);
+
+	if (ret == -ENOMEM) {
+		policy_free(out);
+		return ret;
+	}
+	if (ret) {
+		log_err("rules between peers not applied: %s", err.msg);
+		free(out->rules);
+		out->rules = NULL;
+		out->n_rules = 0;
+	}
+	return 0;
+}
+
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		   struct policy *out)
 {
+	struct policy_rules_ctx ctx;
 	size_t i, cap = 0, n_dnat = 0, n_allow = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -220,8 +280,13 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		policy_free(out);
 		return -ENOMEM;
 	}
+	if (policy_rules_ctx_init(st, &ctx)) {
+		policy_free(out);
+		return -ENOMEM;
+	}
 	for (i = 0; i < st->n_peers; i++)
-		policy_peer_entry(&st->peers[i], &out->peers[i]);
+		policy_peer_entry_ctx(&ctx, &st->peers[i], &out->peers[i]);
+	policy_rules_ctx_free(&ctx);
 	out->n_peers = st->n_peers;
 	/* key is the first member, so the comparator works on elements. */
 	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);
@@ -236,13 +301,13 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 					    CG_PEER_API_SERVICE_ID,
 					    out->services + out->n_services);
 	for (i = 0; i < st->n_cells; i++)
-		policy_cell_entry(&st->cells[i], cfg->sync.port != 0,
+		policy_cell_entry(st, &st->cells[i], cfg->sync.port != 0,
 				  &out->cells[i]);
 	out->n_cells = st->n_cells;
 	compile_dnat(st, out);
 	compile_forwards(st, cfg, out);
 	compile_nets(cfg, out);
-	return 0;
+	return compile_rules(st, out);
 }
 
 int policy_compile_forwards(const struct cg_state *st,
@@ -272,5 +337,6 @@ void policy_free(struct policy *pol)
 	free(pol->forwards);
 	free(pol->fwd_allow);
 	free(pol->cells);
+	free(pol->rules);
 	memset(pol, 0, sizeof(*pol));
 }

@@ -44,6 +44,12 @@ struct policy_fwd_allow {
 	__u8 value;
 };
 
+/* One class pair of the rules between peers (policy_rules.c). */
+struct policy_rule {
+	struct cg_rule_key key;
+	struct cg_rule_ports value;
+};
+
 struct policy_net {
 	struct cg_lpm_key key;
 	struct cg_local_net value;
@@ -64,15 +70,56 @@ struct policy {
 	size_t n_fwd_allow;
 	struct policy_net nets[2 + CG_MAX_LOCAL_NETS];
 	size_t n_nets;
+	struct policy_rule *rules; /* sorted by key */
+	size_t n_rules;
 };
 
 /* The identity entry of one linked cell: its inbound permissions, and
  * the sync listener, which every linked cell may reach. */
-void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
+void policy_cell_entry(const struct cg_state *st,
+		       const struct cg_cell_def *cell, bool sync,
 		       struct policy_cell *out);
 
-/* The identity map entry of one peer. */
-void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out);
+/* The identity map entry of one peer: its rule class and the services
+ * rules give it come from st's rules (O(rules)). */
+void policy_peer_entry(const struct cg_state *st,
+		       const struct cg_peer_def *peer, struct policy_peer *out);
+
+/* ---- rules between peers (policy_rules.c) ---- */
+/* What identities' entries need from the rules, gathered once (named
+ * peers and cells sorted, the rules to services): O(log rules) per
+ * identity after O(rules log rules) here. */
+struct policy_rules_ctx {
+	const struct cg_state *st;
+	const char **peers, **cells; /* named by peer:/cell:, sorted */
+	size_t n_peers, n_cells;
+	const struct cg_rule_def **svc; /* rules to service:NAME */
+	size_t n_svc;
+};
+int policy_rules_ctx_init(const struct cg_state *st,
+			  struct policy_rules_ctx *ctx);
+void policy_rules_ctx_free(struct policy_rules_ctx *ctx);
+/* An identity's rule class: 0 when no rule can match it. */
+uint64_t policy_ctx_peer_class(const struct policy_rules_ctx *ctx,
+			       const struct cg_peer_def *peer);
+uint64_t policy_ctx_cell_class(const struct policy_rules_ctx *ctx,
+			       const struct cg_cell_def *cell);
+/* OR into services the bits of the services rules give the peer (or,
+ * peer NULL, the cell). */
+void policy_ctx_services(const struct policy_rules_ctx *ctx,
+			 const struct cg_peer_def *peer,
+			 const struct cg_cell_def *cell, __u64 *services);
+/* The peer's entry with a context built once for many peers. */
+void policy_peer_entry_ctx(const struct policy_rules_ctx *ctx,
+			   const struct cg_peer_def *peer,
+			   struct policy_peer *out);
+/* Compile st's rules into out->rules (sorted by key). 0; -E2BIG (409 at
+ * "ports": a class pair needs more than CG_RULE_PORTS ranges), -ENOTUNIQ
+ * (two classes' hashes collide) or -ENOMEM, with err set. */
+int policy_compile_rules(const struct cg_state *st, struct policy *out,
+			 struct cg_error *err);
+const struct policy_rule *policy_find_rule(const struct policy *pol,
+					   const struct cg_rule_key *key);
 
 /* The service map entries of one service: one per endpoint and protocol
  * (an "any" endpoint becomes tcp, udp and icmp entries). Returns how many

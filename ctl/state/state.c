@@ -35,6 +35,8 @@ static const struct list_desc lists[ST_N_LISTS] = {
 	[ST_CELLS] = { LIST(cells), .noun = "cell", .field = "name" },
 	[ST_INVITES] = { LIST(invites), .noun = "invite", .field = "id",
 			 .secret = true },
+	[ST_RULES] = { LIST(rules), .noun = "rule", .field = "name",
+		       .ordered = true },
 };
 
 static void **items_of(const struct cg_state *st, const struct list_desc *d)

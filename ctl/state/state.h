@@ -62,6 +62,9 @@ struct cg_service_def {
 	unsigned int n_dnat;
 };
 
+/* Groups a peer may be in (issue 18): names, sorted, no duplicates. */
+#define CG_MAX_PEER_GROUPS 8
+
 struct cg_peer_def {
 	char name[CG_NAME_MAX + 1];
 	uint32_t id; /* identity id: counters and epochs, >= 1 */
@@ -70,6 +73,32 @@ struct cg_peer_def {
 	uint64_t access[CG_SERVICE_WORDS]; /* by service id */
 	bool internet_access;
 	bool peer_to_peer;
+	unsigned int n_groups;
+	char groups[CG_MAX_PEER_GROUPS][CG_NAME_MAX + 1];
+};
+
+/* Rules between peers (issue 18): "from" may open flows to "to" on
+ * "ports". Groups need not exist (an unknown one matches nobody);
+ * peers, cells and services must, when the rule is written. */
+#define CG_MAX_RULES 1024
+
+enum cg_selector_kind {
+	CG_SEL_GROUP = 1,
+	CG_SEL_PEER = 2,
+	CG_SEL_CELL = 3,
+	CG_SEL_SERVICE = 4, /* "to" only */
+};
+
+struct cg_selector {
+	enum cg_selector_kind kind;
+	char name[CG_NAME_MAX + 1];
+};
+
+struct cg_rule_def {
+	char name[CG_NAME_MAX + 1];
+	struct cg_selector from, to;
+	struct cg_rule_port ports[CG_RULE_PORTS]; /* abi.h's encoding */
+	unsigned int n_ports;
 };
 
 /* Port forwards (the edge gateway's /tcp/forwards, generalised). */
@@ -108,6 +137,8 @@ struct cg_state {
 	size_t n_cells, cap_cells;
 	struct cg_invite *invites; /* pending, unused and unexpired */
 	size_t n_invites, cap_invites;
+	struct cg_rule_def *rules;
+	size_t n_rules, cap_rules;
 	struct state_index *index; /* peers by name, key, address; ids */
 	struct state_log *log; /* the current operation's changes */
 };
@@ -208,6 +239,23 @@ void state_drop_invite(struct cg_state *st, size_t i);
 size_t state_expire_invites(struct cg_state *st, int64_t now);
 /* The index of the pending invite whose invite_id() is id, or -1. */
 int state_find_invite(const struct cg_state *st, const char *id);
+
+/* Rules: PUT (create or replace), DELETE; 400 naming the field on bad
+ * input, nothing changed. */
+struct cg_rule_def *state_rule(const struct cg_state *st, const char *name);
+int state_put_rule(struct cg_state *st, const char *name, json_object *body,
+		   struct cg_rule_def *old, bool *existed,
+		   struct cg_rule_def *put, struct cg_error *err);
+int state_delete_rule(struct cg_state *st, const char *name,
+		      struct cg_rule_def *removed, struct cg_error *err);
+json_object *rule_to_json(const struct cg_rule_def *rule);
+/* Does the selector match this peer (cell)? */
+bool selector_matches_peer(const struct cg_selector *sel,
+			   const struct cg_peer_def *peer);
+bool selector_matches_cell(const struct cg_selector *sel,
+			   const struct cg_cell_def *cell);
+/* "group:x" from sel, into buf. */
+const char *selector_str(const struct cg_selector *sel, char *buf, size_t size);
 
 /* JSON views for the API (and the state file, with internal ids). */
 json_object *service_to_json(const struct cg_service_def *svc, bool with_id);

@@ -32,8 +32,8 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 {
 	static const char *const fields[] = { "version", "journal",  "services",
 					      "peers",	 "forwards", "cells",
-					      "invites", NULL };
-	json_object *services, *peers, *forwards, *cells, *invites;
+					      "invites", "rules",    NULL };
+	json_object *services, *peers, *forwards, *cells, *invites, *rules;
 	uint64_t version;
 
 	*gen = 0;
@@ -44,7 +44,8 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 	    !root_list(root, "peers", true, &peers, err) ||
 	    !root_list(root, "forwards", false, &forwards, err) ||
 	    !root_list(root, "cells", false, &cells, err) ||
-	    !root_list(root, "invites", false, &invites, err))
+	    !root_list(root, "invites", false, &invites, err) ||
+	    !root_list(root, "rules", false, &rules, err))
 		return false;
 	if (version != CG_STATE_VERSION) {
 		cg_error_set(err, 400, "version",
@@ -56,7 +57,8 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 	       state_load_peers(st, peers, err) &&
 	       state_load_forwards(st, forwards, err) &&
 	       state_load_cells(st, cells, err) &&
-	       state_load_invites(st, invites, err);
+	       state_load_invites(st, invites, err) &&
+	       state_load_rules(st, rules, err);
 }
 
 /* The snapshot alone; *gen: the journal generation it continues in. */
@@ -99,6 +101,7 @@ char *state_to_string_gen(const struct cg_state *st, uint64_t gen)
 	json_object *forwards = json_object_new_array();
 	json_object *cells = json_object_new_array();
 	json_object *invites = json_object_new_array();
+	json_object *rules = json_object_new_array();
 	char *out;
 	size_t i;
 
@@ -127,6 +130,14 @@ char *state_to_string_gen(const struct cg_state *st, uint64_t gen)
 	json_object_object_add(root, "forwards", forwards);
 	json_object_object_add(root, "cells", cells);
 	json_object_object_add(root, "invites", invites);
+	for (i = 0; i < st->n_rules; i++)
+		json_object_array_add(rules, rule_to_json(&st->rules[i]));
+	/* Left out when empty: state files of cells without rules stay
+	 * as older versions read them. */
+	if (st->n_rules)
+		json_object_object_add(root, "rules", rules);
+	else
+		json_object_put(rules);
 	out = strdup(json_object_to_json_string_ext(
 		root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

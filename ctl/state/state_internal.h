@@ -21,6 +21,7 @@ enum state_list {
 	ST_FORWARDS,
 	ST_CELLS,
 	ST_INVITES,
+	ST_RULES,
 	ST_N_LISTS,
 };
 
@@ -31,6 +32,7 @@ union state_elem {
 	struct cg_forward_def forward;
 	struct cg_cell_def cell;
 	struct cg_invite invite;
+	struct cg_rule_def rule;
 };
 
 /* state_copy without the indexes (a copy only to be written out). */
@@ -181,6 +183,11 @@ bool state_load_cells(struct cg_state *st, json_object *arr,
 bool state_load_invites(struct cg_state *st, json_object *arr,
 			struct cg_error *err);
 json_object *invite_to_json(const struct cg_invite *inv);
+bool state_load_rules(struct cg_state *st, json_object *arr,
+		      struct cg_error *err);
+/* A rule's record: its syntax only (what it names may be gone since). */
+bool state_rule_record(json_object *o, struct cg_rule_def *r,
+		       struct cg_error *err);
 
 /* One record of the state file (or of the journal) into an entity,
  * checked on its own; *_fits: and against the rest of the state (self:

@@ -37,10 +37,9 @@
 #define JOURNAL_MIN_COMPACT (4u << 20)
 
 static const char *const kinds[ST_N_LISTS] = {
-	[ST_SERVICES] = "service",
-	[ST_PEERS] = "peer",
-	[ST_FORWARDS] = "forward",
-	[ST_CELLS] = "cell",
+	[ST_SERVICES] = "service", [ST_PEERS] = "peer",
+	[ST_FORWARDS] = "forward", [ST_CELLS] = "cell",
+	[ST_RULES] = "rule",
 	/* Invites (at most 16, found by a hash of their secret) are saved
 	 * with a snapshot. */
 };
@@ -71,6 +70,8 @@ static const char *elem_name(enum state_list list, const union state_elem *e)
 		return e->peer.name;
 	case ST_FORWARDS:
 		return e->forward.id;
+	case ST_RULES:
+		return e->rule.name;
 	default:
 		return e->cell.info.cell_name;
 	}
@@ -86,6 +87,8 @@ static json_object *elem_record(const struct cg_state *st, enum state_list list,
 		return peer_to_json(st, &e->peer, true);
 	case ST_FORWARDS:
 		return forward_to_json(&e->forward, true);
+	case ST_RULES:
+		return rule_to_json(&e->rule);
 	default:
 		return cell_to_json(&e->cell, st->services, st->n_services,
 				    true);
@@ -187,6 +190,8 @@ static void *find_named(const struct cg_state *st, enum state_list list,
 		return state_peer(st, name);
 	case ST_FORWARDS:
 		return state_find(st, ST_FORWARDS, forward_named, name);
+	case ST_RULES:
+		return state_rule(st, name);
 	default:
 		return state_cell(st, name);
 	}
@@ -214,6 +219,15 @@ static bool parse_record(const struct cg_state *st, enum state_list list,
 	case ST_CELLS:
 		return state_cell_record(st, rec, &e->cell, err) &&
 		       state_cell_fits(st, &e->cell, old, err);
+	case ST_RULES:
+		if (!state_rule_record(rec, &e->rule, err))
+			return false;
+		if (find_named(st, list, e->rule.name) != old) {
+			cg_error_set(err, 400, "name", "rule '%s' exists",
+				     e->rule.name);
+			return false;
+		}
+		return true;
 	default:
 		if (old) {
 			cg_error_set(err, 400, "op",

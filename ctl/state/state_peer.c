@@ -44,6 +44,53 @@ static bool parse_access(const struct cg_state *st, json_object *arr,
 	return true;
 }
 
+static int cmp_group(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* "groups": names (groups need no declaration: a rule names them),
+ * kept sorted and without duplicates, so that a peer's rule class is
+ * a function of the set. */
+static bool parse_groups(json_object *arr, struct cg_peer_def *p,
+			 struct cg_error *err)
+{
+	size_t i, k, n = json_object_array_length(arr);
+	char field[32];
+
+	/* Zeroed whole: peers with the same groups compare equal byte
+	 * for byte (rule classes, journal replays). */
+	p->n_groups = 0;
+	memset(p->groups, 0, sizeof(p->groups));
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		const char *g = json_object_get_string(v);
+
+		snprintf(field, sizeof(field), "groups[%zu]", i);
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(g) != (size_t)json_object_get_string_len(v) ||
+		    !valid_name(g)) {
+			cg_error_set(err, 400, field,
+				     "'%s' must match [A-Za-z0-9_.-]{1,64}",
+				     field);
+			return false;
+		}
+		for (k = 0; k < p->n_groups && strcmp(p->groups[k], g); k++)
+			;
+		if (k < p->n_groups)
+			continue;
+		if (p->n_groups == CG_MAX_PEER_GROUPS) {
+			cg_error_set(err, 400, "groups",
+				     "a peer is in at most %d groups",
+				     CG_MAX_PEER_GROUPS);
+			return false;
+		}
+		str_copy(p->groups[p->n_groups++], CG_NAME_MAX + 1, g);
+	}
+	qsort(p->groups, p->n_groups, sizeof(p->groups[0]), cmp_group);
+	return true;
+}
+
 /* An address a peer may have: inside the WireGuard subnet, not its
  * network or broadcast address, not the router's. */
 static bool peer_ip_valid(const struct cg_config *cfg, struct in_addr ip,
@@ -130,10 +177,11 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 					      "service_access",
 					      "internet_access",
 					      "peer_to_peer",
+					      "groups",
 					      "id",
 					      NULL };
 	char key[WG_KEY_B64_LEN + 2] = "", ip[32] = "";
-	json_object *access;
+	json_object *access, *groups;
 	uint64_t id = p->id;
 
 	if (!jx_only_fields(body, fields, "", err))
@@ -151,10 +199,14 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 	    !jx_bool(body, "internet_access", false, "", &p->internet_access,
 		     err) ||
 	    !jx_bool(body, "peer_to_peer", false, "", &p->peer_to_peer, err) ||
+	    !jx_member(body, "groups", json_type_array, false, "", &groups,
+		       err) ||
 	    (with_id &&
 	     !jx_uint(body, "id", true, "", 1, UINT32_MAX, &id, err)))
 		return false;
 	p->id = (uint32_t)id;
+	if (groups && !parse_groups(groups, p, err))
+		return false;
 	/* Given means present, even as "": an empty value is invalid, not
 	 * absent. */
 	if (has_member(body, "public_key") &&
@@ -262,6 +314,18 @@ int state_delete_peer(struct cg_state *st, const char *name,
 		cg_error_set(err, 404, "name", "no peer '%s'", name);
 		return -ENOENT;
 	}
+	/* A rule naming it would hand its grants to a later peer of the
+	 * same name: the rule goes first. */
+	for (size_t i = 0; i < st->n_rules; i++)
+		if ((st->rules[i].from.kind == CG_SEL_PEER &&
+		     !strcmp(st->rules[i].from.name, name)) ||
+		    (st->rules[i].to.kind == CG_SEL_PEER &&
+		     !strcmp(st->rules[i].to.name, name))) {
+			cg_error_set(err, 409, "name",
+				     "peer '%s' is named by rule '%s'", name,
+				     st->rules[i].name);
+			return -EBUSY;
+		}
 	if (removed)
 		*removed = *cur;
 	state_remove(st, ST_PEERS, cur);
@@ -294,6 +358,16 @@ json_object *peer_to_json(const struct cg_state *st,
 			       json_object_new_boolean(peer->internet_access));
 	json_object_object_add(o, "peer_to_peer",
 			       json_object_new_boolean(peer->peer_to_peer));
+	/* The state file has them only when there are some (files of
+	 * cells without groups stay as older versions read them). */
+	if (!with_id || peer->n_groups) {
+		json_object *groups = json_object_new_array();
+
+		for (i = 0; i < peer->n_groups; i++)
+			json_object_array_add(groups, json_object_new_string(
+							      peer->groups[i]));
+		json_object_object_add(o, "groups", groups);
+	}
 	return o;
 }
 

@@ -309,6 +309,15 @@ int state_delete_service(struct cg_state *st, const char *name,
 				     name, st->peers[i].name);
 			return -EBUSY;
 		}
+	/* A rule to it would grant a later service of the same name. */
+	for (i = 0; i < st->n_rules; i++)
+		if (st->rules[i].to.kind == CG_SEL_SERVICE &&
+		    !strcmp(st->rules[i].to.name, name)) {
+			cg_error_set(err, 409, "name",
+				     "service '%s' is the target of rule '%s'",
+				     name, st->rules[i].name);
+			return -EBUSY;
+		}
 	state_remove(st, ST_SERVICES, svc);
 	return 0;
 }

@@ -163,6 +163,7 @@ static void die(const char *fmt, ...)
 }
 
 #include "private_bpffs.h"
+#include "bench_rules.h"
 
 /* ---- the cell ----------------------------------------------------------- */
 
@@ -194,31 +195,37 @@ static int cmp_peer(const void *a, const void *b)
 static void fill_peers(struct bench *b)
 {
 	struct policy pol;
-	struct cg_peer_def def;
+	struct cg_peer_def *defs = calloc(b->n, sizeof(*defs)), *def;
+	struct policy_rules_ctx ctx;
 	uint32_t i;
 	int ret;
 
-	if (policy_compile(&b->st, &b->cfg, &pol))
+	if (!defs || policy_compile(&b->st, &b->cfg, &pol) ||
+	    policy_rules_ctx_init(&b->st, &ctx))
 		die("policy_compile failed");
 	free(pol.peers);
 	pol.peers = calloc(b->n, sizeof(*pol.peers));
 	if (!pol.peers)
 		die("out of memory");
 	for (i = 0; i < b->n; i++) {
-		memset(&def, 0, sizeof(def));
-		snprintf(def.name, sizeof(def.name), "p%u", i);
-		def.id = i + 1;
-		def.public_key[0] = 1; /* unused by the maps, not all-zero */
-		peer_addr(i, &def.ip);
-		def.access[0] =
+		def = &defs[i];
+		snprintf(def->name, sizeof(def->name), "p%u", i);
+		def->id = i + 1;
+		def->public_key[0] = 1; /* unused by the maps, not all-zero */
+		peer_addr(i, &def->ip);
+		def->access[0] =
 			1 | 4; /* service ids 0 and 2: calendar, bench */
-		def.internet_access = true;
-		policy_peer_entry(&def, &pol.peers[i]);
+		def->internet_access = true;
+		bench_peer_groups(i, b->n, def);
+		policy_peer_entry_ctx(&ctx, def, &pol.peers[i]);
 	}
+	policy_rules_ctx_free(&ctx);
 	pol.n_peers = b->n;
 	qsort(pol.peers, pol.n_peers, sizeof(*pol.peers), cmp_peer);
+	bench_rule_pairs(b, defs, &pol);
 	ret = dp_sync(&b->dp, &pol);
 	policy_free(&pol);
+	free(defs);
 	if (ret)
 		die("dp_sync: %s", strerror(-ret));
 }
@@ -307,6 +314,7 @@ static void cell_open(struct bench *b)
 		    "{\"endpoints\":[{\"ip\":\"" CALENDAR
 		    "\",\"proto\":\"any\","
 		    "\"port\":0}]}");
+	bench_rules_state(b);
 	ret = dp_open(&b->dp, &opts);
 	if (ret)
 		die("dp_open: %s", strerror(-ret));
@@ -582,6 +590,12 @@ static const struct path paths[] = {
 	  false, TC_OK },
 	{ WG_INGRESS, "denied", REPEAT, setup_flush,
 	  TCP(PEER, 40001, FILES, 445, TH_SYN), false, TC_SHOT },
+	/* Peer to peer (bench_rules.h): allowed by both flags, as before
+	 * rules; allowed by a rule, one cg_rules lookup more. */
+	{ WG_INGRESS, "p2p_new", SINGLE, setup_flush,
+	  TCP(PEER, 0, P2P_FLAG_DST, RULE_PORT, TH_SYN), true, TC_OK },
+	{ WG_INGRESS, "rule_new", SINGLE, setup_flush,
+	  TCP(PEER, 0, P2P_RULE_DST, RULE_PORT, TH_SYN), true, TC_OK },
 	/* DNAT paths rewrite the packet: timed singly (see the top). */
 	{ WG_INGRESS, "dnat_est", SINGLE, setup_dnat_flow,
 	  TCP(PEER, 40010, ROUTER, 3000, TH_ACK | TH_PSH, .payload_len = 100),

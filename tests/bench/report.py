@@ -34,6 +34,10 @@ PROG_PATHS = [
     ("wg_ingress", "est", "wg0 ingress, established (peer -> service)"),
     ("wg_ingress", "new", "wg0 ingress, new allowed flow"),
     ("wg_ingress", "denied", "wg0 ingress, denied (service_denied)"),
+    ("wg_ingress", "p2p_new",
+     "wg0 ingress, new peer-to-peer flow allowed by both flags"),
+    ("wg_ingress", "rule_new",
+     "wg0 ingress, new peer-to-peer flow allowed by a rule (1k rules)"),
     ("wg_ingress", "dnat_est",
      "wg0 ingress, established to a service on the wg address (DNAT)"),
     ("wg_egress", "est", "wg0 egress, established (service -> peer)"),
@@ -48,6 +52,7 @@ PROG_PATHS = [
 ]
 # Paths timed one packet per call (see tests/bench/prog_bench.c).
 SINGLE_TIMED = {("wg_ingress", "new"), ("wg_egress", "new"),
+                ("wg_ingress", "p2p_new"), ("wg_ingress", "rule_new"),
                 ("wg_ingress", "dnat_est"), ("wg_egress", "dnat_est"),
                 ("uplink_xdp", "new"), ("uplink_xdp", "est"),
                 ("uplink_egress", "new"), ("uplink_egress", "est")}

@@ -613,7 +613,7 @@ static bool update_peer(struct suite *s, struct check *c, const char *name,
 	json_object_put(body);
 	if (ret)
 		return failf(c, "state_update_peer %s: %s", name, err.msg);
-	ret = dp_set_peer(&s->dp, &old, &cur);
+	ret = dp_set_peer(&s->dp, &s->st, &old, &cur);
 	if (ret)
 		return failf(c, "dp_set_peer %s: %s", name, strerror(-ret));
 	return true;
@@ -669,6 +669,7 @@ static void run_case(struct suite *s, const struct bpf_case *tc)
 }
 
 #include "flow_cases.h"
+#include "rule_cases.h"
 #include "nat_cases.h"
 #include "observe_cases.h"
 
@@ -749,6 +750,12 @@ static void run_all(struct suite *s)
 		if (cell_build(s, &c))
 			flows[i].run(s, &c);
 		report(s, flows[i].name, &c);
+	}
+	for (i = 0; i < ARRAY_SIZE(rule_flows); i++) {
+		memset(&c, 0, sizeof(c));
+		if (cell_build(s, &c))
+			rule_flows[i].run(s, &c);
+		report(s, rule_flows[i].name, &c);
 	}
 	run_observe_cases(s);
 	run_nat_cases(s);

@@ -102,7 +102,7 @@ check "after kill -9: bob -> calendar still denied" blocked bob $CAL 80
 # saving and applying could leave) must be gone after the restart: id 7,
 # kind CG_KIND_PEER, no services, for 10.0.N.99.
 bpftool map update pinned "$WORK/$CELL/bpf/cg_peers" key 10 0 $N 99 \
-	value 7 0 0 0 1 0 0 0 1 0 0 0 0 0 0 0 $(printf '0 %.0s' $(seq 32))
+	value 7 0 0 0 1 0 0 0 1 0 0 0 0 0 0 0 $(printf '0 %.0s' $(seq 40))
 
 # ---- restart keeps state and replaces programs in place ----------------------
 prog_before=$(ip netns exec "$(ns_of $CELL r)" tc filter show dev "$(if_of $N wg)" ingress | grep -o 'id [0-9]*')

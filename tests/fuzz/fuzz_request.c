@@ -101,6 +101,8 @@ enum fr_op {
 	OP_ADD_PEER,
 	OP_UPDATE_PEER,
 	OP_DELETE_PEER,
+	OP_PUT_RULE,
+	OP_DELETE_RULE,
 	OP__COUNT,
 };
 
@@ -115,6 +117,8 @@ static const struct {
 	[OP_ADD_PEER] = { 'P', "POST /api/peers", false, true },
 	[OP_UPDATE_PEER] = { 'U', "PUT /api/peers/", true, true },
 	[OP_DELETE_PEER] = { 'p', "DELETE /api/peers/", true, false },
+	[OP_PUT_RULE] = { 'R', "PUT /api/rules/", true, true },
+	[OP_DELETE_RULE] = { 'r', "DELETE /api/rules/", true, false },
 };
 
 struct fr_request {
@@ -387,6 +391,17 @@ static int fr_run(struct cg_state *st, const struct fr_request *rq,
 	case OP_DELETE_PEER:
 		ret = state_delete_peer(st, rq->name, was, err);
 		break;
+	case OP_PUT_RULE: {
+		struct cg_rule_def old, put;
+		bool existed;
+
+		ret = state_put_rule(st, rq->name, body, &old, &existed, &put,
+				     err);
+		break;
+	}
+	case OP_DELETE_RULE:
+		ret = state_delete_rule(st, rq->name, NULL, err);
+		break;
 	case OP__COUNT:
 		abort();
 	}
@@ -459,6 +474,19 @@ static void fr_check_effect(const struct cg_state *st,
 		FR_CHECK(p->id == was->id && st->n_peers == before->n_peers,
 			 "PUT changed a peer's id or the number of peers");
 		json_object_put(peer_to_json(st, p, false));
+		break;
+	case OP_PUT_RULE:
+		FR_CHECK(state_rule(st, rq->name) &&
+				 st->n_rules ==
+					 before->n_rules +
+						 !state_rule(before, rq->name),
+			 "PUT of a rule did not leave exactly it");
+		json_object_put(rule_to_json(state_rule(st, rq->name)));
+		break;
+	case OP_DELETE_RULE:
+		FR_CHECK(!state_rule(st, rq->name) &&
+				 st->n_rules + 1 == before->n_rules,
+			 "DELETE left the rule or removed others");
 		break;
 	case OP_DELETE_PEER:
 		prev_peer = state_peer(before, rq->name);

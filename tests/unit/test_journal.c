@@ -322,6 +322,50 @@ START_TEST(test_journal_replays_after_snapshot)
 }
 END_TEST
 
+static int put_rule(struct cg_state *st, const char *name, const char *body)
+{
+	struct cg_error err = { 0 };
+	struct cg_rule_def old, put;
+	json_object *o = tu_json(body);
+	bool existed;
+	int ret = state_put_rule(st, name, o, &old, &existed, &put, &err);
+
+	json_object_put(o);
+	return ret;
+}
+
+/* Rules (issue 18) and peers' groups are journaled: one line each, and
+ * a restart replays add, replace and remove. */
+START_TEST(test_journal_rules)
+{
+	struct cg_journal j;
+	struct cg_state st;
+	struct cg_error err = { 0 };
+
+	open_journal(&j, &st);
+	OP(&j, &st, add_peer(&st, 1, NULL));
+	OP(&j, &st, put_peer(&st, 1, "{\"groups\": [\"b\", \"a\"]}"));
+	OP(&j, &st,
+	   put_rule(&st, "r1",
+		    "{\"from\": \"group:a\", \"to\": \"group:c\", "
+		    "\"ports\": [\"tcp/22\", \"tcp/8000-8100\"]}"));
+	OP(&j, &st,
+	   put_rule(&st, "r2",
+		    "{\"from\": \"group:c\", \"to\": \"group:a\", "
+		    "\"ports\": [\"icmp\"]}"));
+	OP(&j, &st,
+	   put_rule(&st, "r1",
+		    "{\"from\": \"group:a\", \"to\": \"group:d\", "
+		    "\"ports\": [\"any\"]}"));
+	assert_reloads(&st);
+	OP(&j, &st, state_delete_rule(&st, "r2", NULL, &err));
+	assert_reloads(&st);
+	ck_assert_uint_eq(st.n_rules, 1);
+	journal_close(&j);
+	state_free(&st);
+}
+END_TEST
+
 static int link_to(struct cg_state *st, const char *name, unsigned int seed,
 		   const char *subnet)
 {
@@ -488,6 +532,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(t, test_rollback_puts_back_state_and_indexes);
 	tcase_add_test(t, test_journal_replays_after_snapshot);
 	tcase_add_test(t, test_journal_cells);
+	tcase_add_test(t, test_journal_rules);
 	tcase_add_test(t, test_journal_torn_tail_left_out);
 	tcase_add_test(t, test_journal_corrupt_line_refused);
 	tcase_add_test(t, test_journal_compaction_by_generation);

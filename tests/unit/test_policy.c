@@ -172,7 +172,7 @@ START_TEST(test_peer_entries)
 	ck_assert_ptr_null(find("172.20.0.21"));
 
 	/* policy_peer_entry makes the same entry on its own. */
-	policy_peer_entry(state_peer(&st, "bob"), &one);
+	policy_peer_entry(&st, state_peer(&st, "bob"), &one);
 	e = find("10.0.0.3");
 	ck_assert_mem_eq(&one, e, sizeof(one));
 }
