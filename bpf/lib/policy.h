@@ -157,6 +157,52 @@ static __always_inline void cg_admit_dst(struct cg_admission *adm,
 	adm->dst_epoch = dst->epoch;
 }
 
+/* The verdicts on a new flow from a peer or linked cell (src), written
+ * once for both families: each family resolves the destination (a
+ * service, an identity, one of the cell's networks or elsewhere) with
+ * its own maps, lazily, and calls the verdict for what it found. */
+static __always_inline void cg_admit_src(struct cg_admission *adm,
+					 const struct cg_identity *src)
+{
+	adm->src_ident = src->id;
+	adm->src_epoch = src->epoch;
+}
+
+/* The destination is service svc. */
+static __always_inline enum cg_drop_reason
+cg_judge_service(const struct cg_identity *src, int svc)
+{
+	if (cg_may_use(src, svc))
+		return CG_DROP_NONE;
+	return src->kind == CG_KIND_CELL ? CG_DROP_CELL_DENIED :
+					   CG_DROP_SERVICE_DENIED;
+}
+
+/* The destination is a peer or linked cell (dst). */
+static __always_inline enum cg_drop_reason
+cg_judge_identity(const struct cg_identity *src, const struct cg_identity *dst,
+		  struct cg_admission *adm)
+{
+	cg_admit_dst(adm, dst);
+	if (dst->kind == CG_KIND_CELL)
+		/* Our peers may reach linked cells, whose own cellgate
+		 * decides; cells do not transit us. */
+		return src->kind == CG_KIND_PEER ? CG_DROP_NONE :
+						   CG_DROP_CELL_DENIED;
+	if (src->peer_to_peer && dst->peer_to_peer)
+		return CG_DROP_NONE;
+	return CG_DROP_PEER_ISOLATION;
+}
+
+/* Neither: one of the cell's own networks (local), or the internet. */
+static __always_inline enum cg_drop_reason
+cg_judge_elsewhere(const struct cg_identity *src, bool local)
+{
+	if (local)
+		return CG_DROP_NOT_A_SERVICE;
+	return src->internet_access ? CG_DROP_NONE : CG_DROP_NO_INTERNET;
+}
+
 /* A new flow from a peer or linked cell (src) into or through the cell. */
 static __always_inline enum cg_drop_reason
 cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
@@ -165,34 +211,15 @@ cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
 	const struct cg_identity *dst;
 	int svc;
 
-	adm->src_ident = src->id;
-	adm->src_epoch = src->epoch;
-
+	cg_admit_src(adm, src);
 	svc = cg_service_of(t);
 	adm->service = svc;
-	if (svc >= 0) {
-		if (cg_may_use(src, svc))
-			return CG_DROP_NONE;
-		return src->kind == CG_KIND_CELL ? CG_DROP_CELL_DENIED :
-						   CG_DROP_SERVICE_DENIED;
-	}
-
+	if (svc >= 0)
+		return cg_judge_service(src, svc);
 	dst = cg_identity_of(t->daddr);
-	if (dst) {
-		cg_admit_dst(adm, dst);
-		if (dst->kind == CG_KIND_CELL)
-			/* Our peers may reach linked cells, whose own
-			 * cellgate decides; cells do not transit us. */
-			return src->kind == CG_KIND_PEER ? CG_DROP_NONE :
-							   CG_DROP_CELL_DENIED;
-		if (src->peer_to_peer && dst->peer_to_peer)
-			return CG_DROP_NONE;
-		return CG_DROP_PEER_ISOLATION;
-	}
-
-	if (cg_is_local_net(t->daddr))
-		return CG_DROP_NOT_A_SERVICE;
-	return src->internet_access ? CG_DROP_NONE : CG_DROP_NO_INTERNET;
+	if (dst)
+		return cg_judge_identity(src, dst, adm);
+	return cg_judge_elsewhere(src, cg_is_local_net(t->daddr));
 }
 
 /* A new flow toward a peer or cell (wg0 egress) whose source is no
