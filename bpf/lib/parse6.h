@@ -212,8 +212,7 @@ cg_parse_icmp6(__u8 *l4, void *data_end, struct cg_pkt6 *pkt)
 
 /* fk: a buffer for the key (the caller's scratch, off the stack). */
 static __always_inline void cg_frag6_key_of(struct cg_frag6_key *fk,
-					    const struct cg_pkt6 *pkt,
-					    __u32 id)
+					    const struct cg_pkt6 *pkt, __u32 id)
 {
 	__builtin_memcpy(fk->saddr, pkt->tuple.saddr, 16);
 	__builtin_memcpy(fk->daddr, pkt->tuple.daddr, 16);
@@ -222,8 +221,7 @@ static __always_inline void cg_frag6_key_of(struct cg_frag6_key *fk,
 
 /* Ports and protocol of a later fragment, from its first fragment. */
 static __always_inline enum cg_drop_reason
-cg_parse6_later_fragment(struct cg_pkt6 *pkt, __u32 id,
-			 struct cg_frag6_key *fk)
+cg_parse6_later_fragment(struct cg_pkt6 *pkt, __u32 id, struct cg_frag6_key *fk)
 {
 	struct cg_frag6_ports *fp;
 
@@ -237,9 +235,9 @@ cg_parse6_later_fragment(struct cg_pkt6 *pkt, __u32 id,
 	return CG_DROP_NONE;
 }
 
-static __always_inline void
-cg_record6_first_fragment(const struct cg_pkt6 *pkt, __u32 id,
-			  struct cg_frag6_key *fk)
+static __always_inline void cg_record6_first_fragment(const struct cg_pkt6 *pkt,
+						      __u32 id,
+						      struct cg_frag6_key *fk)
 {
 	struct cg_frag6_ports fp = {
 		.sport = pkt->tuple.sport,

@@ -80,8 +80,7 @@ __attribute__((noinline)) int cg_wg_egress6(struct __sk_buff *skb)
 		return cg_drop6(pkt, cg_ident6_id_of(pkt->tuple.daddr), r);
 
 	now = cg_now();
-	if (!pkt->icmp_error && !pkt->nd &&
-	    cg_ct6_find(&pkt->tuple, now, &hit))
+	if (!pkt->icmp_error && !pkt->nd && cg_ct6_find(&pkt->tuple, now, &hit))
 		return cg_ct6_established(&hit, pkt, false, now);
 
 	dst = cg_identity6_of(pkt->tuple.daddr);
@@ -95,8 +94,7 @@ __attribute__((noinline)) int cg_wg_egress6(struct __sk_buff *skb)
 	if (pkt->nd) {
 		/* The router's own (hop limit 255: not forwarded). */
 		if (pkt->hop_limit != 255 || pkt->icmp_type == ICMP6_REDIRECT)
-			return cg_drop6(pkt, dst->id,
-					CG_DROP_ICMP_UNSUPPORTED);
+			return cg_drop6(pkt, dst->id, CG_DROP_ICMP_UNSUPPORTED);
 		cg_count_tx(dst->id, pkt->len);
 		return TC_ACT_OK;
 	}
