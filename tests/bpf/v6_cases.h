@@ -12,12 +12,13 @@
 
 #include "v6_fixture.h"
 
-#define TCP6(s, sp, d, dp, fl, ...) TCP(s, sp, d, dp, fl, .l3 = PKT_IPV6, __VA_ARGS__)
+#define TCP6(s, sp, d, dp, fl, ...) \
+	TCP(s, sp, d, dp, fl, .l3 = PKT_IPV6, __VA_ARGS__)
 #define UDP6(s, sp, d, dp, ...) UDP(s, sp, d, dp, .l3 = PKT_IPV6, __VA_ARGS__)
-#define ICMP6(s, d, type, ...)                                              \
-	{                                                                   \
+#define ICMP6(s, d, type, ...)                                               \
+	{                                                                    \
 		.l3 = PKT_IPV6, .src = s, .dst = d, .proto = IPPROTO_ICMPV6, \
-		.icmp_type = type, __VA_ARGS__                              \
+		.icmp_type = type, __VA_ARGS__                               \
 	}
 
 /* ---- named packets ------------------------------------------------------- */
@@ -34,9 +35,8 @@ static const struct pkt_desc dns6_query =
 	UDP6(ALICE6, 41000, DNS6, 53, .payload_len = 32);
 static const struct pkt_desc dns6_answer =
 	UDP6(DNS6, 53, ALICE6, 41000, .payload_len = 80);
-static const struct pkt_desc ping6_req =
-	ICMP6(ALICE6, CALENDAR6, ICMP6_T_ECHO, .icmp_id = 0x1234,
-	      .payload_len = 56);
+static const struct pkt_desc ping6_req = ICMP6(
+	ALICE6, CALENDAR6, ICMP6_T_ECHO, .icmp_id = 0x1234, .payload_len = 56);
 static const struct pkt_desc ping6_rep =
 	ICMP6(CALENDAR6, ALICE6, ICMP6_T_ECHOREPLY, .icmp_id = 0x1234,
 	      .payload_len = 56);
@@ -59,8 +59,8 @@ static const struct pkt_desc dns6_frag2 =
 static const struct pkt_desc dns6_frag_unknown =
 	UDP6(ALICE6, 41001, DNS6, 53, .ip_id = 778, .frag_off = 9,
 	     .payload_len = 40);
-static const struct pkt_desc files6_frag1 = TCP6(
-	ALICE6, 41002, FILES6, 443, TH_SYN, .ip_id = 900, .mf = true);
+static const struct pkt_desc files6_frag1 =
+	TCP6(ALICE6, 41002, FILES6, 443, TH_SYN, .ip_id = 900, .mf = true);
 static const struct pkt_desc files6_frag2 =
 	TCP6(ALICE6, 41002, FILES6, 443, 0, .ip_id = 900, .frag_off = 5,
 	     .payload_len = 16);
@@ -155,9 +155,11 @@ static const struct bpf_case v6_cases[] = {
 	{ "v6: the internet -> alice is unsolicited", EGRESS,
 	  PKT(TCP6(OUTSIDER6, 50001, ALICE6, 22, TH_SYN, )),
 	  DROP(CG_DROP_UNSOLICITED, "alice"), NO_CT },
-	{ "v6: to no identity passes uncounted (WireGuard drops it)", EGRESS,
+	{ "v6: to no identity passes uncounted (WireGuard drops it)",
+	  EGRESS,
 	  PKT(TCP6(CALENDAR6, 50002, NOBODY6, 22, TH_SYN, )),
-	  { .verdict = TC_ACT_OK, .uncounted = true }, NO_CT },
+	  { .verdict = TC_ACT_OK, .uncounted = true },
+	  NO_CT },
 	/* neighbour discovery */
 	{ "v6: the router's neighbour solicitation to alice (hop limit 255)",
 	  EGRESS,
@@ -165,14 +167,14 @@ static const struct bpf_case v6_cases[] = {
 		    .payload_len = 16)),
 	  PASS("alice"), NO_CT },
 	{ "v6: a forwarded one (hop limit 64) is not neighbour discovery",
-	  EGRESS,
-	  PKT(ICMP6(LINKLOCAL6, ALICE6, ICMP6_T_NS, .payload_len = 16)),
+	  EGRESS, PKT(ICMP6(LINKLOCAL6, ALICE6, ICMP6_T_NS, .payload_len = 16)),
 	  DROP(CG_DROP_ICMP_UNSUPPORTED, "alice"), NO_CT },
 	{ "v6: router advertisement to all nodes passes (no identity)",
 	  EGRESS,
 	  PKT(ICMP6(LINKLOCAL6, ALLNODES6, ICMP6_T_RA, .hop_limit = 255,
 		    .payload_len = 8)),
-	  { .verdict = TC_ACT_OK, .uncounted = true }, NO_CT },
+	  { .verdict = TC_ACT_OK, .uncounted = true },
+	  NO_CT },
 	{ "v6: alice's neighbour solicitation to the router passes", INGRESS,
 	  PKT(ICMP6(ALICE6, SOLICITED6, ICMP6_T_NS, .hop_limit = 255,
 		    .payload_len = 16)),

@@ -61,12 +61,12 @@ static bool flow6_peer_to_peer(struct suite *s, struct check *c)
  * does not exist. */
 static bool flow6_ptb_egress(struct suite *s, struct check *c)
 {
-	static const struct pkt_desc ptb = ICMP6(
-		INTERNET6, BOB6, ICMP6_T_TOO_BIG, .inner = &inet6_big);
-	static const struct pkt_desc ptb_router = ICMP6(
-		ROUTER6, BOB6, ICMP6_T_TOO_BIG, .inner = &stray6);
-	static const struct pkt_desc ptb_stray = ICMP6(
-		INTERNET6, BOB6, ICMP6_T_TOO_BIG, .inner = &stray6);
+	static const struct pkt_desc ptb =
+		ICMP6(INTERNET6, BOB6, ICMP6_T_TOO_BIG, .inner = &inet6_big);
+	static const struct pkt_desc ptb_router =
+		ICMP6(ROUTER6, BOB6, ICMP6_T_TOO_BIG, .inner = &stray6);
+	static const struct pkt_desc ptb_stray =
+		ICMP6(INTERNET6, BOB6, ICMP6_T_TOO_BIG, .inner = &stray6);
 
 	return send6(s, c, "unrelated PTB", EGRESS, &ptb_stray,
 		     DROPS(CG_DROP_ICMP_UNRELATED, "bob")) &&
@@ -80,11 +80,11 @@ static bool flow6_ptb_egress(struct suite *s, struct check *c)
  * not about a flow it is not part of, nor about none. */
 static bool flow6_errors_ingress(struct suite *s, struct check *c)
 {
-	static const struct pkt_desc unreach = ICMP6(
-		ALICE6, DNS6, ICMP6_T_UNREACH, .icmp_code = 4,
-		.inner = &dns6_answer);
-	static const struct pkt_desc forged = ICMP6(
-		CAROL6, DNS6, ICMP6_T_TOO_BIG, .inner = &dns6_answer);
+	static const struct pkt_desc unreach =
+		ICMP6(ALICE6, DNS6, ICMP6_T_UNREACH, .icmp_code = 4,
+		      .inner = &dns6_answer);
+	static const struct pkt_desc forged =
+		ICMP6(CAROL6, DNS6, ICMP6_T_TOO_BIG, .inner = &dns6_answer);
 	static const struct pkt_desc misdirected = ICMP6(
 		ALICE6, INTERNET6, ICMP6_T_TOO_BIG, .inner = &dns6_answer);
 
@@ -176,13 +176,13 @@ static bool flow6_ipv4_only(struct suite *s, struct check *c)
  * not (no NAT66 yet): the host's own IPv6 and its neighbour discovery. */
 static bool flow6_uplink_untouched(struct suite *s, struct check *c)
 {
-	static const struct pkt_desc out = TCP6(
-		"2001:db8:1::1", 40000, INTERNET6, 443, TH_SYN, );
-	static const struct pkt_desc in = TCP6(
-		INTERNET6, 443, "2001:db8:1::1", 40000, TH_SYN | TH_ACK, );
-	static const struct pkt_desc ns = ICMP6(
-		"fe80::2", "ff02::1:ff00:1", ICMP6_T_NS, .hop_limit = 255,
-		.payload_len = 16);
+	static const struct pkt_desc out =
+		TCP6("2001:db8:1::1", 40000, INTERNET6, 443, TH_SYN, );
+	static const struct pkt_desc in =
+		TCP6(INTERNET6, 443, "2001:db8:1::1", 40000, TH_SYN | TH_ACK, );
+	static const struct pkt_desc ns =
+		ICMP6("fe80::2", "ff02::1:ff00:1", ICMP6_T_NS, .hop_limit = 255,
+		      .payload_len = 16);
 	struct cg_settings set = { .masquerade = 1 };
 	const struct {
 		enum hook hook;
@@ -230,8 +230,7 @@ static const struct flow v6_flows[] = {
 	{ "v6 flow: policy epochs re-judge established flows", flow6_revoke },
 	{ "v6 flow: removing bob cuts alice's flow to him", flow6_remove_peer },
 	{ "v6 flow: an IPv4-only cell drops IPv6 as ipv6", flow6_ipv4_only },
-	{ "v6 flow: the uplink passes IPv6 untouched",
-	  flow6_uplink_untouched },
+	{ "v6 flow: the uplink passes IPv6 untouched", flow6_uplink_untouched },
 };
 
 #endif
