@@ -68,6 +68,24 @@ struct cg_pkt6 {
 	struct cg_ct6_key inner; /* ICMPv6 error: the quoted packet's tuple */
 };
 
+/* Ready pkt for a packet: what parsing may leave unwritten, zeroed (a
+ * few 64-bit stores rather than the whole struct: this is the
+ * established path; addresses are written first thing, or zeroed by
+ * cg_pkt6_no_addrs when the header is cut short; inner is an error's). */
+static __always_inline void cg_pkt6_reset(struct cg_pkt6 *pkt)
+{
+	*(__u64 *)&pkt->tuple.sport = 0; /* ports, proto, pad */
+	*(__u64 *)&pkt->len = 0; /* len, l3_off, l4_off */
+	*(__u64 *)&pkt->tcp_flags = 0; /* the flags, hop limit, pad */
+}
+
+static __always_inline void cg_pkt6_no_addrs(struct cg_ct6_key *t)
+{
+	__u64 *a = (__u64 *)t->saddr;
+
+	a[0] = a[1] = a[2] = a[3] = 0;
+}
+
 /* Where the extension-header walk ended. */
 struct cg_walk6 {
 	void *l4; /* the upper-layer header; NULL for later fragments */
@@ -150,6 +168,7 @@ cg_parse6_inner(void *inner_ip, void *data_end, struct cg_pkt6 *pkt)
 	enum cg_drop_reason r;
 	__u8 *l4;
 
+	*(__u64 *)&t->sport = 0;
 	if ((void *)(ip6 + 1) > data_end)
 		return CG_DROP_MALFORMED;
 	if ((*(__u8 *)ip6 >> 4) != 6)
@@ -283,10 +302,10 @@ cg_parse_ipv6(void *data, void *data_end, __u32 l3_off, struct cg_pkt6 *pkt,
 	struct cg_walk6 w = {};
 	enum cg_drop_reason r;
 
-	if ((void *)(ip6 + 1) > data_end)
+	if ((void *)(ip6 + 1) > data_end || (*(__u8 *)ip6 >> 4) != 6) {
+		cg_pkt6_no_addrs(&pkt->tuple);
 		return CG_DROP_MALFORMED;
-	if ((*(__u8 *)ip6 >> 4) != 6)
-		return CG_DROP_MALFORMED;
+	}
 	__builtin_memcpy(pkt->tuple.saddr, &ip6->saddr, 16);
 	__builtin_memcpy(pkt->tuple.daddr, &ip6->daddr, 16);
 	pkt->hop_limit = ip6->hop_limit;
@@ -315,8 +334,11 @@ cg_parse6(struct __sk_buff *skb, struct cg_pkt6 *pkt, struct cg_frag6_key *fk)
 {
 	void *data, *data_end;
 
-	if (skb->len < cg_l2_len + sizeof(struct ipv6hdr))
+	cg_pkt6_reset(pkt);
+	if (skb->len < cg_l2_len + sizeof(struct ipv6hdr)) {
+		cg_pkt6_no_addrs(&pkt->tuple);
 		return CG_DROP_MALFORMED;
+	}
 	pkt->len = skb->len - cg_l2_len;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;

@@ -81,7 +81,7 @@ static __always_inline int from_wg6_new(const struct cg_pkt6 *pkt,
 	return TC_ACT_OK;
 }
 
-__attribute__((noinline)) int cg_wg_ingress6(struct __sk_buff *skb)
+static __always_inline int cg_wg_ingress6(struct __sk_buff *skb)
 {
 	struct cg_scratch6 *s = cg_scratch6_get();
 	struct cg_ct6_hit hit;
@@ -93,7 +93,6 @@ __attribute__((noinline)) int cg_wg_ingress6(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	pkt = &s->pkt;
 	hit.key = &s->hkey;
-	__builtin_memset(pkt, 0, sizeof(*pkt));
 	r = cg_parse6(skb, pkt, &s->fk);
 	if (r != CG_DROP_NONE)
 		return cg_drop6(pkt, cg_ident6_id_of(pkt->tuple.saddr), r);

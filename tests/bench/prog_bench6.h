@@ -111,9 +111,12 @@ static void flows6_flush(void)
 /* peer6:40000 -> calendar6:80, SYN in, SYN-ACK out: established. */
 static int setup6_calendar_flow(struct bench *b, struct pkt_desc *d)
 {
-	struct pkt_desc syn = { .l3 = PKT_IPV6, .src = b->peer6,
-				.sport = 40000, .dst = CALENDAR6,
-				.dport = 80, .proto = IPPROTO_TCP,
+	struct pkt_desc syn = { .l3 = PKT_IPV6,
+				.src = b->peer6,
+				.sport = 40000,
+				.dst = CALENDAR6,
+				.dport = 80,
+				.proto = IPPROTO_TCP,
 				.tcp_flags = TH_SYN };
 	struct pkt_desc synack = syn;
 	uint8_t frame[PKT_MAX];
@@ -141,43 +144,48 @@ static int setup6_calendar_flow(struct bench *b, struct pkt_desc *d)
 	TCP(s, sp, d, dp, fl, .l3 = PKT_IPV6, __VA_ARGS__)
 
 /* The IPv4 paths of wg0 over IPv6 (PEER: the tested peer's address6). */
-#define BENCH6_PATHS                                                         \
-	{ WG_INGRESS, "new6", SINGLE, setup_flush,                           \
-	  TCP6(PEER, 0, CALENDAR6, 80, TH_SYN, ), true, TC_OK },             \
-		{ WG_INGRESS,                                                \
-		  "est6",                                                    \
-		  REPEAT,                                                    \
-		  setup6_calendar_flow,                                      \
-		  TCP6(PEER, 40000, CALENDAR6, 80, TH_ACK | TH_PSH,          \
-		       .payload_len = 100),                                  \
-		  false,                                                     \
-		  TC_OK },                                                   \
-		{ WG_INGRESS,                                                \
-		  "denied6",                                                 \
-		  REPEAT,                                                    \
-		  setup_flush,                                               \
-		  TCP6(PEER, 40001, FILES6, 445, TH_SYN, ),                  \
-		  false,                                                     \
-		  TC_SHOT },                                                 \
-		{ WG_EGRESS,                                                 \
-		  "new6",                                                    \
-		  SINGLE,                                                    \
-		  setup_flush,                                               \
-		  TCP6(WEB6, 0, PEER, 22, TH_SYN, ),                         \
-		  true,                                                      \
-		  TC_OK },                                                   \
-		{ WG_EGRESS,                                                 \
-		  "est6",                                                    \
-		  REPEAT,                                                    \
-		  setup6_calendar_flow,                                      \
-		  TCP6(CALENDAR6, 80, PEER, 40000, TH_ACK | TH_PSH,          \
-		       .payload_len = 400),                                  \
-		  false,                                                     \
-		  TC_OK },                                                   \
-	{                                                                    \
-		WG_EGRESS, "denied6", REPEAT, setup_flush,                   \
-			TCP6(REMOTE6, 40002, PEER, 22, TH_SYN, ), false,     \
-			TC_SHOT                                              \
+#define BENCH6_PATHS                                                     \
+	{ WG_INGRESS,                                                    \
+	  "new6",                                                        \
+	  SINGLE,                                                        \
+	  setup_flush,                                                   \
+	  TCP6(PEER, 0, CALENDAR6, 80, TH_SYN, ),                        \
+	  true,                                                          \
+	  TC_OK },                                                       \
+		{ WG_INGRESS,                                            \
+		  "est6",                                                \
+		  REPEAT,                                                \
+		  setup6_calendar_flow,                                  \
+		  TCP6(PEER, 40000, CALENDAR6, 80, TH_ACK | TH_PSH,      \
+		       .payload_len = 100),                              \
+		  false,                                                 \
+		  TC_OK },                                               \
+		{ WG_INGRESS,                                            \
+		  "denied6",                                             \
+		  REPEAT,                                                \
+		  setup_flush,                                           \
+		  TCP6(PEER, 40001, FILES6, 445, TH_SYN, ),              \
+		  false,                                                 \
+		  TC_SHOT },                                             \
+		{ WG_EGRESS,                                             \
+		  "new6",                                                \
+		  SINGLE,                                                \
+		  setup_flush,                                           \
+		  TCP6(WEB6, 0, PEER, 22, TH_SYN, ),                     \
+		  true,                                                  \
+		  TC_OK },                                               \
+		{ WG_EGRESS,                                             \
+		  "est6",                                                \
+		  REPEAT,                                                \
+		  setup6_calendar_flow,                                  \
+		  TCP6(CALENDAR6, 80, PEER, 40000, TH_ACK | TH_PSH,      \
+		       .payload_len = 400),                              \
+		  false,                                                 \
+		  TC_OK },                                               \
+	{                                                                \
+		WG_EGRESS, "denied6", REPEAT, setup_flush,               \
+			TCP6(REMOTE6, 40002, PEER, 22, TH_SYN, ), false, \
+			TC_SHOT                                          \
 	}
 
 #endif
