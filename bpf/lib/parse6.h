@@ -45,8 +45,11 @@
 #define ICMP6_REDIRECT 137
 
 /* Extension headers walked before the upper layer: real traffic has
- * none or one (a fragment header); 4 is every kind once. */
+ * none or one (a fragment header); 4 is every kind once. A quoted packet
+ * (an ICMPv6 error's) gets 2: each header walked costs the verifier
+ * about 2000 instructions per walk. */
 #define CG_MAX_EXT6 4
+#define CG_MAX_EXT6_QUOTED 2
 /* Bytes made linear when the headers are not: an IPv6 header, a few
  * extension headers and an L4 header, or an ICMPv6 error and its quote.
  * Headers beyond it are malformed here (RFC 7112: the whole chain
@@ -101,9 +104,10 @@ static __always_inline bool cg_nh_is_ext(__u8 nh)
 	       nh == CG_NH_FRAGMENT;
 }
 
-/* Walk the extension headers after the IPv6 header at ip6. */
+/* Walk the extension headers after the IPv6 header at ip6, at most max
+ * (a constant). */
 static __always_inline enum cg_drop_reason
-cg_walk6(struct ipv6hdr *ip6, void *data_end, struct cg_walk6 *w)
+cg_walk6(struct ipv6hdr *ip6, void *data_end, struct cg_walk6 *w, const int max)
 {
 	__u8 *h = (__u8 *)(ip6 + 1);
 	__u8 nh = ip6->nexthdr;
@@ -111,7 +115,7 @@ cg_walk6(struct ipv6hdr *ip6, void *data_end, struct cg_walk6 *w)
 	int i;
 
 #pragma unroll
-	for (i = 0; i < CG_MAX_EXT6; i++) {
+	for (i = 0; i < max; i++) {
 		if (!cg_nh_is_ext(nh))
 			break;
 		if ((void *)(h + 8) > data_end)
@@ -175,7 +179,7 @@ cg_parse6_inner(void *inner_ip, void *data_end, struct cg_pkt6 *pkt)
 		return CG_DROP_MALFORMED;
 	__builtin_memcpy(t->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(t->daddr, &ip6->daddr, 16);
-	r = cg_walk6(ip6, data_end, &w);
+	r = cg_walk6(ip6, data_end, &w, CG_MAX_EXT6_QUOTED);
 	if (r != CG_DROP_NONE)
 		return r;
 	t->proto = w.proto;
@@ -310,7 +314,7 @@ cg_parse_ipv6(void *data, void *data_end, __u32 l3_off, struct cg_pkt6 *pkt,
 	__builtin_memcpy(pkt->tuple.daddr, &ip6->daddr, 16);
 	pkt->hop_limit = ip6->hop_limit;
 	pkt->l3_off = (__u16)l3_off;
-	r = cg_walk6(ip6, data_end, &w);
+	r = cg_walk6(ip6, data_end, &w, CG_MAX_EXT6);
 	if (r != CG_DROP_NONE)
 		return r;
 	pkt->tuple.proto = w.proto;
