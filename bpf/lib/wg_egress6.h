@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * wg0 egress for IPv6 (issue 17): what cg_wg_egress does for IPv4, on
- * the IPv6 maps (see lib/wg_ingress6.h for why a global function).
+ * the IPv6 maps (see lib/wg_ingress6.h for why inlined, and the stack).
  *
  * Not yet: translations (replies of services on the wg address6, the
  * bridge's flows to linked cells, port forwards): IPv6 leaves as it is.
