@@ -40,12 +40,13 @@ enum v6_map {
 	V6_CT_TCP,
 	V6_CT_OTHER,
 	V6_FRAGS,
+	V6_CELLS,
 	V6__COUNT
 };
 
 static const char *const v6_map_names[V6__COUNT] = {
 	"cg_settings6", "cg_local_nets6", "cg_peers6", "cg_services6",
-	"cg_ct6_tcp",	"cg_ct6_other",	  "cg_frags6",
+	"cg_ct6_tcp",	"cg_ct6_other",	  "cg_frags6", "cg_cells6",
 };
 
 static int v6_fd[V6__COUNT];
@@ -155,6 +156,7 @@ static bool v6_cell_build(struct suite *s, struct check *c, bool enabled)
 	map_flush(v6_fd[V6_PEERS]);
 	map_flush(v6_fd[V6_SERVICES]);
 	map_flush(v6_fd[V6_LOCAL_NETS]);
+	map_flush(v6_fd[V6_CELLS]);
 	v6_ct_flush();
 	if (!v6_set_enabled(c, enabled) ||
 	    !v6_put_net(c, "fd10::", 64, CG_NET_WG_SUBNET) ||

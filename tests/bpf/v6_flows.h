@@ -159,6 +159,40 @@ static bool flow6_remove_peer(struct suite *s, struct check *c)
 	       expect_no_ct6(c, &p2p6_syn);
 }
 
+/* A linked cell by its IPv6 subnet (cg_cells6, LPM): alice may reach
+ * it; it gets only what is shared with it (calendar). The cell borrows
+ * carol's identity slot (id 3) so the counters are watched. */
+static bool flow6_linked_cell(struct suite *s, struct check *c)
+{
+	static const struct pkt_desc to_cell =
+		TCP6(ALICE6, 44000, "fd30::5", 443, TH_SYN, );
+	static const struct pkt_desc from_cell =
+		TCP6("fd30::5", 44001, CALENDAR6, 80, TH_SYN, );
+	static const struct pkt_desc not_shared =
+		TCP6("fd30::5", 44002, FILES6, 80, TH_SYN, );
+	struct cg_lpm6_key k = { .prefixlen = 64 };
+	struct cg_addr_key k4;
+	struct cg_identity id;
+
+	inet_pton(AF_INET, CAROL, k4.addr);
+	if (bpf_map_lookup_elem(s->dp.map_fd[DP_MAP_PEERS], &k4, &id))
+		return failf(c, "cg_peers: no carol");
+	id.kind = CG_KIND_CELL;
+	id.services[0] = 1; /* calendar (id 0) is shared with it */
+	inet_pton(AF_INET6, "fd30::", k.addr);
+	if (bpf_map_update_elem(v6_fd[V6_CELLS], &k, &id, BPF_ANY))
+		return failf(c, "cg_cells6: %s", strerror(errno));
+	return send6(s, c, "alice -> the cell", INGRESS, &to_cell,
+		     PASSES("alice")) &&
+	       expect_ct6(s, c, &to_cell,
+			  CT_IS(CG_CT_FROM_WG, CG_CT_NEW, "alice", "carol",
+				TCP_SYN_S, false)) &&
+	       send6(s, c, "the cell -> calendar6 (shared)", INGRESS,
+		     &from_cell, PASSES("carol")) &&
+	       send6(s, c, "the cell -> files6 (not shared)", INGRESS,
+		     &not_shared, DROPS(CG_DROP_CELL_DENIED, "carol"));
+}
+
 /* An IPv4-only cell (cg_settings6 all zero) drops IPv6 as `ipv6`, even
  * from a peer with an IPv6 identity; with an address6 it passes. */
 static bool flow6_ipv4_only(struct suite *s, struct check *c)
@@ -229,6 +263,7 @@ static const struct flow v6_flows[] = {
 	{ "v6 flow: fragments of a denied datagram", flow6_denied_fragments },
 	{ "v6 flow: policy epochs re-judge established flows", flow6_revoke },
 	{ "v6 flow: removing bob cuts alice's flow to him", flow6_remove_peer },
+	{ "v6 flow: a linked cell by its subnet6", flow6_linked_cell },
 	{ "v6 flow: an IPv4-only cell drops IPv6 as ipv6", flow6_ipv4_only },
 	{ "v6 flow: the uplink passes IPv6 untouched", flow6_uplink_untouched },
 };
