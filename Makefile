@@ -259,7 +259,8 @@ $(BUILD)/bench/baseline.bpf.o: tests/bench/baseline.bpf.c $(BPF_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/prog_bench: tests/bench/prog_bench.c tests/bench/bench_rules.h tests/bpf/pktgen.h tests/bpf/private_bpffs.h \
+$(BUILD)/bench/prog_bench: tests/bench/prog_bench.c tests/bench/bench_rules.h \
+		tests/bench/prog_bench6.h tests/bpf/pktgen.h tests/bpf/private_bpffs.h \
 		$(CTL_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CTL_CFLAGS) -Itests/bpf -o $@ $< $(CTL_OBJS) \

@@ -20,6 +20,7 @@
 #include "lib/conntrack.h"
 #include "lib/counters.h"
 #include "lib/nat.h"
+#include "lib/wg_egress6.h"
 
 /* Track a new flow (its tuple as it leaves) and count it. */
 static __always_inline int to_wg_admit(const struct cg_pkt *wire,
@@ -169,9 +170,15 @@ int cg_wg_egress(struct __sk_buff *skb)
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
-	if (r != CG_DROP_NONE)
+	if (r != CG_DROP_NONE) {
+		/* The family's one branch: IPv6 goes its own way when the
+		 * cell has an IPv6 address, and is dropped as before (`ipv6`)
+		 * when it is IPv4-only. */
+		if (r == CG_DROP_IPV6 && cg_v6_enabled())
+			return cg_wg_egress6(skb);
 		/* Charge the receiver when the IP header got that far. */
 		return cg_drop(&pkt, cg_ident_id_of(pkt.tuple.daddr), r);
+	}
 
 	now = cg_now();
 	if (!pkt.icmp_error) {

@@ -18,6 +18,7 @@
 #include "lib/conntrack.h"
 #include "lib/counters.h"
 #include "lib/nat.h"
+#include "lib/wg_ingress6.h"
 
 /* Conntrack here sees the tuple as it came over WireGuard; translations
  * (all of them to the wg address) are applied after it. */
@@ -123,10 +124,16 @@ int cg_wg_ingress(struct __sk_buff *skb)
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
-	if (r != CG_DROP_NONE)
+	if (r != CG_DROP_NONE) {
+		/* The family's one branch: IPv6 goes its own way when the
+		 * cell has an IPv6 address, and is dropped as before (`ipv6`)
+		 * when it is IPv4-only. */
+		if (r == CG_DROP_IPV6 && cg_v6_enabled())
+			return cg_wg_ingress6(skb);
 		/* Charge the sender when the IP header got that far (the
 		 * address is still zero, hence unknown, when it did not). */
 		return cg_drop(&pkt, cg_ident_id_of(pkt.tuple.saddr), r);
+	}
 
 	now = cg_now();
 	if (pkt.icmp_error)

@@ -158,6 +158,36 @@ struct cg_settings6 {
 	__u8 pad[7];
 };
 
+/* Conntrack key of cg_ct6_tcp and cg_ct6_other: struct cg_ct_key with
+ * IPv6 addresses, canonical as IPv4's (cg_ct6_canon: of the two
+ * directions, the one whose source sorts lower, compared as two native
+ * 64-bit words, then by port). The value is struct cg_ct_entry. */
+struct cg_ct6_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+} __attribute__((aligned(8))); /* addresses read as 64-bit words */
+
+/* Key of cg_frags6: one IPv6 datagram's fragments (RFC 8200 4.5). */
+struct cg_frag6_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id; /* the Fragment header's identification, host order */
+};
+
+/* Value of cg_frags6: what the first fragment carried. proto is the
+ * upper-layer protocol, which later fragments do not name when options
+ * follow their Fragment header. */
+struct cg_frag6_ports {
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
 /* What an address of the cell itself is; value of cg_local_nets. Packets
  * from peers to these networks must match a service, or are dropped. */
 enum cg_net_kind {

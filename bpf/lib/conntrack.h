@@ -253,25 +253,32 @@ static __always_inline void cg_ct_tcp_track(struct cg_ct_entry *e, __u8 flags,
 	}
 }
 
-/* Account one packet of an existing flow: state and expiry. */
-static __always_inline void cg_ct_update(struct cg_ct_hit *hit,
-					 const struct cg_pkt *pkt, __u64 now)
+/* Account one packet of an existing flow (e), of either family: state
+ * and expiry. */
+static __always_inline void cg_ct_refresh(struct cg_ct_entry *e, bool reply,
+					  __u8 proto, __u8 tcp_flags, __u64 now)
 {
-	struct cg_ct_entry *e = hit->entry;
 	__u64 expires;
 
-	if (hit->reply && !e->seen_reply) {
+	if (reply && !e->seen_reply) {
 		e->seen_reply = 1;
 		if (e->state == CG_CT_NEW)
 			e->state = CG_CT_ESTABLISHED;
 	}
-	if (pkt->tuple.proto == IPPROTO_TCP)
-		cg_ct_tcp_track(e, pkt->tcp_flags, hit->reply);
+	if (proto == IPPROTO_TCP)
+		cg_ct_tcp_track(e, tcp_flags, reply);
 
-	expires = now + cg_ct_lifetime(e, pkt->tuple.proto);
+	expires = now + cg_ct_lifetime(e, proto);
 	if (expires > e->expires_ns + CG_CT_REFRESH_NS ||
 	    expires < e->expires_ns)
 		e->expires_ns = expires;
+}
+
+static __always_inline void cg_ct_update(struct cg_ct_hit *hit,
+					 const struct cg_pkt *pkt, __u64 now)
+{
+	cg_ct_refresh(hit->entry, hit->reply, pkt->tuple.proto, pkt->tcp_flags,
+		      now);
 }
 
 /* A packet of a known flow on wg0, ingress (from the identity: its rx)

@@ -102,6 +102,34 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_settings6 SEC(".maps");
 
+/* IPv6 conntrack, apart from IPv4's so the IPv4 tables keep their
+ * 16-byte keys; TCP apart from the rest, as there. Sized as cg_ct_tcp
+ * and cg_ct_other. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_ct6_key);
+	__type(value, struct cg_ct_entry);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_ct6_tcp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_ct6_key);
+	__type(value, struct cg_ct_entry);
+	__uint(max_entries, 32768);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_ct6_other SEC(".maps");
+
+/* Ports of fragmented IPv6 datagrams, recorded from their first fragment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_frag6_key);
+	__type(value, struct cg_frag6_ports);
+	__uint(max_entries, 4096);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_frags6 SEC(".maps");
+
 /* Service catalog: {ip, proto, port} -> service id; port 0 = all ports. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -148,7 +148,7 @@ static __always_inline bool cg_may_use(const struct cg_identity *id,
  * One hash lookup, and none when either side is in no rule class. */
 static __always_inline bool cg_rule_allows(const struct cg_identity *src,
 					   const struct cg_identity *dst,
-					   const struct cg_ct_key *t)
+					   __u8 proto, __u16 dport)
 {
 	struct cg_rule_key key = {
 		.src_class = src->rule_class,
@@ -159,6 +159,9 @@ static __always_inline bool cg_rule_allows(const struct cg_identity *src,
 
 	if (!key.src_class || !key.dst_class)
 		return false;
+	/* A rule's "icmp" is ICMP in either family. */
+	if (proto == 58 /* ICMPv6: parse6.h's CG_NH_ICMP6 */)
+		proto = IPPROTO_ICMP;
 	r = bpf_map_lookup_elem(&cg_rules, &key);
 	if (!r)
 		return false;
@@ -169,10 +172,10 @@ static __always_inline bool cg_rule_allows(const struct cg_identity *src,
 			break;
 		if (!p->proto)
 			return true;
-		if (p->proto != t->proto)
+		if (p->proto != proto)
 			continue;
 		if (p->proto == IPPROTO_ICMP ||
-		    (t->dport >= p->lo && t->dport <= p->hi))
+		    (dport >= p->lo && dport <= p->hi))
 			return true;
 	}
 	return false;
@@ -192,6 +195,56 @@ static __always_inline void cg_admit_dst(struct cg_admission *adm,
 	adm->dst_epoch = dst->epoch;
 }
 
+/* The verdicts on a new flow from a peer or linked cell (src), written
+ * once for both families: each family resolves the destination (a
+ * service, an identity, one of the cell's networks or elsewhere) with
+ * its own maps, lazily, and calls the verdict for what it found. */
+static __always_inline void cg_admit_src(struct cg_admission *adm,
+					 const struct cg_identity *src)
+{
+	adm->src_ident = src->id;
+	adm->src_epoch = src->epoch;
+}
+
+/* The destination is service svc. */
+static __always_inline enum cg_drop_reason
+cg_judge_service(const struct cg_identity *src, int svc)
+{
+	if (cg_may_use(src, svc))
+		return CG_DROP_NONE;
+	return src->kind == CG_KIND_CELL ? CG_DROP_CELL_DENIED :
+					   CG_DROP_SERVICE_DENIED;
+}
+
+/* The destination is a peer or linked cell (dst). */
+static __always_inline enum cg_drop_reason
+cg_judge_identity(const struct cg_identity *src, const struct cg_identity *dst,
+		  __u8 proto, __u16 dport, struct cg_admission *adm)
+{
+	cg_admit_dst(adm, dst);
+	if (dst->kind == CG_KIND_CELL)
+		/* Our peers may reach linked cells, whose own cellgate
+		 * decides; cells do not transit us. */
+		return src->kind == CG_KIND_PEER ? CG_DROP_NONE :
+						   CG_DROP_CELL_DENIED;
+	if (src->peer_to_peer && dst->peer_to_peer)
+		return CG_DROP_NONE;
+	/* Default deny between peers: a rule may allow the direction it
+	 * names (replies follow conntrack). */
+	if (cg_rule_allows(src, dst, proto, dport))
+		return CG_DROP_NONE;
+	return CG_DROP_PEER_ISOLATION;
+}
+
+/* Neither: one of the cell's own networks (local), or the internet. */
+static __always_inline enum cg_drop_reason
+cg_judge_elsewhere(const struct cg_identity *src, bool local)
+{
+	if (local)
+		return CG_DROP_NOT_A_SERVICE;
+	return src->internet_access ? CG_DROP_NONE : CG_DROP_NO_INTERNET;
+}
+
 /* A new flow from a peer or linked cell (src) into or through the cell. */
 static __always_inline enum cg_drop_reason
 cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
@@ -200,38 +253,15 @@ cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
 	const struct cg_identity *dst;
 	int svc;
 
-	adm->src_ident = src->id;
-	adm->src_epoch = src->epoch;
-
+	cg_admit_src(adm, src);
 	svc = cg_service_of(t);
 	adm->service = svc;
-	if (svc >= 0) {
-		if (cg_may_use(src, svc))
-			return CG_DROP_NONE;
-		return src->kind == CG_KIND_CELL ? CG_DROP_CELL_DENIED :
-						   CG_DROP_SERVICE_DENIED;
-	}
-
+	if (svc >= 0)
+		return cg_judge_service(src, svc);
 	dst = cg_identity_of(t->daddr);
-	if (dst) {
-		cg_admit_dst(adm, dst);
-		if (dst->kind == CG_KIND_CELL)
-			/* Our peers may reach linked cells, whose own
-			 * cellgate decides; cells do not transit us. */
-			return src->kind == CG_KIND_PEER ? CG_DROP_NONE :
-							   CG_DROP_CELL_DENIED;
-		if (src->peer_to_peer && dst->peer_to_peer)
-			return CG_DROP_NONE;
-		/* Default deny between peers: a rule may allow the
-		 * direction it names (replies follow conntrack). */
-		if (cg_rule_allows(src, dst, t))
-			return CG_DROP_NONE;
-		return CG_DROP_PEER_ISOLATION;
-	}
-
-	if (cg_is_local_net(t->daddr))
-		return CG_DROP_NOT_A_SERVICE;
-	return src->internet_access ? CG_DROP_NONE : CG_DROP_NO_INTERNET;
+	if (dst)
+		return cg_judge_identity(src, dst, t->proto, t->dport, adm);
+	return cg_judge_elsewhere(src, cg_is_local_net(t->daddr));
 }
 
 /* A new flow toward a peer or cell (wg0 egress) whose source is no

@@ -88,9 +88,9 @@ static uint32_t map_capacity(const struct dp_options *o, const char *name)
 		return o->max_peers;
 	if (!strcmp(name, "cg_epochs") || !strcmp(name, "cg_counters"))
 		return o->max_peers + 1; /* slot 0: CG_IDENT_UNKNOWN */
-	if (!strcmp(name, "cg_ct_tcp"))
+	if (!strcmp(name, "cg_ct_tcp") || !strcmp(name, "cg_ct6_tcp"))
 		return o->conntrack_tcp;
-	if (!strcmp(name, "cg_ct_other"))
+	if (!strcmp(name, "cg_ct_other") || !strcmp(name, "cg_ct6_other"))
 		return o->conntrack_other;
 	if (!strcmp(name, "cg_nat") && o->nat_entries)
 		return o->nat_entries;

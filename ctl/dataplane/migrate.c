@@ -12,7 +12,8 @@
 /* Maps whose entries are flows: losing them resets connections, so a
  * layout cellgate cannot convert refuses the start. The others are
  * filled from the state (recreated) or only count (recreated, logged). */
-static const char *const carrying[] = { "cg_ct_tcp", "cg_ct_other", "cg_nat" };
+static const char *const carrying[] = { "cg_ct_tcp", "cg_ct_other", "cg_nat",
+					"cg_ct6_tcp", "cg_ct6_other" };
 
 static bool is_carrying(const char *name)
 {

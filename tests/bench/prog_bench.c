@@ -132,6 +132,7 @@ struct bench {
 	int empty_tc, empty_xdp, lookup_tc, lookup_xdp; /* baseline fds */
 	uint32_t n;
 	char peer[INET_ADDRSTRLEN]; /* the sender: the last of the N peers */
+	char peer6[INET6_ADDRSTRLEN]; /* the same peer's address6 */
 	uint32_t repeat, single;
 	const char *only; /* --only: time only paths whose metric has this */
 };
@@ -164,6 +165,8 @@ static void die(const char *fmt, ...)
 
 #include "private_bpffs.h"
 #include "bench_rules.h"
+
+static void fill_v6(struct bench *b); /* prog_bench6.h */
 
 /* ---- the cell ----------------------------------------------------------- */
 
@@ -322,6 +325,7 @@ static void cell_open(struct bench *b)
 	fill_peers(b);
 	fill_forwards(b);
 	fill_settings(b);
+	fill_v6(b);
 }
 
 /* ---- the reference programs ----------------------------------------------- */
@@ -437,11 +441,14 @@ static void map_flush(int fd)
 			break;
 }
 
+static void flows6_flush(void);
+
 static void flows_flush(struct bench *b)
 {
 	map_flush(b->dp.map_fd[DP_MAP_CT_TCP]);
 	map_flush(b->dp.map_fd[DP_MAP_CT_OTHER]);
 	map_flush(b->dp.map_fd[DP_MAP_NAT]);
+	flows6_flush();
 }
 
 /* Repeat-timed: the kernel's average over b->repeat runs. */
@@ -582,6 +589,8 @@ static int setup_masq_flow(struct bench *b, struct pkt_desc *d)
 	return setup_masq_reply(b, &dummy);
 }
 
+#include "prog_bench6.h"
+
 static const struct path paths[] = {
 	{ WG_INGRESS, "new", SINGLE, setup_flush,
 	  TCP(PEER, 0, CALENDAR, 80, TH_SYN), true, TC_OK },
@@ -623,6 +632,7 @@ static const struct path paths[] = {
 	{ UPLINK_EGRESS, "est", SINGLE, setup_masq_flow,
 	  TCP(PEER, 40005, REMOTE, 80, TH_ACK | TH_PSH, .payload_len = 100),
 	  false, TC_OK },
+	BENCH6_PATHS,
 };
 
 /* ---- one run -------------------------------------------------------------- */
@@ -687,9 +697,9 @@ static void one_run(struct bench *b, int run_no)
 		double ns;
 
 		if (!d.src)
-			d.src = b->peer;
+			d.src = d.l3 == PKT_IPV6 ? b->peer6 : b->peer;
 		if (!d.dst)
-			d.dst = b->peer;
+			d.dst = d.l3 == PKT_IPV6 ? b->peer6 : b->peer;
 		snprintf(metric, sizeof(metric), "%s.%s", hook_names[p->hook],
 			 p->name);
 		if (b->only && !strstr(metric, b->only))

@@ -49,9 +49,16 @@ PROG_PATHS = [
     ("uplink_xdp", "denied", "uplink XDP, denied by allow_from"),
     ("uplink_egress", "est", "uplink egress, masqueraded (rewrite)"),
     ("uplink_egress", "new", "uplink egress, new masqueraded flow"),
+    ("wg_ingress", "est6", "wg0 ingress, established, IPv6"),
+    ("wg_ingress", "new6", "wg0 ingress, new allowed flow, IPv6"),
+    ("wg_ingress", "denied6", "wg0 ingress, denied, IPv6"),
+    ("wg_egress", "est6", "wg0 egress, established, IPv6"),
+    ("wg_egress", "new6", "wg0 egress, new flow from the bridge, IPv6"),
+    ("wg_egress", "denied6", "wg0 egress, denied (unsolicited), IPv6"),
 ]
 # Paths timed one packet per call (see tests/bench/prog_bench.c).
-SINGLE_TIMED = {("wg_ingress", "new"), ("wg_egress", "new"),
+SINGLE_TIMED = {("wg_ingress", "new6"), ("wg_egress", "new6"),
+                ("wg_ingress", "new"), ("wg_egress", "new"),
                 ("wg_ingress", "p2p_new"), ("wg_ingress", "rule_new"),
                 ("wg_ingress", "dnat_est"), ("wg_egress", "dnat_est"),
                 ("uplink_xdp", "new"), ("uplink_xdp", "est"),
@@ -496,6 +503,20 @@ def doc(rows, machine, made):
     w(table(["path"] + cols, lines))
     w("\nTargets (the team's guide): established <= 1.5x the lookup, a new "
       "allowed flow <= 4x, flat from 10 to 100k peers.\n\n")
+    w("### IPv6 against IPv4 (same run): median IPv6 ns / median IPv4 ns\n\n")
+    lines = []
+    for prog, path, label in PROG_PATHS:
+        if not path.endswith("6"):
+            continue
+        cells = []
+        for n in ns:
+            v6 = stat(rows, "prog", "cellgate", n, "%s.%s" % (prog, path))
+            v4 = stat(rows, "prog", "cellgate", n, "%s.%s" % (prog, path[:-1]))
+            cells.append(fmt(v6.med() / v4.med())
+                         if v6.ok() and v4.ok() and v4.med() else "n/a")
+        lines.append([label] + cells)
+    w(table(["path"] + cols, lines))
+    w("\nTarget (issue 17): IPv6 within 1.2x of IPv4.\n\n")
     if "prog_cost.png" in made:
         w("![per-packet cost](bench/prog_cost.png)\n\n")
 

@@ -672,6 +672,7 @@ static void run_case(struct suite *s, const struct bpf_case *tc)
 #include "rule_cases.h"
 #include "nat_cases.h"
 #include "observe_cases.h"
+#include "v6_cases.h"
 
 /* ---- main ---------------------------------------------------------------- */
 
@@ -729,6 +730,7 @@ static void print_verified_insns(const struct suite *s)
 
 static void suite_close(struct suite *s)
 {
+	v6_close_maps();
 	if (s->loaded)
 		dp_close(&s->dp);
 	state_free(&s->st);
@@ -759,6 +761,7 @@ static void run_all(struct suite *s)
 	}
 	run_observe_cases(s);
 	run_nat_cases(s);
+	run_v6_cases(s);
 }
 
 int main(void)

@@ -37,10 +37,25 @@
 #define ICMP_T_TSTAMP 13
 #define ICMP_C_PORT_UNREACH 3
 #define ICMP_C_FRAG_NEEDED 4
+/* ICMPv6 (RFC 4443, RFC 4861) and IPv6 extension headers (RFC 8200). */
+#define ICMP6_T_UNREACH 1
+#define ICMP6_T_TOO_BIG 2
+#define ICMP6_T_TIMXCEED 3
+#define ICMP6_T_ECHO 128
+#define ICMP6_T_ECHOREPLY 129
+#define ICMP6_T_RS 133
+#define ICMP6_T_RA 134
+#define ICMP6_T_NS 135
+#define ICMP6_T_NA 136
+#define PKT_NH_HOP 0
+#define PKT_NH_ROUTING 43
+#define PKT_NH_FRAGMENT 44
+#define PKT_NH_DEST 60
+#define PKT_MAX_EXT 8
 
 enum pkt_l3 {
 	PKT_IPV4 = 0,
-	PKT_IPV6, /* src/dst are IPv6 text; TCP and UDP only */
+	PKT_IPV6, /* src/dst are IPv6 text; TCP, UDP and ICMPv6 */
 	PKT_ARP, /* an EtherType the programs do not know; no L3 content */
 };
 
@@ -64,6 +79,14 @@ struct pkt_desc {
 	const struct pkt_desc *inner; /* ICMP error: the packet it is about */
 	uint8_t quote_l4; /* bytes of inner's L4 header quoted; 0: 8 */
 	uint16_t truncate; /* cut the frame to this many bytes when non-zero */
+	/* IPv6 only: extension headers (PKT_NH_*, 8 bytes each) in this
+	 * order, then a Fragment header when mf or frag_off (ip_id its
+	 * identification); the routing header's segments left; the hop
+	 * limit (0: 64). */
+	uint8_t ext[PKT_MAX_EXT];
+	uint8_t n_ext;
+	uint8_t segs_left;
+	uint8_t hop_limit;
 };
 
 /* ---- checksums (RFC 1071) ------------------------------------------------ */
@@ -267,30 +290,111 @@ static inline size_t pkt_ipv4(const struct pkt_desc *d, uint8_t *ip, size_t cap)
 
 /* ---- IPv6 ---------------------------------------------------------------- */
 
+static inline size_t pkt_ipv6(const struct pkt_desc *d, uint8_t *ip,
+			      size_t cap);
+
+/* RFC 8200 8.1 pseudo-header: addresses, length, next header. */
+static inline uint16_t pkt_l4_csum6(const uint8_t *ip, const uint8_t *l4,
+				    size_t len, uint8_t proto)
+{
+	uint32_t sum = pkt_csum_add(0, ip + 8, 32) + (uint32_t)len + proto;
+
+	return pkt_csum_fold(pkt_csum_add(sum, l4, len));
+}
+
+/* ICMPv6: echo with its identifier, errors quoting the whole packet
+ * they are about (RFC 4443 2.4(c): as much as fits), others bare. */
+static inline size_t pkt_icmp6(const struct pkt_desc *d, uint8_t *l4)
+{
+	uint8_t full[PKT_MAX];
+	size_t len;
+
+	memset(l4, 0, 8);
+	l4[0] = d->icmp_type;
+	l4[1] = d->icmp_code;
+	if (d->icmp_type == ICMP6_T_ECHO || d->icmp_type == ICMP6_T_ECHOREPLY) {
+		pkt_put16(l4 + 4, d->icmp_id);
+		pkt_put16(l4 + 6, 1);
+	} else if (d->icmp_type == ICMP6_T_TOO_BIG) {
+		pkt_put16(l4 + 6, 1280); /* MTU */
+	}
+	if (!d->inner)
+		return 8;
+	len = pkt_ipv6(d->inner, full, sizeof(full));
+	if (len > 512)
+		len = 512;
+	memcpy(l4 + 8, full, len);
+	return 8 + len;
+}
+
+/* The extension headers of d after the fixed header; where the next
+ * header field to fill is (*nhp) and the bytes written. */
+static inline size_t pkt_ext6(const struct pkt_desc *d, uint8_t *p,
+			      uint8_t **nhp)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < d->n_ext && i < PKT_MAX_EXT; i++, n += 8) {
+		**nhp = d->ext[i];
+		memset(p + n, 0, 8);
+		if (d->ext[i] == PKT_NH_ROUTING) {
+			p[n + 2] = 4; /* segment routing */
+			p[n + 3] = d->segs_left;
+		} else {
+			p[n + 2] = 1; /* PadN over the 6 option bytes */
+			p[n + 3] = 4;
+		}
+		*nhp = p + n;
+	}
+	if (d->mf || d->frag_off) {
+		**nhp = PKT_NH_FRAGMENT;
+		memset(p + n, 0, 8);
+		pkt_put16(p + n + 2,
+			  (uint16_t)(d->frag_off << 3 | (d->mf ? 1 : 0)));
+		pkt_put16(p + n + 6, d->ip_id);
+		*nhp = p + n;
+		n += 8;
+	}
+	return n;
+}
+
 static inline size_t pkt_ipv6(const struct pkt_desc *d, uint8_t *ip, size_t cap)
 {
-	uint8_t *l4 = ip + 40;
-	size_t l4len;
-	uint32_t sum;
+	uint8_t *nhp = ip + 6, *l4;
+	size_t ext, l4len = 0, plen;
 
-	if (cap < 40 + 20 + (size_t)d->payload_len)
+	if (cap < 40 + 8 * (PKT_MAX_EXT + 1) + 8 + 512 + (size_t)d->payload_len)
 		return 0;
 	memset(ip, 0, 40);
 	ip[0] = 0x60;
-	ip[6] = d->proto;
-	ip[7] = 64; /* hop limit */
+	ip[7] = d->hop_limit ? d->hop_limit : 64;
 	inet_pton(AF_INET6, d->src, ip + 8);
 	inet_pton(AF_INET6, d->dst, ip + 24);
-	l4len = d->proto == IPPROTO_TCP ? pkt_tcp(d, l4) : pkt_udp(d, l4);
+	ext = pkt_ext6(d, ip + 40, &nhp);
+	*nhp = d->proto;
+	l4 = ip + 40 + ext;
+	if (d->frag_off == 0)
+		l4len = d->proto == IPPROTO_ICMPV6 ? pkt_icmp6(d, l4) :
+						     pkt_l4_header(d, l4);
 	pkt_fill_payload(d, l4 + l4len);
 	l4len += d->payload_len;
-	pkt_put16(ip + 4, (uint16_t)l4len);
-	/* RFC 8200 8.1 pseudo-header: addresses, length, next header. */
-	sum = pkt_csum_add(0, ip + 8, 32) + (uint32_t)l4len + d->proto;
-	sum = pkt_csum_add(sum, l4, l4len);
-	memcpy(l4 + (d->proto == IPPROTO_TCP ? 16 : 6),
-	       (uint16_t[]){ pkt_csum_fold(sum) }, 2);
-	return 40 + l4len;
+	plen = ext + l4len;
+	pkt_put16(ip + 4, (uint16_t)plen);
+	if (d->frag_off)
+		return 40 + plen;
+	if (d->proto == IPPROTO_TCP)
+		memcpy(l4 + 16,
+		       (uint16_t[]){ pkt_l4_csum6(ip, l4, l4len, d->proto) },
+		       2);
+	else if (d->proto == IPPROTO_UDP)
+		memcpy(l4 + 6,
+		       (uint16_t[]){ pkt_l4_csum6(ip, l4, l4len, d->proto) },
+		       2);
+	else if (d->proto == IPPROTO_ICMPV6)
+		memcpy(l4 + 2,
+		       (uint16_t[]){ pkt_l4_csum6(ip, l4, l4len, d->proto) },
+		       2);
+	return 40 + plen;
 }
 
 /* ---- frames -------------------------------------------------------------- */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * wg0 egress for IPv6 (issue 17): what cg_wg_egress does for IPv4, on
+ * the IPv6 maps (see lib/wg_ingress6.h for why inlined, and the stack).
+ *
+ * Not yet: translations (replies of services on the wg address6, the
+ * bridge's flows to linked cells, port forwards): IPv6 leaves as it is.
+ */
+#ifndef CELLGATE_WG_EGRESS6_H
+#define CELLGATE_WG_EGRESS6_H
+
+#include "common.h"
+#include "conntrack6.h"
+#include "counters.h"
+#include "parse6.h"
+#include "policy6.h"
+
+/* ICMPv6 errors toward a peer: about one of its flows, or from the
+ * cell's own networks (the router's Packet Too Big, time exceeded). */
+static __always_inline int to_wg6_icmp_error(const struct cg_pkt6 *pkt,
+					     const struct cg_identity *dst,
+					     struct cg_ct6_hit *hit, __u64 now)
+{
+	if (!cg_ct6_related(pkt, now, hit) &&
+	    cg_local_net6_of(pkt->tuple.saddr) == CG_NET_NONE)
+		return cg_drop6(pkt, dst->id, CG_DROP_ICMP_UNRELATED);
+	cg_count_tx(dst->id, pkt->len);
+	return TC_ACT_OK;
+}
+
+/* A new IPv6 flow toward a peer or cell (as to_wg_new, untranslated). */
+static __always_inline int to_wg6_new(const struct cg_pkt6 *pkt,
+				      const struct cg_identity *dst,
+				      struct cg_admission *adm, __u64 now)
+{
+	const struct cg_identity *src;
+	enum cg_ct_origin origin = CG_CT_TO_WG;
+	enum cg_drop_reason r;
+	enum cg_net_kind net;
+
+	if (pkt->later_fragment)
+		return cg_drop6(pkt, dst->id, CG_DROP_FRAGMENT);
+	if (pkt->tuple.proto == CG_NH_ICMP6 &&
+	    pkt->icmp_type != ICMP6_ECHO_REQUEST)
+		return cg_drop6(pkt, dst->id, CG_DROP_ICMP_UNRELATED);
+
+	__builtin_memset(adm, 0, sizeof(*adm));
+	net = cg_local_net6_of(pkt->tuple.saddr);
+	src = cg_identity6_in(pkt->tuple.saddr, net);
+	if (src) {
+		/* Peer to peer whose ingress entry was evicted meanwhile. */
+		r = cg_policy6_from_wg(src, &pkt->tuple, adm);
+		origin = CG_CT_FROM_WG;
+	} else {
+		r = cg_policy_to_wg_from(net, dst, adm);
+	}
+	if (r != CG_DROP_NONE)
+		return cg_drop6(pkt, dst->id, r);
+	cg_ct6_create(pkt, adm, origin, now);
+	cg_count_tx(dst->id, pkt->len);
+	return TC_ACT_OK;
+}
+
+static __always_inline int cg_wg_egress6(struct __sk_buff *skb)
+{
+	struct cg_scratch6 *s = cg_scratch6_get();
+	const struct cg_identity *dst;
+	struct cg_ct6_hit hit;
+	struct cg_pkt6 *pkt;
+	enum cg_drop_reason r;
+	__u64 now;
+
+	if (!skb || !s)
+		return TC_ACT_SHOT;
+	pkt = &s->pkt;
+	hit.key = &s->hkey;
+	r = cg_parse6(skb, pkt, &s->fk);
+	if (r != CG_DROP_NONE)
+		return cg_drop6(pkt, cg_ident6_id_of(pkt->tuple.daddr), r);
+
+	now = cg_now();
+	if (!pkt->icmp_error && !pkt->nd && cg_ct6_find(&pkt->tuple, now, &hit))
+		return cg_ct6_established(&hit, pkt, false, now);
+
+	dst = cg_identity6_of(pkt->tuple.daddr);
+	if (!dst)
+		/* No peer or cell has this address (multicast, the
+		 * router's own neighbour discovery): WireGuard has no key
+		 * to send it with and drops it itself. */
+		return TC_ACT_OK;
+	if (pkt->icmp_error)
+		return to_wg6_icmp_error(pkt, dst, &hit, now);
+	if (pkt->nd) {
+		/* The router's own (hop limit 255: not forwarded). */
+		if (pkt->hop_limit != 255 || pkt->icmp_type == ICMP6_REDIRECT)
+			return cg_drop6(pkt, dst->id, CG_DROP_ICMP_UNSUPPORTED);
+		cg_count_tx(dst->id, pkt->len);
+		return TC_ACT_OK;
+	}
+	return to_wg6_new(pkt, dst, &s->adm, now);
+}
+
+#endif
