@@ -118,6 +118,27 @@ static void remove_our_stale_temps(const struct controller *c)
 			 n);
 }
 
+/* Peers without an ip6 (a state from before IPv6, or address6 newly
+ * configured) get one now, written at once as a snapshot: a restart
+ * must not hand out other addresses than the ones clients configured. */
+static int assign_ip6(struct controller *c)
+{
+	size_t n = state_assign_ip6(&c->state);
+	int ret;
+
+	if (!n)
+		return 0;
+	ret = ctl_save(c);
+	if (ret)
+		log_err("cannot save the %zu peers' new ip6: %s", n,
+			strerror(-ret));
+	else
+		log_info("state: %zu peer(s) without an ip6 got one from "
+			 "wireguard.address6",
+			 n);
+	return ret;
+}
+
 /* The state directory, cleaned of interrupted writes, and the state. */
 static int start_state(struct controller *c)
 {
@@ -145,7 +166,8 @@ static int start_state(struct controller *c)
 	}
 	log_info("state: %zu services, %zu peers, %zu forwards",
 		 c->state.n_services, c->state.n_peers, c->state.n_forwards);
-	return ctl_journal_start(c, &pos);
+	ret = ctl_journal_start(c, &pos);
+	return ret ? ret : assign_ip6(c);
 }
 
 /* When each phase of the start ended: start-up time is logged by phase,
