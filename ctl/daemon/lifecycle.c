@@ -49,6 +49,20 @@ static void detect_bridge_subnet(struct cg_config *cfg)
 	cfg->bridge.has_subnet = true;
 }
 
+/* The bridge's IPv6 network, from its global address (IPv6 cells). */
+static void detect_bridge_subnet6(struct cg_config *cfg)
+{
+	struct in6_addr addr;
+	uint8_t prefix;
+
+	if (!cfg->wireguard.has_address6 ||
+	    net_get_ipv6(cfg->bridge.interface, &addr, &prefix))
+		return;
+	cfg->bridge.subnet6.addr = ipv6_masked(&addr, prefix);
+	cfg->bridge.subnet6.prefix = prefix;
+	cfg->bridge.has_subnet6 = true;
+}
+
 /* The state is loaded before the bridge's subnet is known, so forwards
  * are checked against the cell's networks only now. One whose target is
  * no longer in them stays (deleting it is the admin's call) but is
@@ -259,6 +273,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	if (ret)
 		return ret;
 	detect_bridge_subnet(&c->cfg);
+	detect_bridge_subnet6(&c->cfg);
 	warn_unreachable_forwards(c);
 	t.wg = monotonic_ns();
 
@@ -350,11 +365,14 @@ void controller_tick(struct controller *c)
 	cpu[0] = t - t0;
 	if (now - last_wg >= WG_RECONCILE_INTERVAL_NS) {
 		struct cg_settings set;
+		struct cg_settings6 set6;
 
 		ctl_wg_reconcile(c);
 		ctl_settings_now(c, &set);
+		ctl_settings6_now(c, &set6);
 		pthread_mutex_lock(&c->lock);
 		ctl_apply_settings(c, &set);
+		ctl_apply_settings6(c, &set6);
 		pthread_mutex_unlock(&c->lock);
 		last_wg = now;
 	}

@@ -27,6 +27,16 @@ int dp_write_settings(struct dataplane *dp, const struct cg_settings *set)
 	return 0;
 }
 
+int dp_write_settings6(struct dataplane *dp, const struct cg_settings6 *set)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_SETTINGS6], &zero, set,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* ---- identities and epochs --------------------------------------------- */
 
 static uint32_t epoch_get(struct dataplane *dp, uint32_t ident)
@@ -58,6 +68,27 @@ static int identity_write(struct dataplane *dp, const struct policy_peer *e)
 {
 	return identity_write_at(dp, dp->map_fd[DP_MAP_PEERS], &e->key,
 				 &e->value);
+}
+
+/* A peer's cg_peers6 entry carries the epoch its cg_peers entry set
+ * (cg_epochs[id]): only the IPv4 write bumps it, so the two families
+ * never disagree and a flow admitted over either stays valid. */
+static int identity6_mirror(struct dataplane *dp, const void *key,
+			    const struct cg_identity *value)
+{
+	struct cg_identity v = *value;
+
+	v.epoch = epoch_get(dp, v.id);
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_PEERS6], key, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int delete_key(int fd, const void *key)
+{
+	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 /* Retire an id: flows admitted under it are re-judged (and dropped). */
@@ -104,45 +135,66 @@ static bool identity_unchanged(struct dataplane *dp,
 	       same_identity(&cur, &e->value);
 }
 
+/* The old addresses a changed peer no longer has stop admitting. */
+static int forget_old_addresses(struct dataplane *dp,
+				const struct cg_peer_def *old,
+				const struct cg_peer_def *peer)
+{
+	struct policy_peer o;
+	struct policy_peer6 o6;
+	int ret = 0;
+
+	if (old->ip.s_addr != peer->ip.s_addr) {
+		policy_peer_entry(old, &o);
+		ret = delete_key(dp->map_fd[DP_MAP_PEERS], &o.key);
+	}
+	if (!ret && !ipv6_equal(&old->ip6, &peer->ip6) &&
+	    policy_peer6_entry(old, &o6))
+		ret = delete_key(dp->map_fd[DP_MAP_PEERS6], &o6.key);
+	return ret;
+}
+
 int dp_set_peer(struct dataplane *dp, const struct cg_peer_def *old,
 		const struct cg_peer_def *peer)
 {
-	struct policy_peer e, o;
+	struct policy_peer e;
+	struct policy_peer6 e6;
+	bool has6;
 	int ret;
 
 	dp->writes++;
 	policy_peer_entry(peer, &e);
+	has6 = policy_peer6_entry(peer, &e6);
 	if (!old) {
 		ret = counters_reset(dp, peer->id);
 		if (ret)
 			return ret;
 	}
-	/* Unchanged policy at an unchanged address: no new epoch, which
+	/* Unchanged policy at unchanged addresses: no new epoch, which
 	 * would re-judge every flow of the peer for nothing. */
 	if (old && old->ip.s_addr == peer->ip.s_addr &&
-	    identity_unchanged(dp, &e))
+	    ipv6_equal(&old->ip6, &peer->ip6) && identity_unchanged(dp, &e))
 		return 0;
 	ret = identity_write(dp, &e);
-	if (ret || !old || old->ip.s_addr == peer->ip.s_addr)
+	if (!ret && has6)
+		ret = identity6_mirror(dp, &e6.key, &e6.value);
+	if (ret || !old)
 		return ret;
-	/* The address moved: the old key must stop admitting anything. */
-	policy_peer_entry(old, &o);
-	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &o.key) &&
-	    errno != ENOENT)
-		return -errno;
-	return 0;
+	return forget_old_addresses(dp, old, peer);
 }
 
 int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
 {
 	struct policy_peer e;
+	struct policy_peer6 e6;
+	int ret;
 
 	dp->writes++;
 	policy_peer_entry(peer, &e);
-	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &e.key) &&
-	    errno != ENOENT)
-		return -errno;
-	return epoch_bump(dp, peer->id);
+	ret = delete_key(dp->map_fd[DP_MAP_PEERS], &e.key);
+	if (!ret && policy_peer6_entry(peer, &e6))
+		ret = delete_key(dp->map_fd[DP_MAP_PEERS6], &e6.key);
+	return ret ? ret : epoch_bump(dp, peer->id);
 }
 
 /* ---- reconciling whole maps -------------------------------------------- */
@@ -261,6 +313,40 @@ static int sync_identity_map(struct dataplane *dp,
 	return 0;
 }
 
+static bool keep_peer6(const void *key, const void *value, const void *ctx)
+{
+	const struct policy_peer6 *w = policy_find_peer6(ctx, key);
+
+	return w && w->value.id == ((const struct cg_identity *)value)->id;
+}
+
+/* cg_peers6 after cg_peers: stale entries go (their flows with a new
+ * epoch), the others mirror the identity and the epoch cg_peers set. */
+static int sync_peers6(struct dataplane *dp, const struct policy *pol)
+{
+	struct map_sweep sw = { .fd = dp->map_fd[DP_MAP_PEERS6],
+				.key_size = sizeof(struct cg_addr6_key),
+				.pick = keep_peer6,
+				.ctx = pol,
+				.pick_keeps = true,
+				.on_delete = on_peer_deleted,
+				.dp = dp };
+	size_t i;
+	int ret = map_sweep(&sw);
+
+	for (i = 0; ret >= 0 && i < pol->n_peers6; i++) {
+		const struct policy_peer6 *w = &pol->peers6[i];
+		struct cg_identity cur;
+
+		if (bpf_map_lookup_elem(sw.fd, &w->key, &cur) == 0 &&
+		    same_identity(&cur, &w->value) &&
+		    cur.epoch == epoch_get(dp, cur.id))
+			continue;
+		ret = identity6_mirror(dp, &w->key, &w->value);
+	}
+	return ret < 0 ? ret : 0;
+}
+
 static int sync_peers(struct dataplane *dp, const struct policy *pol,
 		      bool rejudge)
 {
@@ -284,7 +370,9 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 	};
 	int ret = sync_identity_map(dp, &peers, pol, rejudge);
 
-	return ret ? ret : sync_identity_map(dp, &cells, pol, rejudge);
+	if (!ret)
+		ret = sync_identity_map(dp, &cells, pol, rejudge);
+	return ret ? ret : sync_peers6(dp, pol);
 }
 
 /* The entries a map should hold, as an array of {key, value} structs. */
@@ -372,6 +460,11 @@ static struct entry_set nets_of(const struct policy *pol)
 	return ENTRY_SET(pol->nets, pol->n_nets, struct policy_net);
 }
 
+static struct entry_set nets6_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->nets6, pol->n_nets6, struct policy_net6);
+}
+
 static int write_services(struct dataplane *dp, const struct policy *pol)
 {
 	struct entry_set svc = services_of(pol), dnat = dnat_of(pol);
@@ -400,13 +493,16 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 	 * saving a service change and applying it): if those change, every
 	 * flow is judged again, as after dp_sync_services. */
 	struct entry_set svc = services_of(pol), nets = nets_of(pol),
-			 dnat = dnat_of(pol);
+			 dnat = dnat_of(pol), nets6 = nets6_of(pol);
 	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
 		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
+		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) ||
 		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
 	int ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
 
 	dp->writes++;
+	if (!ret)
+		ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6);
 	if (!ret)
 		ret = write_services(dp, pol);
 	if (!ret)
@@ -428,6 +524,9 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 	 * re-judging every flow once is cheap and always right. */
 	for (i = 0; !ret && i < pol->n_peers; i++)
 		ret = identity_write(dp, &pol->peers[i]);
+	for (i = 0; !ret && i < pol->n_peers6; i++)
+		ret = identity6_mirror(dp, &pol->peers6[i].key,
+				       &pol->peers6[i].value);
 	return ret;
 }
 
@@ -467,7 +566,15 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 			 fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
 					 struct policy_forward),
 			 allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
-					   struct policy_fwd_allow);
+					   struct policy_fwd_allow),
+			 nets6 = nets6_of(pol);
+	struct identity_set peers6 = {
+		.fd = dp->map_fd[DP_MAP_PEERS6],
+		.entries = (const char *)pol->peers6,
+		.n = pol->n_peers6,
+		.stride = sizeof(*pol->peers6),
+		.value_off = offsetof(struct policy_peer6, value),
+	};
 	struct identity_set peers = {
 		.fd = dp->map_fd[DP_MAP_PEERS],
 		.entries = (const char *)pol->peers,
@@ -488,5 +595,7 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
 	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
 	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
-	       identities_are(dp, &peers) && identities_are(dp, &cells);
+	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
+	       identities_are(dp, &peers) && identities_are(dp, &cells) &&
+	       identities_are(dp, &peers6);
 }

@@ -21,6 +21,21 @@ void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out)
 		1ull << (CG_PEER_API_SERVICE_ID % 64);
 }
 
+bool policy_peer6_entry(const struct cg_peer_def *peer,
+			struct policy_peer6 *out)
+{
+	struct policy_peer v4;
+
+	if (ipv6_is_zero(&peer->ip6))
+		return false;
+	/* One identity, written once: both families share the policy. */
+	policy_peer_entry(peer, &v4);
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key.addr, &peer->ip6, 16);
+	out->value = v4.value;
+	return true;
+}
+
 void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
 		       struct policy_cell *out)
 {
@@ -181,6 +196,53 @@ static void compile_nets(const struct cg_config *cfg, struct policy *pol)
 		add_net(pol, &cfg->local_networks[i], CG_NET_EXTRA);
 }
 
+static void add_net6(struct policy *pol, const struct cg_cidr6 *c,
+		     enum cg_net_kind kind)
+{
+	struct policy_net6 *n = &pol->nets6[pol->n_nets6++];
+
+	memset(n, 0, sizeof(*n));
+	n->key.prefixlen = c->prefix;
+	memcpy(n->key.addr, &c->addr, 16);
+	n->value.kind = kind;
+}
+
+static void compile_nets6(const struct cg_config *cfg, struct policy *pol)
+{
+	if (!cfg->wireguard.has_address6)
+		return;
+	add_net6(pol, &cfg->wireguard.subnet6, CG_NET_WG_SUBNET);
+	if (cfg->bridge.has_subnet6)
+		add_net6(pol, &cfg->bridge.subnet6, CG_NET_BRIDGE);
+}
+
+static int cmp_peer6_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct cg_addr6_key));
+}
+
+const struct policy_peer6 *policy_find_peer6(const struct policy *pol,
+					     const struct cg_addr6_key *key)
+{
+	if (!pol->n_peers6)
+		return NULL;
+	return bsearch(key, pol->peers6, pol->n_peers6, sizeof(*pol->peers6),
+		       cmp_peer6_key);
+}
+
+/* Peers with an ip6, sorted by it (key first: the comparator works on
+ * elements). */
+static void compile_peers6(const struct cg_state *st, struct policy *pol)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_peers; i++)
+		if (policy_peer6_entry(&st->peers[i],
+				       &pol->peers6[pol->n_peers6]))
+			pol->n_peers6++;
+	qsort(pol->peers6, pol->n_peers6, sizeof(*pol->peers6), cmp_peer6_key);
+}
+
 static int cmp_peer_key(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct cg_addr_key));
@@ -208,6 +270,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		n_dnat += st->services[i].n_dnat;
 	}
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
+	out->peers6 =
+		calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers6));
 	cap += 2; /* the sync listener, the peers' own API */
 	out->services = calloc(cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
@@ -216,7 +280,7 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 			       sizeof(*out->forwards));
 	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
 	if (!out->peers || !out->services || !out->dnat || !out->forwards ||
-	    !out->fwd_allow || !out->cells) {
+	    !out->fwd_allow || !out->cells || !out->peers6) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -242,6 +306,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	compile_dnat(st, out);
 	compile_forwards(st, cfg, out);
 	compile_nets(cfg, out);
+	compile_peers6(st, out);
+	compile_nets6(cfg, out);
 	return 0;
 }
 
@@ -272,5 +338,6 @@ void policy_free(struct policy *pol)
 	free(pol->forwards);
 	free(pol->fwd_allow);
 	free(pol->cells);
+	free(pol->peers6);
 	memset(pol, 0, sizeof(*pol));
 }

@@ -49,6 +49,17 @@ struct policy_net {
 	struct cg_local_net value;
 };
 
+/* IPv6 (issue 17): the same identity under the peer's ip6. */
+struct policy_peer6 {
+	struct cg_addr6_key key;
+	struct cg_identity value;
+};
+
+struct policy_net6 {
+	struct cg_lpm6_key key;
+	struct cg_local_net value;
+};
+
 struct policy {
 	struct policy_peer *peers;
 	size_t n_peers;
@@ -64,6 +75,12 @@ struct policy {
 	size_t n_fwd_allow;
 	struct policy_net nets[2 + CG_MAX_LOCAL_NETS];
 	size_t n_nets;
+	/* IPv6: peers with an ip6 (sorted by key), the cell's networks;
+	 * empty when the cell is IPv4-only. */
+	struct policy_peer6 *peers6;
+	size_t n_peers6;
+	struct policy_net6 nets6[2];
+	size_t n_nets6;
 };
 
 /* The identity entry of one linked cell: its inbound permissions, and
@@ -73,6 +90,12 @@ void policy_cell_entry(const struct cg_cell_def *cell, bool sync,
 
 /* The identity map entry of one peer. */
 void policy_peer_entry(const struct cg_peer_def *peer, struct policy_peer *out);
+
+/* The cg_peers6 entry of a peer; false when it has no ip6. */
+bool policy_peer6_entry(const struct cg_peer_def *peer,
+			struct policy_peer6 *out);
+const struct policy_peer6 *policy_find_peer6(const struct policy *pol,
+					     const struct cg_addr6_key *key);
 
 /* The service map entries of one service: one per endpoint and protocol
  * (an "any" endpoint becomes tcp, udp and icmp entries). Returns how many
