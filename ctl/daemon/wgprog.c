@@ -19,6 +19,12 @@ static void wg_peer_of(const struct cg_peer_def *p, struct wg_peer *out)
 	out->allowed_ips[0].addr = p->ip;
 	out->allowed_ips[0].cidr = 32;
 	out->n_allowed_ips = 1;
+	if (!ipv6_is_zero(&p->ip6)) {
+		out->allowed_ips[1].v6 = true;
+		out->allowed_ips[1].addr6 = p->ip6;
+		out->allowed_ips[1].cidr = 128;
+		out->n_allowed_ips = 2;
+	}
 }
 
 int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
@@ -172,17 +178,31 @@ static struct wg_want *wg_wanted(struct wg_snapshot *s, size_t *n)
 	return s->want;
 }
 
+static bool same_allowed_ip(const struct wg_allowed_ip *x,
+			    const struct wg_allowed_ip *y)
+{
+	if (x->v6 != y->v6 || x->cidr != y->cidr)
+		return false;
+	return x->v6 ? ipv6_equal(&x->addr6, &y->addr6) :
+		       x->addr.s_addr == y->addr.s_addr;
+}
+
+/* The same ranges in any order (a device lists IPv4 and IPv6 apart):
+ * at most WG_MAX_ALLOWED_IPS each, so pairs are cheap. */
 static bool same_allowed_ips(const struct wg_peer *a, const struct wg_peer *b)
 {
-	size_t i;
+	size_t i, j;
 
 	if (a->n_allowed_ips != b->n_allowed_ips)
 		return false;
-	for (i = 0; i < a->n_allowed_ips; i++)
-		if (a->allowed_ips[i].cidr != b->allowed_ips[i].cidr ||
-		    a->allowed_ips[i].addr.s_addr !=
-			    b->allowed_ips[i].addr.s_addr)
+	for (i = 0; i < a->n_allowed_ips; i++) {
+		for (j = 0; j < b->n_allowed_ips; j++)
+			if (same_allowed_ip(&a->allowed_ips[i],
+					    &b->allowed_ips[j]))
+				break;
+		if (j == b->n_allowed_ips)
 			return false;
+	}
 	return true;
 }
 
@@ -367,6 +387,10 @@ int ctl_wg_setup(struct controller *c)
 	if (!ret)
 		ret = net_ensure_address(ifname, c->cfg.wireguard.address,
 					 c->cfg.wireguard.subnet.prefix);
+	/* Its prefix gives the kernel the route to address6's subnet. */
+	if (!ret && c->cfg.wireguard.has_address6)
+		ret = net_ensure_address6(ifname, &c->cfg.wireguard.address6,
+					  c->cfg.wireguard.subnet6.prefix);
 	if (!ret)
 		ret = net_link_up(ifname);
 	if (ret) {
