@@ -411,7 +411,7 @@ static json_object *import_view(struct controller *c, void *arg)
 	struct import_args *a = arg;
 	json_object *o = json_object_new_object();
 	json_object *list = json_object_new_array_ext((int)a->n);
-	char ip[16];
+	char ip[16], ip6[CG_IP6_STRLEN];
 	size_t i;
 
 	(void)c;
@@ -423,6 +423,10 @@ static json_object *import_view(struct controller *c, void *arg)
 		json_object_object_add(
 			p, "ip",
 			json_object_new_string(ipv4_str(a->added[i].ip, ip)));
+		if (!ipv6_is_zero(&a->added[i].ip6))
+			json_object_object_add(p, "ip6",
+					       json_object_new_string(ipv6_str(
+						       &a->added[i].ip6, ip6)));
 		json_object_array_add(list, p);
 	}
 	json_object_object_add(o, "created",
