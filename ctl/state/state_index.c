@@ -326,13 +326,30 @@ struct cg_peer_def *state_peer_by_ip6(const struct cg_state *st,
 					st, ip6));
 }
 
+/* No index yet (the first peer): the lowest host no peer has, by a walk
+ * of at most max_peers + 3 hosts. */
+static bool free_ip6_walk(const struct cg_state *st, struct in6_addr *ip6)
+{
+	const struct cg_config *cfg = st->cfg;
+	uint32_t off, n = ip6_bits(cfg);
+
+	for (off = 1; off < n; off++) {
+		*ip6 = ipv6_add(&cfg->wireguard.subnet6.addr, off);
+		if (!ipv6_equal(ip6, &cfg->wireguard.address6) &&
+		    !state_peer_by_ip6(st, ip6))
+			return true;
+	}
+	return false;
+}
+
 bool state_free_peer_ip6(const struct cg_state *st, struct in6_addr *ip6)
 {
 	int64_t i;
 
-	/* Without an index there is no config, hence no address6. */
-	if (!st->index || !st->index->ips6.nbits)
+	if (!st->cfg || !ip6_bits(st->cfg))
 		return false;
+	if (!st->index)
+		return free_ip6_walk(st, ip6);
 	i = bitset_first_clear(&st->index->ips6);
 	if (i < 0)
 		return false;
