@@ -220,7 +220,7 @@ static int update_change(struct controller *c, void *arg, struct cg_error *err)
 				 err);
 }
 
-/* Maps, then WireGuard if the key or the address changed; a new key means
+/* Maps, then WireGuard if the key or an address changed; a new key means
  * the stored private key is no longer this peer's. */
 static int update_apply(struct controller *c, void *arg, struct cg_error *err)
 {
@@ -232,7 +232,8 @@ static int update_apply(struct controller *c, void *arg, struct cg_error *err)
 		return ctl_apply_failed(ret, err, "the map update");
 	if (new_key)
 		secrets_forget_peer_key(c, a->p.name);
-	if (new_key || a->old.ip.s_addr != a->p.ip.s_addr)
+	if (new_key || a->old.ip.s_addr != a->p.ip.s_addr ||
+	    !ipv6_equal(&a->old.ip6, &a->p.ip6))
 		ret = ctl_wg_program(c, &a->old, &a->p);
 	if (ret)
 		return ctl_apply_failed(ret, err, "programming WireGuard");

@@ -75,9 +75,9 @@ static int config_with(const char *where, const char *key, const char *value,
 START_TEST(test_config_address6)
 {
 	static const char *const bad[] = {
-		"fd10::1",	  "fd10::1/47", "fd10::1/127", "fe80::1/64",
-		"ff02::1/64",	  "::1/64",	"::/64",       "fd10::/64",
-		"10.0.0.1/24",	  "fd10::1/",	"fd10::1/64x", "fd10:::1/64",
+		"fd10::1",	     "fd10::1/47", "fd10::1/127", "fe80::1/64",
+		"ff02::1/64",	     "::1/64",	   "::/64",	  "fd10::/64",
+		"10.0.0.1/24",	     "fd10::1/",   "fd10::1/64x", "fd10:::1/64",
 		"::ffff:1.2.3.4/96",
 	};
 	struct cg_error e;
@@ -91,16 +91,15 @@ START_TEST(test_config_address6)
 	ck_assert_int_eq(config_with("wireguard", "address6", "fd10::1/64", &e),
 			 0);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		ck_assert_msg(config_with("wireguard", "address6", bad[i],
-					  &e) < 0,
+		ck_assert_msg(config_with("wireguard", "address6", bad[i], &e) <
+				      0,
 			      "accepted address6 %s", bad[i]);
 		tu_assert_err(&e, 400, "wireguard.address6");
 	}
-	ck_assert_int_eq(config_with("uplink", "prefix6", "2001:db8:1::/56", &e),
-			 0);
-	ck_assert_int_lt(config_with("uplink", "prefix6", "2001:db8:1::1/56",
-				     &e),
-			 0);
+	ck_assert_int_eq(
+		config_with("uplink", "prefix6", "2001:db8:1::/56", &e), 0);
+	ck_assert_int_lt(
+		config_with("uplink", "prefix6", "2001:db8:1::1/56", &e), 0);
 	tu_assert_err(&e, 400, "uplink.prefix6");
 	ck_assert_int_lt(config_with("uplink", "prefix6", "ff00::/8", &e), 0);
 	tu_assert_err(&e, 400, "uplink.prefix6");
@@ -133,8 +132,7 @@ START_TEST(test_ip6_alloc)
 	assert_ip6(&c.ip6, "fd10::2");
 	/* Far addresses (outside the allocator's bitset) are indexed too. */
 	ck_assert_int_eq(add_peer6("f", 6, "10.0.0.7", "fd10::abcd:1", &c), 0);
-	ck_assert_ptr_eq(state_peer_by_ip6(&st, &c.ip6),
-			 state_peer(&st, "f"));
+	ck_assert_ptr_eq(state_peer_by_ip6(&st, &c.ip6), state_peer(&st, "f"));
 	REJECTS(add_peer6("g", 7, "10.0.0.8", "fd10::abcd:1", NULL), 409,
 		"ip6");
 }
@@ -164,19 +162,19 @@ START_TEST(test_ip6_rejects)
 		const char *ip6;
 		int status;
 	} bad[] = {
-		{ "fd11::2", 400 },	/* outside address6 */
-		{ "fe80::2", 400 },	/* link-local */
-		{ "ff02::1", 400 },	/* multicast */
-		{ "::1", 400 },		/* loopback */
-		{ "::", 400 },		/* unspecified */
-		{ "fd10::/64", 400 },	/* a prefix where a host is wanted */
+		{ "fd11::2", 400 }, /* outside address6 */
+		{ "fe80::2", 400 }, /* link-local */
+		{ "ff02::1", 400 }, /* multicast */
+		{ "::1", 400 }, /* loopback */
+		{ "::", 400 }, /* unspecified */
+		{ "fd10::/64", 400 }, /* a prefix where a host is wanted */
 		{ "fd10::2/128", 400 }, /* even a /128 */
-		{ "fd10::", 400 },	/* the subnet's network address */
-		{ "zzz", 400 },		/* unparsable */
-		{ "10.0.0.9", 400 },	/* IPv4 */
-		{ "", 400 },		/* empty */
-		{ "fd10::1", 409 },	/* the router's */
-		{ "fd10::2", 409 },	/* alice's */
+		{ "fd10::", 400 }, /* the subnet's network address */
+		{ "zzz", 400 }, /* unparsable */
+		{ "10.0.0.9", 400 }, /* IPv4 */
+		{ "", 400 }, /* empty */
+		{ "fd10::1", 409 }, /* the router's */
+		{ "fd10::2", 409 }, /* alice's */
 	};
 	struct cg_peer_def a;
 	char body[128];
@@ -206,18 +204,17 @@ START_TEST(test_ip6_update)
 
 	ck_assert_int_eq(add_peer("alice", 1, "10.0.0.2", NULL, NULL), 0);
 	ck_assert_int_eq(add_peer("bob", 2, "10.0.0.3", NULL, NULL), 0);
-	ck_assert_int_eq(update_peer("alice", "{\"ip6\": \"fd10::99\"}", &old,
-				     &upd),
-			 0);
+	ck_assert_int_eq(
+		update_peer("alice", "{\"ip6\": \"fd10::99\"}", &old, &upd), 0);
 	assert_ip6(&old.ip6, "fd10::2");
 	assert_ip6(&upd.ip6, "fd10::99");
 	ck_assert_ptr_null(state_peer_by_ip6(&st, &old.ip6));
 	ck_assert_ptr_eq(state_peer_by_ip6(&st, &upd.ip6),
 			 state_peer(&st, "alice"));
-	REJECTS(update_peer("bob", "{\"ip6\": \"fd10::99\"}", NULL, NULL),
-		409, "ip6");
-	REJECTS(update_peer("bob", "{\"ip6\": \"fe80::99\"}", NULL, NULL),
-		400, "ip6");
+	REJECTS(update_peer("bob", "{\"ip6\": \"fd10::99\"}", NULL, NULL), 409,
+		"ip6");
+	REJECTS(update_peer("bob", "{\"ip6\": \"fe80::99\"}", NULL, NULL), 400,
+		"ip6");
 	/* The address alice left is free for the next peer. */
 	ck_assert_int_eq(add_peer("carol", 3, "10.0.0.4", NULL, &upd), 0);
 	assert_ip6(&upd.ip6, "fd10::2");
@@ -313,8 +310,7 @@ START_TEST(test_ip6_old_state)
 		st = old;
 		ck_assert_int_eq(add_peer("alice", 1, "10.0.0.2", NULL, NULL),
 				 0);
-		ck_assert_int_eq(add_peer("bob", 2, "10.0.0.3", NULL, NULL),
-				 0);
+		ck_assert_int_eq(add_peer("bob", 2, "10.0.0.3", NULL, NULL), 0);
 		path = save();
 		old = st;
 		st = keep;
