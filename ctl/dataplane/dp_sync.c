@@ -460,6 +460,12 @@ static struct entry_set nets_of(const struct policy *pol)
 	return ENTRY_SET(pol->nets, pol->n_nets, struct policy_net);
 }
 
+static struct entry_set services6_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->services6, pol->n_services6,
+			 struct policy_service6);
+}
+
 static struct entry_set nets6_of(const struct policy *pol)
 {
 	return ENTRY_SET(pol->nets6, pol->n_nets6, struct policy_net6);
@@ -467,9 +473,12 @@ static struct entry_set nets6_of(const struct policy *pol)
 
 static int write_services(struct dataplane *dp, const struct policy *pol)
 {
-	struct entry_set svc = services_of(pol), dnat = dnat_of(pol);
+	struct entry_set svc = services_of(pol), dnat = dnat_of(pol),
+			 svc6 = services6_of(pol);
 	int ret = write_set(dp->map_fd[DP_MAP_SERVICES], &svc);
 
+	if (!ret)
+		ret = write_set(dp->map_fd[DP_MAP_SERVICES6], &svc6);
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
 }
 
@@ -493,8 +502,10 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 	 * saving a service change and applying it): if those change, every
 	 * flow is judged again, as after dp_sync_services. */
 	struct entry_set svc = services_of(pol), nets = nets_of(pol),
-			 dnat = dnat_of(pol), nets6 = nets6_of(pol);
+			 dnat = dnat_of(pol), nets6 = nets6_of(pol),
+			 svc6 = services6_of(pol);
 	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
+		       !map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) ||
 		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
 		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) ||
 		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
@@ -567,7 +578,7 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 					 struct policy_forward),
 			 allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
 					   struct policy_fwd_allow),
-			 nets6 = nets6_of(pol);
+			 nets6 = nets6_of(pol), svc6 = services6_of(pol);
 	struct identity_set peers6 = {
 		.fd = dp->map_fd[DP_MAP_PEERS6],
 		.entries = (const char *)pol->peers6,
@@ -596,6 +607,7 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
 	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
 	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
+	       map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) &&
 	       identities_are(dp, &peers) && identities_are(dp, &cells) &&
 	       identities_are(dp, &peers6);
 }

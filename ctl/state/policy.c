@@ -71,7 +71,8 @@ static size_t add_service_entry(const struct cg_service_def *svc,
 				struct policy_service *out, size_t n,
 				size_t cap)
 {
-	if (n >= cap)
+	/* IPv6 endpoints are cg_services6's. */
+	if (n >= cap || ep->v6)
 		return n;
 	memset(&out[n], 0, sizeof(out[n]));
 	memcpy(out[n].key.addr, &ep->ip.s_addr, 4);
@@ -97,6 +98,42 @@ size_t policy_service_entries(const struct cg_service_def *svc,
 		n = add_service_entry(svc, ep, IPPROTO_TCP, out, n, cap);
 		n = add_service_entry(svc, ep, IPPROTO_UDP, out, n, cap);
 		n = add_service_entry(svc, ep, IPPROTO_ICMP, out, n, cap);
+	}
+	return n;
+}
+
+static size_t add_service6_entry(const struct cg_service_def *svc,
+				 const struct cg_endpoint *ep, uint8_t proto,
+				 struct policy_service6 *out, size_t n,
+				 size_t cap)
+{
+	if (n >= cap || !ep->v6)
+		return n;
+	memset(&out[n], 0, sizeof(out[n]));
+	memcpy(out[n].key.addr, &ep->ip6, 16);
+	out[n].key.port = ep->port;
+	/* IPv6 echo and errors are ICMPv6, the protocol its packets carry. */
+	out[n].key.proto = proto == IPPROTO_ICMP ? IPPROTO_ICMPV6 : proto;
+	out[n].value.service_id = svc->id;
+	return n + 1;
+}
+
+size_t policy_service6_entries(const struct cg_service_def *svc,
+			       struct policy_service6 *out, size_t cap)
+{
+	static const uint8_t any[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	size_t n = 0, k;
+	unsigned int i;
+
+	for (i = 0; i < svc->n_endpoints; i++) {
+		const struct cg_endpoint *ep = &svc->endpoints[i];
+
+		if (ep->proto) {
+			n = add_service6_entry(svc, ep, ep->proto, out, n, cap);
+			continue;
+		}
+		for (k = 0; k < ARRAY_SIZE(any); k++)
+			n = add_service6_entry(svc, ep, any[k], out, n, cap);
 	}
 	return n;
 }
@@ -272,6 +309,7 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
 	out->peers6 =
 		calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers6));
+	out->services6 = calloc(cap ? cap : 1, sizeof(*out->services6));
 	cap += 2; /* the sync listener, the peers' own API */
 	out->services = calloc(cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
@@ -280,7 +318,7 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 			       sizeof(*out->forwards));
 	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
 	if (!out->peers || !out->services || !out->dnat || !out->forwards ||
-	    !out->fwd_allow || !out->cells || !out->peers6) {
+	    !out->fwd_allow || !out->cells || !out->peers6 || !out->services6) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -289,10 +327,14 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	out->n_peers = st->n_peers;
 	/* key is the first member, so the comparator works on elements. */
 	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);
-	for (i = 0; i < st->n_services; i++)
+	for (i = 0; i < st->n_services; i++) {
 		out->n_services += policy_service_entries(
 			&st->services[i], out->services + out->n_services,
 			cap - out->n_services);
+		out->n_services6 += policy_service6_entries(
+			&st->services[i], out->services6 + out->n_services6,
+			cap - out->n_services6);
+	}
 	out->n_services +=
 		add_own_listener(cfg, cfg->sync.port, CG_SYNC_SERVICE_ID,
 				 out->services + out->n_services);
@@ -339,5 +381,6 @@ void policy_free(struct policy *pol)
 	free(pol->fwd_allow);
 	free(pol->cells);
 	free(pol->peers6);
+	free(pol->services6);
 	memset(pol, 0, sizeof(*pol));
 }

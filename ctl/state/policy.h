@@ -55,6 +55,11 @@ struct policy_peer6 {
 	struct cg_identity value;
 };
 
+struct policy_service6 {
+	struct cg_service6_key key;
+	struct cg_service value;
+};
+
 struct policy_net6 {
 	struct cg_lpm6_key key;
 	struct cg_local_net value;
@@ -81,6 +86,8 @@ struct policy {
 	size_t n_peers6;
 	struct policy_net6 nets6[2];
 	size_t n_nets6;
+	struct policy_service6 *services6; /* IPv6 endpoints */
+	size_t n_services6;
 };
 
 /* The identity entry of one linked cell: its inbound permissions, and
@@ -103,6 +110,9 @@ const struct policy_peer6 *policy_find_peer6(const struct policy *pol,
 size_t policy_service_entries(const struct cg_service_def *svc,
 			      struct policy_service *out, size_t cap);
 #define POLICY_MAX_SERVICE_ENTRIES (CG_MAX_ENDPOINTS * 3)
+/* The same for its IPv6 endpoints (cg_services6); icmp is ICMPv6 there. */
+size_t policy_service6_entries(const struct cg_service_def *svc,
+			       struct policy_service6 *out, size_t cap);
 
 /* The compiled entry for a peer address (peers are sorted by key). */
 const struct policy_peer *policy_find_peer(const struct policy *pol,

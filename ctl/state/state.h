@@ -40,7 +40,9 @@
 #define CG_MAX_DNAT 32 /* per service */
 
 struct cg_endpoint {
-	struct in_addr ip;
+	struct in_addr ip; /* unless v6 */
+	bool v6; /* an IPv6 endpoint (issue 17): ip6, in cg_services6 */
+	struct in6_addr ip6;
 	uint8_t proto; /* IPPROTO_TCP/UDP/ICMP, or 0: any of the three */
 	uint16_t port; /* 0: every port */
 };

@@ -415,6 +415,53 @@ START_TEST(test_ip6_client_config)
 }
 END_TEST
 
+/* A service endpoint's ip may be IPv6: in cg_services6, icmp as ICMPv6. */
+START_TEST(test_service6)
+{
+	struct policy pol;
+	json_object *j, *v;
+	size_t i, tcp = 0, icmp6 = 0;
+
+	must_put_svc("web6", "{\"endpoints\": [{\"ip\": \"fd20::80\", "
+			     "\"proto\": \"tcp\", \"port\": 443}, {\"ip\": "
+			     "\"fd20::80\", \"proto\": \"any\"}, {\"ip\": "
+			     "\"172.20.0.80\", \"proto\": \"tcp\", \"port\": "
+			     "443}]}");
+	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
+	ck_assert_uint_eq(pol.n_services6, 4); /* tcp/443 + tcp, udp, icmp */
+	for (i = 0; i < pol.n_services6; i++) {
+		tcp += pol.services6[i].key.port == 443;
+		icmp6 += pol.services6[i].key.proto == IPPROTO_ICMPV6;
+	}
+	ck_assert_uint_eq(tcp, 1);
+	ck_assert_uint_eq(icmp6, 1);
+	/* The IPv4 endpoint stays in cg_services alone (+ the own
+	 * listeners, sync and peer API). */
+	ck_assert_uint_eq(pol.n_services, 1 + 2);
+	policy_free(&pol);
+	j = service_to_json(state_service(&st, "web6"), false);
+	ck_assert(json_object_object_get_ex(j, "endpoints", &v));
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(
+				 json_object_array_get_idx(v, 0), "ip")),
+			 "fd20::80");
+	json_object_put(j);
+	REJECTS(put_svc("bad", "{\"endpoints\": [{\"ip\": \"fe80::1\", "
+			       "\"proto\": \"tcp\", \"port\": 80}]}"),
+		400, "endpoints[0].ip");
+	REJECTS(put_svc("bad", "{\"endpoints\": [{\"ip\": \"fd20::/64\", "
+			       "\"proto\": \"tcp\", \"port\": 80}]}"),
+		400, "endpoints[0].ip");
+}
+END_TEST
+
+START_TEST(test_service6_ipv4_only)
+{
+	REJECTS(put_svc("web6", "{\"endpoints\": [{\"ip\": \"fd20::80\", "
+				"\"proto\": \"tcp\", \"port\": 443}]}"),
+		400, "endpoints[0].ip");
+}
+END_TEST
+
 static Suite *ipv6_suite(void)
 {
 	Suite *s = suite_create("ipv6");
@@ -434,10 +481,12 @@ static Suite *ipv6_suite(void)
 	tcase_add_test(v6, test_ip6_config_removed);
 	tcase_add_test(v6, test_ip6_policy);
 	tcase_add_test(v6, test_ip6_client_config);
+	tcase_add_test(v6, test_service6);
 	suite_add_tcase(s, v6);
 	tcase_add_checked_fixture(v4, setup, teardown6);
 	tcase_add_test(v4, test_ip6_ipv4_only);
 	tcase_add_test(v4, test_ip6_ipv4_only_policy);
+	tcase_add_test(v4, test_service6_ipv4_only);
 	suite_add_tcase(s, v4);
 	return s;
 }
