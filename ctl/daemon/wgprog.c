@@ -119,6 +119,12 @@ static void wg_cell_of(const struct cg_cell_info *cell, struct wg_peer *out)
 	out->allowed_ips[0].addr = cell->vpn_subnet.addr;
 	out->allowed_ips[0].cidr = cell->vpn_subnet.prefix;
 	out->n_allowed_ips = 1;
+	if (cell->has_subnet6) {
+		out->allowed_ips[1].v6 = true;
+		out->allowed_ips[1].addr6 = cell->subnet6.addr;
+		out->allowed_ips[1].cidr = cell->subnet6.prefix;
+		out->n_allowed_ips = 2;
+	}
 	out->has_endpoint = resolve_endpoint(cell->endpoint, &out->endpoint);
 	out->persistent_keepalive = CLIENT_KEEPALIVE;
 }
@@ -148,8 +154,12 @@ static int wg_snapshot(struct controller *c, struct wg_snapshot *s)
 		memcpy(s->want[i].name, st->peers[i].name,
 		       sizeof(s->want[i].name));
 	}
-	for (i = 0; i < st->n_cells; i++)
+	for (i = 0; i < st->n_cells; i++) {
 		s->cells[i] = st->cells[i].info;
+		/* An IPv4-only cell routes no IPv6 to a cell that has it. */
+		if (!c->cfg.wireguard.has_address6)
+			s->cells[i].has_subnet6 = false;
+	}
 	s->n_peers = st->n_peers;
 	s->n_cells = st->n_cells;
 	s->gen = c->wg_writes;

@@ -73,15 +73,21 @@ static int identity_write(struct dataplane *dp, const struct policy_peer *e)
 /* A peer's cg_peers6 entry carries the epoch its cg_peers entry set
  * (cg_epochs[id]): only the IPv4 write bumps it, so the two families
  * never disagree and a flow admitted over either stays valid. */
-static int identity6_mirror(struct dataplane *dp, const void *key,
-			    const struct cg_identity *value)
+static int identity6_mirror_at(struct dataplane *dp, int fd, const void *key,
+			       const struct cg_identity *value)
 {
 	struct cg_identity v = *value;
 
 	v.epoch = epoch_get(dp, v.id);
-	if (bpf_map_update_elem(dp->map_fd[DP_MAP_PEERS6], key, &v, BPF_ANY))
+	if (bpf_map_update_elem(fd, key, &v, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+static int identity6_mirror(struct dataplane *dp, const void *key,
+			    const struct cg_identity *value)
+{
+	return identity6_mirror_at(dp, dp->map_fd[DP_MAP_PEERS6], key, value);
 }
 
 static int delete_key(int fd, const void *key)
@@ -320,13 +326,30 @@ static bool keep_peer6(const void *key, const void *value, const void *ctx)
 	return w && w->value.id == ((const struct cg_identity *)value)->id;
 }
 
-/* cg_peers6 after cg_peers: stale entries go (their flows with a new
- * epoch), the others mirror the identity and the epoch cg_peers set. */
-static int sync_peers6(struct dataplane *dp, const struct policy *pol)
+static bool keep_cell6(const void *key, const void *value, const void *ctx)
 {
-	struct map_sweep sw = { .fd = dp->map_fd[DP_MAP_PEERS6],
-				.key_size = sizeof(struct cg_addr6_key),
-				.pick = keep_peer6,
+	const struct policy *pol = ctx;
+	size_t i;
+
+	for (i = 0; i < pol->n_cells6; i++)
+		if (!memcmp(&pol->cells6[i].key, key,
+			    sizeof(struct cg_lpm6_key)))
+			return pol->cells6[i].value.id ==
+			       ((const struct cg_identity *)value)->id;
+	return false;
+}
+
+/* An IPv6 identity map after its IPv4 one (cg_peers6 after cg_peers,
+ * cg_cells6 after cg_cells): stale entries go (their flows with a new
+ * epoch), the others mirror the identity and the epoch the IPv4 map's
+ * write set. */
+static int sync_identity6_map(struct dataplane *dp,
+			      const struct identity_set *set,
+			      const struct policy *pol)
+{
+	struct map_sweep sw = { .fd = set->fd,
+				.key_size = set->key_size,
+				.pick = set->keep,
 				.ctx = pol,
 				.pick_keeps = true,
 				.on_delete = on_peer_deleted,
@@ -334,17 +357,44 @@ static int sync_peers6(struct dataplane *dp, const struct policy *pol)
 	size_t i;
 	int ret = map_sweep(&sw);
 
-	for (i = 0; ret >= 0 && i < pol->n_peers6; i++) {
-		const struct policy_peer6 *w = &pol->peers6[i];
+	for (i = 0; ret >= 0 && i < set->n; i++) {
+		const char *key = set->entries + i * set->stride;
+		const struct cg_identity *want =
+			(const void *)(key + set->value_off);
 		struct cg_identity cur;
 
-		if (bpf_map_lookup_elem(sw.fd, &w->key, &cur) == 0 &&
-		    same_identity(&cur, &w->value) &&
+		if (bpf_map_lookup_elem(sw.fd, key, &cur) == 0 &&
+		    same_identity(&cur, want) &&
 		    cur.epoch == epoch_get(dp, cur.id))
 			continue;
-		ret = identity6_mirror(dp, &w->key, &w->value);
+		ret = identity6_mirror_at(dp, set->fd, key, want);
 	}
 	return ret < 0 ? ret : 0;
+}
+
+static int sync_peers6(struct dataplane *dp, const struct policy *pol)
+{
+	struct identity_set peers6 = {
+		.fd = dp->map_fd[DP_MAP_PEERS6],
+		.entries = (const char *)pol->peers6,
+		.n = pol->n_peers6,
+		.stride = sizeof(*pol->peers6),
+		.key_size = sizeof(struct cg_addr6_key),
+		.value_off = offsetof(struct policy_peer6, value),
+		.keep = keep_peer6,
+	};
+	struct identity_set cells6 = {
+		.fd = dp->map_fd[DP_MAP_CELLS6],
+		.entries = (const char *)pol->cells6,
+		.n = pol->n_cells6,
+		.stride = sizeof(*pol->cells6),
+		.key_size = sizeof(struct cg_lpm6_key),
+		.value_off = offsetof(struct policy_cell6, value),
+		.keep = keep_cell6,
+	};
+	int ret = sync_identity6_map(dp, &peers6, pol);
+
+	return ret ? ret : sync_identity6_map(dp, &cells6, pol);
 }
 
 static int sync_peers(struct dataplane *dp, const struct policy *pol,
@@ -586,6 +636,13 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 		.stride = sizeof(*pol->peers6),
 		.value_off = offsetof(struct policy_peer6, value),
 	};
+	struct identity_set cells6 = {
+		.fd = dp->map_fd[DP_MAP_CELLS6],
+		.entries = (const char *)pol->cells6,
+		.n = pol->n_cells6,
+		.stride = sizeof(*pol->cells6),
+		.value_off = offsetof(struct policy_cell6, value),
+	};
 	struct identity_set peers = {
 		.fd = dp->map_fd[DP_MAP_PEERS],
 		.entries = (const char *)pol->peers,
@@ -609,5 +666,5 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
 	       map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) &&
 	       identities_are(dp, &peers) && identities_are(dp, &cells) &&
-	       identities_are(dp, &peers6);
+	       identities_are(dp, &peers6) && identities_are(dp, &cells6);
 }

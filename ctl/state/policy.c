@@ -280,6 +280,27 @@ static void compile_peers6(const struct cg_state *st, struct policy *pol)
 	qsort(pol->peers6, pol->n_peers6, sizeof(*pol->peers6), cmp_peer6_key);
 }
 
+/* Cells with a subnet6, in an IPv6 cell: the identity of their cg_cells
+ * entry under it. */
+static void compile_cells6(const struct cg_state *st,
+			   const struct cg_config *cfg, struct policy *pol)
+{
+	size_t i;
+
+	for (i = 0; cfg->wireguard.has_address6 && i < st->n_cells; i++) {
+		const struct cg_cell_info *c = &st->cells[i].info;
+		struct policy_cell6 *e = &pol->cells6[pol->n_cells6];
+
+		if (!c->has_subnet6)
+			continue;
+		memset(e, 0, sizeof(*e));
+		e->key.prefixlen = c->subnet6.prefix;
+		memcpy(e->key.addr, &c->subnet6.addr, 16);
+		e->value = pol->cells[i].value;
+		pol->n_cells6++;
+	}
+}
+
 static int cmp_peer_key(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct cg_addr_key));
@@ -310,6 +331,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	out->peers6 =
 		calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers6));
 	out->services6 = calloc(cap ? cap : 1, sizeof(*out->services6));
+	out->cells6 =
+		calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells6));
 	cap += 2; /* the sync listener, the peers' own API */
 	out->services = calloc(cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
@@ -318,7 +341,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 			       sizeof(*out->forwards));
 	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
 	if (!out->peers || !out->services || !out->dnat || !out->forwards ||
-	    !out->fwd_allow || !out->cells || !out->peers6 || !out->services6) {
+	    !out->fwd_allow || !out->cells || !out->peers6 || !out->services6 ||
+	    !out->cells6) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -349,6 +373,7 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	compile_forwards(st, cfg, out);
 	compile_nets(cfg, out);
 	compile_peers6(st, out);
+	compile_cells6(st, cfg, out);
 	compile_nets6(cfg, out);
 	return 0;
 }
@@ -382,5 +407,6 @@ void policy_free(struct policy *pol)
 	free(pol->cells);
 	free(pol->peers6);
 	free(pol->services6);
+	free(pol->cells6);
 	memset(pol, 0, sizeof(*pol));
 }

@@ -55,6 +55,11 @@ struct policy_peer6 {
 	struct cg_identity value;
 };
 
+struct policy_cell6 {
+	struct cg_lpm6_key key;
+	struct cg_identity value;
+};
+
 struct policy_service6 {
 	struct cg_service6_key key;
 	struct cg_service value;
@@ -88,6 +93,8 @@ struct policy {
 	size_t n_nets6;
 	struct policy_service6 *services6; /* IPv6 endpoints */
 	size_t n_services6;
+	struct policy_cell6 *cells6; /* linked cells with a subnet6 */
+	size_t n_cells6;
 };
 
 /* The identity entry of one linked cell: its inbound permissions, and

@@ -462,6 +462,70 @@ START_TEST(test_service6_ipv4_only)
 }
 END_TEST
 
+/* ---- linked cells: subnet6 ------------------------------------------------ */
+
+/* An accept-invite body of cell "far" with subnet6 (NULL: none). */
+static int far_info(const char *subnet6, struct cg_cell_info *info)
+{
+	char key[WG_KEY_B64_LEN + 1], body[512];
+	json_object *o;
+	int ok;
+
+	tu_key_b64(90, key);
+	snprintf(body, sizeof(body),
+		 "{\"cell_name\": \"far\", \"public_key\": \"%s\", "
+		 "\"endpoint\": \"198.51.100.9:51820\", \"vpn_subnet\": "
+		 "\"10.9.0.0/24\", \"domain\": \"far.cell\", \"version\": 1"
+		 "%s%s%s}",
+		 key, subnet6 ? ", \"subnet6\": \"" : "",
+		 subnet6 ? subnet6 : "", subnet6 ? "\"" : "");
+	o = tu_json(body);
+	memset(&err, 0, sizeof(err));
+	ok = cell_info_parse(o, info, NULL, &err);
+	json_object_put(o);
+	return ok ? 0 : -EINVAL;
+}
+
+START_TEST(test_cell6)
+{
+	static const uint8_t link_key[LINK_KEY_LEN] = { 7 };
+	struct cg_cell_info info, ours;
+	struct policy pol;
+	json_object *j, *v;
+
+	ck_assert_int_eq(far_info("fd11::/64", &info), 0);
+	ck_assert(info.has_subnet6);
+	ck_assert_int_eq(far_info(NULL, &info), 0);
+	ck_assert(!info.has_subnet6);
+	ck_assert_int_lt(far_info("fd11::1/64", &info), 0);
+	tu_assert_err(&err, 400, "subnet6");
+	ck_assert_int_lt(far_info("fe80::/64", &info), 0);
+	tu_assert_err(&err, 400, "subnet6");
+	ck_assert_int_lt(far_info("fd11::/32", &info), 0);
+	tu_assert_err(&err, 400, "subnet6");
+	/* Overlapping our address6: 409, nothing linked. */
+	ck_assert_int_eq(far_info("fd10::/48", &info), 0);
+	REJECTS(state_link_cell(&st, &info, link_key, NULL, &err), 409,
+		"subnet6");
+	ck_assert_int_eq(far_info("fd11::/64", &info), 0);
+	ck_assert_int_eq(state_link_cell(&st, &info, link_key, NULL, &err), 0);
+	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
+	ck_assert_uint_eq(pol.n_cells6, 1);
+	ck_assert_uint_eq(pol.cells6[0].key.prefixlen, 64);
+	ck_assert_mem_eq(&pol.cells6[0].value, &pol.cells[0].value,
+			 sizeof(pol.cells[0].value));
+	policy_free(&pol);
+	j = cell_info_to_json(&st.cells[0].info);
+	ck_assert(json_object_object_get_ex(j, "subnet6", &v));
+	ck_assert_str_eq(json_object_get_string(v), "fd11::/64");
+	json_object_put(j);
+	/* Our own invites carry our subnet6. */
+	cell_info_of_config(&cfg, info.public_key, &ours);
+	ck_assert(ours.has_subnet6);
+	assert_ip6(&ours.subnet6.addr, "fd10::");
+}
+END_TEST
+
 static Suite *ipv6_suite(void)
 {
 	Suite *s = suite_create("ipv6");
@@ -482,6 +546,7 @@ static Suite *ipv6_suite(void)
 	tcase_add_test(v6, test_ip6_policy);
 	tcase_add_test(v6, test_ip6_client_config);
 	tcase_add_test(v6, test_service6);
+	tcase_add_test(v6, test_cell6);
 	suite_add_tcase(s, v6);
 	tcase_add_checked_fixture(v4, setup, teardown6);
 	tcase_add_test(v4, test_ip6_ipv4_only);
