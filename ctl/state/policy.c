@@ -355,9 +355,13 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		out->n_services += policy_service_entries(
 			&st->services[i], out->services + out->n_services,
 			cap - out->n_services);
-		out->n_services6 += policy_service6_entries(
-			&st->services[i], out->services6 + out->n_services6,
-			cap - out->n_services6);
+		/* An IPv4-only cell fills no IPv6 map, whatever a state
+		 * from its IPv6 days holds. */
+		if (cfg->wireguard.has_address6)
+			out->n_services6 += policy_service6_entries(
+				&st->services[i],
+				out->services6 + out->n_services6,
+				cap - out->n_services6);
 	}
 	out->n_services +=
 		add_own_listener(cfg, cfg->sync.port, CG_SYNC_SERVICE_ID,

@@ -136,6 +136,16 @@ check "the refused calls changed no peer" test "$(api_ok $CELL GET /api/peers)" 
 check "the refused calls wrote nothing" test "$(state_bytes "$WORK/$CELL/state/state.json" | md5sum)" = "$bytes"
 check "bob's allowed-ips unchanged" test "$(wg_allowed bob)" = "10.0.$N.3/32 fd10:$N::b0b/128 "
 
+# ---- an IPv6 service endpoint ------------------------------------------------
+api_ok $CELL PUT /api/services/web6 \
+	"{\"endpoints\":[{\"ip\":\"fd20:$N::80\",\"proto\":\"tcp\",\"port\":443}]}" >/dev/null
+check "a service with an IPv6 endpoint is accepted" test $? -eq 0
+check "cg_services6 has it" map_has services6 "fd20:$N::80"
+check "cg_services has no IPv6 row" eval '! map_has services "fd20:$N::80"'
+out=$(api $CELL PUT /api/services/bad6 '{"endpoints":[{"ip":"fe80::80","proto":"tcp","port":443}]}')
+check "a link-local endpoint: 400 naming endpoints[0].ip" \
+	eval '[ "$(status_of "$out")" = 400 ] && like "endpoints\[0\]\.ip" "$out"'
+
 # ---- changes follow ----------------------------------------------------------
 api_ok $CELL PUT /api/peers/bob "{\"ip6\":\"fd10:$N::b0c\"}" >/dev/null
 check "PUT ip6: wg allowed-ips follow" test "$(wg_allowed bob)" = "10.0.$N.3/32 fd10:$N::b0c/128 "
@@ -159,6 +169,23 @@ check "old state: alice got an ip6 at start" test "$(field alice ip6)" = "fd10:$
 check "old state: the new ip6 was saved at once" grep -q "\"ip6\"" "$sf"
 check "old state: cg_peers6 filled" map_has peers6 "fd10:$N::2"
 check "old state: wg allowed-ips carry it" test "$(wg_allowed alice)" = "10.0.$N.2/32 fd10:$N::2/128 "
+
+# ---- address6 removed: an IPv4-only cell again --------------------------------
+stop_controller $CELL
+sed -i '/"address6":/d; /"dns_ip6":/d' "$cfgf"
+start_controller $CELL || not_ok "controller starts without address6"
+# web6 keeps its IPv6 endpoint in the state: it fills no map here.
+check "IPv4-only: peers show no ip6" test -z "$(field alice ip6)"
+check "IPv4-only: status has no ipv6" test "$(api_ok $CELL GET /api/status | jq -r '.ipv6 // "none"')" = none
+check "IPv4-only: wg allowed-ips are IPv4 alone" test "$(wg_allowed alice)" = "10.0.$N.2/32 "
+for m in peers6 cells6 local_nets6 services6; do
+	check "IPv4-only: $m is empty" test "$(cg maps $m --json | jq length)" = 0
+done
+check "IPv4-only: cg_settings6 is zero" \
+	test "$(cg maps settings6 --json | jq -r '.[0].wg_address + " " + .[0].uplink_address + " " + .[0].prefix')" = ":: :: ::/0"
+out=$(api $CELL PUT /api/peers/alice '{"ip6":"fd10:'$N'::7"}')
+check "IPv4-only: an ip6 is a 400 naming ip6" \
+	eval '[ "$(status_of "$out")" = 400 ] && like "\"field\": ?\"ip6\"" "$out"'
 
 stop_controller $CELL
 e2e_end
