@@ -18,12 +18,13 @@ static const struct cli_command commands[] = {
 	  "every peer with its traffic and drops" },
 	{ "peer", "show", cli_peer_show, "NAME", "one peer with its counters" },
 	{ "peer", "add", cli_peer_add,
-	  "NAME [--ip IP] [--public-key KEY] [--service SVC]...\n"
+	  "NAME [--ip IP] [--ip6 IP6] [--public-key KEY] [--service SVC]...\n"
 	  "[--internet] [--peer-to-peer] [--group G]...",
 	  "add a peer; without --public-key the controller makes its key\n"
-	  "pair, without --ip it takes the next free address" },
+	  "pair, without --ip (--ip6, in an IPv6 cell) it takes the next\n"
+	  "free address" },
 	{ "peer", "set", cli_peer_set,
-	  "NAME [--ip IP] [--public-key KEY]\n"
+	  "NAME [--ip IP] [--ip6 IP6] [--public-key KEY]\n"
 	  "[--services SVC,SVC | --no-services]\n"
 	  "[--internet on|off] [--peer-to-peer on|off]\n"
 	  "[--group G... | --no-groups]",

@@ -19,6 +19,7 @@ enum {
 	OPT_P2P,
 	OPT_GROUP,
 	OPT_NO_GROUPS,
+	OPT_IP6,
 };
 
 /* ---- output -------------------------------------------------------------- */
@@ -84,6 +85,8 @@ static void print_peer(json_object *p)
 
 	kv_print(stdout, "peer", "%s", cli_str(p, "name", "-"));
 	kv_print(stdout, "ip", "%s", cli_str(p, "ip", "-"));
+	if (cli_member(p, "ip6"))
+		kv_print(stdout, "ip6", "%s", cli_str(p, "ip6", "-"));
 	kv_print(stdout, "public key", "%s", cli_str(p, "public_key", "-"));
 	kv_print(stdout, "services", "%s", services ? services : "-");
 	kv_print(stdout, "internet", "%s",
@@ -138,11 +141,25 @@ static void traffic_cells(json_object *counters, struct traffic *c)
 	snprintf(c->drops, sizeof(c->drops), "%llu", drops_total(counters));
 }
 
-static void add_peer_row(struct cli *cli, struct table *t, json_object *p)
+/* An IP6 column only for an IPv6 cell: IPv4-only cells' tables stay as
+ * they were. */
+static bool any_ip6(json_object *peers, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cli_member(json_object_array_get_idx(peers, i), "ip6"))
+			return true;
+	return false;
+}
+
+static void add_peer_row(struct cli *cli, struct table *t, json_object *p,
+			 bool ip6)
 {
 	json_object *counters = cli_member(p, "counters"), *fetched = NULL;
 	struct traffic c;
-	const char *row[8];
+	const char *row[9];
+	size_t k = 0;
 	char *services;
 
 	if (!counters)
@@ -150,14 +167,16 @@ static void add_peer_row(struct cli *cli, struct table *t, json_object *p)
 			fetch_counters(cli, cli_str(p, "name", NULL));
 	traffic_cells(counters, &c);
 	services = cli_join(cli_member(p, "service_access"), ",", NULL);
-	row[0] = cli_str(p, "name", "-");
-	row[1] = cli_str(p, "ip", "-");
-	row[2] = services;
-	row[3] = yes_no(cli_bool(p, "internet_access"));
-	row[4] = yes_no(cli_bool(p, "peer_to_peer"));
-	row[5] = c.rx;
-	row[6] = c.tx;
-	row[7] = c.drops;
+	row[k++] = cli_str(p, "name", "-");
+	row[k++] = cli_str(p, "ip", "-");
+	if (ip6)
+		row[k++] = cli_str(p, "ip6", "-");
+	row[k++] = services;
+	row[k++] = yes_no(cli_bool(p, "internet_access"));
+	row[k++] = yes_no(cli_bool(p, "peer_to_peer"));
+	row[k++] = c.rx;
+	row[k++] = c.tx;
+	row[k] = c.drops;
 	table_add(t, row);
 	free(services);
 	json_object_put(fetched);
@@ -168,15 +187,25 @@ static void print_peer_table(struct cli *cli, json_object *peers)
 	static const char *const head[] = { "NAME",	"IP",	"SERVICES",
 					    "INTERNET", "P2P",	"RX",
 					    "TX",	"DROPS" };
+	static const char *const head6[] = { "NAME",	 "IP",	     "IP6",
+					     "SERVICES", "INTERNET", "P2P",
+					     "RX",	 "TX",	     "DROPS" };
 	size_t i, n = json_object_is_type(peers, json_type_array) ?
 			      json_object_array_length(peers) :
 			      0;
+	bool ip6 = any_ip6(peers, n);
+	unsigned int r = ip6 ? 1 : 0;
 	struct table t;
 
-	table_init(&t, ARRAY_SIZE(head), head,
-		   TABLE_RIGHT(5) | TABLE_RIGHT(6) | TABLE_RIGHT(7));
+	if (ip6)
+		table_init(&t, ARRAY_SIZE(head6), head6,
+			   TABLE_RIGHT(5 + r) | TABLE_RIGHT(6 + r) |
+				   TABLE_RIGHT(7 + r));
+	else
+		table_init(&t, ARRAY_SIZE(head), head,
+			   TABLE_RIGHT(5) | TABLE_RIGHT(6) | TABLE_RIGHT(7));
 	for (i = 0; i < n; i++)
-		add_peer_row(cli, &t, json_object_array_get_idx(peers, i));
+		add_peer_row(cli, &t, json_object_array_get_idx(peers, i), ip6);
 	if (table_print(&t, stdout))
 		cli_fail(CLI_OK, "out of memory: some peers are not shown");
 	table_free(&t);
@@ -228,6 +257,17 @@ static int set_ip(struct cli *cli, json_object *body, const char *arg)
 	if (!parse_ipv4(arg, &a))
 		return cli_usage_error(cli, "'%s' is not an IPv4 address", arg);
 	json_object_object_add(body, "ip", json_object_new_string(arg));
+	return CLI_OK;
+}
+
+/* Syntax only: the controller says whether it fits address6. */
+static int set_ip6(struct cli *cli, json_object *body, const char *arg)
+{
+	struct in6_addr a;
+
+	if (!parse_ipv6(arg, &a))
+		return cli_usage_error(cli, "'%s' is not an IPv6 address", arg);
+	json_object_object_add(body, "ip6", json_object_new_string(arg));
 	return CLI_OK;
 }
 
@@ -310,6 +350,8 @@ static int peer_option(struct cli *cli, void *ctx, int opt, const char *arg)
 	switch (opt) {
 	case OPT_IP:
 		return set_ip(cli, a->body, arg);
+	case OPT_IP6:
+		return set_ip6(cli, a->body, arg);
 	case OPT_KEY:
 		return set_key(cli, a->body, arg);
 	case OPT_SERVICE:
@@ -356,6 +398,7 @@ int cli_peer_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "ip", required_argument, NULL, OPT_IP },
+		{ "ip6", required_argument, NULL, OPT_IP6 },
 		{ "public-key", required_argument, NULL, OPT_KEY },
 		{ "service", required_argument, NULL, OPT_SERVICE },
 		{ "internet", no_argument, NULL, OPT_INTERNET },
@@ -384,6 +427,7 @@ int cli_peer_set(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "ip", required_argument, NULL, OPT_IP },
+		{ "ip6", required_argument, NULL, OPT_IP6 },
 		{ "public-key", required_argument, NULL, OPT_KEY },
 		{ "services", required_argument, NULL, OPT_SERVICES },
 		{ "no-services", no_argument, NULL, OPT_NO_SERVICES },

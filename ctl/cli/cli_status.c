@@ -40,6 +40,17 @@ static void print_summary(json_object *st)
 	kv_print(stdout, "services", "%lld", cli_int(st, "services", 0));
 	kv_print(stdout, "peers", "%lld", cli_int(st, "peers", 0));
 	kv_print(stdout, "forwards", "%lld", cli_int(st, "forwards", 0));
+	if (cli_member(st, "ipv6")) {
+		json_object *v6 = cli_member(st, "ipv6");
+
+		kv_print(stdout, "wg address6", "%s",
+			 cli_str(v6, "wg_address6", "-"));
+		kv_print(stdout, "uplink address6", "%s",
+			 cli_str(v6, "uplink_address6", "none"));
+		if (cli_member(v6, "prefix6"))
+			kv_print(stdout, "routed prefix6", "%s",
+				 cli_str(v6, "prefix6", "-"));
+	}
 	kv_print(stdout, "wireguard repairs", "%lld",
 		 cli_int(st, "wireguard_repairs", 0));
 	kv_print(stdout, "conntrack gc", "%lld entries deleted",

@@ -27,6 +27,15 @@ static bool parse_ip(const char *s)
 	return parse_ipv4(s, &a);
 }
 
+/* An endpoint's address may be IPv6 (fd20::80/tcp:443: the address
+ * ends at the '/'); the controller says whether the cell takes it. */
+static bool parse_endpoint_ip(const char *s)
+{
+	struct in6_addr a6;
+
+	return parse_ip(s) || parse_ipv6(s, &a6);
+}
+
 json_object *syntax_endpoint(const char *s, char *why, size_t why_len)
 {
 	char buf[64], *proto, *port_s;
@@ -44,7 +53,7 @@ json_object *syntax_endpoint(const char *s, char *why, size_t why_len)
 	port_s = strchr(proto, ':');
 	if (port_s)
 		*port_s++ = '\0';
-	if (!parse_ip(buf) || !parse_proto(proto, &p))
+	if (!parse_endpoint_ip(buf) || !parse_proto(proto, &p))
 		goto bad;
 	if (port_s && (p == 0 || p == IPPROTO_ICMP)) {
 		snprintf(why, why_len,

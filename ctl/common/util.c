@@ -326,6 +326,121 @@ const char *ipv4_str(struct in_addr addr, char buf[16])
 	return inet_ntop(AF_INET, &addr, buf, 16);
 }
 
+bool parse_ipv6(const char *s, struct in6_addr *addr)
+{
+	return s && inet_pton(AF_INET6, s, addr) == 1;
+}
+
+bool parse_cidr6(const char *s, struct in6_addr *addr, uint8_t *prefix,
+		 bool host_bits_ok)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash;
+	struct in6_addr net;
+	char *end;
+	long n;
+
+	if (!s || !(slash = strchr(s, '/')) ||
+	    (size_t)(slash - s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	if (!parse_ipv6(buf, addr))
+		return false;
+	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+		return false;
+	errno = 0;
+	n = strtol(slash + 1, &end, 10);
+	if (errno || *end || n < 0 || n > 128)
+		return false;
+	*prefix = (uint8_t)n;
+	net = ipv6_masked(addr, *prefix);
+	return host_bits_ok || ipv6_equal(&net, addr);
+}
+
+struct in6_addr ipv6_masked(const struct in6_addr *addr, uint8_t prefix)
+{
+	struct in6_addr out = *addr;
+	unsigned int i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned int keep = prefix >= 8 * (i + 1) ? 8 :
+				    prefix > 8 * i	  ? prefix - 8 * i :
+							    0;
+
+		out.s6_addr[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	return out;
+}
+
+bool cidr6_contains(const struct in6_addr *net, uint8_t prefix,
+		    const struct in6_addr *addr)
+{
+	struct in6_addr a = ipv6_masked(net, prefix),
+			b = ipv6_masked(addr, prefix);
+
+	return ipv6_equal(&a, &b);
+}
+
+bool cidr6s_overlap(const struct cg_cidr6 *a, const struct cg_cidr6 *b)
+{
+	uint8_t shorter = a->prefix < b->prefix ? a->prefix : b->prefix;
+
+	return cidr6_contains(&a->addr, shorter, &b->addr);
+}
+
+bool ipv6_is_zero(const struct in6_addr *addr)
+{
+	static const struct in6_addr zero;
+
+	return ipv6_equal(addr, &zero);
+}
+
+bool ipv6_equal(const struct in6_addr *a, const struct in6_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+bool ipv6_special(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
+	       IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+	       IN6_IS_ADDR_V4MAPPED(a);
+}
+
+static uint64_t low64(const struct in6_addr *a)
+{
+	uint64_t v = 0;
+	unsigned int i;
+
+	for (i = 8; i < 16; i++)
+		v = v << 8 | a->s6_addr[i];
+	return v;
+}
+
+uint64_t ipv6_offset(const struct in6_addr *net, const struct in6_addr *addr)
+{
+	if (memcmp(net->s6_addr, addr->s6_addr, 8))
+		return UINT64_MAX;
+	return low64(addr) - low64(net);
+}
+
+struct in6_addr ipv6_add(const struct in6_addr *net, uint64_t off)
+{
+	struct in6_addr out = *net;
+	uint64_t v = low64(net) + off;
+	int i;
+
+	for (i = 15; i >= 8; i--, v >>= 8)
+		out.s6_addr[i] = (uint8_t)v;
+	return out;
+}
+
+const char *ipv6_str(const struct in6_addr *addr, char buf[CG_IP6_STRLEN])
+{
+	return inet_ntop(AF_INET6, addr, buf, CG_IP6_STRLEN);
+}
+
 bool valid_name(const char *s)
 {
 	size_t n = 0;

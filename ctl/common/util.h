@@ -61,6 +61,34 @@ bool parse_host_port(const char *s, char *host, size_t host_len,
 		     uint16_t *port);
 const char *ipv4_str(struct in_addr addr, char buf[16]);
 
+/* IPv6 (issue 17). Strict inet_pton text; a prefix 0..128. */
+struct cg_cidr6 {
+	struct in6_addr addr;
+	uint8_t prefix;
+};
+
+#define CG_IP6_STRLEN 46 /* INET6_ADDRSTRLEN */
+bool parse_ipv6(const char *s, struct in6_addr *addr);
+/* "a::b/n"; with host_bits_ok false, bits past the prefix must be 0. */
+bool parse_cidr6(const char *s, struct in6_addr *addr, uint8_t *prefix,
+		 bool host_bits_ok);
+/* addr with the bits past prefix cleared. */
+struct in6_addr ipv6_masked(const struct in6_addr *addr, uint8_t prefix);
+bool cidr6_contains(const struct in6_addr *net, uint8_t prefix,
+		    const struct in6_addr *addr);
+bool cidr6s_overlap(const struct cg_cidr6 *a, const struct cg_cidr6 *b);
+bool ipv6_is_zero(const struct in6_addr *addr);
+bool ipv6_equal(const struct in6_addr *a, const struct in6_addr *b);
+/* Link-local (fe80::/10), multicast (ff00::/8), loopback, unspecified,
+ * IPv4-mapped: never a host of a cell's network. */
+bool ipv6_special(const struct in6_addr *addr);
+/* The low 64 bits of addr - net; UINT64_MAX when their high 64 bits
+ * differ. */
+uint64_t ipv6_offset(const struct in6_addr *net, const struct in6_addr *addr);
+/* net + off (off in the low 64 bits). */
+struct in6_addr ipv6_add(const struct in6_addr *net, uint64_t off);
+const char *ipv6_str(const struct in6_addr *addr, char buf[CG_IP6_STRLEN]);
+
 bool valid_name(const char *s);
 /* Copy src into dst[size], truncating; always NUL-terminates. */
 void str_copy(char *dst, size_t size, const char *src);

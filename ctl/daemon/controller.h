@@ -48,6 +48,8 @@ struct controller {
 	pid_t wg_pid; /* wireguard-go we started, or 0 */
 	wg_key public_key; /* the cell's WireGuard public key */
 	struct cg_settings settings; /* as last written to cg_settings */
+	struct cg_settings6 settings6; /* as last written to cg_settings6 */
+	bool settings6_written;
 	struct xdp_state xdp; /* the uplink's XDP program */
 	uint64_t started_ns;
 

@@ -78,12 +78,61 @@ int ctl_apply_settings(struct controller *c, const struct cg_settings *set)
 	return 0;
 }
 
+void ctl_settings6_now(const struct controller *c, struct cg_settings6 *set)
+{
+	const struct cg_config *cfg = &c->cfg;
+	struct in6_addr up;
+	uint8_t prefix;
+
+	memset(set, 0, sizeof(*set));
+	if (!cfg->wireguard.has_address6)
+		return;
+	memcpy(set->wg_addr, &cfg->wireguard.address6, 16);
+	if (cfg->uplink.interface[0] &&
+	    !net_get_ipv6(cfg->uplink.interface, &up, &prefix))
+		memcpy(set->uplink_addr, &up, 16);
+	if (cfg->uplink.has_prefix6) {
+		memcpy(set->prefix, &cfg->uplink.prefix6.addr, 16);
+		set->prefix_len = cfg->uplink.prefix6.prefix;
+	}
+}
+
+int ctl_apply_settings6(struct controller *c, const struct cg_settings6 *set)
+{
+	char ip[CG_IP6_STRLEN];
+	struct in6_addr up;
+	int ret;
+
+	/* c->settings6 starts zero: an IPv4-only cell writes it once. */
+	if (c->settings6_written && !memcmp(set, &c->settings6, sizeof(*set)))
+		return 0;
+	ret = dp_write_settings6(&c->dp, set);
+	if (ret) {
+		log_err("cannot write the IPv6 settings: %s", strerror(-ret));
+		return ret;
+	}
+	if (c->cfg.wireguard.has_address6 &&
+	    memcmp(set->uplink_addr, c->settings6.uplink_addr, 16)) {
+		memcpy(&up, set->uplink_addr, 16);
+		log_info("uplink %s IPv6 address: %s", c->cfg.uplink.interface,
+			 ipv6_is_zero(&up) ? "none (no NAT66)" :
+					     ipv6_str(&up, ip));
+	}
+	c->settings6 = *set;
+	c->settings6_written = true;
+	return 0;
+}
+
 int ctl_refresh_settings(struct controller *c)
 {
 	struct cg_settings set;
+	struct cg_settings6 set6;
+	int ret;
 
 	ctl_settings_now(c, &set);
-	return ctl_apply_settings(c, &set);
+	ctl_settings6_now(c, &set6);
+	ret = ctl_apply_settings(c, &set);
+	return ret ? ret : ctl_apply_settings6(c, &set6);
 }
 
 static int attach_tc(struct controller *c, const char *ifname, int in_fd,

@@ -15,6 +15,10 @@ int ctl_refresh_settings(struct controller *c);
  * (netlink, no lock needed), then writing what changed (under the lock). */
 void ctl_settings_now(const struct controller *c, struct cg_settings *set);
 int ctl_apply_settings(struct controller *c, const struct cg_settings *set);
+/* The same for cg_settings6: all zero for an IPv4-only cell; the
+ * uplink's global IPv6 address read from the interface. */
+void ctl_settings6_now(const struct controller *c, struct cg_settings6 *set);
+int ctl_apply_settings6(struct controller *c, const struct cg_settings6 *set);
 /* wg0's ingress and egress programs. */
 int ctl_attach_wg(struct controller *c);
 /* The uplink's tc egress and XDP programs (nothing without an uplink; a

@@ -60,6 +60,20 @@ static void detect_bridge_subnet(struct cg_config *cfg)
 	cfg->bridge.has_subnet = true;
 }
 
+/* The bridge's IPv6 network, from its global address (IPv6 cells). */
+static void detect_bridge_subnet6(struct cg_config *cfg)
+{
+	struct in6_addr addr;
+	uint8_t prefix;
+
+	if (!cfg->wireguard.has_address6 ||
+	    net_get_ipv6(cfg->bridge.interface, &addr, &prefix))
+		return;
+	cfg->bridge.subnet6.addr = ipv6_masked(&addr, prefix);
+	cfg->bridge.subnet6.prefix = prefix;
+	cfg->bridge.has_subnet6 = true;
+}
+
 /* The state is loaded before the bridge's subnet is known, so forwards
  * are checked against the cell's networks only now. One whose target is
  * no longer in them stays (deleting it is the admin's call) but is
@@ -129,6 +143,27 @@ static void remove_our_stale_temps(const struct controller *c)
 			 n);
 }
 
+/* Peers without an ip6 (a state from before IPv6, or address6 newly
+ * configured) get one now, written at once as a snapshot: a restart
+ * must not hand out other addresses than the ones clients configured. */
+static int assign_ip6(struct controller *c)
+{
+	size_t n = state_assign_ip6(&c->state);
+	int ret;
+
+	if (!n)
+		return 0;
+	ret = ctl_save(c);
+	if (ret)
+		log_err("cannot save the %zu peers' new ip6: %s", n,
+			strerror(-ret));
+	else
+		log_info("state: %zu peer(s) without an ip6 got one from "
+			 "wireguard.address6",
+			 n);
+	return ret;
+}
+
 /* The state directory, cleaned of interrupted writes, and the state. */
 static int start_state(struct controller *c)
 {
@@ -156,7 +191,8 @@ static int start_state(struct controller *c)
 	}
 	log_info("state: %zu services, %zu peers, %zu forwards",
 		 c->state.n_services, c->state.n_peers, c->state.n_forwards);
-	return ctl_journal_start(c, &pos);
+	ret = ctl_journal_start(c, &pos);
+	return ret ? ret : assign_ip6(c);
 }
 
 /* When each phase of the start ended: start-up time is logged by phase,
@@ -248,6 +284,7 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	if (ret)
 		return ret;
 	detect_bridge_subnet(&c->cfg);
+	detect_bridge_subnet6(&c->cfg);
 	warn_unreachable_forwards(c);
 	t.wg = monotonic_ns();
 
@@ -350,13 +387,16 @@ void controller_tick(struct controller *c)
 		c->stats.wg_check_interval_ns = WG_RECONCILE_INTERVAL_NS;
 	if (now - last_wg >= c->stats.wg_check_interval_ns) {
 		struct cg_settings set;
+		struct cg_settings6 set6;
 
 		ctl_wg_reconcile(c);
 		c->stats.wg_check_interval_ns =
 			wg_reconcile_interval(monotonic_ns() - now);
 		ctl_settings_now(c, &set);
+		ctl_settings6_now(c, &set6);
 		pthread_mutex_lock(&c->lock);
 		ctl_apply_settings(c, &set);
+		ctl_apply_settings6(c, &set6);
 		pthread_mutex_unlock(&c->lock);
 		last_wg = now;
 	}

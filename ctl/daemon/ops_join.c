@@ -186,7 +186,7 @@ static int join_answer(struct controller *c, const char *name,
 		       json_object **out, struct cg_error *err)
 {
 	const struct cg_peer_def *p = state_peer(&c->state, name);
-	char ip[16], *text;
+	char ip[16], ip6[CG_IP6_STRLEN], *text;
 
 	if (!p) {
 		cg_error_set(err, 500, "", "the peer is gone");
@@ -208,6 +208,10 @@ static int join_answer(struct controller *c, const char *name,
 	json_object_object_add(*out, "name", json_object_new_string(p->name));
 	json_object_object_add(*out, "ip",
 			       json_object_new_string(ipv4_str(p->ip, ip)));
+	if (!ipv6_is_zero(&p->ip6))
+		json_object_object_add(
+			*out, "ip6",
+			json_object_new_string(ipv6_str(&p->ip6, ip6)));
 	json_object_object_add(*out, "config", json_object_new_string(text));
 	free(text);
 	return 0;

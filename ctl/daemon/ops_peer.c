@@ -239,7 +239,7 @@ static int update_change(struct controller *c, void *arg, struct cg_error *err)
 	return ret;
 }
 
-/* Maps, then WireGuard if the key or the address changed; a new key means
+/* Maps, then WireGuard if the key or an address changed; a new key means
  * the stored private key is no longer this peer's. */
 static int update_apply(struct controller *c, void *arg, struct cg_error *err)
 {
@@ -254,7 +254,8 @@ static int update_apply(struct controller *c, void *arg, struct cg_error *err)
 		return ctl_apply_failed(ret, err, "the map update");
 	if (new_key)
 		secrets_forget_peer_key(c, a->p.name);
-	if (new_key || a->old.ip.s_addr != a->p.ip.s_addr)
+	if (new_key || a->old.ip.s_addr != a->p.ip.s_addr ||
+	    !ipv6_equal(&a->old.ip6, &a->p.ip6))
 		ret = ctl_wg_program(c, &a->old, &a->p);
 	if (ret)
 		return ctl_apply_failed(ret, err, "programming WireGuard");
@@ -442,7 +443,7 @@ static json_object *import_view(struct controller *c, void *arg)
 	struct import_args *a = arg;
 	json_object *o = json_object_new_object();
 	json_object *list = json_object_new_array_ext((int)a->n);
-	char ip[16];
+	char ip[16], ip6[CG_IP6_STRLEN];
 	size_t i;
 
 	(void)c;
@@ -454,6 +455,10 @@ static json_object *import_view(struct controller *c, void *arg)
 		json_object_object_add(
 			p, "ip",
 			json_object_new_string(ipv4_str(a->added[i].ip, ip)));
+		if (!ipv6_is_zero(&a->added[i].ip6))
+			json_object_object_add(p, "ip6",
+					       json_object_new_string(ipv6_str(
+						       &a->added[i].ip6, ip6)));
 		json_object_array_add(list, p);
 	}
 	json_object_object_add(o, "created",

@@ -99,6 +99,39 @@ static json_object *nat_json(struct controller *c)
 	return o;
 }
 
+static void add_cidr6(json_object *o, const char *key, const struct in6_addr *a,
+		      uint8_t prefix)
+{
+	char ip[CG_IP6_STRLEN], buf[CG_IP6_STRLEN + 5];
+
+	snprintf(buf, sizeof(buf), "%s/%u", ipv6_str(a, ip), prefix);
+	json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+/* An IPv6 cell's addresses (absent for an IPv4-only cell). */
+static json_object *ipv6_json(const struct controller *c)
+{
+	const struct cg_config *cfg = &c->cfg;
+	json_object *o = json_object_new_object();
+	char ip[CG_IP6_STRLEN];
+	struct in6_addr up;
+
+	add_cidr6(o, "wg_address6", &cfg->wireguard.address6,
+		  cfg->wireguard.subnet6.prefix);
+	memcpy(&up, c->settings6.uplink_addr, 16);
+	if (!ipv6_is_zero(&up))
+		json_object_object_add(
+			o, "uplink_address6",
+			json_object_new_string(ipv6_str(&up, ip)));
+	if (cfg->uplink.has_prefix6)
+		add_cidr6(o, "prefix6", &cfg->uplink.prefix6.addr,
+			  cfg->uplink.prefix6.prefix);
+	if (cfg->bridge.has_subnet6)
+		add_cidr6(o, "bridge_subnet6", &cfg->bridge.subnet6.addr,
+			  cfg->bridge.subnet6.prefix);
+	return o;
+}
+
 /* Whether /metrics has per-peer series, and above how many peers not. */
 static json_object *metrics_json(const struct controller *c)
 {
@@ -144,6 +177,8 @@ int ctl_status(struct controller *c, json_object **out)
 		json_object_new_int64((int64_t)c->state.n_forwards));
 	json_object_object_add(o, "programs", programs_json(c));
 	json_object_object_add(o, "nat", nat_json(c));
+	if (c->cfg.wireguard.has_address6)
+		json_object_object_add(o, "ipv6", ipv6_json(c));
 	json_object_object_add(o, "maps", maps_json(c));
 	json_object_object_add(o, "wireguard_repairs",
 			       json_object_new_uint64(c->stats.wg_repairs));

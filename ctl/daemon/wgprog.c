@@ -19,6 +19,12 @@ static void wg_peer_of(const struct cg_peer_def *p, struct wg_peer *out)
 	out->allowed_ips[0].addr = p->ip;
 	out->allowed_ips[0].cidr = 32;
 	out->n_allowed_ips = 1;
+	if (!ipv6_is_zero(&p->ip6)) {
+		out->allowed_ips[1].v6 = true;
+		out->allowed_ips[1].addr6 = p->ip6;
+		out->allowed_ips[1].cidr = 128;
+		out->n_allowed_ips = 2;
+	}
 }
 
 int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
@@ -113,6 +119,12 @@ static void wg_cell_of(const struct cg_cell_info *cell, struct wg_peer *out)
 	out->allowed_ips[0].addr = cell->vpn_subnet.addr;
 	out->allowed_ips[0].cidr = cell->vpn_subnet.prefix;
 	out->n_allowed_ips = 1;
+	if (cell->has_subnet6) {
+		out->allowed_ips[1].v6 = true;
+		out->allowed_ips[1].addr6 = cell->subnet6.addr;
+		out->allowed_ips[1].cidr = cell->subnet6.prefix;
+		out->n_allowed_ips = 2;
+	}
 	out->has_endpoint = resolve_endpoint(cell->endpoint, &out->endpoint);
 	out->persistent_keepalive = CLIENT_KEEPALIVE;
 }
@@ -142,8 +154,12 @@ static int wg_snapshot(struct controller *c, struct wg_snapshot *s)
 		memcpy(s->want[i].name, st->peers[i].name,
 		       sizeof(s->want[i].name));
 	}
-	for (i = 0; i < st->n_cells; i++)
+	for (i = 0; i < st->n_cells; i++) {
 		s->cells[i] = st->cells[i].info;
+		/* An IPv4-only cell routes no IPv6 to a cell that has it. */
+		if (!c->cfg.wireguard.has_address6)
+			s->cells[i].has_subnet6 = false;
+	}
 	s->n_peers = st->n_peers;
 	s->n_cells = st->n_cells;
 	s->gen = c->wg_writes;
@@ -172,17 +188,31 @@ static struct wg_want *wg_wanted(struct wg_snapshot *s, size_t *n)
 	return s->want;
 }
 
+static bool same_allowed_ip(const struct wg_allowed_ip *x,
+			    const struct wg_allowed_ip *y)
+{
+	if (x->v6 != y->v6 || x->cidr != y->cidr)
+		return false;
+	return x->v6 ? ipv6_equal(&x->addr6, &y->addr6) :
+		       x->addr.s_addr == y->addr.s_addr;
+}
+
+/* The same ranges in any order (a device lists IPv4 and IPv6 apart):
+ * at most WG_MAX_ALLOWED_IPS each, so pairs are cheap. */
 static bool same_allowed_ips(const struct wg_peer *a, const struct wg_peer *b)
 {
-	size_t i;
+	size_t i, j;
 
 	if (a->n_allowed_ips != b->n_allowed_ips)
 		return false;
-	for (i = 0; i < a->n_allowed_ips; i++)
-		if (a->allowed_ips[i].cidr != b->allowed_ips[i].cidr ||
-		    a->allowed_ips[i].addr.s_addr !=
-			    b->allowed_ips[i].addr.s_addr)
+	for (i = 0; i < a->n_allowed_ips; i++) {
+		for (j = 0; j < b->n_allowed_ips; j++)
+			if (same_allowed_ip(&a->allowed_ips[i],
+					    &b->allowed_ips[j]))
+				break;
+		if (j == b->n_allowed_ips)
 			return false;
+	}
 	return true;
 }
 
@@ -367,6 +397,10 @@ int ctl_wg_setup(struct controller *c)
 	if (!ret)
 		ret = net_ensure_address(ifname, c->cfg.wireguard.address,
 					 c->cfg.wireguard.subnet.prefix);
+	/* Its prefix gives the kernel the route to address6's subnet. */
+	if (!ret && c->cfg.wireguard.has_address6)
+		ret = net_ensure_address6(ifname, &c->cfg.wireguard.address6,
+					  c->cfg.wireguard.subnet6.prefix);
 	if (!ret)
 		ret = net_link_up(ifname);
 	if (ret) {

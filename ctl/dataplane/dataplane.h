@@ -80,6 +80,8 @@ int dp_prog_fd_uplink_egress(const struct dataplane *dp);
 
 /* The addresses translations use; masquerade on or off. */
 int dp_write_settings(struct dataplane *dp, const struct cg_settings *set);
+/* The cell's IPv6 addresses (all zero when IPv4-only). */
+int dp_write_settings6(struct dataplane *dp, const struct cg_settings6 *set);
 
 /* Make the identity, service and network maps equal to pol: add what is
  * missing, rewrite what differs (with a new epoch), delete the rest. */

@@ -2,7 +2,8 @@
 /*
  * What the dataplane's own files share and nobody else uses: the sweep
  * that deletes chosen entries of a map, written once for the policy sync
- * (dp_sync.c) and the garbage collector (dp_gc.c).
+ * (dp_sync.c) and the garbage collector (dp_gc.c); the identity writers
+ * the rules' sync (dp_rules.c) shares with the peers' (dp_sync.c).
  */
 #ifndef CELLGATE_DP_INTERNAL_H
 #define CELLGATE_DP_INTERNAL_H
@@ -28,5 +29,16 @@ struct map_sweep {
 
 /* Returns how many entries it deleted, or -errno. */
 int map_sweep(const struct map_sweep *sw);
+
+/* Write an identity at key of the map fd, with a new epoch (mirrored
+ * into cg_epochs): the identity's flows are judged again. */
+int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
+			 const struct cg_identity *value);
+/* Write an IPv6 entry of an identity with the epoch cg_epochs holds
+ * (only IPv4 writes give new epochs). */
+int dp_identity6_mirror_at(struct dataplane *dp, int fd, const void *key,
+			   const struct cg_identity *value);
+/* Does cg_rules hold exactly the policy's class pairs? (dp_rules.c) */
+bool dp_rules_in_sync(struct dataplane *dp, const struct policy *pol);
 
 #endif

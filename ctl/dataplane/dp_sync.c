@@ -27,6 +27,16 @@ int dp_write_settings(struct dataplane *dp, const struct cg_settings *set)
 	return 0;
 }
 
+int dp_write_settings6(struct dataplane *dp, const struct cg_settings6 *set)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_SETTINGS6], &zero, set,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* ---- identities and epochs --------------------------------------------- */
 
 static uint32_t epoch_get(struct dataplane *dp, uint32_t ident)
@@ -39,8 +49,8 @@ static uint32_t epoch_get(struct dataplane *dp, uint32_t ident)
 
 /* Write an identity with the next epoch of its id: first the value (policy
  * and epoch replaced together), then the mirror in cg_epochs. */
-static int identity_write_at(struct dataplane *dp, int fd, const void *key,
-			     const struct cg_identity *value)
+int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
+			 const struct cg_identity *value)
 {
 	struct cg_identity v = *value;
 	int ret;
@@ -56,8 +66,36 @@ static int identity_write_at(struct dataplane *dp, int fd, const void *key,
 
 static int identity_write(struct dataplane *dp, const struct policy_peer *e)
 {
-	return identity_write_at(dp, dp->map_fd[DP_MAP_PEERS], &e->key,
-				 &e->value);
+	return dp_identity_write_at(dp, dp->map_fd[DP_MAP_PEERS], &e->key,
+				    &e->value);
+}
+
+/* A peer's cg_peers6 entry carries the epoch its cg_peers entry set
+ * (cg_epochs[id]): only the IPv4 write bumps it, so the two families
+ * never disagree and a flow admitted over either stays valid. */
+int dp_identity6_mirror_at(struct dataplane *dp, int fd, const void *key,
+			   const struct cg_identity *value)
+{
+	struct cg_identity v = *value;
+
+	v.epoch = epoch_get(dp, v.id);
+	if (bpf_map_update_elem(fd, key, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int identity6_mirror(struct dataplane *dp, const void *key,
+			    const struct cg_identity *value)
+{
+	return dp_identity6_mirror_at(dp, dp->map_fd[DP_MAP_PEERS6], key,
+				      value);
+}
+
+static int delete_key(int fd, const void *key)
+{
+	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 /* Retire an id: flows admitted under it are re-judged (and dropped). */
@@ -104,12 +142,31 @@ static bool identity_unchanged(struct dataplane *dp,
 	       same_identity(&cur, &e->value);
 }
 
+/* The old addresses a changed peer no longer has stop admitting. */
+static int forget_old_addresses(struct dataplane *dp,
+				const struct cg_peer_def *old,
+				const struct cg_peer_def *peer)
+{
+	struct policy_peer o;
+	struct policy_peer6 o6;
+	int ret = 0;
+
+	policy_peer_entry(NULL, old, &o);
+	if (old->ip.s_addr != peer->ip.s_addr)
+		ret = delete_key(dp->map_fd[DP_MAP_PEERS], &o.key);
+	if (!ret && !ipv6_equal(&old->ip6, &peer->ip6) &&
+	    policy_peer6_entry(old, &o, &o6))
+		ret = delete_key(dp->map_fd[DP_MAP_PEERS6], &o6.key);
+	return ret;
+}
+
 /* Install or change one peer whose entry e is compiled. */
 static int set_peer_entry(struct dataplane *dp, const struct cg_peer_def *old,
 			  const struct cg_peer_def *peer,
 			  const struct policy_peer *e)
 {
-	struct policy_peer o;
+	struct policy_peer6 e6;
+	bool has6 = policy_peer6_entry(peer, e, &e6);
 	int ret;
 
 	dp->writes++;
@@ -118,20 +175,17 @@ static int set_peer_entry(struct dataplane *dp, const struct cg_peer_def *old,
 		if (ret)
 			return ret;
 	}
-	/* Unchanged policy at an unchanged address: no new epoch, which
+	/* Unchanged policy at unchanged addresses: no new epoch, which
 	 * would re-judge every flow of the peer for nothing. */
 	if (old && old->ip.s_addr == peer->ip.s_addr &&
-	    identity_unchanged(dp, e))
+	    ipv6_equal(&old->ip6, &peer->ip6) && identity_unchanged(dp, e))
 		return 0;
 	ret = identity_write(dp, e);
-	if (ret || !old || old->ip.s_addr == peer->ip.s_addr)
+	if (!ret && has6)
+		ret = identity6_mirror(dp, &e6.key, &e6.value);
+	if (ret || !old)
 		return ret;
-	/* The address moved: the old key must stop admitting anything. */
-	policy_peer_entry(NULL, old, &o);
-	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &o.key) &&
-	    errno != ENOENT)
-		return -errno;
-	return 0;
+	return forget_old_addresses(dp, old, peer);
 }
 
 int dp_set_peer(struct dataplane *dp, const struct cg_state *st,
@@ -156,13 +210,15 @@ int dp_set_peer_ctx(struct dataplane *dp, const struct policy_rules_ctx *ctx,
 int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
 {
 	struct policy_peer e;
+	struct policy_peer6 e6;
+	int ret;
 
 	dp->writes++;
 	policy_peer_entry(NULL, peer, &e);
-	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_PEERS], &e.key) &&
-	    errno != ENOENT)
-		return -errno;
-	return epoch_bump(dp, peer->id);
+	ret = delete_key(dp->map_fd[DP_MAP_PEERS], &e.key);
+	if (!ret && policy_peer6_entry(peer, &e, &e6))
+		ret = delete_key(dp->map_fd[DP_MAP_PEERS6], &e6.key);
+	return ret ? ret : epoch_bump(dp, peer->id);
 }
 
 /* ---- reconciling whole maps -------------------------------------------- */
@@ -222,8 +278,6 @@ static void on_peer_deleted(struct dataplane *dp, const void *value)
 	epoch_bump(dp, ((const struct cg_identity *)value)->id);
 }
 
-/* Does map fd hold exactly the n entries of pol that keep() accepts? */
-/* rejudge: rewrite every identity (new epochs), not only changed ones. */
 static bool keep_cell(const void *key, const void *value, const void *ctx)
 {
 	const struct policy *pol = ctx;
@@ -274,11 +328,91 @@ static int sync_identity_map(struct dataplane *dp,
 		    same_identity(&cur, want) &&
 		    cur.epoch == epoch_get(dp, cur.id))
 			continue; /* unchanged since the last run */
-		ret = identity_write_at(dp, set->fd, key, want);
+		ret = dp_identity_write_at(dp, set->fd, key, want);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+static bool keep_peer6(const void *key, const void *value, const void *ctx)
+{
+	const struct policy_peer6 *w = policy_find_peer6(ctx, key);
+
+	return w && w->value.id == ((const struct cg_identity *)value)->id;
+}
+
+static bool keep_cell6(const void *key, const void *value, const void *ctx)
+{
+	const struct policy *pol = ctx;
+	size_t i;
+
+	for (i = 0; i < pol->n_cells6; i++)
+		if (!memcmp(&pol->cells6[i].key, key,
+			    sizeof(struct cg_lpm6_key)))
+			return pol->cells6[i].value.id ==
+			       ((const struct cg_identity *)value)->id;
+	return false;
+}
+
+/* An IPv6 identity map after its IPv4 one (cg_peers6 after cg_peers,
+ * cg_cells6 after cg_cells): stale entries go, the others mirror the
+ * identity and the epoch the IPv4 map's write set. A stale entry gives
+ * no new epoch: a deleted identity got one from its IPv4 entry's sweep,
+ * and a live one must keep the epoch its IPv4 entry carries (a bump
+ * alone would leave every one of its flows re-judged on every packet);
+ * WireGuard no longer routes the old address to it anyway. */
+static int sync_identity6_map(struct dataplane *dp,
+			      const struct identity_set *set,
+			      const struct policy *pol)
+{
+	struct map_sweep sw = { .fd = set->fd,
+				.key_size = set->key_size,
+				.pick = set->keep,
+				.ctx = pol,
+				.pick_keeps = true,
+				.dp = dp };
+	size_t i;
+	int ret = map_sweep(&sw);
+
+	for (i = 0; ret >= 0 && i < set->n; i++) {
+		const char *key = set->entries + i * set->stride;
+		const struct cg_identity *want =
+			(const void *)(key + set->value_off);
+		struct cg_identity cur;
+
+		if (bpf_map_lookup_elem(sw.fd, key, &cur) == 0 &&
+		    same_identity(&cur, want) &&
+		    cur.epoch == epoch_get(dp, cur.id))
+			continue;
+		ret = dp_identity6_mirror_at(dp, set->fd, key, want);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+static int sync_peers6(struct dataplane *dp, const struct policy *pol)
+{
+	struct identity_set peers6 = {
+		.fd = dp->map_fd[DP_MAP_PEERS6],
+		.entries = (const char *)pol->peers6,
+		.n = pol->n_peers6,
+		.stride = sizeof(*pol->peers6),
+		.key_size = sizeof(struct cg_addr6_key),
+		.value_off = offsetof(struct policy_peer6, value),
+		.keep = keep_peer6,
+	};
+	struct identity_set cells6 = {
+		.fd = dp->map_fd[DP_MAP_CELLS6],
+		.entries = (const char *)pol->cells6,
+		.n = pol->n_cells6,
+		.stride = sizeof(*pol->cells6),
+		.key_size = sizeof(struct cg_lpm6_key),
+		.value_off = offsetof(struct policy_cell6, value),
+		.keep = keep_cell6,
+	};
+	int ret = sync_identity6_map(dp, &peers6, pol);
+
+	return ret ? ret : sync_identity6_map(dp, &cells6, pol);
 }
 
 static int sync_peers(struct dataplane *dp, const struct policy *pol,
@@ -304,7 +438,9 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 	};
 	int ret = sync_identity_map(dp, &peers, pol, rejudge);
 
-	return ret ? ret : sync_identity_map(dp, &cells, pol, rejudge);
+	if (!ret)
+		ret = sync_identity_map(dp, &cells, pol, rejudge);
+	return ret ? ret : sync_peers6(dp, pol);
 }
 
 /* The entries a map should hold, as an array of {key, value} structs. */
@@ -392,11 +528,25 @@ static struct entry_set nets_of(const struct policy *pol)
 	return ENTRY_SET(pol->nets, pol->n_nets, struct policy_net);
 }
 
+static struct entry_set services6_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->services6, pol->n_services6,
+			 struct policy_service6);
+}
+
+static struct entry_set nets6_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->nets6, pol->n_nets6, struct policy_net6);
+}
+
 static int write_services(struct dataplane *dp, const struct policy *pol)
 {
-	struct entry_set svc = services_of(pol), dnat = dnat_of(pol);
+	struct entry_set svc = services_of(pol), dnat = dnat_of(pol),
+			 svc6 = services6_of(pol);
 	int ret = write_set(dp->map_fd[DP_MAP_SERVICES], &svc);
 
+	if (!ret)
+		ret = write_set(dp->map_fd[DP_MAP_SERVICES6], &svc6);
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
 }
 
@@ -413,129 +563,6 @@ int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
 }
 
-/* ---- rules between peers (issue 18) ----------------------------------- */
-
-struct class_set {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int class_add(struct class_set *s, uint64_t c)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		void *p = realloc(s->v, cap * sizeof(*s->v));
-
-		if (!p)
-			return -ENOMEM;
-		s->v = p;
-		s->cap = cap;
-	}
-	s->v[s->n++] = c;
-	return 0;
-}
-
-static int cmp_class(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static bool class_in(const struct class_set *s, uint64_t c)
-{
-	return c && s->n && bsearch(&c, s->v, s->n, sizeof(*s->v), cmp_class);
-}
-
-/* Class pairs in the map that the policy drops or changes: their source
- * classes (whose flows may have lost what admitted them) into narrowed,
- * the pairs themselves deleted or rewritten. */
-static int rules_diff(struct dataplane *dp, const struct policy *pol,
-		      struct class_set *narrowed)
-{
-	int fd = dp->map_fd[DP_MAP_RULES];
-	struct cg_rule_key key, next, *prev = NULL;
-	struct cg_rule_ports cur;
-	struct class_set gone = { 0 };
-	size_t i;
-	int ret = 0;
-
-	/* Deleting while iterating would lose the iteration's place:
-	 * collect the keys first (kept in gone as pairs of classes). */
-	while (!ret && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		const struct policy_rule *w = policy_find_rule(pol, &next);
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &cur))
-			continue;
-		if (w && !memcmp(&cur, &w->value, sizeof(cur)))
-			continue;
-		ret = class_add(narrowed, key.src_class);
-		if (!ret && !w)
-			ret = class_add(&gone, key.src_class) ?:
-				      class_add(&gone, key.dst_class);
-	}
-	for (i = 0; !ret && i + 1 < gone.n; i += 2) {
-		key.src_class = gone.v[i];
-		key.dst_class = gone.v[i + 1];
-		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
-			ret = -errno;
-	}
-	free(gone.v);
-	return ret;
-}
-
-/* Write every wanted pair, then give the identities of narrowed classes
- * a new epoch: only their flows are judged again, so a rule change costs
- * O(the identities it affects) in map writes. */
-int dp_sync_rules(struct dataplane *dp, const struct policy *pol)
-{
-	struct class_set narrowed = { 0 };
-	size_t i;
-	int ret = rules_diff(dp, pol, &narrowed);
-
-	dp->writes++;
-	for (i = 0; !ret && i < pol->n_rules; i++)
-		if (bpf_map_update_elem(dp->map_fd[DP_MAP_RULES],
-					&pol->rules[i].key,
-					&pol->rules[i].value, BPF_ANY))
-			ret = -errno;
-	if (narrowed.n)
-		qsort(narrowed.v, narrowed.n, sizeof(*narrowed.v), cmp_class);
-	for (i = 0; !ret && narrowed.n && i < pol->n_peers; i++)
-		if (class_in(&narrowed, pol->peers[i].value.rule_class))
-			ret = identity_write(dp, &pol->peers[i]);
-	for (i = 0; !ret && narrowed.n && i < pol->n_cells; i++)
-		if (class_in(&narrowed, pol->cells[i].value.rule_class))
-			ret = identity_write_at(dp, dp->map_fd[DP_MAP_CELLS],
-						&pol->cells[i].key,
-						&pol->cells[i].value);
-	free(narrowed.v);
-	return ret;
-}
-
-/* Does cg_rules hold exactly pol's pairs? */
-static bool rules_are(struct dataplane *dp, const struct policy *pol)
-{
-	int fd = dp->map_fd[DP_MAP_RULES];
-	struct cg_rule_key key, next, *prev = NULL;
-	struct cg_rule_ports cur;
-	size_t count = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		const struct policy_rule *w = policy_find_rule(pol, &next);
-
-		key = next;
-		prev = &key;
-		if (!w || bpf_map_lookup_elem(fd, &key, &cur) ||
-		    memcmp(&cur, &w->value, sizeof(cur)))
-			return false;
-		count++;
-	}
-	return count == pol->n_rules;
-}
-
 int dp_sync(struct dataplane *dp, const struct policy *pol)
 {
 	/* Flows were admitted under the service and network maps as they
@@ -543,13 +570,18 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 	 * saving a service change and applying it): if those change, every
 	 * flow is judged again, as after dp_sync_services. */
 	struct entry_set svc = services_of(pol), nets = nets_of(pol),
-			 dnat = dnat_of(pol);
+			 dnat = dnat_of(pol), nets6 = nets6_of(pol),
+			 svc6 = services6_of(pol);
 	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
+		       !map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) ||
 		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
+		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) ||
 		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
 	int ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
 
 	dp->writes++;
+	if (!ret)
+		ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6);
 	if (!ret)
 		ret = write_services(dp, pol);
 	if (!ret)
@@ -575,6 +607,9 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 	 * re-judging every flow once is cheap and always right. */
 	for (i = 0; !ret && i < pol->n_peers; i++)
 		ret = identity_write(dp, &pol->peers[i]);
+	for (i = 0; !ret && i < pol->n_peers6; i++)
+		ret = identity6_mirror(dp, &pol->peers6[i].key,
+				       &pol->peers6[i].value);
 	return ret;
 }
 
@@ -614,7 +649,22 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 			 fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
 					 struct policy_forward),
 			 allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
-					   struct policy_fwd_allow);
+					   struct policy_fwd_allow),
+			 nets6 = nets6_of(pol), svc6 = services6_of(pol);
+	struct identity_set peers6 = {
+		.fd = dp->map_fd[DP_MAP_PEERS6],
+		.entries = (const char *)pol->peers6,
+		.n = pol->n_peers6,
+		.stride = sizeof(*pol->peers6),
+		.value_off = offsetof(struct policy_peer6, value),
+	};
+	struct identity_set cells6 = {
+		.fd = dp->map_fd[DP_MAP_CELLS6],
+		.entries = (const char *)pol->cells6,
+		.n = pol->n_cells6,
+		.stride = sizeof(*pol->cells6),
+		.value_off = offsetof(struct policy_cell6, value),
+	};
 	struct identity_set peers = {
 		.fd = dp->map_fd[DP_MAP_PEERS],
 		.entries = (const char *)pol->peers,
@@ -635,6 +685,9 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
 	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
 	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
-	       rules_are(dp, pol) && identities_are(dp, &peers) &&
-	       identities_are(dp, &cells);
+	       dp_rules_in_sync(dp, pol) &&
+	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
+	       map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) &&
+	       identities_are(dp, &peers) && identities_are(dp, &cells) &&
+	       identities_are(dp, &peers6) && identities_are(dp, &cells6);
 }

@@ -217,6 +217,84 @@ static void peers_rows(const struct mapview_ctx *ctx, const void *key,
 	put_identity_value(ctx, row, value);
 }
 
+/* ---- IPv6 keys ------------------------------------------------------------ */
+
+static void put_addr6(json_object *row, const char *key, const uint8_t a[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, buf, sizeof(buf));
+	put_str(row, key, buf);
+}
+
+static void put_prefix6(json_object *row, const char *key, const uint8_t a[16],
+			uint32_t len)
+{
+	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 12];
+
+	inet_ntop(AF_INET6, a, addr, sizeof(addr));
+	snprintf(buf, sizeof(buf), "%s/%u", addr, len);
+	put_str(row, key, buf);
+}
+
+static void peers6_rows(const struct mapview_ctx *ctx, const void *key,
+			const void *value, json_object *rows)
+{
+	const struct cg_addr6_key *k = key;
+	json_object *row = new_row(rows);
+
+	put_addr6(row, "address", k->addr);
+	put_identity_value(ctx, row, value);
+}
+
+static void cells6_rows(const struct mapview_ctx *ctx, const void *key,
+			const void *value, json_object *rows)
+{
+	const struct cg_lpm6_key *k = key;
+	json_object *row = new_row(rows);
+
+	put_prefix6(row, "subnet", k->addr, k->prefixlen);
+	put_identity_value(ctx, row, value);
+}
+
+static void local_nets6_rows(const struct mapview_ctx *ctx, const void *key,
+			     const void *value, json_object *rows)
+{
+	const struct cg_lpm6_key *k = key;
+	const struct cg_local_net *v = value;
+	json_object *row = new_row(rows);
+
+	(void)ctx;
+	put_prefix6(row, "network", k->addr, k->prefixlen);
+	put_str(row, "kind", net_kind_name(v->kind));
+}
+
+static void services6_rows(const struct mapview_ctx *ctx, const void *key,
+			   const void *value, json_object *rows)
+{
+	const struct cg_service6_key *k = key;
+	const struct cg_service *v = value;
+	json_object *row = new_row(rows);
+
+	put_service(ctx, row, "service", v->service_id);
+	put_proto(row, "proto", k->proto);
+	put_addr6(row, "address", k->addr);
+	put_int(row, "port", k->port); /* 0: every port */
+}
+
+static void settings6_rows(const struct mapview_ctx *ctx, const void *key,
+			   const void *value, json_object *rows)
+{
+	const struct cg_settings6 *v = value;
+	json_object *row = new_row(rows);
+
+	(void)ctx;
+	(void)key;
+	put_addr6(row, "wg_address", v->wg_addr);
+	put_addr6(row, "uplink_address", v->uplink_addr);
+	put_prefix6(row, "prefix", v->prefix, v->prefix_len);
+}
+
 static void cells_rows(const struct mapview_ctx *ctx, const void *key,
 		       const void *value, json_object *rows)
 {
@@ -640,6 +718,18 @@ const struct mapview mapviews[] = {
 	  "what became of the events" },
 	{ "rules", DP_MAP_RULES, COLUMNS("src_class", "dst_class", "ports"),
 	  rules_rows, "rules between peers, compiled by rule-class pair" },
+	{ "peers6", DP_MAP_PEERS6, COLUMNS("address", IDENTITY_COLUMNS),
+	  peers6_rows, "peer IPv6 address -> identity and its policy" },
+	{ "cells6", DP_MAP_CELLS6, COLUMNS("subnet", IDENTITY_COLUMNS),
+	  cells6_rows, "linked cell IPv6 subnet -> identity and its policy" },
+	{ "local_nets6", DP_MAP_LOCAL_NETS6, COLUMNS("network", "kind"),
+	  local_nets6_rows, "the cell's own IPv6 networks" },
+	{ "services6", DP_MAP_SERVICES6,
+	  COLUMNS("service", "proto", "address", "port"), services6_rows,
+	  "IPv6 service endpoints (port 0: every port)" },
+	{ "settings6", DP_MAP_SETTINGS6,
+	  COLUMNS("wg_address", "uplink_address", "prefix"), settings6_rows,
+	  "the cell's IPv6 addresses (:: when IPv4-only)" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -42,6 +42,11 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_MONITOR] = "cg_monitor",
 	[DP_MAP_EVENT_STATS] = "cg_event_stats",
 	[DP_MAP_RULES] = "cg_rules",
+	[DP_MAP_PEERS6] = "cg_peers6",
+	[DP_MAP_CELLS6] = "cg_cells6",
+	[DP_MAP_LOCAL_NETS6] = "cg_local_nets6",
+	[DP_MAP_SERVICES6] = "cg_services6",
+	[DP_MAP_SETTINGS6] = "cg_settings6",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -42,6 +42,12 @@ enum dp_map {
 	DP_MAP_MONITOR,
 	DP_MAP_EVENT_STATS,
 	DP_MAP_RULES,
+	/* IPv6 (issue 17): the same roles with IPv6 keys. */
+	DP_MAP_PEERS6,
+	DP_MAP_CELLS6,
+	DP_MAP_LOCAL_NETS6,
+	DP_MAP_SERVICES6,
+	DP_MAP_SETTINGS6,
 	DP_MAP__COUNT,
 };
 

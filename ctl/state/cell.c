@@ -16,6 +16,25 @@ static bool bad(struct cg_error *err, const char *field, const char *what)
 	return false;
 }
 
+/* "subnet6": optional; an IPv6 cell's wireguard.address6 network. */
+static bool parse_subnet6(json_object *o, struct cg_cell_info *info,
+			  struct cg_error *err)
+{
+	char text[64] = "";
+	struct cg_cidr6 *c = &info->subnet6;
+
+	if (!jx_string(o, "subnet6", false, "", text, sizeof(text), err))
+		return false;
+	if (!text[0])
+		return true;
+	if (!parse_cidr6(text, &c->addr, &c->prefix, false) || c->prefix < 48 ||
+	    c->prefix > 126 || ipv6_special(&c->addr))
+		return bad(err, "subnet6",
+			   "an IPv6 network from /48 to /126, like fd11::/64");
+	info->has_subnet6 = true;
+	return true;
+}
+
 static bool parse_addresses(json_object *o, struct cg_cell_info *info,
 			    struct cg_error *err)
 {
@@ -47,20 +66,20 @@ static bool parse_addresses(json_object *o, struct cg_cell_info *info,
 	info->has_dns_ip = dns[0] != '\0';
 	if (info->has_dns_ip && !parse_ipv4(dns, &info->dns_ip))
 		return bad(err, "dns_ip", "an IPv4 address");
-	return true;
+	return parse_subnet6(o, info, err);
 }
 
 bool cell_info_parse(json_object *o, struct cg_cell_info *info,
 		     char secret[PAIRING_SECRET_B64_LEN + 1],
 		     struct cg_error *err)
 {
-	static const char *const fields[] = { "cell_name",	"public_key",
-					      "endpoint",	"vpn_subnet",
-					      "wg_address",	"dns_ip",
-					      "domain",		"version",
-					      "sync_port",	"pairing_port",
-					      "pairing_secret", "expires_at",
-					      "invite_id",	NULL };
+	static const char *const fields[] = {
+		"cell_name",	"public_key",	  "endpoint",
+		"vpn_subnet",	"wg_address",	  "dns_ip",
+		"domain",	"version",	  "sync_port",
+		"pairing_port", "pairing_secret", "expires_at",
+		"invite_id",	"subnet6",	  NULL
+	};
 	char key[WG_KEY_B64_LEN + 2] = "";
 	uint64_t version = 0, sync = 8471, pairing = 8472;
 	uint8_t raw[PAIRING_SECRET_LEN];
@@ -132,6 +151,15 @@ json_object *cell_info_to_json(const struct cg_cell_info *info)
 	json_object_object_add(o, "endpoint",
 			       json_object_new_string(info->endpoint));
 	json_object_object_add(o, "vpn_subnet", json_object_new_string(net));
+	if (info->has_subnet6) {
+		char ip6[CG_IP6_STRLEN], net6[CG_IP6_STRLEN + 5];
+
+		snprintf(net6, sizeof(net6), "%s/%u",
+			 ipv6_str(&info->subnet6.addr, ip6),
+			 info->subnet6.prefix);
+		json_object_object_add(o, "subnet6",
+				       json_object_new_string(net6));
+	}
 	json_object_object_add(
 		o, "wg_address",
 		json_object_new_string(ipv4_str(info->wg_address, ip)));
@@ -159,6 +187,8 @@ void cell_info_of_config(const struct cg_config *cfg, const wg_key pub,
 	str_copy(info->endpoint, sizeof(info->endpoint),
 		 cfg->wireguard.endpoint);
 	info->vpn_subnet = cfg->wireguard.subnet;
+	info->has_subnet6 = cfg->wireguard.has_address6;
+	info->subnet6 = cfg->wireguard.subnet6;
 	info->wg_address = cfg->wireguard.address;
 	info->has_dns_ip = cfg->has_dns_ip;
 	info->dns_ip = cfg->dns_ip;

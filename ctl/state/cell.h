@@ -33,6 +33,9 @@ struct cg_cell_info {
 	wg_key public_key;
 	char endpoint[256]; /* host:port of its WireGuard */
 	struct cg_cidr vpn_subnet;
+	/* "subnet6" (issue 17): its WireGuard IPv6 subnet, if it has one. */
+	bool has_subnet6;
+	struct cg_cidr6 subnet6;
 	struct in_addr wg_address; /* its router: where peer-sync goes */
 	bool has_dns_ip;
 	struct in_addr dns_ip;

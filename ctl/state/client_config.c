@@ -62,6 +62,13 @@ static void cidr_line(struct sbuf *b, bool *first, const struct cg_cidr *c)
 	*first = false;
 }
 
+static void cidr6_line(struct sbuf *b, const struct cg_cidr6 *c)
+{
+	char ip[CG_IP6_STRLEN];
+
+	sb_printf(b, ", %s/%u", ipv6_str(&c->addr, ip), c->prefix);
+}
+
 /* Split tunnel: what the cell serves (its WireGuard subnet, the bridge
  * and the extra local networks); full tunnel: everything. */
 static void allowed_ips(struct sbuf *b, const struct cg_config *cfg,
@@ -71,8 +78,11 @@ static void allowed_ips(struct sbuf *b, const struct cg_config *cfg,
 	unsigned int i;
 
 	sb_printf(b, "AllowedIPs = ");
+	/* An IPv6 cell takes IPv6 too, or the client's IPv6 would leak
+	 * around the tunnel. */
 	if (peer->internet_access) {
-		sb_printf(b, "0.0.0.0/0\n");
+		sb_printf(b, "0.0.0.0/0%s\n",
+			  cfg->wireguard.has_address6 ? ", ::/0" : "");
 		return;
 	}
 	cidr_line(b, &first, &cfg->wireguard.subnet);
@@ -80,6 +90,23 @@ static void allowed_ips(struct sbuf *b, const struct cg_config *cfg,
 		cidr_line(b, &first, &cfg->bridge.subnet);
 	for (i = 0; i < cfg->n_local_networks; i++)
 		cidr_line(b, &first, &cfg->local_networks[i]);
+	if (cfg->wireguard.has_address6)
+		cidr6_line(b, &cfg->wireguard.subnet6);
+	if (cfg->wireguard.has_address6 && cfg->bridge.has_subnet6)
+		cidr6_line(b, &cfg->bridge.subnet6);
+	sb_printf(b, "\n");
+}
+
+static void dns_line(struct sbuf *b, const struct cg_config *cfg)
+{
+	char ip[16], ip6[CG_IP6_STRLEN];
+
+	sb_printf(b, "DNS = ");
+	if (cfg->has_dns_ip)
+		sb_printf(b, "%s", ipv4_str(cfg->dns_ip, ip));
+	if (cfg->has_dns_ip6)
+		sb_printf(b, "%s%s", cfg->has_dns_ip ? ", " : "",
+			  ipv6_str(&cfg->dns_ip6, ip6));
 	sb_printf(b, "\n");
 }
 
@@ -88,7 +115,8 @@ char *client_config_render(const struct cg_config *cfg,
 			   const wg_key cell_pub, const char *priv_b64)
 {
 	struct sbuf b = { 0 };
-	char ip[16], pub[WG_KEY_B64_LEN + 1];
+	char ip[16], ip6[CG_IP6_STRLEN], pub[WG_KEY_B64_LEN + 1];
+	bool v6 = !ipv6_is_zero(&peer->ip6);
 
 	key_to_base64(pub, cell_pub);
 	sb_printf(&b, "# %s: peer '%s' of cell '%s' (%s)\n", "cellgate",
@@ -98,9 +126,14 @@ char *client_config_render(const struct cg_config *cfg,
 		sb_printf(&b, "PrivateKey = %s\n", priv_b64);
 	else
 		sb_printf(&b, "%s", CLIENT_KEY_PLACEHOLDER);
-	sb_printf(&b, "Address = %s/32\n", ipv4_str(peer->ip, ip));
-	if (cfg->has_dns_ip)
-		sb_printf(&b, "DNS = %s\n", ipv4_str(cfg->dns_ip, ip));
+	/* One line per key, comma-separated: the mobile apps refuse a key
+	 * given twice. */
+	sb_printf(&b, "Address = %s/32", ipv4_str(peer->ip, ip));
+	if (v6)
+		sb_printf(&b, ", %s/128", ipv6_str(&peer->ip6, ip6));
+	sb_printf(&b, "\n");
+	if (cfg->has_dns_ip || cfg->has_dns_ip6)
+		dns_line(&b, cfg);
 	sb_printf(&b, "\n[Peer]\n");
 	sb_printf(&b, "PublicKey = %s\n", pub);
 	sb_printf(&b, "Endpoint = %s\n", cfg->wireguard.endpoint);

@@ -72,12 +72,46 @@ static bool valid_hostname(const char *h)
 	return n > 0 && h[n] == '\0' && h[0] != '-' && h[0] != '.';
 }
 
+/* "wireguard.address6": the router's IPv6 address with the prefix peers'
+ * ip6 are allocated from; absent, the cell is IPv4-only. */
+static bool parse_address6(json_object *wg, struct cg_config *cfg,
+			   struct cg_error *err)
+{
+	char text[64] = "";
+	struct in6_addr *a = &cfg->wireguard.address6;
+	struct cg_cidr6 *net = &cfg->wireguard.subnet6;
+
+	if (!jx_string(wg, "address6", false, "wireguard", text, sizeof(text),
+		       err))
+		return false;
+	if (!text[0])
+		return true;
+	if (!parse_cidr6(text, a, &net->prefix, true) || net->prefix < 48 ||
+	    net->prefix > 126 || ipv6_special(a)) {
+		cg_error_set(err, 400, "wireguard.address6",
+			     "'wireguard.address6' must be the router's "
+			     "global or unique-local IPv6 address with a "
+			     "prefix from /48 to /126, like fd10::1/64");
+		return false;
+	}
+	net->addr = ipv6_masked(a, net->prefix);
+	if (ipv6_equal(a, &net->addr)) {
+		cg_error_set(err, 400, "wireguard.address6",
+			     "'wireguard.address6' is the subnet's network "
+			     "address; give the router's own address");
+		return false;
+	}
+	cfg->wireguard.has_address6 = true;
+	return true;
+}
+
 static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 			    struct cg_error *err)
 {
 	static const char *const fields[] = { "interface",   "address",
 					      "listen_port", "private_key_file",
-					      "endpoint",    NULL };
+					      "endpoint",    "address6",
+					      NULL };
 	char addr[32] = "", host[256];
 	uint64_t port = cfg->wireguard.listen_port;
 	uint16_t eport;
@@ -126,7 +160,8 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 			     "'wireguard.endpoint' must be host:port");
 		return false;
 	}
-	return absolute_path("wireguard.private_key_file",
+	return parse_address6(wg, cfg, err) &&
+	       absolute_path("wireguard.private_key_file",
 			     cfg->wireguard.private_key_file, err);
 }
 
@@ -406,6 +441,11 @@ static bool check_consistency(const struct cg_config *cfg, struct cg_error *err)
 			     "differ");
 		return false;
 	}
+	if (cfg->has_dns_ip6 && !cfg->wireguard.has_address6) {
+		cg_error_set(err, 400, "dns_ip6",
+			     "'dns_ip6' needs 'wireguard.address6'");
+		return false;
+	}
 	if (cfg->bridge.has_subnet &&
 	    cidrs_overlap(cfg->bridge.subnet.addr, cfg->bridge.subnet.prefix,
 			  cfg->wireguard.subnet.addr,
@@ -442,6 +482,51 @@ static bool check_consistency(const struct cg_config *cfg, struct cg_error *err)
 	return true;
 }
 
+/* "uplink": the interface, and the routed IPv6 prefix, if any. */
+static bool parse_uplink(json_object *up, struct cg_config *cfg,
+			 struct cg_error *err)
+{
+	static const char *const fields[] = { "interface", "prefix6", NULL };
+	struct cg_cidr6 *p = &cfg->uplink.prefix6;
+	char text[64] = "";
+
+	if (!jx_only_fields(up, fields, "uplink", err) ||
+	    !ifname_field(up, "interface", false, "uplink",
+			  cfg->uplink.interface, err) ||
+	    !jx_string(up, "prefix6", false, "uplink", text, sizeof(text), err))
+		return false;
+	if (!text[0])
+		return true;
+	if (!parse_cidr6(text, &p->addr, &p->prefix, false) || p->prefix < 1 ||
+	    ipv6_special(&p->addr)) {
+		cg_error_set(err, 400, "uplink.prefix6",
+			     "'uplink.prefix6' must be a global IPv6 network "
+			     "like 2001:db8:1::/56");
+		return false;
+	}
+	cfg->uplink.has_prefix6 = true;
+	return true;
+}
+
+/* "dns_ip6": the resolver's IPv6 address (IPv6 cells only). */
+static bool parse_dns6(json_object *root, struct cg_config *cfg,
+		       struct cg_error *err)
+{
+	char text[64] = "";
+
+	if (!jx_string(root, "dns_ip6", false, "", text, sizeof(text), err))
+		return false;
+	if (!json_object_object_get_ex(root, "dns_ip6", NULL))
+		return true;
+	if (!parse_ipv6(text, &cfg->dns_ip6) || ipv6_special(&cfg->dns_ip6)) {
+		cg_error_set(err, 400, "dns_ip6",
+			     "'dns_ip6' must be a unicast IPv6 address");
+		return false;
+	}
+	cfg->has_dns_ip6 = true;
+	return true;
+}
+
 static bool has_dns_field(json_object *root)
 {
 	return json_object_object_get_ex(root, "dns_ip", NULL);
@@ -451,13 +536,11 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = {
-		"cell_name", "domain",	       "wireguard",
-		"bridge",    "uplink",	       "api",
-		"state_dir", "bpffs",	       "limits",
-		"log_level", "local_networks", "dns_ip",
-		"nat",	     "sync",	       "metrics",
-		"dataplane", "join",	       "peer_api",
-		NULL
+		"cell_name", "domain",	  "wireguard",	    "bridge",
+		"uplink",    "api",	  "state_dir",	    "bpffs",
+		"limits",    "log_level", "local_networks", "dns_ip",
+		"nat",	     "sync",	  "metrics",	    "dataplane",
+		"join",	     "peer_api",  "dns_ip6",	    NULL
 	};
 	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
 	json_object *dp;
@@ -496,6 +579,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		return false;
 	}
 	cfg->has_dns_ip = has_dns_field(root);
+	if (!parse_dns6(root, cfg, err))
+		return false;
 
 	if (!valid_name(cfg->cell_name)) {
 		cg_error_set(err, 400, "cell_name",
@@ -512,15 +597,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !parse_peer_listeners(root, cfg, err) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
-	if (up) {
-		static const char *const up_fields[] = { "interface", NULL };
-
-		if (!jx_only_fields(up, up_fields, "uplink", err) ||
-		    !ifname_field(up, "interface", false, "uplink",
-				  cfg->uplink.interface, err))
-			return false;
-	}
-	return true;
+	return !up || parse_uplink(up, cfg, err);
 }
 
 static bool check_values(const struct cg_config *cfg, struct cg_error *err)

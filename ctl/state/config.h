@@ -38,16 +38,28 @@ struct cg_config {
 		uint16_t listen_port;
 		char private_key_file[PATH_MAX];
 		char endpoint[256]; /* host:port peers connect to */
+		/* "address6" (issue 17): absent, the cell is IPv4-only. */
+		bool has_address6;
+		struct in6_addr address6; /* the router's own */
+		struct cg_cidr6 subnet6; /* host bits cleared */
 	} wireguard;
 
 	struct {
 		char interface[IF_NAMESIZE];
 		bool has_subnet; /* else read from the interface at start */
 		struct cg_cidr subnet;
+		/* Read from the interface at start (global scope), if any. */
+		bool has_subnet6;
+		struct cg_cidr6 subnet6;
 	} bridge;
 
 	struct {
 		char interface[IF_NAMESIZE];
+		/* "prefix6": a routed IPv6 prefix peers' addresses reach the
+		 * internet from without NAT; absent, NAT66 to the uplink's
+		 * address. */
+		bool has_prefix6;
+		struct cg_cidr6 prefix6;
 	} uplink;
 
 	struct {
@@ -129,6 +141,9 @@ struct cg_config {
 	/* The resolver peers use (DNS = in client configs), if any. */
 	bool has_dns_ip;
 	struct in_addr dns_ip;
+	/* Its IPv6 address ("dns_ip6"), in client configs beside dns_ip. */
+	bool has_dns_ip6;
+	struct in6_addr dns_ip6;
 };
 
 /* Parse and validate a configuration document. */

@@ -51,6 +51,18 @@ void policy_peer_entry(const struct cg_state *st,
 	policy_rules_ctx_free(&ctx);
 }
 
+bool policy_peer6_entry(const struct cg_peer_def *peer,
+			const struct policy_peer *v4, struct policy_peer6 *out)
+{
+	if (ipv6_is_zero(&peer->ip6))
+		return false;
+	/* One identity, written once: both families share the policy. */
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key.addr, &peer->ip6, 16);
+	out->value = v4->value;
+	return true;
+}
+
 void policy_cell_entry(const struct cg_state *st,
 		       const struct cg_cell_def *cell, bool sync,
 		       struct policy_cell *out)
@@ -94,7 +106,8 @@ static size_t add_service_entry(const struct cg_service_def *svc,
 				struct policy_service *out, size_t n,
 				size_t cap)
 {
-	if (n >= cap)
+	/* IPv6 endpoints are cg_services6's. */
+	if (n >= cap || ep->v6)
 		return n;
 	memset(&out[n], 0, sizeof(out[n]));
 	memcpy(out[n].key.addr, &ep->ip.s_addr, 4);
@@ -120,6 +133,42 @@ size_t policy_service_entries(const struct cg_service_def *svc,
 		n = add_service_entry(svc, ep, IPPROTO_TCP, out, n, cap);
 		n = add_service_entry(svc, ep, IPPROTO_UDP, out, n, cap);
 		n = add_service_entry(svc, ep, IPPROTO_ICMP, out, n, cap);
+	}
+	return n;
+}
+
+static size_t add_service6_entry(const struct cg_service_def *svc,
+				 const struct cg_endpoint *ep, uint8_t proto,
+				 struct policy_service6 *out, size_t n,
+				 size_t cap)
+{
+	if (n >= cap || !ep->v6)
+		return n;
+	memset(&out[n], 0, sizeof(out[n]));
+	memcpy(out[n].key.addr, &ep->ip6, 16);
+	out[n].key.port = ep->port;
+	/* IPv6 echo and errors are ICMPv6, the protocol its packets carry. */
+	out[n].key.proto = proto == IPPROTO_ICMP ? IPPROTO_ICMPV6 : proto;
+	out[n].value.service_id = svc->id;
+	return n + 1;
+}
+
+size_t policy_service6_entries(const struct cg_service_def *svc,
+			       struct policy_service6 *out, size_t cap)
+{
+	static const uint8_t any[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	size_t n = 0, k;
+	unsigned int i;
+
+	for (i = 0; i < svc->n_endpoints; i++) {
+		const struct cg_endpoint *ep = &svc->endpoints[i];
+
+		if (ep->proto) {
+			n = add_service6_entry(svc, ep, ep->proto, out, n, cap);
+			continue;
+		}
+		for (k = 0; k < ARRAY_SIZE(any); k++)
+			n = add_service6_entry(svc, ep, any[k], out, n, cap);
 	}
 	return n;
 }
@@ -219,6 +268,73 @@ static void compile_nets(const struct cg_config *cfg, struct policy *pol)
 		add_net(pol, &cfg->local_networks[i], CG_NET_EXTRA);
 }
 
+static void add_net6(struct policy *pol, const struct cg_cidr6 *c,
+		     enum cg_net_kind kind)
+{
+	struct policy_net6 *n = &pol->nets6[pol->n_nets6++];
+
+	memset(n, 0, sizeof(*n));
+	n->key.prefixlen = c->prefix;
+	memcpy(n->key.addr, &c->addr, 16);
+	n->value.kind = kind;
+}
+
+static void compile_nets6(const struct cg_config *cfg, struct policy *pol)
+{
+	if (!cfg->wireguard.has_address6)
+		return;
+	add_net6(pol, &cfg->wireguard.subnet6, CG_NET_WG_SUBNET);
+	if (cfg->bridge.has_subnet6)
+		add_net6(pol, &cfg->bridge.subnet6, CG_NET_BRIDGE);
+}
+
+static int cmp_peer6_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct cg_addr6_key));
+}
+
+const struct policy_peer6 *policy_find_peer6(const struct policy *pol,
+					     const struct cg_addr6_key *key)
+{
+	if (!pol->n_peers6)
+		return NULL;
+	return bsearch(key, pol->peers6, pol->n_peers6, sizeof(*pol->peers6),
+		       cmp_peer6_key);
+}
+
+/* Peer i's entries: its cg_peers one, and its cg_peers6 one (the same
+ * identity) when it has an ip6. */
+static void compile_peer(const struct policy_rules_ctx *ctx,
+			 const struct cg_peer_def *peer, size_t i,
+			 struct policy *pol)
+{
+	policy_peer_entry_ctx(ctx, peer, &pol->peers[i]);
+	if (policy_peer6_entry(peer, &pol->peers[i],
+			       &pol->peers6[pol->n_peers6]))
+		pol->n_peers6++;
+}
+
+/* Cells with a subnet6, in an IPv6 cell: the identity of their cg_cells
+ * entry under it. */
+static void compile_cells6(const struct cg_state *st,
+			   const struct cg_config *cfg, struct policy *pol)
+{
+	size_t i;
+
+	for (i = 0; cfg->wireguard.has_address6 && i < st->n_cells; i++) {
+		const struct cg_cell_info *c = &st->cells[i].info;
+		struct policy_cell6 *e = &pol->cells6[pol->n_cells6];
+
+		if (!c->has_subnet6)
+			continue;
+		memset(e, 0, sizeof(*e));
+		e->key.prefixlen = c->subnet6.prefix;
+		memcpy(e->key.addr, &c->subnet6.addr, 16);
+		e->value = pol->cells[i].value;
+		pol->n_cells6++;
+	}
+}
+
 static int cmp_peer_key(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct cg_addr_key));
@@ -268,6 +384,11 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		n_dnat += st->services[i].n_dnat;
 	}
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
+	out->peers6 =
+		calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers6));
+	out->services6 = calloc(cap ? cap : 1, sizeof(*out->services6));
+	out->cells6 =
+		calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells6));
 	cap += 2; /* the sync listener, the peers' own API */
 	out->services = calloc(cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
@@ -276,7 +397,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 			       sizeof(*out->forwards));
 	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
 	if (!out->peers || !out->services || !out->dnat || !out->forwards ||
-	    !out->fwd_allow || !out->cells) {
+	    !out->fwd_allow || !out->cells || !out->peers6 || !out->services6 ||
+	    !out->cells6) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -285,15 +407,24 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		return -ENOMEM;
 	}
 	for (i = 0; i < st->n_peers; i++)
-		policy_peer_entry_ctx(&ctx, &st->peers[i], &out->peers[i]);
+		compile_peer(&ctx, &st->peers[i], i, out);
 	policy_rules_ctx_free(&ctx);
 	out->n_peers = st->n_peers;
-	/* key is the first member, so the comparator works on elements. */
+	/* key is the first member, so the comparators work on elements. */
 	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);
-	for (i = 0; i < st->n_services; i++)
+	qsort(out->peers6, out->n_peers6, sizeof(*out->peers6), cmp_peer6_key);
+	for (i = 0; i < st->n_services; i++) {
 		out->n_services += policy_service_entries(
 			&st->services[i], out->services + out->n_services,
 			cap - out->n_services);
+		/* An IPv4-only cell fills no IPv6 map, whatever a state
+		 * from its IPv6 days holds. */
+		if (cfg->wireguard.has_address6)
+			out->n_services6 += policy_service6_entries(
+				&st->services[i],
+				out->services6 + out->n_services6,
+				cap - out->n_services6);
+	}
 	out->n_services +=
 		add_own_listener(cfg, cfg->sync.port, CG_SYNC_SERVICE_ID,
 				 out->services + out->n_services);
@@ -307,6 +438,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	compile_dnat(st, out);
 	compile_forwards(st, cfg, out);
 	compile_nets(cfg, out);
+	compile_cells6(st, cfg, out);
+	compile_nets6(cfg, out);
 	return compile_rules(st, out);
 }
 
@@ -338,5 +471,8 @@ void policy_free(struct policy *pol)
 	free(pol->fwd_allow);
 	free(pol->cells);
 	free(pol->rules);
+	free(pol->peers6);
+	free(pol->services6);
+	free(pol->cells6);
 	memset(pol, 0, sizeof(*pol));
 }

@@ -55,6 +55,27 @@ struct policy_net {
 	struct cg_local_net value;
 };
 
+/* IPv6 (issue 17): the same identity under the peer's ip6. */
+struct policy_peer6 {
+	struct cg_addr6_key key;
+	struct cg_identity value;
+};
+
+struct policy_cell6 {
+	struct cg_lpm6_key key;
+	struct cg_identity value;
+};
+
+struct policy_service6 {
+	struct cg_service6_key key;
+	struct cg_service value;
+};
+
+struct policy_net6 {
+	struct cg_lpm6_key key;
+	struct cg_local_net value;
+};
+
 struct policy {
 	struct policy_peer *peers;
 	size_t n_peers;
@@ -72,6 +93,16 @@ struct policy {
 	size_t n_nets;
 	struct policy_rule *rules; /* sorted by key */
 	size_t n_rules;
+	/* IPv6: peers with an ip6 (sorted by key), the cell's networks;
+	 * empty when the cell is IPv4-only. */
+	struct policy_peer6 *peers6;
+	size_t n_peers6;
+	struct policy_net6 nets6[2];
+	size_t n_nets6;
+	struct policy_service6 *services6; /* IPv6 endpoints */
+	size_t n_services6;
+	struct policy_cell6 *cells6; /* linked cells with a subnet6 */
+	size_t n_cells6;
 };
 
 /* The identity entry of one linked cell: its inbound permissions, and
@@ -121,12 +152,22 @@ int policy_compile_rules(const struct cg_state *st, struct policy *out,
 const struct policy_rule *policy_find_rule(const struct policy *pol,
 					   const struct cg_rule_key *key);
 
+/* The cg_peers6 entry of a peer, the identity of its cg_peers entry v4
+ * (compiled) under its ip6; false when it has no ip6. */
+bool policy_peer6_entry(const struct cg_peer_def *peer,
+			const struct policy_peer *v4, struct policy_peer6 *out);
+const struct policy_peer6 *policy_find_peer6(const struct policy *pol,
+					     const struct cg_addr6_key *key);
+
 /* The service map entries of one service: one per endpoint and protocol
  * (an "any" endpoint becomes tcp, udp and icmp entries). Returns how many
  * were written (at most cap). */
 size_t policy_service_entries(const struct cg_service_def *svc,
 			      struct policy_service *out, size_t cap);
 #define POLICY_MAX_SERVICE_ENTRIES (CG_MAX_ENDPOINTS * 3)
+/* The same for its IPv6 endpoints (cg_services6); icmp is ICMPv6 there. */
+size_t policy_service6_entries(const struct cg_service_def *svc,
+			       struct policy_service6 *out, size_t cap);
 
 /* The compiled entry for a peer address (peers are sorted by key). */
 const struct policy_peer *policy_find_peer(const struct policy *pol,

@@ -40,7 +40,9 @@
 #define CG_MAX_DNAT 32 /* per service */
 
 struct cg_endpoint {
-	struct in_addr ip;
+	struct in_addr ip; /* unless v6 */
+	bool v6; /* an IPv6 endpoint (issue 17): ip6, in cg_services6 */
+	struct in6_addr ip6;
 	uint8_t proto; /* IPPROTO_TCP/UDP/ICMP, or 0: any of the three */
 	uint16_t port; /* 0: every port */
 };
@@ -70,6 +72,8 @@ struct cg_peer_def {
 	uint32_t id; /* identity id: counters and epochs, >= 1 */
 	wg_key public_key;
 	struct in_addr ip;
+	/* In wireguard.address6; :: when the cell is IPv4-only. */
+	struct in6_addr ip6;
 	uint64_t access[CG_SERVICE_WORDS]; /* by service id */
 	bool internet_access;
 	bool peer_to_peer;
@@ -169,7 +173,14 @@ struct cg_peer_def *state_peer_by_key(const struct cg_state *st,
 				      const wg_key key);
 struct cg_peer_def *state_peer_by_ip(const struct cg_state *st,
 				     struct in_addr ip);
+struct cg_peer_def *state_peer_by_ip6(const struct cg_state *st,
+				      const struct in6_addr *ip6);
 struct cg_forward_def *state_forward(const struct cg_state *st, const char *id);
+/* Give every peer without an ip6 (a state file older than IPv6, or
+ * address6 newly configured) the lowest free address of address6; the
+ * caller saves the state when this returns more than 0. 0 for an
+ * IPv4-only cell. O(peers), at start only. */
+size_t state_assign_ip6(struct cg_state *st);
 
 /* Create or replace a service from its JSON body (PUT semantics; a name
  * in the body must match). Keeps the id of a replaced service. */
@@ -181,7 +192,8 @@ int state_delete_service(struct cg_state *st, const char *name,
 
 /* Create a peer from its JSON body (POST). Without "public_key" in the
  * body, generated_key is used (a 400 if it is NULL); without "ip", the
- * lowest free address of the WireGuard subnet. */
+ * lowest free address of the WireGuard subnet; without "ip6" (and with
+ * wireguard.address6), the lowest free address of address6. */
 int state_add_peer(struct cg_state *st, json_object *body,
 		   const uint8_t *generated_key, struct cg_peer_def *added,
 		   struct cg_error *err);

@@ -69,6 +69,14 @@ static bool cell_hits_ours(const struct cg_config *cfg,
 				     i);
 			return true;
 		}
+	if (in->has_subnet6 && cfg->wireguard.has_address6 &&
+	    (cidr6s_overlap(&in->subnet6, &cfg->wireguard.subnet6) ||
+	     (cfg->bridge.has_subnet6 &&
+	      cidr6s_overlap(&in->subnet6, &cfg->bridge.subnet6)))) {
+		cg_error_set(err, 409, "subnet6",
+			     "subnet6 overlaps this cell's own networks");
+		return true;
+	}
 	if (!strcasecmp(in->domain, cfg->domain)) {
 		cg_error_set(err, 409, "domain", "domain '%s' is this cell's",
 			     in->domain);
@@ -110,6 +118,13 @@ static bool cell_conflicts(const struct cg_state *st,
 				  o->info.vpn_subnet.prefix)) {
 			cg_error_set(err, 409, "vpn_subnet",
 				     "vpn_subnet overlaps %s of cell '%s'", net,
+				     o->info.cell_name);
+			return true;
+		}
+		if (in->has_subnet6 && o->info.has_subnet6 &&
+		    cidr6s_overlap(&in->subnet6, &o->info.subnet6)) {
+			cg_error_set(err, 409, "subnet6",
+				     "subnet6 overlaps cell '%s''s",
 				     o->info.cell_name);
 			return true;
 		}

@@ -2,8 +2,9 @@
 /*
  * The state's indexes: peers by name, public key and address (hash
  * tables over positions in st->peers), identity ids of peers and cells
- * and the peers' addresses in the WireGuard subnet (bitsets, for the
- * lowest free one). state.c keeps them equal to the lists on every add,
+ * and the peers' addresses in the WireGuard subnet and in address6
+ * (bitsets, for the lowest free one; address6's covers its first
+ * max_peers + 3 hosts, which always hold a free one). state.c keeps them equal to the lists on every add,
  * replace and remove; without a config (some tests) there is no index
  * and lookups walk the lists.
  */
@@ -15,14 +16,61 @@
 #include "state_internal.h"
 
 struct state_index {
-	struct hashidx name, key, ip; /* peers */
+	struct hashidx name, key, ip, ip6; /* peers (ip6: those with one) */
 	struct bitset ids; /* 0..limits.max_peers; 0 is never free */
 	struct bitset ips; /* host offsets in the WireGuard subnet */
+	struct bitset ips6; /* the first host offsets of address6, or none */
 };
 
 static uint32_t ip_hash(struct in_addr ip)
 {
 	return hash_bytes(&ip.s_addr, sizeof(ip.s_addr));
+}
+
+static uint32_t ip6_hash(const struct in6_addr *ip6)
+{
+	return hash_bytes(ip6, sizeof(*ip6));
+}
+
+/* How many host offsets of address6 the bitset covers: every peer and
+ * the router fit with room to spare, however large the prefix. */
+static uint32_t ip6_bits(const struct cg_config *cfg)
+{
+	uint32_t want = cfg->limits.max_peers + 3;
+	unsigned int host = 128 - cfg->wireguard.subnet6.prefix;
+
+	if (!cfg->wireguard.has_address6)
+		return 0;
+	return host < 32 && (1u << host) < want ? 1u << host : want;
+}
+
+/* The offset of ip6 in address6's bitset, or -1 outside it. */
+static int64_t ip6_offset(const struct state_index *x,
+			  const struct cg_config *cfg,
+			  const struct in6_addr *ip6)
+{
+	uint64_t off;
+
+	if (!x->ips6.nbits || ipv6_is_zero(ip6) ||
+	    !cidr6_contains(&cfg->wireguard.subnet6.addr,
+			    cfg->wireguard.subnet6.prefix, ip6))
+		return -1;
+	off = ipv6_offset(&cfg->wireguard.subnet6.addr, ip6);
+	return off < x->ips6.nbits ? (int64_t)off : -1;
+}
+
+static void ip6_mark(const struct cg_state *st, const struct in6_addr *ip6,
+		     bool used)
+{
+	int64_t off = ip6_offset(st->index, st->cfg, ip6);
+
+	/* The network address (Subnet-Router anycast) stays taken. */
+	if (off <= 0)
+		return;
+	if (used)
+		bitset_set(&st->index->ips6, (uint32_t)off);
+	else
+		bitset_clear(&st->index->ips6, (uint32_t)off);
 }
 
 /* The host offset of ip in the WireGuard subnet, or -1 outside it. */
@@ -73,8 +121,11 @@ void state_index_add(struct cg_state *st, enum state_list list, size_t pos)
 		hashidx_insert(&x->key, hash_bytes(p->public_key, WG_KEY_LEN),
 			       pos);
 		hashidx_insert(&x->ip, ip_hash(p->ip), pos);
+		if (!ipv6_is_zero(&p->ip6))
+			hashidx_insert(&x->ip6, ip6_hash(&p->ip6), pos);
 		id_mark(x, p->id, true);
 		ip_mark(st, p->ip, true);
+		ip6_mark(st, &p->ip6, true);
 	} else if (list == ST_CELLS) {
 		id_mark(x, st->cells[pos].id, true);
 	}
@@ -93,8 +144,11 @@ void state_index_drop(struct cg_state *st, enum state_list list, size_t pos)
 		hashidx_remove(&x->key, hash_bytes(p->public_key, WG_KEY_LEN),
 			       pos);
 		hashidx_remove(&x->ip, ip_hash(p->ip), pos);
+		if (!ipv6_is_zero(&p->ip6))
+			hashidx_remove(&x->ip6, ip6_hash(&p->ip6), pos);
 		id_mark(x, p->id, false);
 		ip_mark(st, p->ip, false);
+		ip6_mark(st, &p->ip6, false);
 	} else if (list == ST_CELLS) {
 		id_mark(x, st->cells[pos].id, false);
 	}
@@ -112,6 +166,8 @@ void state_index_move(struct cg_state *st, enum state_list list, size_t from,
 	hashidx_move(&x->name, hash_str(p->name), from, to);
 	hashidx_move(&x->key, hash_bytes(p->public_key, WG_KEY_LEN), from, to);
 	hashidx_move(&x->ip, ip_hash(p->ip), from, to);
+	if (!ipv6_is_zero(&p->ip6))
+		hashidx_move(&x->ip6, ip6_hash(&p->ip6), from, to);
 }
 
 int state_index_reserve(struct cg_state *st, enum state_list list)
@@ -122,7 +178,7 @@ int state_index_reserve(struct cg_state *st, enum state_list list)
 	if (!x || list != ST_PEERS)
 		return 0;
 	if (hashidx_reserve(&x->name, n) || hashidx_reserve(&x->key, n) ||
-	    hashidx_reserve(&x->ip, n))
+	    hashidx_reserve(&x->ip, n) || hashidx_reserve(&x->ip6, n))
 		return -ENOMEM;
 	return 0;
 }
@@ -136,8 +192,10 @@ void state_index_free(struct cg_state *st)
 	hashidx_free(&x->name);
 	hashidx_free(&x->key);
 	hashidx_free(&x->ip);
+	hashidx_free(&x->ip6);
 	bitset_free(&x->ids);
 	bitset_free(&x->ips);
+	bitset_free(&x->ips6);
 	free(x);
 	st->index = NULL;
 }
@@ -164,6 +222,14 @@ int state_index_build(struct cg_state *st)
 	router = ip_offset(cfg, cfg->wireguard.address);
 	if (router >= 0)
 		bitset_set(&x->ips, (uint32_t)router);
+	if (ip6_bits(cfg)) {
+		if (bitset_init(&x->ips6, ip6_bits(cfg)))
+			goto fail;
+		bitset_set(&x->ips6, 0);
+		router = ip6_offset(x, cfg, &cfg->wireguard.address6);
+		if (router >= 0)
+			bitset_set(&x->ips6, (uint32_t)router);
+	}
 	for (i = 0; i < st->n_peers; i++) {
 		if (state_index_reserve(st, ST_PEERS))
 			goto fail;
@@ -194,6 +260,11 @@ static bool pos_at(const void *st, uint32_t pos, const void *ip)
 {
 	return ((const struct cg_state *)st)->peers[pos].ip.s_addr ==
 	       ((const struct in_addr *)ip)->s_addr;
+}
+
+static bool pos_at6(const void *st, uint32_t pos, const void *ip6)
+{
+	return ipv6_equal(&((const struct cg_state *)st)->peers[pos].ip6, ip6);
 }
 
 static struct cg_peer_def *peer_at(const struct cg_state *st, int64_t pos)
@@ -237,6 +308,53 @@ struct cg_peer_def *state_peer_by_ip(const struct cg_state *st,
 		return state_find(st, ST_PEERS, peer_at_ip, &ip);
 	return peer_at(
 		st, hashidx_find(&st->index->ip, ip_hash(ip), pos_at, st, &ip));
+}
+
+static bool peer_at_ip6(const void *peer, const void *ip6)
+{
+	return ipv6_equal(&((const struct cg_peer_def *)peer)->ip6, ip6);
+}
+
+struct cg_peer_def *state_peer_by_ip6(const struct cg_state *st,
+				      const struct in6_addr *ip6)
+{
+	if (ipv6_is_zero(ip6))
+		return NULL;
+	if (!st->index)
+		return state_find(st, ST_PEERS, peer_at_ip6, ip6);
+	return peer_at(st, hashidx_find(&st->index->ip6, ip6_hash(ip6), pos_at6,
+					st, ip6));
+}
+
+/* No index yet (the first peer): the lowest host no peer has, by a walk
+ * of at most max_peers + 3 hosts. */
+static bool free_ip6_walk(const struct cg_state *st, struct in6_addr *ip6)
+{
+	const struct cg_config *cfg = st->cfg;
+	uint32_t off, n = ip6_bits(cfg);
+
+	for (off = 1; off < n; off++) {
+		*ip6 = ipv6_add(&cfg->wireguard.subnet6.addr, off);
+		if (!ipv6_equal(ip6, &cfg->wireguard.address6) &&
+		    !state_peer_by_ip6(st, ip6))
+			return true;
+	}
+	return false;
+}
+
+bool state_free_peer_ip6(const struct cg_state *st, struct in6_addr *ip6)
+{
+	int64_t i;
+
+	if (!st->cfg || !ip6_bits(st->cfg))
+		return false;
+	if (!st->index)
+		return free_ip6_walk(st, ip6);
+	i = bitset_first_clear(&st->index->ips6);
+	if (i < 0)
+		return false;
+	*ip6 = ipv6_add(&st->cfg->wireguard.subnet6.addr, (uint64_t)i);
+	return true;
 }
 
 /* Without an index: the lowest id no peer or cell has, by a walk. */

@@ -114,6 +114,8 @@ bool state_identity_used(const struct cg_state *st, uint32_t id);
 /* The lowest address of the WireGuard subnet no peer has (not the
  * network, broadcast or router address). */
 bool state_free_peer_ip(const struct cg_state *st, struct in_addr *ip);
+/* The same in wireguard.address6 (not its network or router address). */
+bool state_free_peer_ip6(const struct cg_state *st, struct in6_addr *ip6);
 
 /* Does elem (an element of one list) have key? */
 typedef bool state_match(const void *elem, const void *key);

@@ -117,6 +117,57 @@ static bool peer_ip_valid(const struct cg_config *cfg, struct in_addr ip,
 	return true;
 }
 
+/* An IPv6 address a peer may have: a host of wireguard.address6, not
+ * its network address, not the router's. */
+static bool peer_ip6_valid(const struct cg_config *cfg,
+			   const struct in6_addr *ip6, struct cg_error *err)
+{
+	const struct cg_cidr6 *net = &cfg->wireguard.subnet6;
+
+	if (!cfg->wireguard.has_address6) {
+		cg_error_set(err, 400, "ip6",
+			     "'ip6' needs an IPv6 cell "
+			     "(wireguard.address6 is not configured)");
+		return false;
+	}
+	if (ipv6_special(ip6)) {
+		cg_error_set(err, 400, "ip6",
+			     "'ip6' must be a unicast address, not link-local, "
+			     "multicast, loopback or unspecified");
+		return false;
+	}
+	if (!cidr6_contains(&net->addr, net->prefix, ip6)) {
+		cg_error_set(
+			err, 400, "ip6",
+			"'ip6' must be inside wireguard.address6's subnet");
+		return false;
+	}
+	if (ipv6_equal(ip6, &net->addr)) {
+		cg_error_set(err, 400, "ip6",
+			     "'ip6' is the subnet's network address");
+		return false;
+	}
+	if (ipv6_equal(ip6, &cfg->wireguard.address6)) {
+		cg_error_set(err, 409, "ip6", "'ip6' is the router's address");
+		return false;
+	}
+	return true;
+}
+
+/* "ip6" of a body: one address (a prefix is refused with its reason). */
+static bool parse_ip6_text(const char *text, struct in6_addr *ip6,
+			   struct cg_error *err)
+{
+	if (parse_ipv6(text, ip6))
+		return true;
+	if (strchr(text, '/'))
+		cg_error_set(err, 400, "ip6",
+			     "'ip6' must be one address, not a prefix");
+	else
+		cg_error_set(err, 400, "ip6", "'ip6' must be an IPv6 address");
+	return false;
+}
+
 /* Name, key and address must be unique among the other peers (self: the
  * peer being changed, NULL for a new one). Through the indexes: O(1). */
 static bool peer_conflicts(const struct cg_state *st,
@@ -150,6 +201,12 @@ static bool peer_conflicts(const struct cg_state *st,
 			     o->name);
 		return true;
 	}
+	o = state_peer_by_ip6(st, &p->ip6);
+	if (o && o != self) {
+		cg_error_set(err, 409, "ip6", "ip6 is used by peer '%s'",
+			     o->name);
+		return true;
+	}
 	return false;
 }
 
@@ -165,6 +222,24 @@ static bool has_member(json_object *obj, const char *key)
  * from the state file (where key, ip and id are all required). */
 enum peer_mode { PEER_ADD, PEER_UPDATE, PEER_LOAD };
 
+/* A given ip6. From the state file, one the configuration no longer
+ * allows (address6 removed or changed) is dropped, not an error: the
+ * peer gets a new one at start (state_assign_ip6), or none. */
+static bool parse_peer_ip6(const struct cg_state *st, const char *text,
+			   enum peer_mode mode, struct cg_peer_def *p,
+			   struct cg_error *err)
+{
+	struct cg_error ignored;
+
+	if (!parse_ip6_text(text, &p->ip6, err))
+		return false;
+	if (mode != PEER_LOAD)
+		return peer_ip6_valid(st->cfg, &p->ip6, err);
+	if (!peer_ip6_valid(st->cfg, &p->ip6, &ignored))
+		memset(&p->ip6, 0, sizeof(p->ip6));
+	return true;
+}
+
 /* Apply the members present in body to p. */
 static bool parse_peer(const struct cg_state *st, json_object *body,
 		       enum peer_mode mode, struct cg_peer_def *p,
@@ -174,13 +249,14 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 	static const char *const fields[] = { "name",
 					      "public_key",
 					      "ip",
+					      "ip6",
 					      "service_access",
 					      "internet_access",
 					      "peer_to_peer",
 					      "groups",
 					      "id",
 					      NULL };
-	char key[WG_KEY_B64_LEN + 2] = "", ip[32] = "";
+	char key[WG_KEY_B64_LEN + 2] = "", ip[32] = "", ip6[64] = "";
 	json_object *access, *groups;
 	uint64_t id = p->id;
 
@@ -194,6 +270,7 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 	if (!jx_string(body, "public_key", with_id, "", key, sizeof(key),
 		       err) ||
 	    !jx_string(body, "ip", with_id, "", ip, sizeof(ip), err) ||
+	    !jx_string(body, "ip6", false, "", ip6, sizeof(ip6), err) ||
 	    !jx_member(body, "service_access", json_type_array, false, "",
 		       &access, err) ||
 	    !jx_bool(body, "internet_access", false, "", &p->internet_access,
@@ -230,6 +307,8 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 		if (!peer_ip_valid(st->cfg, p->ip, err))
 			return false;
 	}
+	if (has_member(body, "ip6") && !parse_peer_ip6(st, ip6, mode, p, err))
+		return false;
 	return !access || parse_access(st, access, p->access, err);
 }
 
@@ -261,6 +340,13 @@ int state_add_peer(struct cg_state *st, json_object *body,
 	if (!has_member(body, "ip") && !state_free_peer_ip(st, &p.ip)) {
 		cg_error_set(err, 409, "ip",
 			     "no free address left in the WireGuard subnet");
+		return -ENOSPC;
+	}
+	if (!has_member(body, "ip6") && st->cfg &&
+	    st->cfg->wireguard.has_address6 &&
+	    !state_free_peer_ip6(st, &p.ip6)) {
+		cg_error_set(err, 409, "ip6",
+			     "no free address left in wireguard.address6");
 		return -ENOSPC;
 	}
 	if (peer_conflicts(st, &p, NULL, err))
@@ -337,7 +423,7 @@ json_object *peer_to_json(const struct cg_state *st,
 {
 	json_object *o = json_object_new_object();
 	json_object *access = json_object_new_array();
-	char key[WG_KEY_B64_LEN + 1], ip[16];
+	char key[WG_KEY_B64_LEN + 1], ip[16], ip6[CG_IP6_STRLEN];
 	size_t i;
 
 	json_object_object_add(o, "name", json_object_new_string(peer->name));
@@ -348,6 +434,11 @@ json_object *peer_to_json(const struct cg_state *st,
 	json_object_object_add(o, "public_key", json_object_new_string(key));
 	json_object_object_add(o, "ip",
 			       json_object_new_string(ipv4_str(peer->ip, ip)));
+	/* Only when it has one: IPv4-only cells show what they always did. */
+	if (!ipv6_is_zero(&peer->ip6))
+		json_object_object_add(
+			o, "ip6",
+			json_object_new_string(ipv6_str(&peer->ip6, ip6)));
 	for (i = 0; i < st->n_services; i++)
 		if (bit_test(peer->access, st->services[i].id))
 			json_object_array_add(
@@ -477,6 +568,27 @@ bool state_peer_fits(const struct cg_state *st, const struct cg_peer_def *p,
 	return true;
 }
 
+/* No two peers share an ip6: each finds itself by its own (the index
+ * holds both of a pair, and finds the first). Without an index no
+ * peer has one (no address6 without a config). */
+static bool peers_unique_ip6(const struct cg_state *st, struct cg_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_peers; i++) {
+		const struct cg_peer_def *p = &st->peers[i];
+		const struct cg_peer_def *o = state_peer_by_ip6(st, &p->ip6);
+
+		if (o && o != p) {
+			cg_error_set(err, 400, "ip6",
+				     "peers '%s' and '%s' share a ip6", o->name,
+				     p->name);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The state file's peers: each with its id, none sharing a name, key,
  * address or id with another. */
 bool state_load_peers(struct cg_state *st, json_object *arr,
@@ -493,5 +605,22 @@ bool state_load_peers(struct cg_state *st, json_object *arr,
 		if (!state_add(st, ST_PEERS, &p, err))
 			return false;
 	}
-	return peers_unique(st, err);
+	return peers_unique(st, err) && peers_unique_ip6(st, err);
+}
+
+size_t state_assign_ip6(struct cg_state *st)
+{
+	size_t i, n = 0;
+
+	if (!st->cfg || !st->cfg->wireguard.has_address6)
+		return 0;
+	for (i = 0; i < st->n_peers; i++) {
+		struct cg_peer_def p = st->peers[i];
+
+		if (!ipv6_is_zero(&p.ip6) || !state_free_peer_ip6(st, &p.ip6))
+			continue;
+		state_replace(st, ST_PEERS, &st->peers[i], &p);
+		n++;
+	}
+	return n;
 }

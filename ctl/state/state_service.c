@@ -47,7 +47,9 @@ static bool endpoints_collide(const struct cg_endpoint *a,
 					  IPPROTO_ICMP };
 	size_t i;
 
-	if (a->ip.s_addr != b->ip.s_addr || a->port != b->port)
+	if (a->v6 != b->v6 || a->port != b->port ||
+	    (a->v6 ? !ipv6_equal(&a->ip6, &b->ip6) :
+		     a->ip.s_addr != b->ip.s_addr))
 		return false;
 	for (i = 0; i < ARRAY_SIZE(protos); i++)
 		if (endpoint_covers(a, protos[i]) &&
@@ -59,7 +61,7 @@ static bool parse_endpoint(json_object *obj, const char *prefix,
 			   struct cg_endpoint *ep, struct cg_error *err)
 {
 	static const char *const fields[] = { "ip", "proto", "port", NULL };
-	char ip[32], proto[8], path[96];
+	char ip[64], proto[8], path[96];
 	uint64_t port = 0;
 
 	if (!json_object_is_type(obj, json_type_object)) {
@@ -72,11 +74,12 @@ static bool parse_endpoint(json_object *obj, const char *prefix,
 	    !jx_string(obj, "proto", true, prefix, proto, sizeof(proto), err) ||
 	    !jx_uint(obj, "port", false, prefix, 0, 65535, &port, err))
 		return false;
-	if (!parse_ipv4(ip, &ep->ip) || !state_valid_unicast(ep->ip)) {
+	ep->v6 = strchr(ip, ':') != NULL;
+	if (ep->v6 ? !parse_ipv6(ip, &ep->ip6) || ipv6_special(&ep->ip6) :
+		     !parse_ipv4(ip, &ep->ip) || !state_valid_unicast(ep->ip)) {
 		jx_path(path, sizeof(path), prefix, "ip");
 		cg_error_set(err, 400, path,
-			     "'%s' must be a unicast IPv4 "
-			     "address",
+			     "'%s' must be a unicast IPv4 or IPv6 address",
 			     path);
 		return false;
 	}
@@ -258,6 +261,29 @@ static bool free_service_id(const struct cg_state *st, uint32_t *id)
 	return false;
 }
 
+/* IPv6 endpoints need an IPv6 cell: an IPv4-only cell fills no IPv6 map,
+ * so one would silently never match. */
+static bool endpoints_fit_cell(const struct cg_config *cfg,
+			       const struct cg_service_def *svc,
+			       struct cg_error *err)
+{
+	unsigned int i;
+
+	for (i = 0; cfg && !cfg->wireguard.has_address6 && i < svc->n_endpoints;
+	     i++)
+		if (svc->endpoints[i].v6) {
+			char path[48];
+
+			snprintf(path, sizeof(path), "endpoints[%u].ip", i);
+			cg_error_set(err, 400, path,
+				     "'%s' is IPv6, but the cell is IPv4-only "
+				     "(no wireguard.address6)",
+				     path);
+			return false;
+		}
+	return true;
+}
+
 int state_put_service(struct cg_state *st, const char *name, json_object *body,
 		      struct cg_error *err)
 {
@@ -265,7 +291,8 @@ int state_put_service(struct cg_state *st, const char *name, json_object *body,
 	struct cg_service_def *old;
 
 	if (!state_check_name(body, name, err) ||
-	    !parse_service(body, false, &svc, err))
+	    !parse_service(body, false, &svc, err) ||
+	    !endpoints_fit_cell(st->cfg, &svc, err))
 		return -EINVAL;
 	str_copy(svc.name, sizeof(svc.name), name);
 	if (service_conflicts(st, &svc, err))
@@ -327,18 +354,20 @@ json_object *service_to_json(const struct cg_service_def *svc, bool with_id)
 	json_object *o = json_object_new_object();
 	json_object *eps = json_object_new_array();
 	json_object *dnat = json_object_new_array();
-	char ip[16];
+	char ip[CG_IP6_STRLEN];
 	unsigned int i;
 
 	json_object_object_add(o, "name", json_object_new_string(svc->name));
 	if (with_id)
 		json_object_object_add(o, "id", json_object_new_int(svc->id));
 	for (i = 0; i < svc->n_endpoints; i++) {
+		const struct cg_endpoint *ep = &svc->endpoints[i];
 		json_object *e = json_object_new_object();
 
-		json_object_object_add(e, "ip",
-				       json_object_new_string(ipv4_str(
-					       svc->endpoints[i].ip, ip)));
+		json_object_object_add(
+			e, "ip",
+			json_object_new_string(ep->v6 ? ipv6_str(&ep->ip6, ip) :
+							ipv4_str(ep->ip, ip)));
 		json_object_object_add(e, "proto",
 				       json_object_new_string(proto_name(
 					       svc->endpoints[i].proto)));

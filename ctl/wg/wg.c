@@ -77,7 +77,8 @@ static int check_peer(const char *ifname, const struct wg_peer_change *pc)
 	if (pc->peer.n_allowed_ips > WG_MAX_ALLOWED_IPS)
 		goto bad;
 	for (i = 0; i < pc->peer.n_allowed_ips; i++)
-		if (pc->peer.allowed_ips[i].cidr > 32)
+		if (pc->peer.allowed_ips[i].cidr >
+		    (pc->peer.allowed_ips[i].v6 ? 128 : 32))
 			goto bad;
 	return 0;
 bad:

@@ -26,8 +26,10 @@ enum wg_backend {
 };
 
 struct wg_allowed_ip {
+	bool v6; /* false (zeroed): IPv4, in addr */
+	uint8_t cidr; /* prefix length, 0..32 (0..128 for IPv6) */
 	struct in_addr addr; /* network order */
-	uint8_t cidr; /* prefix length, 0..32 */
+	struct in6_addr addr6; /* when v6 */
 };
 
 struct wg_peer {

@@ -453,32 +453,51 @@ static int link_ifindex(struct nl_sock *sk, const int *kerr, const char *ifname,
 	return 0;
 }
 
-/* The IPv4 local address of an rtnl_addr, if it has one. */
-static bool addr_ipv4(struct rtnl_addr *a, int ifindex, struct in_addr *out)
+/* An address of either family: its bytes and their length. */
+struct nladdr {
+	int family;
+	uint8_t bytes[16];
+	unsigned int len; /* 4 or 16 */
+};
+
+/* The local address of an rtnl_addr of family on ifindex, if it has
+ * one; IPv6: global scope only (not link-local, not temporary ones being
+ * deprecated). */
+static bool addr_of(struct rtnl_addr *a, int ifindex, int family,
+		    struct nladdr *out)
 {
 	struct nl_addr *local;
+	unsigned int len = family == AF_INET ? 4 : 16;
 
 	if (rtnl_addr_get_ifindex(a) != ifindex ||
-	    rtnl_addr_get_family(a) != AF_INET)
+	    rtnl_addr_get_family(a) != family ||
+	    (family == AF_INET6 && rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE))
 		return false;
 	local = rtnl_addr_get_local(a);
-	if (!local || nl_addr_get_len(local) != sizeof(*out))
+	if (!local || nl_addr_get_len(local) != len)
 		return false;
-	memcpy(out, nl_addr_get_binary_addr(local), sizeof(*out));
+	out->family = family;
+	out->len = len;
+	memcpy(out->bytes, nl_addr_get_binary_addr(local), len);
 	return true;
 }
 
 static int addr_add(struct nl_sock *sk, const int *kerr, int ifindex,
-		    struct in_addr addr, uint8_t prefix)
+		    const struct nladdr *addr, uint8_t prefix)
 {
 	struct rtnl_addr *ra = rtnl_addr_alloc();
-	struct nl_addr *local = nl_addr_build(AF_INET, &addr, sizeof(addr));
+	struct nl_addr *local =
+		nl_addr_build(addr->family, addr->bytes, addr->len);
 	int rc = -NLE_NOMEM;
 
 	if (ra && local) {
 		nl_addr_set_prefixlen(local, prefix);
 		rtnl_addr_set_ifindex(ra, ifindex);
 		rc = rtnl_addr_set_local(ra, local);
+		/* IPv6: no duplicate address detection on a tunnel whose
+		 * peers cannot answer it (the address would sit tentative). */
+		if (!rc && addr->family == AF_INET6)
+			rtnl_addr_set_flags(ra, IFA_F_NODAD);
 		if (!rc)
 			rc = rtnl_addr_add(sk, ra, NLM_F_EXCL);
 	}
@@ -493,13 +512,13 @@ static int addr_add(struct nl_sock *sk, const int *kerr, int ifindex,
  * follows leaves exactly one); -errno.
  */
 static int addr_reconcile(struct nl_sock *sk, const int *kerr,
-			  const char *ifname, int ifindex, struct in_addr addr,
-			  uint8_t prefix)
+			  const char *ifname, int ifindex,
+			  const struct nladdr *addr, uint8_t prefix)
 {
 	struct nl_cache *cache;
-	char text[INET_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN];
 	struct nl_object *obj;
-	struct in_addr have;
+	struct nladdr have;
 	int rc, ret = 0;
 
 	rc = rtnl_addr_alloc_cache(sk, &cache);
@@ -509,14 +528,16 @@ static int addr_reconcile(struct nl_sock *sk, const int *kerr,
 	     obj = nl_cache_get_next(obj)) {
 		struct rtnl_addr *a = (struct rtnl_addr *)obj;
 
-		if (!addr_ipv4(a, ifindex, &have) || have.s_addr != addr.s_addr)
+		if (!addr_of(a, ifindex, addr->family, &have) ||
+		    memcmp(have.bytes, addr->bytes, addr->len))
 			continue;
 		if (rtnl_addr_get_prefixlen(a) == prefix) {
 			ret = 1;
 			break;
 		}
 		log_info("net %s: address %s: replacing prefix /%d with /%u",
-			 ifname, inet_ntop(AF_INET, &have, text, sizeof(text)),
+			 ifname,
+			 inet_ntop(have.family, have.bytes, text, sizeof(text)),
 			 rtnl_addr_get_prefixlen(a), prefix);
 		rc = rtnl_addr_delete(sk, a, 0);
 		if (rc)
@@ -526,15 +547,16 @@ static int addr_reconcile(struct nl_sock *sk, const int *kerr,
 	return ret;
 }
 
-int net_ensure_address(const char *ifname, struct in_addr addr, uint8_t prefix)
+static int ensure_address(const char *ifname, const struct nladdr *addr,
+			  uint8_t prefix)
 {
-	char text[INET_ADDRSTRLEN + 4];
+	char text[INET6_ADDRSTRLEN + 5];
 	struct nl_sock *sk;
 	int kerr, ifindex, ret;
 
-	inet_ntop(AF_INET, &addr, text, INET_ADDRSTRLEN);
+	inet_ntop(addr->family, addr->bytes, text, INET6_ADDRSTRLEN);
 	snprintf(text + strlen(text), 5, "/%u", prefix);
-	if (prefix > 32 || !wg_ifname_valid(ifname)) {
+	if (prefix > addr->len * 8 || !wg_ifname_valid(ifname)) {
 		log_err("net %s: add address %s: invalid argument",
 			ifname ? ifname : "(null)", text);
 		return -EINVAL;
@@ -558,6 +580,23 @@ int net_ensure_address(const char *ifname, struct in_addr addr, uint8_t prefix)
 			strerror(-ret));
 	nl_socket_free(sk);
 	return ret;
+}
+
+int net_ensure_address(const char *ifname, struct in_addr addr, uint8_t prefix)
+{
+	struct nladdr a = { .family = AF_INET, .len = 4 };
+
+	memcpy(a.bytes, &addr, 4);
+	return ensure_address(ifname, &a, prefix);
+}
+
+int net_ensure_address6(const char *ifname, const struct in6_addr *addr,
+			uint8_t prefix)
+{
+	struct nladdr a = { .family = AF_INET6, .len = 16 };
+
+	memcpy(a.bytes, addr, 16);
+	return ensure_address(ifname, &a, prefix);
 }
 
 int net_link_up(const char *ifname)
@@ -593,7 +632,10 @@ out:
 	return ret;
 }
 
-int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix)
+/* The first address of family on ifname (the kernel lists primary
+ * addresses first). */
+static int get_address(const char *ifname, int family, struct nladdr *addr,
+		       uint8_t *prefix)
 {
 	struct nl_cache *cache = NULL;
 	struct nl_object *obj;
@@ -612,12 +654,11 @@ int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix)
 	}
 	if (!ret) {
 		ret = -ENOENT;
-		/* The kernel lists primary addresses first. */
 		for (obj = nl_cache_get_first(cache); obj;
 		     obj = nl_cache_get_next(obj)) {
 			struct rtnl_addr *a = (struct rtnl_addr *)obj;
 
-			if (addr_ipv4(a, ifindex, addr)) {
+			if (addr_of(a, ifindex, family, addr)) {
 				*prefix = (uint8_t)rtnl_addr_get_prefixlen(a);
 				ret = 0;
 				break;
@@ -625,10 +666,30 @@ int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix)
 		}
 	}
 	if (ret && ret != -ENOENT)
-		log_err("net %s: read IPv4 address: %s", ifname,
-			strerror(-ret));
+		log_err("net %s: read IPv%d address: %s", ifname,
+			family == AF_INET ? 4 : 6, strerror(-ret));
 	if (cache)
 		nl_cache_free(cache);
 	nl_socket_free(sk);
+	return ret;
+}
+
+int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix)
+{
+	struct nladdr a;
+	int ret = get_address(ifname, AF_INET, &a, prefix);
+
+	if (!ret)
+		memcpy(addr, a.bytes, 4);
+	return ret;
+}
+
+int net_get_ipv6(const char *ifname, struct in6_addr *addr, uint8_t *prefix)
+{
+	struct nladdr a;
+	int ret = get_address(ifname, AF_INET6, &a, prefix);
+
+	if (!ret)
+		memcpy(addr, a.bytes, 16);
 	return ret;
 }

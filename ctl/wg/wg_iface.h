@@ -16,9 +16,13 @@ struct nl_sock;
 
 /* Add addr/prefix to ifname unless present; bring ifname up. */
 int net_ensure_address(const char *ifname, struct in_addr addr, uint8_t prefix);
+int net_ensure_address6(const char *ifname, const struct in6_addr *addr,
+			uint8_t prefix);
 int net_link_up(const char *ifname);
 /* First IPv4 address and prefix of ifname. -ENOENT if none. */
 int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix);
+/* First global-scope IPv6 address and prefix of ifname. -ENOENT if none. */
+int net_get_ipv6(const char *ifname, struct in6_addr *addr, uint8_t *prefix);
 
 /* Link creation (wg_iface.c). -EOPNOTSUPP: the kernel has no WireGuard. */
 int iface_create_kernel(const char *ifname);

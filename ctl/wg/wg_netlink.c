@@ -123,25 +123,29 @@ static int parse_allowedip(struct dump_state *st, struct wg_peer *p,
 {
 	struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
 	struct wg_allowed_ip *aip;
+	uint16_t family;
+	int len;
 
 	if (nla_parse_nested(tb, WGALLOWEDIP_A_MAX, attr, allowedip_policy))
 		return -EPROTO;
 	if (!tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] ||
 	    !tb[WGALLOWEDIP_A_CIDR_MASK])
 		return -EPROTO;
-	/* IPv6 ranges are not ours: skipped. */
-	if (nla_get_u16(tb[WGALLOWEDIP_A_FAMILY]) != AF_INET)
-		return 0;
-	if (nla_len(tb[WGALLOWEDIP_A_IPADDR]) != sizeof(struct in_addr) ||
-	    nla_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]) > 32)
+	family = nla_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
+	len = family == AF_INET6 ? 16 : 4;
+	if ((family != AF_INET && family != AF_INET6) ||
+	    nla_len(tb[WGALLOWEDIP_A_IPADDR]) != len ||
+	    nla_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]) > len * 8)
 		return -EPROTO;
 	if (p->n_allowed_ips == WG_MAX_ALLOWED_IPS) {
 		st->dropped_ips++;
 		return 0;
 	}
 	aip = &p->allowed_ips[p->n_allowed_ips++];
-	memcpy(&aip->addr, nla_data(tb[WGALLOWEDIP_A_IPADDR]),
-	       sizeof(aip->addr));
+	memset(aip, 0, sizeof(*aip));
+	aip->v6 = family == AF_INET6;
+	memcpy(aip->v6 ? (void *)&aip->addr6 : (void *)&aip->addr,
+	       nla_data(tb[WGALLOWEDIP_A_IPADDR]), (size_t)len);
 	aip->cidr = nla_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
 	return 0;
 }
@@ -334,12 +338,15 @@ static int put_allowedips(struct nl_msg *msg, const struct wg_peer *p)
 	if (!list)
 		return -EMSGSIZE;
 	for (i = 0; i < p->n_allowed_ips; i++) {
+		const struct wg_allowed_ip *a = &p->allowed_ips[i];
+
 		one = nla_nest_start(msg, NLA_F_NESTED);
-		if (!one || nla_put_u16(msg, WGALLOWEDIP_A_FAMILY, AF_INET) ||
-		    nla_put(msg, WGALLOWEDIP_A_IPADDR, sizeof(struct in_addr),
-			    &p->allowed_ips[i].addr) ||
-		    nla_put_u8(msg, WGALLOWEDIP_A_CIDR_MASK,
-			       p->allowed_ips[i].cidr))
+		if (!one ||
+		    nla_put_u16(msg, WGALLOWEDIP_A_FAMILY,
+				a->v6 ? AF_INET6 : AF_INET) ||
+		    (a->v6 ? nla_put(msg, WGALLOWEDIP_A_IPADDR, 16, &a->addr6) :
+			     nla_put(msg, WGALLOWEDIP_A_IPADDR, 4, &a->addr)) ||
+		    nla_put_u8(msg, WGALLOWEDIP_A_CIDR_MASK, a->cidr))
 			return -EMSGSIZE;
 		nla_nest_end(msg, one);
 	}

@@ -273,6 +273,7 @@ static void put_peer(struct uapi_writer *w, const struct wg_peer_change *pc)
 {
 	const struct wg_peer *p = &pc->peer;
 	char hex[2 * WG_KEY_LEN + 1], ip[INET_ADDRSTRLEN];
+	char ip6[INET6_ADDRSTRLEN];
 	size_t i;
 
 	key_to_hex(hex, p->public_key);
@@ -289,10 +290,12 @@ static void put_peer(struct uapi_writer *w, const struct wg_peer_change *pc)
 		   p->persistent_keepalive);
 	writer_put(w, "replace_allowed_ips=true\n");
 	for (i = 0; i < p->n_allowed_ips; i++) {
-		if (!inet_ntop(AF_INET, &p->allowed_ips[i].addr, ip,
-			       sizeof(ip)))
+		const struct wg_allowed_ip *a = &p->allowed_ips[i];
+
+		if (!(a->v6 ? inet_ntop(AF_INET6, &a->addr6, ip6, sizeof(ip6)) :
+			      inet_ntop(AF_INET, &a->addr, ip6, sizeof(ip6))))
 			continue;
-		writer_put(w, "allowed_ip=%s/%u\n", ip, p->allowed_ips[i].cidr);
+		writer_put(w, "allowed_ip=%s/%u\n", ip6, a->cidr);
 	}
 }
 
@@ -390,24 +393,23 @@ static int parse_endpoint(struct wg_peer *p, const char *value)
 	return 0;
 }
 
-/* "a.b.c.d/cidr"; IPv6 ranges are not ours: skipped. */
+/* "a.b.c.d/cidr" or "a::b/cidr". */
 static int parse_allowed_ip(struct get_state *st, const char *value)
 {
 	struct wg_peer *p = st->peer;
-	char host[INET_ADDRSTRLEN];
-	struct wg_allowed_ip aip;
+	char host[INET6_ADDRSTRLEN];
+	struct wg_allowed_ip aip = { .v6 = strchr(value, ':') != NULL };
 	const char *slash;
 	uint64_t cidr;
 
-	if (strchr(value, ':'))
-		return 0;
 	slash = strchr(value, '/');
 	if (!slash || (size_t)(slash - value) >= sizeof(host))
 		return -EPROTO;
 	memcpy(host, value, (size_t)(slash - value));
 	host[slash - value] = '\0';
-	if (inet_pton(AF_INET, host, &aip.addr) != 1 ||
-	    parse_u64(slash + 1, 32, &cidr))
+	if ((aip.v6 ? inet_pton(AF_INET6, host, &aip.addr6) :
+		      inet_pton(AF_INET, host, &aip.addr)) != 1 ||
+	    parse_u64(slash + 1, aip.v6 ? 128 : 32, &cidr))
 		return -EPROTO;
 	aip.cidr = (uint8_t)cidr;
 	if (p->n_allowed_ips == WG_MAX_ALLOWED_IPS)

@@ -172,8 +172,9 @@ check "flood: refused events counted as rate-limited" \
 # ---- maps, with bpftool and cellgate maps ------------------------------------------
 check "bpftool: cg_peers has named fields (BTF)" \
 	like '"epoch": [0-9]+' "$(in_r bpftool map dump pinned "$WORK/$CELL/bpf/cg_peers")"
+# 21 maps, and the 5 IPv6 ones of issue 17 (cg_peers6 ... cg_settings6).
 check "cellgate maps lists every pinned map with its size" \
-	test "$(cg maps | grep -c '^cg_')" = 21
+	test "$(cg maps | grep -c '^cg_')" = 26
 check "cellgate maps peers: alice by address and name, her services" \
 	like "10\.0\.$N\.2 +alice +[0-9]+ +[0-9]+ +files " "$(cg maps peers)"
 check "cellgate maps counters: alice's drops by reason" \

@@ -103,6 +103,8 @@ START_TEST(test_shipped_example)
 	ck_assert_uint_eq(cfg.limits.nat, 65536);
 	ck_assert(cfg.nat.masquerade);
 	ck_assert(cfg.has_dns_ip);
+	ck_assert(cfg.wireguard.has_address6 && cfg.uplink.has_prefix6 &&
+		  cfg.has_dns_ip6);
 }
 END_TEST
 
