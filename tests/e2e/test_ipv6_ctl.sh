@@ -7,9 +7,9 @@
 # allowed-ips, the client config has both addresses, cg_peers6,
 # cg_local_nets6 and cg_settings6 are filled and follow changes; bad ip6
 # over the API is a 400/409 naming ip6 that changes nothing; a state file
-# without ip6 gets addresses at start, durably. Traffic over IPv6 (ping6
-# to the router's address6) is checked when the dataplane passes IPv6;
-# while it still drops IPv6 (counted as "ipv6") that check prints SKIP.
+# without ip6 gets addresses at start, durably. Traffic over IPv6: ping6
+# to the router's address6 is refused (service_denied counted) until the
+# peer is granted the service that endpoint belongs to, then answered.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,16 +37,6 @@ wg_allowed() {
 }
 # map_has MAP ADDRESS: the pinned map has a row for ADDRESS.
 map_has() { cg maps "$1" --json | jq -e --arg a "$2" 'any(.[]?; .address == $a or .network == $a)' >/dev/null; }
-# ipv6_drops: IPv6 packets the dataplane dropped as such, alice's and
-# those charged to no identity (the walk may not know the source yet).
-ipv6_drops() {
-	local a u
-	a=$(drops alice ipv6)
-	u=$(metric 'cellgate_unattributed_drops_total{reason="ipv6"}')
-	echo $((${a:-0} + ${u:-0}))
-}
-# skip_check DESCRIPTION REASON: a check that could not run (never ok).
-skip_check() { echo "# SKIP $1: $2"; }
 
 # ---- set up -------------------------------------------------------------
 log "e2e: building IPv6 cell '$CELL' in namespaces $PREFIX-* (work dir $WORK)"
@@ -107,15 +97,19 @@ aif=$(cat "$WORK/$CELL/alice.if")
 ip netns exec "$pa" wg set "$aif" peer "$(wg pubkey <"$WORK/$CELL/wg.key")" allowed-ips 0.0.0.0/0,::/0
 ip -n "$pa" -6 addr add "fd10:$N::2/64" dev "$aif" nodad
 check "alice completes a WireGuard handshake" wait_handshake $CELL alice
-v6drops=$(ipv6_drops)
-if ip netns exec "$pa" ping -6 -c 2 -W 2 -i 0.3 "$A6" >/dev/null 2>&1; then
-	ok "ping6 alice -> the router's address6"
-elif [ "$(ipv6_drops)" -gt "$v6drops" ]; then
-	skip_check "ping6 alice -> the router's address6" \
-		"the dataplane still drops IPv6 (its 'ipv6' drops rose; i17-dp not merged)"
-else
-	not_ok "ping6 alice -> the router's address6 (no 'ipv6' drop either)"
-fi
+# The router's address6 answers echo only as a service, as its IPv4
+# address does: first a denial with its drop counted, then the grant.
+ping6() { ip netns exec "$pa" ping -6 -c 2 -W 2 -i 0.3 "$A6" >/dev/null 2>&1; }
+out=$(api $CELL PUT /api/services/echo6 "{\"name\":\"echo6\",\"endpoints\":[{\"ip\":\"$A6\",\"proto\":\"icmp\",\"port\":0}]}")
+check "a service on the router's address6 (icmp)" test "$(status_of "$out")" -lt 300
+denied=$(drops alice service_denied)
+check "ping6 alice -> the router's address6 without echo6: refused" eval '! ping6'
+check "... counted as service_denied" test "$(drops alice service_denied)" -gt "${denied:-0}"
+api_ok $CELL PUT /api/peers/alice '{"service_access":["echo6"]}' >/dev/null
+check "ping6 alice -> the router's address6 with echo6" ping6
+check "... and no 'ipv6' drop" test "$(drops alice ipv6)" = 0
+api_ok $CELL PUT /api/peers/alice '{"service_access":[]}' >/dev/null
+api_ok $CELL DELETE /api/services/echo6 >/dev/null
 
 # ---- bad input: 400/409 naming ip6, nothing changed -------------------------
 before=$(api_ok $CELL GET /api/peers)
