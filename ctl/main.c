@@ -214,10 +214,25 @@ static void detach_tc(const struct cg_config *cfg, const char *ifname)
 		unlink(marker);
 }
 
+/* The anti-spoofing filters on the bridge's ports. */
+static void detach_ports(const struct cg_config *cfg)
+{
+	int idx[DP_MAX_PORTS];
+	char name[IF_NAMESIZE];
+	size_t i, n;
+
+	if (link_ports(cfg->bridge.interface, idx, DP_MAX_PORTS, &n))
+		return;
+	for (i = 0; i < n; i++)
+		if (if_indextoname((unsigned int)idx[i], name))
+			detach_tc(cfg, name);
+}
+
 /* Remove what cellgate attached and pinned; nothing else. */
 static int cmd_detach(const struct cg_config *cfg)
 {
 	detach_tc(cfg, cfg->wireguard.interface);
+	detach_ports(cfg);
 	if (cfg->uplink.interface[0]) {
 		detach_tc(cfg, cfg->uplink.interface);
 		xdp_detach(cfg->uplink.interface, DP_PROG_UPLINK_XDP);

@@ -25,6 +25,7 @@
 #include "join.h"
 #include "key.h"
 #include "metrics.h"
+#include "ports.h"
 #include "pusher.h"
 #include "state.h"
 #include "util.h"
@@ -72,6 +73,8 @@ struct controller {
 
 	/* Interfaces and hooks watched and repaired (heal.c). */
 	struct ctl_heal heal;
+	/* Anti-spoofing on the bridge's ports (ports.c). */
+	struct ctl_ports ports;
 
 	/* Cell-to-cell calls refused (403), by reason. */
 	struct cell_refusals sync_refused;

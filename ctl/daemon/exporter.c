@@ -595,6 +595,7 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "resync).");
 	metrics_f64(m, (double)c->stats.tick_cpu_ns / 1e9, NULL);
 	ctl_heal_metrics(c, m);
+	ctl_ports_metrics(c, m);
 	ctl_join_metrics(c, m);
 
 	metrics_family(m, "cellgate_peers", GAUGE, "Peers configured.");

@@ -127,6 +127,11 @@ int ctl_attach_uplink(struct controller *c)
 	return ret;
 }
 
+int ctl_attach_port(struct controller *c, const char *ifname)
+{
+	return attach_tc(c, ifname, dp_prog_fd_bridge_port(&c->dp), -1);
+}
+
 int ctl_attach_programs(struct controller *c)
 {
 	int ret = ctl_attach_wg(c);

@@ -245,6 +245,8 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 		return ret;
 	ctl_metrics_start(c);
 	ctl_heal_start(c);
+	/* The bridge's ports, once the maps hold the allowed sources. */
+	ctl_ports_check(c);
 	c->started_ns = monotonic_ns();
 	c->started_at = (int64_t)time(NULL);
 	log_start(c, &t);

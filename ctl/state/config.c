@@ -130,17 +130,72 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 			     cfg->wireguard.private_key_file, err);
 }
 
+/* One entry of bridge.allowed_sources: "a.b.c.d" (a /32) or a CIDR. */
+static bool parse_source(json_object *v, struct cg_cidr *c, const char *field,
+			 struct cg_error *err)
+{
+	const char *s = json_object_is_type(v, json_type_string) ?
+				json_object_get_string(v) :
+				NULL;
+
+	if (s && parse_ipv4(s, &c->addr)) {
+		c->prefix = 32;
+		return true;
+	}
+	if (s && parse_cidr(s, &c->addr, &c->prefix, false))
+		return true;
+	cg_error_set(err, 400, field,
+		     "'%s' must be an IPv4 address or a network like "
+		     "172.20.0.64/28",
+		     field);
+	return false;
+}
+
+static bool parse_allowed_sources(json_object *br, struct cg_config *cfg,
+				  struct cg_error *err)
+{
+	json_object *arr = NULL;
+	size_t i, n;
+	char field[64];
+
+	if (!jx_member(br, "allowed_sources", json_type_array, false, "bridge",
+		       &arr, err))
+		return false;
+	n = arr ? json_object_array_length(arr) : 0;
+	if (n > CG_MAX_BRIDGE_SOURCES) {
+		cg_error_set(err, 400, "bridge.allowed_sources",
+			     "at most %d bridge.allowed_sources",
+			     CG_MAX_BRIDGE_SOURCES);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(field, sizeof(field), "bridge.allowed_sources[%zu]",
+			 i);
+		if (!parse_source(json_object_array_get_idx(arr, i),
+				  &cfg->bridge.allowed_sources[i], field, err))
+			return false;
+	}
+	cfg->bridge.n_allowed_sources = (unsigned int)n;
+	return true;
+}
+
 static bool parse_bridge(json_object *br, struct cg_config *cfg,
 			 struct cg_error *err)
 {
-	static const char *const fields[] = { "interface", "subnet", NULL };
+	static const char *const fields[] = { "interface", "subnet",
+					      "anti_spoofing",
+					      "allowed_sources", NULL };
 	char subnet[32] = "";
 
+	cfg->bridge.anti_spoofing = true;
 	if (!jx_only_fields(br, fields, "bridge", err) ||
 	    !ifname_field(br, "interface", true, "bridge",
 			  cfg->bridge.interface, err) ||
 	    !jx_string(br, "subnet", false, "bridge", subnet, sizeof(subnet),
-		       err))
+		       err) ||
+	    !jx_bool(br, "anti_spoofing", false, "bridge",
+		     &cfg->bridge.anti_spoofing, err) ||
+	    !parse_allowed_sources(br, cfg, err))
 		return false;
 	if (!subnet[0])
 		return true;

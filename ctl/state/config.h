@@ -16,6 +16,8 @@
 
 #define CG_DEFAULT_CONFIG "/etc/cellgate/cellgate.json"
 #define CG_MAX_LOCAL_NETS 16
+/* bridge.allowed_sources entries (cg_bridge_nets holds 64 prefixes). */
+#define CG_MAX_BRIDGE_SOURCES 64
 
 struct cg_cidr {
 	struct in_addr addr; /* network order */
@@ -44,6 +46,14 @@ struct cg_config {
 		char interface[IF_NAMESIZE];
 		bool has_subnet; /* else read from the interface at start */
 		struct cg_cidr subnet;
+		/* "anti_spoofing" (default true): a program on each port
+		 * drops what a host sends from another's address. */
+		bool anti_spoofing;
+		/* "allowed_sources": addresses (bound to the first port
+		 * that uses one) and prefixes (any port) hosts may send
+		 * from, beyond the services and forwards they back. */
+		struct cg_cidr allowed_sources[CG_MAX_BRIDGE_SOURCES];
+		unsigned int n_allowed_sources;
 	} bridge;
 
 	struct {
