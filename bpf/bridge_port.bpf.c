@@ -54,8 +54,7 @@ static __always_inline bool src_allowed(const __u8 addr[4], __u32 ifindex)
 	return bpf_map_lookup_elem(&cg_bridge_nets, &lk) != NULL;
 }
 
-static __always_inline int check_ipv4(struct __sk_buff *skb,
-				      struct cg_pkt *pkt)
+static __always_inline int check_ipv4(struct __sk_buff *skb, struct cg_pkt *pkt)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
