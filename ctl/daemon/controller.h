@@ -41,6 +41,9 @@ struct controller {
 
 	char state_path[PATH_MAX];
 	struct cg_journal journal; /* state.json's journal (op.c) */
+	/* How the start loaded the state (an older generation when the
+	 * newest did not validate): status and /metrics say it. */
+	struct state_recovery recovery;
 	char token[128]; /* admin API bearer token */
 	ino_t token_ino; /* identity of the token file we read it from */
 	off_t token_size;

@@ -314,6 +314,27 @@ static bool parse_sync(json_object *sync, struct cg_config *cfg,
 	return true;
 }
 
+/* "state": what a start does when the newest state does not validate. */
+static bool parse_state_opts(json_object *so, struct cg_config *cfg,
+			     struct cg_error *err)
+{
+	static const char *const fields[] = { "on_corrupt", NULL };
+	char mode[16] = "fallback";
+
+	if (!jx_only_fields(so, fields, "state", err) ||
+	    !jx_string(so, "on_corrupt", false, "state", mode, sizeof(mode),
+		       err))
+		return false;
+	if (strcmp(mode, "fallback") && strcmp(mode, "refuse")) {
+		cg_error_set(err, 400, "state.on_corrupt",
+			     "'state.on_corrupt' must be \"fallback\" or "
+			     "\"refuse\"");
+		return false;
+	}
+	cfg->state.refuse_corrupt = !strcmp(mode, "refuse");
+	return true;
+}
+
 /* "join": the enrolment listener (off without "listen"). */
 static bool parse_join(json_object *join, struct cg_config *cfg,
 		       struct cg_error *err)
@@ -506,16 +527,14 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = {
-		"cell_name", "domain",	       "wireguard",
-		"bridge",    "uplink",	       "api",
-		"state_dir", "bpffs",	       "limits",
-		"log_level", "local_networks", "dns_ip",
-		"nat",	     "sync",	       "metrics",
-		"dataplane", "join",	       "peer_api",
-		NULL
+		"cell_name", "domain",	  "wireguard",	    "bridge",
+		"uplink",    "api",	  "state_dir",	    "bpffs",
+		"limits",    "log_level", "local_networks", "dns_ip",
+		"nat",	     "sync",	  "metrics",	    "dataplane",
+		"state",     "join",	  "peer_api",	    NULL
 	};
 	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
-	json_object *dp;
+	json_object *dp, *stobj;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -535,6 +554,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "metrics", json_type_object, false, "", &metrics,
 		       err) ||
 	    !jx_member(root, "dataplane", json_type_object, false, "", &dp,
+		       err) ||
+	    !jx_member(root, "state", json_type_object, false, "", &stobj,
 		       err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
@@ -564,6 +585,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (sync && !parse_sync(sync, cfg, err)) ||
 	    (metrics && !parse_metrics(metrics, cfg, err)) ||
 	    (dp && !parse_dataplane(dp, cfg, err)) ||
+	    (stobj && !parse_state_opts(stobj, cfg, err)) ||
 	    !parse_peer_listeners(root, cfg, err) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;

@@ -134,6 +134,12 @@ struct cg_config {
 		bool leave_foreign;
 	} dataplane;
 
+	/* "state.on_corrupt": "fallback" (default) starts from the newest
+	 * generation that validates, saying so; "refuse" does not start. */
+	struct {
+		bool refuse_corrupt;
+	} state;
+
 	char log_level[8]; /* error, warn, info, debug */
 
 	/* The resolver peers use (DNS = in client configs), if any. */

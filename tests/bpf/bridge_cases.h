@@ -10,7 +10,6 @@
  */
 #include <net/if.h>
 
-
 struct bridge_ports {
 	int a, b; /* ifindexes of the two "veths" */
 };
@@ -91,9 +90,10 @@ static bool bridge_sources(struct suite *s, struct check *c,
 {
 	(void)p;
 	c->step = "services are allowed sources";
-	return expect_eq(c, "cg_bridge_src has 172.20.0.21", 1,
-			 map_has(s->dp.map_fd[DP_MAP_BRIDGE_SRC],
-				 &(struct cg_addr_key){ { 172, 20, 0, 21 } })) &&
+	return expect_eq(
+		       c, "cg_bridge_src has 172.20.0.21", 1,
+		       map_has(s->dp.map_fd[DP_MAP_BRIDGE_SRC],
+			       &(struct cg_addr_key){ { 172, 20, 0, 21 } })) &&
 	       expect_eq(c, "cg_bridge_src has 172.20.0.53", 1,
 			 map_has(s->dp.map_fd[DP_MAP_BRIDGE_SRC],
 				 &(struct cg_addr_key){ { 172, 20, 0, 53 } }));
