@@ -42,6 +42,10 @@ static const struct local_command local_commands[] = {
 	{ "detach", "[--config FILE]",
 	  "remove cellgate's programs and pinned maps" },
 	{ "version", "[--json]", "print the version (also: --version, -V)" },
+	{ "state", "check [FILE] [--config FILE] [--json]",
+	  "validate the state file (default: state_dir/state.json) and its\n"
+	  "      journal offline, as a start would; list the kept generations;\n"
+	  "      exit 0 when it validates, 1 when it does not" },
 };
 
 static void usage(FILE *f)
@@ -322,11 +326,46 @@ static int local_options(const struct local_command *lc, int argc, char **argv,
 	return -1;
 }
 
+/* cellgate state check [FILE]: FILE is the one argument after "check". */
+static int cmd_state(const struct local_command *lc, int argc, char **argv,
+		     const char *config_path, bool json)
+{
+	static struct cg_config cfg;
+	char path[PATH_MAX];
+	const char *file = NULL;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "check")) {
+		fprintf(stderr, "cellgate: state: expected 'check'\n");
+		local_usage(stderr, lc, false);
+		return 2;
+	}
+	if (argc > 2 && argv[argc - 1][0] != '-' &&
+	    strcmp(argv[argc - 2], "--config") && strcmp(argv[argc - 2], "-c"))
+		file = argv[--argc];
+	ret = local_options(lc, argc - 1, argv + 1, &config_path, &json);
+	if (ret >= 0)
+		return ret;
+	if (load_config(config_path, &cfg))
+		return 1;
+	if (!file) {
+		if (path_fmt(path, sizeof(path), "%s/state.json",
+			     cfg.state_dir))
+			return 1;
+		file = path;
+	}
+	return state_check_main(&cfg, file, json);
+}
+
 static int run_local(const struct local_command *lc, int argc, char **argv,
 		     const char *config_path, bool json)
 {
 	static struct cg_config cfg;
-	int ret = local_options(lc, argc, argv, &config_path, &json);
+	int ret;
+
+	if (!strcmp(lc->name, "state"))
+		return cmd_state(lc, argc, argv, config_path, json);
+	ret = local_options(lc, argc, argv, &config_path, &json);
 
 	if (ret >= 0)
 		return ret;

@@ -256,6 +256,9 @@ struct state_recovery {
 int state_load_recover(struct cg_state *st, const char *path,
 		       struct cg_journal_pos *pos, struct state_recovery *rec,
 		       struct cg_error *err);
+/* `cellgate state check`: validate path (and its journal) strictly, and
+ * list the kept generations; prints text or JSON; the exit code. */
+int state_check_main(const struct cg_config *cfg, const char *path, bool json);
 /* The file name of generation gen's kept snapshot. */
 int state_snap_path(char *buf, size_t size, const char *path, uint64_t gen);
 int state_load(struct cg_state *st, const char *path, struct cg_error *err);

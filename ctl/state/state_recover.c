@@ -118,8 +118,8 @@ static void state_reset(struct cg_state *st)
  * aside. */
 static int replay_before(struct cg_state *st, const char *path,
 			 const char *snap, struct cg_journal_pos *p,
-			 struct state_recovery *rec, const struct cg_error *jerr,
-			 struct cg_error *err)
+			 struct state_recovery *rec,
+			 const struct cg_error *jerr, struct cg_error *err)
 {
 	size_t good = p->lines;
 	uint64_t bad_gen = p->gen;
@@ -218,9 +218,9 @@ int state_load_recover(struct cg_state *st, const char *path,
 			*err = e; /* the newest's error, if nothing validates */
 		if (rec->n_refused <= STATE_KEEP_GENERATIONS)
 			snprintf(rec->refused[rec->n_refused++],
-				 sizeof(rec->refused[0]), "%.48s: %.200s%s%.48s",
-				 base_of(cands[i]), e.msg,
-				 e.field[0] ? " at " : "", e.field);
+				 sizeof(rec->refused[0]),
+				 "%.48s: %.200s%s%.48s", base_of(cands[i]),
+				 e.msg, e.field[0] ? " at " : "", e.field);
 		state_reset(st);
 		memset(rec->lost, 0, sizeof(rec->lost));
 		memset(&e, 0, sizeof(e));
