@@ -38,8 +38,9 @@ static json_object *check_one(const struct cg_config *cfg, const char *path,
 			 err.field[0] ? " at " : "", err.field);
 		json_object_object_add(o, "error", json_object_new_string(msg));
 	} else {
-		json_object_object_add(o, "generation",
-				       json_object_new_uint64(pos.snapshot_gen));
+		json_object_object_add(
+			o, "generation",
+			json_object_new_uint64(pos.snapshot_gen));
 		json_object_object_add(o, "services",
 				       json_object_new_uint64(st.n_services));
 		json_object_object_add(o, "peers",
@@ -102,8 +103,8 @@ int state_check_main(const struct cg_config *cfg, const char *path, bool json)
 	 * not say its own). */
 	kept = json_object_new_array();
 	for (g = newest ? newest : 1ull << 32, i = 0;
-	     g > 0 && i < 64 && json_object_array_length(kept) <
-					STATE_KEEP_GENERATIONS + 1;
+	     g > 0 && i < 64 &&
+	     json_object_array_length(kept) < STATE_KEEP_GENERATIONS + 1;
 	     i++) {
 		g--;
 		if (state_snap_path(snap, sizeof(snap), path, g) ||

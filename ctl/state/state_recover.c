@@ -78,6 +78,8 @@ static void set_aside(const char *file)
 {
 	char to[PATH_MAX];
 
+	if (access(file, F_OK))
+		return; /* missing: nothing to keep */
 	if (path_fmt(to, sizeof(to), "%s.refused", file) || rename(file, to))
 		log_warn("state: cannot rename %s aside: %s", file,
 			 strerror(errno));
@@ -200,7 +202,11 @@ int state_load_recover(struct cg_state *st, const char *path,
 	for (i = 0; i <= n; i++) {
 		if (!cands[i][0])
 			continue;
-		if (!try_generation(st, path, cands[i], pos, rec, &e)) {
+		if (i == 0 && n > 0 && access(path, F_OK)) {
+			/* Gone with older ones kept (a crash after it was
+			 * set aside): not a new cell. */
+			cg_error_set(&e, 500, "", "missing, %zu older kept", n);
+		} else if (!try_generation(st, path, cands[i], pos, rec, &e)) {
 			rec->generation = pos->snapshot_gen;
 			str_copy(rec->started_from, sizeof(rec->started_from),
 				 base_of(cands[i]));
