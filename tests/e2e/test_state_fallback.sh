@@ -72,6 +72,8 @@ check "status: started from a kept snapshot ($(status_state started_from))" \
 check "status: the refused file and why" \
 	like '^state\.json: ' "$(api_ok $CELL GET /api/status | jq -r '.state.refused[0]')"
 check "every journaled peer is back (12)" test "$(npeers)" = 12
+check "cellgate status says it" \
+	sh -c '"$@" status | grep -q "WARNING: the newest state did not validate"' _ cg
 check "/metrics: cellgate_state_fell_back 1" test "$(metric cellgate_state_fell_back)" = 1
 check "the log says it loudly" grep -q "STARTED FROM AN OLDER GENERATION" "$D/cellgate.log"
 check "the refused file is kept aside" test -f "$S.refused"
