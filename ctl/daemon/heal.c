@@ -254,8 +254,9 @@ static void check_uplink(struct controller *c)
 	outcome(c, HEAL_UPLINK, ret, &failing);
 }
 
-/* No program of ours on the bridge: its coming back is logged and
- * counted (its addresses and routes are the operator's). */
+/* The bridge device itself holds no program of ours: its coming back is
+ * logged and counted (its addresses and routes are the operator's); its
+ * ports get the anti-spoofing program from ctl_ports_check. */
 static void check_bridge(struct controller *c)
 {
 	struct ctl_heal *h = &c->heal;

@@ -72,12 +72,14 @@ check "status: started from a kept snapshot ($(status_state started_from))" \
 check "status: the refused file and why" \
 	like '^state\.json: ' "$(api_ok $CELL GET /api/status | jq -r '.state.refused[0]')"
 check "every journaled peer is back (12)" test "$(npeers)" = 12
+out=$(cg status 2>&1)
 check "cellgate status says it" \
-	sh -c '"$@" status | grep -q "WARNING: the newest state did not validate"' _ cg
+	like "WARNING: the newest state did not validate" "$out"
 check "/metrics: cellgate_state_fell_back 1" test "$(metric cellgate_state_fell_back)" = 1
 check "the log says it loudly" grep -q "STARTED FROM AN OLDER GENERATION" "$D/cellgate.log"
 check "the refused file is kept aside" test -f "$S.refused"
-check "a fresh snapshot was written: state check passes again" cg state check >/dev/null
+cg state check >/dev/null 2>&1
+check "a fresh snapshot was written: state check passes again" test $? = 0
 
 # ---- a garbled journal line: the lines before it --------------------------------
 add_peers 13 15
@@ -86,7 +88,8 @@ j=$(ls "$S".journal.* | grep -E '\.[0-9]+$' | sort -t. -k4 -n | tail -1)
 check "the last three peers are in the journal ($(basename "$j"))" test "$(grep -c '"seq"' "$j")" -ge 3
 line=$(grep -n '"name":"p14"' "$j" | head -1 | cut -d: -f1)
 sed -i "${line}s/\"seq\"/\"sXq\"/" "$j"
-check "state check refuses the garbled line" sh -c '! "$@" >/dev/null 2>&1' _ cg state check
+cg state check >/dev/null 2>&1
+check "state check refuses the garbled line" test $? = 1
 start_controller $CELL
 check "the controller starts on a garbled journal line" test $? = 0
 check "status: fell_back, with what was lost" \
