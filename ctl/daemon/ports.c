@@ -79,6 +79,29 @@ static bool guard_port(struct controller *c, int ifindex, uint32_t ours)
 	return true;
 }
 
+/* Anti-spoofing turned off: a filter a previous run left on a port
+ * would drop everything (the maps are empty now), so it goes. */
+static void unguard_all(struct controller *c)
+{
+	struct dp_ports now;
+	char name[IF_NAMESIZE];
+	uint32_t found;
+	size_t i;
+
+	if (link_ports(c->cfg.bridge.interface, now.ifindex, DP_MAX_PORTS,
+		       &now.n))
+		return;
+	for (i = 0; i < now.n; i++) {
+		if (!if_indextoname((unsigned int)now.ifindex[i], name) ||
+		    tc_prog_id(name, true, &found) || !found)
+			continue;
+		tc_detach(name, false);
+		log_info("bridge port %s: anti-spoofing off (config); "
+			 "cellgate's filter removed",
+			 name);
+	}
+}
+
 void ctl_ports_check(struct controller *c)
 {
 	struct ctl_ports *p = &c->ports;
@@ -88,8 +111,14 @@ void ctl_ports_check(struct controller *c)
 	size_t i;
 	int n;
 
-	if (!c->cfg.bridge.anti_spoofing || !c->cfg.bridge.interface[0])
+	if (!c->cfg.bridge.interface[0])
 		return;
+	if (!c->cfg.bridge.anti_spoofing) {
+		if (!p->have_seen)
+			unguard_all(c);
+		p->have_seen = true;
+		return;
+	}
 	if (link_ports(c->cfg.bridge.interface, now.ifindex, DP_MAX_PORTS,
 		       &now.n))
 		return; /* no bridge: heal.c says so */

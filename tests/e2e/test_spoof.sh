@@ -121,8 +121,19 @@ check "the re-created calendar reaches alice again (binding forgotten with its p
 	wait_for 5 seen_as cal "$CAL"
 check "unbinding counted on /metrics" test "$(metric cellgate_bridge_unbound_total)" -ge 1
 
-# ---- turned off, nothing is checked -------------------------------------------
-# (detach first: a restart with anti_spoofing off leaves no stale filters)
+# ---- turned off: the filters a previous run left go, nothing is checked ------
+stop_controller $CELL TERM
+sed -i 's|"allowed_sources"|"anti_spoofing": false, "allowed_sources"|' "$WORK/$CELL/cellgate.json"
+start_controller $CELL
+check "restart with bridge.anti_spoofing false" test $? = 0
+check "anti_spoofing off: the port filters are removed" \
+	wait_for 3 sh -c "! ip netns exec $R tc filter show dev $calif ingress | grep -q 0xce11"
+check "anti_spoofing off: a host from an address nobody allowed reaches alice" \
+	wait_for 5 seen_as evil "$EVIL"
+stop_controller $CELL TERM
+sed -i 's|"anti_spoofing": false, ||' "$WORK/$CELL/cellgate.json"
+start_controller $CELL
+check "on again: the ports are guarded" wait_for 3 guarded "$calif"
 stop_controller $CELL TERM
 ip netns exec "$R" "$CELLGATE" --config "$WORK/$CELL/cellgate.json" detach 2>/dev/null
 check "detach removed the port filters" \
