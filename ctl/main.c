@@ -227,9 +227,10 @@ static void detach_ports(const struct cg_config *cfg)
 
 	if (link_ports(cfg->bridge.interface, idx, DP_MAX_PORTS, &n))
 		return;
+	/* Their clsact qdiscs stay (no marker: ctl_attach_port). */
 	for (i = 0; i < n; i++)
 		if (if_indextoname((unsigned int)idx[i], name))
-			detach_tc(cfg, name);
+			tc_detach(name, false);
 }
 
 /* Remove what cellgate attached and pinned; nothing else. */

@@ -181,6 +181,19 @@ static void compile_nets(const struct cg_config *cfg, struct policy *pol)
 		add_net(pol, &cfg->local_networks[i], CG_NET_EXTRA);
 }
 
+/* Whether a backend's address can be a host on the bridge: in the
+ * bridge's subnet when it is known, never in the WireGuard subnet (a
+ * forward to a peer must not let a bridge host send as that peer). */
+static bool on_bridge(const struct cg_config *cfg, struct in_addr addr)
+{
+	if (cidr_contains(cfg->wireguard.subnet.addr,
+			  cfg->wireguard.subnet.prefix, addr))
+		return false;
+	return !cfg->bridge.has_subnet ||
+	       cidr_contains(cfg->bridge.subnet.addr, cfg->bridge.subnet.prefix,
+			     addr);
+}
+
 /* Add addr to the bridge's sources unless it is there (the first reason
  * named wins; the lists are short: services and forwards). */
 static void add_bridge_src(struct policy *pol, struct in_addr addr,
@@ -219,14 +232,18 @@ static int compile_bridge(const struct cg_state *st,
 		const struct cg_service_def *s = &st->services[i];
 
 		for (j = 0; j < s->n_endpoints; j++)
-			add_bridge_src(pol, s->endpoints[j].ip,
-				       CG_BRSRC_SERVICE);
+			if (on_bridge(cfg, s->endpoints[j].ip))
+				add_bridge_src(pol, s->endpoints[j].ip,
+					       CG_BRSRC_SERVICE);
 		for (j = 0; j < s->n_dnat; j++)
-			add_bridge_src(pol, s->dnat[j].to_ip, CG_BRSRC_SERVICE);
+			if (on_bridge(cfg, s->dnat[j].to_ip))
+				add_bridge_src(pol, s->dnat[j].to_ip,
+					       CG_BRSRC_SERVICE);
 	}
 	for (i = 0; i < st->n_forwards; i++)
-		add_bridge_src(pol, st->forwards[i].target_ip,
-			       CG_BRSRC_FORWARD);
+		if (on_bridge(cfg, st->forwards[i].target_ip))
+			add_bridge_src(pol, st->forwards[i].target_ip,
+				       CG_BRSRC_FORWARD);
 	for (j = 0; j < cfg->bridge.n_allowed_sources; j++) {
 		struct policy_bridge_net *n;
 

@@ -384,6 +384,14 @@ START_TEST(test_bridge_sources)
 	ck_assert_uint_eq(pol.bridge_nets[0].key.prefixlen, 28);
 	ck_assert_uint_eq(pol.bridge_nets[0].key.addr[3], 64);
 
+	/* A backend in the WireGuard subnet (a peer) is no bridge host: a
+	 * bridge host must not be able to send as it. */
+	policy_free(&pol);
+	put_svc("onpeer", "{\"endpoints\": [{\"ip\": \"10.0.0.9\", "
+			  "\"proto\": \"tcp\", \"port\": 22}]}");
+	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
+	ck_assert_uint_eq(pol.n_bridge_src, 5);
+
 	/* Off: nothing to enforce. */
 	policy_free(&pol);
 	cfg.bridge.anti_spoofing = false;
