@@ -84,7 +84,8 @@ check "a fresh snapshot was written: state check passes again" test $? = 0
 # ---- a garbled journal line: the lines before it --------------------------------
 add_peers 13 15
 stop_controller $CELL KILL
-j=$(ls "$S".journal.* | grep -E '\.[0-9]+$' | sort -t. -k4 -n | tail -1)
+g=$(for f in "$S".journal.*; do echo "${f##*.journal.}"; done | grep -E '^[0-9]+$' | sort -n | tail -1)
+j=$S.journal.$g
 check "the last three peers are in the journal ($(basename "$j"))" test "$(grep -c '"seq"' "$j")" -ge 3
 line=$(grep -n '"name":"p14"' "$j" | head -1 | cut -d: -f1)
 sed -i "${line}s/\"seq\"/\"sXq\"/" "$j"
