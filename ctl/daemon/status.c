@@ -144,6 +144,21 @@ static json_object *state_json(const struct controller *c)
 	return o;
 }
 
+/* Bridge anti-spoofing: on or off, and the ports guarded. */
+static json_object *bridge_json(const struct controller *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(
+		o, "anti_spoofing",
+		json_object_new_boolean(c->cfg.bridge.anti_spoofing));
+	json_object_object_add(o, "ports_guarded",
+			       json_object_new_uint64(c->ports.guarded));
+	json_object_object_add(o, "ports",
+			       json_object_new_uint64(c->ports.seen.n));
+	return o;
+}
+
 int ctl_status(struct controller *c, json_object **out)
 {
 	json_object *o = json_object_new_object();
@@ -182,6 +197,7 @@ int ctl_status(struct controller *c, json_object **out)
 			       json_object_new_uint64(c->stats.ct_gc_deleted));
 	json_object_object_add(o, "metrics", metrics_json(c));
 	json_object_object_add(o, "state", state_json(c));
+	json_object_object_add(o, "bridge", bridge_json(c));
 	pthread_mutex_unlock(&c->lock);
 	*out = o;
 	return 0;
