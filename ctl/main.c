@@ -42,6 +42,10 @@ static const struct local_command local_commands[] = {
 	{ "detach", "[--config FILE]",
 	  "remove cellgate's programs and pinned maps" },
 	{ "version", "[--json]", "print the version (also: --version, -V)" },
+	{ "state", "check [FILE] [--config FILE] [--json]",
+	  "validate the state file (default: state_dir/state.json) and its\n"
+	  "      journal offline, as a start would; list the kept generations;\n"
+	  "      exit 0 when it validates, 1 when it does not" },
 };
 
 static void usage(FILE *f)
@@ -214,10 +218,26 @@ static void detach_tc(const struct cg_config *cfg, const char *ifname)
 		unlink(marker);
 }
 
+/* The anti-spoofing filters on the bridge's ports. */
+static void detach_ports(const struct cg_config *cfg)
+{
+	int idx[DP_MAX_PORTS];
+	char name[IF_NAMESIZE];
+	size_t i, n;
+
+	if (link_ports(cfg->bridge.interface, idx, DP_MAX_PORTS, &n))
+		return;
+	/* Their clsact qdiscs stay (no marker: ctl_attach_port). */
+	for (i = 0; i < n; i++)
+		if (if_indextoname((unsigned int)idx[i], name))
+			tc_detach(name, false);
+}
+
 /* Remove what cellgate attached and pinned; nothing else. */
 static int cmd_detach(const struct cg_config *cfg)
 {
 	detach_tc(cfg, cfg->wireguard.interface);
+	detach_ports(cfg);
 	if (cfg->uplink.interface[0]) {
 		detach_tc(cfg, cfg->uplink.interface);
 		xdp_detach(cfg->uplink.interface, DP_PROG_UPLINK_XDP);
@@ -307,11 +327,46 @@ static int local_options(const struct local_command *lc, int argc, char **argv,
 	return -1;
 }
 
+/* cellgate state check [FILE]: FILE is the one argument after "check". */
+static int cmd_state(const struct local_command *lc, int argc, char **argv,
+		     const char *config_path, bool json)
+{
+	static struct cg_config cfg;
+	char path[PATH_MAX];
+	const char *file = NULL;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "check")) {
+		fprintf(stderr, "cellgate: state: expected 'check'\n");
+		local_usage(stderr, lc, false);
+		return 2;
+	}
+	if (argc > 2 && argv[argc - 1][0] != '-' &&
+	    strcmp(argv[argc - 2], "--config") && strcmp(argv[argc - 2], "-c"))
+		file = argv[--argc];
+	ret = local_options(lc, argc - 1, argv + 1, &config_path, &json);
+	if (ret >= 0)
+		return ret;
+	if (load_config(config_path, &cfg))
+		return 1;
+	if (!file) {
+		if (path_fmt(path, sizeof(path), "%s/state.json",
+			     cfg.state_dir))
+			return 1;
+		file = path;
+	}
+	return state_check_main(&cfg, file, json);
+}
+
 static int run_local(const struct local_command *lc, int argc, char **argv,
 		     const char *config_path, bool json)
 {
 	static struct cg_config cfg;
-	int ret = local_options(lc, argc, argv, &config_path, &json);
+	int ret;
+
+	if (!strcmp(lc->name, "state"))
+		return cmd_state(lc, argc, argv, config_path, json);
+	ret = local_options(lc, argc, argv, &config_path, &json);
 
 	if (ret >= 0)
 		return ret;

@@ -57,6 +57,12 @@ enum cg_drop_reason {
 	CG_DROP_FORWARD_DENIED =
 		15, /* forward's allow_from excludes the source */
 	CG_DROP_NAT_CONFLICT = 16, /* the router's own flow on a NAT'd tuple */
+	/* A bridge port sent IPv4 from an address that is not its own: not
+	 * one of the bridge's allowed sources, or one bound to another
+	 * port (bridge_port.bpf.c). */
+	CG_DROP_SPOOFED_SOURCE = 17,
+	/* A bridge port's ARP claimed an address bound to another port. */
+	CG_DROP_ARP_SPOOFED = 18,
 	CG_DROP__MAX,
 };
 
@@ -410,6 +416,28 @@ struct cg_nat_stats {
 	__u64 orphans; /* an entry whose twin was evicted (LRU) */
 };
 
+/* ---- bridge anti-spoofing ----------------------------------------------
+ *
+ * A host on the service bridge may send only from its own addresses: the
+ * service endpoints and forward targets it backs (cg_bridge_src, exact),
+ * or the operator's bridge.allowed_sources prefixes (cg_bridge_nets). An
+ * exact address belongs to the first port that uses it (cg_bridge_bind,
+ * claimed by the program with an atomic insert, or pinned there by the
+ * controller); the controller forgets a binding when its port goes, so a
+ * re-created container's new veth claims it again.
+ */
+
+/* Why an address is an allowed source; value of cg_bridge_src. */
+enum cg_bridge_src_kind {
+	CG_BRSRC_SERVICE = 1, /* a service endpoint or dnat backend */
+	CG_BRSRC_FORWARD = 2, /* a port forward's target */
+	CG_BRSRC_OPERATOR = 3, /* a /32 of bridge.allowed_sources */
+};
+
+struct cg_bridge_src {
+	enum cg_bridge_src_kind kind;
+};
+
 /* ---- observability ---------------------------------------------------------
  *
  * Per-service verdicts, table accounting and the event ring buffer that
@@ -455,6 +483,7 @@ enum cg_hook {
 	CG_HOOK_WG_EGRESS = 2, /* tc egress on wg0 */
 	CG_HOOK_UPLINK_XDP = 3, /* XDP on the uplink */
 	CG_HOOK_UPLINK_EGRESS = 4, /* tc egress on the uplink */
+	CG_HOOK_BRIDGE_PORT = 5, /* tc ingress on a port of the bridge */
 };
 
 enum cg_event_kind {

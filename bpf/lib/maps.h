@@ -251,6 +251,38 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_nat_stats SEC(".maps");
 
+/* ---- bridge anti-spoofing (see abi.h) ------------------------------------ */
+
+/* Exact addresses hosts on the bridge may send from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_addr_key);
+	__type(value, struct cg_bridge_src);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_bridge_src SEC(".maps");
+
+/* Which port (ifindex) owns each exact address: the first to use it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_addr_key);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_bridge_bind SEC(".maps");
+
+/* bridge.allowed_sources prefixes: any port may use them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cg_lpm_key);
+	__type(value, __u8);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_bridge_nets SEC(".maps");
+
 /* ---- observability (see abi.h) ------------------------------------------- */
 
 struct {

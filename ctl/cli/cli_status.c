@@ -57,6 +57,36 @@ static void print_summary(json_object *st)
 		 cli_int(st, "conntrack_gc_deleted", 0));
 }
 
+/* The state's generation; loudly, when the start fell back to an older
+ * one because the newest did not validate. */
+static void print_state(json_object *st)
+{
+	json_object *s = cli_member(st, "state"), *ref, *v;
+	size_t i, n;
+
+	if (!s)
+		return;
+	kv_print(stdout, "state", "generation %lld, from %s",
+		 cli_int(s, "generation", 0), cli_str(s, "started_from", "-"));
+	v = cli_member(s, "fell_back");
+	if (!v || !json_object_get_boolean(v))
+		return;
+	printf("\nWARNING: the newest state did not validate; started from "
+	       "%s (generation %lld)\n",
+	       cli_str(s, "started_from", "-"),
+	       cli_int(s, "started_from_generation", 0));
+	ref = cli_member(s, "refused");
+	n = ref && json_object_is_type(ref, json_type_array) ?
+		    json_object_array_length(ref) :
+		    0;
+	for (i = 0; i < n; i++)
+		printf("  refused: %s\n",
+		       json_object_get_string(
+			       json_object_array_get_idx(ref, i)));
+	if (cli_str(s, "lost", "")[0])
+		printf("  lost: %s\n", cli_str(s, "lost", ""));
+}
+
 /* A number member as text, "-" when absent. */
 static const char *num(char *buf, size_t len, json_object *o, const char *key)
 {
@@ -142,6 +172,7 @@ static void print_status(json_object *st)
 	json_object *arr;
 
 	print_summary(st);
+	print_state(st);
 	arr = cli_member(st, "programs");
 	if (arr && json_object_is_type(arr, json_type_array)) {
 		putchar('\n');

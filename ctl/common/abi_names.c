@@ -35,10 +35,12 @@ static const char *const drop_names[CG_DROP__MAX] = {
 	[CG_DROP_NAT_EXHAUSTED] = "nat_exhausted",
 	[CG_DROP_FORWARD_DENIED] = "forward_denied",
 	[CG_DROP_NAT_CONFLICT] = "nat_conflict",
+	[CG_DROP_SPOOFED_SOURCE] = "spoofed_source",
+	[CG_DROP_ARP_SPOOFED] = "arp_spoofed",
 };
 
 /* A reason added to the enum without a name fails the build here. */
-_Static_assert(CG_DROP__MAX == 17, "name every enum cg_drop_reason value");
+_Static_assert(CG_DROP__MAX == 19, "name every enum cg_drop_reason value");
 
 const char *drop_reason_name(enum cg_drop_reason reason)
 {
@@ -62,6 +64,7 @@ const char *hook_name(enum cg_hook hook)
 		[CG_HOOK_WG_EGRESS] = "wg_egress",
 		[CG_HOOK_UPLINK_XDP] = "uplink_xdp",
 		[CG_HOOK_UPLINK_EGRESS] = "uplink_egress",
+		[CG_HOOK_BRIDGE_PORT] = "bridge_port",
 	};
 
 	return NAME_OF(names, hook);
@@ -71,7 +74,8 @@ const char *hook_direction(enum cg_hook hook)
 {
 	/* wg0 ingress and the uplink's XDP see packets entering the cell;
 	 * the two egress hooks see packets leaving it. */
-	if (hook == CG_HOOK_WG_INGRESS || hook == CG_HOOK_UPLINK_XDP)
+	if (hook == CG_HOOK_WG_INGRESS || hook == CG_HOOK_UPLINK_XDP ||
+	    hook == CG_HOOK_BRIDGE_PORT)
 		return "in";
 	if (hook == CG_HOOK_WG_EGRESS || hook == CG_HOOK_UPLINK_EGRESS)
 		return "out";
@@ -150,6 +154,17 @@ const char *net_kind_name(enum cg_net_kind kind)
 		[CG_NET_WG_SUBNET] = "wg_subnet",
 		[CG_NET_BRIDGE] = "bridge",
 		[CG_NET_EXTRA] = "extra",
+	};
+
+	return NAME_OF(names, kind);
+}
+
+const char *bridge_src_kind_name(enum cg_bridge_src_kind kind)
+{
+	static const char *const names[] = {
+		[CG_BRSRC_SERVICE] = "service",
+		[CG_BRSRC_FORWARD] = "forward",
+		[CG_BRSRC_OPERATOR] = "operator",
 	};
 
 	return NAME_OF(names, kind);

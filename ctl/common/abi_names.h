@@ -35,6 +35,7 @@ const char *identity_kind_name(enum cg_identity_kind kind);
 /* "wg_subnet", "bridge", "extra". */
 const char *net_kind_name(enum cg_net_kind kind);
 /* "auto", "always", "never". */
+const char *bridge_src_kind_name(enum cg_bridge_src_kind kind);
 const char *forward_snat_name(enum cg_forward_snat snat);
 
 #endif

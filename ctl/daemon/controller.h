@@ -25,6 +25,7 @@
 #include "join.h"
 #include "key.h"
 #include "metrics.h"
+#include "ports.h"
 #include "pusher.h"
 #include "state.h"
 #include "util.h"
@@ -40,6 +41,9 @@ struct controller {
 
 	char state_path[PATH_MAX];
 	struct cg_journal journal; /* state.json's journal (op.c) */
+	/* How the start loaded the state (an older generation when the
+	 * newest did not validate): status and /metrics say it. */
+	struct state_recovery recovery;
 	char token[128]; /* admin API bearer token */
 	ino_t token_ino; /* identity of the token file we read it from */
 	off_t token_size;
@@ -74,6 +78,8 @@ struct controller {
 
 	/* Interfaces and hooks watched and repaired (heal.c). */
 	struct ctl_heal heal;
+	/* Anti-spoofing on the bridge's ports (ports.c). */
+	struct ctl_ports ports;
 
 	/* Cell-to-cell calls refused (403), by reason. */
 	struct cell_refusals sync_refused;

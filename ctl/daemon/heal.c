@@ -27,6 +27,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
+#include "ports.h"
 #include "wgprog.h"
 
 /* A check this often even without an event: hooks send none, and the
@@ -116,11 +117,16 @@ static bool about_ours(const struct controller *c, struct nlmsghdr *nh)
 	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		const char *name = RTA_DATA(rta);
 
+		/* A port of the bridge (ports.c guards each). */
+		if (rta->rta_type == IFLA_MASTER && h->br_ifindex &&
+		    *(const int *)RTA_DATA(rta) == h->br_ifindex)
+			return true;
 		if (rta->rta_type != IFLA_IFNAME)
 			continue;
-		return !strcmp(name, c->cfg.wireguard.interface) ||
-		       !strcmp(name, c->cfg.uplink.interface) ||
-		       !strcmp(name, c->cfg.bridge.interface);
+		if (!strcmp(name, c->cfg.wireguard.interface) ||
+		    !strcmp(name, c->cfg.uplink.interface) ||
+		    !strcmp(name, c->cfg.bridge.interface))
+			return true;
 	}
 	return false;
 }
@@ -248,8 +254,9 @@ static void check_uplink(struct controller *c)
 	outcome(c, HEAL_UPLINK, ret, &failing);
 }
 
-/* No program of ours on the bridge: its coming back is logged and
- * counted (its addresses and routes are the operator's). */
+/* The bridge device itself holds no program of ours: its coming back is
+ * logged and counted (its addresses and routes are the operator's); its
+ * ports get the anti-spoofing program from ctl_ports_check. */
 static void check_bridge(struct controller *c)
 {
 	struct ctl_heal *h = &c->heal;
@@ -361,6 +368,7 @@ void ctl_heal_tick(struct controller *c, uint64_t now_ns)
 	check_uplink(c);
 	if (h->wg_ifindex)
 		check_hooks(c);
+	ctl_ports_check(c);
 }
 
 void ctl_heal_metrics(const struct controller *c, struct metrics *m)

@@ -176,6 +176,16 @@ int ctl_attach_uplink(struct controller *c)
 	return ret;
 }
 
+/* No marker for a port's clsact: container veths come and go by the
+ * thousand under names of their own, and a marker each would pile up
+ * in state_dir. detach leaves the (empty) qdisc on a port. */
+int ctl_attach_port(struct controller *c, const char *ifname)
+{
+	bool created;
+
+	return tc_attach(ifname, dp_prog_fd_bridge_port(&c->dp), -1, &created);
+}
+
 int ctl_attach_programs(struct controller *c)
 {
 	int ret = ctl_attach_wg(c);

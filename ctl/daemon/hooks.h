@@ -24,6 +24,8 @@ int ctl_attach_wg(struct controller *c);
 /* The uplink's tc egress and XDP programs (nothing without an uplink; a
  * warning when it does not exist yet). */
 int ctl_attach_uplink(struct controller *c);
+/* The anti-spoofing program on one port of the bridge (ports.c). */
+int ctl_attach_port(struct controller *c, const char *ifname);
 /* Both. */
 int ctl_attach_programs(struct controller *c);
 

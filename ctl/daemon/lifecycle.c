@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apply.h"
 #include "exporter.h"
@@ -165,6 +166,29 @@ static int assign_ip6(struct controller *c)
 }
 
 /* The state directory, cleaned of interrupted writes, and the state. */
+/* Loudly: the cell runs on an older state than the newest. */
+static void log_fallback(const struct state_recovery *r)
+{
+	char when[32] = "";
+	unsigned int i;
+
+	if (!r->fell_back)
+		return;
+	for (i = 0; i < r->n_refused; i++)
+		log_err("state: REFUSED %s", r->refused[i]);
+	if (r->lost_after) {
+		time_t t = (time_t)r->lost_after;
+		struct tm tm;
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+			 gmtime_r(&t, &tm));
+	}
+	log_err("state: STARTED FROM AN OLDER GENERATION: %s (generation "
+		"%llu); %s%s%s. The refused files are kept as *.refused.",
+		r->started_from, (unsigned long long)r->generation, r->lost,
+		when[0] ? "; changes after " : "", when);
+}
+
 static int start_state(struct controller *c)
 {
 	struct cg_journal_pos pos;
@@ -181,17 +205,33 @@ static int start_state(struct controller *c)
 		return ret;
 	}
 	remove_our_stale_temps(c);
-	ret = state_load_journaled(&c->state, c->state_path, &pos, &err);
+	str_copy(c->recovery.started_from, sizeof(c->recovery.started_from),
+		 "state.json");
+	if (c->cfg.state.refuse_corrupt)
+		ret = state_load_journaled(&c->state, c->state_path, &pos,
+					   &err);
+	else
+		ret = state_load_recover(&c->state, c->state_path, &pos,
+					 &c->recovery, &err);
 	if (ret) {
-		log_err("state %s is not usable: %s%s%s (fix or move the file; "
-			"nothing was changed)",
+		log_err("state %s is not usable: %s%s%s (%s; fix or move the "
+			"file, or `cellgate state check` it; nothing was "
+			"changed)",
 			c->state_path, err.msg, err.field[0] ? " at " : "",
-			err.field);
+			err.field,
+			c->cfg.state.refuse_corrupt ?
+				"state.on_corrupt is \"refuse\"" :
+				"no kept generation validates either");
 		return ret;
 	}
+	log_fallback(&c->recovery);
 	log_info("state: %zu services, %zu peers, %zu forwards",
 		 c->state.n_services, c->state.n_peers, c->state.n_forwards);
 	ret = ctl_journal_start(c, &pos);
+	/* A fresh snapshot at once: the next start must not meet the same
+	 * corruption (the journal start wrote one if state.json is gone). */
+	if (!ret && c->recovery.fell_back && !access(c->state_path, F_OK))
+		ret = ctl_save(c);
 	return ret ? ret : assign_ip6(c);
 }
 
@@ -293,6 +333,8 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 		return ret;
 	ctl_metrics_start(c);
 	ctl_heal_start(c);
+	/* The bridge's ports, once the maps hold the allowed sources. */
+	ctl_ports_check(c);
 	c->started_ns = monotonic_ns();
 	c->started_at = (int64_t)time(NULL);
 	log_start(c, &t);

@@ -146,6 +146,52 @@ static json_object *metrics_json(const struct controller *c)
 	return o;
 }
 
+/* Which generation of the state this start came from, and, when the
+ * newest did not validate, what was refused and what was lost. */
+static json_object *state_json(const struct controller *c)
+{
+	const struct state_recovery *r = &c->recovery;
+	json_object *o = json_object_new_object(), *ref;
+	unsigned int i;
+
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(c->journal.gen));
+	json_object_object_add(o, "started_from",
+			       json_object_new_string(r->started_from));
+	json_object_object_add(o, "started_from_generation",
+			       json_object_new_uint64(r->generation));
+	json_object_object_add(o, "fell_back",
+			       json_object_new_boolean(r->fell_back));
+	ref = json_object_new_array();
+	for (i = 0; i < r->n_refused; i++)
+		json_object_array_add(ref,
+				      json_object_new_string(r->refused[i]));
+	json_object_object_add(o, "refused", ref);
+	json_object_object_add(o, "lost", json_object_new_string(r->lost));
+	json_object_object_add(o, "lost_after",
+			       json_object_new_int64(r->lost_after));
+	json_object_object_add(
+		o, "on_corrupt",
+		json_object_new_string(
+			c->cfg.state.refuse_corrupt ? "refuse" : "fallback"));
+	return o;
+}
+
+/* Bridge anti-spoofing: on or off, and the ports guarded. */
+static json_object *bridge_json(const struct controller *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(
+		o, "anti_spoofing",
+		json_object_new_boolean(c->cfg.bridge.anti_spoofing));
+	json_object_object_add(o, "ports_guarded",
+			       json_object_new_uint64(c->ports.guarded));
+	json_object_object_add(o, "ports",
+			       json_object_new_uint64(c->ports.seen.n));
+	return o;
+}
+
 int ctl_status(struct controller *c, json_object **out)
 {
 	json_object *o = json_object_new_object();
@@ -185,6 +231,8 @@ int ctl_status(struct controller *c, json_object **out)
 	json_object_object_add(o, "conntrack_gc_deleted",
 			       json_object_new_uint64(c->stats.ct_gc_deleted));
 	json_object_object_add(o, "metrics", metrics_json(c));
+	json_object_object_add(o, "state", state_json(c));
+	json_object_object_add(o, "bridge", bridge_json(c));
 	pthread_mutex_unlock(&c->lock);
 	*out = o;
 	return 0;

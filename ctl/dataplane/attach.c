@@ -179,6 +179,37 @@ int tc_detach(const char *ifname, bool qdisc_ours)
 	return 0;
 }
 
+int link_ports(const char *ifname, int *ifindex, size_t cap, size_t *n)
+{
+	int master = (int)if_nametoindex(ifname);
+	struct nl_sock *sk;
+	struct nl_cache *cache = NULL;
+	struct nl_object *o;
+	int ret = 0;
+
+	*n = 0;
+	if (!master)
+		return -ENODEV;
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	if (nl_connect(sk, NETLINK_ROUTE) ||
+	    rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache)) {
+		nl_socket_free(sk);
+		return -EIO;
+	}
+	for (o = nl_cache_get_first(cache); o && *n < cap;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+
+		if (rtnl_link_get_master(l) == master)
+			ifindex[(*n)++] = rtnl_link_get_ifindex(l);
+	}
+	nl_cache_free(cache);
+	nl_socket_free(sk);
+	return ret;
+}
+
 /* ---- XDP ------------------------------------------------------------------- */
 
 static int libxdp_log(enum libxdp_print_level level, const char *fmt,

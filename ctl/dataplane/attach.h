@@ -9,6 +9,7 @@
 #define CELLGATE_ATTACH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* tc filter identity of cellgate's programs. Priority 1 runs them before
@@ -30,6 +31,11 @@ int tc_detach(const char *ifname, bool qdisc_ours);
  * *prog_id, or 0 when that filter is not there. 0, or -ENODEV when
  * ifname does not exist. */
 int tc_prog_id(const char *ifname, bool ingress, uint32_t *prog_id);
+
+/* The interfaces enslaved to the bridge ifname (its ports): up to cap
+ * ifindexes into ifindex, how many in *n. 0, -ENODEV when there is no
+ * such interface, or -errno. */
+int link_ports(const char *ifname, int *ifindex, size_t cap, size_t *n);
 
 struct xdp_state {
 	bool attached; /* our program is on the interface */

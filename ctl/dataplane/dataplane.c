@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Loading the programs: open the four skeletons with their maps pinned
+ * Loading the programs: open the five skeletons with their maps pinned
  * under bpffs, size the maps from the config, recreate pins whose shape
  * changed, load, and close; the names of the maps, the programs' fds,
  * unpinning. Writing the maps is dp_sync.c's, sweeping them dp_gc.c's,
@@ -24,6 +24,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/link.h>
 
+#include "bridge_port.skel.h"
 #include "ct_canon.h"
 #include "dataplane.h"
 #include "log.h"
@@ -113,13 +114,15 @@ static int size_maps(struct bpf_object *obj, const struct dp_options *o)
 	return 0;
 }
 
-/* The four objects, for walking them alike. */
-static void objects(const struct dataplane *dp, struct bpf_object *obj[4])
+/* The objects, for walking them alike. */
+#define DP_NOBJ 5
+static void objects(const struct dataplane *dp, struct bpf_object *obj[DP_NOBJ])
 {
 	obj[0] = dp->wg_ingress->obj;
 	obj[1] = dp->wg_egress->obj;
 	obj[2] = dp->uplink_xdp->obj;
 	obj[3] = dp->uplink_egress->obj;
+	obj[4] = dp->bridge_port->obj;
 }
 
 /* Pins whose shape or layout changed: first check them all (a map of
@@ -127,19 +130,19 @@ static void objects(const struct dataplane *dp, struct bpf_object *obj[4])
  * then keep the old maps and unpin them so libbpf creates new ones. */
 static int prepare_maps(struct dataplane *dp)
 {
-	struct bpf_object *obj[4];
+	struct bpf_object *obj[DP_NOBJ];
 	int i, ret = 0;
 
 	objects(dp, obj);
-	for (i = 0; i < 4 && !ret; i++)
+	for (i = 0; i < DP_NOBJ && !ret; i++)
 		ret = size_maps(obj[i], &dp->opts);
 	dp->mig = calloc(1, sizeof(*dp->mig));
 	if (!dp->mig)
 		return -ENOMEM;
 	dp->mig->ncpus = dp->ncpus;
-	for (i = 0; i < 4 && !ret; i++)
+	for (i = 0; i < DP_NOBJ && !ret; i++)
 		ret = mig_prepare(dp->mig, obj[i], dp->opts.bpffs, false);
-	for (i = 0; i < 4 && !ret; i++)
+	for (i = 0; i < DP_NOBJ && !ret; i++)
 		ret = mig_prepare(dp->mig, obj[i], dp->opts.bpffs, true);
 	return ret;
 }
@@ -147,11 +150,11 @@ static int prepare_maps(struct dataplane *dp)
 /* A loaded map's fd by name, in whichever object has it. */
 static int map_fd_named(void *ctx, const char *name)
 {
-	struct bpf_object *obj[4];
+	struct bpf_object *obj[DP_NOBJ];
 	int i;
 
 	objects(ctx, obj);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < DP_NOBJ; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj[i], name);
 
 		if (m && bpf_map__fd(m) >= 0)
@@ -166,6 +169,7 @@ static void set_rodata(struct dataplane *dp)
 	dp->wg_egress->rodata->cg_l2_len = dp->opts.l2_len;
 	/* The uplink is Ethernet, whatever wg0 is. */
 	dp->uplink_egress->rodata->cg_l2_len = ETH_HLEN_BYTES;
+	dp->bridge_port->rodata->cg_l2_len = ETH_HLEN_BYTES;
 }
 
 static int find_map_fds(struct dataplane *dp)
@@ -229,8 +233,9 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 	dp->wg_egress = wg_egress_bpf__open_opts(&oo);
 	dp->uplink_xdp = uplink_xdp_bpf__open_opts(&oo);
 	dp->uplink_egress = uplink_egress_bpf__open_opts(&oo);
+	dp->bridge_port = bridge_port_bpf__open_opts(&oo);
 	if (!dp->wg_ingress || !dp->wg_egress || !dp->uplink_xdp ||
-	    !dp->uplink_egress) {
+	    !dp->uplink_egress || !dp->bridge_port) {
 		ret = -errno;
 		log_err("cannot open the BPF programs: %s", strerror(errno));
 		goto fail;
@@ -246,6 +251,8 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 		ret = uplink_xdp_bpf__load(dp->uplink_xdp);
 	if (!ret)
 		ret = uplink_egress_bpf__load(dp->uplink_egress);
+	if (!ret)
+		ret = bridge_port_bpf__load(dp->bridge_port);
 	if (ret) {
 		log_err("cannot load the BPF programs: %s (the kernel log and "
 			"the verifier output above say why)",
@@ -270,6 +277,8 @@ void dp_close(struct dataplane *dp)
 	wg_egress_bpf__destroy(dp->wg_egress);
 	uplink_xdp_bpf__destroy(dp->uplink_xdp);
 	uplink_egress_bpf__destroy(dp->uplink_egress);
+	bridge_port_bpf__destroy(dp->bridge_port);
+	dp->bridge_port = NULL;
 	dp->wg_ingress = NULL;
 	dp->wg_egress = NULL;
 	dp->uplink_xdp = NULL;
@@ -294,6 +303,11 @@ int dp_prog_fd_uplink_xdp(const struct dataplane *dp)
 int dp_prog_fd_uplink_egress(const struct dataplane *dp)
 {
 	return bpf_program__fd(dp->uplink_egress->progs.cg_uplink_egress);
+}
+
+int dp_prog_fd_bridge_port(const struct dataplane *dp)
+{
+	return bpf_program__fd(dp->bridge_port->progs.cg_bridge_port);
 }
 
 int dp_unpin(const char *bpffs)

@@ -37,6 +37,7 @@ struct dataplane {
 	struct wg_egress_bpf *wg_egress;
 	struct uplink_xdp_bpf *uplink_xdp;
 	struct uplink_egress_bpf *uplink_egress;
+	struct bridge_port_bpf *bridge_port;
 	int map_fd[DP_MAP__COUNT];
 	int ncpus;
 	/* Bumped by every call that writes the policy maps (callers hold
@@ -77,6 +78,7 @@ int dp_prog_fd_wg_ingress(const struct dataplane *dp);
 int dp_prog_fd_wg_egress(const struct dataplane *dp);
 int dp_prog_fd_uplink_xdp(const struct dataplane *dp);
 int dp_prog_fd_uplink_egress(const struct dataplane *dp);
+int dp_prog_fd_bridge_port(const struct dataplane *dp);
 
 /* The addresses translations use; masquerade on or off. */
 int dp_write_settings(struct dataplane *dp, const struct cg_settings *set);
@@ -107,8 +109,20 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol);
  * judged again; no other identity's). */
 int dp_sync_rules(struct dataplane *dp, const struct policy *pol);
 
-/* After a forward change: rewrite the forward and allow_from maps. */
+/* After a forward change: rewrite the forward and allow_from maps, and
+ * the bridge's allowed sources. */
 int dp_sync_forwards(struct dataplane *dp, const struct policy *pol);
+
+/* The ports of the bridge, by ifindex. */
+#define DP_MAX_PORTS 256
+struct dp_ports {
+	int ifindex[DP_MAX_PORTS];
+	size_t n;
+};
+
+/* Forget the bridge bindings (cg_bridge_bind) of ports not in ports:
+ * how many, or -errno. */
+int dp_bridge_unbind_gone(struct dataplane *dp, const struct dp_ports *ports);
 
 /* Delete expired conntrack and NAT entries (a NAT pair only when both
  * halves expired); returns how many. */

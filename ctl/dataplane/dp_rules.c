@@ -110,21 +110,19 @@ int dp_sync_rules(struct dataplane *dp, const struct policy *pol)
 	for (i = 0; !ret && narrowed.n && i < pol->n_cells; i++)
 		if (class_in(&narrowed, pol->cells[i].value.rule_class))
 			ret = dp_identity_write_at(dp, dp->map_fd[DP_MAP_CELLS],
-						&pol->cells[i].key,
-						&pol->cells[i].value);
+						   &pol->cells[i].key,
+						   &pol->cells[i].value);
 	/* The IPv6 entries carry the epochs just written (cg_epochs). */
 	for (i = 0; !ret && narrowed.n && i < pol->n_peers6; i++)
 		if (class_in(&narrowed, pol->peers6[i].value.rule_class))
-			ret = dp_identity6_mirror_at(dp,
-						     dp->map_fd[DP_MAP_PEERS6],
-						     &pol->peers6[i].key,
-						     &pol->peers6[i].value);
+			ret = dp_identity6_mirror_at(
+				dp, dp->map_fd[DP_MAP_PEERS6],
+				&pol->peers6[i].key, &pol->peers6[i].value);
 	for (i = 0; !ret && narrowed.n && i < pol->n_cells6; i++)
 		if (class_in(&narrowed, pol->cells6[i].value.rule_class))
-			ret = dp_identity6_mirror_at(dp,
-						     dp->map_fd[DP_MAP_CELLS6],
-						     &pol->cells6[i].key,
-						     &pol->cells6[i].value);
+			ret = dp_identity6_mirror_at(
+				dp, dp->map_fd[DP_MAP_CELLS6],
+				&pol->cells6[i].key, &pol->cells6[i].value);
 	free(narrowed.v);
 	return ret;
 }
@@ -149,4 +147,3 @@ bool dp_rules_in_sync(struct dataplane *dp, const struct policy *pol)
 	}
 	return count == pol->n_rules;
 }
-

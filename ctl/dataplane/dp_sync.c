@@ -550,6 +550,79 @@ static int write_services(struct dataplane *dp, const struct policy *pol)
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
 }
 
+/* A binding stays while its address is an allowed source. */
+static bool bound_still_allowed(const void *key, const void *value,
+				const void *ctx)
+{
+	const struct policy *pol = ctx;
+	size_t i;
+
+	(void)value;
+	for (i = 0; i < pol->n_bridge_src; i++)
+		if (!memcmp(pol->bridge_src[i].key.addr, key, 4))
+			return true;
+	return false;
+}
+
+/* The bridge's sources and prefixes; bindings of addresses no longer
+ * allowed are forgotten (a later service there binds afresh). */
+static int sync_bridge(struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set src = ENTRY_SET(pol->bridge_src, pol->n_bridge_src,
+					 struct policy_bridge_src);
+	struct entry_set nets = ENTRY_SET(pol->bridge_nets, pol->n_bridge_nets,
+					  struct policy_bridge_net);
+	struct map_sweep sw = { .fd = dp->map_fd[DP_MAP_BRIDGE_BIND],
+				.key_size = sizeof(struct cg_addr_key),
+				.pick = bound_still_allowed,
+				.ctx = pol,
+				.pick_keeps = true };
+	int ret = write_set(dp->map_fd[DP_MAP_BRIDGE_SRC], &src);
+
+	if (!ret)
+		ret = write_set(dp->map_fd[DP_MAP_BRIDGE_NETS], &nets);
+	if (!ret)
+		ret = map_sweep(&sw) < 0 ? -EIO : 0;
+	return ret;
+}
+
+static bool bridge_in_sync(const struct dataplane *dp, const struct policy *pol)
+{
+	struct entry_set src = ENTRY_SET(pol->bridge_src, pol->n_bridge_src,
+					 struct policy_bridge_src);
+	struct entry_set nets = ENTRY_SET(pol->bridge_nets, pol->n_bridge_nets,
+					  struct policy_bridge_net);
+
+	return map_is(dp->map_fd[DP_MAP_BRIDGE_SRC], &src) &&
+	       map_is(dp->map_fd[DP_MAP_BRIDGE_NETS], &nets);
+}
+
+/* A port's bindings go with it: the container's next veth (a new
+ * ifindex) claims its addresses again. */
+static bool bound_to_a_port(const void *key, const void *value, const void *ctx)
+{
+	const struct dp_ports *ports = ctx;
+	uint32_t ifindex = *(const uint32_t *)value;
+	size_t i;
+
+	(void)key;
+	for (i = 0; i < ports->n; i++)
+		if ((uint32_t)ports->ifindex[i] == ifindex)
+			return true;
+	return false;
+}
+
+int dp_bridge_unbind_gone(struct dataplane *dp, const struct dp_ports *ports)
+{
+	struct map_sweep sw = { .fd = dp->map_fd[DP_MAP_BRIDGE_BIND],
+				.key_size = sizeof(struct cg_addr_key),
+				.pick = bound_to_a_port,
+				.ctx = ports,
+				.pick_keeps = true };
+
+	return map_sweep(&sw);
+}
+
 int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
 {
 	struct entry_set fwd = ENTRY_SET(pol->forwards, pol->n_forwards,
@@ -560,7 +633,9 @@ int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
 	int ret = write_set(dp->map_fd[DP_MAP_FWD_ALLOW], &allow);
 
 	dp->writes++;
-	return ret ? ret : write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
+	if (!ret)
+		ret = write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
+	return ret ? ret : sync_bridge(dp, pol);
 }
 
 int dp_sync(struct dataplane *dp, const struct policy *pol)
@@ -603,6 +678,8 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 	int ret = write_services(dp, pol);
 
 	dp->writes++;
+	if (!ret)
+		ret = sync_bridge(dp, pol);
 	/* Which flows a service change affects is not worth computing:
 	 * re-judging every flow once is cheap and always right. */
 	for (i = 0; !ret && i < pol->n_peers; i++)
@@ -685,7 +762,7 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
 	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
 	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
-	       dp_rules_in_sync(dp, pol) &&
+	       dp_rules_in_sync(dp, pol) && bridge_in_sync(dp, pol) &&
 	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
 	       map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) &&
 	       identities_are(dp, &peers) && identities_are(dp, &cells) &&

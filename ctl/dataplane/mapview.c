@@ -317,6 +317,37 @@ static void local_nets_rows(const struct mapview_ctx *ctx, const void *key,
 	put_str(row, "kind", net_kind_name(v->kind));
 }
 
+static void bridge_src_rows(const struct mapview_ctx *ctx, const void *key,
+			    const void *value, json_object *rows)
+{
+	const struct cg_bridge_src *v = value;
+	json_object *row = new_row(rows);
+
+	(void)ctx;
+	put_addr(row, "address", key);
+	put_str(row, "kind", bridge_src_kind_name(v->kind));
+}
+
+static void bridge_bind_rows(const struct mapview_ctx *ctx, const void *key,
+			     const void *value, json_object *rows)
+{
+	json_object *row = new_row(rows);
+
+	(void)ctx;
+	put_addr(row, "address", key);
+	put_int(row, "port", *(const uint32_t *)value);
+}
+
+static void bridge_nets_rows(const struct mapview_ctx *ctx, const void *key,
+			     const void *value, json_object *rows)
+{
+	const struct cg_lpm_key *k = key;
+
+	(void)ctx;
+	(void)value;
+	put_prefix(new_row(rows), "network", k->addr, k->prefixlen);
+}
+
 static void services_rows(const struct mapview_ctx *ctx, const void *key,
 			  const void *value, json_object *rows)
 {
@@ -730,6 +761,12 @@ const struct mapview mapviews[] = {
 	{ "settings6", DP_MAP_SETTINGS6,
 	  COLUMNS("wg_address", "uplink_address", "prefix"), settings6_rows,
 	  "the cell's IPv6 addresses (:: when IPv4-only)" },
+	{ "bridge_src", DP_MAP_BRIDGE_SRC, COLUMNS("address", "kind"),
+	  bridge_src_rows, "addresses hosts on the bridge may send from" },
+	{ "bridge_bind", DP_MAP_BRIDGE_BIND, COLUMNS("address", "port"),
+	  bridge_bind_rows, "the bridge port (ifindex) owning each address" },
+	{ "bridge_nets", DP_MAP_BRIDGE_NETS, COLUMNS("network"),
+	  bridge_nets_rows, "bridge.allowed_sources prefixes (any port)" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -47,6 +47,9 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_LOCAL_NETS6] = "cg_local_nets6",
 	[DP_MAP_SERVICES6] = "cg_services6",
 	[DP_MAP_SETTINGS6] = "cg_settings6",
+	[DP_MAP_BRIDGE_SRC] = "cg_bridge_src",
+	[DP_MAP_BRIDGE_BIND] = "cg_bridge_bind",
+	[DP_MAP_BRIDGE_NETS] = "cg_bridge_nets",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -165,17 +165,72 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 			     cfg->wireguard.private_key_file, err);
 }
 
+/* One entry of bridge.allowed_sources: "a.b.c.d" (a /32) or a CIDR. */
+static bool parse_source(json_object *v, struct cg_cidr *c, const char *field,
+			 struct cg_error *err)
+{
+	const char *s = json_object_is_type(v, json_type_string) ?
+				json_object_get_string(v) :
+				NULL;
+
+	if (s && parse_ipv4(s, &c->addr)) {
+		c->prefix = 32;
+		return true;
+	}
+	if (s && parse_cidr(s, &c->addr, &c->prefix, false))
+		return true;
+	cg_error_set(err, 400, field,
+		     "'%s' must be an IPv4 address or a network like "
+		     "172.20.0.64/28",
+		     field);
+	return false;
+}
+
+static bool parse_allowed_sources(json_object *br, struct cg_config *cfg,
+				  struct cg_error *err)
+{
+	json_object *arr = NULL;
+	size_t i, n;
+	char field[64];
+
+	if (!jx_member(br, "allowed_sources", json_type_array, false, "bridge",
+		       &arr, err))
+		return false;
+	n = arr ? json_object_array_length(arr) : 0;
+	if (n > CG_MAX_BRIDGE_SOURCES) {
+		cg_error_set(err, 400, "bridge.allowed_sources",
+			     "at most %d bridge.allowed_sources",
+			     CG_MAX_BRIDGE_SOURCES);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(field, sizeof(field), "bridge.allowed_sources[%zu]",
+			 i);
+		if (!parse_source(json_object_array_get_idx(arr, i),
+				  &cfg->bridge.allowed_sources[i], field, err))
+			return false;
+	}
+	cfg->bridge.n_allowed_sources = (unsigned int)n;
+	return true;
+}
+
 static bool parse_bridge(json_object *br, struct cg_config *cfg,
 			 struct cg_error *err)
 {
-	static const char *const fields[] = { "interface", "subnet", NULL };
+	static const char *const fields[] = { "interface", "subnet",
+					      "anti_spoofing",
+					      "allowed_sources", NULL };
 	char subnet[32] = "";
 
+	cfg->bridge.anti_spoofing = true;
 	if (!jx_only_fields(br, fields, "bridge", err) ||
 	    !ifname_field(br, "interface", true, "bridge",
 			  cfg->bridge.interface, err) ||
 	    !jx_string(br, "subnet", false, "bridge", subnet, sizeof(subnet),
-		       err))
+		       err) ||
+	    !jx_bool(br, "anti_spoofing", false, "bridge",
+		     &cfg->bridge.anti_spoofing, err) ||
+	    !parse_allowed_sources(br, cfg, err))
 		return false;
 	if (!subnet[0])
 		return true;
@@ -291,6 +346,27 @@ static bool parse_sync(json_object *sync, struct cg_config *cfg,
 	}
 	cfg->sync.port = (uint16_t)port;
 	cfg->sync.pairing_port = (uint16_t)pairing;
+	return true;
+}
+
+/* "state": what a start does when the newest state does not validate. */
+static bool parse_state_opts(json_object *so, struct cg_config *cfg,
+			     struct cg_error *err)
+{
+	static const char *const fields[] = { "on_corrupt", NULL };
+	char mode[16] = "fallback";
+
+	if (!jx_only_fields(so, fields, "state", err) ||
+	    !jx_string(so, "on_corrupt", false, "state", mode, sizeof(mode),
+		       err))
+		return false;
+	if (strcmp(mode, "fallback") && strcmp(mode, "refuse")) {
+		cg_error_set(err, 400, "state.on_corrupt",
+			     "'state.on_corrupt' must be \"fallback\" or "
+			     "\"refuse\"");
+		return false;
+	}
+	cfg->state.refuse_corrupt = !strcmp(mode, "refuse");
 	return true;
 }
 
@@ -540,10 +616,11 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		"uplink",    "api",	  "state_dir",	    "bpffs",
 		"limits",    "log_level", "local_networks", "dns_ip",
 		"nat",	     "sync",	  "metrics",	    "dataplane",
-		"join",	     "peer_api",  "dns_ip6",	    NULL
+		"state",     "join",	  "peer_api",	    "dns_ip6",
+		NULL
 	};
 	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
-	json_object *dp;
+	json_object *dp, *stobj;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -563,6 +640,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "metrics", json_type_object, false, "", &metrics,
 		       err) ||
 	    !jx_member(root, "dataplane", json_type_object, false, "", &dp,
+		       err) ||
+	    !jx_member(root, "state", json_type_object, false, "", &stobj,
 		       err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
@@ -594,6 +673,7 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (sync && !parse_sync(sync, cfg, err)) ||
 	    (metrics && !parse_metrics(metrics, cfg, err)) ||
 	    (dp && !parse_dataplane(dp, cfg, err)) ||
+	    (stobj && !parse_state_opts(stobj, cfg, err)) ||
 	    !parse_peer_listeners(root, cfg, err) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;

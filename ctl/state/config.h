@@ -16,6 +16,8 @@
 
 #define CG_DEFAULT_CONFIG "/etc/cellgate/cellgate.json"
 #define CG_MAX_LOCAL_NETS 16
+/* bridge.allowed_sources entries (cg_bridge_nets holds 64 prefixes). */
+#define CG_MAX_BRIDGE_SOURCES 64
 
 struct cg_cidr {
 	struct in_addr addr; /* network order */
@@ -51,6 +53,14 @@ struct cg_config {
 		/* Read from the interface at start (global scope), if any. */
 		bool has_subnet6;
 		struct cg_cidr6 subnet6;
+		/* "anti_spoofing" (default true): a program on each port
+		 * drops what a host sends from another's address. */
+		bool anti_spoofing;
+		/* "allowed_sources": addresses (bound to the first port
+		 * that uses one) and prefixes (any port) hosts may send
+		 * from, beyond the services and forwards they back. */
+		struct cg_cidr allowed_sources[CG_MAX_BRIDGE_SOURCES];
+		unsigned int n_allowed_sources;
 	} bridge;
 
 	struct {
@@ -135,6 +145,12 @@ struct cg_config {
 	struct {
 		bool leave_foreign;
 	} dataplane;
+
+	/* "state.on_corrupt": "fallback" (default) starts from the newest
+	 * generation that validates, saying so; "refuse" does not start. */
+	struct {
+		bool refuse_corrupt;
+	} state;
 
 	char log_level[8]; /* error, warn, info, debug */
 

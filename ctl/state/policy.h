@@ -76,6 +76,18 @@ struct policy_net6 {
 	struct cg_local_net value;
 };
 
+/* An address hosts on the bridge may send from (cg_bridge_src). */
+struct policy_bridge_src {
+	struct cg_addr_key key;
+	struct cg_bridge_src value;
+};
+
+/* A bridge.allowed_sources prefix (cg_bridge_nets). */
+struct policy_bridge_net {
+	struct cg_lpm_key key;
+	__u8 value;
+};
+
 struct policy {
 	struct policy_peer *peers;
 	size_t n_peers;
@@ -103,6 +115,13 @@ struct policy {
 	size_t n_services6;
 	struct policy_cell6 *cells6; /* linked cells with a subnet6 */
 	size_t n_cells6;
+	/* Bridge anti-spoofing: service endpoints and backends, forward
+	 * targets, the operator's addresses; its prefixes. Both empty when
+	 * bridge.anti_spoofing is off. */
+	struct policy_bridge_src *bridge_src;
+	size_t n_bridge_src;
+	struct policy_bridge_net bridge_nets[CG_MAX_BRIDGE_SOURCES];
+	size_t n_bridge_nets;
 };
 
 /* The identity entry of one linked cell: its inbound permissions, and
@@ -181,8 +200,9 @@ bool policy_forward_snat(const struct cg_config *cfg,
 /* Compile everything. 0 or -ENOMEM. */
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		   struct policy *out);
-/* Only the forwards and their allow lists (what dp_sync_forwards
- * writes): O(forwards), whatever the number of peers. */
+/* Only the forwards and their allow lists, and the bridge's sources
+ * (what dp_sync_forwards writes): O(forwards + services), whatever the
+ * number of peers. */
 int policy_compile_forwards(const struct cg_state *st,
 			    const struct cg_config *cfg, struct policy *out);
 void policy_free(struct policy *pol);

@@ -287,7 +287,40 @@ struct cg_journal_pos {
 	size_t len; /* bytes of gen's file up to its last whole line */
 	size_t torn; /* bytes after it (left out) */
 	size_t lines; /* operations replayed, all files */
+	/* Replay at most this many lines (0: all): a fallback stops before
+	 * a line that does not apply (state_recover.c). */
+	size_t max_lines;
 };
+
+/* Previous generations kept beside the newest (snapshot
+ * state.json.snap.<G> and the journal files from G on), to fall back
+ * to when the newest does not validate. */
+#define STATE_KEEP_GENERATIONS 3
+
+/* How the state was loaded: the newest generation, or an older one
+ * because the newest did not validate (state_load_recover). */
+struct state_recovery {
+	bool fell_back;
+	uint64_t generation; /* the snapshot started from continues in it */
+	char started_from[64]; /* "state.json" or "state.json.snap.<G>" */
+	char refused[STATE_KEEP_GENERATIONS + 1][320]; /* file: error */
+	unsigned int n_refused;
+	char lost[400]; /* what was left out, "" when nothing */
+	int64_t lost_after; /* unix time: changes after it lost (0: none) */
+};
+/* Load the newest generation that validates: the snapshot, else the
+ * previous ones; journal lines after one that does not apply are left
+ * out (and said so in rec). What was refused is renamed "<file>.refused"
+ * (kept for a person to look at). 0 with rec->fell_back when it fell
+ * back; the newest's error when nothing validates. */
+int state_load_recover(struct cg_state *st, const char *path,
+		       struct cg_journal_pos *pos, struct state_recovery *rec,
+		       struct cg_error *err);
+/* `cellgate state check`: validate path (and its journal) strictly, and
+ * list the kept generations; prints text or JSON; the exit code. */
+int state_check_main(const struct cg_config *cfg, const char *path, bool json);
+/* The file name of generation gen's kept snapshot. */
+int state_snap_path(char *buf, size_t size, const char *path, uint64_t gen);
 int state_load(struct cg_state *st, const char *path, struct cg_error *err);
 int state_load_journaled(struct cg_state *st, const char *path,
 			 struct cg_journal_pos *pos, struct cg_error *err);

@@ -326,7 +326,7 @@ static int replay_file(struct cg_state *st, const char *path,
 	while (off < len) {
 		char *nl = memchr(buf + off, '\n', len - off);
 
-		if (!nl)
+		if (!nl || (pos->max_lines && pos->lines >= pos->max_lines))
 			break;
 		lineno++;
 		if (!replay_line(st, buf + off, (size_t)(nl - buf) - off,
@@ -358,7 +358,8 @@ int state_journal_replay(struct cg_state *st, const char *path,
 		ret = journal_path(file, sizeof(file), path, gen);
 		if (ret)
 			return ret;
-		if (access(file, F_OK))
+		if (access(file, F_OK) ||
+		    (pos->max_lines && pos->lines >= pos->max_lines))
 			return 0;
 		pos->gen = gen;
 		ret = replay_file(st, file, pos, err);
@@ -423,20 +424,35 @@ static int open_gen(struct cg_journal *j, uint64_t gen, size_t len)
 	return 0;
 }
 
-/* Files of generations before keep (an older snapshot's). */
-static void remove_before(struct cg_journal *j, uint64_t from, uint64_t keep)
+int state_snap_path(char *buf, size_t size, const char *path, uint64_t gen)
 {
-	char file[PATH_MAX];
-	uint64_t g;
-
-	for (g = from; g < keep; g++)
-		if (!journal_path(file, sizeof(file), j->state_path, g))
-			unlink(file);
+	return path_fmt(buf, size, "%s.snap.%llu", path,
+			(unsigned long long)gen);
 }
 
-/* What a previous life left: every "<state>.journal.<N>" with N below
- * the snapshot's generation. */
-static void remove_stale(struct cg_journal *j, uint64_t keep)
+/* The oldest generation kept when the newest is gen. */
+static uint64_t keep_from(uint64_t gen)
+{
+	return gen > STATE_KEEP_GENERATIONS ? gen - STATE_KEEP_GENERATIONS : 0;
+}
+
+/* Before a new snapshot replaces it: the current one stays as
+ * "<state>.snap.<its generation>" (a hard link: no copy, and the rename
+ * that follows leaves it whole). */
+static void keep_previous(struct cg_journal *j)
+{
+	char snap[PATH_MAX];
+
+	if (state_snap_path(snap, sizeof(snap), j->state_path, j->oldest))
+		return;
+	unlink(snap);
+	if (link(j->state_path, snap) && errno != ENOENT)
+		log_warn("state: cannot keep %s: %s", snap, strerror(errno));
+}
+
+/* Every "<state>.<kind>.<N>" with N below keep. */
+static void remove_stale_kind(struct cg_journal *j, const char *kind,
+			      uint64_t keep)
 {
 	char dir[PATH_MAX], prefix[PATH_MAX], file[PATH_MAX];
 	const char *base = strrchr(j->state_path, '/');
@@ -444,7 +460,7 @@ static void remove_stale(struct cg_journal *j, uint64_t keep)
 	DIR *dh;
 
 	base = base ? base + 1 : j->state_path;
-	if (snprintf(prefix, sizeof(prefix), "%s.journal.", base) >=
+	if (snprintf(prefix, sizeof(prefix), "%s.%s.", base, kind) >=
 	    (int)sizeof(prefix))
 		return;
 	dir_of(j->state_path, dir, sizeof(dir));
@@ -465,6 +481,14 @@ static void remove_stale(struct cg_journal *j, uint64_t keep)
 			unlink(file);
 	}
 	closedir(dh);
+}
+
+/* Generations older than the STATE_KEEP_GENERATIONS before gen: their
+ * snapshots and journal files. */
+static void remove_stale(struct cg_journal *j, uint64_t gen)
+{
+	remove_stale_kind(j, "journal", keep_from(gen));
+	remove_stale_kind(j, "snap", keep_from(gen));
 }
 
 int journal_open(struct cg_journal *j, const char *state_path,
@@ -560,11 +584,12 @@ static int write_snapshot(struct cg_journal *j, const struct cg_state *st,
 	if (!s)
 		return -ENOMEM;
 	len = strlen(s);
+	keep_previous(j);
 	ret = write_file_atomic(j->state_path, s, len, 0600);
 	free(s);
 	if (ret)
 		return ret;
-	remove_before(j, j->oldest, gen);
+	remove_stale(j, gen);
 	j->oldest = gen;
 	j->snapshot_bytes = len;
 	return 0;

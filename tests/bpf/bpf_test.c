@@ -14,7 +14,9 @@
  * Output: "ok N - name" or "not ok N - name: what: expected X got Y",
  * then a summary. Exit 0, 1 on any failure, 77 when it cannot run here.
  */
+#define _GNU_SOURCE /* unshare, for bridge_cases.h */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -673,6 +675,7 @@ static void run_case(struct suite *s, const struct bpf_case *tc)
 #include "nat_cases.h"
 #include "observe_cases.h"
 #include "v6_cases.h"
+#include "bridge_cases.h"
 
 /* ---- main ---------------------------------------------------------------- */
 
@@ -762,6 +765,7 @@ static void run_all(struct suite *s)
 	run_observe_cases(s);
 	run_nat_cases(s);
 	run_v6_cases(s);
+	run_bridge_cases(s); /* last: enters a network namespace */
 }
 
 int main(void)

@@ -459,8 +459,11 @@ check "restart: the generated key is still in the config" \
 stop_controller $CELL
 cp "$STATE" "$WORK/state.good"
 printf '{"version":1,"services":[' >"$STATE"
+# The default falls back to a kept generation (test_state_fallback.sh);
+# "refuse" keeps the cell down until a person repairs the file.
+sed -i 's|^  "state_dir"|  "state": {"on_corrupt": "refuse"},\n  "state_dir"|' "$WORK/$CELL/cellgate.json"
 start_controller $CELL 2>/dev/null
-check "a corrupt state file stops the start" sh -c "! kill -0 \$(cat $WORK/$CELL/cellgate.pid 2>/dev/null) 2>/dev/null"
+check "a corrupt state file stops the start (state.on_corrupt refuse)" sh -c "! kill -0 \$(cat $WORK/$CELL/cellgate.pid 2>/dev/null) 2>/dev/null"
 check "with a clear message naming the file" grep -q "state $STATE is not usable" "$WORK/$CELL/cellgate.log"
 check "and the file is left as it was" test "$(cat "$STATE")" = '{"version":1,"services":['
 check "filtering went on meanwhile: phone -> calendar" \

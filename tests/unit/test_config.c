@@ -370,6 +370,39 @@ START_TEST(test_dataplane_foreign_programs)
 }
 END_TEST
 
+START_TEST(test_bridge_allowed_sources)
+{
+	ck_assert_int_eq(parse("{\"cell_name\": \"c\", \"domain\": \"c.cell\", "
+			       "\"wireguard\": {\"address\": \"10.0.0.1/24\"}, "
+			       "\"bridge\": {\"interface\": \"br0\"}}"),
+			 0);
+	ck_assert(cfg.bridge.anti_spoofing); /* default: on */
+	ck_assert_uint_eq(cfg.bridge.n_allowed_sources, 0);
+	ck_assert_int_eq(parse("{\"cell_name\": \"c\", \"domain\": \"c.cell\", "
+			       "\"wireguard\": {\"address\": \"10.0.0.1/24\"}, "
+			       "\"bridge\": {\"interface\": \"br0\", "
+			       "\"anti_spoofing\": false, \"allowed_sources\": "
+			       "[\"172.20.0.50\", \"172.20.0.64/28\"]}}"),
+			 0);
+	ck_assert(!cfg.bridge.anti_spoofing);
+	ck_assert_uint_eq(cfg.bridge.n_allowed_sources, 2);
+	ck_assert_uint_eq(cfg.bridge.allowed_sources[0].prefix, 32);
+	ck_assert_uint_eq(cfg.bridge.allowed_sources[1].prefix, 28);
+	reject_with("bridge",
+		    "{\"interface\":\"br0\",\"allowed_sources\":[\"x\"]}",
+		    "bridge.allowed_sources[0]");
+	reject_with("bridge",
+		    "{\"interface\":\"br0\",\"allowed_sources\":"
+		    "[\"1.2.3.4\",\"172.20.0.65/28\"]}",
+		    "bridge.allowed_sources[1]");
+	reject_with("bridge",
+		    "{\"interface\":\"br0\",\"allowed_sources\":\"1.2.3.4\"}",
+		    "bridge.allowed_sources");
+	reject_with("bridge", "{\"interface\":\"br0\",\"anti_spoofing\":1}",
+		    "bridge.anti_spoofing");
+}
+END_TEST
+
 START_TEST(test_bad_endpoint)
 {
 	reject_with("wireguard.endpoint", "\"198.51.100.7\"",
@@ -649,6 +682,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_limits);
 	tcase_add_test(bad, test_metrics_per_peer_limit);
 	tcase_add_test(bad, test_dataplane_foreign_programs);
+	tcase_add_test(bad, test_bridge_allowed_sources);
 	suite_add_tcase(s, ok);
 	suite_add_tcase(s, bad);
 	return s;

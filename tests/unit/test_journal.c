@@ -311,9 +311,10 @@ START_TEST(test_journal_replays_after_snapshot)
 	/* No snapshot was written: the journal alone holds them. */
 	ck_assert_int_ne(stat(path, &sb), 0);
 	assert_reloads(&st);
-	/* A snapshot starts generation 1; the journal goes on after it. */
+	/* A snapshot starts generation 1; the journal goes on after it
+	 * (generation 0's file is kept: a previous generation). */
 	ck_assert_int_eq(journal_snapshot(&j, &st), 0);
-	ck_assert_int_eq(tu_count_entries(dir, "state.json.journal."), 1);
+	ck_assert_int_eq(tu_count_entries(dir, "state.json.journal."), 2);
 	OP(&j, &st, del_peer(&st, 7));
 	OP(&j, &st, add_peer(&st, 99, NULL));
 	assert_reloads(&st);
@@ -514,8 +515,67 @@ START_TEST(test_journal_compaction_by_generation)
 	text = read_file(path, 1 << 24, &len);
 	ck_assert_ptr_nonnull(strstr(text, "\"journal\":"));
 	free(text);
-	ck_assert_int_le(tu_count_entries(dir, "state.json.journal."), 2);
+	/* Older files are gone but for the kept generations. */
+	ck_assert_int_le(tu_count_entries(dir, "state.json.journal."),
+			 2 + STATE_KEEP_GENERATIONS);
+	ck_assert_int_le(tu_count_entries(dir, "state.json.snap."),
+			 STATE_KEEP_GENERATIONS);
+	ck_assert_int_ge(tu_count_entries(dir, "state.json.snap."), 1);
 	assert_reloads(&st);
+	state_free(&st);
+}
+END_TEST
+
+/* A corrupt snapshot: the previous one and the journal after it give the
+ * same state back; a garbled journal line keeps the lines before it. */
+START_TEST(test_journal_fallback)
+{
+	struct cg_journal j;
+	struct cg_journal_pos pos;
+	struct state_recovery rec;
+	struct cg_error err = { 0 };
+	struct cg_state st, back;
+	char *a, *b, jpath[PATH_MAX + 32];
+	unsigned int i;
+
+	setenv("CELLGATE_JOURNAL_MAX_BYTES", "2000", 1);
+	open_journal(&j, &st);
+	for (i = 1; i <= 40; i++) {
+		OP(&j, &st, add_peer(&st, i, NULL));
+		journal_maybe_compact(&j, &st);
+	}
+	journal_close(&j);
+	unsetenv("CELLGATE_JOURNAL_MAX_BYTES");
+	ck_assert_int_eq(write_file_atomic(path, "{\"version\":", 12, 0600), 0);
+	state_init(&back, &cfg);
+	ck_assert_msg(state_load_recover(&back, path, &pos, &rec, &err) == 0,
+		      "%s", err.msg);
+	ck_assert(rec.fell_back);
+	ck_assert_uint_eq(rec.n_refused, 1);
+	ck_assert_ptr_nonnull(strstr(rec.refused[0], "state.json: "));
+	ck_assert_ptr_nonnull(strstr(rec.started_from, "state.json.snap."));
+	a = state_to_string(&st);
+	b = state_to_string(&back);
+	ck_assert_str_eq(a, b); /* nothing journaled lost */
+	free(a);
+	free(b);
+	ck_assert_int_eq(tu_count_entries(dir, "state.json.refused"), 1);
+	state_free(&back);
+
+	/* Refused and set aside: the next load is on the same snapshot;
+	 * now garble the last journal file's first line. */
+	snprintf(jpath, sizeof(jpath), "%s.journal.%llu", path,
+		 (unsigned long long)pos.gen);
+	ck_assert_int_eq(write_file_atomic(jpath, "{\"seq\":x}\n", 10, 0600),
+			 0);
+	state_init(&back, &cfg);
+	ck_assert_msg(state_load_recover(&back, path, &pos, &rec, &err) == 0,
+		      "%s", err.msg);
+	ck_assert(rec.fell_back);
+	ck_assert_ptr_nonnull(strstr(rec.lost, "line 1"));
+	ck_assert_uint_lt(back.n_peers, 40);
+	ck_assert_int_ne(access(jpath, F_OK), 0); /* set aside */
+	state_free(&back);
 	state_free(&st);
 }
 END_TEST
@@ -536,6 +596,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(t, test_journal_torn_tail_left_out);
 	tcase_add_test(t, test_journal_corrupt_line_refused);
 	tcase_add_test(t, test_journal_compaction_by_generation);
+	tcase_add_test(t, test_journal_fallback);
 	suite_add_tcase(s, t);
 	return s;
 }

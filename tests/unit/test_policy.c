@@ -357,6 +357,50 @@ START_TEST(test_nets_example)
 }
 END_TEST
 
+/* The bridge's allowed sources: service endpoints and dnat backends,
+ * forward targets, the operator's /32s; prefixes apart. */
+START_TEST(test_bridge_sources)
+{
+	size_t i;
+
+	tu_config(&cfg, "{\"cell_name\": \"c\", \"domain\": \"c.cell\", "
+			"\"wireguard\": {\"address\": \"10.0.0.1/24\"}, "
+			"\"bridge\": {\"interface\": \"br0\", "
+			"\"allowed_sources\": [\"172.20.0.50\", "
+			"\"172.20.0.64/28\", \"172.20.0.21\"]}}");
+	services();
+	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
+	/* .21 .22 .23 .24 from services (.21 once), .50 from the config. */
+	ck_assert_uint_eq(pol.n_bridge_src, 5);
+	for (i = 0; i < pol.n_bridge_src; i++) {
+		const struct policy_bridge_src *e = &pol.bridge_src[i];
+
+		ck_assert_uint_eq(e->key.addr[0], 172);
+		ck_assert_int_eq(e->value.kind, e->key.addr[3] == 50 ?
+							CG_BRSRC_OPERATOR :
+							CG_BRSRC_SERVICE);
+	}
+	ck_assert_uint_eq(pol.n_bridge_nets, 1);
+	ck_assert_uint_eq(pol.bridge_nets[0].key.prefixlen, 28);
+	ck_assert_uint_eq(pol.bridge_nets[0].key.addr[3], 64);
+
+	/* A backend in the WireGuard subnet (a peer) is no bridge host: a
+	 * bridge host must not be able to send as it. */
+	policy_free(&pol);
+	put_svc("onpeer", "{\"endpoints\": [{\"ip\": \"10.0.0.9\", "
+			  "\"proto\": \"tcp\", \"port\": 22}]}");
+	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
+	ck_assert_uint_eq(pol.n_bridge_src, 5);
+
+	/* Off: nothing to enforce. */
+	policy_free(&pol);
+	cfg.bridge.anti_spoofing = false;
+	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
+	ck_assert_uint_eq(pol.n_bridge_src, 0);
+	ck_assert_uint_eq(pol.n_bridge_nets, 0);
+}
+END_TEST
+
 START_TEST(test_nets_bridge_and_local)
 {
 	tu_config(&cfg, "{\"cell_name\": \"c\", \"domain\": \"c.cell\", "
@@ -444,6 +488,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_service_ids_in_bitmaps);
 	tcase_add_test(tc, test_nets_example);
 	tcase_add_test(tc, test_nets_bridge_and_local);
+	tcase_add_test(tc, test_bridge_sources);
 	tcase_add_test(tc, test_recompile_after_changes);
 	suite_add_tcase(s, tc);
 	return s;
