@@ -57,6 +57,7 @@ enum cg_drop_reason {
 	CG_DROP_FORWARD_DENIED =
 		15, /* forward's allow_from excludes the source */
 	CG_DROP_NAT_CONFLICT = 16, /* the router's own flow on a NAT'd tuple */
+	CG_DROP_FLOW_BUDGET = 17, /* the identity holds its share of flows */
 	CG_DROP__MAX,
 };
 
@@ -225,6 +226,21 @@ struct cg_counters {
 	__u64 tx_packets;
 	__u64 tx_bytes;
 	__u64 drops[CG_DROP__MAX]; /* indexed by enum cg_drop_reason */
+};
+
+/* A peer's or cell's share of the conntrack tables (cg_budget, by identity
+ * id; lib/budget.h). The programs add to created (atomically) for each
+ * flow the identity opens; the controller's garbage collection, the only
+ * writer of released, sets it to created - (the identity's live entries)
+ * after each sweep, so created - released (modulo 2^64) is the number of
+ * entries the identity holds, give or take what it opened since the last
+ * sweep. Expiries and LRU evictions, which no program sees, are thus
+ * accounted within one sweep (10 s). Two words, each of one writer: the
+ * controller writes released through a mapping of the array, never over
+ * created. */
+struct cg_flow_budget {
+	__u64 created; /* flows opened by the identity (wg0 ingress) */
+	__u64 released; /* set by the controller's sweep */
 };
 
 /* ---- NAT ----------------------------------------------------------------

@@ -350,6 +350,24 @@ static void counters_rows(const struct mapview_ctx *ctx, const void *key,
 	put_drops(row, &c);
 }
 
+/* The flows an identity holds as of the last sweep, plus those it opened
+ * since (struct cg_flow_budget). */
+static void budget_rows(const struct mapview_ctx *ctx, const void *key,
+			const void *value, json_object *rows)
+{
+	uint32_t id = *(const uint32_t *)key;
+	const struct cg_flow_budget *b = value;
+	json_object *row;
+
+	if (!b->created)
+		return;
+	row = new_row(rows);
+	put_identity(ctx, row, "identity", id);
+	put_int(row, "id", id);
+	put_int(row, "flows", (int64_t)(b->created - b->released));
+	put_int(row, "created", (int64_t)b->created);
+}
+
 static void settings_rows(const struct mapview_ctx *ctx, const void *key,
 			  const void *value, json_object *rows)
 {
@@ -602,6 +620,9 @@ const struct mapview mapviews[] = {
 	{ "event_stats", DP_MAP_EVENT_STATS,
 	  COLUMNS("emitted", "rate_limited", "lost"), event_stats_rows,
 	  "what became of the events" },
+	{ "budget", DP_MAP_BUDGET,
+	  COLUMNS("identity", "id", "flows", "created"), budget_rows,
+	  "conntrack entries per identity (its flow budget)" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

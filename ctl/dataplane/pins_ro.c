@@ -41,6 +41,7 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_EVENTS] = "cg_events",
 	[DP_MAP_MONITOR] = "cg_monitor",
 	[DP_MAP_EVENT_STATS] = "cg_event_stats",
+	[DP_MAP_BUDGET] = "cg_budget",
 };
 
 const char *dp_map_name(enum dp_map map)

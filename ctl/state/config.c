@@ -29,6 +29,7 @@ static void config_defaults(struct cg_config *cfg)
 	cfg->limits.conntrack_tcp = 65536;
 	cfg->limits.conntrack_other = 32768;
 	cfg->limits.nat = 65536;
+	cfg->conntrack.per_peer_max = CG_PER_PEER_MAX_AUTO;
 	cfg->nat.masquerade = true;
 	cfg->sync.port = 8471;
 	cfg->sync.pairing_port = 8472;
@@ -330,6 +331,31 @@ static bool parse_dataplane(json_object *dp, struct cg_config *cfg,
 	return true;
 }
 
+/* "conntrack": the per-peer flow budget (lib/budget.h). */
+static bool parse_conntrack(json_object *ct, struct cg_config *cfg,
+			    struct cg_error *err)
+{
+	static const char *const fields[] = { "per_peer_max", NULL };
+	uint64_t max = CG_PER_PEER_MAX_AUTO;
+
+	if (!jx_only_fields(ct, fields, "conntrack", err) ||
+	    !jx_uint(ct, "per_peer_max", false, "conntrack", 0, 1 << 24, &max,
+		     err))
+		return false;
+	cfg->conntrack.per_peer_max = (uint32_t)max;
+	return true;
+}
+
+/* The default budget: 1/16 of the smaller conntrack table, so sixteen
+ * flooding peers at most fill it. */
+static void resolve_budget(struct cg_config *cfg)
+{
+	uint32_t t = cfg->limits.conntrack_tcp, o = cfg->limits.conntrack_other;
+
+	if (cfg->conntrack.per_peer_max == CG_PER_PEER_MAX_AUTO)
+		cfg->conntrack.per_peer_max = (t < o ? t : o) / 16;
+}
+
 static bool parse_limits(json_object *lim, struct cg_config *cfg,
 			 struct cg_error *err)
 {
@@ -451,16 +477,14 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		      struct cg_error *err)
 {
 	static const char *const fields[] = {
-		"cell_name", "domain",	       "wireguard",
-		"bridge",    "uplink",	       "api",
-		"state_dir", "bpffs",	       "limits",
-		"log_level", "local_networks", "dns_ip",
-		"nat",	     "sync",	       "metrics",
-		"dataplane", "join",	       "peer_api",
-		NULL
+		"cell_name", "domain",	  "wireguard",	    "bridge",
+		"uplink",    "api",	  "state_dir",	    "bpffs",
+		"limits",    "log_level", "local_networks", "dns_ip",
+		"nat",	     "sync",	  "metrics",	    "dataplane",
+		"join",	     "peer_api",  "conntrack",	    NULL
 	};
 	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
-	json_object *dp;
+	json_object *dp, *ct;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -480,6 +504,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "metrics", json_type_object, false, "", &metrics,
 		       err) ||
 	    !jx_member(root, "dataplane", json_type_object, false, "", &dp,
+		       err) ||
+	    !jx_member(root, "conntrack", json_type_object, false, "", &ct,
 		       err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
@@ -509,9 +535,11 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (sync && !parse_sync(sync, cfg, err)) ||
 	    (metrics && !parse_metrics(metrics, cfg, err)) ||
 	    (dp && !parse_dataplane(dp, cfg, err)) ||
+	    (ct && !parse_conntrack(ct, cfg, err)) ||
 	    !parse_peer_listeners(root, cfg, err) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
+	resolve_budget(cfg);
 	if (up) {
 		static const char *const up_fields[] = { "interface", NULL };
 
