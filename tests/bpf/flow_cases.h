@@ -505,6 +505,12 @@ static bool flow_budget(struct suite *s, struct check *c)
 		      PASSES("bob")) ||
 	    !budget_query(s, c, 0, PASSES("alice")))
 		return false;
+	c->step = "dp_gc recounts what alice holds";
+	if (!expect_eq(c, "dp_gc deleted", 0,
+		       (uint64_t)dp_gc(&s->dp, monotonic_ns())) ||
+	    !expect_eq(c, "alice's flows", BUDGET_MAX,
+		       dp_budget_held(&s->dp, ident_id("alice"))))
+		return false;
 	c->step = "budget given back by dp_gc";
 	for (i = 0; i < BUDGET_MAX; i++) {
 		struct pkt_desc d = UDP(ALICE, 42000 + i, DNS, 53);
