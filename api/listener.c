@@ -8,7 +8,9 @@
  * known open: libmicrohttpd reports the end of a connection before it
  * closes the descriptor, so a cut never hits a reused descriptor.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -313,6 +315,17 @@ static void report(struct listener *l, uint64_t now)
 	l->log_lines = l->log_dropped = 0;
 }
 
+/* Has the client closed its side? A request not whole by then never
+ * will be. libmicrohttpd notices such a connection only at its deadline
+ * (seconds in CLOSE-WAIT, tests/e2e/test_listeners.sh), so the sweep
+ * closes it. */
+static bool client_gone(const struct slot *s)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
 static void sweep(struct listener *l, uint64_t now)
 {
 	unsigned int i;
@@ -320,6 +333,11 @@ static void sweep(struct listener *l, uint64_t now)
 	for (i = 0; i < LISTENER_CONNECTIONS; i++) {
 		struct slot *s = &l->slots[i];
 
+		if (s->conn && slow(s) && client_gone(s)) {
+			shutdown(s->fd, SHUT_RDWR);
+			s->cut = true; /* the client's doing: not counted */
+			continue;
+		}
 		if (s->conn &&
 		    now - s->start_ns > LISTENER_DEADLINE_S * NS_PER_S &&
 		    slow(s))
