@@ -102,7 +102,7 @@ static __always_inline int from_wg_new(struct __sk_buff *skb,
 
 	r = cg_policy_from_wg(src, &pkt->tuple, &adm);
 	/* Budget after policy: a denied flow costs the peer nothing. */
-	if (r == CG_DROP_NONE && !cg_budget_take(src->id))
+	if (r == CG_DROP_NONE && !cg_budget_take(src))
 		r = CG_DROP_FLOW_BUDGET;
 	if (r == CG_DROP_NONE)
 		r = expose_service(pkt, &to, now);

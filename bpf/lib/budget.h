@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Per-identity flow budgets: a peer (or linked cell) may hold at most
+ * Per-peer flow budgets: a peer may hold at most
  * cg_ct_per_peer_max conntrack entries, so that one peer opening flows
  * by the thousand cannot evict everybody else's entries from the LRU
  * tables (and, behind them, their NAT pairs). Past its budget a peer's
@@ -28,13 +28,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_budget SEC(".maps");
 
-/* May ident open one more flow? Takes it from the budget if so. One
- * inlined array lookup and an atomic add on the new-flow path only. */
-static __always_inline bool cg_budget_take(__u32 ident)
+/* May src open one more flow? Takes it from the budget if so. One
+ * inlined array lookup and an atomic add on the new-flow path only.
+ * Linked cells are not budgeted: one carries the flows of all its
+ * peers, and its own cellgate budgets them. */
+static __always_inline bool cg_budget_take(const struct cg_identity *src)
 {
 	struct cg_flow_budget *b;
+	__u32 ident = src->id;
 
-	if (!cg_ct_per_peer_max)
+	if (!cg_ct_per_peer_max || src->kind != CG_KIND_PEER)
 		return true;
 	b = bpf_map_lookup_elem(&cg_budget, &ident);
 	if (!b)

@@ -87,8 +87,8 @@ struct cg_config {
 		uint32_t nat; /* cg_nat entries: two per translated flow */
 	} limits;
 
-	/* "conntrack.per_peer_max": conntrack entries one peer or linked
-	 * cell may hold (its new flows past that are dropped, flow_budget),
+	/* "conntrack.per_peer_max": conntrack entries one peer (not a
+	 * linked cell: its own cellgate budgets its peers) may hold (its new flows past that are dropped, flow_budget),
 	 * so a flood from one peer cannot evict the others' flows. Default
 	 * 1/16 of the smaller table; 0 turns budgets off. */
 	struct {
