@@ -346,14 +346,17 @@ static bool parse_conntrack(json_object *ct, struct cg_config *cfg,
 	return true;
 }
 
-/* The default budget: 1/16 of the smaller conntrack table, so sixteen
- * flooding peers at most fill it. */
+/* The default budget: 1/8 of both conntrack tables, so one flooding
+ * peer leaves 7/8 to the others, and a busy device is far from it (a
+ * replied UDP flow, each DNS query, lives 120 s: 20 queries a second
+ * hold 2,400 entries). */
 static void resolve_budget(struct cg_config *cfg)
 {
-	uint32_t t = cfg->limits.conntrack_tcp, o = cfg->limits.conntrack_other;
+	uint64_t both = (uint64_t)cfg->limits.conntrack_tcp +
+			cfg->limits.conntrack_other;
 
 	if (cfg->conntrack.per_peer_max == CG_PER_PEER_MAX_AUTO)
-		cfg->conntrack.per_peer_max = (t < o ? t : o) / 16;
+		cfg->conntrack.per_peer_max = (uint32_t)(both / 8);
 }
 
 static bool parse_limits(json_object *lim, struct cg_config *cfg,

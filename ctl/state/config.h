@@ -90,7 +90,7 @@ struct cg_config {
 	/* "conntrack.per_peer_max": conntrack entries one peer (not a
 	 * linked cell: its own cellgate budgets its peers) may hold (its new flows past that are dropped, flow_budget),
 	 * so a flood from one peer cannot evict the others' flows. Default
-	 * 1/16 of the smaller table; 0 turns budgets off. */
+	 * 1/8 of both tables; 0 turns budgets off. */
 	struct {
 		uint32_t per_peer_max;
 	} conntrack;

@@ -589,19 +589,16 @@ START_TEST(test_metrics_per_peer_limit)
 }
 END_TEST
 
-/* conntrack.per_peer_max: 1/16 of the smaller table unless given; 0
+/* conntrack.per_peer_max: 1/8 of both tables unless given; 0
  * turns the flow budget off. */
 START_TEST(test_conntrack_per_peer_max)
 {
 	ck_assert_int_eq(parse(TU_EXAMPLE_CONFIG), 0);
 	ck_assert_uint_eq(
 		cfg.conntrack.per_peer_max,
-		(cfg.limits.conntrack_tcp < cfg.limits.conntrack_other ?
-			 cfg.limits.conntrack_tcp :
-			 cfg.limits.conntrack_other) /
-			16);
+		(cfg.limits.conntrack_tcp + cfg.limits.conntrack_other) / 8);
 	accept_with("limits.conntrack_other", "4096");
-	ck_assert_uint_eq(cfg.conntrack.per_peer_max, 256);
+	ck_assert_uint_eq(cfg.conntrack.per_peer_max, (65536 + 4096) / 8);
 	accept_with("conntrack", "{\"per_peer_max\": 0}");
 	ck_assert_uint_eq(cfg.conntrack.per_peer_max, 0);
 	accept_with("conntrack", "{\"per_peer_max\": 300}");
