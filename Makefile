@@ -97,7 +97,7 @@ FUZZ_QUICK_SECONDS ?= 25
 
 .PHONY: FORCE all deps vmlinux test test-unit test-bpf test-e2e demo demo-down \
 	install clean format format-check help fuzz fuzz-quick bench bench-quick \
-	bench-wg bench-kernels
+	bench-wg bench-kernels soak
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(SAN_OBJS) $(CTL_OBJS)
 
@@ -110,6 +110,7 @@ help:
 	@echo "make test-unit   unit tests (check, ASan/UBSan)"
 	@echo "make test-bpf    BPF_PROG_TEST_RUN tests"
 	@echo "make test-e2e    end-to-end tests in network namespaces"
+	@echo "make soak        the soak test for SOAK_SECONDS ($(SOAK_SECONDS)) s (60 s in make test)"
 	@echo "make test-kernels Debian 12's 6.1 kernel and kernel WireGuard under qemu"
 	@echo "make test-deb    build the .deb, lintian, install and purge it in a throwaway root"
 	@echo "make test-fresh  plain make in a fresh Debian 12 chroot"
@@ -204,6 +205,12 @@ $(BUILD)/tests/foreign_pass.bpf.o: tests/e2e/foreign_pass.bpf.c | $(BUILD)/tests
 test-e2e: $(BUILD)/cellgate $(BUILD)/tests/foreign_pass.bpf.o \
 		$(BUILD)/tests/conn_storm $(BUILD)/layout-probe/cellgate
 	@tests/e2e/run.sh
+
+# tests/e2e/test_soak.sh alone, longer: peers churned, policy flipped,
+# traffic, two controller restarts (test-e2e runs it for 60 s).
+SOAK_SECONDS ?= 600
+soak: $(BUILD)/cellgate
+	@SOAK_SECONDS=$(SOAK_SECONDS) bash tests/e2e/test_soak.sh
 
 # Debian 12's stock kernel (6.1) with kernel WireGuard, booted under qemu
 # (tests/kernels/run.sh): every object verified, the BPF suite, an e2e

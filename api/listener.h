@@ -13,8 +13,9 @@
  *   not reset it (libmicrohttpd's own timeout is an idle timeout). Late
  *   ones are cut by a sweep.
  * - When the listener is nearly full, the oldest connection whose request
- *   has not arrived whole is cut, so a new (well-behaved) client gets a
- *   slot at once instead of waiting behind the attacker.
+ *   has not arrived whole (and is at least LISTENER_GRACE_MS old, with no
+ *   bytes waiting for the daemon to read) is cut, so a new (well-behaved)
+ *   client gets a slot soon instead of waiting behind the attacker.
  * Cut connections are shut down, so libmicrohttpd closes them at once: no
  * socket waits in CLOSE-WAIT for a timeout.
  */
@@ -30,6 +31,7 @@
 #define LISTENER_RESERVE 16 /* kept free by cutting the oldest slow one */
 #define LISTENER_PER_ADDRESS 16 /* connections per client address */
 #define LISTENER_DEADLINE_S 5 /* for a whole request to arrive */
+#define LISTENER_GRACE_MS 1000 /* a new connection is not cut to make room */
 #define LISTENER_IDLE_S 30 /* libmicrohttpd's idle timeout (responses) */
 
 struct listener;

@@ -19,6 +19,7 @@
 #include "lib/counters.h"
 #include "lib/nat.h"
 #include "lib/wg_ingress6.h"
+#include "lib/budget.h"
 
 /* Conntrack here sees the tuple as it came over WireGuard; translations
  * (all of them to the wg address) are applied after it. */
@@ -101,6 +102,9 @@ static __always_inline int from_wg_new(struct __sk_buff *skb,
 		return cg_drop(pkt, src->id, CG_DROP_ICMP_UNRELATED);
 
 	r = cg_policy_from_wg(src, &pkt->tuple, &adm);
+	/* Budget after policy: a denied flow costs the peer nothing. */
+	if (r == CG_DROP_NONE && !cg_budget_take(src))
+		r = CG_DROP_FLOW_BUDGET;
 	if (r == CG_DROP_NONE)
 		r = expose_service(pkt, &to, now);
 	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)

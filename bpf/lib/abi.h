@@ -63,6 +63,7 @@ enum cg_drop_reason {
 	CG_DROP_SPOOFED_SOURCE = 17,
 	/* A bridge port's ARP claimed an address bound to another port. */
 	CG_DROP_ARP_SPOOFED = 18,
+	CG_DROP_FLOW_BUDGET = 19, /* the identity holds its share of flows */
 	CG_DROP__MAX,
 };
 
@@ -299,6 +300,21 @@ struct cg_counters {
 	__u64 tx_packets;
 	__u64 tx_bytes;
 	__u64 drops[CG_DROP__MAX]; /* indexed by enum cg_drop_reason */
+};
+
+/* A peer's or cell's share of the conntrack tables (cg_budget, by identity
+ * id; lib/budget.h). The programs add to created (atomically) for each
+ * flow the identity opens; the controller's garbage collection, the only
+ * writer of released, sets it to created - (the identity's live entries)
+ * after each sweep, so created - released (modulo 2^64) is the number of
+ * entries the identity holds, give or take what it opened since the last
+ * sweep. Expiries and LRU evictions, which no program sees, are thus
+ * accounted within one sweep (10 s). Two words, each of one writer: the
+ * controller writes released through a mapping of the array, never over
+ * created. */
+struct cg_flow_budget {
+	__u64 created; /* flows opened by the identity (wg0 ingress) */
+	__u64 released; /* set by the controller's sweep */
 };
 
 /* ---- NAT ----------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include "bridge_port.skel.h"
 #include "ct_canon.h"
 #include "dataplane.h"
+#include "dp_internal.h"
 #include "log.h"
 #include "util.h"
 #include "uplink_egress.skel.h"
@@ -46,6 +47,7 @@ void dp_options_from_config(struct dp_options *o, const struct cg_config *cfg)
 	o->conntrack_tcp = cfg->limits.conntrack_tcp;
 	o->conntrack_other = cfg->limits.conntrack_other;
 	o->nat_entries = cfg->limits.nat;
+	o->per_peer_max = cfg->conntrack.per_peer_max;
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -87,7 +89,8 @@ static uint32_t map_capacity(const struct dp_options *o, const char *name)
 {
 	if (!strcmp(name, "cg_peers") || !strcmp(name, "cg_peers6"))
 		return o->max_peers;
-	if (!strcmp(name, "cg_epochs") || !strcmp(name, "cg_counters"))
+	if (!strcmp(name, "cg_epochs") || !strcmp(name, "cg_counters") ||
+	    !strcmp(name, "cg_budget"))
 		return o->max_peers + 1; /* slot 0: CG_IDENT_UNKNOWN */
 	if (!strcmp(name, "cg_ct_tcp") || !strcmp(name, "cg_ct6_tcp"))
 		return o->conntrack_tcp;
@@ -167,6 +170,7 @@ static void set_rodata(struct dataplane *dp)
 {
 	dp->wg_ingress->rodata->cg_l2_len = dp->opts.l2_len;
 	dp->wg_egress->rodata->cg_l2_len = dp->opts.l2_len;
+	dp->wg_ingress->rodata->cg_ct_per_peer_max = dp->opts.per_peer_max;
 	/* The uplink is Ethernet, whatever wg0 is. */
 	dp->uplink_egress->rodata->cg_l2_len = ETH_HLEN_BYTES;
 	dp->bridge_port->rodata->cg_l2_len = ETH_HLEN_BYTES;
@@ -264,6 +268,9 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 		goto fail;
 	mig_copy_all(dp->mig, map_fd_named, dp);
 	canonicalize_ct(dp);
+	ret = dp_budget_map(dp);
+	if (ret)
+		goto fail;
 	return 0;
 fail:
 	dp_close(dp);
@@ -273,6 +280,7 @@ fail:
 void dp_close(struct dataplane *dp)
 {
 	dp_migrate_finish(dp);
+	dp_budget_unmap(dp);
 	wg_ingress_bpf__destroy(dp->wg_ingress);
 	wg_egress_bpf__destroy(dp->wg_egress);
 	uplink_xdp_bpf__destroy(dp->uplink_xdp);

@@ -29,6 +29,7 @@ struct dp_options {
 	uint32_t conntrack_tcp;
 	uint32_t conntrack_other;
 	uint32_t nat_entries;
+	uint32_t per_peer_max; /* flow budget per identity; 0: off */
 };
 
 struct dataplane {
@@ -47,6 +48,9 @@ struct dataplane {
 	/* Pinned maps of another layout being carried over (migrate.h),
 	 * from dp_open to dp_migrate_finish. */
 	struct mig_state *mig;
+	/* cg_budget mapped: the GC writes the released words in place. */
+	struct cg_flow_budget *budget;
+	size_t budget_len; /* bytes mapped */
 };
 
 /* Name of the XDP program, by which attach.c tells ours from others. */
@@ -131,6 +135,9 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns);
  * accounts them (dp_table_removed) under its lock. */
 int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
 		uint64_t removed[CG_TABLE__MAX]);
+/* Conntrack entries the identity holds, as the flow budget counts them
+ * (as of the last sweep, plus the flows it opened since). */
+uint64_t dp_budget_held(const struct dataplane *dp, uint32_t ident);
 /* Delete every NAT entry a forward owns (when the forward goes). */
 int dp_forget_owner(struct dataplane *dp, uint32_t owner);
 /* NAT health and one forward's counters, summed over CPUs. */

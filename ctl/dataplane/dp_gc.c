@@ -15,11 +15,22 @@
 
 /* ---- conntrack garbage collection -------------------------------------- */
 
-static bool ct_expired(const void *key, const void *value, const void *now)
+struct ct_gc {
+	uint64_t now;
+	struct budget_sweep *budget;
+};
+
+/* Expired entries go; the others count against their peer's budget. */
+static bool ct_expired(const void *key, const void *value, const void *ctx)
 {
+	const struct cg_ct_entry *e = value;
+	const struct ct_gc *gc = ctx;
+
 	(void)key;
-	return ((const struct cg_ct_entry *)value)->expires_ns <=
-	       *(const uint64_t *)now;
+	if (e->expires_ns <= gc->now)
+		return true;
+	budget_sweep_count(gc->budget, e);
+	return false;
 }
 
 /* An entry is touched only by packets of its own direction: a pair goes
@@ -82,14 +93,24 @@ int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
 		uint64_t removed[CG_TABLE__MAX])
 {
 	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
+	struct budget_sweep bs;
+	struct ct_gc ct = { .now = now_ns, .budget = &bs };
 	int r[CG_TABLE__MAX], t, n = 0;
+	/* Without memory for the count, the budgets keep their last one. */
+	bool count = !budget_sweep_begin(dp, &bs);
 
 	r[CG_TABLE_CT_TCP] =
 		sweep_map(dp->map_fd[DP_MAP_CT_TCP], sizeof(struct cg_ct_key),
-			  ct_expired, &now_ns);
+			  ct_expired, &ct);
 	r[CG_TABLE_CT_OTHER] =
 		sweep_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
-			  ct_expired, &now_ns);
+			  ct_expired, &ct);
+	/* A table the sweep could not walk must not give its flows back. */
+	budget_sweep_end(count && r[CG_TABLE_CT_TCP] >= 0 &&
+					 r[CG_TABLE_CT_OTHER] >= 0 ?
+				 dp :
+				 NULL,
+			 &bs);
 	r[CG_TABLE_NAT] = sweep_map(dp->map_fd[DP_MAP_NAT],
 				    sizeof(struct cg_ct_key), nat_expired, &gc);
 	for (t = 0; t < CG_TABLE__MAX; t++) {

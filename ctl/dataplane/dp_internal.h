@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dataplane.h"
 
@@ -40,5 +41,20 @@ int dp_identity6_mirror_at(struct dataplane *dp, int fd, const void *key,
 			   const struct cg_identity *value);
 /* Does cg_rules hold exactly the policy's class pairs? (dp_rules.c) */
 bool dp_rules_in_sync(struct dataplane *dp, const struct policy *pol);
+
+/* cg_budget mapped (dp_budget.c), from dp_open to dp_close. */
+int dp_budget_map(struct dataplane *dp);
+void dp_budget_unmap(struct dataplane *dp);
+
+/* The flows each identity holds, counted by the conntrack sweep. */
+struct budget_sweep {
+	uint64_t *created; /* snapshot before the sweep, by identity id */
+	uint32_t *live; /* entries seen alive */
+	size_t n;
+};
+
+int budget_sweep_begin(const struct dataplane *dp, struct budget_sweep *bs);
+void budget_sweep_count(struct budget_sweep *bs, const struct cg_ct_entry *e);
+void budget_sweep_end(const struct dataplane *dp, struct budget_sweep *bs);
 
 #endif

@@ -10,210 +10,31 @@
 #include "cell.h"
 #include "mapread.h"
 #include "mapview.h"
+#include "mapview_cells.h"
 #include "state.h"
 #include "util.h"
-
-/* ---- cells of a row ------------------------------------------------------ */
-
-static void put_str(json_object *row, const char *key, const char *value)
-{
-	json_object_object_add(row, key, json_object_new_string(value));
-}
-
-static void put_int(json_object *row, const char *key, int64_t value)
-{
-	json_object_object_add(row, key, json_object_new_int64(value));
-}
-
-static void put_bool(json_object *row, const char *key, bool value)
-{
-	json_object_object_add(row, key, json_object_new_boolean(value));
-}
-
-static void put_addr(json_object *row, const char *key, const uint8_t a[4])
-{
-	char buf[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, a, buf, sizeof(buf));
-	put_str(row, key, buf);
-}
-
-/* "a.b.c.d/len" */
-static void put_prefix(json_object *row, const char *key, const uint8_t a[4],
-		       uint32_t len)
-{
-	char addr[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 12];
-
-	inet_ntop(AF_INET, a, addr, sizeof(addr));
-	snprintf(buf, sizeof(buf), "%s/%u", addr, len);
-	put_str(row, key, buf);
-}
-
-const char *mapview_endpoint(char *buf, size_t len, const uint8_t a[4],
-			     uint16_t port, uint8_t proto)
-{
-	char addr[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, a, addr, sizeof(addr));
-	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
-		snprintf(buf, len, "%s:%u", addr, port);
-	else
-		snprintf(buf, len, "%s", addr);
-	return buf;
-}
-
-const char *mapview_proto(char *buf, size_t len, uint8_t proto)
-{
-	const char *name = proto_name(proto);
-
-	if (strcmp(name, "?"))
-		return name;
-	snprintf(buf, len, "%u", proto);
-	return buf;
-}
-
-static void put_endpoint(json_object *row, const char *key, const uint8_t a[4],
-			 uint16_t port, uint8_t proto)
-{
-	char buf[MAPVIEW_ENDPOINT_LEN];
-
-	put_str(row, key, mapview_endpoint(buf, sizeof(buf), a, port, proto));
-}
-
-static void put_proto(json_object *row, const char *key, uint8_t proto)
-{
-	char buf[8];
-
-	put_str(row, key, mapview_proto(buf, sizeof(buf), proto));
-}
-
-/* Seconds until a CLOCK_MONOTONIC deadline; negative once it passed (the
- * entry waits for garbage collection). */
-static void put_expiry(const struct mapview_ctx *ctx, json_object *row,
-		       uint64_t deadline_ns)
-{
-	put_int(row, "expires_s",
-		((int64_t)deadline_ns - (int64_t)ctx->now_ns) / 1000000000);
-}
-
-static json_object *new_row(json_object *rows)
-{
-	json_object *row = json_object_new_object();
-
-	json_object_array_add(rows, row);
-	return row;
-}
-
-/* ---- names --------------------------------------------------------------- */
-
-const char *mapview_identity(const struct mapview_ctx *ctx, uint32_t id,
-			     char *buf, size_t len)
-{
-	size_t i;
-
-	if (id == CG_IDENT_UNKNOWN)
-		return "-";
-	for (i = 0; ctx->st && i < ctx->st->n_peers; i++)
-		if (ctx->st->peers[i].id == id)
-			return ctx->st->peers[i].name;
-	for (i = 0; ctx->st && i < ctx->st->n_cells; i++)
-		if (ctx->st->cells[i].id == id) {
-			snprintf(buf, len, "cell:%s",
-				 ctx->st->cells[i].info.cell_name);
-			return buf;
-		}
-	snprintf(buf, len, "#%" PRIu32, id);
-	return buf;
-}
-
-static void put_identity(const struct mapview_ctx *ctx, json_object *row,
-			 const char *key, uint32_t id)
-{
-	char buf[CG_NAME_MAX + 8];
-
-	put_str(row, key, mapview_identity(ctx, id, buf, sizeof(buf)));
-}
-
-static const char *service_name(const struct mapview_ctx *ctx, uint32_t id,
-				char *buf, size_t len)
-{
-	const struct cg_service_def *s =
-		ctx->st ? state_service_by_id(ctx->st, id) : NULL;
-
-	if (s)
-		return s->name;
-	if (id == CG_SYNC_SERVICE_ID)
-		return CG_SYNC_SERVICE_NAME;
-	if (id == CG_PEER_API_SERVICE_ID)
-		return CG_PEER_API_SERVICE_NAME;
-	snprintf(buf, len, "#%" PRIu32, id);
-	return buf;
-}
-
-static void put_service(const struct mapview_ctx *ctx, json_object *row,
-			const char *key, uint32_t id)
-{
-	char buf[16];
-
-	put_str(row, key, service_name(ctx, id, buf, sizeof(buf)));
-}
-
-/* The services of a bitmap, by name, comma separated ("-": none). Every
- * peer has the peer API's bit: not repeated on every row. */
-static void put_services(const struct mapview_ctx *ctx, json_object *row,
-			 const __u64 bits[CG_SERVICE_WORDS])
-{
-	char out[1024] = "", buf[16];
-	size_t n = 0;
-	uint32_t id;
-
-	for (id = 0; id < CG_MAX_SERVICES; id++) {
-		if (!(bits[id / 64] & (1ull << (id % 64))) ||
-		    id == CG_PEER_API_SERVICE_ID)
-			continue;
-		n += (size_t)snprintf(
-			out + n, n < sizeof(out) ? sizeof(out) - n : 0, "%s%s",
-			n ? "," : "", service_name(ctx, id, buf, sizeof(buf)));
-	}
-	put_str(row, "services", n ? out : "-");
-}
-
-static void put_forward(const struct mapview_ctx *ctx, json_object *row,
-			uint32_t slot)
-{
-	char buf[16];
-	size_t i;
-
-	for (i = 0; ctx->st && i < ctx->st->n_forwards; i++)
-		if (ctx->st->forwards[i].slot == slot) {
-			put_str(row, "forward", ctx->st->forwards[i].id);
-			return;
-		}
-	snprintf(buf, sizeof(buf), "#%" PRIu32, slot);
-	put_str(row, "forward", buf);
-}
 
 /* ---- one function per map ------------------------------------------------ */
 
 static void put_identity_value(const struct mapview_ctx *ctx, json_object *row,
 			       const struct cg_identity *v)
 {
-	put_identity(ctx, row, "identity", v->id);
-	put_int(row, "id", v->id);
-	put_int(row, "epoch", v->epoch);
-	put_services(ctx, row, v->services);
-	put_bool(row, "internet", v->internet_access);
-	put_bool(row, "peer_to_peer", v->peer_to_peer);
-	put_int(row, "rule_class", (int64_t)(v->rule_class & INT64_MAX));
+	mv_put_identity(ctx, row, "identity", v->id);
+	mv_put_int(row, "id", v->id);
+	mv_put_int(row, "epoch", v->epoch);
+	mv_put_services(ctx, row, v->services);
+	mv_put_bool(row, "internet", v->internet_access);
+	mv_put_bool(row, "peer_to_peer", v->peer_to_peer);
+	mv_put_int(row, "rule_class", (int64_t)(v->rule_class & INT64_MAX));
 }
 
 static void peers_rows(const struct mapview_ctx *ctx, const void *key,
 		       const void *value, json_object *rows)
 {
 	const struct cg_addr_key *k = key;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
-	put_addr(row, "address", k->addr);
+	mv_put_addr(row, "address", k->addr);
 	put_identity_value(ctx, row, value);
 }
 
@@ -224,7 +45,7 @@ static void put_addr6(json_object *row, const char *key, const uint8_t a[16])
 	char buf[INET6_ADDRSTRLEN];
 
 	inet_ntop(AF_INET6, a, buf, sizeof(buf));
-	put_str(row, key, buf);
+	mv_put_str(row, key, buf);
 }
 
 static void put_prefix6(json_object *row, const char *key, const uint8_t a[16],
@@ -234,14 +55,14 @@ static void put_prefix6(json_object *row, const char *key, const uint8_t a[16],
 
 	inet_ntop(AF_INET6, a, addr, sizeof(addr));
 	snprintf(buf, sizeof(buf), "%s/%u", addr, len);
-	put_str(row, key, buf);
+	mv_put_str(row, key, buf);
 }
 
 static void peers6_rows(const struct mapview_ctx *ctx, const void *key,
 			const void *value, json_object *rows)
 {
 	const struct cg_addr6_key *k = key;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	put_addr6(row, "address", k->addr);
 	put_identity_value(ctx, row, value);
@@ -251,7 +72,7 @@ static void cells6_rows(const struct mapview_ctx *ctx, const void *key,
 			const void *value, json_object *rows)
 {
 	const struct cg_lpm6_key *k = key;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	put_prefix6(row, "subnet", k->addr, k->prefixlen);
 	put_identity_value(ctx, row, value);
@@ -262,11 +83,11 @@ static void local_nets6_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_lpm6_key *k = key;
 	const struct cg_local_net *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)ctx;
 	put_prefix6(row, "network", k->addr, k->prefixlen);
-	put_str(row, "kind", net_kind_name(v->kind));
+	mv_put_str(row, "kind", net_kind_name(v->kind));
 }
 
 static void services6_rows(const struct mapview_ctx *ctx, const void *key,
@@ -274,19 +95,19 @@ static void services6_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_service6_key *k = key;
 	const struct cg_service *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
-	put_service(ctx, row, "service", v->service_id);
-	put_proto(row, "proto", k->proto);
+	mv_put_service(ctx, row, "service", v->service_id);
+	mv_put_proto(row, "proto", k->proto);
 	put_addr6(row, "address", k->addr);
-	put_int(row, "port", k->port); /* 0: every port */
+	mv_put_int(row, "port", k->port); /* 0: every port */
 }
 
 static void settings6_rows(const struct mapview_ctx *ctx, const void *key,
 			   const void *value, json_object *rows)
 {
 	const struct cg_settings6 *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)ctx;
 	(void)key;
@@ -299,9 +120,9 @@ static void cells_rows(const struct mapview_ctx *ctx, const void *key,
 		       const void *value, json_object *rows)
 {
 	const struct cg_lpm_key *k = key;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
-	put_prefix(row, "subnet", k->addr, k->prefixlen);
+	mv_put_prefix(row, "subnet", k->addr, k->prefixlen);
 	put_identity_value(ctx, row, value);
 }
 
@@ -310,32 +131,32 @@ static void local_nets_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_lpm_key *k = key;
 	const struct cg_local_net *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)ctx;
-	put_prefix(row, "network", k->addr, k->prefixlen);
-	put_str(row, "kind", net_kind_name(v->kind));
+	mv_put_prefix(row, "network", k->addr, k->prefixlen);
+	mv_put_str(row, "kind", net_kind_name(v->kind));
 }
 
 static void bridge_src_rows(const struct mapview_ctx *ctx, const void *key,
 			    const void *value, json_object *rows)
 {
 	const struct cg_bridge_src *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)ctx;
-	put_addr(row, "address", key);
-	put_str(row, "kind", bridge_src_kind_name(v->kind));
+	mv_put_addr(row, "address", key);
+	mv_put_str(row, "kind", bridge_src_kind_name(v->kind));
 }
 
 static void bridge_bind_rows(const struct mapview_ctx *ctx, const void *key,
 			     const void *value, json_object *rows)
 {
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)ctx;
-	put_addr(row, "address", key);
-	put_int(row, "port", *(const uint32_t *)value);
+	mv_put_addr(row, "address", key);
+	mv_put_int(row, "port", *(const uint32_t *)value);
 }
 
 static void bridge_nets_rows(const struct mapview_ctx *ctx, const void *key,
@@ -345,7 +166,7 @@ static void bridge_nets_rows(const struct mapview_ctx *ctx, const void *key,
 
 	(void)ctx;
 	(void)value;
-	put_prefix(new_row(rows), "network", k->addr, k->prefixlen);
+	mv_put_prefix(mv_new_row(rows), "network", k->addr, k->prefixlen);
 }
 
 static void services_rows(const struct mapview_ctx *ctx, const void *key,
@@ -353,12 +174,12 @@ static void services_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_service_key *k = key;
 	const struct cg_service *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
-	put_service(ctx, row, "service", v->service_id);
-	put_proto(row, "proto", k->proto);
-	put_addr(row, "address", k->addr);
-	put_int(row, "port", k->port); /* 0: every port */
+	mv_put_service(ctx, row, "service", v->service_id);
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_addr(row, "address", k->addr);
+	mv_put_int(row, "port", k->port); /* 0: every port */
 }
 
 static void conntrack_rows(const struct mapview_ctx *ctx, const void *key,
@@ -366,22 +187,22 @@ static void conntrack_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_ct_key *k = key;
 	const struct cg_ct_entry *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	/* Keys are canonical: the original direction may be reversed. */
 	bool rev = v->key_rev;
 
-	put_proto(row, "proto", k->proto);
-	put_endpoint(row, "source", rev ? k->daddr : k->saddr,
-		     rev ? k->dport : k->sport, k->proto);
-	put_endpoint(row, "destination", rev ? k->saddr : k->daddr,
-		     rev ? k->sport : k->dport, k->proto);
-	put_str(row, "state", ct_state_name(v->state));
-	put_str(row, "origin", ct_origin_name(v->origin));
-	put_identity(ctx, row, "from", v->src_ident);
-	put_identity(ctx, row, "to", v->dst_ident);
-	put_bool(row, "reply_seen", v->seen_reply);
-	put_expiry(ctx, row, v->expires_ns);
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_endpoint(row, "source", rev ? k->daddr : k->saddr,
+			rev ? k->dport : k->sport, k->proto);
+	mv_put_endpoint(row, "destination", rev ? k->saddr : k->daddr,
+			rev ? k->sport : k->dport, k->proto);
+	mv_put_str(row, "state", ct_state_name(v->state));
+	mv_put_str(row, "origin", ct_origin_name(v->origin));
+	mv_put_identity(ctx, row, "from", v->src_ident);
+	mv_put_identity(ctx, row, "to", v->dst_ident);
+	mv_put_bool(row, "reply_seen", v->seen_reply);
+	mv_put_expiry(ctx, row, v->expires_ns);
 }
 
 static void frags_rows(const struct mapview_ctx *ctx, const void *key,
@@ -389,13 +210,13 @@ static void frags_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_frag_key *k = key;
 	const struct cg_frag_ports *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)ctx;
-	put_proto(row, "proto", k->proto);
-	put_endpoint(row, "source", k->saddr, v->sport, k->proto);
-	put_endpoint(row, "destination", k->daddr, v->dport, k->proto);
-	put_int(row, "ip_id", k->ip_id);
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_endpoint(row, "source", k->saddr, v->sport, k->proto);
+	mv_put_endpoint(row, "destination", k->daddr, v->dport, k->proto);
+	mv_put_int(row, "ip_id", k->ip_id);
 }
 
 /* Arrays indexed by identity: only identities in use, or with data. */
@@ -407,10 +228,10 @@ static void epochs_rows(const struct mapview_ctx *ctx, const void *key,
 
 	if (!epoch)
 		return;
-	row = new_row(rows);
-	put_identity(ctx, row, "identity", id);
-	put_int(row, "id", id);
-	put_int(row, "epoch", epoch);
+	row = mv_new_row(rows);
+	mv_put_identity(ctx, row, "identity", id);
+	mv_put_int(row, "id", id);
+	mv_put_int(row, "epoch", epoch);
 }
 
 /* "service_denied=3,no_internet=1", or "-". */
@@ -426,7 +247,7 @@ static void put_drops(json_object *row, const struct cg_counters *c)
 				out + n, n < sizeof(out) ? sizeof(out) - n : 0,
 				"%s%s=%" PRIu64, n ? "," : "",
 				drop_reason_name(r), (uint64_t)c->drops[r]);
-	put_str(row, "drops", n ? out : "-");
+	mv_put_str(row, "drops", n ? out : "-");
 }
 
 static bool all_zero(const void *p, size_t len)
@@ -450,30 +271,48 @@ static void counters_rows(const struct mapview_ctx *ctx, const void *key,
 	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
 	if (all_zero(&c, sizeof(c)))
 		return;
-	row = new_row(rows);
-	put_identity(ctx, row, "identity", id);
-	put_int(row, "id", id);
-	put_int(row, "rx_packets", (int64_t)c.rx_packets);
-	put_int(row, "rx_bytes", (int64_t)c.rx_bytes);
-	put_int(row, "tx_packets", (int64_t)c.tx_packets);
-	put_int(row, "tx_bytes", (int64_t)c.tx_bytes);
+	row = mv_new_row(rows);
+	mv_put_identity(ctx, row, "identity", id);
+	mv_put_int(row, "id", id);
+	mv_put_int(row, "rx_packets", (int64_t)c.rx_packets);
+	mv_put_int(row, "rx_bytes", (int64_t)c.rx_bytes);
+	mv_put_int(row, "tx_packets", (int64_t)c.tx_packets);
+	mv_put_int(row, "tx_bytes", (int64_t)c.tx_bytes);
 	put_drops(row, &c);
+}
+
+/* The flows an identity holds as of the last sweep, plus those it opened
+ * since (struct cg_flow_budget). */
+static void budget_rows(const struct mapview_ctx *ctx, const void *key,
+			const void *value, json_object *rows)
+{
+	uint32_t id = *(const uint32_t *)key;
+	const struct cg_flow_budget *b = value;
+	json_object *row;
+
+	if (!b->created)
+		return;
+	row = mv_new_row(rows);
+	mv_put_identity(ctx, row, "identity", id);
+	mv_put_int(row, "id", id);
+	mv_put_int(row, "flows", (int64_t)(b->created - b->released));
+	mv_put_int(row, "created", (int64_t)b->created);
 }
 
 static void settings_rows(const struct mapview_ctx *ctx, const void *key,
 			  const void *value, json_object *rows)
 {
 	const struct cg_settings *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)ctx;
 	(void)key;
-	put_addr(row, "wg_address", v->wg_addr);
-	put_addr(row, "uplink_address", v->uplink_addr);
-	put_int(row, "nat_port_min", v->nat_port_min);
-	put_int(row, "nat_port_max", v->nat_port_max);
-	put_bool(row, "masquerade", v->masquerade);
-	put_int(row, "wg_port", v->wg_port);
+	mv_put_addr(row, "wg_address", v->wg_addr);
+	mv_put_addr(row, "uplink_address", v->uplink_addr);
+	mv_put_int(row, "nat_port_min", v->nat_port_min);
+	mv_put_int(row, "nat_port_max", v->nat_port_max);
+	mv_put_bool(row, "masquerade", v->masquerade);
+	mv_put_int(row, "wg_port", v->wg_port);
 }
 
 static void dnat_rows(const struct mapview_ctx *ctx, const void *key,
@@ -481,12 +320,12 @@ static void dnat_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_dnat_key *k = key;
 	const struct cg_dnat_target *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
-	put_proto(row, "proto", k->proto);
-	put_int(row, "port", k->port);
-	put_endpoint(row, "to", v->to_addr, v->to_port, k->proto);
-	put_service(ctx, row, "service", v->service_id);
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_int(row, "port", k->port);
+	mv_put_endpoint(row, "to", v->to_addr, v->to_port, k->proto);
+	mv_put_service(ctx, row, "service", v->service_id);
 }
 
 static void forwards_rows(const struct mapview_ctx *ctx, const void *key,
@@ -494,27 +333,28 @@ static void forwards_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_forward_key *k = key;
 	const struct cg_forward *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
-	put_forward(ctx, row, v->fwd_id);
-	put_proto(row, "proto", k->proto);
-	put_int(row, "port", k->port);
-	put_endpoint(row, "target", v->target_addr, v->target_port, k->proto);
-	put_bool(row, "snat_at_wg", v->snat_at_wg);
-	put_bool(row, "allow_from", v->has_allow_from);
+	mv_put_forward(ctx, row, v->fwd_id);
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_int(row, "port", k->port);
+	mv_put_endpoint(row, "target", v->target_addr, v->target_port,
+			k->proto);
+	mv_put_bool(row, "snat_at_wg", v->snat_at_wg);
+	mv_put_bool(row, "allow_from", v->has_allow_from);
 }
 
 static void fwd_allow_rows(const struct mapview_ctx *ctx, const void *key,
 			   const void *value, json_object *rows)
 {
 	const struct cg_fwd_allow_key *k = key;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)value;
 	/* The key's first 32 bits are the forward id, always matched. */
-	put_forward(ctx, row, ntohl(k->fwd_id));
-	put_prefix(row, "source", k->addr,
-		   k->prefixlen >= 32 ? k->prefixlen - 32 : 0);
+	mv_put_forward(ctx, row, ntohl(k->fwd_id));
+	mv_put_prefix(row, "source", k->addr,
+		      k->prefixlen >= 32 ? k->prefixlen - 32 : 0);
 }
 
 static void nat_rows(const struct mapview_ctx *ctx, const void *key,
@@ -522,20 +362,21 @@ static void nat_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_ct_key *k = key;
 	const struct cg_nat_entry *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
-	put_str(row, "kind", nat_kind_name(v->kind));
-	put_str(row, "dir", nat_dir_name(v->dir));
-	put_proto(row, "proto", k->proto);
-	put_endpoint(row, "source", k->saddr, k->sport, k->proto);
-	put_endpoint(row, "destination", k->daddr, k->dport, k->proto);
-	put_endpoint(row, "to_source", v->to.saddr, v->to.sport, k->proto);
-	put_endpoint(row, "to_destination", v->to.daddr, v->to.dport, k->proto);
+	mv_put_str(row, "kind", nat_kind_name(v->kind));
+	mv_put_str(row, "dir", nat_dir_name(v->dir));
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_endpoint(row, "source", k->saddr, k->sport, k->proto);
+	mv_put_endpoint(row, "destination", k->daddr, k->dport, k->proto);
+	mv_put_endpoint(row, "to_source", v->to.saddr, v->to.sport, k->proto);
+	mv_put_endpoint(row, "to_destination", v->to.daddr, v->to.dport,
+			k->proto);
 	if (v->owner)
-		put_forward(ctx, row, v->owner);
+		mv_put_forward(ctx, row, v->owner);
 	else
-		put_str(row, "forward", "-");
-	put_expiry(ctx, row, v->expires_ns);
+		mv_put_str(row, "forward", "-");
+	mv_put_expiry(ctx, row, v->expires_ns);
 }
 
 static void fwd_counters_rows(const struct mapview_ctx *ctx, const void *key,
@@ -547,26 +388,26 @@ static void fwd_counters_rows(const struct mapview_ctx *ctx, const void *key,
 	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
 	if (all_zero(&c, sizeof(c)))
 		return;
-	row = new_row(rows);
-	put_forward(ctx, row, *(const uint32_t *)key);
-	put_int(row, "packets", (int64_t)c.packets);
-	put_int(row, "bytes", (int64_t)c.bytes);
-	put_int(row, "denied", (int64_t)c.denied);
-	put_int(row, "nat_failed", (int64_t)c.nat_failed);
+	row = mv_new_row(rows);
+	mv_put_forward(ctx, row, *(const uint32_t *)key);
+	mv_put_int(row, "packets", (int64_t)c.packets);
+	mv_put_int(row, "bytes", (int64_t)c.bytes);
+	mv_put_int(row, "denied", (int64_t)c.denied);
+	mv_put_int(row, "nat_failed", (int64_t)c.nat_failed);
 }
 
 static void nat_stats_rows(const struct mapview_ctx *ctx, const void *key,
 			   const void *value, json_object *rows)
 {
 	struct cg_nat_stats c;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)key;
 	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
-	put_int(row, "created", (int64_t)c.created);
-	put_int(row, "port_collisions", (int64_t)c.port_collisions);
-	put_int(row, "exhausted", (int64_t)c.exhausted);
-	put_int(row, "orphans", (int64_t)c.orphans);
+	mv_put_int(row, "created", (int64_t)c.created);
+	mv_put_int(row, "port_collisions", (int64_t)c.port_collisions);
+	mv_put_int(row, "exhausted", (int64_t)c.exhausted);
+	mv_put_int(row, "orphans", (int64_t)c.orphans);
 }
 
 static void service_counters_rows(const struct mapview_ctx *ctx,
@@ -580,11 +421,11 @@ static void service_counters_rows(const struct mapview_ctx *ctx,
 	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
 	if (all_zero(&c, sizeof(c)))
 		return;
-	row = new_row(rows);
-	put_service(ctx, row, "service", id);
-	put_int(row, "id", id);
-	put_int(row, "allowed", (int64_t)c.allowed);
-	put_int(row, "denied", (int64_t)c.denied);
+	row = mv_new_row(rows);
+	mv_put_service(ctx, row, "service", id);
+	mv_put_int(row, "id", id);
+	mv_put_int(row, "allowed", (int64_t)c.allowed);
+	mv_put_int(row, "denied", (int64_t)c.denied);
 }
 
 /* One row per table and slot (who removed: the programs or the
@@ -604,12 +445,13 @@ static void table_stats_rows(const struct mapview_ctx *ctx, const void *key,
 
 	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
 	for (t = 0; t < CG_TABLE__MAX; t++) {
-		row = new_row(rows);
-		put_str(row, "table", tables[t]);
-		put_str(row, "counted_by",
-			slot == CG_STATS_PROGRAMS ? "programs" : "controller");
-		put_int(row, "created", (int64_t)c.created[t]);
-		put_int(row, "removed", (int64_t)c.removed[t]);
+		row = mv_new_row(rows);
+		mv_put_str(row, "table", tables[t]);
+		mv_put_str(row, "counted_by",
+			   slot == CG_STATS_PROGRAMS ? "programs" :
+						       "controller");
+		mv_put_int(row, "created", (int64_t)c.created[t]);
+		mv_put_int(row, "removed", (int64_t)c.removed[t]);
 	}
 }
 
@@ -617,30 +459,30 @@ static void monitor_rows(const struct mapview_ctx *ctx, const void *key,
 			 const void *value, json_object *rows)
 {
 	const struct cg_monitor *v = value;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 	int64_t left;
 
 	(void)key;
 	/* Seconds of lease left; 0 when no monitor is reading. */
 	left = ((int64_t)v->drops_until_ns - (int64_t)ctx->now_ns) / 1000000000;
-	put_int(row, "drops_lease_s", left > 0 ? left : 0);
+	mv_put_int(row, "drops_lease_s", left > 0 ? left : 0);
 	left = ((int64_t)v->trace_until_ns - (int64_t)ctx->now_ns) / 1000000000;
-	put_int(row, "trace_lease_s", left > 0 ? left : 0);
-	put_int(row, "rate", v->rate ? v->rate : CG_EVENT_RATE);
-	put_int(row, "burst", v->burst ? v->burst : CG_EVENT_BURST);
+	mv_put_int(row, "trace_lease_s", left > 0 ? left : 0);
+	mv_put_int(row, "rate", v->rate ? v->rate : CG_EVENT_RATE);
+	mv_put_int(row, "burst", v->burst ? v->burst : CG_EVENT_BURST);
 }
 
 static void event_stats_rows(const struct mapview_ctx *ctx, const void *key,
 			     const void *value, json_object *rows)
 {
 	struct cg_event_stats c;
-	json_object *row = new_row(rows);
+	json_object *row = mv_new_row(rows);
 
 	(void)key;
 	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
-	put_int(row, "emitted", (int64_t)c.emitted);
-	put_int(row, "rate_limited", (int64_t)c.rate_limited);
-	put_int(row, "lost", (int64_t)c.lost);
+	mv_put_int(row, "emitted", (int64_t)c.emitted);
+	mv_put_int(row, "rate_limited", (int64_t)c.rate_limited);
+	mv_put_int(row, "lost", (int64_t)c.lost);
 }
 
 /* One class pair of the compiled rules: its ports as the API spells
@@ -650,13 +492,13 @@ static void rules_rows(const struct mapview_ctx *ctx, const void *key,
 {
 	const struct cg_rule_key *k = key;
 	const struct cg_rule_ports *v = value;
-	json_object *row = new_row(rows), *ports = json_object_new_array();
+	json_object *row = mv_new_row(rows), *ports = json_object_new_array();
 	char buf[32];
 	uint32_t i;
 
 	(void)ctx;
-	put_int(row, "src_class", (int64_t)(k->src_class & INT64_MAX));
-	put_int(row, "dst_class", (int64_t)(k->dst_class & INT64_MAX));
+	mv_put_int(row, "src_class", (int64_t)(k->src_class & INT64_MAX));
+	mv_put_int(row, "dst_class", (int64_t)(k->dst_class & INT64_MAX));
 	for (i = 0; i < v->n && i < CG_RULE_PORTS; i++) {
 		const struct cg_rule_port *p = &v->port[i];
 
@@ -767,6 +609,9 @@ const struct mapview mapviews[] = {
 	  bridge_bind_rows, "the bridge port (ifindex) owning each address" },
 	{ "bridge_nets", DP_MAP_BRIDGE_NETS, COLUMNS("network"),
 	  bridge_nets_rows, "bridge.allowed_sources prefixes (any port)" },
+	{ "budget", DP_MAP_BUDGET,
+	  COLUMNS("identity", "id", "flows", "created"), budget_rows,
+	  "conntrack entries per identity (its flow budget)" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -29,6 +29,7 @@ static void config_defaults(struct cg_config *cfg)
 	cfg->limits.conntrack_tcp = 65536;
 	cfg->limits.conntrack_other = 32768;
 	cfg->limits.nat = 65536;
+	cfg->conntrack.per_peer_max = CG_PER_PEER_MAX_AUTO;
 	cfg->nat.masquerade = true;
 	cfg->sync.port = 8471;
 	cfg->sync.pairing_port = 8472;
@@ -441,6 +442,34 @@ static bool parse_dataplane(json_object *dp, struct cg_config *cfg,
 	return true;
 }
 
+/* "conntrack": the per-peer flow budget (lib/budget.h). */
+static bool parse_conntrack(json_object *ct, struct cg_config *cfg,
+			    struct cg_error *err)
+{
+	static const char *const fields[] = { "per_peer_max", NULL };
+	uint64_t max = CG_PER_PEER_MAX_AUTO;
+
+	if (!jx_only_fields(ct, fields, "conntrack", err) ||
+	    !jx_uint(ct, "per_peer_max", false, "conntrack", 0, 1 << 24, &max,
+		     err))
+		return false;
+	cfg->conntrack.per_peer_max = (uint32_t)max;
+	return true;
+}
+
+/* The default budget: 1/8 of both conntrack tables, so one flooding
+ * peer leaves 7/8 to the others, and a busy device is far from it (a
+ * replied UDP flow, each DNS query, lives 120 s: 20 queries a second
+ * hold 2,400 entries). */
+static void resolve_budget(struct cg_config *cfg)
+{
+	uint64_t both = (uint64_t)cfg->limits.conntrack_tcp +
+			cfg->limits.conntrack_other;
+
+	if (cfg->conntrack.per_peer_max == CG_PER_PEER_MAX_AUTO)
+		cfg->conntrack.per_peer_max = (uint32_t)(both / 8);
+}
+
 static bool parse_limits(json_object *lim, struct cg_config *cfg,
 			 struct cg_error *err)
 {
@@ -617,10 +646,10 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 		"limits",    "log_level", "local_networks", "dns_ip",
 		"nat",	     "sync",	  "metrics",	    "dataplane",
 		"state",     "join",	  "peer_api",	    "dns_ip6",
-		NULL
+		"conntrack", NULL
 	};
 	json_object *wg, *br, *up, *api, *lim, *nets, *nat, *sync, *metrics;
-	json_object *dp, *stobj;
+	json_object *dp, *stobj, *ct;
 	char dns[32] = "";
 
 	if (!jx_only_fields(root, fields, "", err) ||
@@ -642,6 +671,8 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    !jx_member(root, "dataplane", json_type_object, false, "", &dp,
 		       err) ||
 	    !jx_member(root, "state", json_type_object, false, "", &stobj,
+		       err) ||
+	    !jx_member(root, "conntrack", json_type_object, false, "", &ct,
 		       err) ||
 	    !jx_member(root, "local_networks", json_type_array, false, "",
 		       &nets, err) ||
@@ -674,9 +705,11 @@ static bool parse_top(json_object *root, struct cg_config *cfg,
 	    (metrics && !parse_metrics(metrics, cfg, err)) ||
 	    (dp && !parse_dataplane(dp, cfg, err)) ||
 	    (stobj && !parse_state_opts(stobj, cfg, err)) ||
+	    (ct && !parse_conntrack(ct, cfg, err)) ||
 	    !parse_peer_listeners(root, cfg, err) ||
 	    (nets && !parse_local_networks(nets, cfg, err)))
 		return false;
+	resolve_budget(cfg);
 	return !up || parse_uplink(up, cfg, err);
 }
 

@@ -27,6 +27,8 @@ struct cg_cidr {
 /* metrics.per_peer_limit's default: a scrape of this many peers' series
  * stays near 10 ms. */
 #define CG_METRICS_PER_PEER_LIMIT 1000
+/* conntrack.per_peer_max not given: derived from the table sizes. */
+#define CG_PER_PEER_MAX_AUTO UINT32_MAX
 
 struct cg_config {
 	char path[PATH_MAX]; /* where it was read from */
@@ -106,6 +108,14 @@ struct cg_config {
 		uint32_t conntrack_other;
 		uint32_t nat; /* cg_nat entries: two per translated flow */
 	} limits;
+
+	/* "conntrack.per_peer_max": conntrack entries one peer (not a
+	 * linked cell: its own cellgate budgets its peers) may hold (its new flows past that are dropped, flow_budget),
+	 * so a flood from one peer cannot evict the others' flows. Default
+	 * 1/8 of both tables; 0 turns budgets off. */
+	struct {
+		uint32_t per_peer_max;
+	} conntrack;
 
 	struct {
 		/* Cell-to-cell: the sync listener on the wg address (over

@@ -287,6 +287,11 @@ static void cell_open(struct bench *b)
 		.conntrack_tcp = 65536, /* the controller's defaults */
 		.conntrack_other = 32768,
 		.nat_entries = 65536,
+		/* PROG_BENCH_PER_PEER_MAX: the flow budget's check on the
+		 * new-flow path (off by default, as in earlier runs; set it
+		 * above the flows a batch opens to time the check alone). */
+		.per_peer_max = (uint32_t)strtoul(
+			getenv("PROG_BENCH_PER_PEER_MAX") ?: "0", NULL, 10),
 	};
 	struct cg_error err = { 0 };
 	int ret;

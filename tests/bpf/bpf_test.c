@@ -172,12 +172,22 @@ static void map_flush(int fd)
 			break;
 }
 
-/* Cases are independent: no flow or fragment survives from the last. */
+/* Flows each identity may hold in the tests (lib/budget.h). */
+#define BUDGET_MAX 8
+
+/* Cases are independent: no flow or fragment survives from the last,
+ * nor the flow budget it used. */
 static void ct_flush(struct suite *s)
 {
+	const struct cg_flow_budget zero = { 0 };
+	uint32_t id;
+
 	map_flush(s->dp.map_fd[DP_MAP_CT_TCP]);
 	map_flush(s->dp.map_fd[DP_MAP_CT_OTHER]);
 	map_flush(s->dp.map_fd[DP_MAP_FRAGS]);
+	for (id = 0; id < N_IDENTS; id++)
+		bpf_map_update_elem(s->dp.map_fd[DP_MAP_BUDGET], &id, &zero,
+				    BPF_ANY);
 }
 
 static bool map_has(int fd, const void *key)
@@ -687,6 +697,9 @@ static int suite_open(struct suite *s)
 		.max_peers = 64,
 		.conntrack_tcp = 1024,
 		.conntrack_other = 1024,
+		/* Every case runs with budgets on (ct_flush gives them
+		 * back); flow_budget exhausts alice's. */
+		.per_peer_max = BUDGET_MAX,
 	};
 	struct cg_error err = { 0 };
 	int ret;

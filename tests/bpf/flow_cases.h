@@ -481,6 +481,53 @@ static bool flow_restart_service_change(struct suite *s, struct check *c)
 	       expect_no_ct(s, c, &cal_syn);
 }
 
+/* alice's UDP flow number i to dns (a source port of its own). */
+static bool budget_query(struct suite *s, struct check *c, uint16_t i,
+			 const struct expect *e)
+{
+	struct pkt_desc d = UDP(ALICE, 42000 + i, DNS, 53);
+
+	return send_pkt(s, c, "query", INGRESS, &d, e);
+}
+
+/* alice opens BUDGET_MAX flows; the next is dropped and counted as hers
+ * (flow_budget), while bob's new flow and alice's established one pass;
+ * once her flows expire and dp_gc has swept, she may open more. */
+static bool flow_budget(struct suite *s, struct check *c)
+{
+	uint16_t i;
+
+	for (i = 0; i < BUDGET_MAX; i++)
+		if (!budget_query(s, c, i, PASSES("alice")))
+			return false;
+	if (!budget_query(s, c, i, DROPS(CG_DROP_FLOW_BUDGET, "alice")) ||
+	    !send_pkt(s, c, "bob's new flow", INGRESS, &inet_query,
+		      PASSES("bob")) ||
+	    !budget_query(s, c, 0, PASSES("alice")))
+		return false;
+	c->step = "dp_gc recounts what alice holds";
+	if (!expect_eq(c, "dp_gc deleted", 0,
+		       (uint64_t)dp_gc(&s->dp, monotonic_ns())) ||
+	    !expect_eq(c, "alice's flows", BUDGET_MAX,
+		       dp_budget_held(&s->dp, ident_id("alice"))))
+		return false;
+	c->step = "budget given back by dp_gc";
+	for (i = 0; i < BUDGET_MAX; i++) {
+		struct pkt_desc d = UDP(ALICE, 42000 + i, DNS, 53);
+
+		if (!ct_expire(s, c, &d))
+			return false;
+	}
+	if (!expect_eq(c, "dp_gc deleted", BUDGET_MAX,
+		       (uint64_t)dp_gc(&s->dp, monotonic_ns())) ||
+	    !expect_eq(c, "alice's flows", 0,
+		       dp_budget_held(&s->dp, ident_id("alice"))))
+		return false;
+	return budget_query(s, c, BUDGET_MAX + 1, PASSES("alice")) &&
+	       expect_eq(c, "alice's flows", 1,
+			 dp_budget_held(&s->dp, ident_id("alice")));
+}
+
 struct flow {
 	const char *name;
 	bool (*run)(struct suite *s, struct check *c);
@@ -512,6 +559,7 @@ static const struct flow flows[] = {
 	{ "flow: SYN after RST reopens the flow", flow_tcp_reuse },
 	{ "flow: expired entry is judged as new", flow_ct_expiry },
 	{ "flow: dp_gc removes expired entries", flow_gc },
+	{ "flow: alice past her flow budget, bob unaffected", flow_budget },
 	{ "flow: moving calendar to 8080 drops its flows",
 	  flow_service_change },
 	{ "flow: service change found by dp_sync at start",

@@ -624,6 +624,32 @@ START_TEST(test_metrics_per_peer_limit)
 }
 END_TEST
 
+/* conntrack.per_peer_max: 1/8 of both tables unless given; 0
+ * turns the flow budget off. */
+START_TEST(test_conntrack_per_peer_max)
+{
+	ck_assert_int_eq(parse(TU_EXAMPLE_CONFIG), 0);
+	ck_assert_uint_eq(
+		cfg.conntrack.per_peer_max,
+		(cfg.limits.conntrack_tcp + cfg.limits.conntrack_other) / 8);
+	accept_with("limits.conntrack_other", "4096");
+	ck_assert_uint_eq(cfg.conntrack.per_peer_max, (65536 + 4096) / 8);
+	accept_with("conntrack", "{\"per_peer_max\": 0}");
+	ck_assert_uint_eq(cfg.conntrack.per_peer_max, 0);
+	accept_with("conntrack", "{\"per_peer_max\": 300}");
+	ck_assert_uint_eq(cfg.conntrack.per_peer_max, 300);
+	accept_with("conntrack", "{}");
+	reject_with("conntrack", "{\"per_peer_max\": -1}",
+		    "conntrack.per_peer_max");
+	reject_with("conntrack", "{\"per_peer_max\": \"5\"}",
+		    "conntrack.per_peer_max");
+	reject_with("conntrack", "{\"per_peer_max\": 16777217}",
+		    "conntrack.per_peer_max");
+	reject_with("conntrack", "{\"max\": 5}", "conntrack.max");
+	reject_with("conntrack", "5", "conntrack");
+}
+END_TEST
+
 START_TEST(test_config_load)
 {
 	char *dir = tu_mkdtemp();
@@ -681,6 +707,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_log_level);
 	tcase_add_test(bad, test_limits);
 	tcase_add_test(bad, test_metrics_per_peer_limit);
+	tcase_add_test(bad, test_conntrack_per_peer_max);
 	tcase_add_test(bad, test_dataplane_foreign_programs);
 	tcase_add_test(bad, test_bridge_allowed_sources);
 	suite_add_tcase(s, ok);
