@@ -3,7 +3,7 @@
  * What the dataplane's own files share and nobody else uses: the sweep
  * that deletes chosen entries of a map, written once for the policy sync
  * (dp_sync.c) and the garbage collector (dp_gc.c); the identity writers
- * the rules' sync (dp_rules.c) shares with the peers' (dp_sync.c).
+ * (dp_identity.c) the peers' and the rules' syncs share.
  */
 #ifndef CELLGATE_DP_INTERNAL_H
 #define CELLGATE_DP_INTERNAL_H
@@ -31,6 +31,8 @@ struct map_sweep {
 /* Returns how many entries it deleted, or -errno. */
 int map_sweep(const struct map_sweep *sw);
 
+/* The epoch cg_epochs holds for an identity id (0 if none). */
+uint32_t dp_epoch_get(struct dataplane *dp, uint32_t ident);
 /* Write an identity at key of the map fd, with a new epoch (mirrored
  * into cg_epochs): the identity's flows are judged again. */
 int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,

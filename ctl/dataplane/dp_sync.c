@@ -39,49 +39,10 @@ int dp_write_settings6(struct dataplane *dp, const struct cg_settings6 *set)
 
 /* ---- identities and epochs --------------------------------------------- */
 
-static uint32_t epoch_get(struct dataplane *dp, uint32_t ident)
-{
-	uint32_t epoch = 0;
-
-	bpf_map_lookup_elem(dp->map_fd[DP_MAP_EPOCHS], &ident, &epoch);
-	return epoch;
-}
-
-/* Write an identity with the next epoch of its id: first the value (policy
- * and epoch replaced together), then the mirror in cg_epochs. */
-int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
-			 const struct cg_identity *value)
-{
-	struct cg_identity v = *value;
-	int ret;
-
-	v.epoch = epoch_get(dp, v.id) + 1;
-	ret = bpf_map_update_elem(fd, key, &v, BPF_ANY);
-	if (ret)
-		return -errno;
-	ret = bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &v.id, &v.epoch,
-				  BPF_ANY);
-	return ret ? -errno : 0;
-}
-
 static int identity_write(struct dataplane *dp, const struct policy_peer *e)
 {
 	return dp_identity_write_at(dp, dp->map_fd[DP_MAP_PEERS], &e->key,
 				    &e->value);
-}
-
-/* A peer's cg_peers6 entry carries the epoch its cg_peers entry set
- * (cg_epochs[id]): only the IPv4 write bumps it, so the two families
- * never disagree and a flow admitted over either stays valid. */
-int dp_identity6_mirror_at(struct dataplane *dp, int fd, const void *key,
-			   const struct cg_identity *value)
-{
-	struct cg_identity v = *value;
-
-	v.epoch = epoch_get(dp, v.id);
-	if (bpf_map_update_elem(fd, key, &v, BPF_ANY))
-		return -errno;
-	return 0;
 }
 
 static int identity6_mirror(struct dataplane *dp, const void *key,
@@ -101,7 +62,7 @@ static int delete_key(int fd, const void *key)
 /* Retire an id: flows admitted under it are re-judged (and dropped). */
 static int epoch_bump(struct dataplane *dp, uint32_t ident)
 {
-	uint32_t epoch = epoch_get(dp, ident) + 1;
+	uint32_t epoch = dp_epoch_get(dp, ident) + 1;
 
 	if (bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &ident, &epoch,
 				BPF_ANY))
@@ -326,7 +287,7 @@ static int sync_identity_map(struct dataplane *dp,
 
 		if (!rejudge && bpf_map_lookup_elem(set->fd, key, &cur) == 0 &&
 		    same_identity(&cur, want) &&
-		    cur.epoch == epoch_get(dp, cur.id))
+		    cur.epoch == dp_epoch_get(dp, cur.id))
 			continue; /* unchanged since the last run */
 		ret = dp_identity_write_at(dp, set->fd, key, want);
 		if (ret)
@@ -383,7 +344,7 @@ static int sync_identity6_map(struct dataplane *dp,
 
 		if (bpf_map_lookup_elem(sw.fd, key, &cur) == 0 &&
 		    same_identity(&cur, want) &&
-		    cur.epoch == epoch_get(dp, cur.id))
+		    cur.epoch == dp_epoch_get(dp, cur.id))
 			continue;
 		ret = dp_identity6_mirror_at(dp, set->fd, key, want);
 	}
@@ -713,7 +674,7 @@ static bool identities_are(struct dataplane *dp, const struct identity_set *set)
 
 		if (bpf_map_lookup_elem(set->fd, k, &cur) ||
 		    !same_identity(&cur, want) ||
-		    cur.epoch != epoch_get(dp, cur.id))
+		    cur.epoch != dp_epoch_get(dp, cur.id))
 			return false;
 	}
 	return true;
