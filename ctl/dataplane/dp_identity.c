@@ -49,4 +49,3 @@ int dp_identity6_mirror_at(struct dataplane *dp, int fd, const void *key,
 		return -errno;
 	return 0;
 }
-

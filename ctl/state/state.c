@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The state's skeleton: its entity lists (init, free, copy, and the one
- * way to add, replace, remove and find an entity) and the validation
- * more than one entity uses. The entities are in state_<entity>.c.
+ * The state's skeleton: its entity lists (their layout in struct
+ * cg_state, init, copy, finding an entity) and the validation more than
+ * one entity uses. Changing a list is state_store.c's (indexes and the
+ * undo log follow each change); the entities are in state_<entity>.c.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -60,12 +61,10 @@ void state_init(struct cg_state *st, const struct cg_config *cfg)
 	st->cfg = cfg;
 }
 
-void state_free(struct cg_state *st)
+void state_free_lists(struct cg_state *st)
 {
 	const struct list_desc *d;
 
-	state_index_free(st);
-	state_log_free(st);
 	for (d = lists; d < lists + ST_N_LISTS; d++) {
 		void **items = items_of(st, d);
 
@@ -90,17 +89,6 @@ static void *copy_array(const void *src, size_t n, size_t elem, size_t *cap)
 	return dst;
 }
 
-int state_copy(struct cg_state *dst, const struct cg_state *src)
-{
-	int ret = state_copy_lists(dst, src);
-
-	if (!ret && state_index_build(dst)) {
-		state_free(dst);
-		ret = -ENOMEM;
-	}
-	return ret;
-}
-
 int state_copy_lists(struct cg_state *dst, const struct cg_state *src)
 {
 	const struct list_desc *d;
@@ -112,7 +100,7 @@ int state_copy_lists(struct cg_state *dst, const struct cg_state *src)
 					cap_of(dst, d));
 
 		if (!copy) {
-			state_free(dst);
+			state_free_lists(dst);
 			return -ENOMEM;
 		}
 		*items_of(dst, d) = copy;
@@ -145,23 +133,6 @@ void *state_get(const struct cg_state *st, enum state_list list,
 	return elem;
 }
 
-/* Grow an array to hold one more element. */
-static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 size_t state_list_size(enum state_list list)
 {
 	return lists[list].size;
@@ -177,162 +148,31 @@ size_t state_list_count(const struct cg_state *st, enum state_list list)
 	return *count_of(st, &lists[list]);
 }
 
-static size_t pos_of(const struct cg_state *st, enum state_list list,
-		     const void *elem)
+/* The list's array, count and capacity in st, and how it behaves: for
+ * the changes (state_store.c). */
+void **state_list_items(const struct cg_state *st, enum state_list list)
 {
-	return (size_t)((const char *)elem -
-			(const char *)*items_of(st, &lists[list])) /
-	       lists[list].size;
+	return items_of(st, &lists[list]);
 }
 
-/* ---- the raw changes: lists and indexes, no undo record --------------- */
-
-static void *raw_append(struct cg_state *st, enum state_list list,
-			const void *elem)
+size_t *state_list_n(const struct cg_state *st, enum state_list list)
 {
-	const struct list_desc *d = &lists[list];
-	void **items = items_of(st, d);
-	size_t *n = count_of(st, d);
-	char *slot;
-
-	if (reserve(items, cap_of(st, d), *n, d->size) ||
-	    state_index_reserve(st, list))
-		return NULL;
-	slot = (char *)*items + *n * d->size;
-	memcpy(slot, elem, d->size);
-	state_index_add(st, list, (*n)++);
-	return slot;
+	return count_of(st, &lists[list]);
 }
 
-static void raw_set(struct cg_state *st, enum state_list list, size_t pos,
-		    const void *val)
+size_t *state_list_cap(const struct cg_state *st, enum state_list list)
 {
-	state_index_drop(st, list, pos);
-	memmove(state_list_at(st, list, pos), val, lists[list].size);
-	state_index_add(st, list, pos);
+	return cap_of(st, &lists[list]);
 }
 
-static void raw_remove(struct cg_state *st, enum state_list list, size_t pos)
+bool state_list_ordered(enum state_list list)
 {
-	const struct list_desc *d = &lists[list];
-	size_t *n = count_of(st, d), last_pos = *n - 1;
-	char *e = state_list_at(st, list, pos);
-	char *last = state_list_at(st, list, last_pos);
-
-	state_index_drop(st, list, pos);
-	if (d->ordered) {
-		memmove(e, e + d->size, (size_t)(last - e));
-	} else if (pos != last_pos) {
-		state_index_move(st, list, last_pos, pos);
-		memcpy(e, last, d->size);
-	}
-	if (d->secret)
-		explicit_bzero(last, d->size);
-	(*n)--;
+	return lists[list].ordered;
 }
 
-/* Put val back at pos, where raw_remove took it from (the undo of a
- * removal: the same order as before it). The room is there: a removal
- * never shrinks a list or an index. */
-static void raw_insert(struct cg_state *st, enum state_list list, size_t pos,
-		       const void *val)
+bool state_list_secret(enum state_list list)
 {
-	const struct list_desc *d = &lists[list];
-	size_t *n = count_of(st, d);
-	char *e;
-
-	if (pos == *n) {
-		raw_append(st, list, val);
-		return;
-	}
-	e = state_list_at(st, list, pos);
-	if (d->ordered) {
-		memmove(e + d->size, e, (*n - pos) * d->size);
-		memcpy(e, val, d->size);
-		(*n)++;
-		return;
-	}
-	/* The element that filled the hole goes back to the end. */
-	memcpy((char *)*items_of(st, d) + *n * d->size, e, d->size);
-	state_index_move(st, list, pos, *n);
-	(*n)++;
-	memcpy(e, val, d->size);
-	state_index_add(st, list, pos);
-}
-
-/* ---- the changes entity files make: logged for undo and the journal --- */
-
-void *state_add(struct cg_state *st, enum state_list list, const void *elem,
-		struct cg_error *err)
-{
-	void *slot;
-
-	if (state_index_build(st) ||
-	    state_log_record(st, LOG_ADD, list, *count_of(st, &lists[list]),
-			     NULL, elem)) {
-		cg_error_set(err, 500, "", "out of memory");
-		return NULL;
-	}
-	slot = raw_append(st, list, elem);
-	if (!slot) {
-		state_log_forget_last(st);
-		cg_error_set(err, 500, "", "out of memory");
-	}
-	return slot;
-}
-
-/* A change in place goes through here like an addition or a removal:
- * the indexes follow it and the undo log records it. */
-void state_replace(struct cg_state *st, enum state_list list, void *elem,
-		   const void *val)
-{
-	size_t pos = pos_of(st, list, elem);
-	union state_elem v;
-
-	/* val may be elem itself, or a part of the list. */
-	memcpy(&v, val, lists[list].size);
-	state_log_record(st, LOG_REPLACE, list, pos, elem, &v);
-	raw_set(st, list, pos, &v);
-	explicit_bzero(&v, sizeof(v));
-}
-
-void state_remove(struct cg_state *st, enum state_list list, void *elem)
-{
-	size_t pos = pos_of(st, list, elem);
-
-	state_log_record(st, LOG_REMOVE, list, pos, elem, NULL);
-	raw_remove(st, list, pos);
-}
-
-/* Undo one logged change (newest first, so the list is as right after
- * it). */
-void state_undo_one(struct cg_state *st, enum log_op op, enum state_list list,
-		    size_t pos, const void *old)
-{
-	switch (op) {
-	case LOG_ADD:
-		raw_remove(st, list, *count_of(st, &lists[list]) - 1);
-		break;
-	case LOG_REPLACE:
-		raw_set(st, list, pos, old);
-		break;
-	case LOG_REMOVE:
-		raw_insert(st, list, pos, old);
-		break;
-	}
-}
-
-int state_delete(struct cg_state *st, enum state_list list, state_match *match,
-		 const char *name, void *removed, struct cg_error *err)
-{
-	void *elem = state_get(st, list, match, name, err);
-
-	if (!elem)
-		return -ENOENT;
-	if (removed)
-		memcpy(removed, elem, lists[list].size);
-	state_remove(st, list, elem);
-	return 0;
+	return lists[list].secret;
 }
 
 /* ---- validation the entities share ------------------------------------- */

@@ -2,10 +2,11 @@
 /*
  * What the state's files share, not its users (they include state.h).
  *
- * state.c owns the entity lists: every entity is added, replaced,
- * removed and found through state_add/state_replace/state_remove/
- * state_find, never by writing an array directly, so that indexes or a
- * journal have one place to live. state_service.c, state_peer.c,
+ * state.c owns the entity lists' layout and finding (state_find);
+ * state_store.c changes them: every entity is added, replaced and
+ * removed through state_add/state_replace/state_remove, never by
+ * writing an array directly, so that indexes and the undo log have one
+ * place to live. state_service.c, state_peer.c,
  * state_forward.c and state_cell.c parse, validate and render their
  * entity (in the API's shape and in the state file's); state_file.c
  * reads and writes the file around them.
@@ -38,6 +39,14 @@ union state_elem {
 /* state_copy without the indexes (a copy only to be written out). */
 int state_copy_lists(struct cg_state *dst, const struct cg_state *src);
 size_t state_list_size(enum state_list list);
+/* The list's array, count and capacity in st and how it behaves, for
+ * the changes (state_store.c); the lists themselves, freed. */
+void **state_list_items(const struct cg_state *st, enum state_list list);
+size_t *state_list_n(const struct cg_state *st, enum state_list list);
+size_t *state_list_cap(const struct cg_state *st, enum state_list list);
+bool state_list_ordered(enum state_list list);
+bool state_list_secret(enum state_list list);
+void state_free_lists(struct cg_state *st);
 size_t state_list_count(const struct cg_state *st, enum state_list list);
 void *state_list_at(const struct cg_state *st, enum state_list list,
 		    size_t pos);
@@ -88,7 +97,10 @@ int state_log_record(struct cg_state *st, enum log_op op, enum state_list list,
 /* The last record's change did not happen after all. */
 void state_log_forget_last(struct cg_state *st);
 void state_log_free(struct cg_state *st);
-/* Undo one change (state.c, for state_rollback). */
+/* The operation is over: the log emptied (secrets wiped), large buffers
+ * given back. */
+void state_log_end(struct state_log *l);
+/* Undo one change (state_store.c, for state_rollback). */
 void state_undo_one(struct cg_state *st, enum log_op op, enum state_list list,
 		    size_t pos, const void *old);
 

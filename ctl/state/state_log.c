@@ -121,7 +121,7 @@ bool state_log_failed(const struct cg_state *st)
 #define LOG_KEEP_BYTES (64 * 1024)
 
 /* Invites' secrets do not outlive the operation. */
-static void log_end(struct state_log *l)
+void state_log_end(struct state_log *l)
 {
 	if (l->used)
 		explicit_bzero(l->bytes, l->used);
@@ -140,32 +140,17 @@ static void log_end(struct state_log *l)
 	}
 }
 
-void state_rollback(struct cg_state *st)
-{
-	struct state_log *l = st->log;
-
-	if (!l)
-		return;
-	l->on = false;
-	while (l->n) {
-		const struct log_entry *e = &l->e[--l->n];
-
-		state_undo_one(st, e->op, e->list, e->pos, log_old(l, e));
-	}
-	log_end(l);
-}
-
 void state_commit(struct cg_state *st)
 {
 	if (st->log)
-		log_end(st->log);
+		state_log_end(st->log);
 }
 
 void state_log_free(struct cg_state *st)
 {
 	if (!st->log)
 		return;
-	log_end(st->log);
+	state_log_end(st->log);
 	free(st->log->e);
 	free(st->log->bytes);
 	free(st->log);
