@@ -20,7 +20,6 @@ void state_free(struct cg_state *st)
 	state_free_lists(st);
 }
 
-
 int state_copy(struct cg_state *dst, const struct cg_state *src)
 {
 	int ret = state_copy_lists(dst, src);
@@ -31,7 +30,6 @@ int state_copy(struct cg_state *dst, const struct cg_state *src)
 	}
 	return ret;
 }
-
 
 /* Grow an array to hold one more element. */
 static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
@@ -49,7 +47,6 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
 	*cap = ncap;
 	return 0;
 }
-
 
 static size_t pos_of(const struct cg_state *st, enum state_list list,
 		     const void *elem)
@@ -140,8 +137,8 @@ void *state_add(struct cg_state *st, enum state_list list, const void *elem,
 	void *slot;
 
 	if (state_index_build(st) ||
-	    state_log_record(st, LOG_ADD, list, *state_list_n(st, list),
-			     NULL, elem)) {
+	    state_log_record(st, LOG_ADD, list, *state_list_n(st, list), NULL,
+			     elem)) {
 		cg_error_set(err, 500, "", "out of memory");
 		return NULL;
 	}
@@ -207,7 +204,6 @@ int state_delete(struct cg_state *st, enum state_list list, state_match *match,
 	return 0;
 }
 
-
 void state_rollback(struct cg_state *st)
 {
 	struct state_log *l = st->log;
@@ -222,4 +218,3 @@ void state_rollback(struct cg_state *st)
 	}
 	state_log_end(l);
 }
-
