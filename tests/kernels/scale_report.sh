@@ -44,13 +44,14 @@ line "periodic work (tick), CPU ms per second, idle" tick_cpu_ms_per_s
 line "RSS after start and PUTs, MiB" rss_mib
 line "RSS peak, MiB" rss_peak_mib
 line "POST /api/peers/import of N, s" import_s
-line "iptables-restore of PIC's rules for N, s" iptables_restore_s
 
 cat <<TAIL
 
 Ratios ($big against $small, same boot):
 - one PUT's p99: $(ratio "$(get "$big" put_p99_ms)" "$(get "$small" put_p99_ms)")x (target <= 2);
-- import against iptables-restore at $big: $(ratio "$(get "$big" import_s)" "$(get "$big" iptables_restore_s)")x.
+- one PUT's p50: $(ratio "$(get "$big" put_p50_ms)" "$(get "$small" put_p50_ms)")x.
+
+A "-" is a figure the run did not reach (the step's time limit).
 
 The controller's own account of where the time went (its log):
 TAIL
