@@ -108,7 +108,7 @@ static void peer_me(struct controller *c, const struct api_request *req,
 {
 	struct cg_error err = { 0 };
 
-	if (ctl_peer_me(c, req->client, &resp->json, &err))
+	if (ctl_peer_me(c, &req->client6, &resp->json, &err))
 		api_error(resp, &err);
 }
 
@@ -118,7 +118,7 @@ static void peer_me_config(struct controller *c, const struct api_request *req,
 	struct cg_error err = { 0 };
 	char *text = NULL;
 
-	if (ctl_peer_me_config(c, req->client, &text, &err)) {
+	if (ctl_peer_me_config(c, &req->client6, &text, &err)) {
 		api_error(resp, &err);
 		return;
 	}
@@ -132,7 +132,7 @@ static void peer_me_key(struct controller *c, const struct api_request *req,
 {
 	struct cg_error err = { 0 };
 
-	if (ctl_peer_me_key(c, req->client, req->body, &resp->json, &err))
+	if (ctl_peer_me_key(c, &req->client6, req->body, &resp->json, &err))
 		api_error(resp, &err);
 }
 

@@ -34,7 +34,7 @@
 struct slot {
 	struct MHD_Connection *conn; /* NULL: free */
 	int fd;
-	struct in_addr addr;
+	struct in6_addr addr; /* IPv4 as ::ffff:a.b.c.d; :: if unknown */
 	uint64_t start_ns; /* of the connection, or of its next request */
 	bool headers; /* the handler saw the headers */
 	bool complete; /* the whole request arrived: no deadline */
@@ -66,17 +66,27 @@ struct listener {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct listener *registry;
 
-static bool ipv4_of(const struct sockaddr *sa, struct in_addr *out)
+/* A client's address in one form for both families: IPv4 mapped into
+ * IPv6 (::ffff:a.b.c.d), so the per-address limit compares 16 bytes. */
+static bool addr_of(const struct sockaddr *sa, struct in6_addr *out)
 {
+	if (sa && sa->sa_family == AF_INET6) {
+		*out = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return true;
+	}
 	if (!sa || sa->sa_family != AF_INET)
 		return false;
-	*out = ((const struct sockaddr_in *)sa)->sin_addr;
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr,
+	       4);
 	return true;
 }
 
-static bool is_loopback(struct in_addr a)
+static bool is_loopback(const struct in6_addr *a)
 {
-	return (ntohl(a.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(a) ||
+	       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
 /* Under the lock. shutdown() makes the socket readable at EOF, so
@@ -112,16 +122,17 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa,
 				 socklen_t len)
 {
 	struct listener *l = cls;
-	struct in_addr a;
+	struct in6_addr a;
 	unsigned int same = 0, i;
 	bool ok;
 
 	(void)len;
-	if (!ipv4_of(sa, &a) || is_loopback(a))
+	if (!addr_of(sa, &a) || is_loopback(&a))
 		return MHD_YES;
 	pthread_mutex_lock(&l->lock);
 	for (i = 0; i < LISTENER_CONNECTIONS; i++)
-		same += l->slots[i].conn && l->slots[i].addr.s_addr == a.s_addr;
+		same += l->slots[i].conn &&
+			IN6_ARE_ADDR_EQUAL(&l->slots[i].addr, &a);
 	ok = same < LISTENER_PER_ADDRESS;
 	if (!ok)
 		l->n.refused++;
@@ -183,8 +194,8 @@ static void conn_started(struct listener *l, struct MHD_Connection *conn,
 		memset(s, 0, sizeof(*s));
 		s->conn = conn;
 		s->fd = fd->connect_fd;
-		if (!ca || !ipv4_of(ca->client_addr, &s->addr))
-			s->addr.s_addr = 0;
+		if (!ca || !addr_of(ca->client_addr, &s->addr))
+			memset(&s->addr, 0, sizeof(s->addr));
 		s->start_ns = monotonic_ns();
 		*ctx = s;
 		l->open++;
@@ -411,16 +422,21 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
 	return strlen(s);
 }
 
+/* sa: a sockaddr_in or a sockaddr_in6 (the peers' API on address6). */
 static struct MHD_Daemon *daemon_start(struct listener *l,
-				       const struct sockaddr_in *sa)
+				       const struct sockaddr *sa)
 {
+	bool v6 = sa->sa_family == AF_INET6;
+	uint16_t port = v6 ? ((const struct sockaddr_in6 *)sa)->sin6_port :
+			     ((const struct sockaddr_in *)sa)->sin_port;
+
 	return MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			MHD_USE_AUTO,
-		ntohs(sa->sin_port), on_accept, l, on_access, l,
-		MHD_OPTION_EXTERNAL_LOGGER, on_log, l, MHD_OPTION_SOCK_ADDR,
-		(const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, l, MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+			MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0),
+		ntohs(port), on_accept, l, on_access, l,
+		MHD_OPTION_EXTERNAL_LOGGER, on_log, l, MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)LISTENER_IDLE_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)LISTENER_CONNECTIONS,
@@ -452,7 +468,7 @@ static void registry_del(struct listener *l)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-struct listener *listener_start(const char *label, const struct sockaddr_in *sa,
+struct listener *listener_start(const char *label, const struct sockaddr *sa,
 				MHD_AccessHandlerCallback handler,
 				MHD_RequestCompletedCallback completed,
 				void *cls)

@@ -36,10 +36,10 @@
 
 struct listener;
 
-/* Start a daemon on sa serving handler; completed (may be NULL) is called
- * when a request ends. label names it in logs and metrics (at most 15
- * characters). NULL if it cannot listen. */
-struct listener *listener_start(const char *label, const struct sockaddr_in *sa,
+/* Start a daemon on sa (a sockaddr_in or sockaddr_in6) serving handler;
+ * completed (may be NULL) is called when a request ends. label names it
+ * in logs and metrics (at most 15 characters). NULL if it cannot listen. */
+struct listener *listener_start(const char *label, const struct sockaddr *sa,
 				MHD_AccessHandlerCallback handler,
 				MHD_RequestCompletedCallback completed,
 				void *cls);

@@ -322,17 +322,24 @@ static bool collect_body(struct upload *up, const char *data, size_t *size)
 	return false;
 }
 
-/* The TCP peer's IPv4 address: what cell-to-cell authentication trusts
- * (proven by WireGuard's cryptokey routing). Never a header. */
-static struct in_addr client_address(struct MHD_Connection *conn)
+/* The TCP peer's address: what cell-to-cell authentication and the
+ * peers' API trust (proven by WireGuard's cryptokey routing). Never a
+ * header. IPv4 in req->client and, mapped, in req->client6. */
+static void client_address(struct MHD_Connection *conn, struct api_request *req)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	struct in_addr none = { 0 };
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
-	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
-		return none;
-	return ((const struct sockaddr_in *)ci->client_addr)->sin_addr;
+	memset(&req->client, 0, sizeof(req->client));
+	memset(&req->client6, 0, sizeof(req->client6));
+	if (sa && sa->sa_family == AF_INET6) {
+		req->client6 = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+	} else if (sa && sa->sa_family == AF_INET) {
+		req->client = ((const struct sockaddr_in *)sa)->sin_addr;
+		req->client6.s6_addr[10] = req->client6.s6_addr[11] = 0xff;
+		memcpy(&req->client6.s6_addr[12], &req->client, 4);
+	}
 }
 
 /* The route for the request, or the error that stops it: 404, 405, 401,
@@ -424,7 +431,7 @@ static void dispatch(struct api_server *srv, struct MHD_Connection *conn,
 	req.param = strchr(route->pattern, '{') ? l.param : NULL;
 	req.raw_body = up->data ? up->data : "";
 	req.raw_len = up->len;
-	req.client = client_address(conn);
+	client_address(conn, &req);
 	req.timestamp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    "X-Cellgate-Timestamp");
 	req.signature = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -512,18 +519,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	malloc_trim(0);
 }
 
-struct api_server *api_start_on(struct controller *c,
-				const struct api_route *routes,
-				struct in_addr addr, uint16_t port,
-				const char *label)
+/* A server of routes on sa; text names the address in the log. */
+static struct api_server *start_at(struct controller *c,
+				   const struct api_route *routes,
+				   const struct sockaddr *sa, const char *text,
+				   uint16_t port, const char *label)
 {
 	struct api_server *srv = calloc(1, sizeof(*srv));
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr = addr,
-	};
-	char ip[16];
 
 	if (!srv)
 		return NULL;
@@ -531,16 +533,52 @@ struct api_server *api_start_on(struct controller *c,
 	srv->routes = routes;
 	/* Daemon options and the defences against slow clients: listener.c,
 	 * the same for every listener. */
-	srv->lst = listener_start(label, &sa, on_request, on_completed, srv);
+	srv->lst = listener_start(label, sa, on_request, on_completed, srv);
 	if (!srv->lst) {
 		log_err("%s: cannot listen on %s:%u (in use, or no such "
 			"address?)",
-			label, ipv4_str(addr, ip), port);
+			label, text, port);
 		free(srv);
 		return NULL;
 	}
-	log_info("%s: listening on http://%s:%u", label, ipv4_str(addr, ip),
-		 port);
+	log_info("%s: listening on http://%s:%u", label, text, port);
+	return srv;
+}
+
+struct api_server *api_start_on(struct controller *c,
+				const struct api_route *routes,
+				struct in_addr addr, uint16_t port,
+				const char *label)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr = addr,
+	};
+	char ip[16];
+
+	return start_at(c, routes, (const struct sockaddr *)&sa,
+			ipv4_str(addr, ip), port, label);
+}
+
+struct api_server *api_start_for_peers6(struct controller *c,
+					const struct in6_addr *addr,
+					uint16_t port)
+{
+	struct sockaddr_in6 sa = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(port),
+		.sin6_addr = *addr,
+	};
+	char ip[INET6_ADDRSTRLEN + 2] = "[";
+	struct api_server *srv;
+
+	inet_ntop(AF_INET6, addr, ip + 1, INET6_ADDRSTRLEN);
+	strcat(ip, "]");
+	srv = start_at(c, peer_routes, (const struct sockaddr *)&sa, ip, port,
+		       "peer-api6");
+	if (srv)
+		srv->peers_only = true;
 	return srv;
 }
 

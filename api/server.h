@@ -26,7 +26,10 @@ struct api_request {
 	/* For cell-to-cell routes, which sign the exact bytes received: */
 	const char *raw_body;
 	size_t raw_len;
-	struct in_addr client; /* the TCP peer's address */
+	struct in_addr client; /* the TCP peer's IPv4 address, or 0.0.0.0 */
+	/* The TCP peer's address in either family (IPv4 as ::ffff:a.b.c.d):
+	 * the peers' API knows its callers by it. */
+	struct in6_addr client6;
 	const char *timestamp; /* X-Cellgate-Timestamp */
 	const char *signature; /* X-Cellgate-Signature */
 	const char *join_token; /* X-Join-Token */
@@ -81,6 +84,10 @@ struct api_server *api_start_on(struct controller *c,
 				const char *label);
 /* The peer API's listener: a path no route takes is refused (403), not
  * unknown (404): a peer may use its own routes and nothing else. */
+/* The peers' API on the cell's IPv6 wg address too (issue 17). */
+struct api_server *api_start_for_peers6(struct controller *c,
+					const struct in6_addr *addr,
+					uint16_t port);
 struct api_server *api_start_for_peers(struct controller *c,
 				       struct in_addr addr, uint16_t port);
 void api_stop(struct api_server *srv);

@@ -107,7 +107,8 @@ static int load_config(const char *path, struct cg_config *cfg)
  * address) and the pairing listener (any address), and Prometheus's own
  * when configured. */
 struct listeners {
-	struct api_server *api, *sync, *pairing, *metrics, *join, *peers;
+	struct api_server *api, *sync, *pairing, *metrics, *join, *peers,
+		*peers6;
 };
 
 static int start_listeners(struct controller *c, struct listeners *l)
@@ -144,6 +145,12 @@ static int start_listeners(struct controller *c, struct listeners *l)
 		if (!l->peers)
 			return -1;
 	}
+	if (cfg->peer_api.port && cfg->wireguard.has_address6) {
+		l->peers6 = api_start_for_peers6(c, &cfg->wireguard.address6,
+						 cfg->peer_api.port);
+		if (!l->peers6)
+			return -1;
+	}
 	if (cfg->metrics.enabled) {
 		l->metrics = api_start_on(c, metrics_routes,
 					  cfg->metrics.listen_addr,
@@ -157,6 +164,7 @@ static int start_listeners(struct controller *c, struct listeners *l)
 static void stop_listeners(struct listeners *l)
 {
 	api_stop(l->metrics);
+	api_stop(l->peers6);
 	api_stop(l->peers);
 	api_stop(l->join);
 	api_stop(l->pairing);

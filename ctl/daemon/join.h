@@ -71,12 +71,13 @@ int ctl_join(struct controller *c, const char *token, json_object *body,
 /* Count a refusal decided before ctl_join (no token, rate limit). */
 void ctl_join_refused(struct controller *c, enum join_refusal why);
 
-/* The peer API: the peer whose wg address is from, or 403. */
-int ctl_peer_me(struct controller *c, struct in_addr from, json_object **out,
-		struct cg_error *err);
-int ctl_peer_me_config(struct controller *c, struct in_addr from, char **text,
-		       struct cg_error *err);
-int ctl_peer_me_key(struct controller *c, struct in_addr from,
+/* The peer API: the peer whose wg address (ip, or ip6; IPv4 as
+ * ::ffff:a.b.c.d) is from, or 403. */
+int ctl_peer_me(struct controller *c, const struct in6_addr *from,
+		json_object **out, struct cg_error *err);
+int ctl_peer_me_config(struct controller *c, const struct in6_addr *from,
+		       char **text, struct cg_error *err);
+int ctl_peer_me_key(struct controller *c, const struct in6_addr *from,
 		    json_object *body, json_object **out, struct cg_error *err);
 /* A request on the peer listener that no peer route takes (403). */
 void ctl_peer_api_refused(struct controller *c);

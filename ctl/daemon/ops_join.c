@@ -400,9 +400,17 @@ void ctl_peer_api_refused(struct controller *c)
 
 /* Under the lock: the calling peer, or 403. */
 static const struct cg_peer_def *
-caller(struct controller *c, struct in_addr from, struct cg_error *err)
+caller(struct controller *c, const struct in6_addr *from, struct cg_error *err)
 {
-	const struct cg_peer_def *p = state_peer_by_ip(&c->state, from);
+	const struct cg_peer_def *p;
+	struct in_addr v4;
+
+	if (IN6_IS_ADDR_V4MAPPED(from)) {
+		memcpy(&v4, &from->s6_addr[12], 4);
+		p = state_peer_by_ip(&c->state, v4);
+	} else {
+		p = state_peer_by_ip6(&c->state, from);
+	}
 
 	if (!p) {
 		c->join.peer_api_refused++;
@@ -429,8 +437,8 @@ static int64_t last_handshake(struct controller *c, const wg_key key)
 	return hs;
 }
 
-int ctl_peer_me(struct controller *c, struct in_addr from, json_object **out,
-		struct cg_error *err)
+int ctl_peer_me(struct controller *c, const struct in6_addr *from,
+		json_object **out, struct cg_error *err)
 {
 	const struct cg_peer_def *p;
 	struct cg_counters sum;
@@ -456,8 +464,8 @@ int ctl_peer_me(struct controller *c, struct in_addr from, json_object **out,
 	return 0;
 }
 
-int ctl_peer_me_config(struct controller *c, struct in_addr from, char **text,
-		       struct cg_error *err)
+int ctl_peer_me_config(struct controller *c, const struct in6_addr *from,
+		       char **text, struct cg_error *err)
 {
 	char name[CG_NAME_MAX + 1] = "";
 	const struct cg_peer_def *p;
@@ -529,7 +537,7 @@ static const struct ctl_op rotate_key = {
 	.view = key_view,
 };
 
-int ctl_peer_me_key(struct controller *c, struct in_addr from,
+int ctl_peer_me_key(struct controller *c, const struct in6_addr *from,
 		    json_object *body, json_object **out, struct cg_error *err)
 {
 	static const char *const fields[] = { "public_key", NULL };

@@ -101,6 +101,21 @@ static size_t add_own_listener(const struct cg_config *cfg, uint16_t port,
 	return 1;
 }
 
+/* The peers' own API on the router's address6: every peer's bitmap has
+ * its service id, as for the IPv4 listener. */
+static size_t add_own_listener6(const struct cg_config *cfg, uint16_t port,
+				uint32_t id, struct policy_service6 *out)
+{
+	if (!port || !cfg->wireguard.has_address6)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key.addr, &cfg->wireguard.address6, 16);
+	out->key.port = port;
+	out->key.proto = IPPROTO_TCP;
+	out->value.service_id = id;
+	return 1;
+}
+
 static size_t add_service_entry(const struct cg_service_def *svc,
 				const struct cg_endpoint *ep, uint8_t proto,
 				struct policy_service *out, size_t n,
@@ -468,7 +483,8 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
 	out->peers6 =
 		calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers6));
-	out->services6 = calloc(cap ? cap : 1, sizeof(*out->services6));
+	/* + 1: the peers' own API on address6. */
+	out->services6 = calloc(cap + 1, sizeof(*out->services6));
 	out->cells6 =
 		calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells6));
 	cap += 2; /* the sync listener, the peers' own API */
@@ -513,6 +529,9 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	out->n_services += add_own_listener(cfg, cfg->peer_api.port,
 					    CG_PEER_API_SERVICE_ID,
 					    out->services + out->n_services);
+	out->n_services6 += add_own_listener6(
+		cfg, cfg->peer_api.port, CG_PEER_API_SERVICE_ID,
+		out->services6 + out->n_services6);
 	for (i = 0; i < st->n_cells; i++)
 		policy_cell_entry(st, &st->cells[i], cfg->sync.port != 0,
 				  &out->cells[i]);

@@ -111,6 +111,15 @@ check "... and no 'ipv6' drop" test "$(drops alice ipv6)" = 0
 api_ok $CELL PUT /api/peers/alice '{"service_access":[]}' >/dev/null
 api_ok $CELL DELETE /api/services/echo6 >/dev/null
 
+# The peers' own API on the router's address6 knows alice by her ip6
+# (cryptokey routing), as on the IPv4 address by her ip (issue 19).
+me6() { ip netns exec "$pa" curl -sS -m 5 -g "http://[$A6]:8470$1"; }
+check "GET /api/peer/me over IPv6: alice, by her ip6" \
+	test "$(me6 /api/peer/me | jq -r '.name + " " + .ip6')" = "alice fd10:$N::2"
+check "... her config over IPv6 has her ip6" like "fd10:$N::2/128" "$(me6 /api/peer/me/config)"
+check "... an admin route over IPv6 is refused (403)" \
+	test "$(ip netns exec "$pa" curl -s -o /dev/null -w '%{http_code}' -m 5 -g "http://[$A6]:8470/api/peers")" = 403
+
 # ---- bad input: 400/409 naming ip6, nothing changed -------------------------
 before=$(api_ok $CELL GET /api/peers)
 bytes=$(state_bytes "$WORK/$CELL/state/state.json" | md5sum)

@@ -428,7 +428,8 @@ START_TEST(test_service6)
 			     "\"172.20.0.80\", \"proto\": \"tcp\", \"port\": "
 			     "443}]}");
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
-	ck_assert_uint_eq(pol.n_services6, 4); /* tcp/443 + tcp, udp, icmp */
+	/* tcp/443 + tcp, udp, icmp, + the peers' own API on address6 */
+	ck_assert_uint_eq(pol.n_services6, 5);
 	for (i = 0; i < pol.n_services6; i++) {
 		tcp += pol.services6[i].key.port == 443;
 		icmp6 += pol.services6[i].key.proto == IPPROTO_ICMPV6;

@@ -50,7 +50,8 @@ static void setup(void)
 	for (i = 0; i < 20 && !lst; i++) {
 		port = (uint16_t)(30000 + (getpid() * 7 + i * 131) % 30000);
 		sa.sin_port = htons(port);
-		lst = listener_start("test", &sa, handler, NULL, NULL);
+		lst = listener_start("test", (const struct sockaddr *)&sa,
+				     handler, NULL, NULL);
 	}
 	ck_assert_ptr_nonnull(lst);
 }
