@@ -272,6 +272,15 @@ static void all_options(const struct option *opts, struct option *all)
 		all[n] = opts[n];
 		n++;
 	}
+	/* A command with more options must raise CLI_MAX_OPTS, not lose
+	 * its last ones to "unknown option". */
+	if (opts && opts[n].name) {
+		fprintf(stderr,
+			"cellgate: internal error: a command has more "
+			"than %d options\n",
+			CLI_MAX_OPTS);
+		abort();
+	}
 	memcpy(all + n, common, sizeof(common));
 }
 
