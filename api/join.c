@@ -17,7 +17,7 @@
 #define RATE_SLOTS 1024
 
 struct rate_slot {
-	uint32_t addr; /* network order; 0: free */
+	struct in6_addr addr; /* IPv4 as ::ffff:a.b.c.d; ::: free */
 	double tokens;
 	uint64_t last_ns;
 };
@@ -26,28 +26,31 @@ static struct rate_slot slots[RATE_SLOTS];
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The slot of addr, or the idlest of its probe window. */
-static struct rate_slot *slot_of(uint32_t addr, double burst)
+static struct rate_slot *slot_of(const struct in6_addr *addr, double burst)
 {
-	uint32_t h = (addr * 2654435761u) % RATE_SLOTS;
+	uint32_t w[4], h;
+
+	memcpy(w, addr, sizeof(w));
+	h = ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 2654435761u) % RATE_SLOTS;
 	struct rate_slot *idlest = &slots[h];
 	unsigned int i;
 
 	for (i = 0; i < 8; i++) {
 		struct rate_slot *s = &slots[(h + i) % RATE_SLOTS];
 
-		if (s->addr == addr)
+		if (IN6_ARE_ADDR_EQUAL(&s->addr, addr))
 			return s;
 		if (s->last_ns < idlest->last_ns)
 			idlest = s;
 	}
-	idlest->addr = addr;
+	idlest->addr = *addr;
 	idlest->tokens = burst;
 	idlest->last_ns = 0;
 	return idlest;
 }
 
 /* May from make a request now? Else *retry_after seconds to wait. */
-static bool rate_ok(uint32_t from, uint32_t per_minute,
+static bool rate_ok(const struct in6_addr *from, uint32_t per_minute,
 		    unsigned int *retry_after)
 {
 	double burst = per_minute, per_ns = per_minute / 60e9;
@@ -79,7 +82,7 @@ static void join(struct controller *c, const struct api_request *req,
 	json_object *out = NULL;
 	int status = 0;
 
-	if (!rate_ok(req->client.s_addr, c->cfg.join.rate_per_minute,
+	if (!rate_ok(&req->client6, c->cfg.join.rate_per_minute,
 		     &resp->retry_after)) {
 		ctl_join_refused(c, JOIN_RATE_LIMITED);
 		cg_error_set(&err, 429, "",

@@ -561,9 +561,10 @@ struct api_server *api_start_on(struct controller *c,
 			ipv4_str(addr, ip), port, label);
 }
 
-struct api_server *api_start_for_peers6(struct controller *c,
-					const struct in6_addr *addr,
-					uint16_t port)
+struct api_server *api_start_on6(struct controller *c,
+				 const struct api_route *routes,
+				 const struct in6_addr *addr, uint16_t port,
+				 const char *label)
 {
 	struct sockaddr_in6 sa = {
 		.sin6_family = AF_INET6,
@@ -571,12 +572,20 @@ struct api_server *api_start_for_peers6(struct controller *c,
 		.sin6_addr = *addr,
 	};
 	char ip[INET6_ADDRSTRLEN + 2] = "[";
-	struct api_server *srv;
 
 	inet_ntop(AF_INET6, addr, ip + 1, INET6_ADDRSTRLEN);
 	strcat(ip, "]");
-	srv = start_at(c, peer_routes, (const struct sockaddr *)&sa, ip, port,
-		       "peer-api6");
+	return start_at(c, routes, (const struct sockaddr *)&sa, ip, port,
+			label);
+}
+
+struct api_server *api_start_for_peers6(struct controller *c,
+					const struct in6_addr *addr,
+					uint16_t port)
+{
+	struct api_server *srv =
+		api_start_on6(c, peer_routes, addr, port, "peer-api6");
+
 	if (srv)
 		srv->peers_only = true;
 	return srv;

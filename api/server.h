@@ -84,6 +84,11 @@ struct api_server *api_start_on(struct controller *c,
 				const char *label);
 /* The peer API's listener: a path no route takes is refused (403), not
  * unknown (404): a peer may use its own routes and nothing else. */
+/* api_start_on for an IPv6 address. */
+struct api_server *api_start_on6(struct controller *c,
+				 const struct api_route *routes,
+				 const struct in6_addr *addr, uint16_t port,
+				 const char *label);
 /* The peers' API on the cell's IPv6 wg address too (issue 17). */
 struct api_server *api_start_for_peers6(struct controller *c,
 					const struct in6_addr *addr,

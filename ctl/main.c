@@ -134,8 +134,13 @@ static int start_listeners(struct controller *c, struct listeners *l)
 			return -1;
 	}
 	if (cfg->join.enabled) {
-		l->join = api_start_on(c, join_routes, cfg->join.listen_addr,
-				       cfg->join.listen_port, "join");
+		l->join = cfg->join.listen_v6 ?
+				  api_start_on6(c, join_routes,
+						&cfg->join.listen_addr6,
+						cfg->join.listen_port, "join") :
+				  api_start_on(c, join_routes,
+					       cfg->join.listen_addr,
+					       cfg->join.listen_port, "join");
 		if (!l->join)
 			return -1;
 	}

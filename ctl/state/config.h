@@ -132,6 +132,10 @@ struct cg_config {
 		bool enabled;
 		char listen[64];
 		struct in_addr listen_addr;
+		/* "[IPv6]:port": the listener is IPv6 (an uplink with only
+		 * IPv6, or both with [::]). */
+		bool listen_v6;
+		struct in6_addr listen_addr6;
 		uint16_t listen_port;
 		uint32_t rate_per_minute;
 	} join;

@@ -262,4 +262,18 @@ out=$(from "$DEV1_NS" POST /api/peer/me/key '{"public_key":"nope"}')
 check "a bad key -> 400 naming public_key" \
 	sh -c "[ '$(status_of "$out")' = 400 ] && echo '$out' | grep -q '\"field\":\"public_key\"'"
 
+# The join listener on IPv6 ("[IPv6]:port"): the same token over it.
+stop_controller $CELL
+sed -i "s|\"listen\": \"192.168.10$N.1:$JOIN_PORT\"|\"listen\": \"[::1]:$JOIN_PORT\"|" "$D/cellgate.json"
+start_controller $CELL
+join6() {
+	ip netns exec "$R" curl -sS -m 5 -g -X POST ${2:+-H "X-Join-Token: $2"} \
+		-H "Content-Type: application/json" --data-binary "{\"public_key\":\"$1\"}" \
+		-w '\n%{http_code}' "http://[::1]:$JOIN_PORT/api/join"
+}
+out=$(join6 "$(wg pubkey <"$D/dev2.key")" "$TOKEN")
+check "join.listen [::1]: dev2's key joins again over IPv6 -> 200" test "$(status_of "$out")" = 200
+out=$(join6 "$(wg pubkey <"$D/dev2.key")" "$GONE_TOKEN")
+check "... a revoked token over IPv6 -> 401" test "$(status_of "$out")" = 401
+
 e2e_end

@@ -453,6 +453,26 @@ START_TEST(test_api_listen)
 }
 END_TEST
 
+/* join.listen takes IPv4:port or [IPv6]:port (a device may join over
+ * IPv6); anything else is a 400 naming it. */
+START_TEST(test_join_listen)
+{
+	struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	accept_with("join.listen", "\"0.0.0.0:8473\"");
+	ck_assert(cfg.join.enabled && !cfg.join.listen_v6);
+	ck_assert_uint_eq(cfg.join.listen_port, 8473);
+	accept_with("join.listen", "\"[::]:8474\"");
+	ck_assert(cfg.join.listen_v6);
+	ck_assert(IN6_ARE_ADDR_EQUAL(&cfg.join.listen_addr6, &any6));
+	ck_assert_uint_eq(cfg.join.listen_port, 8474);
+	reject_with("join.listen", "\"[zz]:8473\"", "join.listen");
+	reject_with("join.listen", "\"[::1]\"", "join.listen");
+	reject_with("join.listen", "\"::1:8473\"", "join.listen");
+	reject_with("join.listen", "\"[]:8473\"", "join.listen");
+}
+END_TEST
+
 START_TEST(test_cell_name)
 {
 	char name[80], value[96];
@@ -698,6 +718,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_bad_endpoint);
 	tcase_add_test(bad, test_relative_paths);
 	tcase_add_test(bad, test_api_listen);
+	tcase_add_test(bad, test_join_listen);
 	tcase_add_test(bad, test_cell_name);
 	tcase_add_test(bad, test_domain);
 	tcase_add_test(bad, test_interfaces);
