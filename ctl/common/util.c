@@ -321,6 +321,20 @@ bool parse_host_port(const char *s, char *host, size_t host_len, uint16_t *port)
 	return true;
 }
 
+bool parse_listen6(const char *s, struct in6_addr *addr, uint16_t *port)
+{
+	char host[64];
+	size_t n;
+
+	if (!parse_host_port(s, host, sizeof(host), port) || host[0] != '[')
+		return false;
+	n = strlen(host);
+	if (n < 3 || host[n - 1] != ']')
+		return false;
+	host[n - 1] = '\0';
+	return parse_ipv6(host + 1, addr);
+}
+
 const char *ipv4_str(struct in_addr addr, char buf[16])
 {
 	return inet_ntop(AF_INET, &addr, buf, 16);

@@ -59,6 +59,8 @@ bool cidrs_overlap(struct in_addr a, uint8_t alen, struct in_addr b,
 /* "host:port" with an IPv4 or name host; port 1..65535. */
 bool parse_host_port(const char *s, char *host, size_t host_len,
 		     uint16_t *port);
+/* "[IPv6]:port" (a listener's address) into addr and port. */
+bool parse_listen6(const char *s, struct in6_addr *addr, uint16_t *port);
 const char *ipv4_str(struct in_addr addr, char buf[16]);
 
 /* IPv6 (issue 17). Strict inet_pton text; a prefix 0..128. */
