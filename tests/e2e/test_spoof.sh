@@ -116,9 +116,9 @@ ip -n "$R" link set "$calif" master "$(if_of $N br)" up
 ip -n "$(ns_of $CELL cal)" addr add "$CAL/24" dev eth0
 ip -n "$(ns_of $CELL cal)" link set eth0 up
 ip -n "$(ns_of $CELL cal)" route add default via "172.20.$N.1"
-check "the calendar's new veth is guarded" wait_for 3 guarded "$calif"
+check "the calendar's new veth is guarded" wait_for 5 guarded "$calif"
 check "the re-created calendar reaches alice again (binding forgotten with its port)" \
-	wait_for 5 seen_as cal "$CAL"
+	wait_for 15 seen_as cal "$CAL"
 check "unbinding counted on /metrics" test "$(metric cellgate_bridge_unbound_total)" -ge 1
 
 # ---- turned off: the filters a previous run left go, nothing is checked ------
@@ -129,7 +129,7 @@ check "restart with bridge.anti_spoofing false" test $? = 0
 check "anti_spoofing off: the port filters are removed" \
 	wait_for 3 sh -c "! ip netns exec $R tc filter show dev $calif ingress | grep -q 0xce11"
 check "anti_spoofing off: a host from an address nobody allowed reaches alice" \
-	wait_for 10 seen_as evil "$EVIL"
+	wait_for 20 seen_as evil "$EVIL"
 stop_controller $CELL TERM
 sed -i 's|"anti_spoofing": false, ||' "$WORK/$CELL/cellgate.json"
 start_controller $CELL
