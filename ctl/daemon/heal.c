@@ -65,16 +65,6 @@ static int open_link_events(void)
 	return fd;
 }
 
-static uint32_t prog_id_of(int fd)
-{
-	struct bpf_prog_info info = { 0 };
-	uint32_t len = sizeof(info);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.id;
-}
-
 static int ifindex_of(const char *ifname)
 {
 	return ifname[0] ? (int)if_nametoindex(ifname) : 0;
@@ -290,7 +280,7 @@ static void look_tc(struct hook *k, const char *ifname, bool ingress,
 	if (tc_prog_id(ifname, ingress, &k->found))
 		k->ours = true; /* no interface: check_* deal with it */
 	else
-		k->ours = k->found == prog_id_of(our_fd);
+		k->ours = k->found == prog_id_of_fd(our_fd);
 }
 
 /* Put our programs back on hooks that lost them (removed, or replaced by

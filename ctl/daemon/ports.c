@@ -19,16 +19,6 @@
 #include "metrics.h"
 #include "ports.h"
 
-static uint32_t prog_id_of(int fd)
-{
-	struct bpf_prog_info info = { 0 };
-	uint32_t len = sizeof(info);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.id;
-}
-
 static bool has_port(const struct dp_ports *p, int ifindex)
 {
 	size_t i;
@@ -122,7 +112,7 @@ void ctl_ports_check(struct controller *c)
 	if (link_ports(c->cfg.bridge.interface, now.ifindex, DP_MAX_PORTS,
 		       &now.n))
 		return; /* no bridge: heal.c says so */
-	ours = prog_id_of(dp_prog_fd_bridge_port(&c->dp));
+	ours = prog_id_of_fd(dp_prog_fd_bridge_port(&c->dp));
 	for (i = 0; i < now.n; i++)
 		guarded += guard_port(c, now.ifindex[i], ours);
 	p->guarded = guarded;

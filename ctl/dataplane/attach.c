@@ -70,6 +70,16 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point,
 	return 0;
 }
 
+uint32_t prog_id_of_fd(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
 int tc_prog_id(const char *ifname, bool ingress, uint32_t *prog_id)
 {
 	int ifindex = (int)if_nametoindex(ifname);

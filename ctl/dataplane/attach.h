@@ -27,6 +27,9 @@ int tc_attach(const char *ifname, int ingress_fd, int egress_fd,
  * qdisc_ours and nothing else uses it. */
 int tc_detach(const char *ifname, bool qdisc_ours);
 
+/* The kernel's id of the program fd holds, 0 if none (or fd < 0): what
+ * a hook's program is compared with to tell ours from another's. */
+uint32_t prog_id_of_fd(int fd);
 /* The program on ifname's tc hook with cellgate's handle and priority:
  * *prog_id, or 0 when that filter is not there. 0, or -ENODEV when
  * ifname does not exist. */
