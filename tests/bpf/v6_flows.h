@@ -250,6 +250,42 @@ static bool flow6_uplink_untouched(struct suite *s, struct check *c)
 	return true;
 }
 
+/* Make the IPv6 flow opened by d look idle for too long. */
+static bool ct6_expire(struct check *c, const struct pkt_desc *d)
+{
+	struct cg_ct_entry e;
+	struct cg_ct6_key k;
+	bool rev;
+
+	if (!ct6_read(c, d, &e))
+		return false;
+	e.expires_ns = monotonic_ns() - NSEC;
+	ct6_key_of(d, &k, &rev);
+	if (bpf_map_update_elem(ct6_map_of(d->proto), &k, &e, BPF_EXIST))
+		return failf(c, "conntrack6 write: %s", strerror(errno));
+	return true;
+}
+
+/* The controller's sweep visits the IPv6 tables: an expired flow goes,
+ * a live one stays and counts against its peer's flow budget. */
+static bool flow6_gc(struct suite *s, struct check *c)
+{
+	ct_flush(s);
+	if (!send6(s, c, "query", INGRESS, &dns6_query, PASSES("alice")) ||
+	    !send6(s, c, "SYN", INGRESS, &cal6_syn, PASSES("alice")) ||
+	    !ct6_expire(c, &dns6_query))
+		return false;
+	c->step = "dp_gc";
+	return expect_eq(c, "dp_gc deleted", 1,
+			 (uint64_t)dp_gc(&s->dp, monotonic_ns())) &&
+	       expect_no_ct6(c, &dns6_query) &&
+	       expect_ct6(s, c, &cal6_syn,
+			  CT_IS(CG_CT_FROM_WG, CG_CT_NEW, "alice", NULL,
+				TCP_SYN_S, false)) &&
+	       expect_eq(c, "alice's flows (the IPv6 SYN)", 1,
+			 dp_budget_held(&s->dp, ident_id("alice")));
+}
+
 static const struct flow v6_flows[] = {
 	{ "v6 flow: TCP handshake alice <-> calendar6", flow6_tcp_handshake },
 	{ "v6 flow: UDP alice <-> dns6", flow6_udp_dns },
@@ -266,6 +302,7 @@ static const struct flow v6_flows[] = {
 	{ "v6 flow: a linked cell by its subnet6", flow6_linked_cell },
 	{ "v6 flow: an IPv4-only cell drops IPv6 as ipv6", flow6_ipv4_only },
 	{ "v6 flow: the uplink passes IPv6 untouched", flow6_uplink_untouched },
+	{ "v6 flow: dp_gc sweeps IPv6 flows, budgets count them", flow6_gc },
 };
 
 #endif
