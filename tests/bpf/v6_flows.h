@@ -286,6 +286,31 @@ static bool flow6_gc(struct suite *s, struct check *c)
 			 dp_budget_held(&s->dp, ident_id("alice")));
 }
 
+/* alice's flow number i to dns6 (a source port of its own). */
+static bool budget6_query(struct suite *s, struct check *c, uint16_t i,
+			  const struct expect *e)
+{
+	struct pkt_desc d = UDP6(ALICE6, 42000 + i, DNS6, 53, .payload_len = 8);
+
+	return send6(s, c, "query", INGRESS, &d, e);
+}
+
+/* One budget for both families: alice's IPv6 flows take from it, the
+ * one past it is dropped as flow_budget, and the IPv4 one too. */
+static bool flow6_budget(struct suite *s, struct check *c)
+{
+	uint16_t i;
+
+	for (i = 0; i < BUDGET_MAX; i++)
+		if (!budget6_query(s, c, i, PASSES("alice")))
+			return false;
+	return budget6_query(s, c, i, DROPS(CG_DROP_FLOW_BUDGET, "alice")) &&
+	       send_pkt(s, c, "IPv4 query", INGRESS, &dns_query,
+			DROPS(CG_DROP_FLOW_BUDGET, "alice")) &&
+	       expect_eq(c, "alice's flows", BUDGET_MAX,
+			 dp_budget_held(&s->dp, ident_id("alice")));
+}
+
 /* The records a drain of cg_events read: the first IPv6 ones kept. */
 struct ev6_sink {
 	struct cg_event6 ev[4];
@@ -375,6 +400,7 @@ static const struct flow v6_flows[] = {
 	{ "v6 flow: the uplink passes IPv6 untouched", flow6_uplink_untouched },
 	{ "v6 flow: dp_gc sweeps IPv6 flows, budgets count them", flow6_gc },
 	{ "v6 flow: monitor events carry the IPv6 tuple", flow6_events },
+	{ "v6 flow: IPv6 flows take from the peer's one budget", flow6_budget },
 };
 
 #endif
