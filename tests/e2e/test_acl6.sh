@@ -124,6 +124,8 @@ check "cellgate maps ct6_tcp: alice's flow to the calendar, readable" \
 	"$(cg maps ct6_tcp --json | tr -d ' \n')"
 check "GET /api/status: cg_ct6_tcp's occupancy counts the flow" \
 	test "$(api_ok $CELL GET /api/status | jq '[.. | objects | select(.name? == "cg_ct6_tcp") | .entries] | first // 0')" -ge 1
+check "/metrics: cellgate_conntrack_entries counts it in table tcp6" \
+	test "$(api_ok $CELL GET /metrics | awk '/^cellgate_conntrack_entries\{table="tcp6"/ { n += $2 } END { print n + 0 }')" -ge 1
 mon=$WORK/monitor.json
 ip netns exec "$R" timeout 10 "$CELLGATE" --config "$WORK/$CELL/cellgate.json" \
 	monitor --json --count 1 --reason service_denied >"$mon" 2>/dev/null &
