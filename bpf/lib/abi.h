@@ -519,6 +519,20 @@ struct cg_event {
 	struct cg_ct_key tuple; /* the packet's, as the hook saw it */
 };
 
+/* One record of cg_events about an IPv6 packet: struct cg_event's fields
+ * with an IPv6 tuple. A reader tells the two apart by the record's size
+ * (the IPv4 event keeps its layout and cost). */
+struct cg_event6 {
+	__u64 time_ns;
+	__u32 ifindex;
+	__u32 ident;
+	enum cg_event_kind kind;
+	enum cg_hook hook;
+	enum cg_drop_reason reason;
+	__u32 len;
+	struct cg_ct6_key tuple;
+};
+
 /* cg_monitor[0], written by `cellgate monitor`. Events are emitted only
  * while a monitor keeps renewing these deadlines (a lease, so a monitor
  * that dies stops the events and nothing fills the ring for no reader). */

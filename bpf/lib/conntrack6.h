@@ -6,8 +6,8 @@
  * keyed by struct cg_ct6_key.
  *
  * Not yet for IPv6: the table accounting of cg_table_stats (its slots
- * are IPv4's tables) and the monitor's events (struct cg_event holds an
- * IPv4 tuple); drops are counted per identity as for IPv4.
+ * are IPv4's tables). Drops are counted per identity and, like new
+ * flows, told to the monitor (lib/events6.h) as for IPv4.
  */
 #ifndef CELLGATE_CONNTRACK6_H
 #define CELLGATE_CONNTRACK6_H
@@ -15,6 +15,7 @@
 #include "common.h"
 #include "conntrack.h"
 #include "counters.h"
+#include "events6.h"
 #include "maps.h"
 #include "parse6.h"
 #include "policy6.h"
@@ -55,15 +56,15 @@ static __always_inline struct cg_scratch6 *cg_scratch6_get(void)
 	return bpf_map_lookup_elem(&cg_scratch6, &zero);
 }
 
-/* Count pkt's drop against ident and return the verdict. */
+/* Count pkt's drop against ident, tell the monitor, return the verdict. */
 static __always_inline int cg_drop6(const struct cg_pkt6 *pkt, __u32 ident,
 				    enum cg_drop_reason reason)
 {
 	struct cg_counters *c = cg_counters_of(ident);
 
-	(void)pkt;
 	if (c && reason < CG_DROP__MAX)
 		c->drops[reason]++;
+	cg_event6(pkt, ident, CG_EVENT_DROP, reason);
 	return TC_ACT_SHOT;
 }
 
@@ -274,6 +275,9 @@ __attribute__((noinline)) int cg_ct6_create(const struct cg_pkt6 *pkt,
 	e->expires_ns = now + cg_ct_lifetime(e, cg_ct6_life_proto(proto));
 	e->key_rev = cg_ct6_canon(&s->key, &pkt->tuple);
 	bpf_map_update_elem(cg_ct6_map(proto), &s->key, e, BPF_ANY);
+	cg_event6(pkt,
+		  origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
+		  CG_EVENT_NEW_FLOW, CG_DROP_NONE);
 	return 0;
 }
 

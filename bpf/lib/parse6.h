@@ -69,6 +69,7 @@ struct cg_pkt6 {
 	__u8 hop_limit;
 	__u8 pad[2];
 	struct cg_ct6_key inner; /* ICMPv6 error: the quoted packet's tuple */
+	__u32 ifindex; /* the interface the hook runs on, for events */
 };
 
 /* Ready pkt for a packet: what parsing may leave unwritten, zeroed (a
@@ -339,6 +340,7 @@ cg_parse6(struct __sk_buff *skb, struct cg_pkt6 *pkt, struct cg_frag6_key *fk)
 	void *data, *data_end;
 
 	cg_pkt6_reset(pkt);
+	pkt->ifindex = skb->ifindex;
 	if (skb->len < cg_l2_len + sizeof(struct ipv6hdr)) {
 		cg_pkt6_no_addrs(&pkt->tuple);
 		return CG_DROP_MALFORMED;

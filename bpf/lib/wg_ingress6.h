@@ -19,6 +19,7 @@
 #define CELLGATE_WG_INGRESS6_H
 
 #include "common.h"
+#include "budget.h"
 #include "conntrack6.h"
 #include "counters.h"
 #include "parse6.h"
@@ -78,6 +79,9 @@ static __always_inline int from_wg6_new(const struct cg_pkt6 *pkt,
 
 	__builtin_memset(adm, 0, sizeof(*adm));
 	r = cg_policy6_from_wg(src, &pkt->tuple, adm);
+	/* The peer's one budget: its IPv4 and IPv6 flows count alike. */
+	if (r == CG_DROP_NONE && !cg_budget_take(src))
+		r = CG_DROP_FLOW_BUDGET;
 	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)
 		cg_count_service(adm->service, false);
 	if (r != CG_DROP_NONE)

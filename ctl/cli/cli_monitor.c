@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,21 @@ static int resolve_peer(struct monitor *m)
 	return CLI_OK;
 }
 
+/* An event of either family, as printed: the IPv4 record's header and
+ * its tuple's text (an IPv6 record's too, told apart by its size). */
+struct shown_event {
+	struct cg_event ev; /* tuple unused when ipv6 */
+	bool ipv6;
+	struct cg_ct6_key tuple6;
+};
+
+/* The header is copied across; the sizes tell the records apart. */
+_Static_assert(offsetof(struct cg_event6, tuple) ==
+		       offsetof(struct cg_event, tuple),
+	       "cg_event6 starts as cg_event");
+_Static_assert(sizeof(struct cg_event6) != sizeof(struct cg_event),
+	       "the records' sizes differ");
+
 static bool wanted(const struct monitor *m, const struct cg_event *ev)
 {
 	if (ev->kind == CG_EVENT_NEW_FLOW && (!m->trace || m->reason >= 0))
@@ -158,27 +174,42 @@ static void event_time(uint64_t time_ns, char *buf, size_t len, bool iso)
 		 (uint64_t)(wall_ns % 1000000000ull / 1000));
 }
 
-static void print_event(const struct monitor *m, const struct cg_event *ev)
+/* The tuple's text: IPv4 or IPv6 endpoints, "-" when the programs read
+ * none (an IPv6 packet on an IPv4-only cell, ARP). */
+static const char *event_tuple(const struct shown_event *se, char *src,
+			       char *dst, size_t len, char *pbuf, size_t plen)
+{
+	const struct cg_ct_key *t = &se->ev.tuple;
+	const struct cg_ct6_key *t6 = &se->tuple6;
+
+	if (se->ipv6) {
+		mapview_endpoint6(src, len, t6->saddr, t6->sport, t6->proto);
+		mapview_endpoint6(dst, len, t6->daddr, t6->dport, t6->proto);
+		return mapview_proto(pbuf, plen, t6->proto);
+	}
+	if (!t->proto && !memcmp(t->saddr, "\0\0\0\0", 4) &&
+	    !memcmp(t->daddr, "\0\0\0\0", 4)) {
+		snprintf(src, len, "-");
+		snprintf(dst, len, "-");
+		return "-";
+	}
+	mapview_endpoint(src, len, t->saddr, t->sport, t->proto);
+	mapview_endpoint(dst, len, t->daddr, t->dport, t->proto);
+	return mapview_proto(pbuf, plen, t->proto);
+}
+
+static void print_event(const struct monitor *m, const struct shown_event *se)
 {
 	char when[64], ifname[IF_NAMESIZE] = "", who[CG_NAME_MAX + 8];
-	char src[MAPVIEW_ENDPOINT_LEN], dst[MAPVIEW_ENDPOINT_LEN], pbuf[8];
+	char src[MAPVIEW_ENDPOINT6_LEN], dst[MAPVIEW_ENDPOINT6_LEN], pbuf[8];
+	const struct cg_event *ev = &se->ev;
 	const char *ident, *reason, *proto;
-	const struct cg_ct_key *t = &ev->tuple;
 	json_object *o;
 
 	if (!if_indextoname(ev->ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "if%u", ev->ifindex);
 	ident = mapview_identity(&m->p->ctx, ev->ident, who, sizeof(who));
-	mapview_endpoint(src, sizeof(src), t->saddr, t->sport, t->proto);
-	mapview_endpoint(dst, sizeof(dst), t->daddr, t->dport, t->proto);
-	proto = mapview_proto(pbuf, sizeof(pbuf), t->proto);
-	/* Not IPv4 (IPv6, ARP): the programs read no tuple. */
-	if (!t->proto && !memcmp(t->saddr, "\0\0\0\0", 4) &&
-	    !memcmp(t->daddr, "\0\0\0\0", 4)) {
-		proto = "-";
-		snprintf(src, sizeof(src), "-");
-		snprintf(dst, sizeof(dst), "-");
-	}
+	proto = event_tuple(se, src, dst, sizeof(src), pbuf, sizeof(pbuf));
 	reason = ev->kind == CG_EVENT_DROP ? drop_reason_name(ev->reason) : "-";
 	event_time(ev->time_ns, when, sizeof(when), m->cli->json);
 	if (!m->cli->json) {
@@ -214,17 +245,26 @@ static void print_event(const struct monitor *m, const struct cg_event *ev)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct monitor *m = ctx;
-	struct cg_event ev = { 0 };
+	struct shown_event se = { 0 };
 
 	/* Never read past what the kernel handed over. */
-	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
+	if (size == sizeof(struct cg_event6)) {
+		const struct cg_event6 *e6 = data;
+
+		se.ipv6 = true;
+		memcpy(&se.ev, e6, offsetof(struct cg_event, tuple));
+		se.tuple6 = e6->tuple;
+	} else {
+		memcpy(&se.ev, data,
+		       size < sizeof(se.ev) ? size : sizeof(se.ev));
+	}
 	if (m->count && m->shown >= m->count)
 		return 0;
-	if (!wanted(m, &ev)) {
+	if (!wanted(m, &se.ev)) {
 		m->filtered++;
 		return 0;
 	}
-	print_event(m, &ev);
+	print_event(m, &se);
 	m->shown++;
 	return 0;
 }

@@ -363,6 +363,10 @@ struct table_census {
 	uint64_t entries[CG_TABLE__MAX];
 	uint64_t ct_state[CG_TABLE__MAX][4]; /* by enum cg_ct_state */
 	uint64_t nat_kind[8]; /* by enum cg_nat_kind */
+	/* cg_ct6_tcp and cg_ct6_other, in CG_TABLE_CT_TCP/_OTHER's order
+	 * (cg_table_stats has no IPv6 slots: no eviction count). */
+	uint64_t entries6[2];
+	uint64_t ct6_state[2][4];
 };
 
 static int count_ct(const void *key, const void *value, void *ctx)
@@ -385,6 +389,21 @@ static int count_nat(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+static int take_census6(const struct dataplane *dp, struct table_census *tc)
+{
+	static const enum dp_map maps[2] = { DP_MAP_CT6_TCP, DP_MAP_CT6_OTHER };
+	int i, n;
+
+	for (i = 0; i < 2; i++) {
+		n = map_for_each(dp->map_fd[maps[i]], dp->ncpus, count_ct,
+				 tc->ct6_state[i]);
+		if (n < 0)
+			return n;
+		tc->entries6[i] = (uint64_t)n;
+	}
+	return 0;
+}
+
 static int take_census(const struct dataplane *dp, struct table_census *tc)
 {
 	int n;
@@ -400,6 +419,9 @@ static int take_census(const struct dataplane *dp, struct table_census *tc)
 	if (n < 0)
 		return n;
 	tc->entries[CG_TABLE_CT_OTHER] = (uint64_t)n;
+	n = take_census6(dp, tc);
+	if (n < 0)
+		return n;
 	n = map_for_each(dp->map_fd[DP_MAP_NAT], dp->ncpus, count_nat,
 			 tc->nat_kind);
 	if (n < 0)
@@ -474,6 +496,7 @@ static void tables(struct controller *c, struct metrics *m,
 		   const struct table_census *tc)
 {
 	static const char *const ct_tables[2] = { "tcp", "other" };
+	static const char *const ct6_tables[2] = { "tcp6", "other6" };
 	int t, i;
 
 	metrics_family(m, "cellgate_conntrack_entries", GAUGE,
@@ -483,6 +506,11 @@ static void tables(struct controller *c, struct metrics *m,
 		for (i = 1; i < 4; i++)
 			metrics_u64(m, tc->ct_state[t][i], "table",
 				    ct_tables[t], "state", ct_state_name(i),
+				    NULL);
+	for (t = 0; t < 2; t++)
+		for (i = 1; i < 4; i++)
+			metrics_u64(m, tc->ct6_state[t][i], "table",
+				    ct6_tables[t], "state", ct_state_name(i),
 				    NULL);
 	metrics_family(m, "cellgate_nat_entries", GAUGE,
 		       "NAT entries (two per translated flow) by kind.");
@@ -500,14 +528,16 @@ static void maps(struct controller *c, struct metrics *m,
 	int i;
 
 	for (i = 0; i < DP_MAP__COUNT; i++)
-		ok[i] = dp_map_usage_of(&c->dp, i, &u[i],
-					i == DP_MAP_CT_TCP ?
-						tc->entries[CG_TABLE_CT_TCP] :
-					i == DP_MAP_CT_OTHER ?
-						tc->entries[CG_TABLE_CT_OTHER] :
-					i == DP_MAP_NAT ?
-						tc->entries[CG_TABLE_NAT] :
-						UINT64_MAX) == 0;
+		ok[i] = dp_map_usage_of(
+				&c->dp, i, &u[i],
+				i == DP_MAP_CT_TCP ?
+					tc->entries[CG_TABLE_CT_TCP] :
+				i == DP_MAP_CT_OTHER ?
+					tc->entries[CG_TABLE_CT_OTHER] :
+				i == DP_MAP_NAT ? tc->entries[CG_TABLE_NAT] :
+				i == DP_MAP_CT6_TCP   ? tc->entries6[0] :
+				i == DP_MAP_CT6_OTHER ? tc->entries6[1] :
+							UINT64_MAX) == 0;
 	metrics_family(m, "cellgate_map_entries", GAUGE,
 		       "Entries in a BPF map (arrays are always full).");
 	for (i = 0; i < DP_MAP__COUNT; i++)

@@ -89,13 +89,30 @@ static int sweep_table(struct dataplane *dp, enum dp_map map,
 	return r > 0 ? r : 0;
 }
 
+/* The IPv6 conntrack tables, swept like IPv4's. The programs do not
+ * count their entries in cg_table_stats (its slots are IPv4's tables), so
+ * what goes is counted only in the total the sweep returns (*deleted).
+ * Returns false when a table could not be walked. */
+static bool sweep_ct6(const struct dataplane *dp, struct ct_gc *ct,
+		      int *deleted)
+{
+	int tcp = sweep_map(dp->map_fd[DP_MAP_CT6_TCP],
+			    sizeof(struct cg_ct6_key), ct_expired, ct);
+	int other = sweep_map(dp->map_fd[DP_MAP_CT6_OTHER],
+			      sizeof(struct cg_ct6_key), ct_expired, ct);
+
+	*deleted = (tcp > 0 ? tcp : 0) + (other > 0 ? other : 0);
+	return tcp >= 0 && other >= 0;
+}
+
 int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
 		uint64_t removed[CG_TABLE__MAX])
 {
 	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
 	struct budget_sweep bs;
 	struct ct_gc ct = { .now = now_ns, .budget = &bs };
-	int r[CG_TABLE__MAX], t, n = 0;
+	int r[CG_TABLE__MAX], r6, t, n = 0;
+	bool walked6;
 	/* Without memory for the count, the budgets keep their last one. */
 	bool count = !budget_sweep_begin(dp, &bs);
 
@@ -105,9 +122,11 @@ int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
 	r[CG_TABLE_CT_OTHER] =
 		sweep_map(dp->map_fd[DP_MAP_CT_OTHER], sizeof(struct cg_ct_key),
 			  ct_expired, &ct);
+	/* A peer's IPv6 flows count against its budget as its IPv4 ones. */
+	walked6 = sweep_ct6(dp, &ct, &r6);
 	/* A table the sweep could not walk must not give its flows back. */
 	budget_sweep_end(count && r[CG_TABLE_CT_TCP] >= 0 &&
-					 r[CG_TABLE_CT_OTHER] >= 0 ?
+					 r[CG_TABLE_CT_OTHER] >= 0 && walked6 ?
 				 dp :
 				 NULL,
 			 &bs);
@@ -117,7 +136,7 @@ int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
 		removed[t] = r[t] > 0 ? (uint64_t)r[t] : 0;
 		n += r[t] > 0 ? r[t] : 0;
 	}
-	return n;
+	return n + r6;
 }
 
 int dp_gc(struct dataplane *dp, uint64_t now_ns)

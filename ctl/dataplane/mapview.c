@@ -205,6 +205,37 @@ static void conntrack_rows(const struct mapview_ctx *ctx, const void *key,
 	mv_put_expiry(ctx, row, v->expires_ns);
 }
 
+static void put_endpoint6(json_object *row, const char *key,
+			  const uint8_t a[16], uint16_t port, uint8_t proto)
+{
+	char buf[MAPVIEW_ENDPOINT6_LEN];
+
+	mv_put_str(row, key,
+		   mapview_endpoint6(buf, sizeof(buf), a, port, proto));
+}
+
+/* As conntrack_rows, with IPv6 addresses. */
+static void conntrack6_rows(const struct mapview_ctx *ctx, const void *key,
+			    const void *value, json_object *rows)
+{
+	const struct cg_ct6_key *k = key;
+	const struct cg_ct_entry *v = value;
+	json_object *row = mv_new_row(rows);
+	bool rev = v->key_rev;
+
+	mv_put_proto(row, "proto", k->proto);
+	put_endpoint6(row, "source", rev ? k->daddr : k->saddr,
+		      rev ? k->dport : k->sport, k->proto);
+	put_endpoint6(row, "destination", rev ? k->saddr : k->daddr,
+		      rev ? k->sport : k->dport, k->proto);
+	mv_put_str(row, "state", ct_state_name(v->state));
+	mv_put_str(row, "origin", ct_origin_name(v->origin));
+	mv_put_identity(ctx, row, "from", v->src_ident);
+	mv_put_identity(ctx, row, "to", v->dst_ident);
+	mv_put_bool(row, "reply_seen", v->seen_reply);
+	mv_put_expiry(ctx, row, v->expires_ns);
+}
+
 static void frags_rows(const struct mapview_ctx *ctx, const void *key,
 		       const void *value, json_object *rows)
 {
@@ -612,6 +643,14 @@ const struct mapview mapviews[] = {
 	{ "budget", DP_MAP_BUDGET,
 	  COLUMNS("identity", "id", "flows", "created"), budget_rows,
 	  "conntrack entries per identity (its flow budget)" },
+	{ "ct6_tcp", DP_MAP_CT6_TCP,
+	  COLUMNS(TUPLE_COLUMNS, "state", "origin", "from", "to", "reply_seen",
+		  "expires_s"),
+	  conntrack6_rows, "tracked IPv6 TCP flows" },
+	{ "ct6_other", DP_MAP_CT6_OTHER,
+	  COLUMNS(TUPLE_COLUMNS, "state", "origin", "from", "to", "reply_seen",
+		  "expires_s"),
+	  conntrack6_rows, "tracked IPv6 UDP and ICMPv6 flows" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -51,7 +51,14 @@ const struct mapview *mapview_find(const char *name);
  * address alone otherwise (ICMP "ports" are echo ids). Returns buf. */
 const char *mapview_endpoint(char *buf, size_t len, const uint8_t a[4],
 			     uint16_t port, uint8_t proto);
-/* "tcp", "udp", "icmp", "any", or the protocol number (in buf). */
+/* Longest text of mapview_endpoint6 ("[v6 address]:65535"). */
+#define MAPVIEW_ENDPOINT6_LEN 56
+
+/* An IPv6 endpoint: "[addr]:port" for TCP and UDP, the address alone
+ * otherwise. Returns buf. */
+const char *mapview_endpoint6(char *buf, size_t len, const uint8_t a[16],
+			      uint16_t port, uint8_t proto);
+/* "tcp", "udp", "icmp", "icmp6", "any", or the protocol number (in buf). */
 const char *mapview_proto(char *buf, size_t len, uint8_t proto);
 
 /* The name of identity id: a peer's name, "cell:NAME", "-" for 0 (not

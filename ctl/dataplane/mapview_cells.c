@@ -60,10 +60,26 @@ const char *mapview_endpoint(char *buf, size_t len, const uint8_t a[4],
 	return buf;
 }
 
+const char *mapview_endpoint6(char *buf, size_t len, const uint8_t a[16],
+			      uint16_t port, uint8_t proto)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, addr, sizeof(addr));
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		snprintf(buf, len, "[%s]:%u", addr, port);
+	else
+		snprintf(buf, len, "%s", addr);
+	return buf;
+}
+
 const char *mapview_proto(char *buf, size_t len, uint8_t proto)
 {
 	const char *name = proto_name(proto);
 
+	/* Not a service protocol (proto_name's), but IPv6 flows carry it. */
+	if (proto == IPPROTO_ICMPV6)
+		return "icmp6";
 	if (strcmp(name, "?"))
 		return name;
 	snprintf(buf, len, "%u", proto);

@@ -51,6 +51,8 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_BRIDGE_BIND] = "cg_bridge_bind",
 	[DP_MAP_BRIDGE_NETS] = "cg_bridge_nets",
 	[DP_MAP_BUDGET] = "cg_budget",
+	[DP_MAP_CT6_TCP] = "cg_ct6_tcp",
+	[DP_MAP_CT6_OTHER] = "cg_ct6_other",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -250,6 +250,138 @@ static bool flow6_uplink_untouched(struct suite *s, struct check *c)
 	return true;
 }
 
+/* Make the IPv6 flow opened by d look idle for too long. */
+static bool ct6_expire(struct check *c, const struct pkt_desc *d)
+{
+	struct cg_ct_entry e;
+	struct cg_ct6_key k;
+	bool rev;
+
+	if (!ct6_read(c, d, &e))
+		return false;
+	e.expires_ns = monotonic_ns() - NSEC;
+	ct6_key_of(d, &k, &rev);
+	if (bpf_map_update_elem(ct6_map_of(d->proto), &k, &e, BPF_EXIST))
+		return failf(c, "conntrack6 write: %s", strerror(errno));
+	return true;
+}
+
+/* The controller's sweep visits the IPv6 tables: an expired flow goes,
+ * a live one stays and counts against its peer's flow budget. */
+static bool flow6_gc(struct suite *s, struct check *c)
+{
+	ct_flush(s);
+	if (!send6(s, c, "query", INGRESS, &dns6_query, PASSES("alice")) ||
+	    !send6(s, c, "SYN", INGRESS, &cal6_syn, PASSES("alice")) ||
+	    !ct6_expire(c, &dns6_query))
+		return false;
+	c->step = "dp_gc";
+	return expect_eq(c, "dp_gc deleted", 1,
+			 (uint64_t)dp_gc(&s->dp, monotonic_ns())) &&
+	       expect_no_ct6(c, &dns6_query) &&
+	       expect_ct6(s, c, &cal6_syn,
+			  CT_IS(CG_CT_FROM_WG, CG_CT_NEW, "alice", NULL,
+				TCP_SYN_S, false)) &&
+	       expect_eq(c, "alice's flows (the IPv6 SYN)", 1,
+			 dp_budget_held(&s->dp, ident_id("alice")));
+}
+
+/* alice's flow number i to dns6 (a source port of its own). */
+static bool budget6_query(struct suite *s, struct check *c, uint16_t i,
+			  const struct expect *e)
+{
+	struct pkt_desc d = UDP6(ALICE6, 42000 + i, DNS6, 53, .payload_len = 8);
+
+	return send6(s, c, "query", INGRESS, &d, e);
+}
+
+/* One budget for both families: alice's IPv6 flows take from it, the
+ * one past it is dropped as flow_budget, and the IPv4 one too. */
+static bool flow6_budget(struct suite *s, struct check *c)
+{
+	uint16_t i;
+
+	for (i = 0; i < BUDGET_MAX; i++)
+		if (!budget6_query(s, c, i, PASSES("alice")))
+			return false;
+	return budget6_query(s, c, i, DROPS(CG_DROP_FLOW_BUDGET, "alice")) &&
+	       send_pkt(s, c, "IPv4 query", INGRESS, &dns_query,
+			DROPS(CG_DROP_FLOW_BUDGET, "alice")) &&
+	       expect_eq(c, "alice's flows", BUDGET_MAX,
+			 dp_budget_held(&s->dp, ident_id("alice")));
+}
+
+/* The records a drain of cg_events read: the first IPv6 ones kept. */
+struct ev6_sink {
+	struct cg_event6 ev[4];
+	unsigned int n6, n4;
+};
+
+static int sink_event6(void *ctx, void *data, size_t len)
+{
+	struct ev6_sink *sink = ctx;
+
+	if (len != sizeof(struct cg_event6))
+		sink->n4++;
+	else if (sink->n6++ < ARRAY_SIZE(sink->ev))
+		memcpy(&sink->ev[sink->n6 - 1], data, len);
+	return 0;
+}
+
+static bool ring_drain6(struct suite *s, struct check *c, struct ev6_sink *sink)
+{
+	struct ring_buffer *rb = ring_buffer__new(s->dp.map_fd[DP_MAP_EVENTS],
+						  sink_event6, sink, NULL);
+	int ret;
+
+	memset(sink, 0, sizeof(*sink));
+	if (!rb)
+		return failf(c, "ring_buffer__new: %s", strerror(errno));
+	ret = ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return ret < 0 ? failf(c, "ring_buffer__consume: %s", strerror(-ret)) :
+			 true;
+}
+
+static bool expect_event6(struct check *c, const struct cg_event6 *ev,
+			  uint32_t kind, uint32_t reason,
+			  const struct pkt_desc *d)
+{
+	struct cg_ct6_key want;
+
+	pkt6_tuple(d, &want);
+	return expect_eq(c, "kind", kind, ev->kind) &&
+	       expect_eq(c, "reason", reason, ev->reason) &&
+	       expect_eq(c, "hook", CG_HOOK_WG_INGRESS, ev->hook) &&
+	       expect_eq(c, "ident", ident_id("alice"), ev->ident) &&
+	       expect_eq(c, "ifindex", 1, ev->ifindex) &&
+	       expect_eq(c, "tuple", 0,
+			 (uint64_t)memcmp(&want, &ev->tuple, sizeof(want)));
+}
+
+/* With drops and trace leased, a denied IPv6 SYN and an admitted one are
+ * told as IPv6 records (struct cg_event6) with their tuples. */
+static bool flow6_events(struct suite *s, struct check *c)
+{
+	const struct pkt_desc denied =
+		TCP6(ALICE6, 40010, FILES6, 443, TH_SYN, );
+	struct ev6_sink sink;
+
+	if (!observe_start(s, c) || !lease(s, c, true, true, 0, 0) ||
+	    !send6(s, c, "denied SYN", INGRESS, &denied,
+		   DROPS(CG_DROP_SERVICE_DENIED, "alice")) ||
+	    !send6(s, c, "allowed SYN", INGRESS, &cal6_syn, PASSES("alice")) ||
+	    !ring_drain6(s, c, &sink) || !lease(s, c, false, false, 0, 0))
+		return false;
+	c->step = "the events";
+	return expect_eq(c, "IPv4 records", 0, sink.n4) &&
+	       expect_eq(c, "IPv6 records", 2, sink.n6) &&
+	       expect_event6(c, &sink.ev[0], CG_EVENT_DROP,
+			     CG_DROP_SERVICE_DENIED, &denied) &&
+	       expect_event6(c, &sink.ev[1], CG_EVENT_NEW_FLOW, CG_DROP_NONE,
+			     &cal6_syn);
+}
+
 static const struct flow v6_flows[] = {
 	{ "v6 flow: TCP handshake alice <-> calendar6", flow6_tcp_handshake },
 	{ "v6 flow: UDP alice <-> dns6", flow6_udp_dns },
@@ -266,6 +398,9 @@ static const struct flow v6_flows[] = {
 	{ "v6 flow: a linked cell by its subnet6", flow6_linked_cell },
 	{ "v6 flow: an IPv4-only cell drops IPv6 as ipv6", flow6_ipv4_only },
 	{ "v6 flow: the uplink passes IPv6 untouched", flow6_uplink_untouched },
+	{ "v6 flow: dp_gc sweeps IPv6 flows, budgets count them", flow6_gc },
+	{ "v6 flow: monitor events carry the IPv6 tuple", flow6_events },
+	{ "v6 flow: IPv6 flows take from the peer's one budget", flow6_budget },
 };
 
 #endif

@@ -182,6 +182,42 @@ START_TEST(test_conntrack_row)
 }
 END_TEST
 
+START_TEST(test_conntrack6_row)
+{
+	struct cg_ct6_key k = { .sport = 40000,
+				.dport = 443,
+				.proto = IPPROTO_TCP };
+	struct cg_ct_entry v = { .expires_ns = 1120 * SEC,
+				 .src_ident = 4,
+				 .origin = CG_CT_FROM_WG,
+				 .state = CG_CT_ESTABLISHED,
+				 .seen_reply = 1,
+				 .key_rev = 1 };
+	json_object *rows;
+
+	inet_pton(AF_INET6, "fd10::2", k.saddr);
+	inet_pton(AF_INET6, "fd20::30", k.daddr);
+	/* Canonical key reversed: shown as opened. */
+	rows = rows_of("ct6_tcp", &k, &v);
+	ck_assert_str_eq(field(rows, 0, "proto"), "tcp");
+	ck_assert_str_eq(field(rows, 0, "source"), "[fd20::30]:443");
+	ck_assert_str_eq(field(rows, 0, "destination"), "[fd10::2]:40000");
+	ck_assert_str_eq(field(rows, 0, "state"), "established");
+	ck_assert_str_eq(field(rows, 0, "to"), "-");
+	ck_assert_str_eq(field(rows, 0, "from"), "alice");
+	ck_assert_str_eq(field(rows, 0, "expires_s"), "120");
+	json_object_put(rows);
+
+	/* ICMPv6: the address alone. */
+	k.proto = IPPROTO_ICMPV6;
+	v.key_rev = 0;
+	rows = rows_of("cg_ct6_other", &k, &v);
+	ck_assert_str_eq(field(rows, 0, "proto"), "icmp6");
+	ck_assert_str_eq(field(rows, 0, "source"), "fd10::2");
+	json_object_put(rows);
+}
+END_TEST
+
 /* Per-CPU values are summed; identities with nothing counted are left
  * out; drops are named. */
 START_TEST(test_counters_rows)
@@ -305,6 +341,7 @@ static Suite *mapview_suite(void)
 	tcase_add_test(tc, test_peer_row);
 	tcase_add_test(tc, test_identity_names);
 	tcase_add_test(tc, test_conntrack_row);
+	tcase_add_test(tc, test_conntrack6_row);
 	tcase_add_test(tc, test_counters_rows);
 	tcase_add_test(tc, test_nat_row);
 	tcase_add_test(tc, test_table_stats_rows);
