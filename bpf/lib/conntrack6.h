@@ -222,7 +222,8 @@ __attribute__((noinline)) __u64 cg_ct6_rejudge(void)
 
 /* A packet of a known IPv6 flow on wg0: as cg_ct_established. hit is
  * the scratch's (cg_ct6_rejudge reads its key there). */
-static __always_inline int cg_ct6_established(struct cg_ct6_hit *hit,
+static __always_inline int cg_ct6_established(struct __sk_buff *skb,
+					      struct cg_ct6_hit *hit,
 					      const struct cg_pkt6 *pkt,
 					      bool ingress, __u64 now)
 {
@@ -242,6 +243,8 @@ static __always_inline int cg_ct6_established(struct cg_ct6_hit *hit,
 	cg_ct_refresh(hit->entry, hit->reply,
 		      cg_ct6_life_proto(pkt->tuple.proto), pkt->tcp_flags, now);
 	ident = ingress ? cg_ct6_sender(hit) : cg_ct6_receiver(hit);
+	if (cg_rate_flow(skb, hit->entry, hit->reply, ingress, ident, pkt->len))
+		return cg_drop6(pkt, ident, CG_DROP_RATE_LIMITED);
 	if (ingress)
 		cg_count_rx(ident, pkt->len);
 	else

@@ -61,7 +61,8 @@ static __always_inline int from_wg6_nd(const struct cg_pkt6 *pkt)
 }
 
 /* A packet that belongs to no flow yet (as from_wg_new). */
-static __always_inline int from_wg6_new(const struct cg_pkt6 *pkt,
+static __always_inline int from_wg6_new(struct __sk_buff *skb,
+					const struct cg_pkt6 *pkt,
 					struct cg_admission *adm, __u64 now)
 {
 	const struct cg_identity *src = cg_identity6_of(pkt->tuple.saddr);
@@ -78,6 +79,8 @@ static __always_inline int from_wg6_new(const struct cg_pkt6 *pkt,
 
 	__builtin_memset(adm, 0, sizeof(*adm));
 	r = cg_policy6_from_wg(src, &pkt->tuple, adm);
+	if (r == CG_DROP_NONE && cg_rate_new(skb, src, true, pkt->len))
+		r = CG_DROP_RATE_LIMITED;
 	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)
 		cg_count_service(adm->service, false);
 	if (r != CG_DROP_NONE)
@@ -110,8 +113,8 @@ static __always_inline int cg_wg_ingress6(struct __sk_buff *skb)
 	if (pkt->nd)
 		return from_wg6_nd(pkt);
 	if (!cg_ct6_find(&pkt->tuple, now, &hit))
-		return from_wg6_new(pkt, &s->adm, now);
-	return cg_ct6_established(&hit, pkt, true, now);
+		return from_wg6_new(skb, pkt, &s->adm, now);
+	return cg_ct6_established(skb, &hit, pkt, true, now);
 }
 
 #endif

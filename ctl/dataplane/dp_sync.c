@@ -47,6 +47,15 @@ static uint32_t epoch_get(struct dataplane *dp, uint32_t ident)
 	return epoch;
 }
 
+/* The epoch after old: counted in the low bits, CG_EPOCH_RATE set when
+ * the identity is rate-limited (abi.h: conntrack entries carry it). */
+static uint32_t epoch_next(uint32_t old, bool rate_limited)
+{
+	uint32_t n = ((old & CG_EPOCH_COUNT) + 1) & CG_EPOCH_COUNT;
+
+	return n | (rate_limited ? CG_EPOCH_RATE : 0);
+}
+
 /* Write an identity with the next epoch of its id: first the value (policy
  * and epoch replaced together), then the mirror in cg_epochs. */
 int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
@@ -55,13 +64,45 @@ int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
 	struct cg_identity v = *value;
 	int ret;
 
-	v.epoch = epoch_get(dp, v.id) + 1;
+	v.epoch = epoch_next(epoch_get(dp, v.id), v.rate_limited);
 	ret = bpf_map_update_elem(fd, key, &v, BPF_ANY);
 	if (ret)
 		return -errno;
 	ret = bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &v.id, &v.epoch,
 				  BPF_ANY);
 	return ret ? -errno : 0;
+}
+
+/* cg_rate[id] to e's rates, when they differ: a rewrite restarts the
+ * identity's clocks, so an unchanged limit is left running. */
+static int rate_write(struct dataplane *dp, const struct policy_peer *e)
+{
+	struct cg_rate cur = { 0 }, want = { 0 };
+	uint32_t id = e->value.id;
+
+	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_RATE], &id, &cur))
+		return -errno;
+	if (cur.down_ps_per_byte == e->down_ps_per_byte &&
+	    cur.up_ps_per_byte == e->up_ps_per_byte)
+		return 0;
+	want.down_ps_per_byte = e->down_ps_per_byte;
+	want.up_ps_per_byte = e->up_ps_per_byte;
+	return bpf_map_update_elem(dp->map_fd[DP_MAP_RATE], &id, &want,
+				   BPF_ANY) ?
+		       -errno :
+		       0;
+}
+
+/* Rates before identities: a flag set before its rates would pass the
+ * peer unlimited for a moment, never the other way round. */
+static int rates_sync(struct dataplane *dp, const struct policy *pol)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < pol->n_peers && !ret; i++)
+		ret = rate_write(dp, &pol->peers[i]);
+	return ret;
 }
 
 static int identity_write(struct dataplane *dp, const struct policy_peer *e)
@@ -101,7 +142,7 @@ static int delete_key(int fd, const void *key)
 /* Retire an id: flows admitted under it are re-judged (and dropped). */
 static int epoch_bump(struct dataplane *dp, uint32_t ident)
 {
-	uint32_t epoch = epoch_get(dp, ident) + 1;
+	uint32_t epoch = epoch_next(epoch_get(dp, ident), false);
 
 	if (bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &ident, &epoch,
 				BPF_ANY))
@@ -175,6 +216,9 @@ static int set_peer_entry(struct dataplane *dp, const struct cg_peer_def *old,
 		if (ret)
 			return ret;
 	}
+	ret = rate_write(dp, e);
+	if (ret)
+		return ret;
 	/* Unchanged policy at unchanged addresses: no new epoch, which
 	 * would re-judge every flow of the peer for nothing. */
 	if (old && old->ip.s_addr == peer->ip.s_addr &&
@@ -436,8 +480,10 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 		.value_off = offsetof(struct policy_cell, value),
 		.keep = keep_cell,
 	};
-	int ret = sync_identity_map(dp, &peers, pol, rejudge);
+	int ret = rates_sync(dp, pol);
 
+	if (!ret)
+		ret = sync_identity_map(dp, &peers, pol, rejudge);
 	if (!ret)
 		ret = sync_identity_map(dp, &cells, pol, rejudge);
 	return ret ? ret : sync_peers6(dp, pol);

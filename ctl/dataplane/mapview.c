@@ -612,6 +612,9 @@ const struct mapview mapviews[] = {
 	{ "budget", DP_MAP_BUDGET,
 	  COLUMNS("identity", "id", "flows", "created"), budget_rows,
 	  "conntrack entries per identity (its flow budget)" },
+	{ "rate", DP_MAP_RATE,
+	  COLUMNS("identity", "id", "down_mbit", "up_mbit"), mv_rate_rows,
+	  "rate limits per identity (0: unlimited)" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -38,7 +38,7 @@ void mv_put_addr(json_object *row, const char *key, const uint8_t a[4])
 
 /* "a.b.c.d/len" */
 void mv_put_prefix(json_object *row, const char *key, const uint8_t a[4],
-		       uint32_t len)
+		   uint32_t len)
 {
 	char addr[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 12];
 
@@ -71,11 +71,12 @@ const char *mapview_proto(char *buf, size_t len, uint8_t proto)
 }
 
 void mv_put_endpoint(json_object *row, const char *key, const uint8_t a[4],
-			 uint16_t port, uint8_t proto)
+		     uint16_t port, uint8_t proto)
 {
 	char buf[MAPVIEW_ENDPOINT_LEN];
 
-	mv_put_str(row, key, mapview_endpoint(buf, sizeof(buf), a, port, proto));
+	mv_put_str(row, key,
+		   mapview_endpoint(buf, sizeof(buf), a, port, proto));
 }
 
 void mv_put_proto(json_object *row, const char *key, uint8_t proto)
@@ -88,10 +89,10 @@ void mv_put_proto(json_object *row, const char *key, uint8_t proto)
 /* Seconds until a CLOCK_MONOTONIC deadline; negative once it passed (the
  * entry waits for garbage collection). */
 void mv_put_expiry(const struct mapview_ctx *ctx, json_object *row,
-		       uint64_t deadline_ns)
+		   uint64_t deadline_ns)
 {
 	mv_put_int(row, "expires_s",
-		((int64_t)deadline_ns - (int64_t)ctx->now_ns) / 1000000000);
+		   ((int64_t)deadline_ns - (int64_t)ctx->now_ns) / 1000000000);
 }
 
 json_object *mv_new_row(json_object *rows)
@@ -125,7 +126,7 @@ const char *mapview_identity(const struct mapview_ctx *ctx, uint32_t id,
 }
 
 void mv_put_identity(const struct mapview_ctx *ctx, json_object *row,
-			 const char *key, uint32_t id)
+		     const char *key, uint32_t id)
 {
 	char buf[CG_NAME_MAX + 8];
 
@@ -133,7 +134,7 @@ void mv_put_identity(const struct mapview_ctx *ctx, json_object *row,
 }
 
 const char *mv_service_name(const struct mapview_ctx *ctx, uint32_t id,
-				char *buf, size_t len)
+			    char *buf, size_t len)
 {
 	const struct cg_service_def *s =
 		ctx->st ? state_service_by_id(ctx->st, id) : NULL;
@@ -149,7 +150,7 @@ const char *mv_service_name(const struct mapview_ctx *ctx, uint32_t id,
 }
 
 void mv_put_service(const struct mapview_ctx *ctx, json_object *row,
-			const char *key, uint32_t id)
+		    const char *key, uint32_t id)
 {
 	char buf[16];
 
@@ -159,7 +160,7 @@ void mv_put_service(const struct mapview_ctx *ctx, json_object *row,
 /* The services of a bitmap, by name, comma separated ("-": none). Every
  * peer has the peer API's bit: not repeated on every row. */
 void mv_put_services(const struct mapview_ctx *ctx, json_object *row,
-			 const __u64 bits[CG_SERVICE_WORDS])
+		     const __u64 bits[CG_SERVICE_WORDS])
 {
 	char out[1024] = "", buf[16];
 	size_t n = 0;
@@ -171,13 +172,14 @@ void mv_put_services(const struct mapview_ctx *ctx, json_object *row,
 			continue;
 		n += (size_t)snprintf(
 			out + n, n < sizeof(out) ? sizeof(out) - n : 0, "%s%s",
-			n ? "," : "", mv_service_name(ctx, id, buf, sizeof(buf)));
+			n ? "," : "",
+			mv_service_name(ctx, id, buf, sizeof(buf)));
 	}
 	mv_put_str(row, "services", n ? out : "-");
 }
 
 void mv_put_forward(const struct mapview_ctx *ctx, json_object *row,
-			uint32_t slot)
+		    uint32_t slot)
 {
 	char buf[16];
 	size_t i;
@@ -191,3 +193,26 @@ void mv_put_forward(const struct mapview_ctx *ctx, json_object *row,
 	mv_put_str(row, "forward", buf);
 }
 
+/* A rate in Mbit/s from a byte's cost in picoseconds (abi.h). */
+static int64_t rate_mbit(uint64_t ps_per_byte)
+{
+	return ps_per_byte ?
+		       (int64_t)((8000000 + ps_per_byte / 2) / ps_per_byte) :
+		       0;
+}
+
+void mv_rate_rows(const struct mapview_ctx *ctx, const void *key,
+		  const void *value, json_object *rows)
+{
+	uint32_t id = *(const uint32_t *)key;
+	const struct cg_rate *r = value;
+	json_object *row;
+
+	if (!r->down_ps_per_byte && !r->up_ps_per_byte)
+		return;
+	row = mv_new_row(rows);
+	mv_put_identity(ctx, row, "identity", id);
+	mv_put_int(row, "id", id);
+	mv_put_int(row, "down_mbit", rate_mbit(r->down_ps_per_byte));
+	mv_put_int(row, "up_mbit", rate_mbit(r->up_ps_per_byte));
+}

@@ -51,6 +51,7 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_BRIDGE_BIND] = "cg_bridge_bind",
 	[DP_MAP_BRIDGE_NETS] = "cg_bridge_nets",
 	[DP_MAP_BUDGET] = "cg_budget",
+	[DP_MAP_RATE] = "cg_rate",
 };
 
 const char *dp_map_name(enum dp_map map)
