@@ -57,4 +57,10 @@ int budget_sweep_begin(const struct dataplane *dp, struct budget_sweep *bs);
 void budget_sweep_count(struct budget_sweep *bs, const struct cg_ct_entry *e);
 void budget_sweep_end(const struct dataplane *dp, struct budget_sweep *bs);
 
+/* cg_rate[e's id] to e's rates (dp_rate.c); every peer's, rates before
+ * identities, so a flag never comes before its rates. */
+struct policy_peer;
+int dp_rate_write(struct dataplane *dp, const struct policy_peer *e);
+int dp_rates_sync(struct dataplane *dp, const struct policy *pol);
+
 #endif

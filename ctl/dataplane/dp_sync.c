@@ -73,38 +73,6 @@ int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
 	return ret ? -errno : 0;
 }
 
-/* cg_rate[id] to e's rates, when they differ: a rewrite restarts the
- * identity's clocks, so an unchanged limit is left running. */
-static int rate_write(struct dataplane *dp, const struct policy_peer *e)
-{
-	struct cg_rate cur = { 0 }, want = { 0 };
-	uint32_t id = e->value.id;
-
-	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_RATE], &id, &cur))
-		return -errno;
-	if (cur.down_ps_per_byte == e->down_ps_per_byte &&
-	    cur.up_ps_per_byte == e->up_ps_per_byte)
-		return 0;
-	want.down_ps_per_byte = e->down_ps_per_byte;
-	want.up_ps_per_byte = e->up_ps_per_byte;
-	return bpf_map_update_elem(dp->map_fd[DP_MAP_RATE], &id, &want,
-				   BPF_ANY) ?
-		       -errno :
-		       0;
-}
-
-/* Rates before identities: a flag set before its rates would pass the
- * peer unlimited for a moment, never the other way round. */
-static int rates_sync(struct dataplane *dp, const struct policy *pol)
-{
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < pol->n_peers && !ret; i++)
-		ret = rate_write(dp, &pol->peers[i]);
-	return ret;
-}
-
 static int identity_write(struct dataplane *dp, const struct policy_peer *e)
 {
 	return dp_identity_write_at(dp, dp->map_fd[DP_MAP_PEERS], &e->key,
@@ -216,7 +184,7 @@ static int set_peer_entry(struct dataplane *dp, const struct cg_peer_def *old,
 		if (ret)
 			return ret;
 	}
-	ret = rate_write(dp, e);
+	ret = dp_rate_write(dp, e);
 	if (ret)
 		return ret;
 	/* Unchanged policy at unchanged addresses: no new epoch, which
@@ -480,7 +448,7 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 		.value_off = offsetof(struct policy_cell, value),
 		.keep = keep_cell,
 	};
-	int ret = rates_sync(dp, pol);
+	int ret = dp_rates_sync(dp, pol);
 
 	if (!ret)
 		ret = sync_identity_map(dp, &peers, pol, rejudge);

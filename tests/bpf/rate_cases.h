@@ -69,8 +69,7 @@ static bool rate_down(struct suite *s, struct check *c)
 	uint64_t t1, t2, cost = (dns_answer.payload_len + 28) * 8000ull;
 	struct cg_rate r;
 
-	if (!update_peer(s, c, "alice",
-			 "{\"rate_limit\":{\"down_mbit\":1}}") ||
+	if (!update_peer(s, c, "alice", "{\"rate_limit\":{\"down_mbit\":1}}") ||
 	    !expect_limited(s, c, "alice", true) ||
 	    !expect_limited(s, c, "bob", false) ||
 	    !send_pkt(s, c, "query", INGRESS, &dns_query, PASSES("alice")))
@@ -89,14 +88,13 @@ static bool rate_down(struct suite *s, struct check *c)
 	if (!rate_put(s, c, "alice", &r) ||
 	    !send_pkt(s, c, "answer past the horizon", EGRESS, &dns_answer,
 		      DROPS(CG_DROP_RATE_LIMITED, "alice")) ||
-	    !send_pkt(s, c, "bob's query", INGRESS, &inet_query,
-		      PASSES("bob")))
+	    !send_pkt(s, c, "bob's query", INGRESS, &inet_query, PASSES("bob")))
 		return false;
 	c->step = "bob is not shaped";
 	return expect_eq(c, "bob's answer's tstamp", 0,
 			 run_tstamp(s, c, EGRESS,
-				    &(const struct pkt_desc)UDP(
-					    INTERNET, 53, BOB, 43000)));
+				    &(const struct pkt_desc)UDP(INTERNET, 53,
+								BOB, 43000)));
 }
 
 /* alice limited to 1 Mbit/s up: an empty bucket drops her query (new
