@@ -380,6 +380,12 @@ static void check_rate_qdisc(struct controller *c)
 			"%s has a root qdisc cellgate did not create: download "
 			"rate limits are not shaped (they need fq)",
 			wg);
+	else if (ret == -ENOENT)
+		/* "Specified qdisc kind is unknown": CONFIG_NET_SCH_FQ off. */
+		log_warn(
+			"%s: this kernel has no fq qdisc: download rate limits "
+			"are policed (a 2 s bucket), not shaped",
+			wg);
 	else if (ret < 0)
 		log_warn("%s: cannot add the fq qdisc: %s", wg, strerror(-ret));
 }

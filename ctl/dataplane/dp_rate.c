@@ -40,4 +40,3 @@ int dp_rates_sync(struct dataplane *dp, const struct policy *pol)
 		ret = dp_rate_write(dp, &pol->peers[i]);
 	return ret;
 }
-
