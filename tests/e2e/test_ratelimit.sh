@@ -28,6 +28,8 @@ DOWN=${RATE_DOWN:-20}
 UP=${RATE_UP:-10}
 SECS=${RATE_SECS:-5}
 
+cg() { ip netns exec "$R" "$CELLGATE" --config "$WORK/$CELL/cellgate.json" "$@"; }
+
 # mbit PEER [-R]: iperf3 from PEER to the internet host (-R: download),
 # the receiver's rate in Mbit/s (one decimal), or 0.
 mbit() {
@@ -66,9 +68,15 @@ done
 check "alice unchanged by the refused PUTs" test "$(api_ok $CELL GET /api/peers/alice)" = "$before"
 
 # ---- limited ---------------------------------------------------------------
-api_ok $CELL PUT /api/peers/alice "{\"rate_limit\":{\"down_mbit\":$DOWN,\"up_mbit\":$UP}}" >/dev/null
+check "cellgate peer set --down-mbit abc is a usage error" test "$(cg peer set alice --down-mbit abc >/dev/null 2>&1; echo $?)" = 2
+check "cellgate peer set alice --down-mbit $DOWN --up-mbit $UP" \
+	like "rate limit +down $DOWN Mbit/s, up $UP Mbit/s" "$(cg peer set alice --down-mbit $DOWN --up-mbit $UP)"
 check "alice's rate_limit in the API" \
 	test "$(api_ok $CELL GET /api/peers/alice | jq -c .rate_limit)" = "{\"down_mbit\":$DOWN,\"up_mbit\":$UP}"
+check "cellgate --json peer show alice has it" \
+	test "$(cg --json peer show alice | jq -c .rate_limit)" = "{\"down_mbit\":$DOWN,\"up_mbit\":$UP}"
+check "cellgate maps rate: alice's row" \
+	like "alice +[0-9]+ +$DOWN +$UP" "$(cg maps rate)"
 # Does this kernel have sch_fq? Asked on a veth pair of a namespace of
 # our own, never on wg0.
 if unshare -n sh -c 'ip link add q0 type veth peer name q1 && tc qdisc add dev q0 root fq' 2>/dev/null; then
@@ -97,7 +105,7 @@ m=$(metric "cellgate_peer_drops_total{peer=\"alice\",reason=\"rate_limited\"}")
 check "/metrics has alice's rate_limited drops ($m)" test "${m%.*}" -ge $((rl1 - rl0))
 
 # ---- limit removed -----------------------------------------------------------
-api_ok $CELL PUT /api/peers/alice '{"rate_limit":null}' >/dev/null
+check "cellgate peer set alice --no-rate-limit" like "rate limit +-" "$(cg peer set alice --no-rate-limit)"
 check "alice's rate_limit cleared" test "$(api_ok $CELL GET /api/peers/alice | jq -c .rate_limit)" = null
 a_down=$(mbit alice -R)
 a_up=$(mbit alice)
