@@ -79,7 +79,7 @@ int cli_fail(int code, const char *fmt, ...)
 
 /* A command returns this after printing its help: exit 0. */
 #define CLI_HELP_SHOWN (-1)
-#define CLI_MAX_OPTS 8 /* options of one command, besides the global ones */
+#define CLI_MAX_OPTS 16 /* options of one command, besides the global ones */
 
 /* Options of a subcommand, parsed with getopt_long; the handler receives
  * each option's value and returns CLI_OK or a usage error. Every command

@@ -70,7 +70,7 @@ check "alice unchanged by the refused PUTs" test "$(api_ok $CELL GET /api/peers/
 # ---- limited ---------------------------------------------------------------
 check "cellgate peer set --down-mbit abc is a usage error" test "$(cg peer set alice --down-mbit abc >/dev/null 2>&1; echo $?)" = 2
 check "cellgate peer set alice --down-mbit $DOWN --up-mbit $UP" \
-	like "rate limit +down $DOWN Mbit/s, up $UP Mbit/s" "$(cg peer set alice --down-mbit $DOWN --up-mbit $UP)"
+	like "rate limit[: ]+down $DOWN Mbit/s, up $UP Mbit/s" "$(cg peer set alice --down-mbit $DOWN --up-mbit $UP)"
 check "alice's rate_limit in the API" \
 	test "$(api_ok $CELL GET /api/peers/alice | jq -c .rate_limit)" = "{\"down_mbit\":$DOWN,\"up_mbit\":$UP}"
 check "cellgate --json peer show alice has it" \
@@ -105,7 +105,7 @@ m=$(metric "cellgate_peer_drops_total{peer=\"alice\",reason=\"rate_limited\"}")
 check "/metrics has alice's rate_limited drops ($m)" test "${m%.*}" -ge $((rl1 - rl0))
 
 # ---- limit removed -----------------------------------------------------------
-check "cellgate peer set alice --no-rate-limit" like "rate limit +-" "$(cg peer set alice --no-rate-limit)"
+check "cellgate peer set alice --no-rate-limit" like "rate limit[: ]+-" "$(cg peer set alice --no-rate-limit)"
 check "alice's rate_limit cleared" test "$(api_ok $CELL GET /api/peers/alice | jq -c .rate_limit)" = null
 a_down=$(mbit alice -R)
 a_up=$(mbit alice)
