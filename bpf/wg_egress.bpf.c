@@ -23,11 +23,14 @@
 #include "lib/wg_egress6.h"
 
 /* Track a new flow (its tuple as it leaves) and count it. */
-static __always_inline int to_wg_admit(const struct cg_pkt *wire,
+static __always_inline int to_wg_admit(struct __sk_buff *skb,
+				       const struct cg_pkt *wire,
 				       const struct cg_identity *dst,
 				       struct cg_admission *adm,
 				       enum cg_ct_origin origin, __u64 now)
 {
+	if (cg_rate_new(skb, dst, false, wire->len))
+		return cg_drop(wire, dst->id, CG_DROP_RATE_LIMITED);
 	cg_ct_create(wire, adm, origin, now);
 	cg_count_tx(dst->id, wire->len);
 	return TC_ACT_OK;
@@ -49,14 +52,14 @@ static __always_inline int to_wg_translated(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	pkt->tuple = e->to;
 	if (cg_ct_find(&pkt->tuple, now, &hit))
-		return cg_ct_established(&hit, pkt, false, now);
+		return cg_ct_established(skb, &hit, pkt, false, now);
 	/* The translation outlived its conntrack entry: the flow now comes
 	 * from the wg address, one of the cell's own. */
 	dst = cg_identity_of(pkt->tuple.daddr);
 	if (!dst)
 		return TC_ACT_OK;
 	cg_policy_to_wg(&pkt->tuple, dst, &adm);
-	return to_wg_admit(pkt, dst, &adm, CG_CT_TO_WG, now);
+	return to_wg_admit(skb, pkt, dst, &adm, CG_CT_TO_WG, now);
 }
 
 /* ICMP errors toward a peer: about one of its flows, or from the router
@@ -100,7 +103,7 @@ static __always_inline int snat_to_wg(struct __sk_buff *skb, struct cg_pkt *pkt,
 		return TC_ACT_SHOT;
 	pkt->tuple = req.to;
 	cg_policy_to_wg(&pkt->tuple, dst, &adm);
-	return to_wg_admit(pkt, dst, &adm, CG_CT_TO_WG, now);
+	return to_wg_admit(skb, pkt, dst, &adm, CG_CT_TO_WG, now);
 }
 
 /* The reply entry of a port forward whose flow this packet opens. */
@@ -140,7 +143,7 @@ static __always_inline int to_wg_new(struct __sk_buff *skb, struct cg_pkt *pkt,
 		r = cg_policy_from_wg(src, &pkt->tuple, &adm);
 		if (r != CG_DROP_NONE)
 			return cg_drop(pkt, dst->id, r);
-		return to_wg_admit(pkt, dst, &adm, CG_CT_FROM_WG, now);
+		return to_wg_admit(skb, pkt, dst, &adm, CG_CT_FROM_WG, now);
 	}
 	if (dst->kind == CG_KIND_CELL && net == CG_NET_BRIDGE)
 		return snat_to_wg(skb, pkt, dst, CG_NAT_BRIDGE_SNAT, 0, now);
@@ -153,10 +156,10 @@ static __always_inline int to_wg_new(struct __sk_buff *skb, struct cg_pkt *pkt,
 	r = cg_policy_to_wg_from(net, dst, &adm);
 	if (fwd)
 		/* A port forward let it in: not unsolicited. */
-		return to_wg_admit(pkt, dst, &adm, CG_CT_FORWARDED, now);
+		return to_wg_admit(skb, pkt, dst, &adm, CG_CT_FORWARDED, now);
 	if (r != CG_DROP_NONE)
 		return cg_drop(pkt, dst->id, r);
-	return to_wg_admit(pkt, dst, &adm, CG_CT_TO_WG, now);
+	return to_wg_admit(skb, pkt, dst, &adm, CG_CT_TO_WG, now);
 }
 
 SEC("tc")
@@ -186,7 +189,7 @@ int cg_wg_egress(struct __sk_buff *skb)
 		 * else a reply of a service on the wg address (translated),
 		 * else a new flow. */
 		if (cg_ct_find(&pkt.tuple, now, &hit))
-			return cg_ct_established(&hit, &pkt, false, now);
+			return cg_ct_established(skb, &hit, &pkt, false, now);
 		e = cg_nat_lookup(&pkt.tuple, now);
 		if (e)
 			return to_wg_translated(skb, &pkt, e, now);

@@ -102,6 +102,8 @@ static __always_inline int from_wg_new(struct __sk_buff *skb,
 		return cg_drop(pkt, src->id, CG_DROP_ICMP_UNRELATED);
 
 	r = cg_policy_from_wg(src, &pkt->tuple, &adm);
+	if (r == CG_DROP_NONE && cg_rate_new(skb, src, true, pkt->len))
+		r = CG_DROP_RATE_LIMITED;
 	/* Budget after policy: a denied flow costs the peer nothing. */
 	if (r == CG_DROP_NONE && !cg_budget_take(src))
 		r = CG_DROP_FLOW_BUDGET;
@@ -144,7 +146,7 @@ int cg_wg_ingress(struct __sk_buff *skb)
 		return from_wg_icmp_error(&pkt, now);
 	if (!cg_ct_find(&pkt.tuple, now, &hit))
 		return from_wg_new(skb, &pkt, now);
-	if (cg_ct_established(&hit, &pkt, true, now) != TC_ACT_OK)
+	if (cg_ct_established(skb, &hit, &pkt, true, now) != TC_ACT_OK)
 		return TC_ACT_SHOT;
 	return translate(skb, &pkt, now);
 }

@@ -64,6 +64,9 @@ enum cg_drop_reason {
 	/* A bridge port's ARP claimed an address bound to another port. */
 	CG_DROP_ARP_SPOOFED = 18,
 	CG_DROP_FLOW_BUDGET = 19, /* the identity holds its share of flows */
+	/* Over the identity's rate_limit: download queued past the horizon
+	 * (wg0 egress), or upload over its token bucket (wg0 ingress). */
+	CG_DROP_RATE_LIMITED = 20,
 	CG_DROP__MAX,
 };
 
@@ -78,7 +81,10 @@ struct cg_identity {
 	enum cg_identity_kind kind;
 	__u8 peer_to_peer; /* may talk to other peers that also opted in */
 	__u8 internet_access; /* may reach addresses outside the cell */
-	__u8 pad[2];
+	/* Has a rate_limit (cg_rate[id]); the epoch then carries
+	 * CG_EPOCH_RATE, so conntrack entries know it too. */
+	__u8 rate_limited;
+	__u8 pad;
 	__u64 services[CG_SERVICE_WORDS]; /* bit n: may use service id n */
 	/* Rule class (issue 18): which rules between peers apply to this
 	 * identity, computed by the controller from its groups (and from
@@ -86,6 +92,41 @@ struct cg_identity {
 	 * datapath skips the rule lookup. See struct cg_rule_key. */
 	__u64 rule_class;
 };
+
+/* ---- rate limits (issue 18) ------------------------------------------
+ * A limited identity's epoch (cg_identity.epoch, cg_epochs[id], and so
+ * the epochs every conntrack entry remembers) has CG_EPOCH_RATE set: an
+ * established packet learns from the entry it already read whether to
+ * look at cg_rate, so unlimited peers pay nothing, and a limit set or
+ * cleared changes the epoch, which re-judges the identity's flows. The
+ * controller counts epochs in the low 31 bits. */
+#define CG_EPOCH_RATE 0x80000000u
+#define CG_EPOCH_COUNT 0x7fffffffu
+
+/* Value of cg_rate, by identity id. A rate is the cost of one byte in
+ * picoseconds (8e6 / Mbit/s), 0 when that direction is unlimited. The
+ * controller writes the whole value when the limit changes; the programs
+ * then advance the two clocks (CLOCK_MONOTONIC ns) with atomic adds. */
+struct cg_rate {
+	__u64 down_ps_per_byte; /* toward the identity (wg0 egress) */
+	__u64 up_ps_per_byte; /* from the identity (wg0 ingress) */
+	/* EDT: when the next download packet may leave (skb->tstamp, which
+	 * the fq qdisc on wg0 holds it to). */
+	__u64 down_next_ns;
+	/* Token bucket as virtual time: the bucket is empty up to here. */
+	__u64 up_next_ns;
+};
+
+/* Download packets scheduled further ahead than this are dropped. (On a
+ * kernel without sch_fq nothing holds packets to their tstamp, and this
+ * makes the download a policer with a 2 s bucket.) */
+#define CG_RATE_HORIZON_NS 2000000000ull
+/* Upload bucket: how far ahead of now it may be drawn, 1 s of the rate.
+ * TCP through a policer needs a deep bucket: with 100 ms, iperf3 got 46%
+ * of a 10 Mbit/s limit (whole windows lost, retransmission timeouts),
+ * with 1 s 96% (tests/e2e/test_ratelimit.sh). A RED-like early drop over
+ * the second half of a 100 ms bucket did not help (45%). */
+#define CG_RATE_BURST_NS 1000000000ull
 
 /* ---- rules between peers (issue 18) -------------------------------------
  * The controller compiles rules ("group:engineers -> group:devices on

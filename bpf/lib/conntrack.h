@@ -17,6 +17,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "policy.h"
+#include "rate.h"
 
 /* A flow found for a packet. */
 struct cg_ct_hit {
@@ -285,7 +286,8 @@ static __always_inline void cg_ct_update(struct cg_ct_hit *hit,
  * or egress (toward it: its tx). A policy change since the flow was
  * admitted judges it again; what the policy now refuses is dropped and
  * charged to the identity on the WireGuard side. */
-static __always_inline int cg_ct_established(struct cg_ct_hit *hit,
+static __always_inline int cg_ct_established(struct __sk_buff *skb,
+					     struct cg_ct_hit *hit,
 					     const struct cg_pkt *pkt,
 					     bool ingress, __u64 now)
 {
@@ -304,6 +306,8 @@ static __always_inline int cg_ct_established(struct cg_ct_hit *hit,
 	}
 	cg_ct_update(hit, pkt, now);
 	ident = ingress ? cg_ct_sender(hit) : cg_ct_receiver(hit);
+	if (cg_rate_flow(skb, hit->entry, hit->reply, ingress, ident, pkt->len))
+		return cg_drop(pkt, ident, CG_DROP_RATE_LIMITED);
 	if (ingress)
 		cg_count_rx(ident, pkt->len);
 	else

@@ -183,13 +183,19 @@ __attribute__((noinline)) __u64 cg_ct6_rejudge(void)
 {
 	struct cg_scratch6 *s = cg_scratch6_get();
 	const struct cg_identity *src, *dst;
-	struct cg_admission adm = {};
+	struct cg_admission *adm;
 	struct cg_ct_entry *e;
 	struct cg_ct6_key *k;
 	int r;
 
 	if (!s)
 		return CG_DROP_NONE;
+	/* The scratch's admission, not the stack's: this frame sits under
+	 * cg_wg_egress6's and the IPv4 program's, within the verifier's 512
+	 * bytes for the chain (72 -> 48 here). A re-judged flow is no new
+	 * one, so the slot is free. */
+	adm = &s->adm;
+	__builtin_memset(adm, 0, sizeof(*adm));
 	if (s->hkey.proto == IPPROTO_TCP)
 		e = bpf_map_lookup_elem(&cg_ct6_tcp, &s->hkey);
 	else
@@ -205,25 +211,26 @@ __attribute__((noinline)) __u64 cg_ct6_rejudge(void)
 	src = cg_identity6_of(k->saddr);
 	dst = cg_identity6_of(k->daddr);
 	if (src)
-		r = cg_policy6_from_wg(src, k, &adm);
+		r = cg_policy6_from_wg(src, k, adm);
 	else if (dst && e->origin == CG_CT_TO_WG)
-		r = cg_policy6_to_wg(k, dst, &adm);
+		r = cg_policy6_to_wg(k, dst, adm);
 	else
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	if (r != CG_DROP_NONE) {
 		bpf_map_delete_elem(cg_ct6_map(s->hkey.proto), &s->hkey);
 		return r;
 	}
-	e->src_ident = adm.src_ident;
-	e->src_epoch = adm.src_epoch;
-	e->dst_ident = adm.dst_ident;
-	e->dst_epoch = adm.dst_epoch;
+	e->src_ident = adm->src_ident;
+	e->src_epoch = adm->src_epoch;
+	e->dst_ident = adm->dst_ident;
+	e->dst_epoch = adm->dst_epoch;
 	return CG_DROP_NONE;
 }
 
 /* A packet of a known IPv6 flow on wg0: as cg_ct_established. hit is
  * the scratch's (cg_ct6_rejudge reads its key there). */
-static __always_inline int cg_ct6_established(struct cg_ct6_hit *hit,
+static __always_inline int cg_ct6_established(struct __sk_buff *skb,
+					      struct cg_ct6_hit *hit,
 					      const struct cg_pkt6 *pkt,
 					      bool ingress, __u64 now)
 {
@@ -243,6 +250,8 @@ static __always_inline int cg_ct6_established(struct cg_ct6_hit *hit,
 	cg_ct_refresh(hit->entry, hit->reply,
 		      cg_ct6_life_proto(pkt->tuple.proto), pkt->tcp_flags, now);
 	ident = ingress ? cg_ct6_sender(hit) : cg_ct6_receiver(hit);
+	if (cg_rate_flow(skb, hit->entry, hit->reply, ingress, ident, pkt->len))
+		return cg_drop6(pkt, ident, CG_DROP_RATE_LIMITED);
 	if (ingress)
 		cg_count_rx(ident, pkt->len);
 	else
@@ -275,10 +284,21 @@ __attribute__((noinline)) int cg_ct6_create(const struct cg_pkt6 *pkt,
 	e->expires_ns = now + cg_ct_lifetime(e, cg_ct6_life_proto(proto));
 	e->key_rev = cg_ct6_canon(&s->key, &pkt->tuple);
 	bpf_map_update_elem(cg_ct6_map(proto), &s->key, e, BPF_ANY);
+	return 0;
+}
+
+/* Start tracking, then tell the monitor. The event is emitted here, by
+ * the caller, not inside cg_ct6_create: the chain IPv4 program ->
+ * cg_wg_egress6 -> cg_ct6_create -> cg_event6_emit came to 528 bytes of
+ * stack (frames rounded to 16), past the verifier's 512. */
+static __always_inline void cg_ct6_track(const struct cg_pkt6 *pkt,
+					 const struct cg_admission *adm,
+					 __u32 origin, __u64 now)
+{
+	cg_ct6_create(pkt, adm, origin, now);
 	cg_event6(pkt,
 		  origin == CG_CT_FROM_WG ? adm->src_ident : adm->dst_ident,
 		  CG_EVENT_NEW_FLOW, CG_DROP_NONE);
-	return 0;
 }
 
 /* As cg_ct_related: the flow an ICMPv6 error quotes, if known, and the

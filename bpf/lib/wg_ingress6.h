@@ -62,7 +62,8 @@ static __always_inline int from_wg6_nd(const struct cg_pkt6 *pkt)
 }
 
 /* A packet that belongs to no flow yet (as from_wg_new). */
-static __always_inline int from_wg6_new(const struct cg_pkt6 *pkt,
+static __always_inline int from_wg6_new(struct __sk_buff *skb,
+					const struct cg_pkt6 *pkt,
 					struct cg_admission *adm, __u64 now)
 {
 	const struct cg_identity *src = cg_identity6_of(pkt->tuple.saddr);
@@ -82,12 +83,14 @@ static __always_inline int from_wg6_new(const struct cg_pkt6 *pkt,
 	/* The peer's one budget: its IPv4 and IPv6 flows count alike. */
 	if (r == CG_DROP_NONE && !cg_budget_take(src))
 		r = CG_DROP_FLOW_BUDGET;
+	if (r == CG_DROP_NONE && cg_rate_new(skb, src, true, pkt->len))
+		r = CG_DROP_RATE_LIMITED;
 	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)
 		cg_count_service(adm->service, false);
 	if (r != CG_DROP_NONE)
 		return cg_drop6(pkt, src->id, r);
 	cg_count_service(adm->service, true);
-	cg_ct6_create(pkt, adm, CG_CT_FROM_WG, now);
+	cg_ct6_track(pkt, adm, CG_CT_FROM_WG, now);
 	cg_count_rx(src->id, pkt->len);
 	return TC_ACT_OK;
 }
@@ -114,8 +117,8 @@ static __always_inline int cg_wg_ingress6(struct __sk_buff *skb)
 	if (pkt->nd)
 		return from_wg6_nd(pkt);
 	if (!cg_ct6_find(&pkt->tuple, now, &hit))
-		return from_wg6_new(pkt, &s->adm, now);
-	return cg_ct6_established(&hit, pkt, true, now);
+		return from_wg6_new(skb, pkt, &s->adm, now);
+	return cg_ct6_established(skb, &hit, pkt, true, now);
 }
 
 #endif

@@ -27,9 +27,12 @@ static const struct cli_command commands[] = {
 	  "NAME [--ip IP] [--ip6 IP6] [--public-key KEY]\n"
 	  "[--services SVC,SVC | --no-services]\n"
 	  "[--internet on|off] [--peer-to-peer on|off]\n"
-	  "[--group G... | --no-groups]",
+	  "[--group G... | --no-groups]\n"
+	  "[--down-mbit N --up-mbit N | --no-rate-limit]",
 	  "change the fields given, keep the others (--group: the whole\n"
-	  "list of groups, repeated; --no-groups: none)" },
+	  "list of groups, repeated; --no-groups: none; --down-mbit and\n"
+	  "--up-mbit: the whole rate limit, a direction not given is\n"
+	  "unlimited; --no-rate-limit: none)" },
 	{ "peer", "del", cli_peer_del, "NAME", "remove a peer" },
 	{ "peer", "import", cli_peer_import,
 	  "FILE|- [--service SVC]... [--internet] [--peer-to-peer]\n"

@@ -20,6 +20,9 @@ enum {
 	OPT_GROUP,
 	OPT_NO_GROUPS,
 	OPT_IP6,
+	OPT_DOWN_MBIT,
+	OPT_UP_MBIT,
+	OPT_NO_RATE_LIMIT,
 };
 
 /* ---- output -------------------------------------------------------------- */
@@ -76,6 +79,24 @@ void cli_print_counters(json_object *c)
 	print_drops(c);
 }
 
+/* "down 20 Mbit/s, up unlimited", or "-" without a limit. */
+static void print_rate_limit(json_object *rl)
+{
+	long long down = cli_int(rl, "down_mbit", 0),
+		  up = cli_int(rl, "up_mbit", 0);
+	char d[32] = "unlimited", u[32] = "unlimited";
+
+	if (!down && !up) {
+		kv_print(stdout, "rate limit", "-");
+		return;
+	}
+	if (down)
+		snprintf(d, sizeof(d), "%lld Mbit/s", down);
+	if (up)
+		snprintf(u, sizeof(u), "%lld Mbit/s", up);
+	kv_print(stdout, "rate limit", "down %s, up %s", d, u);
+}
+
 /* The block of `peer show`; add and set print it for the stored peer. */
 static void print_peer(json_object *p)
 {
@@ -94,6 +115,7 @@ static void print_peer(json_object *p)
 	kv_print(stdout, "peer-to-peer", "%s",
 		 yes_no(cli_bool(p, "peer_to_peer")));
 	kv_print(stdout, "groups", "%s", groups ? groups : "-");
+	print_rate_limit(cli_member(p, "rate_limit"));
 	if (cli_member(p, "private_key_stored"))
 		kv_print(stdout, "private key", "%s",
 			 cli_bool(p, "private_key_stored") ?
@@ -248,7 +270,38 @@ struct peer_args {
 	json_object *body; /* the fields to send */
 	bool services, no_services; /* --services, --no-services given */
 	bool no_groups; /* --no-groups given */
+	bool no_rate_limit; /* --no-rate-limit given */
 };
+
+/* --down-mbit N / --up-mbit N: one direction of rate_limit, which is
+ * sent whole (the one not given is unlimited). Syntax only: the
+ * controller says whether N is in range. */
+static int set_rate(struct cli *cli, struct peer_args *a, const char *key,
+		    const char *arg)
+{
+	json_object *rl = cli_member(a->body, "rate_limit");
+	char *end;
+	long long n = strtoll(arg, &end, 10);
+
+	if (a->no_rate_limit)
+		return cli_usage_error(cli,
+				       "--%s and --no-rate-limit "
+				       "contradict each other",
+				       key);
+	if (!*arg || *end)
+		return cli_usage_error(cli,
+				       "--%s takes a whole number of "
+				       "Mbit/s, not '%s'",
+				       key, arg);
+	if (!rl) {
+		rl = json_object_new_object();
+		json_object_object_add(a->body, "rate_limit", rl);
+	}
+	json_object_object_add(
+		rl, strcmp(key, "down-mbit") ? "up_mbit" : "down_mbit",
+		json_object_new_int64(n));
+	return CLI_OK;
+}
 
 static int set_ip(struct cli *cli, json_object *body, const char *arg)
 {
@@ -374,6 +427,18 @@ static int peer_option(struct cli *cli, void *ctx, int opt, const char *arg)
 			return cli_usage_error(cli, "--group and --no-groups "
 						    "contradict each other");
 		return add_group(cli, a->body, arg);
+	case OPT_DOWN_MBIT:
+		return set_rate(cli, a, "down-mbit", arg);
+	case OPT_UP_MBIT:
+		return set_rate(cli, a, "up-mbit", arg);
+	case OPT_NO_RATE_LIMIT:
+		if (cli_member(a->body, "rate_limit"))
+			return cli_usage_error(cli, "--no-rate-limit and "
+						    "--down-mbit/--up-mbit "
+						    "contradict each other");
+		a->no_rate_limit = true;
+		json_object_object_add(a->body, "rate_limit", NULL);
+		return CLI_OK;
 	case OPT_NO_GROUPS:
 		if (cli_member(a->body, "groups"))
 			return cli_usage_error(cli, "--group and --no-groups "
@@ -435,6 +500,9 @@ int cli_peer_set(struct cli *cli, int argc, char **argv)
 		{ "peer-to-peer", required_argument, NULL, OPT_P2P },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "no-groups", no_argument, NULL, OPT_NO_GROUPS },
+		{ "down-mbit", required_argument, NULL, OPT_DOWN_MBIT },
+		{ "up-mbit", required_argument, NULL, OPT_UP_MBIT },
+		{ "no-rate-limit", no_argument, NULL, OPT_NO_RATE_LIMIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer_args a = { .body = json_object_new_object() };

@@ -38,10 +38,11 @@ static const char *const drop_names[CG_DROP__MAX] = {
 	[CG_DROP_SPOOFED_SOURCE] = "spoofed_source",
 	[CG_DROP_ARP_SPOOFED] = "arp_spoofed",
 	[CG_DROP_FLOW_BUDGET] = "flow_budget",
+	[CG_DROP_RATE_LIMITED] = "rate_limited",
 };
 
 /* A reason added to the enum without a name fails the build here. */
-_Static_assert(CG_DROP__MAX == 20, "name every enum cg_drop_reason value");
+_Static_assert(CG_DROP__MAX == 21, "name every enum cg_drop_reason value");
 
 const char *drop_reason_name(enum cg_drop_reason reason)
 {

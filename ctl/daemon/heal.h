@@ -34,6 +34,7 @@ struct ctl_heal {
 	uint64_t foreign_seen; /* hooks found holding another program */
 	uint64_t events; /* link events about our interfaces */
 	bool foreign_warned; /* said once, until ours is back */
+	int fq_state; /* net_ensure_fq's last answer, to log changes once */
 };
 
 /* After the programs are attached: remember the interfaces, listen to

@@ -90,7 +90,7 @@ static uint32_t map_capacity(const struct dp_options *o, const char *name)
 	if (!strcmp(name, "cg_peers") || !strcmp(name, "cg_peers6"))
 		return o->max_peers;
 	if (!strcmp(name, "cg_epochs") || !strcmp(name, "cg_counters") ||
-	    !strcmp(name, "cg_budget"))
+	    !strcmp(name, "cg_budget") || !strcmp(name, "cg_rate"))
 		return o->max_peers + 1; /* slot 0: CG_IDENT_UNKNOWN */
 	if (!strcmp(name, "cg_ct_tcp") || !strcmp(name, "cg_ct6_tcp"))
 		return o->conntrack_tcp;

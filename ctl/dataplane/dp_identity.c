@@ -19,6 +19,13 @@ uint32_t dp_epoch_get(struct dataplane *dp, uint32_t ident)
 	return epoch;
 }
 
+uint32_t dp_epoch_next(uint32_t old, bool rate_limited)
+{
+	uint32_t n = ((old & CG_EPOCH_COUNT) + 1) & CG_EPOCH_COUNT;
+
+	return n | (rate_limited ? CG_EPOCH_RATE : 0);
+}
+
 /* Write an identity with the next epoch of its id: first the value (policy
  * and epoch replaced together), then the mirror in cg_epochs. */
 int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
@@ -27,7 +34,7 @@ int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
 	struct cg_identity v = *value;
 	int ret;
 
-	v.epoch = dp_epoch_get(dp, v.id) + 1;
+	v.epoch = dp_epoch_next(dp_epoch_get(dp, v.id), v.rate_limited);
 	ret = bpf_map_update_elem(fd, key, &v, BPF_ANY);
 	if (ret)
 		return -errno;

@@ -33,6 +33,9 @@ int map_sweep(const struct map_sweep *sw);
 
 /* The epoch cg_epochs holds for an identity id (0 if none). */
 uint32_t dp_epoch_get(struct dataplane *dp, uint32_t ident);
+/* The epoch after old: counted in the low bits, CG_EPOCH_RATE set when
+ * the identity is rate-limited (abi.h: conntrack entries carry it). */
+uint32_t dp_epoch_next(uint32_t old, bool rate_limited);
 /* Write an identity at key of the map fd, with a new epoch (mirrored
  * into cg_epochs): the identity's flows are judged again. */
 int dp_identity_write_at(struct dataplane *dp, int fd, const void *key,
@@ -58,5 +61,11 @@ struct budget_sweep {
 int budget_sweep_begin(const struct dataplane *dp, struct budget_sweep *bs);
 void budget_sweep_count(struct budget_sweep *bs, const struct cg_ct_entry *e);
 void budget_sweep_end(const struct dataplane *dp, struct budget_sweep *bs);
+
+/* cg_rate[e's id] to e's rates (dp_rate.c); every peer's, rates before
+ * identities, so a flag never comes before its rates. */
+struct policy_peer;
+int dp_rate_write(struct dataplane *dp, const struct policy_peer *e);
+int dp_rates_sync(struct dataplane *dp, const struct policy *pol);
 
 #endif

@@ -62,7 +62,7 @@ static int delete_key(int fd, const void *key)
 /* Retire an id: flows admitted under it are re-judged (and dropped). */
 static int epoch_bump(struct dataplane *dp, uint32_t ident)
 {
-	uint32_t epoch = dp_epoch_get(dp, ident) + 1;
+	uint32_t epoch = dp_epoch_next(dp_epoch_get(dp, ident), false);
 
 	if (bpf_map_update_elem(dp->map_fd[DP_MAP_EPOCHS], &ident, &epoch,
 				BPF_ANY))
@@ -136,6 +136,9 @@ static int set_peer_entry(struct dataplane *dp, const struct cg_peer_def *old,
 		if (ret)
 			return ret;
 	}
+	ret = dp_rate_write(dp, e);
+	if (ret)
+		return ret;
 	/* Unchanged policy at unchanged addresses: no new epoch, which
 	 * would re-judge every flow of the peer for nothing. */
 	if (old && old->ip.s_addr == peer->ip.s_addr &&
@@ -397,8 +400,10 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 		.value_off = offsetof(struct policy_cell, value),
 		.keep = keep_cell,
 	};
-	int ret = sync_identity_map(dp, &peers, pol, rejudge);
+	int ret = dp_rates_sync(dp, pol);
 
+	if (!ret)
+		ret = sync_identity_map(dp, &peers, pol, rejudge);
 	if (!ret)
 		ret = sync_identity_map(dp, &cells, pol, rejudge);
 	return ret ? ret : sync_peers6(dp, pol);

@@ -651,6 +651,9 @@ const struct mapview mapviews[] = {
 	  COLUMNS(TUPLE_COLUMNS, "state", "origin", "from", "to", "reply_seen",
 		  "expires_s"),
 	  conntrack6_rows, "tracked IPv6 UDP and ICMPv6 flows" },
+	{ "rate", DP_MAP_RATE,
+	  COLUMNS("identity", "id", "down_mbit", "up_mbit"), mv_rate_rows,
+	  "rate limits per identity (0: unlimited)" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -208,3 +208,27 @@ void mv_put_forward(const struct mapview_ctx *ctx, json_object *row,
 	snprintf(buf, sizeof(buf), "#%" PRIu32, slot);
 	mv_put_str(row, "forward", buf);
 }
+
+/* A rate in Mbit/s from a byte's cost in picoseconds (abi.h). */
+static int64_t rate_mbit(uint64_t ps_per_byte)
+{
+	return ps_per_byte ?
+		       (int64_t)((8000000 + ps_per_byte / 2) / ps_per_byte) :
+		       0;
+}
+
+void mv_rate_rows(const struct mapview_ctx *ctx, const void *key,
+		  const void *value, json_object *rows)
+{
+	uint32_t id = *(const uint32_t *)key;
+	const struct cg_rate *r = value;
+	json_object *row;
+
+	if (!r->down_ps_per_byte && !r->up_ps_per_byte)
+		return;
+	row = mv_new_row(rows);
+	mv_put_identity(ctx, row, "identity", id);
+	mv_put_int(row, "id", id);
+	mv_put_int(row, "down_mbit", rate_mbit(r->down_ps_per_byte));
+	mv_put_int(row, "up_mbit", rate_mbit(r->up_ps_per_byte));
+}

@@ -37,5 +37,8 @@ void mv_put_services(const struct mapview_ctx *ctx, json_object *row,
 		     const __u64 bits[CG_SERVICE_WORDS]);
 void mv_put_forward(const struct mapview_ctx *ctx, json_object *row,
 		    uint32_t slot);
+/* The rows of cg_rate (a view's rows function). */
+void mv_rate_rows(const struct mapview_ctx *ctx, const void *key,
+		  const void *value, json_object *rows);
 
 #endif

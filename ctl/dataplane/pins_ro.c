@@ -53,6 +53,7 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_BUDGET] = "cg_budget",
 	[DP_MAP_CT6_TCP] = "cg_ct6_tcp",
 	[DP_MAP_CT6_OTHER] = "cg_ct6_other",
+	[DP_MAP_RATE] = "cg_rate",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -54,6 +54,7 @@ enum dp_map {
 	DP_MAP_BUDGET,
 	DP_MAP_CT6_TCP,
 	DP_MAP_CT6_OTHER,
+	DP_MAP_RATE,
 	DP_MAP__COUNT,
 };
 

@@ -7,6 +7,22 @@
 #include "log.h"
 #include "policy.h"
 
+/* A byte's cost at mbit Mbit/s, in picoseconds (lib/rate.h); 0 when
+ * unlimited. */
+static uint64_t ps_per_byte(uint32_t mbit)
+{
+	return mbit ? 8000000ull / mbit : 0;
+}
+
+/* The peer's rate_limit, compiled: the flag the datapath tests (through
+ * the epoch) and cg_rate's rates. */
+void policy_peer_rate(const struct cg_peer_def *peer, struct policy_peer *out)
+{
+	out->down_ps_per_byte = ps_per_byte(peer->down_mbit);
+	out->up_ps_per_byte = ps_per_byte(peer->up_mbit);
+	out->value.rate_limited = peer->down_mbit || peer->up_mbit;
+}
+
 /* Without rules (or without a state: only the key is wanted) no class
  * and no rule-given services. */
 static void peer_entry(const struct policy_rules_ctx *ctx,
@@ -18,6 +34,7 @@ static void peer_entry(const struct policy_rules_ctx *ctx,
 	out->value.kind = CG_KIND_PEER;
 	out->value.peer_to_peer = peer->peer_to_peer;
 	out->value.internet_access = peer->internet_access;
+	policy_peer_rate(peer, out);
 	memcpy(out->value.services, peer->access, sizeof(out->value.services));
 	/* Every peer may reach its own API (when peer_api.port is set, a
 	 * service entry maps the port to this id). */

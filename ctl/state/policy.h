@@ -16,7 +16,12 @@
 struct policy_peer {
 	struct cg_addr_key key;
 	struct cg_identity value; /* epoch left 0: the dataplane owns it */
+	/* cg_rate[value.id]'s rates (issue 18); both 0 when unlimited. */
+	uint64_t down_ps_per_byte, up_ps_per_byte;
 };
+
+/* The peer's rate_limit into out's flag and rates (policy.c). */
+void policy_peer_rate(const struct cg_peer_def *peer, struct policy_peer *out);
 
 /* A linked cell: its subnet in the cg_cells trie. */
 struct policy_cell {

@@ -79,7 +79,12 @@ struct cg_peer_def {
 	bool peer_to_peer;
 	unsigned int n_groups;
 	char groups[CG_MAX_PEER_GROUPS][CG_NAME_MAX + 1];
+	/* rate_limit (issue 18), in Mbit/s; 0: that direction unlimited. */
+	uint32_t down_mbit, up_mbit;
 };
+
+/* The highest rate_limit a direction takes, in Mbit/s (100 Gbit/s). */
+#define CG_MAX_RATE_MBIT 100000
 
 /* Rules between peers (issue 18): "from" may open flows to "to" on
  * "ports". Groups need not exist (an unknown one matches nobody);

@@ -240,6 +240,44 @@ static bool parse_peer_ip6(const struct cg_state *st, const char *text,
 	return true;
 }
 
+/* "rate_limit": {"down_mbit": N, "up_mbit": N}, replacing the peer's
+ * whole limit: a direction left out is unlimited, so {} or null clears
+ * it. 0 is refused rather than read as "unlimited" or "blocked". */
+static bool parse_rate_limit(json_object *body, struct cg_peer_def *p,
+			     struct cg_error *err)
+{
+	static const char *const fields[] = { "down_mbit", "up_mbit", NULL };
+	uint64_t down = 0, up = 0;
+	json_object *rl;
+
+	if (!jx_member(body, "rate_limit", json_type_object, false, "", &rl,
+		       err))
+		return false;
+	if (rl && (!jx_only_fields(rl, fields, "rate_limit", err) ||
+		   !jx_uint(rl, "down_mbit", false, "rate_limit", 1,
+			    CG_MAX_RATE_MBIT, &down, err) ||
+		   !jx_uint(rl, "up_mbit", false, "rate_limit", 1,
+			    CG_MAX_RATE_MBIT, &up, err)))
+		return false;
+	p->down_mbit = (uint32_t)down;
+	p->up_mbit = (uint32_t)up;
+	return true;
+}
+
+/* Only the limited directions: absent means unlimited. */
+static json_object *rate_limit_json(const struct cg_peer_def *peer)
+{
+	json_object *o = json_object_new_object();
+
+	if (peer->down_mbit)
+		json_object_object_add(o, "down_mbit",
+				       json_object_new_int64(peer->down_mbit));
+	if (peer->up_mbit)
+		json_object_object_add(o, "up_mbit",
+				       json_object_new_int64(peer->up_mbit));
+	return o;
+}
+
 /* Apply the members present in body to p. */
 static bool parse_peer(const struct cg_state *st, json_object *body,
 		       enum peer_mode mode, struct cg_peer_def *p,
@@ -254,6 +292,7 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 					      "internet_access",
 					      "peer_to_peer",
 					      "groups",
+					      "rate_limit",
 					      "id",
 					      NULL };
 	char key[WG_KEY_B64_LEN + 2] = "", ip[32] = "", ip6[64] = "";
@@ -283,6 +322,9 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 		return false;
 	p->id = (uint32_t)id;
 	if (groups && !parse_groups(groups, p, err))
+		return false;
+	if (json_object_object_get_ex(body, "rate_limit", NULL) &&
+	    !parse_rate_limit(body, p, err))
 		return false;
 	/* Given means present, even as "": an empty value is invalid, not
 	 * absent. */
@@ -459,6 +501,8 @@ json_object *peer_to_json(const struct cg_state *st,
 							      peer->groups[i]));
 		json_object_object_add(o, "groups", groups);
 	}
+	if (peer->down_mbit || peer->up_mbit)
+		json_object_object_add(o, "rate_limit", rate_limit_json(peer));
 	return o;
 }
 

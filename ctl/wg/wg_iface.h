@@ -19,6 +19,9 @@ int net_ensure_address(const char *ifname, struct in_addr addr, uint8_t prefix);
 int net_ensure_address6(const char *ifname, const struct in6_addr *addr,
 			uint8_t prefix);
 int net_link_up(const char *ifname);
+/* Give ifname the fq qdisc as its root (wg_qdisc.c): 1 created, 0 it
+ * has fq already, -EEXIST another root qdisc is there (left alone). */
+int net_ensure_fq(const char *ifname);
 /* First IPv4 address and prefix of ifname. -ENOENT if none. */
 int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix);
 /* First global-scope IPv6 address and prefix of ifname. -ENOENT if none. */

@@ -682,6 +682,7 @@ static void run_case(struct suite *s, const struct bpf_case *tc)
 
 #include "flow_cases.h"
 #include "rule_cases.h"
+#include "rate_cases.h"
 #include "nat_cases.h"
 #include "observe_cases.h"
 #include "v6_cases.h"
@@ -774,6 +775,12 @@ static void run_all(struct suite *s)
 		if (cell_build(s, &c))
 			rule_flows[i].run(s, &c);
 		report(s, rule_flows[i].name, &c);
+	}
+	for (i = 0; i < ARRAY_SIZE(rate_flows); i++) {
+		memset(&c, 0, sizeof(c));
+		if (cell_build(s, &c))
+			rate_flows[i].run(s, &c);
+		report(s, rate_flows[i].name, &c);
 	}
 	run_observe_cases(s);
 	run_nat_cases(s);

@@ -382,7 +382,35 @@ static bool flow6_events(struct suite *s, struct check *c)
 			     &cal6_syn);
 }
 
+/* alice rate-limited both ways: over her upload bucket her next query
+ * (an established flow) is dropped as rate_limited, and an answer that
+ * would wait past the horizon too; bob's DNS flow is untouched. */
+static bool flow6_rate_limited(struct suite *s, struct check *c)
+{
+	struct cg_rate r;
+
+	if (!update_peer(s, c, "alice",
+			 "{\"rate_limit\":{\"down_mbit\":1,\"up_mbit\":1}}") ||
+	    !expect_limited(s, c, "alice", true) ||
+	    !v6_mirror(s, c) || /* the fixture's peers have no ip6 */
+	    !send6(s, c, "query", INGRESS, &dns6_query, PASSES("alice")) ||
+	    !send6(s, c, "answer", EGRESS, &dns6_answer, PASSES("alice")) ||
+	    !rate_get(s, c, "alice", &r))
+		return false;
+	if (!expect_eq(c, "alice's up rate", 8000000, r.up_ps_per_byte))
+		return false;
+	r.up_next_ns = monotonic_ns() + 2 * CG_RATE_BURST_NS;
+	r.down_next_ns = monotonic_ns() + 2 * CG_RATE_HORIZON_NS;
+	return rate_put(s, c, "alice", &r) &&
+	       send6(s, c, "query over the bucket", INGRESS, &dns6_query,
+		     DROPS(CG_DROP_RATE_LIMITED, "alice")) &&
+	       send6(s, c, "answer past the horizon", EGRESS, &dns6_answer,
+		     DROPS(CG_DROP_RATE_LIMITED, "alice"));
+}
+
 static const struct flow v6_flows[] = {
+	{ "v6 flow: alice rate-limited both ways (rate_limited)",
+	  flow6_rate_limited },
 	{ "v6 flow: TCP handshake alice <-> calendar6", flow6_tcp_handshake },
 	{ "v6 flow: UDP alice <-> dns6", flow6_udp_dns },
 	{ "v6 flow: ICMPv6 echo alice <-> calendar6", flow6_echo },

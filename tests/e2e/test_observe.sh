@@ -73,9 +73,9 @@ check "promtool check metrics passes on the real output" \
 check "HELP and TYPE for every family" \
 	test "$(grep -c '^# HELP' "$WORK/metrics.txt")" = "$(grep -c '^# TYPE' "$WORK/metrics.txt")"
 # Every drop reason from the start: alice has dropped nothing yet, and
-# each of the 19 reasons is there at 0 (rate() needs the 0 before the 1).
-check "alice has all 19 drop reasons at 0 before her first drop" \
-	test "$(grep -c '^cellgate_peer_drops_total{peer="alice",reason="[a-z0-9_]*"} 0$' "$WORK/metrics.txt")" = 19
+# each of the 20 reasons is there at 0 (rate() needs the 0 before the 1).
+check "alice has all 20 drop reasons at 0 before her first drop" \
+	test "$(grep -c '^cellgate_peer_drops_total{peer="alice",reason="[a-z0-9_]*"} 0$' "$WORK/metrics.txt")" = 20
 check "handshake time named _timestamp_seconds, alice's set" \
 	grep -Eq '^cellgate_peer_last_handshake_timestamp_seconds\{peer="alice"\} [1-9][0-9]{9}$' "$WORK/metrics.txt"
 check "no _last_handshake_seconds family any more" \
@@ -174,9 +174,10 @@ check "bpftool: cg_peers has named fields (BTF)" \
 	like '"epoch": [0-9]+' "$(in_r bpftool map dump pinned "$WORK/$CELL/bpf/cg_peers")"
 # 21 maps, the 5 IPv6 ones of issue 17 (cg_peers6 ... cg_settings6),
 # cg_rules (issue 18), the bridge's 3 (cg_bridge_src, _bind, _nets) and
-# cg_budget (issue 21), cg_ct6_tcp and cg_ct6_other (issue 17).
+# cg_budget (issue 21), cg_ct6_tcp and cg_ct6_other (issue 17), cg_rate
+# (issue 18).
 check "cellgate maps lists every pinned map with its size" \
-	test "$(cg maps | grep -c '^cg_')" = 33
+	test "$(cg maps | grep -c '^cg_')" = 34
 check "cellgate maps peers: alice by address and name, her services" \
 	like "10\.0\.$N\.2 +alice +[0-9]+ +[0-9]+ +files " "$(cg maps peers)"
 check "cellgate maps counters: alice's drops by reason" \

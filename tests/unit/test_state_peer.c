@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for ctl/state/state_peer.c: peers, their keys, addresses
  * and ids; copies of the state. */
+#include "policy.h"
 #include "state_fixture.h"
 
 /* ---- peers --------------------------------------------------------------- */
@@ -433,6 +434,66 @@ START_TEST(test_null_is_not_a_list)
 }
 END_TEST
 
+/* rate_limit (issue 18): parsed, compiled to the identity's flag and
+ * cg_rate's per-byte costs, cleared by null or {}; bad input refused
+ * with the field named and nothing changed. */
+START_TEST(test_peer_rate_limit)
+{
+	struct cg_peer_def *a;
+	struct policy_peer e;
+
+	must_add_peer("alice", 1, "10.0.0.2",
+		      ", \"rate_limit\": {\"down_mbit\": 20, \"up_mbit\": 10}");
+	a = state_peer(&st, "alice");
+	ck_assert_uint_eq(a->down_mbit, 20);
+	ck_assert_uint_eq(a->up_mbit, 10);
+	policy_peer_entry(&st, a, &e);
+	ck_assert_uint_eq(e.value.rate_limited, 1);
+	ck_assert_uint_eq(e.down_ps_per_byte, 400000); /* 8e6 / 20 */
+	ck_assert_uint_eq(e.up_ps_per_byte, 800000);
+	REJECTS(update_peer("alice", "{\"rate_limit\": {\"down_mbit\": -1}}",
+			    NULL, NULL),
+		400, "rate_limit.down_mbit");
+	REJECTS(update_peer("alice", "{\"rate_limit\": {\"down_mbit\": 0}}",
+			    NULL, NULL),
+		400, "rate_limit.down_mbit");
+	REJECTS(update_peer("alice", "{\"rate_limit\": {\"up_mbit\": 1.5}}",
+			    NULL, NULL),
+		400, "rate_limit.up_mbit");
+	REJECTS(update_peer("alice", "{\"rate_limit\": {\"up_mbit\": 100001}}",
+			    NULL, NULL),
+		400, "rate_limit.up_mbit");
+	REJECTS(update_peer("alice", "{\"rate_limit\": {\"burst\": 1}}", NULL,
+			    NULL),
+		400, "rate_limit.burst");
+	REJECTS(update_peer("alice", "{\"rate_limit\": 10}", NULL, NULL), 400,
+		"rate_limit");
+	a = state_peer(&st, "alice");
+	ck_assert_uint_eq(a->down_mbit, 20); /* nothing changed */
+	ck_assert_uint_eq(a->up_mbit, 10);
+	/* The whole limit is replaced: up left out is unlimited. */
+	ck_assert_int_eq(update_peer("alice",
+				     "{\"rate_limit\": {\"down_mbit\": 5}}",
+				     NULL, NULL),
+			 0);
+	a = state_peer(&st, "alice");
+	ck_assert_uint_eq(a->down_mbit, 5);
+	ck_assert_uint_eq(a->up_mbit, 0);
+	/* Other fields leave it alone; null clears it. */
+	ck_assert_int_eq(
+		update_peer("alice", "{\"internet_access\": true}", NULL, NULL),
+		0);
+	ck_assert_uint_eq(state_peer(&st, "alice")->down_mbit, 5);
+	ck_assert_int_eq(
+		update_peer("alice", "{\"rate_limit\": null}", NULL, NULL), 0);
+	a = state_peer(&st, "alice");
+	ck_assert_uint_eq(a->down_mbit | a->up_mbit, 0);
+	policy_peer_entry(&st, a, &e);
+	ck_assert_uint_eq(e.value.rate_limited, 0);
+	ck_assert_uint_eq(e.down_ps_per_byte | e.up_ps_per_byte, 0);
+}
+END_TEST
+
 START_TEST(test_peer_delete)
 {
 	struct cg_peer_def removed;
@@ -566,6 +627,7 @@ static Suite *state_suite(void)
 	tcase_add_test(peer, test_state_copy);
 	tcase_add_test(peer, test_delete_moves_last);
 	tcase_add_test(peer, test_null_is_not_a_list);
+	tcase_add_test(peer, test_peer_rate_limit);
 	suite_add_tcase(s, peer);
 	return s;
 }
