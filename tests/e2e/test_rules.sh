@@ -37,8 +37,10 @@ for p in eng dev1 dev2; do
 	tcp_server "$(ns_of $CELL $p)" 22 "$p-22"
 	check "$p completes a WireGuard handshake" wait_handshake $CELL $p
 done
-# An echo server on dev1 for the established flow.
-bg_in "$(ns_of $CELL dev1)" socat TCP-LISTEN:81,fork,reuseaddr EXEC:cat \
+# An echo server on dev1 for the established flow. -T5: the child serving
+# a connection the rule cut ends by itself (teardown stops the listener;
+# the child would stay with its peer namespace gone).
+bg_in "$(ns_of $CELL dev1)" socat -T5 TCP-LISTEN:81,fork,reuseaddr EXEC:cat \
 	</dev/null >>"$WORK/servers.log" 2>&1
 
 # ---- default deny, then the rule ---------------------------------------------
