@@ -81,6 +81,11 @@ check "another host with the calendar's address does not reach alice" \
 check "its ARP claiming the calendar's address counted ($arp_before -> $(arp_spoofed))" \
 	test "$(arp_spoofed)" -gt "$arp_before"
 brmac=$(ip netns exec "$R" cat "/sys/class/net/$(if_of $N br)/address")
+# Set, the bridge's MAC stays: left to itself it follows the lowest of its
+# ports', and the calendar's veth re-created below could change it under
+# evil's permanent entry (the positive control after "anti_spoofing
+# off" then timed out, as often as the new veth's random MAC was lower).
+ip -n "$R" link set "$(if_of $N br)" address "$brmac"
 ip -n "$(ns_of $CELL evil)" neigh replace "172.20.$N.1" lladdr "$brmac" dev eth0 nud permanent
 check "with the router's MAC known, it still does not reach alice" \
 	sh -c "[ -z \"\$(ip netns exec $(ns_of $CELL evil) timeout 3 socat -T2 - TCP:$ALICE:7000,connect-timeout=2,bind=$CAL </dev/null 2>/dev/null)\" ]"
