@@ -42,28 +42,46 @@ static __always_inline bool cg_event_credit(struct cg_event_stats *st,
 	return true;
 }
 
+/* Room in cg_events for one event of size bytes, if a monitor's lease
+ * of this kind holds and this CPU's bucket has credit; NULL otherwise
+ * (a full ring counted as lost). Both families' emitters start here. */
+static __always_inline void *cg_event_reserve(__u32 kind, __u64 size,
+					      struct cg_event_stats **stp,
+					      __u64 *now)
+{
+	__u32 zero = 0;
+	struct cg_event_stats *st = bpf_map_lookup_elem(&cg_event_stats, &zero);
+	const struct cg_monitor *m = bpf_map_lookup_elem(&cg_monitor, &zero);
+	__u64 until;
+	void *ev;
+
+	if (!st || !m)
+		return NULL;
+	*now = bpf_ktime_get_ns();
+	until = kind == CG_EVENT_DROP ? m->drops_until_ns : m->trace_until_ns;
+	if (*now >= until || !cg_event_credit(st, m, *now))
+		return NULL;
+	ev = bpf_ringbuf_reserve(&cg_events, size, 0);
+	if (!ev)
+		st->lost++;
+	*stp = st;
+	return ev;
+}
+
 /* Emit an event about pkt; only cg_event calls it. A global function, so the verifier checks it
  * once rather than at every drop site it is called from. */
 __attribute__((noinline)) int
 cg_event_emit(const struct cg_pkt *pkt, __u32 ident, __u32 kind, __u32 reason)
 {
-	__u32 zero = 0;
-	struct cg_event_stats *st = bpf_map_lookup_elem(&cg_event_stats, &zero);
-	const struct cg_monitor *m = bpf_map_lookup_elem(&cg_monitor, &zero);
+	struct cg_event_stats *st = NULL;
 	struct cg_event *ev;
-	__u64 now, until;
+	__u64 now = 0;
 
-	if (!pkt || !st || !m)
+	if (!pkt)
 		return 0;
-	now = bpf_ktime_get_ns();
-	until = kind == CG_EVENT_DROP ? m->drops_until_ns : m->trace_until_ns;
-	if (now >= until || !cg_event_credit(st, m, now))
+	ev = cg_event_reserve(kind, sizeof(*ev), &st, &now);
+	if (!ev || !st)
 		return 0;
-	ev = bpf_ringbuf_reserve(&cg_events, sizeof(*ev), 0);
-	if (!ev) {
-		st->lost++;
-		return 0;
-	}
 	ev->time_ns = now;
 	ev->ifindex = pkt->ifindex;
 	ev->ident = ident;
@@ -77,6 +95,17 @@ cg_event_emit(const struct cg_pkt *pkt, __u32 ident, __u32 kind, __u32 reason)
 	return 0;
 }
 
+/* Is a monitor's lease of this kind held? One inlined array read: what a
+ * packet pays when nobody watches. */
+static __always_inline bool cg_event_leased(__u32 kind)
+{
+	__u32 zero = 0;
+	const struct cg_monitor *m = bpf_map_lookup_elem(&cg_monitor, &zero);
+
+	return m &&
+	       (kind == CG_EVENT_DROP ? m->drops_until_ns : m->trace_until_ns);
+}
+
 /* Offer an event to the monitor. Without one (no lease ever taken, or
  * the last one ended: cellgate monitor zeroes its deadlines), a packet
  * pays one inlined array read here, not a call, two lookups and a clock
@@ -85,13 +114,8 @@ cg_event_emit(const struct cg_pkt *pkt, __u32 ident, __u32 kind, __u32 reason)
 static __always_inline void cg_event(const struct cg_pkt *pkt, __u32 ident,
 				     __u32 kind, __u32 reason)
 {
-	__u32 zero = 0;
-	const struct cg_monitor *m = bpf_map_lookup_elem(&cg_monitor, &zero);
-
-	if (!m ||
-	    !(kind == CG_EVENT_DROP ? m->drops_until_ns : m->trace_until_ns))
-		return;
-	cg_event_emit(pkt, ident, kind, reason);
+	if (cg_event_leased(kind))
+		cg_event_emit(pkt, ident, kind, reason);
 }
 
 #endif

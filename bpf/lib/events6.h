@@ -15,23 +15,15 @@
 __attribute__((noinline)) int
 cg_event6_emit(const struct cg_pkt6 *pkt, __u32 ident, __u32 kind, __u32 reason)
 {
-	__u32 zero = 0;
-	struct cg_event_stats *st = bpf_map_lookup_elem(&cg_event_stats, &zero);
-	const struct cg_monitor *m = bpf_map_lookup_elem(&cg_monitor, &zero);
+	struct cg_event_stats *st = NULL;
 	struct cg_event6 *ev;
-	__u64 now, until;
+	__u64 now = 0;
 
-	if (!pkt || !st || !m)
+	if (!pkt)
 		return 0;
-	now = bpf_ktime_get_ns();
-	until = kind == CG_EVENT_DROP ? m->drops_until_ns : m->trace_until_ns;
-	if (now >= until || !cg_event_credit(st, m, now))
+	ev = cg_event_reserve(kind, sizeof(*ev), &st, &now);
+	if (!ev || !st)
 		return 0;
-	ev = bpf_ringbuf_reserve(&cg_events, sizeof(*ev), 0);
-	if (!ev) {
-		st->lost++;
-		return 0;
-	}
 	ev->time_ns = now;
 	ev->ifindex = pkt->ifindex;
 	ev->ident = ident;
@@ -49,13 +41,8 @@ cg_event6_emit(const struct cg_pkt6 *pkt, __u32 ident, __u32 kind, __u32 reason)
 static __always_inline void cg_event6(const struct cg_pkt6 *pkt, __u32 ident,
 				      __u32 kind, __u32 reason)
 {
-	__u32 zero = 0;
-	const struct cg_monitor *m = bpf_map_lookup_elem(&cg_monitor, &zero);
-
-	if (!m ||
-	    !(kind == CG_EVENT_DROP ? m->drops_until_ns : m->trace_until_ns))
-		return;
-	cg_event6_emit(pkt, ident, kind, reason);
+	if (cg_event_leased(kind))
+		cg_event6_emit(pkt, ident, kind, reason);
 }
 
 #endif
