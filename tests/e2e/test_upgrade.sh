@@ -126,9 +126,17 @@ check "a restart on the same layout carries nothing (the pins adopted)" \
 # ---- the control: without its conntrack entry the stream stops ---------------------
 # What the carry-over saved: alice's packets of the stream are replies
 # only by their entry (else a new flow from a peer to no service).
+# The router's own ACKs are held back meanwhile: any packet of ours would
+# pick the flow up again from this side (as Linux conntrack picks up a
+# flow in mid-stream), and alice's next segment would pass as its reply.
+hold_acks() {
+	ip netns exec "$R" iptables -w 5 "$1" OUTPUT -p tcp -d 10.0.$N.2 --dport 7000 -j DROP
+}
 stream 3
 sleep 2
 denied_before=$(drops alice not_a_service)
+hold_acks -I
+sleep 0.3
 bpftool map dump pinned "$BPF/cg_ct_tcp" -j | jq -r '.[].key | join(" ")' |
 	while read -r k; do
 		# shellcheck disable=SC2086 # the key's bytes, one argument each
@@ -140,6 +148,7 @@ n2=$(wc -l <"$WORK/stream.3")
 check "control: with cg_ct_tcp emptied the stream stops ($n1 -> $n2 lines in 3 s)" test "$n2" -le $((n1 + 1))
 check "... alice's packets dropped as not_a_service ($denied_before -> $(drops alice not_a_service))" \
 	test "$(drops alice not_a_service)" -gt "${denied_before:-0}"
+hold_acks -D
 kill "$(cat "$WORK/stream.3.pid")" 2>/dev/null
 
 # ---- what cannot be converted is refused, nothing changed --------------------------
