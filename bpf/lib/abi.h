@@ -67,6 +67,9 @@ enum cg_drop_reason {
 	/* Over the identity's rate_limit: download queued past the horizon
 	 * (wg0 egress), or upload over its token bucket (wg0 ingress). */
 	CG_DROP_RATE_LIMITED = 20,
+	/* Internet-bound from a peer whose exit (cg_exits, issue 20) is
+	 * down: the kill switch; nothing leaves by the default uplink. */
+	CG_DROP_EXIT_DOWN = 21,
 	CG_DROP__MAX,
 };
 
@@ -84,7 +87,9 @@ struct cg_identity {
 	/* Has a rate_limit (cg_rate[id]); the epoch then carries
 	 * CG_EPOCH_RATE, so conntrack entries know it too. */
 	__u8 rate_limited;
-	__u8 pad;
+	/* Where its internet-bound traffic leaves (issue 20): an index into
+	 * cg_exits, 0 for the cell's default uplink. */
+	__u8 exit_id;
 	__u64 services[CG_SERVICE_WORDS]; /* bit n: may use service id n */
 	/* Rule class (issue 18): which rules between peers apply to this
 	 * identity, computed by the controller from its groups (and from
@@ -127,6 +132,49 @@ struct cg_rate {
  * with 1 s 96% (tests/e2e/test_ratelimit.sh). A RED-like early drop over
  * the second half of a 100 ms bucket did not help (45%). */
 #define CG_RATE_BURST_NS 1000000000ull
+
+/* ---- exits (issue 20) ----------------------------------------------------
+ * A peer may send its internet-bound traffic out through another exit
+ * than the cell's uplink: an interface (OpenVPN's tun0, any link), an
+ * outgoing WireGuard tunnel the controller creates, a linked cell, or a
+ * local Tor. The programs read cg_exits[identity.exit_id] for a new
+ * internet-bound flow of such a peer and steer it there; while the exit
+ * is down they drop it (exit_down) and nothing leaves by the uplink, even
+ * with the controller stopped: the choice and the state live in maps. */
+#define CG_MAX_EXITS 64 /* ids 1..63; 0: the default uplink */
+
+enum cg_exit_kind {
+	CG_EXIT_NONE = 0, /* unused slot */
+	CG_EXIT_INTERFACE = 1,
+	CG_EXIT_WIREGUARD = 2,
+	CG_EXIT_CELL = 3,
+	CG_EXIT_TOR = 4,
+};
+
+/* Value of cg_exits (ARRAY, by exit id), written whole by the controller:
+ * its health monitor flips `up` (interface down or gone, no WireGuard
+ * handshake for 180 s, the Tor port closed). */
+struct cg_exit {
+	__u32 ifindex; /* where the traffic leaves; 0: none (down) */
+	__u8 kind; /* enum cg_exit_kind */
+	__u8 up; /* 0: the kill switch holds */
+	__u8 masquerade; /* SNAT to addr/addr6 on the way out */
+	__u8 l2; /* ifindex has Ethernet headers: resolve gateway's MAC */
+	__u8 addr[4]; /* our IPv4 address on the exit, 0.0.0.0 if none */
+	__u8 gateway[4]; /* next hop, 0.0.0.0: the destination itself */
+	__u8 addr6[16]; /* our IPv6 address on the exit, :: if none */
+	__u8 gateway6[16];
+	__u16 tor_trans_port; /* tor: local TransPort, host order */
+	__u16 tor_dns_port; /* tor: local DNSPort */
+	__u32 pad;
+};
+
+/* cg_exit_counters[exit id], per CPU. */
+struct cg_exit_counters {
+	__u64 packets; /* sent out through the exit */
+	__u64 bytes;
+	__u64 drops; /* exit_down: held back by the kill switch */
+};
 
 /* ---- rules between peers (issue 18) -------------------------------------
  * The controller compiles rules ("group:engineers -> group:devices on

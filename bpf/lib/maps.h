@@ -32,6 +32,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_cells SEC(".maps");
 
+/* Exits by id (abi.h, issue 20): slot 0 is the default uplink. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_exit);
+	__uint(max_entries, CG_MAX_EXITS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_exits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_exit_counters);
+	__uint(max_entries, CG_MAX_EXITS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_exit_counters SEC(".maps");
+
 /* Rules between peers, compiled by class pair (abi.h, issue 18). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -39,10 +39,11 @@ static const char *const drop_names[CG_DROP__MAX] = {
 	[CG_DROP_ARP_SPOOFED] = "arp_spoofed",
 	[CG_DROP_FLOW_BUDGET] = "flow_budget",
 	[CG_DROP_RATE_LIMITED] = "rate_limited",
+	[CG_DROP_EXIT_DOWN] = "exit_down",
 };
 
 /* A reason added to the enum without a name fails the build here. */
-_Static_assert(CG_DROP__MAX == 21, "name every enum cg_drop_reason value");
+_Static_assert(CG_DROP__MAX == 22, "name every enum cg_drop_reason value");
 
 const char *drop_reason_name(enum cg_drop_reason reason)
 {
