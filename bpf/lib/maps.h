@@ -300,6 +300,34 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_bridge_nets SEC(".maps");
 
+/* IPv6: the same three, by /128 and by IPv6 prefix. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_addr6_key);
+	__type(value, struct cg_bridge_src);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_bridge_src6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_addr6_key);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_bridge_bind6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cg_lpm6_key);
+	__type(value, __u8);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_bridge_nets6 SEC(".maps");
+
 /* ---- observability (see abi.h) ------------------------------------------- */
 
 struct {

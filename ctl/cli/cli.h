@@ -169,7 +169,7 @@ struct cli_pinned {
 /* Open the maps under the config's bpffs (read-only but for the maps in
  * writable, PINS_RW bits) and the state file (without it, ids stand in
  * for names: said on stderr). */
-int cli_pinned_open(struct cli *cli, struct cli_pinned *p, uint32_t writable);
+int cli_pinned_open(struct cli *cli, struct cli_pinned *p, uint64_t writable);
 void cli_pinned_close(struct cli_pinned *p);
 
 /* The commands. */

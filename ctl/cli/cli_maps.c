@@ -19,7 +19,7 @@
 /* Keys up to this size are kept to sort rows by (cg_ct_key is 16). */
 #define SORT_KEY_MAX 16
 
-int cli_pinned_open(struct cli *cli, struct cli_pinned *p, uint32_t writable)
+int cli_pinned_open(struct cli *cli, struct cli_pinned *p, uint64_t writable)
 {
 	char why[PATH_MAX + 256];
 	int ret = cli_load_config(cli);

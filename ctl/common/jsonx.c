@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "jsonx.h"
+#include "util.h"
 
 json_object *jx_parse_object(const char *buf, size_t len, struct cg_error *err)
 {
@@ -174,4 +176,19 @@ bool jx_member(json_object *obj, const char *key, json_type type, bool required,
 	if (*out && !json_object_is_type(*out, type))
 		return type_error(prefix, key, want, err);
 	return true;
+}
+
+bool jx_ifname(json_object *obj, const char *key, bool required,
+	       const char *prefix, char *out, struct cg_error *err)
+{
+	char path[128];
+
+	if (!jx_string(obj, key, required, prefix, out, IF_NAMESIZE, err))
+		return false;
+	if (*out && valid_name(out))
+		return true;
+	jx_path(path, sizeof(path), prefix, key);
+	cg_error_set(err, 400, path, "'%s' is not a valid interface name",
+		     path);
+	return false;
 }

@@ -35,6 +35,10 @@ bool jx_bool(json_object *obj, const char *key, bool required,
 bool jx_uint(json_object *obj, const char *key, bool required,
 	     const char *prefix, uint64_t min, uint64_t max, uint64_t *out,
 	     struct cg_error *err);
+/* An interface name (IF_NAMESIZE bytes at out): valid_name's rules. An
+ * absent member leaves out as it was, which must then be valid too. */
+bool jx_ifname(json_object *obj, const char *key, bool required,
+	       const char *prefix, char *out, struct cg_error *err);
 /* An object or array member (type checked), NULL when absent. An array
  * given as null is an error: null is not a list. */
 bool jx_member(json_object *obj, const char *key, json_type type, bool required,

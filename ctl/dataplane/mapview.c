@@ -169,6 +169,37 @@ static void bridge_nets_rows(const struct mapview_ctx *ctx, const void *key,
 	mv_put_prefix(mv_new_row(rows), "network", k->addr, k->prefixlen);
 }
 
+static void bridge_src6_rows(const struct mapview_ctx *ctx, const void *key,
+			     const void *value, json_object *rows)
+{
+	const struct cg_bridge_src *v = value;
+	json_object *row = mv_new_row(rows);
+
+	(void)ctx;
+	put_addr6(row, "address", key);
+	mv_put_str(row, "kind", bridge_src_kind_name(v->kind));
+}
+
+static void bridge_bind6_rows(const struct mapview_ctx *ctx, const void *key,
+			      const void *value, json_object *rows)
+{
+	json_object *row = mv_new_row(rows);
+
+	(void)ctx;
+	put_addr6(row, "address", key);
+	mv_put_int(row, "port", *(const uint32_t *)value);
+}
+
+static void bridge_nets6_rows(const struct mapview_ctx *ctx, const void *key,
+			      const void *value, json_object *rows)
+{
+	const struct cg_lpm6_key *k = key;
+
+	(void)ctx;
+	(void)value;
+	put_prefix6(mv_new_row(rows), "network", k->addr, k->prefixlen);
+}
+
 static void services_rows(const struct mapview_ctx *ctx, const void *key,
 			  const void *value, json_object *rows)
 {
@@ -654,6 +685,13 @@ const struct mapview mapviews[] = {
 	{ "rate", DP_MAP_RATE,
 	  COLUMNS("identity", "id", "down_mbit", "up_mbit"), mv_rate_rows,
 	  "rate limits per identity (0: unlimited)" },
+	{ "bridge_src6", DP_MAP_BRIDGE_SRC6, COLUMNS("address", "kind"),
+	  bridge_src6_rows,
+	  "IPv6 addresses hosts on the bridge may send from" },
+	{ "bridge_bind6", DP_MAP_BRIDGE_BIND6, COLUMNS("address", "port"),
+	  bridge_bind6_rows, "the bridge port owning each IPv6 address" },
+	{ "bridge_nets6", DP_MAP_BRIDGE_NETS6, COLUMNS("network"),
+	  bridge_nets6_rows, "bridge.allowed_sources IPv6 prefixes" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -54,6 +54,9 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_CT6_TCP] = "cg_ct6_tcp",
 	[DP_MAP_CT6_OTHER] = "cg_ct6_other",
 	[DP_MAP_RATE] = "cg_rate",
+	[DP_MAP_BRIDGE_SRC6] = "cg_bridge_src6",
+	[DP_MAP_BRIDGE_BIND6] = "cg_bridge_bind6",
+	[DP_MAP_BRIDGE_NETS6] = "cg_bridge_nets6",
 };
 
 const char *dp_map_name(enum dp_map map)
@@ -61,7 +64,7 @@ const char *dp_map_name(enum dp_map map)
 	return map < DP_MAP__COUNT ? map_names[map] : "?";
 }
 
-int pins_ro_open(struct pins_ro *p, const char *bpffs, uint32_t writable)
+int pins_ro_open(struct pins_ro *p, const char *bpffs, uint64_t writable)
 {
 	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
 	char path[PATH_MAX];

@@ -55,13 +55,17 @@ enum dp_map {
 	DP_MAP_CT6_TCP,
 	DP_MAP_CT6_OTHER,
 	DP_MAP_RATE,
+	DP_MAP_BRIDGE_SRC6,
+	DP_MAP_BRIDGE_BIND6,
+	DP_MAP_BRIDGE_NETS6,
 	DP_MAP__COUNT,
 };
 
 const char *dp_map_name(enum dp_map map);
 
 /* A bit of pins_ro_open's writable mask. */
-#define PINS_RW(map) (1u << (map))
+#define PINS_RW(map) (1ull << (map))
+_Static_assert(DP_MAP__COUNT <= 64, "PINS_RW's mask holds 64 maps");
 
 struct cg_config;
 struct cg_state;
@@ -76,7 +80,7 @@ struct pins_ro {
  * writable (PINS_RW bits): the monitor writes its lease to cg_monitor and
  * consumes cg_events, whose consumer position is mapped writable. Every
  * map must be pinned. Returns 0 or -errno (p then holds nothing). */
-int pins_ro_open(struct pins_ro *p, const char *bpffs, uint32_t writable);
+int pins_ro_open(struct pins_ro *p, const char *bpffs, uint64_t writable);
 /* Read the names of the state file under cfg's state_dir. On failure p
  * keeps ids only and why holds "PATH: reason". */
 int pins_ro_load_names(struct pins_ro *p, const struct cg_config *cfg,

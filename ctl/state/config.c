@@ -40,21 +40,6 @@ static void config_defaults(struct cg_config *cfg)
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }
 
-static bool ifname_field(json_object *obj, const char *key, bool required,
-			 const char *prefix, char *out, struct cg_error *err)
-{
-	char path[128];
-
-	if (!jx_string(obj, key, required, prefix, out, IF_NAMESIZE, err))
-		return false;
-	if (*out && valid_name(out))
-		return true;
-	jx_path(path, sizeof(path), prefix, key);
-	cg_error_set(err, 400, path, "'%s' is not a valid interface name",
-		     path);
-	return false;
-}
-
 static bool absolute_path(const char *field, const char *path,
 			  struct cg_error *err)
 {
@@ -119,8 +104,8 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 	uint32_t mask;
 
 	if (!jx_only_fields(wg, fields, "wireguard", err) ||
-	    !ifname_field(wg, "interface", false, "wireguard",
-			  cfg->wireguard.interface, err) ||
+	    !jx_ifname(wg, "interface", false, "wireguard",
+		       cfg->wireguard.interface, err) ||
 	    !jx_string(wg, "address", true, "wireguard", addr, sizeof(addr),
 		       err) ||
 	    !jx_uint(wg, "listen_port", false, "wireguard", 1, 65535, &port,
@@ -166,23 +151,34 @@ static bool parse_wireguard(json_object *wg, struct cg_config *cfg,
 			     cfg->wireguard.private_key_file, err);
 }
 
-/* One entry of bridge.allowed_sources: "a.b.c.d" (a /32) or a CIDR. */
-static bool parse_source(json_object *v, struct cg_cidr *c, const char *field,
-			 struct cg_error *err)
+/* One entry of bridge.allowed_sources, appended to its family's list:
+ * an address (a /32 or /128) or a network. */
+static bool parse_source(json_object *v, struct cg_config *cfg,
+			 const char *field, struct cg_error *err)
 {
 	const char *s = json_object_is_type(v, json_type_string) ?
 				json_object_get_string(v) :
 				NULL;
+	struct cg_cidr *c =
+		&cfg->bridge.allowed_sources[cfg->bridge.n_allowed_sources];
+	struct cg_cidr6 *c6 =
+		&cfg->bridge.allowed_sources6[cfg->bridge.n_allowed_sources6];
 
-	if (s && parse_ipv4(s, &c->addr)) {
-		c->prefix = 32;
+	if (s && (parse_ipv4(s, &c->addr) ||
+		  parse_cidr(s, &c->addr, &c->prefix, false))) {
+		c->prefix = strchr(s, '/') ? c->prefix : 32;
+		cfg->bridge.n_allowed_sources++;
 		return true;
 	}
-	if (s && parse_cidr(s, &c->addr, &c->prefix, false))
+	if (s && (parse_ipv6(s, &c6->addr) ||
+		  parse_cidr6(s, &c6->addr, &c6->prefix, false))) {
+		c6->prefix = strchr(s, '/') ? c6->prefix : 128;
+		cfg->bridge.n_allowed_sources6++;
 		return true;
+	}
 	cg_error_set(err, 400, field,
-		     "'%s' must be an IPv4 address or a network like "
-		     "172.20.0.64/28",
+		     "'%s' must be an address or a network like "
+		     "172.20.0.64/28 or fd20::/64",
 		     field);
 	return false;
 }
@@ -207,11 +203,10 @@ static bool parse_allowed_sources(json_object *br, struct cg_config *cfg,
 	for (i = 0; i < n; i++) {
 		snprintf(field, sizeof(field), "bridge.allowed_sources[%zu]",
 			 i);
-		if (!parse_source(json_object_array_get_idx(arr, i),
-				  &cfg->bridge.allowed_sources[i], field, err))
+		if (!parse_source(json_object_array_get_idx(arr, i), cfg, field,
+				  err))
 			return false;
 	}
-	cfg->bridge.n_allowed_sources = (unsigned int)n;
 	return true;
 }
 
@@ -225,8 +220,8 @@ static bool parse_bridge(json_object *br, struct cg_config *cfg,
 
 	cfg->bridge.anti_spoofing = true;
 	if (!jx_only_fields(br, fields, "bridge", err) ||
-	    !ifname_field(br, "interface", true, "bridge",
-			  cfg->bridge.interface, err) ||
+	    !jx_ifname(br, "interface", true, "bridge", cfg->bridge.interface,
+		       err) ||
 	    !jx_string(br, "subnet", false, "bridge", subnet, sizeof(subnet),
 		       err) ||
 	    !jx_bool(br, "anti_spoofing", false, "bridge",
@@ -607,8 +602,8 @@ static bool parse_uplink(json_object *up, struct cg_config *cfg,
 	char text[64] = "";
 
 	if (!jx_only_fields(up, fields, "uplink", err) ||
-	    !ifname_field(up, "interface", false, "uplink",
-			  cfg->uplink.interface, err) ||
+	    !jx_ifname(up, "interface", false, "uplink", cfg->uplink.interface,
+		       err) ||
 	    !jx_string(up, "prefix6", false, "uplink", text, sizeof(text), err))
 		return false;
 	if (!text[0])

@@ -63,6 +63,9 @@ struct cg_config {
 		 * from, beyond the services and forwards they back. */
 		struct cg_cidr allowed_sources[CG_MAX_BRIDGE_SOURCES];
 		unsigned int n_allowed_sources;
+		/* Its IPv6 entries (cg_bridge_src6, cg_bridge_nets6). */
+		struct cg_cidr6 allowed_sources6[CG_MAX_BRIDGE_SOURCES];
+		unsigned int n_allowed_sources6;
 	} bridge;
 
 	struct {

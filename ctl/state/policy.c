@@ -367,88 +367,6 @@ static void compile_cells6(const struct cg_state *st,
 	}
 }
 
-/* Whether a backend's address can be a host on the bridge: in the
- * bridge's subnet when it is known, never in the WireGuard subnet (a
- * forward to a peer must not let a bridge host send as that peer). */
-static bool on_bridge(const struct cg_config *cfg, struct in_addr addr)
-{
-	if (cidr_contains(cfg->wireguard.subnet.addr,
-			  cfg->wireguard.subnet.prefix, addr))
-		return false;
-	return !cfg->bridge.has_subnet ||
-	       cidr_contains(cfg->bridge.subnet.addr, cfg->bridge.subnet.prefix,
-			     addr);
-}
-
-/* Add addr to the bridge's sources unless it is there (the first reason
- * named wins; the lists are short: services and forwards). */
-static void add_bridge_src(struct policy *pol, struct in_addr addr,
-			   enum cg_bridge_src_kind kind)
-{
-	struct policy_bridge_src *e;
-	size_t i;
-
-	for (i = 0; i < pol->n_bridge_src; i++)
-		if (!memcmp(pol->bridge_src[i].key.addr, &addr.s_addr, 4))
-			return;
-	e = &pol->bridge_src[pol->n_bridge_src++];
-	memset(e, 0, sizeof(*e));
-	memcpy(e->key.addr, &addr.s_addr, 4);
-	e->value.kind = kind;
-}
-
-/* Who may send from which address on the bridge: what the hosts back
- * (service endpoints, dnat backends, forward targets) and what the
- * operator lists. 0 or -ENOMEM. */
-static int compile_bridge(const struct cg_state *st,
-			  const struct cg_config *cfg, struct policy *pol)
-{
-	const struct cg_cidr *a;
-	size_t i, cap = st->n_forwards + cfg->bridge.n_allowed_sources + 1;
-	unsigned int j;
-
-	if (!cfg->bridge.anti_spoofing)
-		return 0;
-	for (i = 0; i < st->n_services; i++)
-		cap += st->services[i].n_endpoints + st->services[i].n_dnat;
-	pol->bridge_src = calloc(cap, sizeof(*pol->bridge_src));
-	if (!pol->bridge_src)
-		return -ENOMEM;
-	for (i = 0; i < st->n_services; i++) {
-		const struct cg_service_def *s = &st->services[i];
-
-		/* IPv4 only: bridge ports do not check IPv6 yet. */
-		for (j = 0; j < s->n_endpoints; j++)
-			if (!s->endpoints[j].v6 &&
-			    on_bridge(cfg, s->endpoints[j].ip))
-				add_bridge_src(pol, s->endpoints[j].ip,
-					       CG_BRSRC_SERVICE);
-		for (j = 0; j < s->n_dnat; j++)
-			if (on_bridge(cfg, s->dnat[j].to_ip))
-				add_bridge_src(pol, s->dnat[j].to_ip,
-					       CG_BRSRC_SERVICE);
-	}
-	for (i = 0; i < st->n_forwards; i++)
-		if (on_bridge(cfg, st->forwards[i].target_ip))
-			add_bridge_src(pol, st->forwards[i].target_ip,
-				       CG_BRSRC_FORWARD);
-	for (j = 0; j < cfg->bridge.n_allowed_sources; j++) {
-		struct policy_bridge_net *n;
-
-		a = &cfg->bridge.allowed_sources[j];
-		if (a->prefix == 32) {
-			add_bridge_src(pol, a->addr, CG_BRSRC_OPERATOR);
-			continue;
-		}
-		n = &pol->bridge_nets[pol->n_bridge_nets++];
-		memset(n, 0, sizeof(*n));
-		n->key.prefixlen = a->prefix;
-		memcpy(n->key.addr, &a->addr.s_addr, 4);
-		n->value = 1;
-	}
-	return 0;
-}
-
 static int cmp_peer_key(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct cg_addr_key));
@@ -558,7 +476,7 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	compile_nets(cfg, out);
 	compile_cells6(st, cfg, out);
 	compile_nets6(cfg, out);
-	if (compile_bridge(st, cfg, out)) {
+	if (policy_compile_bridge(st, cfg, out)) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -581,7 +499,7 @@ int policy_compile_forwards(const struct cg_state *st,
 		return -ENOMEM;
 	}
 	compile_forwards(st, cfg, out);
-	if (compile_bridge(st, cfg, out)) {
+	if (policy_compile_bridge(st, cfg, out)) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -601,5 +519,6 @@ void policy_free(struct policy *pol)
 	free(pol->services6);
 	free(pol->cells6);
 	free(pol->bridge_src);
+	free(pol->bridge_src6);
 	memset(pol, 0, sizeof(*pol));
 }

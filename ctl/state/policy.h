@@ -93,6 +93,17 @@ struct policy_bridge_net {
 	__u8 value;
 };
 
+/* The same two for IPv6 (cg_bridge_src6, cg_bridge_nets6). */
+struct policy_bridge_src6 {
+	struct cg_addr6_key key;
+	struct cg_bridge_src value;
+};
+
+struct policy_bridge_net6 {
+	struct cg_lpm6_key key;
+	__u8 value;
+};
+
 struct policy {
 	struct policy_peer *peers;
 	size_t n_peers;
@@ -127,6 +138,10 @@ struct policy {
 	size_t n_bridge_src;
 	struct policy_bridge_net bridge_nets[CG_MAX_BRIDGE_SOURCES];
 	size_t n_bridge_nets;
+	struct policy_bridge_src6 *bridge_src6;
+	size_t n_bridge_src6;
+	struct policy_bridge_net6 bridge_nets6[CG_MAX_BRIDGE_SOURCES];
+	size_t n_bridge_nets6;
 };
 
 /* The identity entry of one linked cell: its inbound permissions, and
@@ -201,6 +216,13 @@ const struct policy_peer *policy_find_peer(const struct policy *pol,
  * when its target is reached over WireGuard.) */
 bool policy_forward_snat(const struct cg_config *cfg,
 			 const struct cg_forward_def *fwd);
+
+/* Who may send from which address on the bridge (policy_bridge.c), both
+ * families: what the hosts back (service endpoints, dnat backends,
+ * forward targets) and what the operator lists; nothing when
+ * bridge.anti_spoofing is off. 0 or -ENOMEM. */
+int policy_compile_bridge(const struct cg_state *st,
+			  const struct cg_config *cfg, struct policy *pol);
 
 /* Compile everything. 0 or -ENOMEM. */
 int policy_compile(const struct cg_state *st, const struct cg_config *cfg,

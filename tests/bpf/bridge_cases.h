@@ -148,7 +148,7 @@ static bool bridge_arp_cases(struct suite *s, struct check *c,
 			     const struct bridge_ports *p)
 {
 	struct pkt_desc v6 = { .l3 = PKT_IPV6,
-			       .src = "fd00::21",
+			       .src = "fe80::21",
 			       .dst = "fd00::1",
 			       .proto = IPPROTO_UDP,
 			       .sport = 1,
@@ -164,9 +164,92 @@ static bool bridge_arp_cases(struct suite *s, struct check *c,
 	if (!bridge_arp(s, c, p->a, "172.20.0.21", TC_ACT_OK) ||
 	    !bridge_arp(s, c, p->b, "172.20.0.99", TC_ACT_OK))
 		return false;
-	c->step = "IPv6 is not checked (yet)";
+	c->step = "IPv6 from a link-local address (not checked)";
 	return bridge_run(s, c, p->b, frame, len, &verdict) &&
 	       expect_verdict(c, TC_ACT_OK, verdict);
+}
+
+/* ---- IPv6 ---------------------------------------------------------------- */
+
+/* UDP from src on port (IPv6); a drop must count spoofed_source. */
+static bool bridge_udp6(struct suite *s, struct check *c, int port,
+			const char *src, int want)
+{
+	struct pkt_desc d = { .l3 = PKT_IPV6,
+			      .src = src,
+			      .dst = "fd00::2",
+			      .proto = IPPROTO_UDP,
+			      .sport = 4000,
+			      .dport = 53 };
+
+	return bridge_expect(s, c, port, &d, NULL, want,
+			     CG_DROP_SPOOFED_SOURCE);
+}
+
+/* A neighbour advertisement from fe80::99 for target; a drop counts
+ * arp_spoofed. pktgen writes ICMPv6 types it does not know bare (8
+ * bytes): the target is appended and the payload length grown. */
+static bool bridge_na(struct suite *s, struct check *c, int port,
+		      const char *target, int want)
+{
+	struct pkt_desc d = { .l3 = PKT_IPV6,
+			      .src = "fe80::99",
+			      .dst = "ff02::1",
+			      .proto = IPPROTO_ICMPV6,
+			      .icmp_type = 136 };
+	uint8_t frame[PKT_MAX];
+	size_t len = pkt_build(&d, frame, sizeof(frame));
+	struct cg_counters before, after;
+	int verdict;
+
+	inet_pton(AF_INET6, target, frame + len);
+	len += 16;
+	frame[PKT_ETH_LEN + 5] += 16; /* payload length, low byte */
+	if (dp_counters(&s->dp, CG_IDENT_UNKNOWN, &before) ||
+	    !bridge_run(s, c, port, frame, len, &verdict) ||
+	    dp_counters(&s->dp, CG_IDENT_UNKNOWN, &after))
+		return failf(c, "counters or run failed");
+	return expect_verdict(c, want, verdict) &&
+	       expect_eq(c, "arp_spoofed", want == TC_ACT_SHOT ? 1 : 0,
+			 after.drops[CG_DROP_ARP_SPOOFED] -
+				 before.drops[CG_DROP_ARP_SPOOFED]);
+}
+
+static bool bridge_v6(struct suite *s, struct check *c,
+		      const struct bridge_ports *p)
+{
+	struct cg_addr6_key k = { 0 };
+	struct cg_bridge_src v = { .kind = CG_BRSRC_SERVICE };
+	struct cg_lpm6_key net = { .prefixlen = 64 };
+	__u8 one = 1;
+
+	inet_pton(AF_INET6, "fd20::21", k.addr);
+	inet_pton(AF_INET6, "fd21::", net.addr);
+	if (bpf_map_update_elem(s->dp.map_fd[DP_MAP_BRIDGE_SRC6], &k, &v,
+				BPF_ANY) ||
+	    bpf_map_update_elem(s->dp.map_fd[DP_MAP_BRIDGE_NETS6], &net, &one,
+				BPF_ANY))
+		return failf(c, "cannot write cg_bridge_src6/nets6");
+	c->step = "an allowed IPv6 source: the first port binds it";
+	if (!bridge_udp6(s, c, p->a, "fd20::21", TC_ACT_OK) ||
+	    !bridge_udp6(s, c, p->b, "fd20::21", TC_ACT_SHOT) ||
+	    !bridge_udp6(s, c, p->a, "fd20::21", TC_ACT_OK))
+		return false;
+	c->step = "an IPv6 source nobody allowed";
+	if (!bridge_udp6(s, c, p->a, "fd20::60", TC_ACT_SHOT))
+		return false;
+	c->step = "an allowed IPv6 prefix, any port";
+	if (!bridge_udp6(s, c, p->a, "fd21::7", TC_ACT_OK) ||
+	    !bridge_udp6(s, c, p->b, "fd21::7", TC_ACT_OK))
+		return false;
+	c->step = "unspecified and link-local sources pass";
+	if (!bridge_udp6(s, c, p->b, "::", TC_ACT_OK) ||
+	    !bridge_udp6(s, c, p->b, "fe80::5", TC_ACT_OK))
+		return false;
+	c->step = "a neighbour advertisement for another port's address";
+	return bridge_na(s, c, p->b, "fd20::21", TC_ACT_SHOT) &&
+	       bridge_na(s, c, p->a, "fd20::21", TC_ACT_OK) &&
+	       bridge_na(s, c, p->b, "fd20::77", TC_ACT_OK);
 }
 
 static bool bridge_unbind(struct suite *s, struct check *c,
@@ -219,10 +302,13 @@ static const struct {
 	  bridge_unknown },
 	{ "bridge: allowed_sources prefixes, any port, no binding",
 	  bridge_prefix },
-	{ "bridge: ARP claiming another port's address dropped, IPv6 passes",
+	{ "bridge: ARP claiming another port's address dropped, link-local IPv6 passes",
 	  bridge_arp_cases },
 	{ "bridge: a gone port's bindings forgotten, the address re-claimed",
 	  bridge_unbind },
+	{ "bridge: IPv6 sources bound per port, prefixes, link-local, "
+	  "neighbour advertisements (arp_spoofed)",
+	  bridge_v6 },
 };
 
 /* What a packet from the owner of its address costs (two hash lookups):

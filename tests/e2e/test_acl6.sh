@@ -138,5 +138,32 @@ check "cellgate monitor --json: bob's IPv6 drop with its tuple" \
 	"$(tr -d ' ' <"$mon")"
 wait $held
 
+# ---- bridge anti-spoofing over IPv6 (issue 21, item 3) -------------------------
+# A host on the bridge sends only from its own addresses: the calendar's
+# host reaches alice as $CAL6; another host with that address, or with an
+# address nobody allowed, does not, and the drops are counted.
+spoofed6() {
+	echo $(($(metric 'cellgate_unattributed_drops_total{reason="spoofed_source"}') + \
+		$(metric 'cellgate_unattributed_drops_total{reason="arp_spoofed"}')))
+}
+svc6 evil 60
+check "positive control: the calendar's host reaches alice from $CAL6" \
+	sh -c "[ \"\$(ip netns exec $(ns_of $CELL cal) timeout 3 socat -T2 - 'TCP6:[fd10:$N::2]:7000,connect-timeout=2,bind=[$CAL6]' </dev/null 2>/dev/null)\" = alice-here ]"
+check "cellgate maps bridge_bind6: the calendar's address bound to its port" \
+	like "\"address\":\"$CAL6\"" "$(cg maps bridge_bind6 --json | tr -d ' \n')"
+before=$(spoofed6)
+ip -n "$(ns_of $CELL evil)" -6 addr add "$CAL6/128" dev eth0 nodad
+check "another host with the calendar's IPv6 address does not reach alice" \
+	sh -c "[ -z \"\$(ip netns exec $(ns_of $CELL evil) timeout 3 socat -T2 - 'TCP6:[fd10:$N::2]:7000,connect-timeout=2,bind=[$CAL6]' </dev/null 2>/dev/null)\" ]"
+check "... counted as spoofed_source/arp_spoofed ($before -> $(spoofed6))" \
+	test "$(spoofed6)" -gt "$before"
+ip -n "$(ns_of $CELL evil)" -6 addr del "$CAL6/128" dev eth0
+before=$(spoofed6)
+check "a host from an IPv6 address nobody allowed (fd20:$N::60) does not reach alice" \
+	sh -c "[ -z \"\$(ip netns exec $(ns_of $CELL evil) timeout 3 socat -T2 - 'TCP6:[fd10:$N::2]:7000,connect-timeout=2' </dev/null 2>/dev/null)\" ]"
+check "... counted ($before -> $(spoofed6))" test "$(spoofed6)" -gt "$before"
+check "the calendar still reaches alice afterwards" \
+	sh -c "[ \"\$(ip netns exec $(ns_of $CELL cal) timeout 3 socat -T2 - 'TCP6:[fd10:$N::2]:7000,connect-timeout=2,bind=[$CAL6]' </dev/null 2>/dev/null)\" = alice-here ]"
+
 stop_controller $CELL
 e2e_end

@@ -388,6 +388,21 @@ START_TEST(test_bridge_allowed_sources)
 	ck_assert_uint_eq(cfg.bridge.n_allowed_sources, 2);
 	ck_assert_uint_eq(cfg.bridge.allowed_sources[0].prefix, 32);
 	ck_assert_uint_eq(cfg.bridge.allowed_sources[1].prefix, 28);
+	/* IPv6 entries go to their own list, in order. */
+	ck_assert_int_eq(parse("{\"cell_name\": \"c\", \"domain\": \"c.cell\", "
+			       "\"wireguard\": {\"address\": \"10.0.0.1/24\"}, "
+			       "\"bridge\": {\"interface\": \"br0\", "
+			       "\"allowed_sources\": [\"fd20::50\", "
+			       "\"172.20.0.50\", \"fd21::/64\"]}}"),
+			 0);
+	ck_assert_uint_eq(cfg.bridge.n_allowed_sources, 1);
+	ck_assert_uint_eq(cfg.bridge.n_allowed_sources6, 2);
+	ck_assert_uint_eq(cfg.bridge.allowed_sources6[0].prefix, 128);
+	ck_assert_uint_eq(cfg.bridge.allowed_sources6[1].prefix, 64);
+	reject_with(
+		"bridge",
+		"{\"interface\":\"br0\",\"allowed_sources\":[\"fd21::1/64\"]}",
+		"bridge.allowed_sources[0]");
 	reject_with("bridge",
 		    "{\"interface\":\"br0\",\"allowed_sources\":[\"x\"]}",
 		    "bridge.allowed_sources[0]");

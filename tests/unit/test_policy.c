@@ -383,6 +383,29 @@ START_TEST(test_bridge_sources)
 	ck_assert_uint_eq(pol.n_bridge_nets, 1);
 	ck_assert_uint_eq(pol.bridge_nets[0].key.prefixlen, 28);
 	ck_assert_uint_eq(pol.bridge_nets[0].key.addr[3], 64);
+	ck_assert_uint_eq(pol.n_bridge_src6, 0);
+
+	/* IPv6: endpoints on the bridge and the operator's entries. */
+	policy_free(&pol);
+	cfg.bridge.allowed_sources6[0].prefix = 128;
+	ck_assert(parse_ipv6("fd20::50", &cfg.bridge.allowed_sources6[0].addr));
+	cfg.bridge.allowed_sources6[1].prefix = 64;
+	ck_assert(parse_ipv6("fd21::", &cfg.bridge.allowed_sources6[1].addr));
+	cfg.bridge.n_allowed_sources6 = 2;
+	cfg.wireguard.has_address6 = true;
+	ck_assert(parse_cidr6("fd10::/64", &cfg.wireguard.subnet6.addr,
+			      &cfg.wireguard.subnet6.prefix, false));
+	put_svc("cal6", "{\"endpoints\": [{\"ip\": \"fd20::21\", "
+			"\"proto\": \"tcp\", \"port\": 80}]}");
+	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
+	ck_assert_uint_eq(pol.n_bridge_src, 5);
+	ck_assert_uint_eq(pol.n_bridge_src6, 2);
+	ck_assert_uint_eq(pol.bridge_src6[0].key.addr[15], 0x21);
+	ck_assert_int_eq(pol.bridge_src6[0].value.kind, CG_BRSRC_SERVICE);
+	ck_assert_uint_eq(pol.bridge_src6[1].key.addr[15], 0x50);
+	ck_assert_int_eq(pol.bridge_src6[1].value.kind, CG_BRSRC_OPERATOR);
+	ck_assert_uint_eq(pol.n_bridge_nets6, 1);
+	ck_assert_uint_eq(pol.bridge_nets6[0].key.prefixlen, 64);
 
 	/* A backend in the WireGuard subnet (a peer) is no bridge host: a
 	 * bridge host must not be able to send as it. */
@@ -398,6 +421,8 @@ START_TEST(test_bridge_sources)
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
 	ck_assert_uint_eq(pol.n_bridge_src, 0);
 	ck_assert_uint_eq(pol.n_bridge_nets, 0);
+	ck_assert_uint_eq(pol.n_bridge_src6, 0);
+	ck_assert_uint_eq(pol.n_bridge_nets6, 0);
 }
 END_TEST
 
