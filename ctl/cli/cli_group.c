@@ -106,12 +106,11 @@ static int group_option(struct cli *cli, void *ctx, int opt, const char *arg)
 					    "contradict each other");
 	n = strtoll(arg, &end, 10);
 	if (!*arg || *end)
-		return cli_usage_error(cli,
-				       "--%s takes a whole number of "
-				       "Mbit/s, not '%s'",
-				       opt == OPT_DOWN_MBIT ? "down-mbit" :
-							      "up-mbit",
-				       arg);
+		return cli_usage_error(
+			cli,
+			"--%s takes a whole number of "
+			"Mbit/s, not '%s'",
+			opt == OPT_DOWN_MBIT ? "down-mbit" : "up-mbit", arg);
 	if (!rl) {
 		rl = json_object_new_object();
 		json_object_object_add(body, "rate_limit", rl);

@@ -64,8 +64,8 @@ static bool slot_named(const void *g, uint32_t slot, const void *name)
 
 static struct gslot *slot_find(const struct group_index *g, const char *name)
 {
-	int64_t i = hashidx_find(&g->by_name, hash_str(name), slot_named, g,
-				 name);
+	int64_t i =
+		hashidx_find(&g->by_name, hash_str(name), slot_named, g, name);
 
 	return i < 0 ? NULL : &g->slots[i];
 }

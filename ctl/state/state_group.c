@@ -85,9 +85,9 @@ json_object *group_to_json(const struct cg_group_def *group)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(group->name));
-	json_object_object_add(o, "rate_limit",
-			       state_rate_limit_json(group->down_mbit,
-						     group->up_mbit));
+	json_object_object_add(
+		o, "rate_limit",
+		state_rate_limit_json(group->down_mbit, group->up_mbit));
 	return o;
 }
 

@@ -43,12 +43,12 @@ static void effective(const char *peer, uint32_t *down, uint32_t *up)
 	ck_assert_uint_eq(e.up_ps_per_byte, *up ? 8000000ull / *up : 0);
 }
 
-#define ASSERT_EFFECTIVE(peer, d, u)                 \
-	do {                                         \
-		uint32_t down_, up_;                 \
-		effective((peer), &down_, &up_);     \
-		ck_assert_uint_eq(down_, (d));       \
-		ck_assert_uint_eq(up_, (u));         \
+#define ASSERT_EFFECTIVE(peer, d, u)             \
+	do {                                     \
+		uint32_t down_, up_;             \
+		effective((peer), &down_, &up_); \
+		ck_assert_uint_eq(down_, (d));   \
+		ck_assert_uint_eq(up_, (u));     \
 	} while (0)
 
 START_TEST(test_tighter_wins)
@@ -108,8 +108,7 @@ START_TEST(test_group_bad_input)
 		400, "rate_limit.up_mbit");
 	REJECTS(put_group("guests", "{\"rate_limit\": {\"up_mbit\": \"9\"}}"),
 		400, "rate_limit.up_mbit");
-	REJECTS(put_group("guests",
-			  "{\"rate_limit\": {\"up_mbit\": 100001}}"),
+	REJECTS(put_group("guests", "{\"rate_limit\": {\"up_mbit\": 100001}}"),
 		400, "rate_limit.up_mbit");
 	REJECTS(put_group("guests", "{\"rate_limit\": {\"burst\": 1}}"), 400,
 		"rate_limit.burst");
@@ -283,12 +282,12 @@ START_TEST(test_group_journal)
 	snprintf(path, sizeof(path), "%s/state.json", dir);
 	ck_assert_int_eq(state_load_journaled(&st, path, &pos, &err), 0);
 	ck_assert_int_eq(journal_open(&j, path, &pos, &err), 0);
-#define OP(change)                                             \
-	do {                                                   \
-		ck_assert_int_eq(state_begin(&st), 0);         \
-		ck_assert_int_eq((change), 0);                 \
-		ck_assert_int_eq(journal_append(&j, &st), 0);  \
-		state_commit(&st);                             \
+#define OP(change)                                            \
+	do {                                                  \
+		ck_assert_int_eq(state_begin(&st), 0);        \
+		ck_assert_int_eq((change), 0);                \
+		ck_assert_int_eq(journal_append(&j, &st), 0); \
+		state_commit(&st);                            \
 	} while (0)
 	OP(put_group("guests", "{\"rate_limit\": {\"down_mbit\": 5}}"));
 	OP(put_group("staff", "{\"rate_limit\": {\"up_mbit\": 50}}"));
