@@ -302,6 +302,8 @@ int state_delete_group(struct cg_state *st, const char *name,
 json_object *group_to_json(const struct cg_group_def *group);
 /* How many peers are in the group: O(1) with the index. */
 size_t state_group_size(const struct cg_state *st, const char *name);
+/* {"down_mbit", "up_mbit"}: the directions set (0: left out). */
+json_object *state_rate_limit_json(uint32_t down, uint32_t up);
 /* Call fn for each peer in the group: O(members) with the index (a walk
  * of every peer without one). Stops at, and returns, fn's first
  * non-zero. */

@@ -213,7 +213,6 @@ bool state_group_record(json_object *o, struct cg_group_def *g,
  * groups'): absent, null or {} is unlimited; 400 naming the field. */
 bool state_parse_rate_limit(json_object *body, uint32_t *down, uint32_t *up,
 			    struct cg_error *err);
-json_object *state_rate_limit_json(uint32_t down, uint32_t up);
 
 /* ---- the group index (state_gindex.c), part of state_index.c's ------ */
 

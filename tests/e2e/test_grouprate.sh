@@ -104,6 +104,11 @@ check "cellgate --json group show guests" \
 check "cellgate group list: guests' row" like "guests +1 +$DOWN +$UP" "$(cg group list)"
 check "cellgate --json group list" test "$(cg --json group list | jq -r '.[] | select(.name == "guests") | .peers')" = 1
 check "alice has no limit of her own" test "$(api_ok $CELL GET /api/peers/alice | jq -c .rate_limit)" = null
+check "alice's effective_rate_limit is the group's" \
+	test "$(api_ok $CELL GET /api/peers/alice | jq -c .effective_rate_limit)" = "{\"down_mbit\":$DOWN,\"up_mbit\":$UP}"
+check "cellgate peer show alice: the effective limit" \
+	like "effective[: ]+down $DOWN Mbit/s, up $UP Mbit/s" "$(cg peer show alice)"
+check "bob has no effective_rate_limit" test "$(api_ok $CELL GET /api/peers/bob | jq -c .effective_rate_limit)" = null
 check "cellgate maps rate: alice at the group's limit" test "$(rate_row alice)" = "$DOWN $UP"
 check "bob has no rate row" test -z "$(rate_row bob)"
 check "/metrics: cellgate_group_peers{group=\"guests\"} 1" test "$(metric 'cellgate_group_peers{group="guests"}')" = 1
@@ -141,6 +146,14 @@ check "bob's upload is not limited ($b_up > 2 x $UP)" above "$b_up" $((2 * UP))
 # ---- the tighter wins ------------------------------------------------------
 api_ok $CELL PUT /api/peers/alice "{\"rate_limit\":{\"down_mbit\":$((DOWN * 4)),\"up_mbit\":$((UP / 2))}}" >/dev/null
 check "alice's own looser down and tighter up: $DOWN $((UP / 2))" test "$(rate_row alice)" = "$DOWN $((UP / 2))"
+check "her effective_rate_limit says so" \
+	test "$(api_ok $CELL GET /api/peers/alice | jq -c .effective_rate_limit)" = "{\"down_mbit\":$DOWN,\"up_mbit\":$((UP / 2))}"
+# A peer imported into the group gets its limit at once.
+key=$(wg genkey | wg pubkey)
+out=$(api $CELL POST /api/peers/import "{\"peers\":[{\"name\":\"carol\",\"public_key\":\"$key\",\"groups\":[\"guests\"]}]}")
+check "carol imported into guests" like '^201' "$(status_of "$out")"
+check "cellgate maps rate: carol at the group's limit" test "$(rate_row carol)" = "$DOWN $UP"
+api_ok $CELL DELETE /api/peers/carol >/dev/null
 api_ok $CELL PUT /api/peers/alice '{"rate_limit":null}' >/dev/null
 check "alice's own limit cleared: the group's again" test "$(rate_row alice)" = "$DOWN $UP"
 
