@@ -218,6 +218,45 @@ START_TEST(test_group_index)
 }
 END_TEST
 
+/* Past the index's first allocations (16 slots, 16 peers' nodes): 16
+ * peers in 8 groups each, 8 shared by all and 8 of their own; half of
+ * them deleted (each deletion moves the last peer). */
+START_TEST(test_group_index_grows)
+{
+	char name[16], extra[256], addr[16];
+	unsigned int i, k;
+
+	for (i = 0; i < 16; i++) {
+		int n = snprintf(extra, sizeof(extra), ", \"groups\": [");
+
+		for (k = 0; k < 8; k++)
+			n += snprintf(extra + n, sizeof(extra) - (size_t)n,
+				      "%s\"%s%u\"", k ? ", " : "",
+				      k < 4 ? "all" : "own",
+				      k < 4 ? k : i * 8 + k);
+		snprintf(extra + n, sizeof(extra) - (size_t)n, "]");
+		snprintf(name, sizeof(name), "p%u", i);
+		snprintf(addr, sizeof(addr), "10.0.0.%u", i + 2);
+		must_add_peer(name, i + 1, addr, extra);
+	}
+	ck_assert_uint_eq(state_group_size(&st, "all0"), 16);
+	ck_assert_uint_eq(state_group_size(&st, "own124"), 1);
+	for (i = 0; i < 16; i += 2) {
+		snprintf(name, sizeof(name), "p%u", i);
+		ck_assert_int_eq(del_peer(name, NULL), 0);
+	}
+	for (k = 0; k < 4; k++) {
+		snprintf(name, sizeof(name), "all%u", k);
+		ck_assert_uint_eq(state_group_size(&st, name), 8);
+	}
+	for (i = 0; i < 16; i++)
+		for (k = 4; k < 8; k++) {
+			snprintf(name, sizeof(name), "own%u", i * 8 + k);
+			ck_assert_uint_eq(state_group_size(&st, name), i % 2);
+		}
+}
+END_TEST
+
 /* Settings are found by name through their own index, also after a
  * removal moves the last record into the hole. */
 START_TEST(test_group_settings_lookup)
@@ -318,6 +357,7 @@ static Suite *groups_suite(void)
 	tcase_add_test(t, test_tighter_wins);
 	tcase_add_test(t, test_group_bad_input);
 	tcase_add_test(t, test_group_index);
+	tcase_add_test(t, test_group_index_grows);
 	tcase_add_test(t, test_group_settings_lookup);
 	tcase_add_test(t, test_group_state_file);
 	tcase_add_test(t, test_group_journal);
