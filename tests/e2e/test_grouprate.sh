@@ -128,6 +128,8 @@ else
 	check "status says fq missing, download policed" \
 		wait_for 5 fq_is missing policed
 	check "the log says why there is no fq" grep -q 'no fq qdisc' "$WORK/$CELL/cellgate.log"
+	check "cellgate status: download limits policed (fq missing)" \
+		like "download limits[: ]+policed \(fq missing\)" "$(cg status)"
 fi
 
 rl0=$(drops alice rate_limited)
