@@ -85,9 +85,11 @@ for body in '{"rate_limit":{"down_mbit":-1}}' '{"rate_limit":{"down_mbit":0}}' \
 	check "PUT group $body: the error names rate_limit" like '"field":"rate_limit' "$out"
 done
 out=$(api $CELL PUT /api/groups/guests '{"members":["bob"]}')
-check "PUT group with an unknown field: 400 naming it" like '"field":"members".*400$' "$(echo $out)"
+check "PUT group with an unknown field: 400 naming it" like '"field":"members"' "$out"
+check "PUT group with an unknown field: 400" like '^400' "$(status_of "$out")"
 out=$(api $CELL PUT /api/groups/guests '{"name":"other"}')
-check "PUT group with another name in the body: 400 naming name" like '"field":"name".*400$' "$(echo $out)"
+check "PUT group with another name in the body: 400 naming name" like '"field":"name"' "$out"
+check "PUT group with another name in the body: 400" like '^400' "$(status_of "$out")"
 check "a bad name: 400" like '^400' "$(status_of "$(api $CELL PUT '/api/groups/a%20b' '{}')")"
 check "the groups unchanged by the refused PUTs" test "$(api_ok $CELL GET /api/groups)" = "$groups_before"
 check "the state file unchanged by the refused PUTs" test "$(state_bytes "$WORK/$CELL/state/state.json")" = "$state_before"
@@ -96,7 +98,7 @@ check "cellgate group set without a limit is a usage error" test "$(cg group set
 
 # ---- alice limited by her group alone ----------------------------------------
 check "cellgate group set guests --down-mbit $DOWN --up-mbit $UP" \
-	like "rate limit[: ]+down $DOWN Mbit/s, up $UP Mbit/s" "$(cg group set guests --down-mbit $DOWN --up-mbit $UP)"
+	like "rate limit[: ]+down $DOWN Mbit/s, up $UP Mbit/s" "$(cg group set guests --down-mbit "$DOWN" --up-mbit "$UP")"
 check "GET /api/groups/guests: the limit and 1 peer" \
 	test "$(api_ok $CELL GET /api/groups/guests | jq -c .)" = "{\"name\":\"guests\",\"rate_limit\":{\"down_mbit\":$DOWN,\"up_mbit\":$UP},\"peers\":1}"
 check "cellgate --json group show guests" \
