@@ -208,12 +208,26 @@ START_TEST(test_group_index)
 	ck_assert_str_eq(members("g3", buf, sizeof(buf)), "b,d");
 	/* Every group named: peers', rules' and settings', once each. */
 	must_put_group("settings-only", "{}");
+	{
+		struct cg_rule_def old, put;
+		json_object *o = tu_json("{\"from\": \"group:g1\", \"to\": "
+					 "\"group:rule-only\", \"ports\": "
+					 "[\"any\"]}");
+		bool existed;
+
+		ck_assert_int_eq(
+			state_put_rule(&st, "r", o, &old, &existed, &put, &err),
+			0);
+		json_object_put(o);
+	}
 	n = state_group_names(&st, &names);
-	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(n, 5);
 	ck_assert_str_eq(names[0], "g1");
 	ck_assert_str_eq(names[1], "g2");
 	ck_assert_str_eq(names[2], "g3");
-	ck_assert_str_eq(names[3], "settings-only");
+	ck_assert_str_eq(names[3], "rule-only");
+	ck_assert_str_eq(names[4], "settings-only");
+	ck_assert_uint_eq(state_group_size(&st, "rule-only"), 0);
 	free(names);
 }
 END_TEST
