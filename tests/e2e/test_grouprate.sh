@@ -180,8 +180,9 @@ else
 fi
 
 # ---- someone else's root qdisc is never removed -------------------------------
-check "a root qdisc of our own test on $WG (pfifo, handle 77:)" \
-	ip netns exec "$R" tc qdisc replace dev "$WG" root handle 77: pfifo limit 1000
+# Our fq's handle, another kind: the kind is checked too.
+check "a root qdisc of our own test on $WG (pfifo, handle 8cf1:)" \
+	ip netns exec "$R" tc qdisc replace dev "$WG" root handle 8cf1: pfifo limit 1000
 api_ok $CELL PUT /api/peers/alice '{"groups":["guests"]}' >/dev/null
 check "a limit again: status says the root qdisc is foreign" \
 	wait_for 5 fq_is foreign policed
@@ -191,18 +192,21 @@ check "alice keeps the group's name" test "$(api_ok $CELL GET /api/peers/alice |
 check "GET /api/groups/guests: no limit, 1 peer" test "$(api_ok $CELL GET /api/groups/guests | jq -c .)" = '{"name":"guests","rate_limit":{},"peers":1}'
 check "alice's rate row gone with the settings" wait_for 3 sh -c "[ -z \"\$(ip netns exec $R $CELLGATE --config $WORK/$CELL/cellgate.json maps rate | awk '\$1 == \"alice\"')\" ]"
 check "no limit left: status says fq none" wait_for 5 fq_is none
-check "the foreign qdisc is still there" like '^qdisc pfifo 77:' "$(root_qdisc)"
-ip netns exec "$R" tc qdisc del dev "$WG" root 2>/dev/null
+check "the foreign qdisc is still there" like '^qdisc pfifo 8cf1:' "$(root_qdisc)"
 
-# ---- a clean stop removes our fq ----------------------------------------------
+# ---- a clean stop removes our fq, and only ours ---------------------------------
 api_ok $CELL PUT /api/groups/guests "{\"rate_limit\":{\"down_mbit\":$DOWN}}" >/dev/null
 if [ $HAVE_FQ = 1 ]; then
+	ip netns exec "$R" tc qdisc del dev "$WG" root 2>/dev/null
 	check "fq back for the limit" wait_for 5 sh -c "ip netns exec $R tc qdisc show dev $WG root | grep -q '^qdisc fq 8cf1:'"
 	stop_controller $CELL
 	check "a clean stop removed our fq" sh -c "! ip netns exec $R tc qdisc show dev $WG root | grep -q '^qdisc fq 8cf1:'"
 else
 	echo "# SKIP fq removed at a clean stop: this kernel has no sch_fq"
+	check "a limit with the foreign qdisc: foreign again" wait_for 5 fq_is foreign policed
 	stop_controller $CELL
+	check "a clean stop leaves the foreign qdisc" like '^qdisc pfifo 8cf1:' "$(root_qdisc)"
+	ip netns exec "$R" tc qdisc del dev "$WG" root 2>/dev/null
 fi
 check "the settings survive a restart" start_controller $CELL
 check "guests' limit after the restart" test "$(api_ok $CELL GET /api/groups/guests | jq -c .rate_limit)" = "{\"down_mbit\":$DOWN}"
