@@ -262,6 +262,10 @@ HANDLER(list_rules, ctl_list_rules(c, &out), 200)
 HANDLER(get_rule, ctl_get_rule(c, req->param, &out, &err), 200)
 HANDLER(put_rule, ctl_put_rule(c, req->param, req->body, &out, &err), 200)
 HANDLER(delete_rule, ctl_delete_rule(c, req->param, &err), 204)
+HANDLER(list_groups, ctl_list_groups(c, &out), 200)
+HANDLER(get_group, ctl_get_group(c, req->param, &out, &err), 200)
+HANDLER(put_group, ctl_put_group(c, req->param, req->body, &out, &err), 200)
+HANDLER(delete_group, ctl_delete_group(c, req->param, &err), 204)
 HANDLER(link_cell, ctl_link_cell(c, req->body, &out, &err), 201)
 HANDLER(get_cell, ctl_get_cell(c, req->param, &out, &err), 200)
 HANDLER(unlink_cell, ctl_unlink_cell(c, req->param, &err), 204)
@@ -297,6 +301,10 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/rules/{name}", get_rule, false, false, 0 },
 	{ "PUT", "/api/rules/{name}", put_rule, false, true, 0 },
 	{ "DELETE", "/api/rules/{name}", delete_rule, false, false, 0 },
+	{ "GET", "/api/groups", list_groups, false, false, 0 },
+	{ "GET", "/api/groups/{name}", get_group, false, false, 0 },
+	{ "PUT", "/api/groups/{name}", put_group, false, true, 0 },
+	{ "DELETE", "/api/groups/{name}", delete_group, false, false, 0 },
 	{ "GET", "/api/forwards", list_forwards, false, false, 0 },
 	{ "POST", "/api/forwards", add_forward, false, true, 0 },
 	{ "GET", "/api/forwards/{id}", get_forward, false, false, 0 },

@@ -20,6 +20,7 @@
 #include "dataplane.h"
 #include "listener.h"
 #include "log.h"
+#include "wg_iface.h"
 #include "server.h"
 
 static volatile sig_atomic_t stopping;
@@ -250,6 +251,10 @@ static void detach_ports(const struct cg_config *cfg)
 static int cmd_detach(const struct cg_config *cfg)
 {
 	detach_tc(cfg, cfg->wireguard.interface);
+	/* The fq of download rate limits, if it is still ours. */
+	if (net_remove_fq(cfg->wireguard.interface) == 1)
+		log_info("removed cellgate's fq qdisc from %s",
+			 cfg->wireguard.interface);
 	detach_ports(cfg);
 	if (cfg->uplink.interface[0]) {
 		detach_tc(cfg, cfg->uplink.interface);

@@ -60,6 +60,17 @@ static const struct cli_command commands[] = {
 	  "group:G, peer:NAME, cell:NAME; --to also service:NAME) on\n"
 	  "PORT (tcp/22, udp/53, tcp/8000-8100, icmp; default any)" },
 	{ "rule", "del", cli_rule_del, "NAME", "remove a rule" },
+	{ "group", "list", cli_group_list, "",
+	  "every group in use (by a peer, a rule or settings), its\n"
+	  "members and rate limit" },
+	{ "group", "show", cli_group_show, "NAME", "one group" },
+	{ "group", "set", cli_group_set,
+	  "NAME [--down-mbit N --up-mbit N | --no-rate-limit]",
+	  "set the group's rate limit (the whole limit: a direction not\n"
+	  "given is unlimited); each member gets the tighter of its own\n"
+	  "and its groups', per direction" },
+	{ "group", "del", cli_group_del, "NAME",
+	  "clear the group's settings (its peers stay in it)" },
 	{ "forward", "list", cli_forward_list, "",
 	  "every port forward with its traffic" },
 	{ "forward", "show", cli_forward_show, "ID",

@@ -80,21 +80,21 @@ void cli_print_counters(json_object *c)
 }
 
 /* "down 20 Mbit/s, up unlimited", or "-" without a limit. */
-static void print_rate_limit(json_object *rl)
+static void print_rate_limit(const char *label, json_object *rl)
 {
 	long long down = cli_int(rl, "down_mbit", 0),
 		  up = cli_int(rl, "up_mbit", 0);
 	char d[32] = "unlimited", u[32] = "unlimited";
 
 	if (!down && !up) {
-		kv_print(stdout, "rate limit", "-");
+		kv_print(stdout, label, "-");
 		return;
 	}
 	if (down)
 		snprintf(d, sizeof(d), "%lld Mbit/s", down);
 	if (up)
 		snprintf(u, sizeof(u), "%lld Mbit/s", up);
-	kv_print(stdout, "rate limit", "down %s, up %s", d, u);
+	kv_print(stdout, label, "down %s, up %s", d, u);
 }
 
 /* The block of `peer show`; add and set print it for the stored peer. */
@@ -115,7 +115,17 @@ static void print_peer(json_object *p)
 	kv_print(stdout, "peer-to-peer", "%s",
 		 yes_no(cli_bool(p, "peer_to_peer")));
 	kv_print(stdout, "groups", "%s", groups ? groups : "-");
-	print_rate_limit(cli_member(p, "rate_limit"));
+	print_rate_limit("rate limit", cli_member(p, "rate_limit"));
+	/* Said when its groups make it differ from its own. */
+	if (cli_member(p, "effective_rate_limit") &&
+	    strcmp(json_object_to_json_string(
+			   cli_member(p, "effective_rate_limit")),
+		   cli_member(p, "rate_limit") ?
+			   json_object_to_json_string(
+				   cli_member(p, "rate_limit")) :
+			   ""))
+		print_rate_limit("effective",
+				 cli_member(p, "effective_rate_limit"));
 	if (cli_member(p, "private_key_stored"))
 		kv_print(stdout, "private key", "%s",
 			 cli_bool(p, "private_key_stored") ?

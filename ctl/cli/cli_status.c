@@ -55,6 +55,12 @@ static void print_summary(json_object *st)
 		 cli_int(st, "wireguard_repairs", 0));
 	kv_print(stdout, "conntrack gc", "%lld entries deleted",
 		 cli_int(st, "conntrack_gc_deleted", 0));
+	/* Whether download limits are shaped (fq on wg0) or policed. */
+	if (cli_member(st, "rate_limits"))
+		kv_print(
+			stdout, "download limits", "%s (fq %s)",
+			cli_str(cli_member(st, "rate_limits"), "download", "-"),
+			cli_str(cli_member(st, "rate_limits"), "fq", "-"));
 }
 
 /* The state's generation; loudly, when the start fell back to an older

@@ -144,6 +144,20 @@ int ctl_rules_compile_check(struct controller *c, struct cg_error *err);
  * in a new class is written). */
 int ctl_rules_pairs_apply(struct controller *c);
 
+/* Groups' settings (ops_group.c): the list has every group in use (by a
+ * peer, a rule or settings) with its members' count; a change
+ * re-compiles the members alone. */
+int ctl_list_groups(struct controller *c, json_object **out);
+int ctl_get_group(struct controller *c, const char *name, json_object **out,
+		  struct cg_error *err);
+int ctl_put_group(struct controller *c, const char *name, json_object *body,
+		  json_object **out, struct cg_error *err);
+int ctl_delete_group(struct controller *c, const char *name,
+		     struct cg_error *err);
+/* cellgate_group_peers and cellgate_group_rate_limit_mbit (the caller
+ * holds the lock). */
+void ctl_groups_metrics(struct controller *c, struct metrics *m);
+
 int ctl_list_peers(struct controller *c, json_object **out);
 int ctl_get_peer(struct controller *c, const char *name, json_object **out,
 		 struct cg_error *err);

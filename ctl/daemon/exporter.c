@@ -752,6 +752,7 @@ int ctl_metrics(struct controller *c, char **text, size_t *len)
 	cell_sync(c, &m);
 	forwards(c, &m);
 	services(c, &m);
+	ctl_groups_metrics(c, &m);
 	if (take_census(&c->dp, &tc) == 0) {
 		tables(c, &m, &tc);
 		maps(c, &m, &tc);

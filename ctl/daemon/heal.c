@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ports.h"
+#include "rate_qdisc.h"
 #include "wg_iface.h"
 #include "wgprog.h"
 
@@ -345,41 +346,6 @@ static void check_hooks(struct controller *c)
 	outcome(c, HEAL_PROGRAM, ret, &failing);
 }
 
-/* Download limits need fq on wg0 (ctl/wg/wg_qdisc.c): put it there
- * while a peer has one, and again after wg0 is re-created. */
-static void check_rate_qdisc(struct controller *c)
-{
-	const char *wg = c->cfg.wireguard.interface;
-	struct ctl_heal *h = &c->heal;
-	bool wanted = false;
-	size_t i;
-	int ret;
-
-	for (i = 0; i < c->state.n_peers && !wanted; i++)
-		wanted = c->state.peers[i].down_mbit != 0;
-	if (!wanted)
-		return;
-	ret = net_ensure_fq(wg);
-	if (ret == h->fq_state || (ret == 0 && h->fq_state == 1))
-		return;
-	h->fq_state = ret;
-	if (ret == 1)
-		log_info("%s: fq qdisc added for download rate limits", wg);
-	else if (ret == -EEXIST)
-		log_warn(
-			"%s has a root qdisc cellgate did not create: download "
-			"rate limits are not shaped (they need fq)",
-			wg);
-	else if (ret == -ENOENT)
-		/* "Specified qdisc kind is unknown": CONFIG_NET_SCH_FQ off. */
-		log_warn(
-			"%s: this kernel has no fq qdisc: download rate limits "
-			"are policed (a 2 s bucket), not shaped",
-			wg);
-	else if (ret < 0)
-		log_warn("%s: cannot add the fq qdisc: %s", wg, strerror(-ret));
-}
-
 void ctl_heal_tick(struct controller *c, uint64_t now_ns)
 {
 	struct ctl_heal *h = &c->heal;
@@ -395,7 +361,7 @@ void ctl_heal_tick(struct controller *c, uint64_t now_ns)
 	if (h->wg_ifindex)
 		check_hooks(c);
 	ctl_ports_check(c);
-	check_rate_qdisc(c);
+	ctl_rate_qdisc_check(c);
 }
 
 void ctl_heal_metrics(const struct controller *c, struct metrics *m)

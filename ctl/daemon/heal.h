@@ -23,6 +23,8 @@ enum heal_what {
 	HEAL__MAX,
 };
 
+#define FQ_NOT_NEEDED 2
+
 struct ctl_heal {
 	int nl_fd; /* rtnetlink, link events; -1 when it could not open */
 	bool dirty; /* an event named one of our interfaces */
@@ -34,7 +36,11 @@ struct ctl_heal {
 	uint64_t foreign_seen; /* hooks found holding another program */
 	uint64_t events; /* link events about our interfaces */
 	bool foreign_warned; /* said once, until ours is back */
-	int fq_state; /* net_ensure_fq's last answer, to log changes once */
+	/* net_ensure_fq's last answer (1 added, 0 there, -errno), to log
+	 * changes once, or FQ_NOT_NEEDED: no download limit, none of ours
+	 * on wg0 (rate_qdisc.c). 0 at start: a leftover of ours is looked
+	 * for once. */
+	int fq_state;
 };
 
 /* After the programs are attached: remember the interfaces, listen to

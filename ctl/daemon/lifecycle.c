@@ -18,6 +18,7 @@
 #include "hooks.h"
 #include "kernel.h"
 #include "log.h"
+#include "rate_qdisc.h"
 #include "op.h"
 #include "policy.h"
 #include "secrets.h"
@@ -462,6 +463,7 @@ void controller_tick(struct controller *c)
 void controller_stop(struct controller *c)
 {
 	ctl_heal_stop(c);
+	ctl_rate_qdisc_stop(c);
 	ctl_join_free(c);
 	/* A clean stop leaves one snapshot, the journal folded in. */
 	if (c->journal.open && ctl_save(c))

@@ -9,9 +9,23 @@
 #include "jsonx.h"
 #include "log.h"
 #include "op.h"
+#include "policy.h"
 #include "secrets.h"
 #include "view.h"
 #include "wgprog.h"
+
+/* What the peer gets: per direction the tighter of its own limit and
+ * its groups' (absent when unlimited both ways). */
+static void effective_rate_json(struct controller *c,
+				const struct cg_peer_def *p, json_object *o)
+{
+	uint32_t down, up;
+
+	policy_effective_rate(&c->state, p, &down, &up);
+	if (down || up)
+		json_object_object_add(o, "effective_rate_limit",
+				       state_rate_limit_json(down, up));
+}
 
 /* A peer's definition, whether the cell keeps its private key. */
 static json_object *peer_json(struct controller *c, const struct cg_peer_def *p)
@@ -25,6 +39,7 @@ static json_object *peer_json(struct controller *c, const struct cg_peer_def *p)
 	json_object_object_add(
 		o, "private_key_held_by",
 		json_object_new_string(stored ? "cell" : "client"));
+	effective_rate_json(c, p, o);
 	return o;
 }
 
@@ -412,20 +427,19 @@ static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct import_args *a = arg;
 	struct policy_rules_ctx ctx = { 0 };
-	bool rules = c->state.n_rules > 0;
 	size_t i;
 	int ret = 0;
 
 	a->persisted = monotonic_ns();
 	ret = ctl_rules_pairs_apply(c);
-	/* The rules' context once for the batch, not once a peer. */
-	if (!ret && rules && policy_rules_ctx_init(&c->state, &ctx))
+	/* The rules' context once for the batch, not once a peer; it is
+	 * also how an entry finds the state (its groups' rate limits), so
+	 * it is there without rules too (then it costs nothing). */
+	if (!ret && policy_rules_ctx_init(&c->state, &ctx))
 		ret = -ENOMEM;
 	for (i = 0; i < a->n && !ret; i++)
-		ret = dp_set_peer_ctx(&c->dp, rules ? &ctx : NULL, NULL,
-				      &a->added[i]);
-	if (rules)
-		policy_rules_ctx_free(&ctx);
+		ret = dp_set_peer_ctx(&c->dp, &ctx, NULL, &a->added[i]);
+	policy_rules_ctx_free(&ctx);
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
 	a->mapped = monotonic_ns();

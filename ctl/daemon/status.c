@@ -4,6 +4,7 @@
 
 #include <bpf/bpf.h>
 
+#include "rate_qdisc.h"
 #include "controller.h"
 #include "programs.h"
 
@@ -233,6 +234,7 @@ int ctl_status(struct controller *c, json_object **out)
 	json_object_object_add(o, "metrics", metrics_json(c));
 	json_object_object_add(o, "state", state_json(c));
 	json_object_object_add(o, "bridge", bridge_json(c));
+	json_object_object_add(o, "rate_limits", ctl_rate_qdisc_json(c));
 	pthread_mutex_unlock(&c->lock);
 	*out = o;
 	return 0;

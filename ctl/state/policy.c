@@ -14,18 +14,50 @@ static uint64_t ps_per_byte(uint32_t mbit)
 	return mbit ? 8000000ull / mbit : 0;
 }
 
-/* The peer's rate_limit, compiled: the flag the datapath tests (through
- * the epoch) and cg_rate's rates. */
-void policy_peer_rate(const struct cg_peer_def *peer, struct policy_peer *out)
+/* The tighter of two limits: the smaller non-zero (0 is unlimited). */
+static uint32_t tighter(uint32_t a, uint32_t b)
 {
-	out->down_ps_per_byte = ps_per_byte(peer->down_mbit);
-	out->up_ps_per_byte = ps_per_byte(peer->up_mbit);
-	out->value.rate_limited = peer->down_mbit || peer->up_mbit;
+	if (!a || !b)
+		return a | b;
+	return a < b ? a : b;
+}
+
+void policy_effective_rate(const struct cg_state *st,
+			   const struct cg_peer_def *peer, uint32_t *down,
+			   uint32_t *up)
+{
+	unsigned int k;
+
+	*down = peer->down_mbit;
+	*up = peer->up_mbit;
+	for (k = 0; st && k < peer->n_groups; k++) {
+		const struct cg_group_def *g = state_group(st, peer->groups[k]);
+
+		if (g) {
+			*down = tighter(*down, g->down_mbit);
+			*up = tighter(*up, g->up_mbit);
+		}
+	}
+}
+
+/* The peer's effective rate limit (its own and its groups', the tighter
+ * wins), compiled: the flag the datapath tests (through the epoch) and
+ * cg_rate's rates. O(groups of the peer): a lookup each. */
+void policy_peer_rate(const struct cg_state *st, const struct cg_peer_def *peer,
+		      struct policy_peer *out)
+{
+	uint32_t down, up;
+
+	policy_effective_rate(st, peer, &down, &up);
+	out->down_ps_per_byte = ps_per_byte(down);
+	out->up_ps_per_byte = ps_per_byte(up);
+	out->value.rate_limited = down || up;
 }
 
 /* Without rules (or without a state: only the key is wanted) no class
  * and no rule-given services. */
-static void peer_entry(const struct policy_rules_ctx *ctx,
+static void peer_entry(const struct cg_state *st,
+		       const struct policy_rules_ctx *ctx,
 		       const struct cg_peer_def *peer, struct policy_peer *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -34,7 +66,7 @@ static void peer_entry(const struct policy_rules_ctx *ctx,
 	out->value.kind = CG_KIND_PEER;
 	out->value.peer_to_peer = peer->peer_to_peer;
 	out->value.internet_access = peer->internet_access;
-	policy_peer_rate(peer, out);
+	policy_peer_rate(st, peer, out);
 	memcpy(out->value.services, peer->access, sizeof(out->value.services));
 	/* Every peer may reach its own API (when peer_api.port is set, a
 	 * service entry maps the port to this id). */
@@ -50,7 +82,7 @@ void policy_peer_entry_ctx(const struct policy_rules_ctx *ctx,
 			   const struct cg_peer_def *peer,
 			   struct policy_peer *out)
 {
-	peer_entry(ctx, peer, out);
+	peer_entry(ctx ? ctx->st : NULL, ctx, peer, out);
 }
 
 void policy_peer_entry(const struct cg_state *st,
@@ -61,10 +93,10 @@ void policy_peer_entry(const struct cg_state *st,
 	/* Out of memory: the entry without what rules give (denies more,
 	 * never less); the periodic map check writes it again. */
 	if (!st || !st->n_rules || policy_rules_ctx_init(st, &ctx)) {
-		peer_entry(NULL, peer, out);
+		peer_entry(st, NULL, peer, out);
 		return;
 	}
-	peer_entry(&ctx, peer, out);
+	peer_entry(st, &ctx, peer, out);
 	policy_rules_ctx_free(&ctx);
 }
 

@@ -20,8 +20,14 @@ struct policy_peer {
 	uint64_t down_ps_per_byte, up_ps_per_byte;
 };
 
-/* The peer's rate_limit into out's flag and rates (policy.c). */
-void policy_peer_rate(const struct cg_peer_def *peer, struct policy_peer *out);
+/* The peer's effective rate limit (policy.c): per direction the
+ * tightest (smallest non-zero) of its own and its groups' in st (st
+ * NULL: its own), in Mbit/s; into out's flag and rates. */
+void policy_effective_rate(const struct cg_state *st,
+			   const struct cg_peer_def *peer, uint32_t *down,
+			   uint32_t *up);
+void policy_peer_rate(const struct cg_state *st, const struct cg_peer_def *peer,
+		      struct policy_peer *out);
 
 /* A linked cell: its subnet in the cg_cells trie. */
 struct policy_cell {

@@ -38,6 +38,7 @@ static const struct list_desc lists[ST_N_LISTS] = {
 			 .secret = true },
 	[ST_RULES] = { LIST(rules), .noun = "rule", .field = "name",
 		       .ordered = true },
+	[ST_GROUPS] = { LIST(groups), .noun = "group", .field = "name" },
 };
 
 static void **items_of(const struct cg_state *st, const struct list_desc *d)

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "abi.h"
 #include "cell.h"
@@ -86,6 +87,17 @@ struct cg_peer_def {
 /* The highest rate_limit a direction takes, in Mbit/s (100 Gbit/s). */
 #define CG_MAX_RATE_MBIT 100000
 
+/* A group's settings (issue 18): a group exists by being named (in a
+ * peer's groups, a rule's selector); this record holds what is set on
+ * it. A member's effective limit per direction is the tightest of its
+ * own and its groups' (policy.c). */
+#define CG_MAX_GROUPS 1024
+
+struct cg_group_def {
+	char name[CG_NAME_MAX + 1];
+	uint32_t down_mbit, up_mbit; /* 0: that direction unlimited */
+};
+
 /* Rules between peers (issue 18): "from" may open flows to "to" on
  * "ports". Groups need not exist (an unknown one matches nobody);
  * peers, cells and services must, when the rule is written. */
@@ -148,6 +160,8 @@ struct cg_state {
 	size_t n_invites, cap_invites;
 	struct cg_rule_def *rules;
 	size_t n_rules, cap_rules;
+	struct cg_group_def *groups; /* groups' settings */
+	size_t n_groups, cap_groups;
 	struct state_index *index; /* peers by name, key, address; ids */
 	struct state_log *log; /* the current operation's changes */
 };
@@ -273,6 +287,33 @@ bool selector_matches_cell(const struct cg_selector *sel,
 			   const struct cg_cell_def *cell);
 /* "group:x" from sel, into buf. */
 const char *selector_str(const struct cg_selector *sel, char *buf, size_t size);
+
+/* Groups' settings: PUT (create or replace), DELETE (the settings go;
+ * peers keep the group's name); 400 naming the field on bad input,
+ * nothing changed. Lookups through the index: O(1). */
+struct cg_group_def *state_group(const struct cg_state *st, const char *name);
+int state_put_group(struct cg_state *st, const char *name, json_object *body,
+		    struct cg_group_def *old, bool *existed,
+		    struct cg_group_def *put, struct cg_error *err);
+int state_delete_group(struct cg_state *st, const char *name,
+		       struct cg_group_def *removed, struct cg_error *err);
+/* {"name", "rate_limit"}: the record, and the API's shape without
+ * "peers" (the API adds the members' count). */
+json_object *group_to_json(const struct cg_group_def *group);
+/* How many peers are in the group: O(1) with the index. */
+size_t state_group_size(const struct cg_state *st, const char *name);
+/* {"down_mbit", "up_mbit"}: the directions set (0: left out). */
+json_object *state_rate_limit_json(uint32_t down, uint32_t up);
+/* Call fn for each peer in the group: O(members) with the index (a walk
+ * of every peer without one). Stops at, and returns, fn's first
+ * non-zero. */
+typedef int state_peer_fn(const struct cg_peer_def *peer, void *ctx);
+int state_group_each(const struct cg_state *st, const char *name,
+		     state_peer_fn *fn, void *ctx);
+/* Every group named by a peer, a rule or a settings record, sorted, no
+ * duplicates: *names (malloc'd pointers into st) and the count, or -1
+ * (out of memory). */
+ssize_t state_group_names(const struct cg_state *st, const char ***names);
 
 /* JSON views for the API (and the state file, with internal ids). */
 json_object *service_to_json(const struct cg_service_def *svc, bool with_id);

@@ -32,8 +32,10 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 {
 	static const char *const fields[] = { "version", "journal",  "services",
 					      "peers",	 "forwards", "cells",
-					      "invites", "rules",    NULL };
-	json_object *services, *peers, *forwards, *cells, *invites, *rules;
+					      "invites", "rules",    "groups",
+					      NULL };
+	json_object *services, *peers, *forwards, *cells, *invites, *rules,
+		*groups;
 	uint64_t version;
 
 	*gen = 0;
@@ -45,7 +47,8 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 	    !root_list(root, "forwards", false, &forwards, err) ||
 	    !root_list(root, "cells", false, &cells, err) ||
 	    !root_list(root, "invites", false, &invites, err) ||
-	    !root_list(root, "rules", false, &rules, err))
+	    !root_list(root, "rules", false, &rules, err) ||
+	    !root_list(root, "groups", false, &groups, err))
 		return false;
 	if (version != CG_STATE_VERSION) {
 		cg_error_set(err, 400, "version",
@@ -58,7 +61,8 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 	       state_load_forwards(st, forwards, err) &&
 	       state_load_cells(st, cells, err) &&
 	       state_load_invites(st, invites, err) &&
-	       state_load_rules(st, rules, err);
+	       state_load_rules(st, rules, err) &&
+	       state_load_groups(st, groups, err);
 }
 
 /* The snapshot alone; *gen: the journal generation it continues in. */
@@ -138,6 +142,15 @@ char *state_to_string_gen(const struct cg_state *st, uint64_t gen)
 		json_object_object_add(root, "rules", rules);
 	else
 		json_object_put(rules);
+	/* The same for groups' settings. */
+	if (st->n_groups) {
+		json_object *groups = json_object_new_array();
+
+		for (i = 0; i < st->n_groups; i++)
+			json_object_array_add(groups,
+					      group_to_json(&st->groups[i]));
+		json_object_object_add(root, "groups", groups);
+	}
 	out = strdup(json_object_to_json_string_ext(
 		root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

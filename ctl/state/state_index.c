@@ -20,6 +20,8 @@ struct state_index {
 	struct bitset ids; /* 0..limits.max_peers; 0 is never free */
 	struct bitset ips; /* host offsets in the WireGuard subnet */
 	struct bitset ips6; /* the first host offsets of address6, or none */
+	struct group_index *members; /* peers by group (state_gindex.c) */
+	struct hashidx gname; /* groups' settings by name */
 };
 
 static uint32_t ip_hash(struct in_addr ip)
@@ -126,8 +128,11 @@ void state_index_add(struct cg_state *st, enum state_list list, size_t pos)
 		id_mark(x, p->id, true);
 		ip_mark(st, p->ip, true);
 		ip6_mark(st, &p->ip6, true);
+		gindex_add(x->members, st, pos);
 	} else if (list == ST_CELLS) {
 		id_mark(x, st->cells[pos].id, true);
+	} else if (list == ST_GROUPS) {
+		hashidx_insert(&x->gname, hash_str(st->groups[pos].name), pos);
 	}
 }
 
@@ -149,8 +154,11 @@ void state_index_drop(struct cg_state *st, enum state_list list, size_t pos)
 		id_mark(x, p->id, false);
 		ip_mark(st, p->ip, false);
 		ip6_mark(st, &p->ip6, false);
+		gindex_drop(x->members, st, pos);
 	} else if (list == ST_CELLS) {
 		id_mark(x, st->cells[pos].id, false);
+	} else if (list == ST_GROUPS) {
+		hashidx_remove(&x->gname, hash_str(st->groups[pos].name), pos);
 	}
 }
 
@@ -160,8 +168,12 @@ void state_index_move(struct cg_state *st, enum state_list list, size_t from,
 	struct state_index *x = st->index;
 	const struct cg_peer_def *p;
 
+	if (x && list == ST_GROUPS)
+		hashidx_move(&x->gname, hash_str(st->groups[from].name), from,
+			     to);
 	if (!x || list != ST_PEERS)
 		return;
+	gindex_move(x->members, st, from, to);
 	p = &st->peers[from];
 	hashidx_move(&x->name, hash_str(p->name), from, to);
 	hashidx_move(&x->key, hash_bytes(p->public_key, WG_KEY_LEN), from, to);
@@ -175,6 +187,8 @@ int state_index_reserve(struct cg_state *st, enum state_list list)
 	struct state_index *x = st->index;
 	uint32_t n = (uint32_t)st->n_peers + 1;
 
+	if (x && list == ST_GROUPS)
+		return hashidx_reserve(&x->gname, (uint32_t)st->n_groups + 1);
 	if (!x || list != ST_PEERS)
 		return 0;
 	if (hashidx_reserve(&x->name, n) || hashidx_reserve(&x->key, n) ||
@@ -193,6 +207,8 @@ void state_index_free(struct cg_state *st)
 	hashidx_free(&x->key);
 	hashidx_free(&x->ip);
 	hashidx_free(&x->ip6);
+	hashidx_free(&x->gname);
+	gindex_free(x->members);
 	bitset_free(&x->ids);
 	bitset_free(&x->ips);
 	bitset_free(&x->ips6);
@@ -213,7 +229,8 @@ int state_index_build(struct cg_state *st)
 	if (!x)
 		return -ENOMEM;
 	st->index = x;
-	if (bitset_init(&x->ids, cfg->limits.max_peers + 1) ||
+	x->members = gindex_new();
+	if (!x->members || bitset_init(&x->ids, cfg->limits.max_peers + 1) ||
 	    bitset_init(&x->ips, 1u << (32 - cfg->wireguard.subnet.prefix)))
 		goto fail;
 	bitset_set(&x->ids, 0);
@@ -237,6 +254,11 @@ int state_index_build(struct cg_state *st)
 	}
 	for (i = 0; i < st->n_cells; i++)
 		state_index_add(st, ST_CELLS, i);
+	for (i = 0; i < st->n_groups; i++) {
+		if (state_index_reserve(st, ST_GROUPS))
+			goto fail;
+		state_index_add(st, ST_GROUPS, i);
+	}
 	return 0;
 fail:
 	state_index_free(st);
@@ -417,4 +439,16 @@ bool state_identity_used(const struct cg_state *st, uint32_t id)
 		return state_find(st, ST_PEERS, peer_with_id, &id) ||
 		       state_find(st, ST_CELLS, cell_with_id, &id);
 	return bitset_test(&st->index->ids, id);
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+struct group_index *state_gindex(const struct cg_state *st)
+{
+	return st->index ? st->index->members : NULL;
+}
+
+struct hashidx *state_group_settings_index(const struct cg_state *st)
+{
+	return st->index ? &st->index->gname : NULL;
 }

@@ -23,6 +23,7 @@ enum state_list {
 	ST_CELLS,
 	ST_INVITES,
 	ST_RULES,
+	ST_GROUPS,
 	ST_N_LISTS,
 };
 
@@ -34,6 +35,7 @@ union state_elem {
 	struct cg_cell_def cell;
 	struct cg_invite invite;
 	struct cg_rule_def rule;
+	struct cg_group_def group;
 };
 
 /* state_copy without the indexes (a copy only to be written out). */
@@ -202,6 +204,37 @@ bool state_load_rules(struct cg_state *st, json_object *arr,
 /* A rule's record: its syntax only (what it names may be gone since). */
 bool state_rule_record(json_object *o, struct cg_rule_def *r,
 		       struct cg_error *err);
+
+bool state_load_groups(struct cg_state *st, json_object *arr,
+		       struct cg_error *err);
+bool state_group_record(json_object *o, struct cg_group_def *g,
+			struct cg_error *err);
+/* "rate_limit": {"down_mbit": N, "up_mbit": N} of body (peers' and
+ * groups'): absent, null or {} is unlimited; 400 naming the field. */
+bool state_parse_rate_limit(json_object *body, uint32_t *down, uint32_t *up,
+			    struct cg_error *err);
+
+/* ---- the group index (state_gindex.c), part of state_index.c's ------ */
+
+struct group_index;
+struct group_index *gindex_new(void);
+void gindex_free(struct group_index *g);
+/* The peer at pos joins (leaves) its groups; moves from one position
+ * to another. Allocation failures leave the index broken (lookups then
+ * walk the peers), never wrong. */
+void gindex_add(struct group_index *g, const struct cg_state *st, size_t pos);
+void gindex_drop(struct group_index *g, const struct cg_state *st, size_t pos);
+void gindex_move(struct group_index *g, const struct cg_state *st, size_t from,
+		 size_t to);
+/* The group's members (-1: no usable index, walk), and iteration. */
+int64_t gindex_size(const struct group_index *g, const char *name);
+bool gindex_each(const struct group_index *g, const struct cg_state *st,
+		 const char *name, state_peer_fn *fn, void *ctx, int *ret);
+/* Names of groups with members into out (at most cap), -1 broken. */
+int64_t gindex_names(const struct group_index *g, const char **out, size_t cap);
+/* Groups' settings by name (st->groups positions). */
+struct group_index *state_gindex(const struct cg_state *st);
+struct hashidx *state_group_settings_index(const struct cg_state *st);
 
 /* One record of the state file (or of the journal) into an entity,
  * checked on its own; *_fits: and against the rest of the state (self:

@@ -240,11 +240,11 @@ static bool parse_peer_ip6(const struct cg_state *st, const char *text,
 	return true;
 }
 
-/* "rate_limit": {"down_mbit": N, "up_mbit": N}, replacing the peer's
- * whole limit: a direction left out is unlimited, so {} or null clears
- * it. 0 is refused rather than read as "unlimited" or "blocked". */
-static bool parse_rate_limit(json_object *body, struct cg_peer_def *p,
-			     struct cg_error *err)
+/* "rate_limit": {"down_mbit": N, "up_mbit": N}, replacing the whole
+ * limit: a direction left out is unlimited, so {} or null clears it. 0
+ * is refused rather than read as "unlimited" or "blocked". */
+bool state_parse_rate_limit(json_object *body, uint32_t *down_mbit,
+			    uint32_t *up_mbit, struct cg_error *err)
 {
 	static const char *const fields[] = { "down_mbit", "up_mbit", NULL };
 	uint64_t down = 0, up = 0;
@@ -259,22 +259,27 @@ static bool parse_rate_limit(json_object *body, struct cg_peer_def *p,
 		   !jx_uint(rl, "up_mbit", false, "rate_limit", 1,
 			    CG_MAX_RATE_MBIT, &up, err)))
 		return false;
-	p->down_mbit = (uint32_t)down;
-	p->up_mbit = (uint32_t)up;
+	*down_mbit = (uint32_t)down;
+	*up_mbit = (uint32_t)up;
 	return true;
 }
 
+static bool parse_rate_limit(json_object *body, struct cg_peer_def *p,
+			     struct cg_error *err)
+{
+	return state_parse_rate_limit(body, &p->down_mbit, &p->up_mbit, err);
+}
+
 /* Only the limited directions: absent means unlimited. */
-static json_object *rate_limit_json(const struct cg_peer_def *peer)
+json_object *state_rate_limit_json(uint32_t down, uint32_t up)
 {
 	json_object *o = json_object_new_object();
 
-	if (peer->down_mbit)
+	if (down)
 		json_object_object_add(o, "down_mbit",
-				       json_object_new_int64(peer->down_mbit));
-	if (peer->up_mbit)
-		json_object_object_add(o, "up_mbit",
-				       json_object_new_int64(peer->up_mbit));
+				       json_object_new_int64(down));
+	if (up)
+		json_object_object_add(o, "up_mbit", json_object_new_int64(up));
 	return o;
 }
 
@@ -502,7 +507,9 @@ json_object *peer_to_json(const struct cg_state *st,
 		json_object_object_add(o, "groups", groups);
 	}
 	if (peer->down_mbit || peer->up_mbit)
-		json_object_object_add(o, "rate_limit", rate_limit_json(peer));
+		json_object_object_add(
+			o, "rate_limit",
+			state_rate_limit_json(peer->down_mbit, peer->up_mbit));
 	return o;
 }
 

@@ -22,6 +22,10 @@ int net_link_up(const char *ifname);
 /* Give ifname the fq qdisc as its root (wg_qdisc.c): 1 created, 0 it
  * has fq already, -EEXIST another root qdisc is there (left alone). */
 int net_ensure_fq(const char *ifname);
+/* Remove ifname's root qdisc if it is the fq net_ensure_fq created (its
+ * kind and handle): 1 removed, 0 none of ours there (another qdisc is
+ * left alone), -errno. */
+int net_remove_fq(const char *ifname);
 /* First IPv4 address and prefix of ifname. -ENOENT if none. */
 int net_get_ipv4(const char *ifname, struct in_addr *addr, uint8_t *prefix);
 /* First global-scope IPv6 address and prefix of ifname. -ENOENT if none. */

@@ -103,6 +103,8 @@ enum fr_op {
 	OP_DELETE_PEER,
 	OP_PUT_RULE,
 	OP_DELETE_RULE,
+	OP_PUT_GROUP,
+	OP_DELETE_GROUP,
 	OP__COUNT,
 };
 
@@ -119,6 +121,8 @@ static const struct {
 	[OP_DELETE_PEER] = { 'p', "DELETE /api/peers/", true, false },
 	[OP_PUT_RULE] = { 'R', "PUT /api/rules/", true, true },
 	[OP_DELETE_RULE] = { 'r', "DELETE /api/rules/", true, false },
+	[OP_PUT_GROUP] = { 'G', "PUT /api/groups/", true, true },
+	[OP_DELETE_GROUP] = { 'g', "DELETE /api/groups/", true, false },
 };
 
 struct fr_request {
@@ -289,6 +293,43 @@ static void fr_check_round_trip(const struct cg_state *st)
 	state_free(&loaded);
 }
 
+static int fr_count_member(const struct cg_peer_def *p, void *ctx)
+{
+	(void)p;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static bool fr_in_group(const struct cg_peer_def *p, const char *g)
+{
+	unsigned int k;
+
+	for (k = 0; k < p->n_groups; k++)
+		if (!strcmp(p->groups[k], g))
+			return true;
+	return false;
+}
+
+/* The group index agrees with a walk of the peers. */
+static void fr_check_groups(const struct cg_state *st)
+{
+	size_t i, k, walked, visited, j;
+
+	for (i = 0; i < st->n_peers; i++)
+		for (k = 0; k < st->peers[i].n_groups; k++) {
+			const char *g = st->peers[i].groups[k];
+
+			walked = visited = 0;
+			for (j = 0; j < st->n_peers; j++)
+				walked += fr_in_group(&st->peers[j], g);
+			state_group_each(st, g, fr_count_member, &visited);
+			FR_CHECK(state_group_size(st, g) == walked &&
+					 visited == walked,
+				 "group '%s': index %zu, visited %zu, walk %zu",
+				 g, state_group_size(st, g), visited, walked);
+		}
+}
+
 static void fr_check_state(const struct cg_state *st)
 {
 	uint64_t ids[CG_SERVICE_WORDS];
@@ -297,6 +338,7 @@ static void fr_check_state(const struct cg_state *st)
 	fr_check_services(st, ids);
 	fr_check_peers(st, ids);
 	fr_check_round_trip(st);
+	fr_check_groups(st);
 	/* The maps are filled from this after every accepted change. */
 	FR_CHECK(!policy_compile(st, st->cfg, &pol), "policy_compile failed");
 	policy_free(&pol);
@@ -402,6 +444,17 @@ static int fr_run(struct cg_state *st, const struct fr_request *rq,
 	case OP_DELETE_RULE:
 		ret = state_delete_rule(st, rq->name, NULL, err);
 		break;
+	case OP_PUT_GROUP: {
+		struct cg_group_def old, put;
+		bool existed;
+
+		ret = state_put_group(st, rq->name, body, &old, &existed, &put,
+				      err);
+		break;
+	}
+	case OP_DELETE_GROUP:
+		ret = state_delete_group(st, rq->name, NULL, err);
+		break;
 	case OP__COUNT:
 		abort();
 	}
@@ -487,6 +540,19 @@ static void fr_check_effect(const struct cg_state *st,
 		FR_CHECK(!state_rule(st, rq->name) &&
 				 st->n_rules + 1 == before->n_rules,
 			 "DELETE left the rule or removed others");
+		break;
+	case OP_PUT_GROUP:
+		FR_CHECK(state_group(st, rq->name) &&
+				 st->n_groups ==
+					 before->n_groups +
+						 !state_group(before, rq->name),
+			 "PUT of a group did not leave exactly it");
+		json_object_put(group_to_json(state_group(st, rq->name)));
+		break;
+	case OP_DELETE_GROUP:
+		FR_CHECK(!state_group(st, rq->name) &&
+				 st->n_groups + 1 == before->n_groups,
+			 "DELETE left the group or removed others");
 		break;
 	case OP_DELETE_PEER:
 		prev_peer = state_peer(before, rq->name);
