@@ -320,6 +320,11 @@ struct import_args {
 	json_object *list; /* body's "peers" */
 	struct cg_peer_def *added; /* as many as list */
 	size_t n;
+	/* WireGuard's set, on its own thread from the end of the change
+	 * on: wireguard-go takes its time over new peers while the journal
+	 * is written and the maps filled. */
+	struct ctl_wg_job wg;
+	bool wg_begun;
 	/* When each step ended (monotonic ns): the import's time is
 	 * logged by step, to see where it goes at scale. */
 	uint64_t t0, changed, persisted, mapped, programmed;
@@ -404,17 +409,36 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 		}
 	}
 	a->changed = monotonic_ns();
+	ret = ctl_wg_add_peers_begin(c, a->added, a->n, &a->wg);
+	if (ret) {
+		cg_error_set(err, 500, "", "out of memory");
+		return ret;
+	}
+	a->wg_begun = true;
 	return 0;
 }
 
-/* Maps peer by peer, then WireGuard in one batch. */
+/* The import was not saved: WireGuard loses its peers again. */
+static void import_revert(struct controller *c, void *arg)
+{
+	struct import_args *a = arg;
+
+	if (!a->wg_begun)
+		return;
+	a->wg_begun = false;
+	ctl_wg_job_end(&a->wg);
+	ctl_wg_remove_peers(c, a->added, a->n);
+}
+
+/* Maps peer by peer, while WireGuard's batch (begun with the change)
+ * goes on; then its end. */
 static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 {
 	struct import_args *a = arg;
 	struct policy_rules_ctx ctx = { 0 };
 	bool rules = c->state.n_rules > 0;
 	size_t i;
-	int ret = 0;
+	int ret = 0, wg_ret;
 
 	a->persisted = monotonic_ns();
 	ret = ctl_rules_pairs_apply(c);
@@ -426,13 +450,14 @@ static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 				      &a->added[i]);
 	if (rules)
 		policy_rules_ctx_free(&ctx);
+	a->mapped = monotonic_ns();
+	a->wg_begun = false;
+	wg_ret = ctl_wg_job_end(&a->wg);
+	a->programmed = monotonic_ns();
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");
-	a->mapped = monotonic_ns();
-	ret = ctl_wg_add_peers(c, a->added, a->n);
-	if (ret)
-		return ctl_apply_failed(ret, err, "programming WireGuard");
-	a->programmed = monotonic_ns();
+	if (wg_ret)
+		return ctl_apply_failed(wg_ret, err, "programming WireGuard");
 	return 0;
 }
 
@@ -469,6 +494,7 @@ static json_object *import_view(struct controller *c, void *arg)
 
 static const struct ctl_op import_peers = {
 	.change = import_change,
+	.revert = import_revert,
 	.apply = import_apply,
 	.view = import_view,
 };
@@ -481,7 +507,8 @@ int ctl_import_peers(struct controller *c, json_object *body, json_object **out,
 
 	if (!ret)
 		log_info("imported %zu peers in %.0f ms: state %.0f, saved "
-			 "%.0f, maps %.0f, wireguard %.0f",
+			 "%.0f, maps %.0f (WireGuard's set meanwhile), "
+			 "waiting for WireGuard %.0f",
 			 a.n, (double)(monotonic_ns() - a.t0) / 1e6,
 			 (double)(a.changed - a.t0) / 1e6,
 			 (double)(a.persisted - a.changed) / 1e6,

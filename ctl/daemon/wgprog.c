@@ -55,25 +55,38 @@ int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 	return ret;
 }
 
-int ctl_wg_add_peers(struct controller *c, const struct cg_peer_def *peers,
-		     size_t n)
+/* n peers as SET (or REMOVE) changes, in a new array; NULL on ENOMEM. */
+static struct wg_peer_change *peer_changes(const struct cg_peer_def *peers,
+					   size_t n, enum wg_peer_op op)
 {
 	struct wg_peer_change *ch = calloc(n + 1, sizeof(*ch));
-	struct wg_change change = { .peers = ch, .n_peers = n };
 	size_t i;
+
+	for (i = 0; ch && i < n; i++) {
+		ch[i].op = op;
+		if (op == WG_PEER_SET)
+			wg_peer_of(&peers[i], &ch[i].peer);
+		else
+			memcpy(ch[i].peer.public_key, peers[i].public_key,
+			       WG_KEY_LEN);
+	}
+	return ch;
+}
+
+int ctl_wg_remove_peers(struct controller *c, const struct cg_peer_def *peers,
+			size_t n)
+{
+	struct wg_change change = { .n_peers = n };
+	struct wg_peer_change *ch = peer_changes(peers, n, WG_PEER_REMOVE);
 	int ret;
 
 	if (!ch)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		ch[i].op = WG_PEER_SET;
-		wg_peer_of(&peers[i], &ch[i].peer);
-	}
-	/* One set transaction (UAPI) or the back end's batches (netlink). */
+	change.peers = ch;
 	c->wg_writes++;
 	ret = wg_apply(c->cfg.wireguard.interface, &change);
 	if (ret)
-		log_err("wireguard %s: cannot program %zu imported peers: %s",
+		log_err("wireguard %s: cannot remove %zu peers: %s",
 			c->cfg.wireguard.interface, n, strerror(-ret));
 	free(ch);
 	return ret;
@@ -359,6 +372,77 @@ int ctl_wg_reconcile(struct controller *c)
 	return ret;
 }
 
+/* The job's work, on its thread: a sync's dump and diff, then the set. */
+static void *wg_job_run(void *arg)
+{
+	struct ctl_wg_job *j = arg;
+
+	if (j->snap)
+		j->ret = wg_compare(j->c, j->snap, false, &j->change, NULL);
+	if (!j->ret && j->change.n_peers)
+		j->ret = wg_apply(j->c->cfg.wireguard.interface, &j->change);
+	return NULL;
+}
+
+static int wg_job_start(struct controller *c, struct ctl_wg_job *j)
+{
+	c->wg_writes++;
+	j->c = c;
+	j->threaded = !pthread_create(&j->thread, NULL, wg_job_run, j);
+	/* No thread: the same work, in turn. */
+	if (!j->threaded)
+		wg_job_run(j);
+	return 0;
+}
+
+int ctl_wg_sync_begin(struct controller *c, struct ctl_wg_job *j)
+{
+	struct wg_snapshot *s = malloc(sizeof(*s));
+
+	memset(j, 0, sizeof(*j));
+	j->ret = s ? wg_snapshot(c, s) : -ENOMEM;
+	if (j->ret) {
+		if (s)
+			wg_snapshot_free(s);
+		free(s);
+		return j->ret;
+	}
+	j->snap = s;
+	return wg_job_start(c, j);
+}
+
+int ctl_wg_add_peers_begin(struct controller *c,
+			   const struct cg_peer_def *peers, size_t n,
+			   struct ctl_wg_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->change.peers = peer_changes(peers, n, WG_PEER_SET);
+	if (!j->change.peers)
+		return j->ret = -ENOMEM;
+	j->change.n_peers = n;
+	return wg_job_start(c, j);
+}
+
+int ctl_wg_job_end(struct ctl_wg_job *j)
+{
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	j->threaded = false;
+	if (j->ret && j->c)
+		log_err("wireguard %s: cannot program %zu peers: %s",
+			j->c->cfg.wireguard.interface, j->change.n_peers,
+			strerror(-j->ret));
+	free((void *)j->change.peers);
+	j->change.peers = NULL;
+	if (j->snap) {
+		wg_snapshot_free(j->snap);
+		free(j->snap);
+		j->snap = NULL;
+	}
+	j->c = NULL;
+	return j->ret;
+}
+
 /* The wireguard-go daemon we started outlives us (peers stay connected
  * while the controller restarts); its PID is kept for whoever stops it. */
 static void write_pid_file(struct controller *c, pid_t pid)
@@ -372,7 +456,7 @@ static void write_pid_file(struct controller *c, pid_t pid)
 		log_warn("cannot record wireguard-go's PID %d", (int)pid);
 }
 
-int ctl_wg_setup(struct controller *c)
+int ctl_wg_setup(struct controller *c, bool *up_later)
 {
 	const char *ifname = c->cfg.wireguard.interface;
 	struct wg_change change = { 0 };
@@ -401,7 +485,14 @@ int ctl_wg_setup(struct controller *c)
 	if (!ret && c->cfg.wireguard.has_address6)
 		ret = net_ensure_address6(ifname, &c->cfg.wireguard.address6,
 					  c->cfg.wireguard.subnet6.prefix);
-	if (!ret)
+	/* A link that is down (one we created) stays so while the caller
+	 * programs peers and programs, when it asks. */
+	if (!ret && up_later) {
+		ret = net_link_is_up(ifname);
+		*up_later = ret == 0;
+		ret = ret < 0 ? ret : 0;
+	}
+	if (!ret && !(up_later && *up_later))
 		ret = net_link_up(ifname);
 	if (ret) {
 		log_err("wireguard %s: setup failed: %s", ifname,

@@ -7,12 +7,17 @@
 #ifndef CELLGATE_WGPROG_H
 #define CELLGATE_WGPROG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "controller.h"
 
-/* The interface with the cell's key, port and address, up. */
-int ctl_wg_setup(struct controller *c);
+/* The interface with the cell's key, port and address. Up at once when
+ * up_later is NULL; else *up_later is set when the link was down (one
+ * we created): it stays down until the caller brings it up
+ * (net_link_up), so that peers programmed meanwhile pass nothing before
+ * the programs run. */
+int ctl_wg_setup(struct controller *c, bool *up_later);
 /* Program one peer change: old (or NULL) becomes new (or NULL). */
 int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 		   const struct cg_peer_def *new);
@@ -25,5 +30,35 @@ int ctl_wg_sync(struct controller *c, bool repair);
 /* The periodic drift repair, without holding the lock across the dump
  * and the diff: takes the lock itself, twice, briefly. */
 int ctl_wg_reconcile(struct controller *c);
+
+/*
+ * A WireGuard change on a thread of its own: wireguard-go spends most of
+ * a bulk set on its own work (a new peer's X25519 precomputation, its
+ * goroutines), so the controller persists, fills maps or loads programs
+ * meanwhile. Begun under the lock, ended (joined) under it; end always
+ * follows begin, and c->wg_writes counts the write at begin.
+ */
+struct ctl_wg_job {
+	struct controller *c;
+	pthread_t thread;
+	bool threaded; /* else it ran within begin */
+	void *snap; /* a sync's snapshot of the state, else NULL */
+	struct wg_change change;
+	int ret;
+};
+
+/* Make WireGuard's peers the state's (as ctl_wg_sync without repair):
+ * the state is copied at begin, read, compared and written on the
+ * thread. */
+int ctl_wg_sync_begin(struct controller *c, struct ctl_wg_job *j);
+/* Add n peers in one batch (a bulk import); peers must outlive the job. */
+int ctl_wg_add_peers_begin(struct controller *c,
+			   const struct cg_peer_def *peers, size_t n,
+			   struct ctl_wg_job *j);
+/* Wait for the job: its result (0 or -errno), logged if it failed. */
+int ctl_wg_job_end(struct ctl_wg_job *j);
+/* Take n peers out of WireGuard again (an import that was not saved). */
+int ctl_wg_remove_peers(struct controller *c, const struct cg_peer_def *peers,
+			size_t n);
 
 #endif
