@@ -320,10 +320,11 @@ struct import_args {
 	json_object *list; /* body's "peers" */
 	struct cg_peer_def *added; /* as many as list */
 	size_t n;
-	/* WireGuard's set, on its own thread from the end of the change
-	 * on: wireguard-go takes its time over new peers while the journal
-	 * is written and the maps filled. */
-	struct ctl_wg_job wg;
+	/* WireGuard's set, fed while the entries are checked and written
+	 * on its own thread: wireguard-go takes its time over new peers
+	 * (its X25519 precomputation, its goroutines) while the rest are
+	 * checked, the journal written and the maps filled. */
+	struct ctl_wg_feed wg;
 	bool wg_begun;
 	/* When each step ended (monotonic ns): the import's time is
 	 * logged by step, to see where it goes at scale. */
@@ -376,6 +377,9 @@ static bool import_shape(struct import_args *a, struct cg_error *err)
 	return true;
 }
 
+/* WireGuard's feed is told every this many checked entries. */
+#define IMPORT_FEED_STEP 64
+
 /* Every entry added in order: a conflict with the state or an earlier
  * entry is a 409, any invalid one a 400; the skeleton then puts the
  * whole state back. */
@@ -392,6 +396,8 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 		cg_error_set(err, 500, "", "out of memory");
 		return -ENOMEM;
 	}
+	ctl_wg_feed_begin(c, a->added, &a->wg);
+	a->wg_begun = true;
 	for (i = 0; i < a->n; i++) {
 		json_object *e = json_object_array_get_idx(a->list, i);
 
@@ -407,14 +413,12 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 			name_entry(err, i);
 			return ret;
 		}
+		if ((i + 1) % IMPORT_FEED_STEP == 0)
+			ctl_wg_feed_push(&a->wg, i + 1);
 	}
+	ctl_wg_feed_push(&a->wg, a->n);
+	ctl_wg_feed_close(&a->wg, false);
 	a->changed = monotonic_ns();
-	ret = ctl_wg_add_peers_begin(c, a->added, a->n, &a->wg);
-	if (ret) {
-		cg_error_set(err, 500, "", "out of memory");
-		return ret;
-	}
-	a->wg_begun = true;
 	return 0;
 }
 
@@ -422,12 +426,15 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 static void import_revert(struct controller *c, void *arg)
 {
 	struct import_args *a = arg;
+	/* A feed closed in full (the journal failed after): its peers are
+	 * in; one closed early (an entry failed) took them back itself. */
+	bool in = a->wg.closed && !a->wg.abort;
 
 	if (!a->wg_begun)
 		return;
 	a->wg_begun = false;
-	ctl_wg_job_end(&a->wg);
-	ctl_wg_remove_peers(c, a->added, a->n);
+	if (!ctl_wg_feed_end(&a->wg) && in)
+		ctl_wg_remove_peers(c, a->added, a->n);
 }
 
 /* Maps peer by peer, while WireGuard's batch (begun with the change)
@@ -452,7 +459,7 @@ static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 		policy_rules_ctx_free(&ctx);
 	a->mapped = monotonic_ns();
 	a->wg_begun = false;
-	wg_ret = ctl_wg_job_end(&a->wg);
+	wg_ret = ctl_wg_feed_end(&a->wg);
 	a->programmed = monotonic_ns();
 	if (ret)
 		return ctl_apply_failed(ret, err, "the map update");

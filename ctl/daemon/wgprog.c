@@ -411,18 +411,6 @@ int ctl_wg_sync_begin(struct controller *c, struct ctl_wg_job *j)
 	return wg_job_start(c, j);
 }
 
-int ctl_wg_add_peers_begin(struct controller *c,
-			   const struct cg_peer_def *peers, size_t n,
-			   struct ctl_wg_job *j)
-{
-	memset(j, 0, sizeof(*j));
-	j->change.peers = peer_changes(peers, n, WG_PEER_SET);
-	if (!j->change.peers)
-		return j->ret = -ENOMEM;
-	j->change.n_peers = n;
-	return wg_job_start(c, j);
-}
-
 int ctl_wg_job_end(struct ctl_wg_job *j)
 {
 	if (j->threaded)
@@ -441,6 +429,121 @@ int ctl_wg_job_end(struct ctl_wg_job *j)
 	}
 	j->c = NULL;
 	return j->ret;
+}
+
+/* The feed's peers[from..to) into the stream as op. */
+static void feed_write(struct ctl_wg_feed *f, struct wg_set_stream *s,
+		       size_t from, size_t to, enum wg_peer_op op)
+{
+	struct wg_peer_change pc;
+
+	for (; from < to; from++) {
+		memset(&pc, 0, sizeof(pc));
+		pc.op = op;
+		if (op == WG_PEER_SET)
+			wg_peer_of(&f->peers[from], &pc.peer);
+		else
+			memcpy(pc.peer.public_key, f->peers[from].public_key,
+			       WG_KEY_LEN);
+		wg_set_stream_peer(s, &pc);
+	}
+	wg_set_stream_flush(s);
+}
+
+/* The peers of the whole feed in one wg_apply (kernel WireGuard). */
+static int feed_batch(struct ctl_wg_feed *f, size_t n)
+{
+	struct wg_change change = { .n_peers = n };
+	struct wg_peer_change *ch = peer_changes(f->peers, n, WG_PEER_SET);
+	int ret;
+
+	if (!ch)
+		return -ENOMEM;
+	change.peers = ch;
+	ret = n ? wg_apply(f->c->cfg.wireguard.interface, &change) : 0;
+	free(ch);
+	return ret;
+}
+
+/* The feed's thread: peers written as they are pushed, the transaction
+ * closed with the feed (after taking them back when it is aborted). */
+static void *feed_run(void *arg)
+{
+	struct ctl_wg_feed *f = arg;
+	struct wg_set_stream *s = NULL;
+	size_t sent = 0, ready;
+	bool closed;
+	int ret = wg_set_stream_open(f->c->cfg.wireguard.interface, &s);
+
+	do {
+		pthread_mutex_lock(&f->mu);
+		while (f->ready == sent && !f->closed)
+			pthread_cond_wait(&f->cv, &f->mu);
+		ready = f->ready;
+		closed = f->closed;
+		pthread_mutex_unlock(&f->mu);
+		if (s)
+			feed_write(f, s, sent, ready, WG_PEER_SET);
+		sent = ready;
+	} while (!closed);
+	if (s && f->abort)
+		feed_write(f, s, 0, sent, WG_PEER_REMOVE);
+	if (s)
+		f->ret = wg_set_stream_close(s);
+	else if (ret == -EOPNOTSUPP)
+		f->ret = f->abort ? 0 : feed_batch(f, sent);
+	else
+		f->ret = ret;
+	return NULL;
+}
+
+int ctl_wg_feed_begin(struct controller *c, const struct cg_peer_def *peers,
+		      struct ctl_wg_feed *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->c = c;
+	f->peers = peers;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	c->wg_writes++;
+	/* No thread: the whole feed is written at its end, in turn. */
+	f->threaded = !pthread_create(&f->thread, NULL, feed_run, f);
+	return 0;
+}
+
+void ctl_wg_feed_push(struct ctl_wg_feed *f, size_t ready)
+{
+	pthread_mutex_lock(&f->mu);
+	f->ready = ready;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+void ctl_wg_feed_close(struct ctl_wg_feed *f, bool abort)
+{
+	pthread_mutex_lock(&f->mu);
+	if (!f->closed) {
+		f->closed = true;
+		f->abort = abort;
+	}
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+int ctl_wg_feed_end(struct ctl_wg_feed *f)
+{
+	ctl_wg_feed_close(f, true);
+	if (f->threaded)
+		pthread_join(f->thread, NULL);
+	else
+		feed_run(f);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	if (f->ret)
+		log_err("wireguard %s: cannot program %zu imported peers: %s",
+			f->c->cfg.wireguard.interface, f->ready,
+			strerror(-f->ret));
+	return f->ret;
 }
 
 /* The wireguard-go daemon we started outlives us (peers stay connected

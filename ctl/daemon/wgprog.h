@@ -51,12 +51,37 @@ struct ctl_wg_job {
  * the state is copied at begin, read, compared and written on the
  * thread. */
 int ctl_wg_sync_begin(struct controller *c, struct ctl_wg_job *j);
-/* Add n peers in one batch (a bulk import); peers must outlive the job. */
-int ctl_wg_add_peers_begin(struct controller *c,
-			   const struct cg_peer_def *peers, size_t n,
-			   struct ctl_wg_job *j);
 /* Wait for the job: its result (0 or -errno), logged if it failed. */
 int ctl_wg_job_end(struct ctl_wg_job *j);
+/*
+ * A bulk import's peers written to WireGuard while they are still being
+ * checked: the controller pushes how many of peers[] are final, a thread
+ * writes them into one open UAPI set transaction (wireguard-go works on
+ * the first while the next are checked), and close ends it: abort takes
+ * the written peers back within the same transaction (they were never
+ * in the maps, so the programs dropped anything they sent). On kernel
+ * WireGuard the batch is written at close. c->wg_writes counts it at
+ * begin; end (always after begin) closes with abort if not closed,
+ * waits, and answers 0 or -errno.
+ */
+struct ctl_wg_feed {
+	struct controller *c;
+	const struct cg_peer_def *peers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t ready; /* peers[0..ready) are final */
+	bool closed, abort;
+	pthread_t thread;
+	bool threaded;
+	int ret;
+};
+
+int ctl_wg_feed_begin(struct controller *c, const struct cg_peer_def *peers,
+		      struct ctl_wg_feed *f);
+void ctl_wg_feed_push(struct ctl_wg_feed *f, size_t ready);
+void ctl_wg_feed_close(struct ctl_wg_feed *f, bool abort);
+int ctl_wg_feed_end(struct ctl_wg_feed *f);
+
 /* Take n peers out of WireGuard again (an import that was not saved). */
 int ctl_wg_remove_peers(struct controller *c, const struct cg_peer_def *peers,
 			size_t n);
