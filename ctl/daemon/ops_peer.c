@@ -326,6 +326,7 @@ struct import_args {
 	 * checked, the journal written and the maps filled. */
 	struct ctl_wg_feed wg;
 	bool wg_begun;
+	json_object *answer; /* import_view's, built before WireGuard ends */
 	/* When each step ended (monotonic ns): the import's time is
 	 * logged by step, to see where it goes at scale. */
 	uint64_t t0, changed, persisted, mapped, programmed;
@@ -437,6 +438,35 @@ static void import_revert(struct controller *c, void *arg)
 		ctl_wg_remove_peers(c, a->added, a->n);
 }
 
+/* {"created": n, "peers": [{"name", "ip"}, ...]}: the addresses the
+ * cell chose for entries without one. */
+static json_object *import_answer(const struct import_args *a)
+{
+	json_object *o = json_object_new_object();
+	json_object *list = json_object_new_array_ext((int)a->n);
+	char ip[16], ip6[CG_IP6_STRLEN];
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(
+			p, "name", json_object_new_string(a->added[i].name));
+		json_object_object_add(
+			p, "ip",
+			json_object_new_string(ipv4_str(a->added[i].ip, ip)));
+		if (!ipv6_is_zero(&a->added[i].ip6))
+			json_object_object_add(p, "ip6",
+					       json_object_new_string(ipv6_str(
+						       &a->added[i].ip6, ip6)));
+		json_object_array_add(list, p);
+	}
+	json_object_object_add(o, "created",
+			       json_object_new_int64((int64_t)a->n));
+	json_object_object_add(o, "peers", list);
+	return o;
+}
+
 /* Maps peer by peer, while WireGuard's batch (begun with the change)
  * goes on; then its end. */
 static int import_apply(struct controller *c, void *arg, struct cg_error *err)
@@ -458,6 +488,8 @@ static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 	if (rules)
 		policy_rules_ctx_free(&ctx);
 	a->mapped = monotonic_ns();
+	if (!ret)
+		a->answer = import_answer(a);
 	a->wg_begun = false;
 	wg_ret = ctl_wg_feed_end(&a->wg);
 	a->programmed = monotonic_ns();
@@ -468,34 +500,14 @@ static int import_apply(struct controller *c, void *arg, struct cg_error *err)
 	return 0;
 }
 
-/* {"created": n, "peers": [{"name", "ip"}, ...]}: the addresses the
- * cell chose for entries without one. */
+/* The answer, built while WireGuard still works (import_apply). */
 static json_object *import_view(struct controller *c, void *arg)
 {
 	struct import_args *a = arg;
-	json_object *o = json_object_new_object();
-	json_object *list = json_object_new_array_ext((int)a->n);
-	char ip[16], ip6[CG_IP6_STRLEN];
-	size_t i;
+	json_object *o = a->answer;
 
 	(void)c;
-	for (i = 0; i < a->n; i++) {
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(
-			p, "name", json_object_new_string(a->added[i].name));
-		json_object_object_add(
-			p, "ip",
-			json_object_new_string(ipv4_str(a->added[i].ip, ip)));
-		if (!ipv6_is_zero(&a->added[i].ip6))
-			json_object_object_add(p, "ip6",
-					       json_object_new_string(ipv6_str(
-						       &a->added[i].ip6, ip6)));
-		json_object_array_add(list, p);
-	}
-	json_object_object_add(o, "created",
-			       json_object_new_int64((int64_t)a->n));
-	json_object_object_add(o, "peers", list);
+	a->answer = NULL;
 	return o;
 }
 
@@ -521,6 +533,7 @@ int ctl_import_peers(struct controller *c, json_object *body, json_object **out,
 			 (double)(a.persisted - a.changed) / 1e6,
 			 (double)(a.mapped - a.persisted) / 1e6,
 			 (double)(a.programmed - a.mapped) / 1e6);
+	json_object_put(a.answer); /* not answered: WireGuard failed */
 	free(a.added);
 	return ret;
 }
