@@ -297,6 +297,9 @@ static int start_dataplane(struct controller *c, struct start_times *t,
 	if (up_later)
 		ctl_wg_sync_begin(c, &wg);
 	ret = start_programs(c, t);
+	/* The state file's JSON tree, kept by the load (state_defer_frees):
+	 * freed while wireguard-go is still taking the peers. */
+	state_free_deferred();
 	if (up_later)
 		wg_ret = ctl_wg_job_end(&wg);
 	else if (!ret)
@@ -339,10 +342,14 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	/* Before anything is created: on a kernel too old for the programs,
 	 * one sentence saying why rather than a verifier log. */
 	ret = kernel_check();
+	state_defer_frees(true);
 	if (!ret)
 		ret = start_state(c);
-	if (ret)
+	state_defer_frees(false);
+	if (ret) {
+		state_free_deferred();
 		return ret;
+	}
 	t.state = monotonic_ns();
 
 	ret = ctl_join_load(c);
@@ -350,8 +357,10 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 		ret = secrets_load_token(c);
 	if (!ret)
 		ret = ctl_wg_setup(c, &up_later);
-	if (ret)
+	if (ret) {
+		state_free_deferred();
 		return ret;
+	}
 	detect_bridge_subnet(&c->cfg);
 	detect_bridge_subnet6(&c->cfg);
 	warn_unreachable_forwards(c);
