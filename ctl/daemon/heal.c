@@ -176,7 +176,7 @@ static void outcome(struct controller *c, enum heal_what what, int ret,
 static int rebuild_wireguard(struct controller *c)
 {
 	uint64_t t0 = monotonic_ns();
-	int ret = ctl_wg_setup(c);
+	int ret = ctl_wg_setup(c, NULL);
 
 	if (!ret)
 		ret = ctl_attach_wg(c);

@@ -240,22 +240,25 @@ static int start_state(struct controller *c)
  * since it grows with the number of peers. */
 struct start_times {
 	uint64_t t0, state, wg, load, maps, attach;
+	bool beside; /* WireGuard's peers programmed beside the programs */
 };
 
 static void log_start(const struct controller *c, const struct start_times *t)
 {
 	log_info("started in %.0f ms: state %.0f, wireguard device %.0f, "
 		 "programs loaded %.0f, maps %.0f, attached %.0f, "
-		 "wireguard peers and routes %.0f",
+		 "wireguard peers and routes %.0f%s",
 		 ms_between(t->t0, c->started_ns), ms_between(t->t0, t->state),
 		 ms_between(t->state, t->wg), ms_between(t->wg, t->load),
 		 ms_between(t->load, t->maps), ms_between(t->maps, t->attach),
-		 ms_between(t->attach, c->started_ns));
+		 ms_between(t->attach, c->started_ns),
+		 t->beside ? " (peers programmed beside the programs' load, "
+			     "link up after)" :
+			     "");
 }
 
-/* Programs loaded, maps filled, then attached, WireGuard's peers and the
- * routes to cells set. */
-static int start_dataplane(struct controller *c, struct start_times *t)
+/* Programs loaded, maps filled, then attached. */
+static int start_programs(struct controller *c, struct start_times *t)
 {
 	struct dp_options opts;
 	int ret;
@@ -275,8 +278,36 @@ static int start_dataplane(struct controller *c, struct start_times *t)
 	/* The new programs run: what the old ones added meanwhile follows. */
 	dp_migrate_finish(&c->dp);
 	t->attach = monotonic_ns();
-	if (!ret)
-		ret = wg_reconcile(c);
+	return ret;
+}
+
+/* The programs, WireGuard's peers, the routes to cells. A link we
+ * created is still down (up_later): its peers are programmed on a
+ * thread while the programs load (wireguard-go's set of 10k new peers
+ * takes about as long as loading them), and it comes up once both are
+ * done, so nothing passes it unfiltered. A link that was up (a restart
+ * beside the same device) gets its peers after the programs, as the
+ * difference with what it holds. */
+static int start_dataplane(struct controller *c, struct start_times *t,
+			   bool up_later)
+{
+	struct ctl_wg_job wg;
+	int ret, wg_ret = 0;
+
+	t->beside = up_later;
+	if (up_later)
+		ctl_wg_sync_begin(c, &wg);
+	ret = start_programs(c, t);
+	/* The state file's JSON tree, kept by the load (state_defer_frees):
+	 * freed while wireguard-go is still taking the peers. */
+	state_free_deferred();
+	if (up_later)
+		wg_ret = ctl_wg_job_end(&wg);
+	else if (!ret)
+		wg_ret = wg_reconcile(c);
+	ret = ret ? ret : wg_ret;
+	if (!ret && up_later)
+		ret = net_link_up(c->cfg.wireguard.interface);
 	if (!ret)
 		ret = ctl_route_cells(c);
 	return ret;
@@ -299,6 +330,7 @@ static void malloc_thresholds(void)
 int controller_start(struct controller *c, const struct cg_config *cfg)
 {
 	struct start_times t = { .t0 = monotonic_ns() };
+	bool up_later = false;
 	int ret;
 
 	malloc_thresholds();
@@ -311,25 +343,31 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	/* Before anything is created: on a kernel too old for the programs,
 	 * one sentence saying why rather than a verifier log. */
 	ret = kernel_check();
+	state_defer_frees(true);
 	if (!ret)
 		ret = start_state(c);
-	if (ret)
+	state_defer_frees(false);
+	if (ret) {
+		state_free_deferred();
 		return ret;
+	}
 	t.state = monotonic_ns();
 
 	ret = ctl_join_load(c);
 	if (!ret)
 		ret = secrets_load_token(c);
 	if (!ret)
-		ret = ctl_wg_setup(c);
-	if (ret)
+		ret = ctl_wg_setup(c, &up_later);
+	if (ret) {
+		state_free_deferred();
 		return ret;
+	}
 	detect_bridge_subnet(&c->cfg);
 	detect_bridge_subnet6(&c->cfg);
 	warn_unreachable_forwards(c);
 	t.wg = monotonic_ns();
 
-	ret = start_dataplane(c, &t);
+	ret = start_dataplane(c, &t, up_later);
 	if (ret)
 		return ret;
 	ctl_metrics_start(c);

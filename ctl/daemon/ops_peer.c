@@ -335,6 +335,13 @@ struct import_args {
 	json_object *list; /* body's "peers" */
 	struct cg_peer_def *added; /* as many as list */
 	size_t n;
+	/* WireGuard's set, fed while the entries are checked and written
+	 * on its own thread: wireguard-go takes its time over new peers
+	 * (its X25519 precomputation, its goroutines) while the rest are
+	 * checked, the journal written and the maps filled. */
+	struct ctl_wg_feed wg;
+	bool wg_begun;
+	json_object *answer; /* import_view's, built before WireGuard ends */
 	/* When each step ended (monotonic ns): the import's time is
 	 * logged by step, to see where it goes at scale. */
 	uint64_t t0, changed, persisted, mapped, programmed;
@@ -386,6 +393,9 @@ static bool import_shape(struct import_args *a, struct cg_error *err)
 	return true;
 }
 
+/* WireGuard's feed is told every this many checked entries. */
+#define IMPORT_FEED_STEP 64
+
 /* Every entry added in order: a conflict with the state or an earlier
  * entry is a 409, any invalid one a 400; the skeleton then puts the
  * whole state back. */
@@ -402,6 +412,8 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 		cg_error_set(err, 500, "", "out of memory");
 		return -ENOMEM;
 	}
+	ctl_wg_feed_begin(c, a->added, &a->wg);
+	a->wg_begun = true;
 	for (i = 0; i < a->n; i++) {
 		json_object *e = json_object_array_get_idx(a->list, i);
 
@@ -417,50 +429,39 @@ static int import_change(struct controller *c, void *arg, struct cg_error *err)
 			name_entry(err, i);
 			return ret;
 		}
+		if ((i + 1) % IMPORT_FEED_STEP == 0)
+			ctl_wg_feed_push(&a->wg, i + 1);
 	}
+	ctl_wg_feed_push(&a->wg, a->n);
+	ctl_wg_feed_close(&a->wg, false);
 	a->changed = monotonic_ns();
 	return 0;
 }
 
-/* Maps peer by peer, then WireGuard in one batch. */
-static int import_apply(struct controller *c, void *arg, struct cg_error *err)
+/* The import was not saved: WireGuard loses its peers again. */
+static void import_revert(struct controller *c, void *arg)
 {
 	struct import_args *a = arg;
-	struct policy_rules_ctx ctx = { 0 };
-	size_t i;
-	int ret = 0;
+	/* A feed closed in full (the journal failed after): its peers are
+	 * in; one closed early (an entry failed) took them back itself. */
+	bool in = a->wg.closed && !a->wg.abort;
 
-	a->persisted = monotonic_ns();
-	ret = ctl_rules_pairs_apply(c);
-	/* The rules' context once for the batch, not once a peer; it is
-	 * also how an entry finds the state (its groups' rate limits), so
-	 * it is there without rules too (then it costs nothing). */
-	if (!ret && policy_rules_ctx_init(&c->state, &ctx))
-		ret = -ENOMEM;
-	for (i = 0; i < a->n && !ret; i++)
-		ret = dp_set_peer_ctx(&c->dp, &ctx, NULL, &a->added[i]);
-	policy_rules_ctx_free(&ctx);
-	if (ret)
-		return ctl_apply_failed(ret, err, "the map update");
-	a->mapped = monotonic_ns();
-	ret = ctl_wg_add_peers(c, a->added, a->n);
-	if (ret)
-		return ctl_apply_failed(ret, err, "programming WireGuard");
-	a->programmed = monotonic_ns();
-	return 0;
+	if (!a->wg_begun)
+		return;
+	a->wg_begun = false;
+	if (!ctl_wg_feed_end(&a->wg) && in)
+		ctl_wg_remove_peers(c, a->added, a->n);
 }
 
 /* {"created": n, "peers": [{"name", "ip"}, ...]}: the addresses the
  * cell chose for entries without one. */
-static json_object *import_view(struct controller *c, void *arg)
+static json_object *import_answer(const struct import_args *a)
 {
-	struct import_args *a = arg;
 	json_object *o = json_object_new_object();
 	json_object *list = json_object_new_array_ext((int)a->n);
 	char ip[16], ip6[CG_IP6_STRLEN];
 	size_t i;
 
-	(void)c;
 	for (i = 0; i < a->n; i++) {
 		json_object *p = json_object_new_object();
 
@@ -481,8 +482,52 @@ static json_object *import_view(struct controller *c, void *arg)
 	return o;
 }
 
+/* Maps peer by peer, while WireGuard's batch (begun with the change)
+ * goes on; then its end. */
+static int import_apply(struct controller *c, void *arg, struct cg_error *err)
+{
+	struct import_args *a = arg;
+	struct policy_rules_ctx ctx = { 0 };
+	size_t i;
+	int ret = 0, wg_ret;
+
+	a->persisted = monotonic_ns();
+	ret = ctl_rules_pairs_apply(c);
+	/* The rules' context once for the batch, not once a peer; it is
+	 * also how an entry finds the state (its groups' rate limits), so
+	 * it is there without rules too (then it costs nothing). */
+	if (!ret && policy_rules_ctx_init(&c->state, &ctx))
+		ret = -ENOMEM;
+	for (i = 0; i < a->n && !ret; i++)
+		ret = dp_set_peer_ctx(&c->dp, &ctx, NULL, &a->added[i]);
+	policy_rules_ctx_free(&ctx);
+	a->mapped = monotonic_ns();
+	if (!ret)
+		a->answer = import_answer(a);
+	a->wg_begun = false;
+	wg_ret = ctl_wg_feed_end(&a->wg);
+	a->programmed = monotonic_ns();
+	if (ret)
+		return ctl_apply_failed(ret, err, "the map update");
+	if (wg_ret)
+		return ctl_apply_failed(wg_ret, err, "programming WireGuard");
+	return 0;
+}
+
+/* The answer, built while WireGuard still works (import_apply). */
+static json_object *import_view(struct controller *c, void *arg)
+{
+	struct import_args *a = arg;
+	json_object *o = a->answer;
+
+	(void)c;
+	a->answer = NULL;
+	return o;
+}
+
 static const struct ctl_op import_peers = {
 	.change = import_change,
+	.revert = import_revert,
 	.apply = import_apply,
 	.view = import_view,
 };
@@ -495,12 +540,14 @@ int ctl_import_peers(struct controller *c, json_object *body, json_object **out,
 
 	if (!ret)
 		log_info("imported %zu peers in %.0f ms: state %.0f, saved "
-			 "%.0f, maps %.0f, wireguard %.0f",
+			 "%.0f, maps %.0f (WireGuard's set meanwhile), "
+			 "waiting for WireGuard %.0f",
 			 a.n, (double)(monotonic_ns() - a.t0) / 1e6,
 			 (double)(a.changed - a.t0) / 1e6,
 			 (double)(a.persisted - a.changed) / 1e6,
 			 (double)(a.mapped - a.persisted) / 1e6,
 			 (double)(a.programmed - a.mapped) / 1e6);
+	json_object_put(a.answer); /* not answered: WireGuard failed */
 	free(a.added);
 	return ret;
 }

@@ -55,25 +55,38 @@ int ctl_wg_program(struct controller *c, const struct cg_peer_def *old,
 	return ret;
 }
 
-int ctl_wg_add_peers(struct controller *c, const struct cg_peer_def *peers,
-		     size_t n)
+/* n peers as SET (or REMOVE) changes, in a new array; NULL on ENOMEM. */
+static struct wg_peer_change *peer_changes(const struct cg_peer_def *peers,
+					   size_t n, enum wg_peer_op op)
 {
 	struct wg_peer_change *ch = calloc(n + 1, sizeof(*ch));
-	struct wg_change change = { .peers = ch, .n_peers = n };
 	size_t i;
+
+	for (i = 0; ch && i < n; i++) {
+		ch[i].op = op;
+		if (op == WG_PEER_SET)
+			wg_peer_of(&peers[i], &ch[i].peer);
+		else
+			memcpy(ch[i].peer.public_key, peers[i].public_key,
+			       WG_KEY_LEN);
+	}
+	return ch;
+}
+
+int ctl_wg_remove_peers(struct controller *c, const struct cg_peer_def *peers,
+			size_t n)
+{
+	struct wg_change change = { .n_peers = n };
+	struct wg_peer_change *ch = peer_changes(peers, n, WG_PEER_REMOVE);
 	int ret;
 
 	if (!ch)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		ch[i].op = WG_PEER_SET;
-		wg_peer_of(&peers[i], &ch[i].peer);
-	}
-	/* One set transaction (UAPI) or the back end's batches (netlink). */
+	change.peers = ch;
 	c->wg_writes++;
 	ret = wg_apply(c->cfg.wireguard.interface, &change);
 	if (ret)
-		log_err("wireguard %s: cannot program %zu imported peers: %s",
+		log_err("wireguard %s: cannot remove %zu peers: %s",
 			c->cfg.wireguard.interface, n, strerror(-ret));
 	free(ch);
 	return ret;
@@ -359,6 +372,180 @@ int ctl_wg_reconcile(struct controller *c)
 	return ret;
 }
 
+/* The job's work, on its thread: a sync's dump and diff, then the set. */
+static void *wg_job_run(void *arg)
+{
+	struct ctl_wg_job *j = arg;
+
+	if (j->snap)
+		j->ret = wg_compare(j->c, j->snap, false, &j->change, NULL);
+	if (!j->ret && j->change.n_peers)
+		j->ret = wg_apply(j->c->cfg.wireguard.interface, &j->change);
+	return NULL;
+}
+
+static int wg_job_start(struct controller *c, struct ctl_wg_job *j)
+{
+	c->wg_writes++;
+	j->c = c;
+	j->threaded = !pthread_create(&j->thread, NULL, wg_job_run, j);
+	/* No thread: the same work, in turn. */
+	if (!j->threaded)
+		wg_job_run(j);
+	return 0;
+}
+
+int ctl_wg_sync_begin(struct controller *c, struct ctl_wg_job *j)
+{
+	struct wg_snapshot *s = malloc(sizeof(*s));
+
+	memset(j, 0, sizeof(*j));
+	j->ret = s ? wg_snapshot(c, s) : -ENOMEM;
+	if (j->ret) {
+		if (s)
+			wg_snapshot_free(s);
+		free(s);
+		return j->ret;
+	}
+	j->snap = s;
+	return wg_job_start(c, j);
+}
+
+int ctl_wg_job_end(struct ctl_wg_job *j)
+{
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	j->threaded = false;
+	if (j->ret && j->c)
+		log_err("wireguard %s: cannot program %zu peers: %s",
+			j->c->cfg.wireguard.interface, j->change.n_peers,
+			strerror(-j->ret));
+	free((void *)j->change.peers);
+	j->change.peers = NULL;
+	if (j->snap) {
+		wg_snapshot_free(j->snap);
+		free(j->snap);
+		j->snap = NULL;
+	}
+	j->c = NULL;
+	return j->ret;
+}
+
+/* The feed's peers[from..to) into the stream as op. */
+static void feed_write(struct ctl_wg_feed *f, struct wg_set_stream *s,
+		       size_t from, size_t to, enum wg_peer_op op)
+{
+	struct wg_peer_change pc;
+
+	for (; from < to; from++) {
+		memset(&pc, 0, sizeof(pc));
+		pc.op = op;
+		if (op == WG_PEER_SET)
+			wg_peer_of(&f->peers[from], &pc.peer);
+		else
+			memcpy(pc.peer.public_key, f->peers[from].public_key,
+			       WG_KEY_LEN);
+		wg_set_stream_peer(s, &pc);
+	}
+	wg_set_stream_flush(s);
+}
+
+/* The peers of the whole feed in one wg_apply (kernel WireGuard). */
+static int feed_batch(struct ctl_wg_feed *f, size_t n)
+{
+	struct wg_change change = { .n_peers = n };
+	struct wg_peer_change *ch = peer_changes(f->peers, n, WG_PEER_SET);
+	int ret;
+
+	if (!ch)
+		return -ENOMEM;
+	change.peers = ch;
+	ret = n ? wg_apply(f->c->cfg.wireguard.interface, &change) : 0;
+	free(ch);
+	return ret;
+}
+
+/* The feed's thread: peers written as they are pushed, the transaction
+ * closed with the feed (after taking them back when it is aborted). */
+static void *feed_run(void *arg)
+{
+	struct ctl_wg_feed *f = arg;
+	struct wg_set_stream *s = NULL;
+	size_t sent = 0, ready;
+	bool closed;
+	int ret = wg_set_stream_open(f->c->cfg.wireguard.interface, &s);
+
+	do {
+		pthread_mutex_lock(&f->mu);
+		while (f->ready == sent && !f->closed)
+			pthread_cond_wait(&f->cv, &f->mu);
+		ready = f->ready;
+		closed = f->closed;
+		pthread_mutex_unlock(&f->mu);
+		if (s)
+			feed_write(f, s, sent, ready, WG_PEER_SET);
+		sent = ready;
+	} while (!closed);
+	if (s && f->abort)
+		feed_write(f, s, 0, sent, WG_PEER_REMOVE);
+	if (s)
+		f->ret = wg_set_stream_close(s);
+	else if (ret == -EOPNOTSUPP)
+		f->ret = f->abort ? 0 : feed_batch(f, sent);
+	else
+		f->ret = ret;
+	return NULL;
+}
+
+int ctl_wg_feed_begin(struct controller *c, const struct cg_peer_def *peers,
+		      struct ctl_wg_feed *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->c = c;
+	f->peers = peers;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	c->wg_writes++;
+	/* No thread: the whole feed is written at its end, in turn. */
+	f->threaded = !pthread_create(&f->thread, NULL, feed_run, f);
+	return 0;
+}
+
+void ctl_wg_feed_push(struct ctl_wg_feed *f, size_t ready)
+{
+	pthread_mutex_lock(&f->mu);
+	f->ready = ready;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+void ctl_wg_feed_close(struct ctl_wg_feed *f, bool abort)
+{
+	pthread_mutex_lock(&f->mu);
+	if (!f->closed) {
+		f->closed = true;
+		f->abort = abort;
+	}
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+int ctl_wg_feed_end(struct ctl_wg_feed *f)
+{
+	ctl_wg_feed_close(f, true);
+	if (f->threaded)
+		pthread_join(f->thread, NULL);
+	else
+		feed_run(f);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	if (f->ret)
+		log_err("wireguard %s: cannot program %zu imported peers: %s",
+			f->c->cfg.wireguard.interface, f->ready,
+			strerror(-f->ret));
+	return f->ret;
+}
+
 /* The wireguard-go daemon we started outlives us (peers stay connected
  * while the controller restarts); its PID is kept for whoever stops it. */
 static void write_pid_file(struct controller *c, pid_t pid)
@@ -372,7 +559,7 @@ static void write_pid_file(struct controller *c, pid_t pid)
 		log_warn("cannot record wireguard-go's PID %d", (int)pid);
 }
 
-int ctl_wg_setup(struct controller *c)
+int ctl_wg_setup(struct controller *c, bool *up_later)
 {
 	const char *ifname = c->cfg.wireguard.interface;
 	struct wg_change change = { 0 };
@@ -401,7 +588,14 @@ int ctl_wg_setup(struct controller *c)
 	if (!ret && c->cfg.wireguard.has_address6)
 		ret = net_ensure_address6(ifname, &c->cfg.wireguard.address6,
 					  c->cfg.wireguard.subnet6.prefix);
-	if (!ret)
+	/* A link that is down (one we created) stays so while the caller
+	 * programs peers and programs, when it asks. */
+	if (!ret && up_later) {
+		ret = net_link_is_up(ifname);
+		*up_later = ret == 0;
+		ret = ret < 0 ? ret : 0;
+	}
+	if (!ret && !(up_later && *up_later))
 		ret = net_link_up(ifname);
 	if (ret) {
 		log_err("wireguard %s: setup failed: %s", ifname,

@@ -65,6 +65,32 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 	       state_load_groups(st, groups, err);
 }
 
+/* The trees state_defer_frees keeps (a start that falls back loads a
+ * few snapshots). */
+#define DEFERRED_MAX 4
+static bool defer_on;
+static json_object *deferred[DEFERRED_MAX];
+static size_t n_deferred;
+
+void state_defer_frees(bool on)
+{
+	defer_on = on;
+}
+
+void state_free_deferred(void)
+{
+	while (n_deferred)
+		json_object_put(deferred[--n_deferred]);
+}
+
+static void put_root(json_object *root)
+{
+	if (defer_on && n_deferred < DEFERRED_MAX)
+		deferred[n_deferred++] = root;
+	else
+		json_object_put(root);
+}
+
 /* The snapshot alone; *gen: the journal generation it continues in. */
 int state_load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
 			struct cg_error *err)
@@ -88,7 +114,7 @@ int state_load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
 	if (!root)
 		return -EINVAL;
 	ok = load_root(st, root, gen, err);
-	json_object_put(root);
+	put_root(root);
 	return ok ? 0 : -EINVAL;
 }
 

@@ -66,6 +66,18 @@ int wg_get_device(const char *ifname, struct wg_device *dev)
 	return ret;
 }
 
+int wg_set_stream_open(const char *ifname, struct wg_set_stream **s)
+{
+	enum wg_backend backend;
+	int ret = detect_for(ifname, "set", &backend);
+
+	if (ret)
+		return ret;
+	if (backend != WG_BACKEND_UAPI)
+		return -EOPNOTSUPP;
+	return uapi_set_open(ifname, s);
+}
+
 static int check_peer(const char *ifname, const struct wg_peer_change *pc)
 {
 	size_t i;

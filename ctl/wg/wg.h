@@ -22,6 +22,20 @@ int wg_get_device(const char *ifname, struct wg_device *dev);
 /* Apply a batch (any number of peers; split as the back end needs). */
 int wg_apply(const char *ifname, const struct wg_change *change);
 
+/*
+ * One set transaction written peer by peer (UAPI only): open, any number
+ * of peers (buffered, sent as the buffer fills; flush sends what is
+ * buffered), close (the daemon applies and answers: 0 or -errno). Open
+ * is -EOPNOTSUPP on kernel WireGuard: use wg_apply there. A write error
+ * sticks and is close's answer.
+ */
+struct wg_set_stream;
+int wg_set_stream_open(const char *ifname, struct wg_set_stream **s);
+void wg_set_stream_peer(struct wg_set_stream *s,
+			const struct wg_peer_change *pc);
+void wg_set_stream_flush(struct wg_set_stream *s);
+int wg_set_stream_close(struct wg_set_stream *s);
+
 /* Make sure ifname exists as a WireGuard interface. Uses it if present;
  * else creates a kernel WireGuard link (rtnetlink, kind "wireguard");
  * where the kernel has no WireGuard, starts `wireguard-go ifname` and

@@ -599,6 +599,26 @@ int net_ensure_address6(const char *ifname, const struct in6_addr *addr,
 	return ensure_address(ifname, &a, prefix);
 }
 
+int net_link_is_up(const char *ifname)
+{
+	struct rtnl_link *link = NULL;
+	struct nl_sock *sk;
+	int kerr, ret;
+
+	if (!wg_ifname_valid(ifname))
+		return -EINVAL;
+	sk = nlsock_open(NETLINK_ROUTE, &kerr);
+	if (!sk)
+		return -errno;
+	ret = link_get(sk, &kerr, ifname, &link);
+	if (!ret)
+		ret = (rtnl_link_get_flags(link) & IFF_UP) ? 1 : 0;
+	if (link)
+		rtnl_link_put(link);
+	nl_socket_free(sk);
+	return ret;
+}
+
 int net_link_up(const char *ifname)
 {
 	struct rtnl_link *link = NULL, *change = NULL;

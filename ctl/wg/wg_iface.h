@@ -19,6 +19,8 @@ int net_ensure_address(const char *ifname, struct in_addr addr, uint8_t prefix);
 int net_ensure_address6(const char *ifname, const struct in6_addr *addr,
 			uint8_t prefix);
 int net_link_up(const char *ifname);
+/* 1 if ifname is administratively up, 0 if down, -errno. */
+int net_link_is_up(const char *ifname);
 /* Give ifname the fq qdisc as its root (wg_qdisc.c): 1 created, 0 it
  * has fq already, -EEXIST another root qdisc is there (left alone). */
 int net_ensure_fq(const char *ifname);

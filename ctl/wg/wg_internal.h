@@ -16,6 +16,9 @@
 int uapi_probe(const char *ifname);
 int uapi_get(const char *ifname, struct wg_device *dev);
 int uapi_apply(const char *ifname, const struct wg_change *change);
+struct wg_set_stream;
+/* A set transaction written peer by peer (wg.h: wg_set_stream_*). */
+int uapi_set_open(const char *ifname, struct wg_set_stream **s);
 /* PID of the process listening on the UAPI socket (SO_PEERCRED). */
 int uapi_owner_pid(const char *ifname, pid_t *pid);
 

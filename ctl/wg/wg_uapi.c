@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,6 +358,84 @@ out:
 	}
 	free(r);
 	close(w.fd);
+	return ret;
+}
+
+/*
+ * One set transaction written as its peers come (a bulk import's, while
+ * the controller still checks the later entries): wireguard-go works on
+ * the first peers while the next are written. The writer's buffer is
+ * flushed whenever it fills; the daemon answers at the empty line.
+ */
+struct wg_set_stream {
+	char ifname[IF_NAMESIZE];
+	struct uapi_writer w;
+	size_t n_peers;
+};
+
+int uapi_set_open(const char *ifname, struct wg_set_stream **sp)
+{
+	struct wg_set_stream *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
+	s->w.fd = -1;
+	s->w.buf = malloc(UAPI_WBUF_SIZE);
+	ret = s->w.buf ? uapi_open(ifname, "set", &s->w.fd) : -ENOMEM;
+	if (ret) {
+		free(s->w.buf);
+		free(s);
+		return ret;
+	}
+	writer_put(&s->w, "set=1\n");
+	*sp = s;
+	return 0;
+}
+
+void wg_set_stream_peer(struct wg_set_stream *s,
+			const struct wg_peer_change *pc)
+{
+	if (s->w.err)
+		return;
+	put_peer(&s->w, pc);
+	s->n_peers++;
+}
+
+void wg_set_stream_flush(struct wg_set_stream *s)
+{
+	writer_flush(&s->w);
+}
+
+int wg_set_stream_close(struct wg_set_stream *s)
+{
+	struct uapi_reader *r = malloc(sizeof(*r));
+	int ret = r ? 0 : -ENOMEM, status = 0;
+
+	writer_put(&s->w, "\n");
+	writer_flush(&s->w);
+	if (r) {
+		r->fd = s->w.fd;
+		r->pos = r->len = 0;
+		ret = read_status(r, &status);
+	}
+	if (!ret && status) {
+		ret = status;
+		log_err("wg %s: set of %zu peers refused by daemon: %s",
+			s->ifname, s->n_peers, strerror(-ret));
+	} else if (s->w.err || ret) {
+		ret = s->w.err ? s->w.err : ret;
+		log_err("wg %s: set of %zu peers failed: %s", s->ifname,
+			s->n_peers,
+			ret == -EPROTO ? "malformed UAPI reply" :
+					 strerror(-ret));
+	}
+	explicit_bzero(s->w.buf, UAPI_WBUF_SIZE);
+	free(s->w.buf);
+	free(r);
+	close(s->w.fd);
+	free(s);
 	return ret;
 }
 

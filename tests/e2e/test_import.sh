@@ -118,6 +118,20 @@ rejects 409 "peers[1].public_key" "{\"peers\":[$(entry b "$B" 11),$(entry c "$OL
 rejects 409 "peers[2].ip" "{\"peers\":[$(entry b "$B" 11),$(entry c "$C" 12),$(entry d "$D" 11)]}"
 rejects 409 "peers[1].name" "{\"peers\":[$(entry b "$B" 11),$(entry b "$C" 12)]}"
 rejects 400 "peers[0].name" "{\"peers\":[$(entry import "$B" 11)]}"
+# Past the first entries WireGuard is fed while the rest are checked
+# (ctl_wg_feed): a refusal at entry 150 takes back the 150 it was given.
+many() {
+	python3 - "$N" "$1" <<-'PY'
+	import base64, os, sys
+	n, last = sys.argv[1], sys.argv[2]
+	e = ['{"name":"m%d","public_key":"%s","ip":"10.0.%s.%d"}'
+	     % (i, base64.b64encode(os.urandom(32)).decode(), n, 20 + i)
+	     for i in range(150)]
+	print('{"peers":[%s,%s]}' % (",".join(e), last))
+	PY
+}
+rejects 400 "peers[150].service_access[0]" "$(many "$(entry z "$B" 200 ',"service_access":["nope"]')")"
+rejects 409 "peers[150].ip" "$(many "$(entry z "$B" 20)")"
 out=$(api $CELL POST /api/peers "$(entry import "$B" 11)")
 check "POST /api/peers refuses the name 'import' (400)" test "$(status_of "$out")" = 400
 check "after the refusals: one peer in WireGuard and in the map" \
