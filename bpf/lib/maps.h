@@ -252,6 +252,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_nat SEC(".maps");
 
+/* IPv6 translations (NAT66, issue 17): cg_nat's model with IPv6 keys,
+ * so the IPv4 table keeps its 16-byte keys. Sized as cg_nat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_ct6_key);
+	__type(value, struct cg_nat6_entry);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_nat6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);

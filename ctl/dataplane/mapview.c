@@ -236,6 +236,29 @@ static void conntrack6_rows(const struct mapview_ctx *ctx, const void *key,
 	mv_put_expiry(ctx, row, v->expires_ns);
 }
 
+/* As nat_rows, with IPv6 tuples (NAT66). */
+static void nat6_rows(const struct mapview_ctx *ctx, const void *key,
+		      const void *value, json_object *rows)
+{
+	const struct cg_ct6_key *k = key;
+	const struct cg_nat6_entry *v = value;
+	json_object *row = mv_new_row(rows);
+
+	mv_put_str(row, "kind", nat_kind_name(v->kind));
+	mv_put_str(row, "dir", nat_dir_name(v->dir));
+	mv_put_proto(row, "proto", k->proto);
+	put_endpoint6(row, "source", k->saddr, k->sport, k->proto);
+	put_endpoint6(row, "destination", k->daddr, k->dport, k->proto);
+	put_endpoint6(row, "to_source", v->to.saddr, v->to.sport, k->proto);
+	put_endpoint6(row, "to_destination", v->to.daddr, v->to.dport,
+		      k->proto);
+	if (v->owner)
+		mv_put_forward(ctx, row, v->owner);
+	else
+		mv_put_str(row, "forward", "-");
+	mv_put_expiry(ctx, row, v->expires_ns);
+}
+
 static void frags_rows(const struct mapview_ctx *ctx, const void *key,
 		       const void *value, json_object *rows)
 {
@@ -654,6 +677,10 @@ const struct mapview mapviews[] = {
 	{ "rate", DP_MAP_RATE,
 	  COLUMNS("identity", "id", "down_mbit", "up_mbit"), mv_rate_rows,
 	  "rate limits per identity (0: unlimited)" },
+	{ "nat6", DP_MAP_NAT6,
+	  COLUMNS("kind", "dir", TUPLE_COLUMNS, "to_source", "to_destination",
+		  "forward", "expires_s"),
+	  nat6_rows, "IPv6 translations (NAT66): two entries per flow" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);
