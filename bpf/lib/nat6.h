@@ -229,7 +229,7 @@ static __always_inline __u32 cg_addr6_diff(__u32 diff, const __u8 *from,
 /* Apply diff to a complete checksum (RFC 1624). */
 static __always_inline void cg_csum_apply(__sum16 *sum, __u32 diff)
 {
-	*sum = ~cg_csum_fold(cg_csum_add((__u16)~*sum, diff));
+	*sum = ~cg_csum_fold(cg_csum_add((__u16) ~*sum, diff));
 }
 
 /* The L4 checksum's offset in the upper-layer header, or 0. */
