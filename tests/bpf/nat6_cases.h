@@ -120,14 +120,14 @@ static bool nat6_masq_tcp(struct suite *s, struct check *c)
 		TCP6(INTERNET6, 443, BOB6, 45000, TH_SYN | TH_ACK, );
 	const struct pkt_desc data = TCP6(BOB6, 45000, INTERNET6, 443,
 					  TH_ACK | TH_PSH, .payload_len = 200);
-	const struct pkt_desc data_out = TCP6(
-		UPLINK6, 45000, INTERNET6, 443, TH_ACK | TH_PSH,
-		.payload_len = 200);
+	const struct pkt_desc data_out =
+		TCP6(UPLINK6, 45000, INTERNET6, 443, TH_ACK | TH_PSH,
+		     .payload_len = 200);
 	const struct pkt_desc reply = TCP6(INTERNET6, 443, UPLINK6, 45000,
 					   TH_ACK | TH_PSH, .payload_len = 301);
-	const struct pkt_desc reply_out = TCP6(
-		INTERNET6, 443, BOB6, 45000, TH_ACK | TH_PSH,
-		.payload_len = 301);
+	const struct pkt_desc reply_out =
+		TCP6(INTERNET6, 443, BOB6, 45000, TH_ACK | TH_PSH,
+		     .payload_len = 301);
 	struct cg_nat_stats a, b;
 
 	return nat_stats(s, c, &a) &&
@@ -205,8 +205,8 @@ static bool nat6_router_and_moved(struct suite *s, struct check *c)
 		TCP6(INTERNET6, 443, BOB6, 45001, TH_SYN | TH_ACK, );
 	struct run r;
 
-	if (!nat_send(s, c, "router's own SYN", UPLINK_EGRESS, &own,
-		      NX_TC_PASS, NULL) ||
+	if (!nat_send(s, c, "router's own SYN", UPLINK_EGRESS, &own, NX_TC_PASS,
+		      NULL) ||
 	    !expect_nat6_entry(s, c, &own_back, CG_NAT_HOST, CG_NAT_REPLY,
 			       &own_back) ||
 	    !nat_xmit(s, c, "bob's SYN", UPLINK_EGRESS, &syn, NX_TC_PASS, &r))
@@ -243,8 +243,8 @@ static bool nat6_router_conflict(struct suite *s, struct check *c)
  * packet as he sent it: path MTU discovery through NAT66. */
 static bool nat6_ptb(struct suite *s, struct check *c)
 {
-	const struct pkt_desc data = TCP6(BOB6, 45003, INTERNET6, 443, TH_ACK,
-					  .payload_len = 300);
+	const struct pkt_desc data =
+		TCP6(BOB6, 45003, INTERNET6, 443, TH_ACK, .payload_len = 300);
 	const struct pkt_desc data_out = TCP6(UPLINK6, 45003, INTERNET6, 443,
 					      TH_ACK, .payload_len = 300);
 	const struct pkt_desc ptb = ICMP6(PATH_ROUTER6, UPLINK6,
@@ -258,10 +258,9 @@ static bool nat6_ptb(struct suite *s, struct check *c)
 		      .inner = &q_out);
 	const struct pkt_desc unreach_out = ICMP6(
 		INTERNET6, BOB6, ICMP6_T_UNREACH, .icmp_code = 4, .inner = &q);
-	const struct pkt_desc stray =
-		ICMP6(PATH_ROUTER6, UPLINK6, ICMP6_T_TOO_BIG,
-		      .inner = PKT(TCP6(UPLINK6, 45999, INTERNET6, 443,
-					TH_ACK, )));
+	const struct pkt_desc stray = ICMP6(
+		PATH_ROUTER6, UPLINK6, ICMP6_T_TOO_BIG,
+		.inner = PKT(TCP6(UPLINK6, 45999, INTERNET6, 443, TH_ACK, )));
 
 	return nat_send(s, c, "data", UPLINK_EGRESS, &data, NX_TC_PASS,
 			&data_out) &&
@@ -295,7 +294,8 @@ static bool nat6_routed(struct suite *s, struct check *c)
 	if (bpf_map_lookup_elem(s->dp.map_fd[DP_MAP_PEERS], &k4, &bob) ||
 	    bpf_map_update_elem(v6_fd[V6_PEERS], &k6, &bob, BPF_ANY))
 		return failf(c, "bob's routed address: %s", strerror(errno));
-	return nat6_settings(c, true, true) && v6_put_net(c, PREFIX6, 64, CG_NET_WG_SUBNET) &&
+	return nat6_settings(c, true, true) &&
+	       v6_put_net(c, PREFIX6, 64, CG_NET_WG_SUBNET) &&
 	       send6(s, c, "bob's SYN in on wg0", INGRESS, &syn,
 		     PASSES("bob")) &&
 	       nat_send(s, c, "out on the uplink, untouched", UPLINK_EGRESS,
@@ -308,8 +308,8 @@ static bool nat6_routed(struct suite *s, struct check *c)
 	       expect_ct6(s, c, &syn,
 			  CT_IS(CG_CT_FROM_WG, CG_CT_ESTABLISHED, "bob", NULL,
 				0, true)) &&
-	       nat_send(s, c, "outside the prefix: masqueraded",
-			UPLINK_EGRESS, &ula, NX_TC_PASS,
+	       nat_send(s, c, "outside the prefix: masqueraded", UPLINK_EGRESS,
+			&ula, NX_TC_PASS,
 			PKT(TCP6(UPLINK6, 46001, INTERNET6, 443, TH_SYN, ))) &&
 	       expect_nat6_count(s, c, 2);
 }
@@ -323,8 +323,8 @@ static bool nat6_not_ours(struct suite *s, struct check *c)
 		TCP6(TRANSIT6, 47001, INTERNET6, 443, TH_SYN, );
 
 	return nat6_settings(c, false, false) &&
-	       nat_send(s, c, "masquerade off", UPLINK_EGRESS, &syn,
-			NX_TC_PASS, NULL) &&
+	       nat_send(s, c, "masquerade off", UPLINK_EGRESS, &syn, NX_TC_PASS,
+			NULL) &&
 	       nat6_settings(c, true, false) &&
 	       nat_send(s, c, "not the cell's", UPLINK_EGRESS, &transit,
 			NX_TC_PASS, NULL) &&
@@ -340,12 +340,11 @@ static bool nat6_not_ours(struct suite *s, struct check *c)
  * leave with bob's private source: dropped, counted. */
 static bool nat6_fragments(struct suite *s, struct check *c)
 {
-	const struct pkt_desc f1 = UDP6(BOB6, 41002, INTERNET6, 53,
-					.ip_id = 55, .mf = true,
-					.payload_len = 64);
-	const struct pkt_desc f1_out = UDP6(UPLINK6, 41002, INTERNET6, 53,
-					    .ip_id = 55, .mf = true,
-					    .payload_len = 64);
+	const struct pkt_desc f1 = UDP6(BOB6, 41002, INTERNET6, 53, .ip_id = 55,
+					.mf = true, .payload_len = 64);
+	const struct pkt_desc f1_out =
+		UDP6(UPLINK6, 41002, INTERNET6, 53, .ip_id = 55, .mf = true,
+		     .payload_len = 64);
 	const struct pkt_desc f2 = UDP6(BOB6, 41002, INTERNET6, 53, .ip_id = 55,
 					.frag_off = 9, .payload_len = 40);
 	const struct pkt_desc f2_out =
@@ -402,8 +401,8 @@ static bool nat6_verifier(struct suite *s, struct check *c)
 {
 	const struct pkt_desc tcp =
 		TCP6(BOB6, 1, INTERNET6, 2, TH_SYN, .payload_len = 9);
-	const struct pkt_desc err = ICMP6(PATH_ROUTER6, UPLINK6,
-					  ICMP6_T_TOO_BIG, .inner = &tcp);
+	const struct pkt_desc err =
+		ICMP6(PATH_ROUTER6, UPLINK6, ICMP6_T_TOO_BIG, .inner = &tcp);
 	const size_t ip = PKT_ETH_LEN, icmp = ip + 40, inner = icmp + 8;
 
 	(void)s;
