@@ -6,7 +6,8 @@
  * policy is written once for both families.
  *
  * Not yet for IPv6 (issue 17): services exposed on the wg address6
- * (DNAT), port forwards, NAT66; their maps stay IPv4's.
+ * (DNAT), port forwards; their maps stay IPv4's. NAT66 is the uplink's
+ * (lib/uplink6.h).
  */
 #ifndef CELLGATE_POLICY6_H
 #define CELLGATE_POLICY6_H
