@@ -447,6 +447,15 @@ struct cg_dnat_target {
 	__u32 service_id; /* access to the port is access to the service */
 };
 
+/* Value of cg_dnat6 (key struct cg_dnat_key): a port of the wg
+ * address6 exposing a service at an IPv6 backend (issue 17). */
+struct cg_dnat6_target {
+	__u8 to_addr[16];
+	__u16 to_port;
+	__u16 pad;
+	__u32 service_id;
+};
+
 /* How a forward treats the source of what it lets in. */
 enum cg_forward_snat {
 	CG_FWD_SNAT_AUTO = 0, /* wg address when the target is over wg0 */

@@ -316,27 +316,27 @@ static __always_inline int cg_rewrite6_fields(void *data, void *data_end,
 	return 0;
 }
 
-/* Rewrite the IPv6 packet in w->pkt to tuple to, at tc: the L4 checksum
+/* Rewrite the IPv6 packet pkt to tuple to, at tc: the L4 checksum
  * through the kernel's helper (it knows the skb's checksum state; the
  * pseudo header's change for ICMPv6 too), the fields in place. A global
  * function, verified once. */
 __attribute__((noinline)) int cg_skb_rewrite6(struct __sk_buff *skb,
+					      const struct cg_pkt6 *pkt,
 					      const struct cg_ct6_key *to)
 {
-	struct cg_nat6_work *w = cg_nat6_work_get();
 	struct cg_rewrite rw;
 	__u64 flags = 0;
 	__u32 off;
 
-	if (!skb || !to || !w)
+	if (!skb || !pkt || !to)
 		return -1;
-	cg_rewrite6_plan(&w->pkt, to, &rw);
+	cg_rewrite6_plan(pkt, to, &rw);
 	if (!rw.addrs && !rw.ports)
 		return 0;
-	off = cg_l4_csum_off6(w->pkt.tuple.proto);
-	if (off && !w->pkt.later_fragment) {
-		off += w->pkt.l4_off;
-		if (w->pkt.tuple.proto == IPPROTO_UDP)
+	off = cg_l4_csum_off6(pkt->tuple.proto);
+	if (off && !pkt->later_fragment) {
+		off += pkt->l4_off;
+		if (pkt->tuple.proto == IPPROTO_UDP)
 			flags |= BPF_F_MARK_MANGLED_0;
 		if (rw.addrs && bpf_l4_csum_replace(skb, off, 0, rw.addr_diff,
 						    flags | BPF_F_PSEUDO_HDR))
@@ -346,8 +346,7 @@ __attribute__((noinline)) int cg_skb_rewrite6(struct __sk_buff *skb,
 			return -1;
 	}
 	return cg_rewrite6_fields((void *)(long)skb->data,
-				  (void *)(long)skb->data_end, &w->pkt, to,
-				  &rw);
+				  (void *)(long)skb->data_end, pkt, to, &rw);
 }
 
 /* ---- in XDP ------------------------------------------------------------------ */

@@ -108,7 +108,7 @@ static __always_inline int cg_masquerade6(struct __sk_buff *skb,
 			   now);
 	if (r != CG_DROP_NONE)
 		return cg_uplink6_drop(&w->pkt, r);
-	return cg_skb_rewrite6(skb, &w->to) ? TC_ACT_SHOT : TC_ACT_OK;
+	return cg_skb_rewrite6(skb, &w->pkt, &w->to) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 /* tc egress on the uplink, IPv6. */
@@ -148,7 +148,8 @@ __attribute__((noinline)) int cg_uplink_egress6(struct __sk_buff *skb)
 		if (e->kind == CG_NAT_HOST)
 			return TC_ACT_OK;
 		cg_nat6_touch(e, pkt, &w->key, now);
-		return cg_skb_rewrite6(skb, &e->to) ? TC_ACT_SHOT : TC_ACT_OK;
+		return cg_skb_rewrite6(skb, pkt, &e->to) ? TC_ACT_SHOT :
+							   TC_ACT_OK;
 	}
 	if (cg_addr6_eq(pkt->tuple.saddr, s6->uplink_addr))
 		return cg_host_flow6(w, now);

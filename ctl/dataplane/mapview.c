@@ -382,6 +382,19 @@ static void dnat_rows(const struct mapview_ctx *ctx, const void *key,
 	mv_put_service(ctx, row, "service", v->service_id);
 }
 
+static void dnat6_rows(const struct mapview_ctx *ctx, const void *key,
+		       const void *value, json_object *rows)
+{
+	const struct cg_dnat_key *k = key;
+	const struct cg_dnat6_target *v = value;
+	json_object *row = mv_new_row(rows);
+
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_int(row, "port", k->port);
+	put_endpoint6(row, "to", v->to_addr, v->to_port, k->proto);
+	mv_put_service(ctx, row, "service", v->service_id);
+}
+
 static void forwards_rows(const struct mapview_ctx *ctx, const void *key,
 			  const void *value, json_object *rows)
 {
@@ -681,6 +694,8 @@ const struct mapview mapviews[] = {
 	  COLUMNS("kind", "dir", TUPLE_COLUMNS, "to_source", "to_destination",
 		  "forward", "expires_s"),
 	  nat6_rows, "IPv6 translations (NAT66): two entries per flow" },
+	{ "dnat6", DP_MAP_DNAT6, COLUMNS("proto", "port", "to", "service"),
+	  dnat6_rows, "service ports exposed on the wg address6" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -55,6 +55,7 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_CT6_OTHER] = "cg_ct6_other",
 	[DP_MAP_RATE] = "cg_rate",
 	[DP_MAP_NAT6] = "cg_nat6",
+	[DP_MAP_DNAT6] = "cg_dnat6",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -56,6 +56,7 @@ enum dp_map {
 	DP_MAP_CT6_OTHER,
 	DP_MAP_RATE,
 	DP_MAP_NAT6, /* NAT66 (issue 17) */
+	DP_MAP_DNAT6,
 	DP_MAP__COUNT,
 };
 

@@ -273,6 +273,117 @@ static bool nat6_ptb(struct suite *s, struct check *c)
 			NX_XDP_PASS, NULL);
 }
 
+/* ---- service DNAT on the wg address6 ----------------------------------- */
+
+#define API6 "fd20::10"
+#define DNS6_BACKEND "fd20::53"
+
+/* "api" exposed on both wg addresses: IPv4's entries (nat_fixture.h) and
+ * the same ports of the address6 to IPv6 backends. */
+static const char api_dual_json[] =
+	"{\"endpoints\":[{\"ip\":\"172.20.0.10\",\"proto\":\"tcp\","
+	"\"port\":3000}],"
+	"\"dnat\":[{\"proto\":\"tcp\",\"port\":3000,\"to_ip\":\"172.20.0.10\","
+	"\"to_port\":3000},"
+	"{\"proto\":\"udp\",\"port\":53,\"to_ip\":\"172.20.0.53\","
+	"\"to_port\":53},"
+	"{\"proto\":\"tcp\",\"port\":3000,\"to_ip\":\"" API6 "\","
+	"\"to_port\":3001},"
+	"{\"proto\":\"udp\",\"port\":53,\"to_ip\":\"" DNS6_BACKEND "\","
+	"\"to_port\":53}]}";
+
+static bool nat6_expose_api(struct suite *s, struct check *c)
+{
+	c->step = "api on the wg address6";
+	if (!put_service(s, c, "api", api_dual_json) || !sync_all(s, c) ||
+	    !v6_mirror(s, c))
+		return false;
+	c->step = NULL;
+	return true;
+}
+
+static bool nat6_dnat_tcp(struct suite *s, struct check *c)
+{
+	const struct pkt_desc syn =
+		TCP6(ALICE6, 40000, ROUTER6, 3000, TH_SYN, );
+	const struct pkt_desc syn_out =
+		TCP6(ALICE6, 40000, API6, 3001, TH_SYN, );
+	const struct pkt_desc synack =
+		TCP6(API6, 3001, ALICE6, 40000, TH_SYN | TH_ACK, );
+	const struct pkt_desc synack_out =
+		TCP6(ROUTER6, 3000, ALICE6, 40000, TH_SYN | TH_ACK, );
+	const struct pkt_desc data = TCP6(ALICE6, 40000, ROUTER6, 3000,
+					  TH_ACK | TH_PSH, .payload_len = 101);
+	const struct pkt_desc data_out = TCP6(
+		ALICE6, 40000, API6, 3001, TH_ACK | TH_PSH, .payload_len = 101);
+	const struct pkt_desc back = TCP6(API6, 3001, ALICE6, 40000,
+					  TH_ACK | TH_PSH, .payload_len = 333);
+	const struct pkt_desc back_out =
+		TCP6(ROUTER6, 3000, ALICE6, 40000, TH_ACK | TH_PSH,
+		     .payload_len = 333);
+
+	return nat6_expose_api(s, c) &&
+	       nat_send(s, c, "SYN", INGRESS, &syn, NX_RX(ID_ALICE),
+			&syn_out) &&
+	       expect_nat6_entry(s, c, &syn, CG_NAT_SERVICE_DNAT, CG_NAT_ORIG,
+				 &syn_out) &&
+	       expect_nat6_entry(s, c, &synack, CG_NAT_SERVICE_DNAT,
+				 CG_NAT_REPLY, &synack_out) &&
+	       expect_nat6_count(s, c, 2) &&
+	       expect_ct6(s, c, &syn,
+			  CT_IS(CG_CT_FROM_WG, CG_CT_NEW, "alice", NULL, 0,
+				false)) &&
+	       nat_send(s, c, "SYN-ACK", EGRESS, &synack, NX_TX(ID_ALICE),
+			&synack_out) &&
+	       nat_send(s, c, "data", INGRESS, &data, NX_RX(ID_ALICE),
+			&data_out) &&
+	       nat_send(s, c, "reply", EGRESS, &back, NX_TX(ID_ALICE),
+			&back_out) &&
+	       expect_ct6(s, c, &syn,
+			  CT_IS(CG_CT_FROM_WG, CG_CT_ESTABLISHED, "alice", NULL,
+				0, true)) &&
+	       expect_nat6_count(s, c, 2);
+}
+
+static bool nat6_dnat_udp(struct suite *s, struct check *c)
+{
+	const struct pkt_desc q =
+		UDP6(ALICE6, 41000, ROUTER6, 53, .payload_len = 32);
+	const struct pkt_desc q_out =
+		UDP6(ALICE6, 41000, DNS6_BACKEND, 53, .payload_len = 32);
+	const struct pkt_desc a =
+		UDP6(DNS6_BACKEND, 53, ALICE6, 41000, .payload_len = 81);
+	const struct pkt_desc a_out =
+		UDP6(ROUTER6, 53, ALICE6, 41000, .payload_len = 81);
+
+	return nat6_expose_api(s, c) &&
+	       nat_send(s, c, "query", INGRESS, &q, NX_RX(ID_ALICE), &q_out) &&
+	       nat_send(s, c, "answer", EGRESS, &a, NX_TX(ID_ALICE), &a_out) &&
+	       expect_nat6_count(s, c, 2);
+}
+
+/* Without access to api its ports of the wg address6 are denied, and
+ * nothing is installed; alice's SYN is the positive control. */
+static bool nat6_dnat_denied(struct suite *s, struct check *c)
+{
+	const struct pkt_desc carol =
+		TCP6(CAROL6, 40001, ROUTER6, 3000, TH_SYN, );
+	const struct pkt_desc bob = UDP6(BOB6, 41001, ROUTER6, 53, );
+	const struct pkt_desc alice =
+		TCP6(ALICE6, 40002, ROUTER6, 3000, TH_SYN, );
+
+	return nat6_expose_api(s, c) &&
+	       nat_send(s, c, "carol's SYN", INGRESS, &carol,
+			NX_TC_DROP(CG_DROP_SERVICE_DENIED, ID_CAROL), NULL) &&
+	       nat_send(s, c, "bob's query", INGRESS, &bob,
+			NX_TC_DROP(CG_DROP_SERVICE_DENIED, ID_BOB), NULL) &&
+	       expect_nat6_count(s, c, 0) && expect_no_ct6(c, &carol) &&
+	       nat_send(s, c, "alice's SYN (control)", INGRESS, &alice,
+			NX_RX(ID_ALICE),
+			PKT(TCP6(ALICE6, 40002, API6, 3001, TH_SYN, ))) &&
+	       expect_nat6_count(s, c, 2);
+}
+
 /* ---- what is not translated ---------------------------------------------- */
 
 /* A routed prefix: bob's address inside it leaves as it is, its reply
@@ -427,6 +538,12 @@ static const struct flow nat6_flows[] = {
 	{ "nat6: fragments translated; an orphan dropped", nat6_fragments },
 	{ "nat6: WireGuard's port never handed out", nat6_wg_port },
 	{ "nat6: dp_gc deletes a pair once both halves expired", nat6_gc },
+	{ "nat6: service DNAT tcp on the wg address6, both ways",
+	  nat6_dnat_tcp },
+	{ "nat6: service DNAT udp on the wg address6, both ways",
+	  nat6_dnat_udp },
+	{ "nat6: no access to api: its address6 ports denied, nothing made",
+	  nat6_dnat_denied },
 };
 
 static void run_nat6_cases(struct suite *s)
