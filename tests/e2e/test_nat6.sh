@@ -9,7 +9,10 @@
 # (no_internet), with bob as the positive control; `cellgate maps nat6`
 # shows the translation. Then with uplink.prefix6 covering the subnet6
 # (and the host routing it back): nothing is rewritten, the host sees
-# bob's own address, and no NAT66 entry is made for it.
+# bob's own address, and no NAT66 entry is made for it. Last, a service
+# exposed on the wg address6 (dnat to an IPv6 backend on the bridge): bob
+# reaches it and the backend sees bob's own address; alice, without
+# access, is denied (service_denied counted, bob as control).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,16 +67,24 @@ ip -n "$R" addr add "$UP6/64" dev "$(if_of $N up)" nodad
 ip -n "$INET" addr add "$INET6/64" dev eth0 nodad
 # The internet host has no route to the cell's subnet6: only NAT66 can
 # bring its replies back.
+# addr6_server NS ADDRESS: socat's listening ADDRESS answers with the
+# client's address and port.
 addr6_server() {
 	local f
 	f=$(mktemp "$WORK/peer6.XXXXXX.sh")
 	printf '#!/bin/sh\necho "$SOCAT_PEERADDR:$SOCAT_PEERPORT"\n' >"$f"
 	chmod +x "$f"
-	bg_in "$INET" socat "$1,fork,reuseaddr" "SYSTEM:$f" \
+	bg_in "$1" socat "$2,fork,reuseaddr" "SYSTEM:$f" \
 		</dev/null >>"$WORK/servers.log" 2>&1
 }
-addr6_server TCP6-LISTEN:80
-addr6_server UDP6-RECVFROM:53
+addr6_server "$INET" TCP6-LISTEN:80
+addr6_server "$INET" UDP6-RECVFROM:53
+# The api backend on the bridge, IPv6 only.
+ip -n "$R" addr add "fd20:$N::1/64" dev "$(if_of $N br)" nodad
+cell_service $CELL $N api 10
+ip -n "$(ns_of $CELL api)" -6 addr add "fd20:$N::10/64" dev eth0 nodad
+ip -n "$(ns_of $CELL api)" -6 route add default via "fd20:$N::1"
+addr6_server "$(ns_of $CELL api)" TCP6-LISTEN:3001
 write_cell_config $CELL $N $API_PORT
 sed -i "s|\"address\": \"10.0.$N.1/24\",|&\n  \"address6\": \"$A6/64\",|" "$WORK/$CELL/cellgate.json"
 start_controller $CELL || { not_ok "controller starts"; exit 1; }
@@ -130,6 +141,23 @@ check "bob's routed flow tracked on wg0 (reply seen)" \
 d=$(drops alice no_internet)
 check "alice still denied with the prefix" test -z "$(seen6 alice)"
 check "... counted as alice's no_internet" grew alice no_internet "$d"
+
+# ---- a service on the wg address6 -------------------------------------------
+api_ok $CELL PUT /api/services/api \
+	"{\"endpoints\":[{\"ip\":\"fd20:$N::10\",\"proto\":\"tcp\",\"port\":3001}],
+	  \"dnat\":[{\"proto\":\"tcp\",\"port\":3000,\"to_ip\":\"fd20:$N::10\",\"to_port\":3001}]}" >/dev/null
+check "a service exposed on the wg address6 (IPv6 dnat)" test $? -eq 0
+api_ok $CELL PUT /api/peers/bob '{"service_access":["api"]}' >/dev/null
+check "cellgate maps dnat6: port 3000 to the backend" \
+	like "\"proto\":\"tcp\",\"port\":3000,\"to\":\"\\[fd20:$N::10\\]:3001\",\"service\":\"api\"" \
+	"$(cg maps dnat6 --json | tr -d ' \n')"
+seen=$(ip netns exec "$(ns_of $CELL bob)" timeout 3 socat -T2 - "TCP6:[$A6]:3000,connect-timeout=2" </dev/null 2>/dev/null)
+check "bob -> [address6]:3000 reaches the api, which sees bob ($seen)" \
+	from "$BOB6" "$seen"
+d=$(drops alice service_denied)
+check "alice (no access to api) -> [address6]:3000 denied" test -z \
+	"$(ip netns exec "$(ns_of $CELL alice)" timeout 3 socat -T2 - "TCP6:[$A6]:3000,connect-timeout=2" </dev/null 2>/dev/null)"
+check "... counted as alice's service_denied" grew alice service_denied "$d"
 
 stop_controller $CELL
 e2e_end
