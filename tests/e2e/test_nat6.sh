@@ -143,11 +143,19 @@ check "alice still denied with the prefix" test -z "$(seen6 alice)"
 check "... counted as alice's no_internet" grew alice no_internet "$d"
 
 # ---- a service on the wg address6 -------------------------------------------
-api_ok $CELL PUT /api/services/api \
-	"{\"endpoints\":[{\"ip\":\"fd20:$N::10\",\"proto\":\"tcp\",\"port\":3001}],
-	  \"dnat\":[{\"proto\":\"tcp\",\"port\":3000,\"to_ip\":\"fd20:$N::10\",\"to_port\":3001}]}" >/dev/null
-check "a service exposed on the wg address6 (IPv6 dnat)" test $? -eq 0
+cg service set api --endpoint "fd20:$N::10/tcp:3001" \
+	--dnat "tcp:3000:[fd20:$N::10]:3001" >/dev/null
+check "cellgate service set --dnat tcp:3000:[fd20:$N::10]:3001 (IPv6 dnat)" test $? -eq 0
+check "cellgate service show: the dnat with its IPv6 target" \
+	like "tcp:3000:\\[fd20:$N::10\\]:3001" "$(cg service show api)"
+check "GET /api/services/api: to_ip is IPv6" \
+	like "\"to_ip\":\"fd20:$N::10\"" "$(api_ok $CELL GET /api/services/api | tr -d ' \n')"
 api_ok $CELL PUT /api/peers/bob '{"service_access":["api"]}' >/dev/null
+before=$(api_ok $CELL GET /api/services/api)
+out=$(api $CELL PUT /api/services/api "{\"dnat\":[{\"proto\":\"tcp\",\"port\":3000,\"to_ip\":\"fe80::10\",\"to_port\":3001}]}")
+check "a link-local dnat to_ip: 400 naming dnat[0].to_ip" \
+	sh -c 'echo "$1" | tail -1 | grep -qx 400 && echo "$1" | grep -q "\"field\":\"dnat\[0\].to_ip\""' _ "$out"
+check "... and nothing changed" test "$before" = "$(api_ok $CELL GET /api/services/api)"
 check "cellgate maps dnat6: port 3000 to the backend" \
 	like "\"proto\":\"tcp\",\"port\":3000,\"to\":\"\\[fd20:$N::10\\]:3001\",\"service\":\"api\"" \
 	"$(cg maps dnat6 --json | tr -d ' \n')"
