@@ -113,6 +113,8 @@ check "cellgate maps nat6: bob's masquerade, both directions" \
 	sh -c 'echo "$1" | grep -q "\"kind\":\"masquerade\",\"dir\":\"orig\"" &&
 		echo "$1" | grep -q "\"kind\":\"masquerade\",\"dir\":\"reply\"" &&
 		echo "$1" | grep -q "$2"' _ "$rows" "$BOB6"
+check "/metrics: cellgate_map_entries counts cg_nat6's entries" \
+	test "$(metric 'cellgate_map_entries{map="cg_nat6"}')" -ge 2
 d=$(drops alice no_internet)
 check "alice (no internet_access) -> the internet over IPv6 denied" \
 	test -z "$(seen6 alice)"
