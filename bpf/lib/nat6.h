@@ -141,7 +141,7 @@ __attribute__((noinline)) int cg_nat6_claim(__u32 alloc, __u16 avoid, __u64 now)
 	const struct cg_settings *set = cg_settings_get();
 	struct cg_nat6_work *w = cg_nat6_work_get();
 	struct cg_nat_stats *st;
-	__u32 i, collisions = 0, tries = alloc ? CG_NAT_TRIES : 1;
+	__u32 i, collisions = 0;
 	__u16 port;
 	int r = -1;
 
@@ -149,9 +149,12 @@ __attribute__((noinline)) int cg_nat6_claim(__u32 alloc, __u16 avoid, __u64 now)
 		return -1;
 	cg_nat6_reverse(&w->key, &w->to);
 	port = w->to.sport;
-	/* Unrolled, as cg_nat_claim_port's, for 6.1's verifier. */
+	/* Unrolled, as cg_nat_claim_port's, for 6.1's verifier: a constant
+	 * trip count, or clang keeps a loop. */
 #pragma unroll
-	for (i = 0; i < CG_NAT_TRIES && i < tries; i++) {
+	for (i = 0; i < CG_NAT_TRIES; i++) {
+		if (i && !alloc)
+			break; /* its one tuple is taken */
 		port = cg_nat_candidate(i, w->to.sport, port, set);
 		if (alloc && port == avoid) {
 			collisions++;
