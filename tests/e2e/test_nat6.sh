@@ -7,7 +7,9 @@
 # internet host sees, over TCP, UDP and ICMPv6 echo, while the host has
 # no route back to the cell's subnet6; alice (none) is denied, counted
 # (no_internet), with bob as the positive control; `cellgate maps nat6`
-# shows the translation. Then with uplink.prefix6 covering the subnet6
+# shows the translation; a host behind a 1280-byte link answers bob's
+# big packet with Packet Too Big, which reaches bob translated (his
+# kernel learns the path MTU). Then with uplink.prefix6 covering the subnet6
 # (and the host routing it back): nothing is rewritten, the host sees
 # bob's own address, and no NAT66 entry is made for it. Last, a service
 # exposed on the wg address6 (dnat to an IPv6 backend on the bridge): bob
@@ -85,6 +87,20 @@ cell_service $CELL $N api 10
 ip -n "$(ns_of $CELL api)" -6 addr add "fd20:$N::10/64" dev eth0 nodad
 ip -n "$(ns_of $CELL api)" -6 route add default via "fd20:$N::1"
 addr6_server "$(ns_of $CELL api)" TCP6-LISTEN:3001
+# A far host behind the internet host, over a 1280-byte link: big
+# packets to it get Packet Too Big from the internet host.
+FAR=$(ns_of $CELL far)
+FAR6=2001:db8:f$N::2
+ip netns add "$FAR"
+ip -n "$FAR" link set lo up
+ip link add farx netns "$INET" type veth peer name eth0 netns "$FAR"
+ip -n "$INET" link set farx mtu 1280 up
+ip -n "$FAR" link set eth0 mtu 1280 up
+ip -n "$INET" addr add "2001:db8:f$N::1/64" dev farx nodad
+ip -n "$FAR" addr add "$FAR6/64" dev eth0 nodad
+ip -n "$FAR" -6 route add default via "2001:db8:f$N::1"
+ip netns exec "$INET" sysctl -qw net.ipv6.conf.all.forwarding=1
+ip -n "$R" -6 route add "2001:db8:f$N::/64" via "$INET6"
 write_cell_config $CELL $N $API_PORT
 sed -i "s|\"address\": \"10.0.$N.1/24\",|&\n  \"address6\": \"$A6/64\",|" "$WORK/$CELL/cellgate.json"
 start_controller $CELL || { not_ok "controller starts"; exit 1; }
@@ -113,6 +129,13 @@ check "cellgate maps nat6: bob's masquerade, both directions" \
 	sh -c 'echo "$1" | grep -q "\"kind\":\"masquerade\",\"dir\":\"orig\"" &&
 		echo "$1" | grep -q "\"kind\":\"masquerade\",\"dir\":\"reply\"" &&
 		echo "$1" | grep -q "$2"' _ "$rows" "$BOB6"
+check "bob pings the far host (small packets fit)" \
+	sh -c "ip netns exec $(ns_of $CELL bob) ping -6 -c1 -W2 $FAR6 >/dev/null"
+check "... bob's kernel knows no smaller path MTU yet" \
+	sh -c '! ip -n "$1" -6 route get "$2" | grep -q "mtu 1280"' _ "$(ns_of $CELL bob)" "$FAR6"
+ip netns exec "$(ns_of $CELL bob)" ping -6 -c1 -W2 -M do -s 1300 "$FAR6" >/dev/null 2>&1
+check "Packet Too Big about bob's masqueraded ping reached him: path MTU 1280" \
+	like "mtu 1280" "$(ip -n "$(ns_of $CELL bob)" -6 route get "$FAR6")"
 check "/metrics: cellgate_map_entries counts cg_nat6's entries" \
 	test "$(metric 'cellgate_map_entries{map="cg_nat6"}')" -ge 2
 d=$(drops alice no_internet)
