@@ -17,6 +17,7 @@
 #include "lib/conntrack.h"
 #include "lib/counters.h"
 #include "lib/nat.h"
+#include "lib/uplink6.h"
 
 /* The router's own flow: reserve its reply tuple. If a masqueraded flow
  * holds that tuple already, the router's packet cannot go out without
@@ -87,6 +88,8 @@ int cg_uplink_egress(struct __sk_buff *skb)
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
+	if (r == CG_DROP_IPV6)
+		return cg_uplink_egress6(skb); /* the family's one branch */
 	if (!set || !*(const __u32 *)set->uplink_addr)
 		return TC_ACT_OK; /* nothing to translate to */
 	if (r == CG_DROP_FRAGMENT)

@@ -19,6 +19,7 @@
 #include "lib/csum.h"
 #include "lib/events.h"
 #include "lib/nat.h"
+#include "lib/uplink6.h"
 
 static __always_inline struct cg_fwd_counters *fwd_counters(__u32 fwd_id)
 {
@@ -186,7 +187,10 @@ int cg_uplink_xdp(struct xdp_md *ctx)
 	enum cg_drop_reason r;
 	__u64 now;
 
-	if (!set || !cg_parse_xdp(ctx, &pkt, &r) || r != CG_DROP_NONE)
+	if (!cg_parse_xdp(ctx, &pkt, &r))
+		/* Not IPv4: IPv6 has its own walk, the rest passes. */
+		return cg_uplink_xdp6(ctx);
+	if (!set || r != CG_DROP_NONE)
 		return XDP_PASS; /* not ours: the stack decides */
 	if (!cg_addr_is(pkt.tuple.daddr, set->uplink_addr) ||
 	    cg_is_wg_port(&pkt.tuple, set, false))

@@ -251,7 +251,10 @@ struct cg_settings6 {
 	__u8 uplink_addr[16]; /* the uplink's global IPv6 address, or :: */
 	__u8 prefix[16]; /* uplink.prefix6: routed without NAT, or :: */
 	__u8 prefix_len; /* 0: no routed prefix (NAT66 to uplink_addr) */
-	__u8 pad[7];
+	/* NAT66: the cell's own sources outside prefix leave as
+	 * uplink_addr (uplink egress), as IPv4's masquerade does. */
+	__u8 masquerade;
+	__u8 pad[6];
 };
 
 /* Conntrack key of cg_ct6_tcp and cg_ct6_other: struct cg_ct_key with
@@ -444,6 +447,15 @@ struct cg_dnat_target {
 	__u32 service_id; /* access to the port is access to the service */
 };
 
+/* Value of cg_dnat6 (key struct cg_dnat_key): a port of the wg
+ * address6 exposing a service at an IPv6 backend (issue 17). */
+struct cg_dnat6_target {
+	__u8 to_addr[16];
+	__u16 to_port;
+	__u16 pad;
+	__u32 service_id;
+};
+
 /* How a forward treats the source of what it lets in. */
 enum cg_forward_snat {
 	CG_FWD_SNAT_AUTO = 0, /* wg address when the target is over wg0 */
@@ -502,6 +514,20 @@ struct cg_nat_entry {
 	__u32 owner; /* forward id of forward flows, else 0 */
 	__u8 snat_at_wg; /* forward flows: SNAT to the wg address on wg0 */
 	__u8 closing; /* TCP: a FIN or RST passed, in either direction */
+	__u8 pad[2];
+};
+
+/* Value of cg_nat6, keyed by a struct cg_ct6_key as the packet arrives:
+ * struct cg_nat_entry with an IPv6 tuple (issue 17). Two entries per
+ * flow, as in cg_nat. */
+struct cg_nat6_entry {
+	struct cg_ct6_key to; /* the packet's tuple after translation */
+	__u64 expires_ns;
+	enum cg_nat_kind kind;
+	enum cg_nat_dir dir;
+	__u32 owner;
+	__u8 snat_at_wg;
+	__u8 closing;
 	__u8 pad[2];
 };
 

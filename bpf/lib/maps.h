@@ -252,6 +252,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cg_nat SEC(".maps");
 
+/* Service ports exposed on the wg address6 (issue 17). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cg_dnat_key);
+	__type(value, struct cg_dnat6_target);
+	__uint(max_entries, 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_dnat6 SEC(".maps");
+
+/* IPv6 translations (NAT66, issue 17): cg_nat's model with IPv6 keys,
+ * so the IPv4 table keeps its 16-byte keys. Sized as cg_nat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_ct6_key);
+	__type(value, struct cg_nat6_entry);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cg_nat6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);

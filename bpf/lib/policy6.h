@@ -5,8 +5,8 @@
  * verdicts are lib/policy.h's (cg_judge_*, cg_policy_to_wg_from), so
  * policy is written once for both families.
  *
- * Not yet for IPv6 (issue 17): services exposed on the wg address6
- * (DNAT), port forwards, NAT66; their maps stay IPv4's.
+ * Services exposed on the wg address6 have cg_dnat6. Not yet for IPv6
+ * (issue 17): port forwards. NAT66 is the uplink's (lib/uplink6.h).
  */
 #ifndef CELLGATE_POLICY6_H
 #define CELLGATE_POLICY6_H
@@ -114,12 +114,29 @@ cg_identity6_in(const __u8 addr[16], enum cg_net_kind net)
 	return bpf_map_lookup_elem(&cg_cells6, &lpm);
 }
 
-/* The service id of an IPv6 destination, or -1: the exact port, then
- * the address's all-ports entry. */
+/* A service port exposed on the wg address6 (DNAT), or NULL. */
+static __always_inline const struct cg_dnat6_target *
+cg_dnat6_of(const struct cg_ct6_key *t)
+{
+	const struct cg_settings6 *s = cg_settings6_get();
+	struct cg_dnat_key key = { .port = t->dport, .proto = t->proto };
+
+	if (!s || !cg_addr6_eq(t->daddr, s->wg_addr))
+		return NULL;
+	return bpf_map_lookup_elem(&cg_dnat6, &key);
+}
+
+/* The service id of an IPv6 destination, or -1: an exposed port of the
+ * wg address6, else the exact port, then the address's all-ports
+ * entry. */
 static __always_inline int cg_service6_of(const struct cg_ct6_key *t)
 {
 	struct cg_service6_key key = { .port = t->dport, .proto = t->proto };
+	const struct cg_dnat6_target *dnat = cg_dnat6_of(t);
 	const struct cg_service *svc;
+
+	if (dnat)
+		return (int)dnat->service_id;
 
 	__builtin_memcpy(key.addr, t->daddr, 16);
 	svc = bpf_map_lookup_elem(&cg_services6, &key);

@@ -3,8 +3,9 @@
  * wg0 egress for IPv6 (issue 17): what cg_wg_egress does for IPv4, on
  * the IPv6 maps (see lib/wg_ingress6.h for why inlined, and the stack).
  *
- * Not yet: translations (replies of services on the wg address6, the
- * bridge's flows to linked cells, port forwards): IPv6 leaves as it is.
+ * Replies of services on the wg address6 get it back as their source
+ * (cg_nat6), then are tracked as they leave. Not yet: the bridge's flows
+ * to linked cells and port forwards, which leave as they are.
  */
 #ifndef CELLGATE_WG_EGRESS6_H
 #define CELLGATE_WG_EGRESS6_H
@@ -12,6 +13,7 @@
 #include "common.h"
 #include "conntrack6.h"
 #include "counters.h"
+#include "nat6.h"
 #include "parse6.h"
 #include "policy6.h"
 
@@ -64,6 +66,25 @@ static __always_inline int to_wg6_new(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
+/* A reply of a service on the wg address6 (a cg_nat6 entry of a service
+ * DNAT): rewritten, then pkt holds the tuple as it leaves, which
+ * conntrack knows. NULL-free: 1 when translated, 0 when not, -1 when
+ * the rewrite failed. */
+static __always_inline int to_wg6_translate(struct __sk_buff *skb,
+					    struct cg_pkt6 *pkt, __u64 now)
+{
+	struct cg_nat6_work *w = cg_nat6_work_get();
+	struct cg_nat6_entry *e = cg_nat6_lookup(&pkt->tuple, now);
+
+	if (!e || !w || e->kind != CG_NAT_SERVICE_DNAT)
+		return 0;
+	cg_nat6_touch(e, pkt, &w->key, now);
+	if (cg_skb_rewrite6(skb, pkt, &e->to))
+		return -1;
+	pkt->tuple = e->to;
+	return 1;
+}
+
 /* A function, not inlined (see lib/wg_ingress6.h): the skb the download
  * shaper needs (lib/rate.h), kept alive across the walk, took the inlined
  * frame of cg_wg_egress past 512 bytes with cg_nat_claim_port's. About
@@ -75,6 +96,7 @@ __attribute__((noinline)) int cg_wg_egress6(struct __sk_buff *skb)
 	struct cg_ct6_hit hit;
 	struct cg_pkt6 *pkt;
 	enum cg_drop_reason r;
+	int t;
 	__u64 now;
 
 	if (!skb || !s)
@@ -86,8 +108,17 @@ __attribute__((noinline)) int cg_wg_egress6(struct __sk_buff *skb)
 		return cg_drop6(pkt, cg_ident6_id_of(pkt->tuple.daddr), r);
 
 	now = cg_now();
-	if (!pkt->icmp_error && !pkt->nd && cg_ct6_find(&pkt->tuple, now, &hit))
-		return cg_ct6_established(skb, &hit, pkt, false, now);
+	if (!pkt->icmp_error && !pkt->nd) {
+		if (cg_ct6_find(&pkt->tuple, now, &hit))
+			return cg_ct6_established(skb, &hit, pkt, false, now);
+		/* Else a reply of a service on the wg address6, whose flow
+		 * conntrack knows by its translated tuple. */
+		t = to_wg6_translate(skb, pkt, now);
+		if (t < 0)
+			return TC_ACT_SHOT;
+		if (t && cg_ct6_find(&pkt->tuple, now, &hit))
+			return cg_ct6_established(skb, &hit, pkt, false, now);
+	}
 
 	dst = cg_identity6_of(pkt->tuple.daddr);
 	if (!dst)

@@ -13,7 +13,9 @@
  * ("combined stack size ... Too large"), make cg_wg_ingress6 and
  * cg_wg_egress6 __attribute__((noinline)) again.
  *
- * Not yet: services exposed on the wg address6 (DNAT).
+ * Services exposed on the wg address6 (cg_dnat6) are translated here as
+ * IPv4's are (conntrack keys the flow by its WireGuard-side tuple, the
+ * translation follows), in cg_nat6, with lib/nat6.h's working state.
  */
 #ifndef CELLGATE_WG_INGRESS6_H
 #define CELLGATE_WG_INGRESS6_H
@@ -22,6 +24,7 @@
 #include "budget.h"
 #include "conntrack6.h"
 #include "counters.h"
+#include "nat6.h"
 #include "parse6.h"
 #include "policy6.h"
 
@@ -61,16 +64,65 @@ static __always_inline int from_wg6_nd(const struct cg_pkt6 *pkt)
 	return TC_ACT_OK;
 }
 
+/* A new flow to a service port of the wg address6: its translation,
+ * in w->to (as expose_service). *to: whether there is one. */
+static __always_inline enum cg_drop_reason
+expose_service6(const struct cg_pkt6 *pkt, struct cg_nat6_work *w, bool *to,
+		__u64 now)
+{
+	const struct cg_dnat6_target *dnat = cg_dnat6_of(&pkt->tuple);
+	struct cg_nat6_entry *e;
+
+	if (!dnat)
+		return CG_DROP_NONE;
+	*to = true;
+	e = cg_nat6_lookup(&pkt->tuple, now);
+	if (e && e->kind == CG_NAT_SERVICE_DNAT) {
+		/* Its conntrack entry went first: keep the translation. */
+		w->to = e->to;
+		return CG_DROP_NONE;
+	}
+	w->orig = pkt->tuple;
+	w->to = pkt->tuple;
+	__builtin_memcpy(w->to.daddr, dnat->to_addr, 16);
+	w->to.dport = dnat->to_port;
+	/* The source is kept whole: the backend sees the peer as it is. */
+	return cg_nat6_create(w, CG_NAT_SERVICE_DNAT, false, 0, now);
+}
+
+/* A packet of a flow to a service port of the wg address6 (as
+ * translate). */
+static __always_inline int translate6(struct __sk_buff *skb,
+				      const struct cg_pkt6 *pkt, __u64 now)
+{
+	const struct cg_settings6 *s6 = cg_settings6_get();
+	struct cg_nat6_work *w;
+	struct cg_nat6_entry *e;
+
+	if (!s6 || !cg_addr6_eq(pkt->tuple.daddr, s6->wg_addr))
+		return TC_ACT_OK;
+	w = cg_nat6_work_get();
+	e = cg_nat6_lookup(&pkt->tuple, now);
+	if (!e || !w)
+		return TC_ACT_OK; /* the router's own service */
+	cg_nat6_touch(e, pkt, &w->key, now);
+	return cg_skb_rewrite6(skb, pkt, &e->to) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
 /* A packet that belongs to no flow yet (as from_wg_new). */
 static __always_inline int from_wg6_new(struct __sk_buff *skb,
 					const struct cg_pkt6 *pkt,
 					struct cg_admission *adm, __u64 now)
 {
 	const struct cg_identity *src = cg_identity6_of(pkt->tuple.saddr);
+	struct cg_nat6_work *w = cg_nat6_work_get();
 	enum cg_drop_reason r;
+	bool dnat = false;
 
 	if (!src)
 		return cg_drop6(pkt, CG_IDENT_UNKNOWN, CG_DROP_UNKNOWN_SOURCE);
+	if (!w)
+		return cg_drop6(pkt, src->id, CG_DROP_MALFORMED); /* never */
 	if (pkt->later_fragment)
 		return cg_drop6(pkt, src->id, CG_DROP_FRAGMENT);
 	if (pkt->tuple.proto == CG_NH_ICMP6 &&
@@ -85,6 +137,8 @@ static __always_inline int from_wg6_new(struct __sk_buff *skb,
 		r = CG_DROP_FLOW_BUDGET;
 	if (r == CG_DROP_NONE && cg_rate_new(skb, src, true, pkt->len))
 		r = CG_DROP_RATE_LIMITED;
+	if (r == CG_DROP_NONE)
+		r = expose_service6(pkt, w, &dnat, now);
 	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)
 		cg_count_service(adm->service, false);
 	if (r != CG_DROP_NONE)
@@ -92,6 +146,8 @@ static __always_inline int from_wg6_new(struct __sk_buff *skb,
 	cg_count_service(adm->service, true);
 	cg_ct6_track(pkt, adm, CG_CT_FROM_WG, now);
 	cg_count_rx(src->id, pkt->len);
+	if (dnat && cg_skb_rewrite6(skb, pkt, &w->to))
+		return TC_ACT_SHOT;
 	return TC_ACT_OK;
 }
 
@@ -118,7 +174,9 @@ static __always_inline int cg_wg_ingress6(struct __sk_buff *skb)
 		return from_wg6_nd(pkt);
 	if (!cg_ct6_find(&pkt->tuple, now, &hit))
 		return from_wg6_new(skb, pkt, &s->adm, now);
-	return cg_ct6_established(skb, &hit, pkt, true, now);
+	if (cg_ct6_established(skb, &hit, pkt, true, now) != TC_ACT_OK)
+		return TC_ACT_SHOT;
+	return translate6(skb, pkt, now);
 }
 
 #endif

@@ -78,37 +78,52 @@ bad:
 	return NULL;
 }
 
-/* Split s in place at each sep into exactly n fields. */
-static bool split(char *s, char sep, char **field, int n)
+/* TO_IP:TO_PORT of a dnat, in place: an IPv6 TO_IP in brackets
+ * ([fd20::10]:3000, exposed on the wg address6). */
+static bool split_target(char *s, char **ip, char **port)
 {
-	int i = 0;
+	struct in6_addr a6;
+	char *end;
 
-	field[i++] = s;
-	for (; *s; s++) {
-		if (*s != sep)
-			continue;
-		if (i == n)
+	if (*s != '[') {
+		*ip = s;
+		*port = strchr(s, ':');
+		if (!*port)
 			return false;
-		*s = '\0';
-		field[i++] = s + 1;
+		*(*port)++ = '\0';
+		return parse_ip(*ip);
 	}
-	return i == n;
+	end = strchr(s, ']');
+	if (!end || end[1] != ':')
+		return false;
+	*end = '\0';
+	*ip = s + 1;
+	*port = end + 2;
+	return parse_ipv6(*ip, &a6);
 }
 
 json_object *syntax_dnat(const char *s, char *why, size_t why_len)
 {
-	char buf[64], *part[4];
+	char buf[80], *part[3], *ip, *to_port_s;
 	int port, to_port;
 	json_object *d;
 
 	if (strlen(s) >= sizeof(buf))
 		goto bad;
 	snprintf(buf, sizeof(buf), "%s", s);
-	if (!split(buf, ':', part, 4) ||
-	    (strcmp(part[0], "tcp") && strcmp(part[0], "udp")) ||
-	    !parse_port(part[1], &port) || !parse_ip(part[2]) ||
-	    !parse_port(part[3], &to_port))
+	part[0] = buf;
+	part[1] = strchr(buf, ':');
+	part[2] = part[1] ? strchr(part[1] + 1, ':') : NULL;
+	if (!part[2])
 		goto bad;
+	*part[1]++ = '\0';
+	*part[2]++ = '\0';
+	if ((strcmp(part[0], "tcp") && strcmp(part[0], "udp")) ||
+	    !parse_port(part[1], &port) ||
+	    !split_target(part[2], &ip, &to_port_s) ||
+	    !parse_port(to_port_s, &to_port))
+		goto bad;
+	part[2] = ip;
 	d = json_object_new_object();
 	json_object_object_add(d, "proto", json_object_new_string(part[0]));
 	json_object_object_add(d, "port", json_object_new_int(port));
@@ -118,7 +133,7 @@ json_object *syntax_dnat(const char *s, char *why, size_t why_len)
 bad:
 	snprintf(why, why_len,
 		 "dnat '%s' is not PROTO:PORT:TO_IP:TO_PORT with PROTO tcp or "
-		 "udp (e.g. tcp:8080:172.20.0.21:80)",
+		 "udp (e.g. tcp:8080:172.20.0.21:80, tcp:8080:[fd20::21]:80)",
 		 s);
 	return NULL;
 }
@@ -195,7 +210,10 @@ void syntax_fmt_endpoint(json_object *ep, char *buf, size_t len)
 
 void syntax_fmt_dnat(json_object *d, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s:%d:%s:%d", member_str(d, "proto"),
-		 member_int(d, "port"), member_str(d, "to_ip"),
+	const char *ip = member_str(d, "to_ip");
+	bool v6 = strchr(ip, ':') != NULL;
+
+	snprintf(buf, len, "%s:%d:%s%s%s:%d", member_str(d, "proto"),
+		 member_int(d, "port"), v6 ? "[" : "", ip, v6 ? "]" : "",
 		 member_int(d, "to_port"));
 }

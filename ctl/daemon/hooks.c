@@ -95,6 +95,7 @@ void ctl_settings6_now(const struct controller *c, struct cg_settings6 *set)
 		memcpy(set->prefix, &cfg->uplink.prefix6.addr, 16);
 		set->prefix_len = cfg->uplink.prefix6.prefix;
 	}
+	set->masquerade = cfg->nat.masquerade;
 }
 
 int ctl_apply_settings6(struct controller *c, const struct cg_settings6 *set)

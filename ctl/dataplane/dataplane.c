@@ -96,7 +96,8 @@ static uint32_t map_capacity(const struct dp_options *o, const char *name)
 		return o->conntrack_tcp;
 	if (!strcmp(name, "cg_ct_other") || !strcmp(name, "cg_ct6_other"))
 		return o->conntrack_other;
-	if (!strcmp(name, "cg_nat") && o->nat_entries)
+	if ((!strcmp(name, "cg_nat") || !strcmp(name, "cg_nat6")) &&
+	    o->nat_entries)
 		return o->nat_entries;
 	return 0; /* keep the program's default */
 }

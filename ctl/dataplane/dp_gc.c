@@ -65,6 +65,27 @@ static bool nat_expired(const void *key, const void *value, const void *ctx)
 	return nat_pair_expired(gc->fd, value, gc->now);
 }
 
+/* As nat_pair_expired, for cg_nat6 (NAT66). */
+static bool nat6_expired(const void *key, const void *value, const void *ctx)
+{
+	const struct cg_nat6_entry *e = value;
+	const struct nat_gc *gc = ctx;
+	struct cg_nat6_entry twin;
+	struct cg_ct6_key twin_key;
+
+	(void)key;
+	if (e->expires_ns > gc->now)
+		return false;
+	memset(&twin_key, 0, sizeof(twin_key));
+	memcpy(twin_key.saddr, e->to.daddr, 16);
+	memcpy(twin_key.daddr, e->to.saddr, 16);
+	twin_key.sport = e->to.dport;
+	twin_key.dport = e->to.sport;
+	twin_key.proto = e->to.proto;
+	return bpf_map_lookup_elem(gc->fd, &twin_key, &twin) ||
+	       twin.expires_ns <= gc->now;
+}
+
 static int sweep_map(int fd, size_t key_size,
 		     bool (*pick)(const void *, const void *, const void *),
 		     const void *ctx)
@@ -111,7 +132,7 @@ int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
 	struct nat_gc gc = { .fd = dp->map_fd[DP_MAP_NAT], .now = now_ns };
 	struct budget_sweep bs;
 	struct ct_gc ct = { .now = now_ns, .budget = &bs };
-	int r[CG_TABLE__MAX], r6, t, n = 0;
+	int r[CG_TABLE__MAX], r6, r6n, t, n = 0;
 	bool walked6;
 	/* Without memory for the count, the budgets keep their last one. */
 	bool count = !budget_sweep_begin(dp, &bs);
@@ -132,6 +153,12 @@ int dp_gc_sweep(const struct dataplane *dp, uint64_t now_ns,
 			 &bs);
 	r[CG_TABLE_NAT] = sweep_map(dp->map_fd[DP_MAP_NAT],
 				    sizeof(struct cg_ct_key), nat_expired, &gc);
+	/* NAT66 pairs: counted in the total only, as IPv6 conntrack. */
+	gc.fd = dp->map_fd[DP_MAP_NAT6];
+	r6n = gc.fd < 0 ? 0 :
+			  sweep_map(gc.fd, sizeof(struct cg_ct6_key),
+				    nat6_expired, &gc);
+	r6 += r6n > 0 ? r6n : 0;
 	for (t = 0; t < CG_TABLE__MAX; t++) {
 		removed[t] = r[t] > 0 ? (uint64_t)r[t] : 0;
 		n += r[t] > 0 ? r[t] : 0;

@@ -489,6 +489,11 @@ static struct entry_set dnat_of(const struct policy *pol)
 	return ENTRY_SET(pol->dnat, pol->n_dnat, struct policy_dnat);
 }
 
+static struct entry_set dnat6_of(const struct policy *pol)
+{
+	return ENTRY_SET(pol->dnat6, pol->n_dnat6, struct policy_dnat6);
+}
+
 static struct entry_set nets_of(const struct policy *pol)
 {
 	return ENTRY_SET(pol->nets, pol->n_nets, struct policy_net);
@@ -508,11 +513,13 @@ static struct entry_set nets6_of(const struct policy *pol)
 static int write_services(struct dataplane *dp, const struct policy *pol)
 {
 	struct entry_set svc = services_of(pol), dnat = dnat_of(pol),
-			 svc6 = services6_of(pol);
+			 svc6 = services6_of(pol), dnat6 = dnat6_of(pol);
 	int ret = write_set(dp->map_fd[DP_MAP_SERVICES], &svc);
 
 	if (!ret)
 		ret = write_set(dp->map_fd[DP_MAP_SERVICES6], &svc6);
+	if (!ret)
+		ret = write_set(dp->map_fd[DP_MAP_DNAT6], &dnat6);
 	return ret ? ret : write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
 }
 
@@ -667,8 +674,9 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 	 * flow is judged again, as after dp_sync_services. */
 	struct entry_set svc = services_of(pol), nets = nets_of(pol),
 			 dnat = dnat_of(pol), nets6 = nets6_of(pol),
-			 svc6 = services6_of(pol);
+			 svc6 = services6_of(pol), dnat6 = dnat6_of(pol);
 	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
+		       !map_is(dp->map_fd[DP_MAP_DNAT6], &dnat6) ||
 		       !map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) ||
 		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
 		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) ||
@@ -748,7 +756,8 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 					 struct policy_forward),
 			 allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
 					   struct policy_fwd_allow),
-			 nets6 = nets6_of(pol), svc6 = services6_of(pol);
+			 nets6 = nets6_of(pol), svc6 = services6_of(pol),
+			 dnat6 = dnat6_of(pol);
 	struct identity_set peers6 = {
 		.fd = dp->map_fd[DP_MAP_PEERS6],
 		.entries = (const char *)pol->peers6,
@@ -786,6 +795,7 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 	       dp_rules_in_sync(dp, pol) && bridge_in_sync(dp, pol) &&
 	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
 	       map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) &&
+	       map_is(dp->map_fd[DP_MAP_DNAT6], &dnat6) &&
 	       identities_are(dp, &peers) && identities_are(dp, &cells) &&
 	       identities_are(dp, &peers6) && identities_are(dp, &cells6);
 }

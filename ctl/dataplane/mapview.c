@@ -267,6 +267,29 @@ static void conntrack6_rows(const struct mapview_ctx *ctx, const void *key,
 	mv_put_expiry(ctx, row, v->expires_ns);
 }
 
+/* As nat_rows, with IPv6 tuples (NAT66). */
+static void nat6_rows(const struct mapview_ctx *ctx, const void *key,
+		      const void *value, json_object *rows)
+{
+	const struct cg_ct6_key *k = key;
+	const struct cg_nat6_entry *v = value;
+	json_object *row = mv_new_row(rows);
+
+	mv_put_str(row, "kind", nat_kind_name(v->kind));
+	mv_put_str(row, "dir", nat_dir_name(v->dir));
+	mv_put_proto(row, "proto", k->proto);
+	put_endpoint6(row, "source", k->saddr, k->sport, k->proto);
+	put_endpoint6(row, "destination", k->daddr, k->dport, k->proto);
+	put_endpoint6(row, "to_source", v->to.saddr, v->to.sport, k->proto);
+	put_endpoint6(row, "to_destination", v->to.daddr, v->to.dport,
+		      k->proto);
+	if (v->owner)
+		mv_put_forward(ctx, row, v->owner);
+	else
+		mv_put_str(row, "forward", "-");
+	mv_put_expiry(ctx, row, v->expires_ns);
+}
+
 static void frags_rows(const struct mapview_ctx *ctx, const void *key,
 		       const void *value, json_object *rows)
 {
@@ -387,6 +410,19 @@ static void dnat_rows(const struct mapview_ctx *ctx, const void *key,
 	mv_put_proto(row, "proto", k->proto);
 	mv_put_int(row, "port", k->port);
 	mv_put_endpoint(row, "to", v->to_addr, v->to_port, k->proto);
+	mv_put_service(ctx, row, "service", v->service_id);
+}
+
+static void dnat6_rows(const struct mapview_ctx *ctx, const void *key,
+		       const void *value, json_object *rows)
+{
+	const struct cg_dnat_key *k = key;
+	const struct cg_dnat6_target *v = value;
+	json_object *row = mv_new_row(rows);
+
+	mv_put_proto(row, "proto", k->proto);
+	mv_put_int(row, "port", k->port);
+	put_endpoint6(row, "to", v->to_addr, v->to_port, k->proto);
 	mv_put_service(ctx, row, "service", v->service_id);
 }
 
@@ -692,6 +728,12 @@ const struct mapview mapviews[] = {
 	  bridge_bind6_rows, "the bridge port owning each IPv6 address" },
 	{ "bridge_nets6", DP_MAP_BRIDGE_NETS6, COLUMNS("network"),
 	  bridge_nets6_rows, "bridge.allowed_sources IPv6 prefixes" },
+	{ "nat6", DP_MAP_NAT6,
+	  COLUMNS("kind", "dir", TUPLE_COLUMNS, "to_source", "to_destination",
+		  "forward", "expires_s"),
+	  nat6_rows, "IPv6 translations (NAT66): two entries per flow" },
+	{ "dnat6", DP_MAP_DNAT6, COLUMNS("proto", "port", "to", "service"),
+	  dnat6_rows, "service ports exposed on the wg address6" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

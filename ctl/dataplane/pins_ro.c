@@ -57,6 +57,8 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_BRIDGE_SRC6] = "cg_bridge_src6",
 	[DP_MAP_BRIDGE_BIND6] = "cg_bridge_bind6",
 	[DP_MAP_BRIDGE_NETS6] = "cg_bridge_nets6",
+	[DP_MAP_NAT6] = "cg_nat6",
+	[DP_MAP_DNAT6] = "cg_dnat6",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -237,6 +237,20 @@ size_t policy_service6_entries(const struct cg_service_def *svc,
 	return n;
 }
 
+/* An IPv6 dnat entry: wg address6:port -> backend (cg_dnat6). */
+static void compile_dnat6(const struct cg_service_def *svc,
+			  const struct cg_dnat *dn, struct policy *pol)
+{
+	struct policy_dnat6 *d = &pol->dnat6[pol->n_dnat6++];
+
+	memset(d, 0, sizeof(*d));
+	d->key.port = dn->port;
+	d->key.proto = dn->proto;
+	memcpy(d->value.to_addr, &dn->to_ip6, 16);
+	d->value.to_port = dn->to_port;
+	d->value.service_id = svc->id;
+}
+
 /* Each service's dnat entries: wg address:port -> backend, carrying the
  * service id (access to the port is access to the service). */
 static void compile_dnat(const struct cg_state *st, struct policy *pol)
@@ -248,8 +262,13 @@ static void compile_dnat(const struct cg_state *st, struct policy *pol)
 		const struct cg_service_def *svc = &st->services[i];
 
 		for (j = 0; j < svc->n_dnat; j++) {
-			struct policy_dnat *d = &pol->dnat[pol->n_dnat++];
+			struct policy_dnat *d;
 
+			if (svc->dnat[j].v6) {
+				compile_dnat6(svc, &svc->dnat[j], pol);
+				continue;
+			}
+			d = &pol->dnat[pol->n_dnat++];
 			memset(d, 0, sizeof(*d));
 			d->key.port = svc->dnat[j].port;
 			d->key.proto = svc->dnat[j].proto;
@@ -457,13 +476,14 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	cap += 2; /* the sync listener, the peers' own API */
 	out->services = calloc(cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
+	out->dnat6 = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat6));
 	out->cells = calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells));
 	out->forwards = calloc(st->n_forwards ? st->n_forwards : 1,
 			       sizeof(*out->forwards));
 	out->fwd_allow = calloc(n_allow ? n_allow : 1, sizeof(*out->fwd_allow));
-	if (!out->peers || !out->services || !out->dnat || !out->forwards ||
-	    !out->fwd_allow || !out->cells || !out->peers6 || !out->services6 ||
-	    !out->cells6) {
+	if (!out->peers || !out->services || !out->dnat || !out->dnat6 ||
+	    !out->forwards || !out->fwd_allow || !out->cells || !out->peers6 ||
+	    !out->services6 || !out->cells6) {
 		policy_free(out);
 		return -ENOMEM;
 	}
@@ -543,6 +563,7 @@ void policy_free(struct policy *pol)
 	free(pol->peers);
 	free(pol->services);
 	free(pol->dnat);
+	free(pol->dnat6);
 	free(pol->forwards);
 	free(pol->fwd_allow);
 	free(pol->cells);

@@ -45,6 +45,12 @@ struct policy_dnat {
 	struct cg_dnat_target value;
 };
 
+/* An IPv6 dnat entry (issue 17): the same key, an IPv6 backend. */
+struct policy_dnat6 {
+	struct cg_dnat_key key;
+	struct cg_dnat6_target value;
+};
+
 struct policy_forward {
 	struct cg_forward_key key;
 	struct cg_forward value;
@@ -119,6 +125,8 @@ struct policy {
 	size_t n_services;
 	struct policy_dnat *dnat; /* service ports on the wg address */
 	size_t n_dnat;
+	struct policy_dnat6 *dnat6; /* ... on the wg address6 */
+	size_t n_dnat6;
 	struct policy_forward *forwards; /* ports of the uplink address */
 	size_t n_forwards;
 	struct policy_fwd_allow *fwd_allow; /* their allow_from lists */

@@ -85,10 +85,14 @@ static void add_backends(const struct cg_state *st, const struct cg_config *cfg,
 			else if (!ep->v6 && on_bridge(cfg, ep->ip))
 				add_src(pol, ep->ip, CG_BRSRC_SERVICE);
 		}
-		for (j = 0; j < s->n_dnat; j++)
-			if (on_bridge(cfg, s->dnat[j].to_ip))
-				add_src(pol, s->dnat[j].to_ip,
-					CG_BRSRC_SERVICE);
+		for (j = 0; j < s->n_dnat; j++) {
+			const struct cg_dnat *d = &s->dnat[j];
+
+			if (d->v6 && on_bridge6(cfg, &d->to_ip6))
+				add_src6(pol, &d->to_ip6, CG_BRSRC_SERVICE);
+			else if (!d->v6 && on_bridge(cfg, d->to_ip))
+				add_src(pol, d->to_ip, CG_BRSRC_SERVICE);
+		}
 	}
 	for (i = 0; i < st->n_forwards; i++)
 		if (on_bridge(cfg, st->forwards[i].target_ip))

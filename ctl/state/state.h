@@ -52,7 +52,11 @@ struct cg_endpoint {
 struct cg_dnat {
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t port; /* on the wg address */
-	struct in_addr to_ip;
+	struct in_addr to_ip; /* unless v6 */
+	/* Exposed on the wg address6 instead (issue 17): to_ip6, in
+	 * cg_dnat6. Both families may expose the same port. */
+	bool v6;
+	struct in6_addr to_ip6;
 	uint16_t to_port;
 };
 

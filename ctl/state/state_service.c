@@ -105,7 +105,7 @@ static bool parse_dnat(json_object *obj, const char *prefix, struct cg_dnat *d,
 {
 	static const char *const fields[] = { "proto", "port", "to_ip",
 					      "to_port", NULL };
-	char proto[8], ip[32], path[96];
+	char proto[8], ip[64], path[96];
 	uint64_t port, to_port;
 
 	if (!json_object_is_type(obj, json_type_object)) {
@@ -125,10 +125,14 @@ static bool parse_dnat(json_object *obj, const char *prefix, struct cg_dnat *d,
 		cg_error_set(err, 400, path, "'%s' must be tcp or udp", path);
 		return false;
 	}
-	if (!parse_ipv4(ip, &d->to_ip) || !state_valid_unicast(d->to_ip)) {
+	d->v6 = strchr(ip, ':') != NULL;
+	if (d->v6 ? !parse_ipv6(ip, &d->to_ip6) || ipv6_special(&d->to_ip6) :
+		    !parse_ipv4(ip, &d->to_ip) ||
+			    !state_valid_unicast(d->to_ip)) {
 		jx_path(path, sizeof(path), prefix, "to_ip");
 		cg_error_set(err, 400, path,
-			     "'%s' must be a unicast IPv4 address", path);
+			     "'%s' must be a unicast IPv4 or IPv6 address",
+			     path);
 		return false;
 	}
 	d->port = (uint16_t)port;
@@ -193,7 +197,8 @@ static bool parse_service(json_object *body, bool with_id,
 			return false;
 		for (j = 0; j < i; j++)
 			if (svc->dnat[i].proto == svc->dnat[j].proto &&
-			    svc->dnat[i].port == svc->dnat[j].port) {
+			    svc->dnat[i].port == svc->dnat[j].port &&
+			    svc->dnat[i].v6 == svc->dnat[j].v6) {
 				cg_error_set(err, 400, prefix,
 					     "'%s' repeats dnat[%zu]", prefix,
 					     j);
@@ -236,7 +241,8 @@ static bool service_conflicts(const struct cg_state *st,
 		for (i = 0; i < svc->n_dnat; i++)
 			for (j = 0; j < o->n_dnat; j++)
 				if (svc->dnat[i].proto == o->dnat[j].proto &&
-				    svc->dnat[i].port == o->dnat[j].port) {
+				    svc->dnat[i].port == o->dnat[j].port &&
+				    svc->dnat[i].v6 == o->dnat[j].v6) {
 					cg_error_set(
 						err, 409, "dnat",
 						"dnat %s port %u belongs "
@@ -383,9 +389,12 @@ json_object *service_to_json(const struct cg_service_def *svc, bool with_id)
 			json_object_new_string(proto_name(svc->dnat[i].proto)));
 		json_object_object_add(d, "port",
 				       json_object_new_int(svc->dnat[i].port));
-		json_object_object_add(d, "to_ip",
-				       json_object_new_string(ipv4_str(
-					       svc->dnat[i].to_ip, ip)));
+		json_object_object_add(
+			d, "to_ip",
+			json_object_new_string(
+				svc->dnat[i].v6 ?
+					ipv6_str(&svc->dnat[i].to_ip6, ip) :
+					ipv4_str(svc->dnat[i].to_ip, ip)));
 		json_object_object_add(
 			d, "to_port",
 			json_object_new_int(svc->dnat[i].to_port));

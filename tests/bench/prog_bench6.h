@@ -19,8 +19,10 @@
 #define FILES6 "fd20::22"
 #define WEB6 "fd20::30"
 #define REMOTE6 "2001:db8::7"
+#define UPLINK6 "2001:db8:f::1" /* NAT66: the uplink's address */
 
-static int bench6_ct_tcp = -1, bench6_ct_other = -1, bench6_frags = -1;
+static int bench6_ct_tcp = -1, bench6_ct_other = -1, bench6_frags = -1,
+	   bench6_nat = -1;
 
 static int bench6_pin(const char *name)
 {
@@ -67,6 +69,8 @@ static void fill_v6(struct bench *b)
 	uint32_t zero = 0, i;
 
 	inet_pton(AF_INET6, ROUTER6, set.wg_addr);
+	inet_pton(AF_INET6, UPLINK6, set.uplink_addr);
+	set.masquerade = 1;
 	bench6_put(set_fd, &zero, &set, "cg_settings6");
 	inet_pton(AF_INET6, "fd10::", net.addr);
 	bench6_put(net_fd, &net, &kind, "cg_local_nets6");
@@ -97,6 +101,7 @@ static void fill_v6(struct bench *b)
 	bench6_ct_tcp = bench6_pin("cg_ct6_tcp");
 	bench6_ct_other = bench6_pin("cg_ct6_other");
 	bench6_frags = bench6_pin("cg_frags6");
+	bench6_nat = bench6_pin("cg_nat6");
 }
 
 static void flows6_flush(void)
@@ -106,6 +111,39 @@ static void flows6_flush(void)
 	map_flush(bench6_ct_tcp);
 	map_flush(bench6_ct_other);
 	map_flush(bench6_frags);
+	map_flush(bench6_nat);
+}
+
+/* peer6:40005 -> remote6:80 through NAT66; the reply path's port. */
+static int setup6_masq_reply(struct bench *b, struct pkt_desc *d)
+{
+	struct pkt_desc syn = { .l3 = PKT_IPV6,
+				.src = b->peer6,
+				.sport = 40005,
+				.dst = REMOTE6,
+				.dport = 80,
+				.proto = IPPROTO_TCP,
+				.tcp_flags = TH_SYN };
+	uint8_t frame[PKT_MAX], out[PKT_MAX];
+	size_t len;
+
+	flows_flush(b);
+	len = build(&syn, frame);
+	if (run(hook_fd(b, UPLINK_EGRESS), false, frame, len, 1, NULL, out) !=
+	    TC_OK)
+		die("NAT66 SYN dropped");
+	/* The translated source port, in the TCP header after 14 + 40. */
+	d->dport =
+		(uint16_t)(out[PKT_ETH_LEN + 40] << 8 | out[PKT_ETH_LEN + 41]);
+	return 0;
+}
+
+static int setup6_masq_flow(struct bench *b, struct pkt_desc *d)
+{
+	struct pkt_desc dummy;
+
+	(void)d;
+	return setup6_masq_reply(b, &dummy);
 }
 
 /* peer6:40000 -> calendar6:80, SYN in, SYN-ACK out: established. */
@@ -144,48 +182,71 @@ static int setup6_calendar_flow(struct bench *b, struct pkt_desc *d)
 	TCP(s, sp, d, dp, fl, .l3 = PKT_IPV6, __VA_ARGS__)
 
 /* The IPv4 paths of wg0 over IPv6 (PEER: the tested peer's address6). */
-#define BENCH6_PATHS                                                     \
-	{ WG_INGRESS,                                                    \
-	  "new6",                                                        \
-	  SINGLE,                                                        \
-	  setup_flush,                                                   \
-	  TCP6(PEER, 0, CALENDAR6, 80, TH_SYN, ),                        \
-	  true,                                                          \
-	  TC_OK },                                                       \
-		{ WG_INGRESS,                                            \
-		  "est6",                                                \
-		  REPEAT,                                                \
-		  setup6_calendar_flow,                                  \
-		  TCP6(PEER, 40000, CALENDAR6, 80, TH_ACK | TH_PSH,      \
-		       .payload_len = 100),                              \
-		  false,                                                 \
-		  TC_OK },                                               \
-		{ WG_INGRESS,                                            \
-		  "denied6",                                             \
-		  REPEAT,                                                \
-		  setup_flush,                                           \
-		  TCP6(PEER, 40001, FILES6, 445, TH_SYN, ),              \
-		  false,                                                 \
-		  TC_SHOT },                                             \
-		{ WG_EGRESS,                                             \
-		  "new6",                                                \
-		  SINGLE,                                                \
-		  setup_flush,                                           \
-		  TCP6(WEB6, 0, PEER, 22, TH_SYN, ),                     \
-		  true,                                                  \
-		  TC_OK },                                               \
-		{ WG_EGRESS,                                             \
-		  "est6",                                                \
-		  REPEAT,                                                \
-		  setup6_calendar_flow,                                  \
-		  TCP6(CALENDAR6, 80, PEER, 40000, TH_ACK | TH_PSH,      \
-		       .payload_len = 400),                              \
-		  false,                                                 \
-		  TC_OK },                                               \
-	{                                                                \
-		WG_EGRESS, "denied6", REPEAT, setup_flush,               \
-			TCP6(REMOTE6, 40002, PEER, 22, TH_SYN, ), false, \
-			TC_SHOT                                          \
+#define BENCH6_PATHS                                                        \
+	{ WG_INGRESS,                                                       \
+	  "new6",                                                           \
+	  SINGLE,                                                           \
+	  setup_flush,                                                      \
+	  TCP6(PEER, 0, CALENDAR6, 80, TH_SYN, ),                           \
+	  true,                                                             \
+	  TC_OK },                                                          \
+		{ WG_INGRESS,                                               \
+		  "est6",                                                   \
+		  REPEAT,                                                   \
+		  setup6_calendar_flow,                                     \
+		  TCP6(PEER, 40000, CALENDAR6, 80, TH_ACK | TH_PSH,         \
+		       .payload_len = 100),                                 \
+		  false,                                                    \
+		  TC_OK },                                                  \
+		{ WG_INGRESS,                                               \
+		  "denied6",                                                \
+		  REPEAT,                                                   \
+		  setup_flush,                                              \
+		  TCP6(PEER, 40001, FILES6, 445, TH_SYN, ),                 \
+		  false,                                                    \
+		  TC_SHOT },                                                \
+		{ WG_EGRESS,                                                \
+		  "new6",                                                   \
+		  SINGLE,                                                   \
+		  setup_flush,                                              \
+		  TCP6(WEB6, 0, PEER, 22, TH_SYN, ),                        \
+		  true,                                                     \
+		  TC_OK },                                                  \
+		{ WG_EGRESS,                                                \
+		  "est6",                                                   \
+		  REPEAT,                                                   \
+		  setup6_calendar_flow,                                     \
+		  TCP6(CALENDAR6, 80, PEER, 40000, TH_ACK | TH_PSH,         \
+		       .payload_len = 400),                                 \
+		  false,                                                    \
+		  TC_OK },                                                  \
+		{ WG_EGRESS,                                                \
+		  "denied6",                                                \
+		  REPEAT,                                                   \
+		  setup_flush,                                              \
+		  TCP6(REMOTE6, 40002, PEER, 22, TH_SYN, ),                 \
+		  false,                                                    \
+		  TC_SHOT }, /* NAT66 (the IPv6 side of uplink.new/est): */ \
+		{ UPLINK_EGRESS,                                            \
+		  "new6",                                                   \
+		  SINGLE,                                                   \
+		  setup_flush,                                              \
+		  TCP6(PEER, 0, REMOTE6, 80, TH_SYN, ),                     \
+		  true,                                                     \
+		  TC_OK },                                                  \
+		{ UPLINK_EGRESS,                                            \
+		  "est6",                                                   \
+		  SINGLE,                                                   \
+		  setup6_masq_flow,                                         \
+		  TCP6(PEER, 40005, REMOTE6, 80, TH_ACK | TH_PSH,           \
+		       .payload_len = 100),                                 \
+		  false,                                                    \
+		  TC_OK },                                                  \
+	{                                                                   \
+		UPLINK_XDP, "est6", SINGLE, setup6_masq_reply,              \
+			TCP6(REMOTE6, 80, UPLINK6, 0, TH_ACK | TH_PSH,      \
+			     .payload_len = 400),                           \
+			false, XDP_PASS_RET                                 \
 	}
 
 #endif

@@ -55,6 +55,9 @@ PROG_PATHS = [
     ("wg_egress", "est6", "wg0 egress, established, IPv6"),
     ("wg_egress", "new6", "wg0 egress, new flow from the bridge, IPv6"),
     ("wg_egress", "denied6", "wg0 egress, denied (unsolicited), IPv6"),
+    ("uplink_xdp", "est6", "uplink XDP, NAT66 reply (rewrite)"),
+    ("uplink_egress", "est6", "uplink egress, NAT66 (rewrite)"),
+    ("uplink_egress", "new6", "uplink egress, new NAT66 flow"),
 ]
 # Paths timed one packet per call (see tests/bench/prog_bench.c).
 SINGLE_TIMED = {("wg_ingress", "new6"), ("wg_egress", "new6"),
@@ -62,7 +65,9 @@ SINGLE_TIMED = {("wg_ingress", "new6"), ("wg_egress", "new6"),
                 ("wg_ingress", "p2p_new"), ("wg_ingress", "rule_new"),
                 ("wg_ingress", "dnat_est"), ("wg_egress", "dnat_est"),
                 ("uplink_xdp", "new"), ("uplink_xdp", "est"),
-                ("uplink_egress", "new"), ("uplink_egress", "est")}
+                ("uplink_egress", "new"), ("uplink_egress", "est"),
+                ("uplink_xdp", "est6"), ("uplink_egress", "new6"),
+                ("uplink_egress", "est6")}
 
 
 def load(results):

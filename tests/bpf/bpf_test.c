@@ -686,6 +686,7 @@ static void run_case(struct suite *s, const struct bpf_case *tc)
 #include "nat_cases.h"
 #include "observe_cases.h"
 #include "v6_cases.h"
+#include "nat6_cases.h"
 #include "bridge_cases.h"
 
 /* ---- main ---------------------------------------------------------------- */
@@ -785,6 +786,7 @@ static void run_all(struct suite *s)
 	run_observe_cases(s);
 	run_nat_cases(s);
 	run_v6_cases(s);
+	run_nat6_cases(s);
 	run_bridge_cases(s); /* last: enters a network namespace */
 }
 

@@ -181,10 +181,58 @@ static bool v_ipv4(struct check *c, const char *where, const uint8_t *ip,
 	return v_l4(c, where, ip, ip + hl, tot - hl, quoted);
 }
 
+/* Check an IPv6 packet's L4 checksum (ICMPv6's too: it has a pseudo
+ * header) from scratch, and an ICMPv6 error's quoted packet. Packets
+ * with extension headers other than one Fragment header are not
+ * checked; neither are fragments (their L4 sum spans the datagram). */
+static bool v_ipv6(struct check *c, const char *where, const uint8_t *ip,
+		   size_t avail, bool quoted)
+{
+	size_t plen;
+	const uint8_t *l4 = ip + 40;
+	uint32_t pseudo;
+	char what[64];
+	uint8_t nh;
+
+	if (avail < 40 || ip[0] >> 4 != 6)
+		return failf(c, "%s: not an IPv6 header", where);
+	plen = (size_t)ip[4] << 8 | ip[5];
+	if (!quoted && 40 + plen != avail)
+		return failf(c, "%s: IPv6 payload length %zu, %zu bytes", where,
+			     plen, avail - 40);
+	nh = ip[6];
+	if (nh == 44)
+		return true; /* a fragment */
+	if (40 + plen > avail)
+		return true; /* quoted in part */
+	pseudo = v_add(0, ip + 8, 32) + (uint32_t)plen + nh;
+	switch (nh) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		snprintf(what, sizeof(what), "%s %s checksum (IPv6)", where,
+			 nh == IPPROTO_TCP ? "TCP" : "UDP");
+		return v_sums_ok(c, what, v_add(pseudo, l4, plen));
+	case IPPROTO_ICMPV6:
+		snprintf(what, sizeof(what), "%s ICMPv6 checksum", where);
+		if (plen < 8)
+			return failf(c, "%s: ICMPv6 header cut", where);
+		if (!v_sums_ok(c, what, v_add(pseudo, l4, plen)))
+			return false;
+		if (quoted || l4[0] < 1 || l4[0] > 4)
+			return true;
+		return v_ipv6(c, "inner", l4 + 8, plen - 8, true);
+	default:
+		return true;
+	}
+}
+
 static bool verify_frame(struct check *c, const uint8_t *f, size_t len)
 {
+	if (len >= PKT_ETH_LEN + 40 && f[12] == 0x86 && f[13] == 0xdd)
+		return v_ipv6(c, "output", f + PKT_ETH_LEN, len - PKT_ETH_LEN,
+			      false);
 	if (len < PKT_ETH_LEN + 20 || f[12] != 0x08 || f[13] != 0x00)
-		return true; /* not IPv4: nothing to check */
+		return true; /* neither IPv4 nor IPv6: nothing to check */
 	return v_ipv4(c, "output", f + PKT_ETH_LEN, len - PKT_ETH_LEN, false);
 }
 

@@ -206,8 +206,9 @@ static bool flow6_ipv4_only(struct suite *s, struct check *c)
 	       send6(s, c, "dual stack", INGRESS, &cal6_syn, PASSES("alice"));
 }
 
-/* The uplink's programs pass IPv6 untouched, translations configured or
- * not (no NAT66 yet): the host's own IPv6 and its neighbour discovery. */
+/* The uplink's programs pass IPv6 untouched while the uplink has no
+ * IPv6 address (nothing for NAT66 to translate to; nat6_cases.h has the
+ * rest): the host's own IPv6 and its neighbour discovery. */
 static bool flow6_uplink_untouched(struct suite *s, struct check *c)
 {
 	static const struct pkt_desc out =

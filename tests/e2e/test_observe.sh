@@ -175,9 +175,10 @@ check "bpftool: cg_peers has named fields (BTF)" \
 # 21 maps, the 5 IPv6 ones of issue 17 (cg_peers6 ... cg_settings6),
 # cg_rules (issue 18), the bridge's 3 (cg_bridge_src, _bind, _nets) and
 # cg_budget (issue 21), cg_ct6_tcp and cg_ct6_other (issue 17), cg_rate
-# (issue 18).
+# (issue 18), the bridge's IPv6 3 (issue 21), cg_nat6 and cg_dnat6
+# (issue 17).
 check "cellgate maps lists every pinned map with its size" \
-	test "$(cg maps | grep -c '^cg_')" = 34
+	test "$(cg maps | grep -c '^cg_')" = 39
 check "cellgate maps peers: alice by address and name, her services" \
 	like "10\.0\.$N\.2 +alice +[0-9]+ +[0-9]+ +files " "$(cg maps peers)"
 check "cellgate maps counters: alice's drops by reason" \

@@ -105,6 +105,50 @@ START_TEST(test_service_name)
 }
 END_TEST
 
+/* A dnat with an IPv6 to_ip (issue 17): exposed on the wg address6,
+ * beside IPv4's on the same port; a repeat within the family, or a
+ * special address, refused. */
+START_TEST(test_service_dnat6)
+{
+	const struct cg_service_def *svc;
+	struct in6_addr a6;
+
+	three_services();
+	must_put_svc("web", "{\"dnat\": [{\"proto\": \"tcp\", \"port\": 80, "
+			    "\"to_ip\": \"172.20.0.30\", \"to_port\": 80}, "
+			    "{\"proto\": \"tcp\", \"port\": 80, \"to_ip\": "
+			    "\"fd20::30\", \"to_port\": 8080}]}");
+	svc = state_service(&st, "web");
+	ck_assert_ptr_nonnull(svc);
+	ck_assert_uint_eq(svc->n_dnat, 2);
+	ck_assert(!svc->dnat[0].v6);
+	ck_assert(svc->dnat[1].v6);
+	ck_assert(parse_ipv6("fd20::30", &a6));
+	ck_assert_mem_eq(&svc->dnat[1].to_ip6, &a6, 16);
+	ck_assert_uint_eq(svc->dnat[1].to_port, 8080);
+#define DN(x) "{\"dnat\": [" x "]}"
+	REJECTS(put_svc("web2",
+			DN("{\"proto\": \"tcp\", \"port\": 81, "
+			   "\"to_ip\": \"fd20::31\", \"to_port\": 81}, "
+			   "{\"proto\": \"tcp\", \"port\": 81, "
+			   "\"to_ip\": \"fd20::32\", \"to_port\": 81}")),
+		400, "dnat[1]");
+	REJECTS(put_svc("web2", DN("{\"proto\": \"tcp\", \"port\": 81, "
+				   "\"to_ip\": \"fe80::1\", \"to_port\": 81}")),
+		400, "dnat[0].to_ip");
+	REJECTS(put_svc("web2", DN("{\"proto\": \"tcp\", \"port\": 81, "
+				   "\"to_ip\": \"ff02::1\", \"to_port\": 81}")),
+		400, "dnat[0].to_ip");
+	/* Another service's port of the same family: a conflict. */
+	REJECTS(put_svc("web2",
+			DN("{\"proto\": \"tcp\", \"port\": 80, "
+			   "\"to_ip\": \"fd20::33\", \"to_port\": 80}")),
+		409, "dnat");
+#undef DN
+	ck_assert_ptr_null(state_service(&st, "web2"));
+}
+END_TEST
+
 START_TEST(test_service_invalid_endpoints)
 {
 	three_services();
@@ -390,6 +434,7 @@ static Suite *state_suite(void)
 	tcase_add_test(svc, test_service_replace_keeps_id);
 	tcase_add_test(svc, test_service_name);
 	tcase_add_test(svc, test_service_invalid_endpoints);
+	tcase_add_test(svc, test_service_dnat6);
 	tcase_add_test(svc, test_service_duplicate_endpoint);
 	tcase_add_test(svc, test_service_endpoint_owned);
 	tcase_add_test(svc, test_service_dnat);
