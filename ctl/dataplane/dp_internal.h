@@ -68,4 +68,30 @@ struct policy_peer;
 int dp_rate_write(struct dataplane *dp, const struct policy_peer *e);
 int dp_rates_sync(struct dataplane *dp, const struct policy *pol);
 
+/* The entries a map should hold, as an array of {key, value} structs. */
+struct entry_set {
+	const void *entries;
+	size_t n, stride;
+	size_t key_size, value_off, value_size;
+};
+
+#define ENTRY_SET(array, count, type)                              \
+	((struct entry_set){ .entries = (array),                   \
+			     .n = (count),                         \
+			     .stride = sizeof(type),               \
+			     .key_size = sizeof(((type *)0)->key), \
+			     .value_off = offsetof(type, value),   \
+			     .value_size = sizeof(((type *)0)->value) })
+
+/* Does map fd hold exactly the entries of set? */
+bool dp_map_is(int fd, const struct entry_set *set);
+/* Make map fd hold exactly the entries of set: 0 or -errno. */
+int dp_write_set(int fd, const struct entry_set *set);
+
+struct policy;
+/* The bridge's allowed sources of both families (dp_bridge.c); bindings
+ * of addresses no longer allowed are forgotten. */
+int dp_sync_bridge(struct dataplane *dp, const struct policy *pol);
+bool dp_bridge_in_sync(struct dataplane *dp, const struct policy *pol);
+
 #endif

@@ -409,76 +409,6 @@ static int sync_peers(struct dataplane *dp, const struct policy *pol,
 	return ret ? ret : sync_peers6(dp, pol);
 }
 
-/* The entries a map should hold, as an array of {key, value} structs. */
-struct entry_set {
-	const void *entries;
-	size_t n, stride;
-	size_t key_size, value_off, value_size;
-};
-
-#define ENTRY_SET(array, count, type)                              \
-	((struct entry_set){ .entries = (array),                   \
-			     .n = (count),                         \
-			     .stride = sizeof(type),               \
-			     .key_size = sizeof(((type *)0)->key), \
-			     .value_off = offsetof(type, value),   \
-			     .value_size = sizeof(((type *)0)->value) })
-
-static bool in_set(const void *key, const void *value, const void *ctx)
-{
-	const struct entry_set *set = ctx;
-	size_t i;
-
-	for (i = 0; i < set->n; i++) {
-		const char *e = (const char *)set->entries + i * set->stride;
-
-		if (!memcmp(e, key, set->key_size) &&
-		    !memcmp(e + set->value_off, value, set->value_size))
-			return true;
-	}
-	return false;
-}
-
-/* Does map fd hold exactly the entries of set? */
-static bool map_is(int fd, const struct entry_set *set)
-{
-	char key[64], next[64], value[128];
-	void *prev = NULL;
-	size_t count = 0;
-
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, sizeof(key));
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, value) ||
-		    !in_set(key, value, set))
-			return false;
-		count++;
-	}
-	return count == set->n;
-}
-
-/* Make map fd hold exactly the entries of set. */
-static int write_set(int fd, const struct entry_set *set)
-{
-	struct map_sweep sw = { .fd = fd,
-				.key_size = set->key_size,
-				.pick = in_set,
-				.ctx = set,
-				.pick_keeps = true };
-	size_t i;
-	int ret = map_sweep(&sw);
-
-	if (ret < 0)
-		return ret;
-	for (i = 0; i < set->n; i++) {
-		const char *e = (const char *)set->entries + i * set->stride;
-
-		if (bpf_map_update_elem(fd, e, e + set->value_off, BPF_ANY))
-			return -errno;
-	}
-	return 0;
-}
-
 static struct entry_set services_of(const struct policy *pol)
 {
 	return ENTRY_SET(pol->services, pol->n_services, struct policy_service);
@@ -514,141 +444,13 @@ static int write_services(struct dataplane *dp, const struct policy *pol)
 {
 	struct entry_set svc = services_of(pol), dnat = dnat_of(pol),
 			 svc6 = services6_of(pol), dnat6 = dnat6_of(pol);
-	int ret = write_set(dp->map_fd[DP_MAP_SERVICES], &svc);
+	int ret = dp_write_set(dp->map_fd[DP_MAP_SERVICES], &svc);
 
 	if (!ret)
-		ret = write_set(dp->map_fd[DP_MAP_SERVICES6], &svc6);
+		ret = dp_write_set(dp->map_fd[DP_MAP_SERVICES6], &svc6);
 	if (!ret)
-		ret = write_set(dp->map_fd[DP_MAP_DNAT6], &dnat6);
-	return ret ? ret : write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
-}
-
-/* A binding stays while its address is an allowed source. */
-static bool bound_still_allowed(const void *key, const void *value,
-				const void *ctx)
-{
-	const struct policy *pol = ctx;
-	size_t i;
-
-	(void)value;
-	for (i = 0; i < pol->n_bridge_src; i++)
-		if (!memcmp(pol->bridge_src[i].key.addr, key, 4))
-			return true;
-	return false;
-}
-
-static bool bound6_still_allowed(const void *key, const void *value,
-				 const void *ctx)
-{
-	const struct policy *pol = ctx;
-	size_t i;
-
-	(void)value;
-	for (i = 0; i < pol->n_bridge_src6; i++)
-		if (!memcmp(pol->bridge_src6[i].key.addr, key, 16))
-			return true;
-	return false;
-}
-
-/* The bridge's sources and prefixes of both families, in map order: the
- * exact ones, the prefixes, the bindings (swept by the picker). */
-struct bridge_maps {
-	struct entry_set src, nets;
-	struct map_sweep bind;
-};
-
-static void bridge_maps_of(struct dataplane *dp, const struct policy *pol,
-			   struct bridge_maps m[2])
-{
-	m[0] = (struct bridge_maps){
-		ENTRY_SET(pol->bridge_src, pol->n_bridge_src,
-			  struct policy_bridge_src),
-		ENTRY_SET(pol->bridge_nets, pol->n_bridge_nets,
-			  struct policy_bridge_net),
-		{ .fd = dp->map_fd[DP_MAP_BRIDGE_BIND],
-		  .key_size = sizeof(struct cg_addr_key),
-		  .pick = bound_still_allowed,
-		  .ctx = pol,
-		  .pick_keeps = true },
-	};
-	m[1] = (struct bridge_maps){
-		ENTRY_SET(pol->bridge_src6, pol->n_bridge_src6,
-			  struct policy_bridge_src6),
-		ENTRY_SET(pol->bridge_nets6, pol->n_bridge_nets6,
-			  struct policy_bridge_net6),
-		{ .fd = dp->map_fd[DP_MAP_BRIDGE_BIND6],
-		  .key_size = sizeof(struct cg_addr6_key),
-		  .pick = bound6_still_allowed,
-		  .ctx = pol,
-		  .pick_keeps = true },
-	};
-}
-
-static const enum dp_map bridge_src_map[2] = { DP_MAP_BRIDGE_SRC,
-					       DP_MAP_BRIDGE_SRC6 };
-static const enum dp_map bridge_nets_map[2] = { DP_MAP_BRIDGE_NETS,
-						DP_MAP_BRIDGE_NETS6 };
-
-/* Bindings of addresses no longer allowed are forgotten (a later
- * service there binds afresh). */
-static int sync_bridge(struct dataplane *dp, const struct policy *pol)
-{
-	struct bridge_maps m[2];
-	int f, ret = 0;
-
-	bridge_maps_of(dp, pol, m);
-	for (f = 0; f < 2 && !ret; f++) {
-		ret = write_set(dp->map_fd[bridge_src_map[f]], &m[f].src);
-		if (!ret)
-			ret = write_set(dp->map_fd[bridge_nets_map[f]],
-					&m[f].nets);
-		if (!ret)
-			ret = map_sweep(&m[f].bind) < 0 ? -EIO : 0;
-	}
-	return ret;
-}
-
-static bool bridge_in_sync(struct dataplane *dp, const struct policy *pol)
-{
-	struct bridge_maps m[2];
-	int f;
-
-	bridge_maps_of(dp, pol, m);
-	for (f = 0; f < 2; f++)
-		if (!map_is(dp->map_fd[bridge_src_map[f]], &m[f].src) ||
-		    !map_is(dp->map_fd[bridge_nets_map[f]], &m[f].nets))
-			return false;
-	return true;
-}
-
-/* A port's bindings go with it: the container's next veth (a new
- * ifindex) claims its addresses again. */
-static bool bound_to_a_port(const void *key, const void *value, const void *ctx)
-{
-	const struct dp_ports *ports = ctx;
-	uint32_t ifindex = *(const uint32_t *)value;
-	size_t i;
-
-	(void)key;
-	for (i = 0; i < ports->n; i++)
-		if ((uint32_t)ports->ifindex[i] == ifindex)
-			return true;
-	return false;
-}
-
-int dp_bridge_unbind_gone(struct dataplane *dp, const struct dp_ports *ports)
-{
-	struct map_sweep sw = { .fd = dp->map_fd[DP_MAP_BRIDGE_BIND],
-				.key_size = sizeof(struct cg_addr_key),
-				.pick = bound_to_a_port,
-				.ctx = ports,
-				.pick_keeps = true };
-	int n = map_sweep(&sw), n6;
-
-	sw.fd = dp->map_fd[DP_MAP_BRIDGE_BIND6];
-	sw.key_size = sizeof(struct cg_addr6_key);
-	n6 = map_sweep(&sw);
-	return n < 0 ? n : n6 < 0 ? n6 : n + n6;
+		ret = dp_write_set(dp->map_fd[DP_MAP_DNAT6], &dnat6);
+	return ret ? ret : dp_write_set(dp->map_fd[DP_MAP_DNAT], &dnat);
 }
 
 int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
@@ -658,12 +460,12 @@ int dp_sync_forwards(struct dataplane *dp, const struct policy *pol)
 	struct entry_set allow = ENTRY_SET(pol->fwd_allow, pol->n_fwd_allow,
 					   struct policy_fwd_allow);
 	/* Allow lists first: a new forward never runs without its list. */
-	int ret = write_set(dp->map_fd[DP_MAP_FWD_ALLOW], &allow);
+	int ret = dp_write_set(dp->map_fd[DP_MAP_FWD_ALLOW], &allow);
 
 	dp->writes++;
 	if (!ret)
-		ret = write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
-	return ret ? ret : sync_bridge(dp, pol);
+		ret = dp_write_set(dp->map_fd[DP_MAP_FORWARDS], &fwd);
+	return ret ? ret : dp_sync_bridge(dp, pol);
 }
 
 int dp_sync(struct dataplane *dp, const struct policy *pol)
@@ -675,17 +477,17 @@ int dp_sync(struct dataplane *dp, const struct policy *pol)
 	struct entry_set svc = services_of(pol), nets = nets_of(pol),
 			 dnat = dnat_of(pol), nets6 = nets6_of(pol),
 			 svc6 = services6_of(pol), dnat6 = dnat6_of(pol);
-	bool rejudge = !map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
-		       !map_is(dp->map_fd[DP_MAP_DNAT6], &dnat6) ||
-		       !map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) ||
-		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
-		       !map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) ||
-		       !map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
-	int ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
+	bool rejudge = !dp_map_is(dp->map_fd[DP_MAP_SERVICES], &svc) ||
+		       !dp_map_is(dp->map_fd[DP_MAP_DNAT6], &dnat6) ||
+		       !dp_map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) ||
+		       !dp_map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) ||
+		       !dp_map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) ||
+		       !dp_map_is(dp->map_fd[DP_MAP_DNAT], &dnat);
+	int ret = dp_write_set(dp->map_fd[DP_MAP_LOCAL_NETS], &nets);
 
 	dp->writes++;
 	if (!ret)
-		ret = write_set(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6);
+		ret = dp_write_set(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6);
 	if (!ret)
 		ret = write_services(dp, pol);
 	if (!ret)
@@ -708,7 +510,7 @@ int dp_sync_services(struct dataplane *dp, const struct policy *pol)
 
 	dp->writes++;
 	if (!ret)
-		ret = sync_bridge(dp, pol);
+		ret = dp_sync_bridge(dp, pol);
 	/* Which flows a service change affects is not worth computing:
 	 * re-judging every flow once is cheap and always right. */
 	for (i = 0; !ret && i < pol->n_peers; i++)
@@ -787,15 +589,15 @@ bool dp_in_sync(struct dataplane *dp, const struct policy *pol)
 		.value_off = offsetof(struct policy_cell, value),
 	};
 
-	return map_is(dp->map_fd[DP_MAP_SERVICES], &svc) &&
-	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) &&
-	       map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
-	       map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
-	       map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
-	       dp_rules_in_sync(dp, pol) && bridge_in_sync(dp, pol) &&
-	       map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
-	       map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) &&
-	       map_is(dp->map_fd[DP_MAP_DNAT6], &dnat6) &&
+	return dp_map_is(dp->map_fd[DP_MAP_SERVICES], &svc) &&
+	       dp_map_is(dp->map_fd[DP_MAP_LOCAL_NETS], &nets) &&
+	       dp_map_is(dp->map_fd[DP_MAP_DNAT], &dnat) &&
+	       dp_map_is(dp->map_fd[DP_MAP_FORWARDS], &fwd) &&
+	       dp_map_is(dp->map_fd[DP_MAP_FWD_ALLOW], &allow) &&
+	       dp_rules_in_sync(dp, pol) && dp_bridge_in_sync(dp, pol) &&
+	       dp_map_is(dp->map_fd[DP_MAP_LOCAL_NETS6], &nets6) &&
+	       dp_map_is(dp->map_fd[DP_MAP_SERVICES6], &svc6) &&
+	       dp_map_is(dp->map_fd[DP_MAP_DNAT6], &dnat6) &&
 	       identities_are(dp, &peers) && identities_are(dp, &cells) &&
 	       identities_are(dp, &peers6) && identities_are(dp, &cells6);
 }

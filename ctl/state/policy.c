@@ -453,28 +453,30 @@ static int compile_rules(const struct cg_state *st, struct policy *out)
 	return 0;
 }
 
-int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
-		   struct policy *out)
+/* Room for everything policy_compile writes; *cap: of the service
+ * arrays. 0 or -ENOMEM (out freed). */
+static int compile_alloc(const struct cg_state *st, struct policy *out,
+			 size_t *cap)
 {
-	struct policy_rules_ctx ctx;
-	size_t i, cap = 0, n_dnat = 0, n_allow = 0;
+	size_t i, n_dnat = 0, n_allow = 0;
 
 	memset(out, 0, sizeof(*out));
+	*cap = 0;
 	for (i = 0; i < st->n_forwards; i++)
 		n_allow += st->forwards[i].n_allow_from;
 	for (i = 0; i < st->n_services; i++) {
-		cap += st->services[i].n_endpoints * 3;
+		*cap += st->services[i].n_endpoints * 3;
 		n_dnat += st->services[i].n_dnat;
 	}
 	out->peers = calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers));
 	out->peers6 =
 		calloc(st->n_peers ? st->n_peers : 1, sizeof(*out->peers6));
 	/* + 1: the peers' own API on address6. */
-	out->services6 = calloc(cap + 1, sizeof(*out->services6));
+	out->services6 = calloc(*cap + 1, sizeof(*out->services6));
 	out->cells6 =
 		calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells6));
-	cap += 2; /* the sync listener, the peers' own API */
-	out->services = calloc(cap, sizeof(*out->services));
+	*cap += 2; /* the sync listener, the peers' own API */
+	out->services = calloc(*cap, sizeof(*out->services));
 	out->dnat = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat));
 	out->dnat6 = calloc(n_dnat ? n_dnat : 1, sizeof(*out->dnat6));
 	out->cells = calloc(st->n_cells ? st->n_cells : 1, sizeof(*out->cells));
@@ -487,17 +489,16 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 		policy_free(out);
 		return -ENOMEM;
 	}
-	if (policy_rules_ctx_init(st, &ctx)) {
-		policy_free(out);
-		return -ENOMEM;
-	}
-	for (i = 0; i < st->n_peers; i++)
-		compile_peer(&ctx, &st->peers[i], i, out);
-	policy_rules_ctx_free(&ctx);
-	out->n_peers = st->n_peers;
-	/* key is the first member, so the comparators work on elements. */
-	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);
-	qsort(out->peers6, out->n_peers6, sizeof(*out->peers6), cmp_peer6_key);
+	return 0;
+}
+
+/* The services' entries of both families and our own listeners'. */
+static void compile_services(const struct cg_state *st,
+			     const struct cg_config *cfg, struct policy *out,
+			     size_t cap)
+{
+	size_t i;
+
 	for (i = 0; i < st->n_services; i++) {
 		out->n_services += policy_service_entries(
 			&st->services[i], out->services + out->n_services,
@@ -519,6 +520,28 @@ int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
 	out->n_services6 += add_own_listener6(
 		cfg, cfg->peer_api.port, CG_PEER_API_SERVICE_ID,
 		out->services6 + out->n_services6);
+}
+
+int policy_compile(const struct cg_state *st, const struct cg_config *cfg,
+		   struct policy *out)
+{
+	struct policy_rules_ctx ctx;
+	size_t i, cap;
+
+	if (compile_alloc(st, out, &cap))
+		return -ENOMEM;
+	if (policy_rules_ctx_init(st, &ctx)) {
+		policy_free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < st->n_peers; i++)
+		compile_peer(&ctx, &st->peers[i], i, out);
+	policy_rules_ctx_free(&ctx);
+	out->n_peers = st->n_peers;
+	/* key is the first member, so the comparators work on elements. */
+	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer_key);
+	qsort(out->peers6, out->n_peers6, sizeof(*out->peers6), cmp_peer6_key);
+	compile_services(st, cfg, out, cap);
 	for (i = 0; i < st->n_cells; i++)
 		policy_cell_entry(st, &st->cells[i], cfg->sync.port != 0,
 				  &out->cells[i]);

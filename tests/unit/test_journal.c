@@ -544,6 +544,9 @@ START_TEST(test_journal_fallback)
 		OP(&j, &st, add_peer(&st, i, NULL));
 		journal_maybe_compact(&j, &st);
 	}
+	/* One line in the newest journal, whenever the last compaction
+	 * began (the 40th can have opened an empty generation). */
+	OP(&j, &st, add_peer(&st, 41, NULL));
 	journal_close(&j);
 	unsetenv("CELLGATE_JOURNAL_MAX_BYTES");
 	ck_assert_int_eq(write_file_atomic(path, "{\"version\":", 12, 0600), 0);
@@ -573,7 +576,7 @@ START_TEST(test_journal_fallback)
 		      "%s", err.msg);
 	ck_assert(rec.fell_back);
 	ck_assert_ptr_nonnull(strstr(rec.lost, "line 1"));
-	ck_assert_uint_lt(back.n_peers, 40);
+	ck_assert_uint_lt(back.n_peers, 41);
 	ck_assert_int_ne(access(jpath, F_OK), 0); /* set aside */
 	state_free(&back);
 	state_free(&st);
