@@ -331,8 +331,12 @@ static __always_inline void cg_rewrite_plan(const struct cg_pkt *pkt,
 	const struct cg_ct_key *from = &pkt->tuple;
 	__u16 old_id;
 
-	rw->addrs = !cg_addr_is(from->saddr, to->saddr) ||
-		    !cg_addr_is(from->daddr, to->daddr);
+	/* Without branches (as below for ports): each would double the
+	 * ways the verifier walks through the rest of the rewrite. */
+	rw->addrs =
+		((*(const __u32 *)from->saddr ^ *(const __u32 *)to->saddr) |
+		 (*(const __u32 *)from->daddr ^ *(const __u32 *)to->daddr)) !=
+		0;
 	rw->addr_diff = cg_csum_diff(0, *(const __u32 *)from->saddr,
 				     *(const __u32 *)to->saddr);
 	rw->addr_diff = cg_csum_diff(rw->addr_diff, *(const __u32 *)from->daddr,
@@ -350,8 +354,8 @@ static __always_inline void cg_rewrite_plan(const struct cg_pkt *pkt,
 			cg_csum_diff(0, bpf_htons(from->sport), rw->sport);
 		rw->port_diff = cg_csum_diff(rw->port_diff,
 					     bpf_htons(from->dport), rw->dport);
-		rw->ports =
-			from->sport != to->sport || from->dport != to->dport;
+		rw->ports = ((from->sport ^ to->sport) |
+			     (from->dport ^ to->dport)) != 0;
 		break;
 	case IPPROTO_ICMP:
 		old_id =
@@ -364,22 +368,90 @@ static __always_inline void cg_rewrite_plan(const struct cg_pkt *pkt,
 	}
 }
 
+/* What bpf_l4_csum_replace makes of a TCP checksum field f (network
+ * order) given difference diff, as the kernel computes it
+ * (inet_proto_csum_replace_by_diff): in a full checksum (any state but
+ * CHECKSUM_PARTIAL), and in a partial one (the pseudo header's sum,
+ * which only a BPF_F_PSEUDO_HDR difference enters). */
+static __always_inline __u16 cg_l4_full_after(__u16 f, __u32 diff)
+{
+	return (__u16)~cg_csum_fold(cg_csum_add(diff, ~(__u32)f));
+}
+
+static __always_inline __u16 cg_l4_partial_after(__u16 f, __u32 diff)
+{
+	return cg_csum_fold(cg_csum_add(diff, f));
+}
+
+/* The L4 checksum field at off, or NULL when out of the linear data. */
+static __always_inline __u16 *cg_skb_l4_sum(struct __sk_buff *skb, __u32 off)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u16 *sum = data + (off & 0x7ff);
+
+	return (void *)(sum + 1) > data_end ? NULL : sum;
+}
+
+/* TCP whose addresses and ports both change (DNAT, a moved masquerade
+ * port): one helper call instead of two. The addresses go through the
+ * helper, which alone knows the skb's checksum state; what it made of the
+ * field tells the state: a full checksum then takes the ports' change by
+ * hand (as the helper would: skb->csum of CHECKSUM_COMPLETE stays, as the
+ * field and the ports change by opposite amounts), a partial one does not
+ * (the ports are not in it): the kernel computes one of the two
+ * (cg_l4_full_after, cg_l4_partial_after). When both would give the same
+ * field (an address change summing to 0) the helper does the ports as
+ * before. 1: the ports still need the helper; 0: done; -1: failed. */
+static __always_inline int cg_skb_tcp_csum_both(struct __sk_buff *skb,
+						__u32 off,
+						const struct cg_rewrite *rw)
+{
+	__u16 *sum = cg_skb_l4_sum(skb, off);
+	__u16 f0, f1, full;
+
+	if (!sum)
+		return 1;
+	f0 = *sum;
+	if (bpf_l4_csum_replace(skb, off, 0, rw->addr_diff, BPF_F_PSEUDO_HDR))
+		return -1;
+	sum = cg_skb_l4_sum(skb, off); /* the helper moved skb->data */
+	if (!sum)
+		return -1; /* never: it was there before */
+	f1 = *sum;
+	full = cg_l4_full_after(f0, rw->addr_diff);
+	if (full == cg_l4_partial_after(f0, rw->addr_diff))
+		return 1;
+	if (f1 == full)
+		*sum = cg_l4_full_after(f1, rw->port_diff);
+	return 0;
+}
+
 /* The L4 checksum, by the kernel's helper: it alone knows the skb's
  * checksum state (a CHECKSUM_PARTIAL field takes the pseudo header's
  * change only; CHECKSUM_COMPLETE moves skb->csum). One call for the
- * addresses, one for the ports, each only when they change. */
+ * addresses, one for the ports, each only when they change; one in all
+ * when both do in TCP (cg_skb_tcp_csum_both). */
 static __always_inline int cg_skb_l4_csum(struct __sk_buff *skb,
 					  const struct cg_pkt *pkt,
 					  const struct cg_rewrite *rw)
 {
 	__u32 off = cg_l4_csum_off(pkt->tuple.proto);
 	__u64 flags = 0; /* size 0: the value is a checksum difference */
+	int r;
 
 	if (!off || pkt->later_fragment)
 		return 0;
 	off += pkt->l4_off;
 	if (pkt->tuple.proto == IPPROTO_UDP)
 		flags |= BPF_F_MARK_MANGLED_0; /* 0: no checksum, stays 0 */
+	if (rw->addrs && rw->ports && pkt->tuple.proto == IPPROTO_TCP) {
+		r = cg_skb_tcp_csum_both(skb, off, rw);
+		if (r <= 0)
+			return r;
+		return bpf_l4_csum_replace(skb, off, 0, rw->port_diff, 0) ? -1 :
+									    0;
+	}
 	/* ICMP has no pseudo header. */
 	if (rw->addrs && pkt->tuple.proto != IPPROTO_ICMP &&
 	    bpf_l4_csum_replace(skb, off, 0, rw->addr_diff,
