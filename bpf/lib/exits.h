@@ -66,15 +66,14 @@ static __always_inline int cg_exit_push_eth(struct __sk_buff *skb, bool v6)
 	return bpf_skb_store_bytes(skb, 12, &proto, sizeof(proto), 0) ? -1 : 0;
 }
 
-static __always_inline int cg_exit_redirect_neigh(struct __sk_buff *skb,
-						  const struct cg_exit *x,
-						  bool v6)
+static __always_inline int
+cg_exit_redirect_neigh(struct __sk_buff *skb, const struct cg_exit *x, bool v6)
 {
 	struct bpf_redir_neigh nh = {};
 	__u32 ifindex = x->ifindex;
 
-	if (v6 && (*(const __u64 *)x->gateway6 ||
-		   *(const __u64 *)&x->gateway6[8])) {
+	if (v6 &&
+	    (*(const __u64 *)x->gateway6 || *(const __u64 *)&x->gateway6[8])) {
 		nh.nh_family = CG_AF_INET6;
 		__builtin_memcpy(nh.ipv6_nh, x->gateway6, 16);
 	} else if (!v6 && *(const __u32 *)x->gateway) {
