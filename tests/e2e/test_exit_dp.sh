@@ -45,11 +45,12 @@ maps() { ip netns exec "$R" "$CELLGATE" --config "$WORK/$CELL/cellgate.json" map
 
 # Little-endian hex bytes of a 32-bit number.
 le32() { printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
-# put_exit IFINDEX UP: cg_exits[1] = an Ethernet interface exit, gateway
-# 100.64.0.2, no masquerade (struct cg_exit, bpf/lib/abi.h: 56 bytes).
+# put_exit IFINDEX UP [L2]: cg_exits[1] = an interface exit, Ethernet
+# (gateway 100.64.0.2) unless L2 is 0, no masquerade (struct cg_exit,
+# bpf/lib/abi.h: 56 bytes).
 put_exit() {
 	local v
-	v="$(le32 "$1") 01 $(printf %02x "$2") 00 01 00 00 00 00 64 40 00 02"
+	v="$(le32 "$1") 01 $(printf %02x "$2") 00 0${3:-1} 00 00 00 00 64 40 00 02"
 	v="$v $(printf '00 %.0s' $(seq 32)) 00 00 00 00 00 00 00 00"
 	ip netns exec "$R" bpftool map update pinned "$BPF/cg_exits" \
 		key hex 01 00 00 00 value hex $v
@@ -129,6 +130,32 @@ check "exit down: alice unaffected" \
 put_exit "$ifx" 1
 check "exit up again: bob's traffic resumes by the exit" \
 	like "^$BOB:[0-9]+$" "$(seen_by bob)"
+
+# ---- an L3 exit: a WireGuard tunnel to the exit namespace (bpf_redirect) -----
+RW=$(if_of $N xw)
+XW=$(if_of $N xx)
+(umask 077 && wg genkey >"$WORK/rx.key" && wg genkey >"$WORK/xx.key")
+WG_PROCESS_FOREGROUND=1 bg_in "$R" wireguard-go "$RW" </dev/null >>"$WORK/xw.log" 2>&1
+WG_PROCESS_FOREGROUND=1 bg_in "$X" wireguard-go "$XW" </dev/null >>"$WORK/xw.log" 2>&1
+wait_for 5 test -S "/var/run/wireguard/$RW.sock" && wait_for 5 test -S "/var/run/wireguard/$XW.sock"
+ip netns exec "$R" wg set "$RW" listen-port 51900 private-key "$WORK/rx.key" \
+	peer "$(wg pubkey <"$WORK/xx.key")" endpoint 100.64.0.2:51901 allowed-ips 0.0.0.0/0
+ip netns exec "$X" wg set "$XW" listen-port 51901 private-key "$WORK/xx.key" \
+	peer "$(wg pubkey <"$WORK/rx.key")" endpoint 100.64.0.1:51900 allowed-ips 10.0.$N.0/24
+ip -n "$R" addr add 100.65.0.1/30 dev "$RW"
+ip -n "$X" addr add 100.65.0.2/30 dev "$XW"
+ip -n "$R" link set "$RW" up
+ip -n "$X" link set "$XW" up
+ip -n "$X" route replace 10.0.$N.0/24 dev "$XW"
+ifw=$(ip netns exec "$R" cat "/sys/class/net/$RW/ifindex")
+put_exit "$ifw" 1 0 && exit0=$(hits "$WORK/exit_hits")
+seen=$(seen_by bob)
+check "a WireGuard exit (L3, plain redirect): bob's flow goes through the tunnel ($seen)" \
+	like "^$BOB:[0-9]+$" "$seen"
+check "the exit namespace saw it" test "$(hits "$WORK/exit_hits")" -gt "$exit0"
+put_exit "$ifw" 0 0
+check "WireGuard exit down: bob's flow is dropped" test -z "$(seen_by bob)"
+put_exit "$ifx" 1
 
 # ---- kill switch: the exit's interface gone (the map still says up) -----------
 inet0=$(hits "$WORK/inet_hits")
