@@ -293,6 +293,37 @@ static bool exit_changed(struct suite *s, struct check *c)
 	       expect_ct_exit(s, c, &x_ack, EXIT_ID);
 }
 
+/* Back from a masquerading exit to the uplink: the flow is opened again
+ * and the uplink masquerades it with its own address, not the exit's
+ * (whose translation of the flow is still there). */
+static bool exit_back_to_uplink(struct suite *s, struct check *c)
+{
+	const struct pkt_desc ack_up =
+		TCP(UPLINK, 40000, INTERNET, 443, TH_ACK, .payload_len = 60);
+	const struct pkt_desc syn_out =
+		TCP(EXIT_ADDR, 40000, INTERNET, 443, TH_SYN);
+	uint8_t frame[PKT_MAX];
+	size_t len;
+	struct run r;
+
+	if (!exit_send(s, c, "SYN by the exit", &x_syn, (struct exit_want)X_OUT,
+		       &syn_out) ||
+	    !exit_set_peer(s, c, 0) ||
+	    !exit_send(
+		    s, c, "ACK after the change", &x_ack,
+		    (struct exit_want){ TC_ACT_SHOT, CG_DROP_EXIT_DOWN, 0, 0 },
+		    NULL) ||
+	    !exit_send(s, c, "ACK again: to the stack", &x_ack,
+		       (struct exit_want)X_PASS, NULL))
+		return false;
+	c->step = "ACK on the uplink";
+	len = pkt_build(&x_ack, frame, sizeof(frame));
+	return run_fd(c, dp_prog_fd_uplink_egress(&s->dp), frame, len, &r) &&
+	       expect_verdict(c, TC_ACT_OK, r.verdict) &&
+	       expect_frame(c, &r, &ack_up) &&
+	       verify_frame(c, r.out, r.out_len);
+}
+
 static bool exit_v6(struct suite *s, struct check *c)
 {
 	const struct pkt_desc syn =
@@ -347,6 +378,9 @@ static const struct {
 	{ "exits: a flow opened by the uplink is dropped once when bob gets "
 	  "an exit, then re-opened by the exit",
 	  false, exit_changed },
+	{ "exits: back from a masquerading exit to the uplink: re-opened, "
+	  "masqueraded with the uplink's address, not the exit's",
+	  true, exit_back_to_uplink },
 };
 
 /* dp_exit_put attaches exit_ingress to a masquerading exit's interface
