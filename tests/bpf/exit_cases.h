@@ -275,6 +275,47 @@ static bool exit_masquerade(struct suite *s, struct check *c)
 	       expect_frame(c, &r, &other);
 }
 
+/* A router behind the exit says bob's masqueraded SYN is too big: the
+ * error is turned toward bob, quoted packet and checksums included. */
+static bool exit_icmp_error(struct suite *s, struct check *c)
+{
+	const struct pkt_desc sent =
+		TCP(EXIT_ADDR, 40000, INTERNET, 443, TH_SYN);
+	const struct pkt_desc err20 =
+		ICMP(PATH_ROUTER, EXIT_ADDR, ICMP_T_UNREACH,
+		     .icmp_code = ICMP_C_FRAG_NEEDED, .inner = &sent,
+		     .quote_l4 = 20);
+	const struct pkt_desc err20_out = ICMP(PATH_ROUTER, BOB, ICMP_T_UNREACH,
+					       .icmp_code = ICMP_C_FRAG_NEEDED,
+					       .inner = &x_syn, .quote_l4 = 20);
+	const struct pkt_desc err =
+		ICMP(PATH_ROUTER, EXIT_ADDR, ICMP_T_UNREACH,
+		     .icmp_code = ICMP_C_FRAG_NEEDED, .inner = &sent);
+	const struct pkt_desc err_out =
+		ICMP(PATH_ROUTER, BOB, ICMP_T_UNREACH,
+		     .icmp_code = ICMP_C_FRAG_NEEDED, .inner = &x_syn);
+	uint8_t frame[PKT_MAX];
+	size_t len;
+	struct run r;
+
+	if (!exit_send(s, c, "SYN", &x_syn, (struct exit_want)X_OUT, &sent))
+		return false;
+	c->step = "frag-needed, 20 bytes quoted";
+	len = pkt_build(&err20, frame, sizeof(frame));
+	if (!run_fd(c, dp_prog_fd_exit_ingress(&s->dp, true), frame, len, &r) ||
+	    !expect_verdict(c, TC_ACT_OK, r.verdict) ||
+	    !expect_frame(c, &r, &err20_out) ||
+	    !verify_frame(c, r.out, r.out_len))
+		return false;
+	c->step = "frag-needed, 8 bytes quoted";
+	len = pkt_build(&err, frame, sizeof(frame));
+	return run_fd(c, dp_prog_fd_exit_ingress(&s->dp, true), frame, len,
+		      &r) &&
+	       expect_verdict(c, TC_ACT_OK, r.verdict) &&
+	       expect_frame(c, &r, &err_out) &&
+	       verify_frame(c, r.out, r.out_len);
+}
+
 /* A flow opened by the uplink, then bob given an exit: it must not go on
  * by the uplink; dropped once (exit_down), opened again by the exit. */
 static bool exit_changed(struct suite *s, struct check *c)
@@ -375,6 +416,9 @@ static const struct {
 	{ "exits: masquerade to the exit's address, the reply turned back by "
 	  "exit_ingress (checksums verified)",
 	  true, exit_masquerade },
+	{ "exits: an ICMP error about a masqueraded flow turned back toward "
+	  "bob by exit_ingress (checksums verified)",
+	  true, exit_icmp_error },
 	{ "exits: a flow opened by the uplink is dropped once when bob gets "
 	  "an exit, then re-opened by the exit",
 	  false, exit_changed },
