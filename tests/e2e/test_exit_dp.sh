@@ -8,7 +8,9 @@
 # identity's exit_id. The same address, 198.18.0.1, answers behind the
 # uplink (seen from the uplink's address: masquerade) and behind the exit
 # (seen from bob's own address), so the answer says which way a flow
-# went. Then the kill switch: the exit down, and its interface gone: bob's
+# went. A WireGuard exit (L3), plain and masquerading (exit_ingress put on
+# the tunnel by hand, as dp_exit_put would: the reply must come back
+# through it). Then the kill switch: the exit down, and its interface gone: bob's
 # flows dropped (exit_down), none reaching the internet by the uplink,
 # alice (no exit) unaffected throughout. The controller's half (exits as
 # objects, WireGuard exits, masquerade through the API) is test_exits.sh.
@@ -45,12 +47,12 @@ maps() { ip netns exec "$R" "$CELLGATE" --config "$WORK/$CELL/cellgate.json" map
 
 # Little-endian hex bytes of a 32-bit number.
 le32() { printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
-# put_exit IFINDEX UP [L2]: cg_exits[1] = an interface exit, Ethernet
-# (gateway 100.64.0.2) unless L2 is 0, no masquerade (struct cg_exit,
-# bpf/lib/abi.h: 56 bytes).
+# put_exit IFINDEX UP [L2 [MASQ]]: cg_exits[1] = an interface exit,
+# Ethernet (gateway 100.64.0.2) unless L2 is 0, masquerading to
+# 100.65.0.1 if MASQ is 1 (struct cg_exit, bpf/lib/abi.h: 56 bytes).
 put_exit() {
 	local v
-	v="$(le32 "$1") 01 $(printf %02x "$2") 00 0${3:-1} 00 00 00 00 64 40 00 02"
+	v="$(le32 "$1") 01 $(printf %02x "$2") 0${4:-0} 0${3:-1} 64 41 00 01 64 40 00 02"
 	v="$v $(printf '00 %.0s' $(seq 32)) 00 00 00 00 00 00 00 00"
 	ip netns exec "$R" bpftool map update pinned "$BPF/cg_exits" \
 		key hex 01 00 00 00 value hex $v
@@ -155,6 +157,26 @@ check "a WireGuard exit (L3, plain redirect): bob's flow goes through the tunnel
 check "the exit namespace saw it" test "$(hits "$WORK/exit_hits")" -gt "$exit0"
 put_exit "$ifw" 0 0
 check "WireGuard exit down: bob's flow is dropped" test -z "$(seen_by bob)"
+
+# Masquerade behind our address on the tunnel: exit_ingress must turn the
+# replies back. What dp_exit_put does, by hand: the object loaded with the
+# cell's cg_nat (its other maps its own, pinned in a private bpffs that
+# goes with this mount namespace), its program on the tunnel's ingress.
+ip netns exec "$X" wg set "$XW" peer "$(wg pubkey <"$WORK/rx.key")" \
+	allowed-ips 10.0.$N.0/24,100.65.0.0/30
+ip netns exec "$R" tc qdisc add dev "$RW" clsact
+unshare -m sh -c "mount -t bpf bpf /sys/fs/bpf &&
+	bpftool prog load '$here/../../build/bpf/exit_ingress.bpf.o' /sys/fs/bpf/exit_prog \
+		type classifier map name cg_nat pinned '$BPF/cg_nat' &&
+	nsenter --net=/run/netns/$R tc filter add dev $RW ingress \
+		bpf object-pinned /sys/fs/bpf/exit_prog direct-action" >>"$WORK/bpftool.log" 2>&1
+check "exit_ingress on the tunnel, on the cell's maps" test $? -eq 0
+put_exit "$ifw" 1 0 1
+seen=$(seen_by bob)
+check "a masquerading WireGuard exit: bob's flow seen from the exit's address ($seen)" \
+	like "^100\.65\.0\.1:[0-9]+$" "$seen"
+check "cellgate maps nat: the exit's translation" \
+	like '"kind":"exit","dir":"orig"' "$(maps nat --json | tr -d ' \n')"
 put_exit "$ifx" 1
 
 # ---- kill switch: the exit's interface gone (the map still says up) -----------
