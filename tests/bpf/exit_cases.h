@@ -470,6 +470,46 @@ static bool exit_attach_case(struct suite *s, struct check *c)
 			 (uint64_t)dp_exit_put(&s->dp, CG_MAX_EXITS, &e));
 }
 
+/* ns a packet of the established flow d (100k runs), or 0. */
+static unsigned int exit_time(struct suite *s, const struct pkt_desc *d)
+{
+	uint8_t frame[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(d, frame, sizeof(frame));
+	struct __sk_buff ctx = { .ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+		    .data_size_in = (uint32_t)len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 100000);
+
+	if (bpf_prog_test_run_opts(dp_prog_fd_wg_ingress(&s->dp), &o))
+		return 0;
+	return o.duration;
+}
+
+/* What an established packet costs by an exit and by the uplink (the
+ * log keeps it in view; prog_bench measures). */
+static void exit_cost(struct suite *s)
+{
+	const struct pkt_desc ack2 =
+		TCP(BOB, 40001, INTERNET, 443, TH_ACK, .payload_len = 60);
+	struct check c = { 0 };
+	unsigned int uplink, by_exit;
+
+	if (!exit_cell_build(s, &c, false) || !exit_set_peer(s, &c, 0) ||
+	    !exit_send(s, &c, "SYN by the uplink", &x_syn2,
+		       (struct exit_want)X_PASS, NULL))
+		return;
+	uplink = exit_time(s, &ack2);
+	if (!exit_set_peer(s, &c, EXIT_ID) ||
+	    !exit_send(s, &c, "SYN by the exit", &x_syn,
+		       (struct exit_want)X_OUT, NULL))
+		return;
+	by_exit = exit_time(s, &x_ack);
+	printf("# exits: %u ns an established packet by an exit, %u ns by "
+	       "the uplink (100k runs)\n",
+	       by_exit, uplink);
+}
+
 static void run_exit_cases(struct suite *s)
 {
 	struct check c = { 0 };
@@ -487,6 +527,7 @@ static void run_exit_cases(struct suite *s)
 	       "exits: IPv6 steered, kill switch; a masquerading exit "
 	       "holds IPv6 back",
 	       &c);
+	exit_cost(s);
 	exit_cell_teardown(s);
 }
 
