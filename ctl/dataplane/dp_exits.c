@@ -8,6 +8,9 @@
  * so the kill switch never waits for the attach.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <string.h>
 
@@ -149,4 +152,23 @@ int dp_exits_reattach(struct dataplane *dp)
 		n += !ret;
 	}
 	return first ? first : n;
+}
+
+int dp_exits_detach_pinned(const char *bpffs)
+{
+	char path[PATH_MAX];
+	struct cg_exit e;
+	uint32_t id;
+	int fd, n = 0;
+
+	snprintf(path, sizeof(path), "%s/cg_exits", bpffs);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (id = 1; id < CG_MAX_EXITS; id++)
+		if (!bpf_map_lookup_elem(fd, &id, &e) && wanted_ifindex(&e) &&
+		    !tc_detach_ingress((int)e.ifindex, false))
+			n++;
+	close(fd);
+	return n;
 }

@@ -41,5 +41,9 @@ int dp_exit_counters(struct dataplane *dp, uint32_t id,
  * filter someone removed). How many were attached, or -errno of the
  * first failure (the others still tried). */
 int dp_exits_reattach(struct dataplane *dp);
+/* `cellgate detach`, with no controller: remove the ingress filter from
+ * every masquerading exit the pinned cg_exits names (their clsact
+ * qdiscs stay: no marker says whose they are). How many, or -errno. */
+int dp_exits_detach_pinned(const char *bpffs);
 
 #endif

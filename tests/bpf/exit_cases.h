@@ -459,8 +459,15 @@ static bool exit_attach_case(struct suite *s, struct check *c)
 	if (dp_exit_put(&s->dp, EXIT_ID, &e) || tc_prog_id("lo", true, &prog) ||
 	    !expect_eq(c, "lo's ingress program", 0, prog))
 		return false;
-	c->step = "dp_exit_delete";
+	c->step = "dp_exits_detach_pinned (cellgate detach)";
 	e.masquerade = 1;
+	if (dp_exit_put(&s->dp, EXIT_ID, &e) ||
+	    !expect_eq(c, "detached", 1, dp_exits_detach_pinned(bpffs_dir)) ||
+	    tc_prog_id("lo", true, &prog) ||
+	    !expect_eq(c, "lo's ingress program after detach", 0, prog))
+		return false;
+	c->step = "dp_exit_delete";
+	dp_exits_reattach(&s->dp);
 	if (dp_exit_put(&s->dp, EXIT_ID, &e) ||
 	    dp_exit_delete(&s->dp, EXIT_ID) || tc_prog_id("lo", true, &prog))
 		return failf(c, "put or delete failed");
@@ -545,7 +552,7 @@ static void run_exit_attach_case(struct suite *s)
 	report(s,
 	       "exits: dp_exit_put attaches exit_ingress to a masquerading "
 	       "exit's interface, dp_exits_reattach puts it back, detached "
-	       "without masquerade and on delete",
+	       "without masquerade, by cellgate detach and on delete",
 	       &c);
 }
 
