@@ -734,6 +734,13 @@ const struct mapview mapviews[] = {
 	  nat6_rows, "IPv6 translations (NAT66): two entries per flow" },
 	{ "dnat6", DP_MAP_DNAT6, COLUMNS("proto", "port", "to", "service"),
 	  dnat6_rows, "service ports exposed on the wg address6" },
+	{ "exits", DP_MAP_EXITS,
+	  COLUMNS("id", "kind", "ifindex", "up", "masquerade", "address",
+		  "gateway", "address6"),
+	  mv_exits_rows, "exits other than the uplink, by id (issue 20)" },
+	{ "exit_counters", DP_MAP_EXIT_COUNTERS,
+	  COLUMNS("id", "packets", "bytes", "drops"), mv_exit_counters_rows,
+	  "traffic through each exit, and kill-switch drops" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

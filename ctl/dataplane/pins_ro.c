@@ -59,6 +59,8 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_BRIDGE_NETS6] = "cg_bridge_nets6",
 	[DP_MAP_NAT6] = "cg_nat6",
 	[DP_MAP_DNAT6] = "cg_dnat6",
+	[DP_MAP_EXITS] = "cg_exits",
+	[DP_MAP_EXIT_COUNTERS] = "cg_exit_counters",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -60,6 +60,9 @@ enum dp_map {
 	DP_MAP_BRIDGE_NETS6,
 	DP_MAP_NAT6, /* NAT66 (issue 17) */
 	DP_MAP_DNAT6,
+	/* Exits (issue 20): fixed size, CG_MAX_EXITS. */
+	DP_MAP_EXITS,
+	DP_MAP_EXIT_COUNTERS,
 	DP_MAP__COUNT,
 };
 

@@ -176,9 +176,9 @@ check "bpftool: cg_peers has named fields (BTF)" \
 # cg_rules (issue 18), the bridge's 3 (cg_bridge_src, _bind, _nets) and
 # cg_budget (issue 21), cg_ct6_tcp and cg_ct6_other (issue 17), cg_rate
 # (issue 18), the bridge's IPv6 3 (issue 21), cg_nat6 and cg_dnat6
-# (issue 17).
+# (issue 17), cg_exits and cg_exit_counters (issue 20).
 check "cellgate maps lists every pinned map with its size" \
-	test "$(cg maps | grep -c '^cg_')" = 39
+	test "$(cg maps | grep -c '^cg_')" = 41
 check "cellgate maps peers: alice by address and name, her services" \
 	like "10\.0\.$N\.2 +alice +[0-9]+ +[0-9]+ +files " "$(cg maps peers)"
 check "cellgate maps counters: alice's drops by reason" \
