@@ -150,7 +150,8 @@ seen=$(seen6_by bob)
 check "IPv6: bob's flow leaves by the exit (neighbour redirect to fd64::2) ($seen)" \
 	like "^exit \\[fd10:0*$N:[0:]*:0*3\\]$" "$seen"
 seen=$(seen6_by alice)
-check "IPv6: alice's by the uplink ($seen)" like "^\\[fd10:0*$N:[0:]*:0*2\\]$" "$seen"
+check "IPv6: alice's by the uplink, masqueraded to its address (NAT66) ($seen)" \
+	like "^\\[2001:0*db8:0*$N:[0:]*:0*1\\]$" "$seen"
 
 # ---- kill switch: the exit down ---------------------------------------------------
 inet0=$(hits "$WORK/inet_hits")
