@@ -96,8 +96,8 @@ static __always_inline __u64 cg_eq64(__u64 a, __u64 b)
  * when its source sorts after its destination (the addresses as two
  * native 64-bit words, then the ports). Returns 1 when reversed. Without
  * branches, for the same reason as cg_ct_canon. */
-static __always_inline __u32 cg_ct6_canon(struct cg_ct6_key *k,
-					  const struct cg_ct6_key *t)
+static __noinline __u32 cg_ct6_canon(struct cg_ct6_key *k,
+				     const struct cg_ct6_key *t)
 {
 	const __u64 *s = (const __u64 *)t->saddr, *d = (const __u64 *)t->daddr;
 	__u64 *ks = (__u64 *)k->saddr, *kd = (__u64 *)k->daddr;

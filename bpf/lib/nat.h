@@ -153,10 +153,12 @@ static __always_inline int cg_nat_try(const struct cg_nat_request *req,
 				      __u16 port,
 				      const struct cg_nat_entry *rev, __u64 now)
 {
-	struct cg_ct_key to = req->to, key;
+	struct cg_ct_key key;
 
-	to.sport = port;
-	cg_ct_reverse(&key, &to);
+	/* The reply tuple of req->to with its source port moved to port,
+	 * built in place (no copy of req->to). */
+	cg_ct_reverse(&key, &req->to);
+	key.dport = port;
 	return cg_nat_insert(&key, rev, now);
 }
 
