@@ -34,6 +34,9 @@ static void peer_entry(const struct policy_rules_ctx *ctx,
 	out->value.kind = CG_KIND_PEER;
 	out->value.peer_to_peer = peer->peer_to_peer;
 	out->value.internet_access = peer->internet_access;
+	/* A change of exit is a policy change: the identity differs, so
+	 * it is written with a new epoch and its flows are re-judged. */
+	out->value.exit_id = peer->exit_id;
 	policy_peer_rate(peer, out);
 	memcpy(out->value.services, peer->access, sizeof(out->value.services));
 	/* Every peer may reach its own API (when peer_api.port is set, a

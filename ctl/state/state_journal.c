@@ -39,7 +39,7 @@
 static const char *const kinds[ST_N_LISTS] = {
 	[ST_SERVICES] = "service", [ST_PEERS] = "peer",
 	[ST_FORWARDS] = "forward", [ST_CELLS] = "cell",
-	[ST_RULES] = "rule",
+	[ST_RULES] = "rule",	   [ST_EXITS] = "exit",
 	/* Invites (at most 16, found by a hash of their secret) are saved
 	 * with a snapshot. */
 };
@@ -72,6 +72,8 @@ static const char *elem_name(enum state_list list, const union state_elem *e)
 		return e->forward.id;
 	case ST_RULES:
 		return e->rule.name;
+	case ST_EXITS:
+		return e->exit.name;
 	default:
 		return e->cell.info.cell_name;
 	}
@@ -89,6 +91,8 @@ static json_object *elem_record(const struct cg_state *st, enum state_list list,
 		return forward_to_json(&e->forward, true);
 	case ST_RULES:
 		return rule_to_json(&e->rule);
+	case ST_EXITS:
+		return exit_to_json(&e->exit, true);
 	default:
 		return cell_to_json(&e->cell, st->services, st->n_services,
 				    true);
@@ -192,6 +196,8 @@ static void *find_named(const struct cg_state *st, enum state_list list,
 		return state_find(st, ST_FORWARDS, forward_named, name);
 	case ST_RULES:
 		return state_rule(st, name);
+	case ST_EXITS:
+		return state_exit(st, name);
 	default:
 		return state_cell(st, name);
 	}
@@ -228,6 +234,9 @@ static bool parse_record(const struct cg_state *st, enum state_list list,
 			return false;
 		}
 		return true;
+	case ST_EXITS:
+		return state_exit_record(rec, &e->exit, err) &&
+		       state_exit_fits(st, &e->exit, old, err);
 	default:
 		if (old) {
 			cg_error_set(err, 400, "op",
