@@ -654,6 +654,13 @@ const struct mapview mapviews[] = {
 	{ "rate", DP_MAP_RATE,
 	  COLUMNS("identity", "id", "down_mbit", "up_mbit"), mv_rate_rows,
 	  "rate limits per identity (0: unlimited)" },
+	{ "exits", DP_MAP_EXITS,
+	  COLUMNS("id", "kind", "ifindex", "up", "masquerade", "address",
+		  "gateway", "address6"),
+	  mv_exits_rows, "exits other than the uplink, by id (issue 20)" },
+	{ "exit_counters", DP_MAP_EXIT_COUNTERS,
+	  COLUMNS("id", "packets", "bytes", "drops"), mv_exit_counters_rows,
+	  "traffic through each exit, and kill-switch drops" },
 };
 
 const unsigned int n_mapviews = ARRAY_SIZE(mapviews);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "abi_names.h"
+#include "mapread.h"
 #include "mapview_cells.h"
 #include "state.h"
 #include "util.h"
@@ -231,4 +232,50 @@ void mv_rate_rows(const struct mapview_ctx *ctx, const void *key,
 	mv_put_int(row, "id", id);
 	mv_put_int(row, "down_mbit", rate_mbit(r->down_ps_per_byte));
 	mv_put_int(row, "up_mbit", rate_mbit(r->up_ps_per_byte));
+}
+
+static const char *exit_kind_name(uint8_t kind)
+{
+	static const char *const names[] = { "none", "interface", "wireguard",
+					     "cell", "tor" };
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+void mv_exits_rows(const struct mapview_ctx *ctx, const void *key,
+		   const void *value, json_object *rows)
+{
+	const struct cg_exit *e = value;
+	char a6[INET6_ADDRSTRLEN];
+	json_object *row;
+
+	(void)ctx;
+	if (e->kind == CG_EXIT_NONE)
+		return;
+	row = mv_new_row(rows);
+	mv_put_int(row, "id", *(const uint32_t *)key);
+	mv_put_str(row, "kind", exit_kind_name(e->kind));
+	mv_put_int(row, "ifindex", e->ifindex);
+	mv_put_bool(row, "up", e->up);
+	mv_put_bool(row, "masquerade", e->masquerade);
+	mv_put_addr(row, "address", e->addr);
+	mv_put_addr(row, "gateway", e->gateway);
+	inet_ntop(AF_INET6, e->addr6, a6, sizeof(a6));
+	mv_put_str(row, "address6", a6);
+}
+
+void mv_exit_counters_rows(const struct mapview_ctx *ctx, const void *key,
+			   const void *value, json_object *rows)
+{
+	struct cg_exit_counters c;
+	json_object *row;
+
+	percpu_sum_u64(&c, value, sizeof(c), ctx->ncpus);
+	if (!c.packets && !c.bytes && !c.drops)
+		return;
+	row = mv_new_row(rows);
+	mv_put_int(row, "id", *(const uint32_t *)key);
+	mv_put_int(row, "packets", (int64_t)c.packets);
+	mv_put_int(row, "bytes", (int64_t)c.bytes);
+	mv_put_int(row, "drops", (int64_t)c.drops);
 }

@@ -40,5 +40,10 @@ void mv_put_forward(const struct mapview_ctx *ctx, json_object *row,
 /* The rows of cg_rate (a view's rows function). */
 void mv_rate_rows(const struct mapview_ctx *ctx, const void *key,
 		  const void *value, json_object *rows);
+/* The rows of cg_exits and cg_exit_counters (issue 20). */
+void mv_exits_rows(const struct mapview_ctx *ctx, const void *key,
+		   const void *value, json_object *rows);
+void mv_exit_counters_rows(const struct mapview_ctx *ctx, const void *key,
+			   const void *value, json_object *rows);
 
 #endif

@@ -54,6 +54,8 @@ static const char *const map_names[DP_MAP__COUNT] = {
 	[DP_MAP_CT6_TCP] = "cg_ct6_tcp",
 	[DP_MAP_CT6_OTHER] = "cg_ct6_other",
 	[DP_MAP_RATE] = "cg_rate",
+	[DP_MAP_EXITS] = "cg_exits",
+	[DP_MAP_EXIT_COUNTERS] = "cg_exit_counters",
 };
 
 const char *dp_map_name(enum dp_map map)

@@ -55,6 +55,9 @@ enum dp_map {
 	DP_MAP_CT6_TCP,
 	DP_MAP_CT6_OTHER,
 	DP_MAP_RATE,
+	/* Exits (issue 20): fixed size, CG_MAX_EXITS. */
+	DP_MAP_EXITS,
+	DP_MAP_EXIT_COUNTERS,
 	DP_MAP__COUNT,
 };
 

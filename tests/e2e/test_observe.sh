@@ -177,7 +177,7 @@ check "bpftool: cg_peers has named fields (BTF)" \
 # cg_budget (issue 21), cg_ct6_tcp and cg_ct6_other (issue 17), cg_rate
 # (issue 18).
 check "cellgate maps lists every pinned map with its size" \
-	test "$(cg maps | grep -c '^cg_')" = 34
+	test "$(cg maps | grep -c '^cg_')" = 36
 check "cellgate maps peers: alice by address and name, her services" \
 	like "10\.0\.$N\.2 +alice +[0-9]+ +[0-9]+ +files " "$(cg maps peers)"
 check "cellgate maps counters: alice's drops by reason" \
