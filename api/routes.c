@@ -262,6 +262,12 @@ HANDLER(list_rules, ctl_list_rules(c, &out), 200)
 HANDLER(get_rule, ctl_get_rule(c, req->param, &out, &err), 200)
 HANDLER(put_rule, ctl_put_rule(c, req->param, req->body, &out, &err), 200)
 HANDLER(delete_rule, ctl_delete_rule(c, req->param, &err), 204)
+HANDLER(list_exits, ctl_list_exits(c, &out), 200)
+HANDLER(get_exit, ctl_get_exit(c, req->param, &out, &err), 200)
+HANDLER(put_exit, ctl_put_exit(c, req->param, req->body, &out, &err), 200)
+HANDLER(delete_exit, ctl_delete_exit(c, req->param, &err), 204)
+HANDLER(put_peer_exit, ctl_put_peer_exit(c, req->param, req->body, &out, &err),
+	200)
 HANDLER(link_cell, ctl_link_cell(c, req->body, &out, &err), 201)
 HANDLER(get_cell, ctl_get_cell(c, req->param, &out, &err), 200)
 HANDLER(unlink_cell, ctl_unlink_cell(c, req->param, &err), 204)
@@ -297,6 +303,13 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/rules/{name}", get_rule, false, false, 0 },
 	{ "PUT", "/api/rules/{name}", put_rule, false, true, 0 },
 	{ "DELETE", "/api/rules/{name}", delete_rule, false, false, 0 },
+	{ "GET", "/api/exits", list_exits, false, false, 0 },
+	{ "GET", "/api/exits/{name}", get_exit, false, false, 0 },
+	{ "PUT", "/api/exits/{name}", put_exit, false, true, 0 },
+	{ "DELETE", "/api/exits/{name}", delete_exit, false, false, 0 },
+	/* PIC's ConnectivityManager route, an alias of the peer's "exit". */
+	{ "PUT", "/api/connectivity/peers/{name}/exit", put_peer_exit, false,
+	  true, 0 },
 	{ "GET", "/api/forwards", list_forwards, false, false, 0 },
 	{ "POST", "/api/forwards", add_forward, false, true, 0 },
 	{ "GET", "/api/forwards/{id}", get_forward, false, false, 0 },

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "config.h"
 #include "dataplane.h"
+#include "exits.h"
 #include "heal.h"
 #include "join.h"
 #include "key.h"
@@ -78,6 +79,8 @@ struct controller {
 
 	/* Interfaces and hooks watched and repaired (heal.c). */
 	struct ctl_heal heal;
+	/* Exits' interfaces and health (exits.c, issue 20). */
+	struct ctl_exits exits;
 	/* Anti-spoofing on the bridge's ports (ports.c). */
 	struct ctl_ports ports;
 
@@ -143,6 +146,19 @@ int ctl_rules_compile_check(struct controller *c, struct cg_error *err);
 /* Write the class pairs of the state's rules (before a peer that may be
  * in a new class is written). */
 int ctl_rules_pairs_apply(struct controller *c);
+
+/* Exits (issue 20, ops_exit.c). */
+int ctl_list_exits(struct controller *c, json_object **out);
+int ctl_get_exit(struct controller *c, const char *name, json_object **out,
+		 struct cg_error *err);
+int ctl_put_exit(struct controller *c, const char *name, json_object *body,
+		 json_object **out, struct cg_error *err);
+/* 409 while a peer uses it. */
+int ctl_delete_exit(struct controller *c, const char *name,
+		    struct cg_error *err);
+/* PUT /api/connectivity/peers/NAME/exit {"exit": NAME|null}. */
+int ctl_put_peer_exit(struct controller *c, const char *name, json_object *body,
+		      json_object **out, struct cg_error *err);
 
 int ctl_list_peers(struct controller *c, json_object **out);
 int ctl_get_peer(struct controller *c, const char *name, json_object **out,

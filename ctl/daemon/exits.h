@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "abi.h"
+#include "dp_exits.h"
 
 struct controller;
 struct metrics;
@@ -67,11 +68,5 @@ void ctl_exits_metrics(struct controller *c, struct metrics *m);
 struct json_object;
 void ctl_exit_view_add(struct controller *c, const struct cg_exit_def *e,
 		       struct json_object *o);
-
-/* The dataplane half (ctl/dataplane/dp_exits.c, branch i20-dp). */
-int dp_exit_put(struct dataplane *dp, uint32_t id, const struct cg_exit *e);
-int dp_exit_delete(struct dataplane *dp, uint32_t id);
-int dp_exit_counters(struct dataplane *dp, uint32_t id,
-		     struct cg_exit_counters *sum);
 
 #endif

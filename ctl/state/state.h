@@ -323,7 +323,7 @@ int state_delete_exit(struct cg_state *st, const char *name,
 /* The API's view (with_secret false: no private key, our public key
  * shown) or the state file's record. */
 json_object *exit_to_json(const struct cg_exit_def *e, bool with_secret);
-const char *exit_kind_name(uint8_t kind);
+const char *state_exit_kind(uint8_t kind);
 /* The WireGuard interface of a wireguard exit: "cgx-NAME" when NAME
  * fits in 11 characters, else "cgx<id>" (no dash, so never another's). */
 void exit_wg_ifname(const char *name, uint32_t id,

@@ -25,7 +25,7 @@ static const char *const kind_names[] = {
 	[CG_EXIT_TOR] = "tor",
 };
 
-const char *exit_kind_name(uint8_t kind)
+const char *state_exit_kind(uint8_t kind)
 {
 	return kind < ARRAY_SIZE(kind_names) && kind_names[kind] ?
 		       kind_names[kind] :
@@ -119,8 +119,8 @@ static bool parse_interface_kind(json_object *body, struct cg_exit_def *e,
 	if (!jx_string(body, "gateway", false, "", gw, sizeof(gw), err))
 		return false;
 	e->has_gateway = json_object_object_get_ex(body, "gateway", NULL);
-	if (e->has_gateway && (!parse_ipv4(gw, &e->gateway) ||
-			       !state_valid_unicast(e->gateway)))
+	if (e->has_gateway &&
+	    (!parse_ipv4(gw, &e->gateway) || !state_valid_unicast(e->gateway)))
 		return bad(err, "gateway", "an IPv4 address");
 	e->masquerade = true;
 	return jx_bool(body, "masquerade", false, "", &e->masquerade, err);
@@ -156,12 +156,12 @@ static bool parse_wireguard_kind(json_object *body, struct cg_exit_def *e,
 
 	if (json_object_object_get_ex(body, "interface", NULL) ||
 	    json_object_object_get_ex(body, "gateway", NULL)) {
-		cg_error_set(err, 400,
-			     json_object_object_get_ex(body, "interface",
-						       NULL) ?
-				     "interface" :
-				     "gateway",
-			     "a wireguard exit's interface is its own");
+		cg_error_set(
+			err, 400,
+			json_object_object_get_ex(body, "interface", NULL) ?
+				"interface" :
+				"gateway",
+			"a wireguard exit's interface is its own");
 		return false;
 	}
 	if (!jx_string(body, "endpoint", true, "", ep, sizeof(ep), err) ||
@@ -195,8 +195,8 @@ static bool parse_exit(json_object *body, bool record, struct cg_exit_def *e,
 		       struct cg_error *err)
 {
 	static const char *const fields[] = {
-		"name",	      "kind",	  "interface",	 "gateway",
-		"address",    "address6", "masquerade",	 "endpoint",
+		"name",	      "kind",	     "interface",	 "gateway",
+		"address",    "address6",    "masquerade",	 "endpoint",
 		"public_key", "private_key", "local_public_key", "id",
 		NULL
 	};
@@ -293,7 +293,8 @@ int state_put_exit(struct cg_state *st, const char *name, json_object *body,
 	if (cur)
 		e.id = cur->id;
 	else if (!free_exit_id(st, &e.id)) {
-		cg_error_set(err, 409, "name", "the cell has its maximum of %d exits",
+		cg_error_set(err, 409, "name",
+			     "the cell has its maximum of %d exits",
 			     CG_MAX_EXITS - 1);
 		return -ENOSPC;
 	}
@@ -387,7 +388,7 @@ json_object *exit_to_json(const struct cg_exit_def *e, bool with_secret)
 	add_str(o, "name", e->name);
 	if (with_secret)
 		json_object_object_add(o, "id", json_object_new_int64(e->id));
-	add_str(o, "kind", exit_kind_name(e->kind));
+	add_str(o, "kind", state_exit_kind(e->kind));
 	if (e->kind == CG_EXIT_INTERFACE || !with_secret)
 		add_str(o, "interface", e->interface);
 	if (e->has_gateway)
