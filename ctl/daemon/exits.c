@@ -78,8 +78,7 @@ static int64_t wg_handshake(const struct cg_exit_def *e)
 }
 
 /* cg_exits[id] as the exit is now; *hs: its last handshake. */
-static void measure(const struct cg_exit_def *e, struct cg_exit *v,
-		    int64_t *hs)
+static void measure(const struct cg_exit_def *e, struct cg_exit *v, int64_t *hs)
 {
 	struct in_addr a;
 	struct in6_addr a6;
@@ -288,8 +287,8 @@ void ctl_exits_tick(struct controller *c, uint64_t now_ns)
 	m = calloc(n, sizeof(*m));
 	for (i = 0; m && i < n; i++) {
 		measure(&defs[i], &m[i].v, &m[i].hs);
-		m[i].relink = defs[i].kind == CG_EXIT_WIREGUARD &&
-			      !m[i].v.ifindex;
+		m[i].relink =
+			defs[i].kind == CG_EXIT_WIREGUARD && !m[i].v.ifindex;
 	}
 	pthread_mutex_lock(&c->lock);
 	/* An exit operation came in meanwhile: it wrote what it changed;
@@ -328,15 +327,15 @@ void ctl_exit_view_add(struct controller *c, const struct cg_exit_def *e,
 	struct cg_exit_counters sum;
 	json_object *cnt;
 
-	json_object_object_add(o, "up", json_object_new_boolean(
-						rt->written && rt->entry.up));
+	json_object_object_add(
+		o, "up", json_object_new_boolean(rt->written && rt->entry.up));
 	if (e->kind == CG_EXIT_WIREGUARD)
 		json_object_object_add(
 			o, "handshake_age_seconds",
-			rt->handshake ? json_object_new_int64(
-						(int64_t)time(NULL) -
-						rt->handshake) :
-					NULL);
+			rt->handshake ?
+				json_object_new_int64((int64_t)time(NULL) -
+						      rt->handshake) :
+				NULL);
 	json_object_object_add(o, "peers", users_json(c, e->id));
 	if (dp_exit_counters(&c->dp, e->id, &sum))
 		return;
@@ -373,7 +372,8 @@ void ctl_exits_metrics(struct controller *c, struct metrics *m)
 		       "(down past 180); absent before the first.");
 	for (i = 0; i < c->state.n_exits; i++) {
 		e = &c->state.exits[i];
-		if (e->kind == CG_EXIT_WIREGUARD && c->exits.rt[e->id].handshake)
+		if (e->kind == CG_EXIT_WIREGUARD &&
+		    c->exits.rt[e->id].handshake)
 			metrics_u64(m,
 				    (uint64_t)(time(NULL) -
 					       c->exits.rt[e->id].handshake),

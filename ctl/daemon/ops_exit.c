@@ -168,9 +168,8 @@ int ctl_delete_exit(struct controller *c, const char *name,
 
 /* PIC's PUT /api/connectivity/peers/NAME/exit {"exit": NAME|null}: the
  * peer's update with that one field. */
-int ctl_put_peer_exit(struct controller *c, const char *name,
-		      json_object *body, json_object **out,
-		      struct cg_error *err)
+int ctl_put_peer_exit(struct controller *c, const char *name, json_object *body,
+		      json_object **out, struct cg_error *err)
 {
 	static const char *const fields[] = { "exit", NULL };
 	json_object *v, *upd;
