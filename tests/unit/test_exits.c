@@ -20,7 +20,7 @@ static struct cg_state st;
 static struct cg_error err;
 static wg_key gen_key;
 
-#define WG_BODY(extra)                                                   \
+#define WG_BODY(extra)                                                    \
 	"{\"kind\": \"wireguard\", \"endpoint\": \"203.0.113.7:51820\", " \
 	"\"public_key\": \"" PUB "\", \"address\": \"10.64.0.2/32\"" extra "}"
 #define PUB "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
@@ -117,8 +117,9 @@ START_TEST(test_rejects)
 			 "\"203.0.113.7:51820\", \"public_key\": \"nope\", "
 			 "\"address\": \"10.64.0.2/32\"}"),
 		400, "public_key");
-	REJECTS(put("x", "{\"kind\": \"wireguard\", \"endpoint\": "
-			 "\"203.0.113.7:51820\", \"address\": \"10.64.0.2/32\"}"),
+	REJECTS(put("x",
+		    "{\"kind\": \"wireguard\", \"endpoint\": "
+		    "\"203.0.113.7:51820\", \"address\": \"10.64.0.2/32\"}"),
 		400, "public_key");
 	REJECTS(put("x", "{\"kind\": \"wireguard\", \"endpoint\": "
 			 "\"203.0.113.7:51820\", \"public_key\": \"" PUB "\"}"),
@@ -182,9 +183,9 @@ START_TEST(test_peer_exit)
 	ck_assert_int_eq(peer_set("alice", "{\"exit\": \"vpn\"}"), 0);
 	ck_assert_uint_eq(state_peer(&st, "alice")->exit_id, 1);
 	o = peer_to_json(&st, state_peer(&st, "alice"), false);
-	ck_assert_str_eq(json_object_get_string(
-				 json_object_object_get(o, "exit")),
-			 "vpn");
+	ck_assert_str_eq(
+		json_object_get_string(json_object_object_get(o, "exit")),
+		"vpn");
 	json_object_put(o);
 	/* The identity carries it. */
 	ck_assert_int_eq(policy_compile(&st, &cfg, &pol), 0);
