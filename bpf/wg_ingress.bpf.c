@@ -18,6 +18,7 @@
 #include "lib/conntrack.h"
 #include "lib/counters.h"
 #include "lib/nat.h"
+#include "lib/exits.h"
 #include "lib/wg_ingress6.h"
 #include "lib/budget.h"
 
@@ -66,6 +67,58 @@ expose_service(const struct cg_pkt *pkt, struct cg_ct_key *to, __u64 now)
 	return r;
 }
 
+/* A new flow out through exit id (issue 20): with masquerade, its
+ * translation to the exit's address (replies are turned back by the
+ * exit's ingress program). The exit was found up by the caller. */
+static __always_inline enum cg_drop_reason
+exit_masquerade(const struct cg_pkt *pkt, __u32 id, struct cg_ct_key *to,
+		__u64 now)
+{
+	const struct cg_settings *set = cg_settings_get();
+	const struct cg_exit *x = cg_exit_get(id);
+	struct cg_nat_request req = { .kind = CG_NAT_EXIT,
+				      .alloc_sport = true };
+	enum cg_drop_reason r;
+
+	if (!x || !x->masquerade)
+		return CG_DROP_NONE;
+	if (!set || !*(const __u32 *)x->addr)
+		return CG_DROP_EXIT_DOWN; /* no address to leave with */
+	req.orig = pkt->tuple;
+	req.to = pkt->tuple;
+	__builtin_memcpy(req.to.saddr, x->addr, 4);
+	r = cg_nat_create(&req, set, now);
+	*to = req.to;
+	return r;
+}
+
+/* An established packet of a flow that leaves by exit id: translated
+ * (when the exit masquerades) and sent there. A flow whose translation
+ * went (evicted) is dropped, and opened again by its next packet. */
+static __always_inline int exit_established(struct __sk_buff *skb,
+					    const struct cg_pkt *pkt,
+					    const struct cg_ct_hit *hit,
+					    __u32 id, __u64 now)
+{
+	const struct cg_exit *x = cg_exit_get(id);
+	struct cg_nat_entry *e;
+
+	if (!x)
+		return TC_ACT_SHOT;
+	if (x->masquerade) {
+		e = cg_nat_lookup(&pkt->tuple, now);
+		if (!e || e->kind != CG_NAT_EXIT) {
+			cg_ct_delete(&hit->key);
+			return cg_drop(pkt, cg_ct_sender(hit),
+				       CG_DROP_EXIT_DOWN);
+		}
+		cg_nat_touch(e, pkt, now);
+		if (cg_skb_rewrite(skb, pkt, &e->to))
+			return TC_ACT_SHOT;
+	}
+	return cg_exit_send(skb, id, pkt->len, 0);
+}
+
 /* An ICMP error passes only if it is about a flow we track, and comes
  * from the identity the quoted packet went to: a peer must not quote
  * another peer's flow to reach what policy denies it. */
@@ -102,15 +155,22 @@ static __always_inline int from_wg_new(struct __sk_buff *skb,
 		return cg_drop(pkt, src->id, CG_DROP_ICMP_UNRELATED);
 
 	r = cg_policy_from_wg(src, &pkt->tuple, &adm);
+	/* The kill switch, before the flow costs the peer anything. */
+	if (r == CG_DROP_NONE && adm.exit_id &&
+	    !cg_exit_ready(cg_exit_get(adm.exit_id)))
+		r = CG_DROP_EXIT_DOWN;
 	if (r == CG_DROP_NONE && cg_rate_new(skb, src, true, pkt->len))
 		r = CG_DROP_RATE_LIMITED;
 	/* Budget after policy: a denied flow costs the peer nothing. */
 	if (r == CG_DROP_NONE && !cg_budget_take(src))
 		r = CG_DROP_FLOW_BUDGET;
 	if (r == CG_DROP_NONE)
-		r = expose_service(pkt, &to, now);
+		r = adm.exit_id ? exit_masquerade(pkt, adm.exit_id, &to, now) :
+				  expose_service(pkt, &to, now);
 	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)
 		cg_count_service(adm.service, false);
+	if (r == CG_DROP_EXIT_DOWN)
+		cg_exit_count_drop(adm.exit_id);
 	if (r != CG_DROP_NONE)
 		return cg_drop(pkt, src->id, r);
 	cg_count_service(adm.service, true);
@@ -118,6 +178,8 @@ static __always_inline int from_wg_new(struct __sk_buff *skb,
 	cg_count_rx(src->id, pkt->len);
 	if (to.proto && cg_skb_rewrite(skb, pkt, &to))
 		return TC_ACT_SHOT;
+	if (adm.exit_id)
+		return cg_exit_send(skb, adm.exit_id, pkt->len, 0);
 	return TC_ACT_OK;
 }
 
@@ -127,6 +189,7 @@ int cg_wg_ingress(struct __sk_buff *skb)
 	struct cg_pkt pkt = {};
 	struct cg_ct_hit hit;
 	enum cg_drop_reason r;
+	__u32 exit_id;
 	__u64 now;
 
 	r = cg_parse(skb, &pkt);
@@ -146,8 +209,17 @@ int cg_wg_ingress(struct __sk_buff *skb)
 		return from_wg_icmp_error(&pkt, now);
 	if (!cg_ct_find(&pkt.tuple, now, &hit))
 		return from_wg_new(skb, &pkt, now);
+	/* A flow that leaves by an exit: the kill switch first (one ARRAY
+	 * lookup, only for such flows), so a held packet is no rx. */
+	exit_id = hit.reply ? 0 : hit.entry->exit_id;
+	if (unlikely(exit_id) && !cg_exit_ready(cg_exit_get(exit_id))) {
+		cg_exit_count_drop(exit_id);
+		return cg_drop(&pkt, cg_ct_sender(&hit), CG_DROP_EXIT_DOWN);
+	}
 	if (cg_ct_established(skb, &hit, &pkt, true, now) != TC_ACT_OK)
 		return TC_ACT_SHOT;
+	if (unlikely(exit_id))
+		return exit_established(skb, &pkt, &hit, exit_id, now);
 	return translate(skb, &pkt, now);
 }
 

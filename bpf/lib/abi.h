@@ -362,7 +362,11 @@ struct cg_ct_entry {
 	 * a number read from the key's bytes); 1 when the key is the
 	 * flow's original direction reversed. */
 	__u8 key_rev;
-	__u8 pad[4];
+	/* The exit the flow leaves by (cg_exits, issue 20), 0 for the
+	 * uplink: set when a peer's internet-bound flow is admitted, so its
+	 * established packets are steered without reading the identity. */
+	__u8 exit_id;
+	__u8 pad[3];
 };
 
 /* Key of cg_frags: identifies one IPv4 datagram's fragments. */
@@ -486,6 +490,9 @@ enum cg_nat_kind {
 	CG_NAT_WG_SNAT =
 		5, /* a forward's flow to a wg0 target, as wg address */
 	CG_NAT_HOST = 6, /* the router's own uplink flow: reserved, kept */
+	/* A peer's flow masqueraded behind an exit's address (issue 20):
+	 * replies are turned back by the exit's ingress program. */
+	CG_NAT_EXIT = 7,
 };
 
 enum cg_nat_dir {
@@ -589,6 +596,7 @@ enum cg_hook {
 	CG_HOOK_UPLINK_XDP = 3, /* XDP on the uplink */
 	CG_HOOK_UPLINK_EGRESS = 4, /* tc egress on the uplink */
 	CG_HOOK_BRIDGE_PORT = 5, /* tc ingress on a port of the bridge */
+	CG_HOOK_EXIT_INGRESS = 6, /* tc ingress on an exit (issue 20) */
 };
 
 enum cg_event_kind {

@@ -200,6 +200,11 @@ __attribute__((noinline)) __u64 cg_ct_rejudge(const struct cg_ct_key *key)
 	} else {
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
 	}
+	/* The identity's exit changed (issue 20): the flow cannot move
+	 * (its replies come back where it left), and must not go on by the
+	 * old way out; its next packet opens it again by the new one. */
+	if (r == CG_DROP_NONE && adm.exit_id != e->exit_id)
+		r = CG_DROP_EXIT_DOWN;
 	if (r != CG_DROP_NONE) {
 		cg_ct_delete(&ck);
 		return r;
@@ -337,6 +342,7 @@ __attribute__((noinline)) int cg_ct_create(const struct cg_pkt *pkt,
 	e.src_epoch = adm->src_epoch;
 	e.dst_ident = adm->dst_ident;
 	e.dst_epoch = adm->dst_epoch;
+	e.exit_id = adm->exit_id;
 	if (pkt->tuple.proto == IPPROTO_TCP)
 		cg_ct_tcp_track(&e, pkt->tcp_flags, false);
 	e.expires_ns = now + cg_ct_lifetime(&e, pkt->tuple.proto);

@@ -216,6 +216,9 @@ __attribute__((noinline)) __u64 cg_ct6_rejudge(void)
 		r = cg_policy6_to_wg(k, dst, adm);
 	else
 		r = CG_DROP_UNKNOWN_SOURCE; /* its peer or cell was removed */
+	/* Its exit changed: opened again by the new one (as IPv4's). */
+	if (r == CG_DROP_NONE && adm->exit_id != e->exit_id)
+		r = CG_DROP_EXIT_DOWN;
 	if (r != CG_DROP_NONE) {
 		bpf_map_delete_elem(cg_ct6_map(s->hkey.proto), &s->hkey);
 		return r;
@@ -279,6 +282,7 @@ __attribute__((noinline)) int cg_ct6_create(const struct cg_pkt6 *pkt,
 	e->src_epoch = adm->src_epoch;
 	e->dst_ident = adm->dst_ident;
 	e->dst_epoch = adm->dst_epoch;
+	e->exit_id = adm->exit_id;
 	if (proto == IPPROTO_TCP)
 		cg_ct_tcp_track(e, pkt->tcp_flags, false);
 	e->expires_ns = now + cg_ct_lifetime(e, cg_ct6_life_proto(proto));

@@ -186,6 +186,9 @@ struct cg_admission {
 	__u32 src_ident, src_epoch;
 	__u32 dst_ident, dst_epoch;
 	int service; /* the service id the flow asked for, or -1 */
+	/* The exit an admitted internet-bound flow takes (cg_exit_of), 0:
+	 * the uplink. Conntrack keeps it (cg_ct_entry.exit_id). */
+	__u32 exit_id;
 };
 
 static __always_inline void cg_admit_dst(struct cg_admission *adm,
@@ -204,6 +207,7 @@ static __always_inline void cg_admit_src(struct cg_admission *adm,
 {
 	adm->src_ident = src->id;
 	adm->src_epoch = src->epoch;
+	adm->exit_id = 0;
 }
 
 /* The destination is service svc. */
@@ -237,12 +241,18 @@ cg_judge_identity(const struct cg_identity *src, const struct cg_identity *dst,
 }
 
 /* Neither: one of the cell's own networks (local), or the internet. */
+/* An internet-bound flow leaves by the identity's exit (issue 20): the
+ * cell's own networks and linked cells never take one. */
 static __always_inline enum cg_drop_reason
-cg_judge_elsewhere(const struct cg_identity *src, bool local)
+cg_judge_elsewhere(const struct cg_identity *src, bool local,
+		   struct cg_admission *adm)
 {
 	if (local)
 		return CG_DROP_NOT_A_SERVICE;
-	return src->internet_access ? CG_DROP_NONE : CG_DROP_NO_INTERNET;
+	if (!src->internet_access)
+		return CG_DROP_NO_INTERNET;
+	adm->exit_id = src->exit_id;
+	return CG_DROP_NONE;
 }
 
 /* A new flow from a peer or linked cell (src) into or through the cell. */
@@ -261,7 +271,7 @@ cg_policy_from_wg(const struct cg_identity *src, const struct cg_ct_key *t,
 	dst = cg_identity_of(t->daddr);
 	if (dst)
 		return cg_judge_identity(src, dst, t->proto, t->dport, adm);
-	return cg_judge_elsewhere(src, cg_is_local_net(t->daddr));
+	return cg_judge_elsewhere(src, cg_is_local_net(t->daddr), adm);
 }
 
 /* A new flow toward a peer or cell (wg0 egress) whose source is no

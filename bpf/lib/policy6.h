@@ -147,7 +147,7 @@ cg_policy6_from_wg(const struct cg_identity *src, const struct cg_ct6_key *t,
 	dst = cg_identity6_of(t->daddr);
 	if (dst)
 		return cg_judge_identity(src, dst, t->proto, t->dport, adm);
-	return cg_judge_elsewhere(src, cg_is_local6(t->daddr));
+	return cg_judge_elsewhere(src, cg_is_local6(t->daddr), adm);
 }
 
 /* A new IPv6 flow toward a peer or cell from no WireGuard identity. */

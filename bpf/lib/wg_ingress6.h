@@ -22,6 +22,7 @@
 #include "budget.h"
 #include "conntrack6.h"
 #include "counters.h"
+#include "exits.h"
 #include "parse6.h"
 #include "policy6.h"
 
@@ -61,6 +62,16 @@ static __always_inline int from_wg6_nd(const struct cg_pkt6 *pkt)
 	return TC_ACT_OK;
 }
 
+/* May an IPv6 packet leave by exit id? Masquerade has no IPv6 NAT yet:
+ * such an exit carries IPv4 only, and holds IPv6 back (fail closed)
+ * rather than show the peer's address. */
+static __always_inline bool exit6_ready(__u32 id)
+{
+	const struct cg_exit *x = cg_exit_get(id);
+
+	return cg_exit_ready(x) && !x->masquerade;
+}
+
 /* A packet that belongs to no flow yet (as from_wg_new). */
 static __always_inline int from_wg6_new(struct __sk_buff *skb,
 					const struct cg_pkt6 *pkt,
@@ -80,6 +91,8 @@ static __always_inline int from_wg6_new(struct __sk_buff *skb,
 
 	__builtin_memset(adm, 0, sizeof(*adm));
 	r = cg_policy6_from_wg(src, &pkt->tuple, adm);
+	if (r == CG_DROP_NONE && adm->exit_id && !exit6_ready(adm->exit_id))
+		r = CG_DROP_EXIT_DOWN;
 	/* The peer's one budget: its IPv4 and IPv6 flows count alike. */
 	if (r == CG_DROP_NONE && !cg_budget_take(src))
 		r = CG_DROP_FLOW_BUDGET;
@@ -87,11 +100,15 @@ static __always_inline int from_wg6_new(struct __sk_buff *skb,
 		r = CG_DROP_RATE_LIMITED;
 	if (r == CG_DROP_SERVICE_DENIED || r == CG_DROP_CELL_DENIED)
 		cg_count_service(adm->service, false);
+	if (r == CG_DROP_EXIT_DOWN)
+		cg_exit_count_drop(adm->exit_id);
 	if (r != CG_DROP_NONE)
 		return cg_drop6(pkt, src->id, r);
 	cg_count_service(adm->service, true);
 	cg_ct6_track(pkt, adm, CG_CT_FROM_WG, now);
 	cg_count_rx(src->id, pkt->len);
+	if (adm->exit_id)
+		return cg_exit_send(skb, adm->exit_id, pkt->len, 1);
 	return TC_ACT_OK;
 }
 
@@ -101,6 +118,8 @@ static __always_inline int cg_wg_ingress6(struct __sk_buff *skb)
 	struct cg_ct6_hit hit;
 	struct cg_pkt6 *pkt;
 	enum cg_drop_reason r;
+	__u32 exit_id;
+	int act;
 	__u64 now;
 
 	if (!skb || !s)
@@ -118,7 +137,16 @@ static __always_inline int cg_wg_ingress6(struct __sk_buff *skb)
 		return from_wg6_nd(pkt);
 	if (!cg_ct6_find(&pkt->tuple, now, &hit))
 		return from_wg6_new(skb, pkt, &s->adm, now);
-	return cg_ct6_established(skb, &hit, pkt, true, now);
+	/* An exit's flow: the kill switch, then the steering (as IPv4's). */
+	exit_id = hit.reply ? 0 : hit.entry->exit_id;
+	if (unlikely(exit_id) && !exit6_ready(exit_id)) {
+		cg_exit_count_drop(exit_id);
+		return cg_drop6(pkt, cg_ct6_sender(&hit), CG_DROP_EXIT_DOWN);
+	}
+	act = cg_ct6_established(skb, &hit, pkt, true, now);
+	if (act != TC_ACT_OK || likely(!exit_id))
+		return act;
+	return cg_exit_send(skb, exit_id, pkt->len, 1);
 }
 
 #endif

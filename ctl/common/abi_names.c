@@ -68,6 +68,7 @@ const char *hook_name(enum cg_hook hook)
 		[CG_HOOK_UPLINK_XDP] = "uplink_xdp",
 		[CG_HOOK_UPLINK_EGRESS] = "uplink_egress",
 		[CG_HOOK_BRIDGE_PORT] = "bridge_port",
+		[CG_HOOK_EXIT_INGRESS] = "exit_ingress",
 	};
 
 	return NAME_OF(names, hook);
@@ -78,7 +79,7 @@ const char *hook_direction(enum cg_hook hook)
 	/* wg0 ingress and the uplink's XDP see packets entering the cell;
 	 * the two egress hooks see packets leaving it. */
 	if (hook == CG_HOOK_WG_INGRESS || hook == CG_HOOK_UPLINK_XDP ||
-	    hook == CG_HOOK_BRIDGE_PORT)
+	    hook == CG_HOOK_BRIDGE_PORT || hook == CG_HOOK_EXIT_INGRESS)
 		return "in";
 	if (hook == CG_HOOK_WG_EGRESS || hook == CG_HOOK_UPLINK_EGRESS)
 		return "out";
@@ -126,6 +127,7 @@ const char *nat_kind_name(enum cg_nat_kind kind)
 		[CG_NAT_FORWARD] = "forward",
 		[CG_NAT_WG_SNAT] = "wg_snat",
 		[CG_NAT_HOST] = "host",
+		[CG_NAT_EXIT] = "exit",
 	};
 
 	return NAME_OF(names, kind);

@@ -189,6 +189,30 @@ int tc_detach(const char *ifname, bool qdisc_ours)
 	return 0;
 }
 
+int tc_detach_ingress(int ifindex, bool qdisc_ours)
+{
+	LIBBPF_OPTS(bpf_tc_hook, ingress, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CG_TC_HANDLE,
+		    .priority = CG_TC_PRIO);
+	LIBBPF_OPTS(bpf_tc_hook, both, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int ret = bpf_tc_detach(&ingress, &opts);
+
+	if (ret == -ENODEV || ret == -EINVAL)
+		return 0; /* the interface is gone, and our filter with it */
+	if (ret && ret != -ENOENT)
+		log_warn("detach ifindex %d ingress: %s", ifindex,
+			 strerror(-ret));
+	if (qdisc_ours &&
+	    count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) ==
+		    0 &&
+	    count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) ==
+		    0)
+		bpf_tc_hook_destroy(&both);
+	return 0;
+}
+
 int link_ports(const char *ifname, int *ifindex, size_t cap, size_t *n)
 {
 	int master = (int)if_nametoindex(ifname);

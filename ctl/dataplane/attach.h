@@ -27,6 +27,12 @@ int tc_attach(const char *ifname, int ingress_fd, int egress_fd,
  * qdisc_ours and nothing else uses it. */
 int tc_detach(const char *ifname, bool qdisc_ours);
 
+/* Remove cellgate's ingress filter from ifindex (its egress stays: an
+ * exit may be an interface cellgate also filters the other way), and
+ * the clsact qdisc if qdisc_ours and nothing uses it. 0 when the
+ * interface is gone. */
+int tc_detach_ingress(int ifindex, bool qdisc_ours);
+
 /* The kernel's id of the program fd holds, 0 if none (or fd < 0): what
  * a hook's program is compared with to tell ours from another's. */
 uint32_t prog_id_of_fd(int fd);

@@ -28,6 +28,7 @@
 #include "ct_canon.h"
 #include "dataplane.h"
 #include "dp_internal.h"
+#include "exit_ingress.skel.h"
 #include "log.h"
 #include "util.h"
 #include "uplink_egress.skel.h"
@@ -118,7 +119,7 @@ static int size_maps(struct bpf_object *obj, const struct dp_options *o)
 }
 
 /* The objects, for walking them alike. */
-#define DP_NOBJ 5
+#define DP_NOBJ 7
 static void objects(const struct dataplane *dp, struct bpf_object *obj[DP_NOBJ])
 {
 	obj[0] = dp->wg_ingress->obj;
@@ -126,6 +127,8 @@ static void objects(const struct dataplane *dp, struct bpf_object *obj[DP_NOBJ])
 	obj[2] = dp->uplink_xdp->obj;
 	obj[3] = dp->uplink_egress->obj;
 	obj[4] = dp->bridge_port->obj;
+	obj[5] = dp->exit_l3->obj;
+	obj[6] = dp->exit_l2->obj;
 }
 
 /* Pins whose shape or layout changed: first check them all (a map of
@@ -174,6 +177,9 @@ static void set_rodata(struct dataplane *dp)
 	/* The uplink is Ethernet, whatever wg0 is. */
 	dp->uplink_egress->rodata->cg_l2_len = ETH_HLEN_BYTES;
 	dp->bridge_port->rodata->cg_l2_len = ETH_HLEN_BYTES;
+	/* Exits (issue 20): one object per kind of link. */
+	dp->exit_l3->rodata->cg_l2_len = 0;
+	dp->exit_l2->rodata->cg_l2_len = ETH_HLEN_BYTES;
 }
 
 static int find_map_fds(struct dataplane *dp)
@@ -238,8 +244,11 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 	dp->uplink_xdp = uplink_xdp_bpf__open_opts(&oo);
 	dp->uplink_egress = uplink_egress_bpf__open_opts(&oo);
 	dp->bridge_port = bridge_port_bpf__open_opts(&oo);
+	dp->exit_l3 = exit_ingress_bpf__open_opts(&oo);
+	dp->exit_l2 = exit_ingress_bpf__open_opts(&oo);
 	if (!dp->wg_ingress || !dp->wg_egress || !dp->uplink_xdp ||
-	    !dp->uplink_egress || !dp->bridge_port) {
+	    !dp->uplink_egress || !dp->bridge_port || !dp->exit_l3 ||
+	    !dp->exit_l2) {
 		ret = -errno;
 		log_err("cannot open the BPF programs: %s", strerror(errno));
 		goto fail;
@@ -257,6 +266,10 @@ int dp_open(struct dataplane *dp, const struct dp_options *opts)
 		ret = uplink_egress_bpf__load(dp->uplink_egress);
 	if (!ret)
 		ret = bridge_port_bpf__load(dp->bridge_port);
+	if (!ret)
+		ret = exit_ingress_bpf__load(dp->exit_l3);
+	if (!ret)
+		ret = exit_ingress_bpf__load(dp->exit_l2);
 	if (ret) {
 		log_err("cannot load the BPF programs: %s (the kernel log and "
 			"the verifier output above say why)",
@@ -286,6 +299,10 @@ void dp_close(struct dataplane *dp)
 	uplink_xdp_bpf__destroy(dp->uplink_xdp);
 	uplink_egress_bpf__destroy(dp->uplink_egress);
 	bridge_port_bpf__destroy(dp->bridge_port);
+	exit_ingress_bpf__destroy(dp->exit_l3);
+	exit_ingress_bpf__destroy(dp->exit_l2);
+	dp->exit_l3 = NULL;
+	dp->exit_l2 = NULL;
 	dp->bridge_port = NULL;
 	dp->wg_ingress = NULL;
 	dp->wg_egress = NULL;
@@ -316,6 +333,13 @@ int dp_prog_fd_uplink_egress(const struct dataplane *dp)
 int dp_prog_fd_bridge_port(const struct dataplane *dp)
 {
 	return bpf_program__fd(dp->bridge_port->progs.cg_bridge_port);
+}
+
+int dp_prog_fd_exit_ingress(const struct dataplane *dp, bool l2)
+{
+	const struct exit_ingress_bpf *o = l2 ? dp->exit_l2 : dp->exit_l3;
+
+	return o ? bpf_program__fd(o->progs.cg_exit_ingress) : -1;
 }
 
 int dp_unpin(const char *bpffs)

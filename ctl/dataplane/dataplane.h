@@ -39,6 +39,13 @@ struct dataplane {
 	struct uplink_xdp_bpf *uplink_xdp;
 	struct uplink_egress_bpf *uplink_egress;
 	struct bridge_port_bpf *bridge_port;
+	/* The exits' ingress program (issue 20), loaded for L3 links and
+	 * for Ethernet ones (dp_exits.c attaches the one that fits). */
+	struct exit_ingress_bpf *exit_l3, *exit_l2;
+	/* Where dp_exits.c attached it, by exit id (0: nowhere), and whether
+	 * it created that interface's clsact qdisc. */
+	int exit_attached[CG_MAX_EXITS];
+	bool exit_qdisc_ours[CG_MAX_EXITS];
 	int map_fd[DP_MAP__COUNT];
 	int ncpus;
 	/* Bumped by every call that writes the policy maps (callers hold
@@ -83,6 +90,8 @@ int dp_prog_fd_wg_egress(const struct dataplane *dp);
 int dp_prog_fd_uplink_xdp(const struct dataplane *dp);
 int dp_prog_fd_uplink_egress(const struct dataplane *dp);
 int dp_prog_fd_bridge_port(const struct dataplane *dp);
+/* The exits' ingress program for L3 (l2 false) or Ethernet links. */
+int dp_prog_fd_exit_ingress(const struct dataplane *dp, bool l2);
 
 /* The addresses translations use; masquerade on or off. */
 int dp_write_settings(struct dataplane *dp, const struct cg_settings *set);

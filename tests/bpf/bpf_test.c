@@ -30,10 +30,12 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "attach.h"
 #include "config.h"
 #include "controller.h"
 #include "ct_canon.h"
 #include "dataplane.h"
+#include "dp_exits.h"
 #include "key.h"
 #include "log.h"
 #include "policy.h"
@@ -687,6 +689,7 @@ static void run_case(struct suite *s, const struct bpf_case *tc)
 #include "observe_cases.h"
 #include "v6_cases.h"
 #include "bridge_cases.h"
+#include "exit_cases.h"
 
 /* ---- main ---------------------------------------------------------------- */
 
@@ -785,7 +788,9 @@ static void run_all(struct suite *s)
 	run_observe_cases(s);
 	run_nat_cases(s);
 	run_v6_cases(s);
-	run_bridge_cases(s); /* last: enters a network namespace */
+	run_exit_cases(s);
+	run_bridge_cases(s); /* enters a network namespace */
+	run_exit_attach_case(s); /* in another */
 }
 
 int main(void)
