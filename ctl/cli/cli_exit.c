@@ -29,9 +29,9 @@ static void print_exit(json_object *e)
 {
 	json_object *cnt = cli_member(e, "counters");
 	char *peers = cli_join(cli_member(e, "peers"), ", ", NULL);
-	static const char *const opt[] = { "gateway", "address", "address6",
-					   "endpoint", "public_key",
-					   "local_public_key" };
+	static const char *const opt[] = { "gateway",	 "address",
+					   "address6",	 "endpoint",
+					   "public_key", "local_public_key" };
 	size_t i;
 
 	kv_print(stdout, "exit", "%s", cli_str(e, "name", "-"));
@@ -50,7 +50,8 @@ static void print_exit(json_object *e)
 		kv_print(stdout, "handshake", "never");
 	kv_print(stdout, "peers", "%s", peers && *peers ? peers : "-");
 	if (cnt)
-		kv_print(stdout, "traffic", "%s packets, %s bytes, %s dropped "
+		kv_print(stdout, "traffic",
+			 "%s packets, %s bytes, %s dropped "
 			 "(exit down)",
 			 cli_str(cnt, "packets", "0"),
 			 cli_str(cnt, "bytes", "0"),

@@ -6,6 +6,7 @@
  * and logs and counts each change.
  */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,6 +148,22 @@ static int write_entry(struct controller *c, const struct cg_exit_def *e,
 
 /* ---- a wireguard exit's interface --------------------------------------- */
 
+/* As wg0's: the wireguard-go we started outlives us; its PID is kept
+ * (state_dir/wireguard-go.IFNAME.pid) for whoever stops it. */
+static void exit_pid_file(struct controller *c, const char *ifname, pid_t pid)
+{
+	char path[PATH_MAX], buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+
+	if (path_fmt(path, sizeof(path), "%s/wireguard-go.%s.pid",
+		     c->cfg.state_dir, ifname))
+		return;
+	if (pid <= 0)
+		unlink(path);
+	else if (write_file_atomic(path, buf, (size_t)n, 0644))
+		log_warn("cannot record wireguard-go's PID %d", (int)pid);
+}
+
 static int wg_exit_device(struct controller *c, const struct cg_exit_def *e,
 			  const struct cg_exit_def *old)
 {
@@ -160,8 +177,10 @@ static int wg_exit_device(struct controller *c, const struct cg_exit_def *e,
 	ret = wg_ensure_interface(e->interface, &backend, &pid);
 	if (ret)
 		return ret;
-	if (pid)
+	if (pid) {
 		c->exits.rt[e->id].wg_pid = pid;
+		exit_pid_file(c, e->interface, pid);
+	}
 	/* A replaced far end goes: the tunnel has one peer. */
 	if (old && old->kind == CG_EXIT_WIREGUARD &&
 	    !strcmp(old->interface, e->interface) &&
@@ -205,6 +224,7 @@ static void wg_exit_remove(struct controller *c, const char *ifname,
 	if (pid > 0)
 		kill(pid, SIGTERM);
 	c->exits.rt[id].wg_pid = 0;
+	exit_pid_file(c, ifname, 0);
 	if (ret && ret != -ENODEV && pid <= 0)
 		log_warn("exit: cannot remove %s: %s", ifname, strerror(-ret));
 }

@@ -34,8 +34,7 @@ static bool exit_set_peer(struct suite *s, struct check *c, uint8_t exit_id)
 		return failf(c, "cg_peers[bob]: %s", strerror(errno));
 	id.exit_id = exit_id;
 	id.epoch++;
-	if (bpf_map_update_elem(s->dp.map_fd[DP_MAP_PEERS], &k, &id,
-				BPF_ANY) ||
+	if (bpf_map_update_elem(s->dp.map_fd[DP_MAP_PEERS], &k, &id, BPF_ANY) ||
 	    bpf_map_update_elem(s->dp.map_fd[DP_MAP_EPOCHS], &id.id, &id.epoch,
 				BPF_ANY))
 		return failf(c, "bob's identity: %s", strerror(errno));
@@ -98,9 +97,18 @@ struct exit_want {
 	uint64_t exit_packets, exit_drops;
 };
 
-#define X_OUT { TC_ACT_REDIRECT, CG_DROP_NONE, 1, 0 }
-#define X_DOWN { TC_ACT_SHOT, CG_DROP_EXIT_DOWN, 0, 1 }
-#define X_PASS { TC_ACT_OK, CG_DROP_NONE, 0, 0 }
+#define X_OUT                                       \
+	{                                           \
+		TC_ACT_REDIRECT, CG_DROP_NONE, 1, 0 \
+	}
+#define X_DOWN                                       \
+	{                                            \
+		TC_ACT_SHOT, CG_DROP_EXIT_DOWN, 0, 1 \
+	}
+#define X_PASS                                \
+	{                                     \
+		TC_ACT_OK, CG_DROP_NONE, 0, 0 \
+	}
 
 static bool run_fd(struct check *c, int fd, const uint8_t *frame, size_t len,
 		   struct run *r)
@@ -141,8 +149,7 @@ static bool exit_send(struct suite *s, struct check *c, const char *step,
 	if (dp_exit_counters(&s->dp, EXIT_ID, &xa) ||
 	    !snapshot(s, c, &before) ||
 	    !run_fd(c, dp_prog_fd_wg_ingress(&s->dp), frame, len, &r) ||
-	    !snapshot(s, c, &after) ||
-	    dp_exit_counters(&s->dp, EXIT_ID, &xb))
+	    !snapshot(s, c, &after) || dp_exit_counters(&s->dp, EXIT_ID, &xb))
 		return failf(c, "counters or run failed");
 	if (!expect_verdict(c, w.verdict, r.verdict))
 		return false;
@@ -156,8 +163,8 @@ static bool exit_send(struct suite *s, struct check *c, const char *step,
 		return false;
 	if (r.verdict == TC_ACT_SHOT)
 		return true;
-	return expect_frame(c, &r, out ? out : d) && verify_frame(c, r.out,
-								  r.out_len);
+	return expect_frame(c, &r, out ? out : d) &&
+	       verify_frame(c, r.out, r.out_len);
 }
 
 static bool expect_ct_exit(struct suite *s, struct check *c,
@@ -197,8 +204,8 @@ static bool exit_not_for_others(struct suite *s, struct check *c)
 	const struct pkt_desc files = TCP(BOB, 40002, FILES, 443, TH_SYN);
 	const struct pkt_desc alice = TCP(ALICE, 40003, CALENDAR, 80, TH_SYN);
 
-	return exit_send(s, c, "bob to files", &files,
-			 (struct exit_want)X_PASS, NULL) &&
+	return exit_send(s, c, "bob to files", &files, (struct exit_want)X_PASS,
+			 NULL) &&
 	       expect_ct_exit(s, c, &files, 0) &&
 	       exit_write(s, c, EXIT_IFINDEX, false, false, false) &&
 	       send_pkt(s, c, "alice to calendar, bob's exit down", INGRESS,
@@ -237,14 +244,14 @@ static bool exit_masquerade(struct suite *s, struct check *c)
 {
 	const struct pkt_desc syn_out =
 		TCP(EXIT_ADDR, 40000, INTERNET, 443, TH_SYN);
-	const struct pkt_desc ack_out = TCP(EXIT_ADDR, 40000, INTERNET, 443,
-					    TH_ACK, .payload_len = 60);
+	const struct pkt_desc ack_out =
+		TCP(EXIT_ADDR, 40000, INTERNET, 443, TH_ACK, .payload_len = 60);
 	const struct pkt_desc reply = TCP(INTERNET, 443, EXIT_ADDR, 40000,
 					  TH_SYN | TH_ACK, .payload_len = 20);
-	const struct pkt_desc reply_in = TCP(INTERNET, 443, BOB, 40000,
-					     TH_SYN | TH_ACK, .payload_len = 20);
-	const struct pkt_desc other = TCP(INTERNET, 443, EXIT_ADDR, 40999,
-					  TH_ACK, .payload_len = 20);
+	const struct pkt_desc reply_in = TCP(
+		INTERNET, 443, BOB, 40000, TH_SYN | TH_ACK, .payload_len = 20);
+	const struct pkt_desc other =
+		TCP(INTERNET, 443, EXIT_ADDR, 40999, TH_ACK, .payload_len = 20);
 	uint8_t frame[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -276,9 +283,9 @@ static bool exit_changed(struct suite *s, struct check *c)
 	       exit_send(s, c, "SYN by the uplink", &x_syn,
 			 (struct exit_want)X_PASS, NULL) &&
 	       exit_set_peer(s, c, EXIT_ID) &&
-	       exit_send(s, c, "ACK after the change",
-			 &x_ack, (struct exit_want){ TC_ACT_SHOT,
-						     CG_DROP_EXIT_DOWN, 0, 0 },
+	       exit_send(s, c, "ACK after the change", &x_ack,
+			 (struct exit_want){ TC_ACT_SHOT, CG_DROP_EXIT_DOWN, 0,
+					     0 },
 			 NULL) &&
 	       expect_no_ct(s, c, &x_syn) &&
 	       exit_send(s, c, "ACK again: by the exit", &x_ack,
@@ -288,12 +295,12 @@ static bool exit_changed(struct suite *s, struct check *c)
 
 static bool exit_v6(struct suite *s, struct check *c)
 {
-	const struct pkt_desc syn = TCP(BOB6, 40000, INTERNET6, 443, TH_SYN,
-					.l3 = PKT_IPV6);
+	const struct pkt_desc syn =
+		TCP(BOB6, 40000, INTERNET6, 443, TH_SYN, .l3 = PKT_IPV6);
 	const struct pkt_desc ack = TCP(BOB6, 40000, INTERNET6, 443, TH_ACK,
 					.l3 = PKT_IPV6, .payload_len = 40);
-	const struct pkt_desc syn2 = TCP(BOB6, 40001, INTERNET6, 443, TH_SYN,
-					 .l3 = PKT_IPV6);
+	const struct pkt_desc syn2 =
+		TCP(BOB6, 40001, INTERNET6, 443, TH_SYN, .l3 = PKT_IPV6);
 	struct cg_ct_entry e;
 
 	if (!v6_cell_build(s, c, true) ||
@@ -307,13 +314,13 @@ static bool exit_v6(struct suite *s, struct check *c)
 	       expect_eq(c, "ct6.exit_id", EXIT_ID, e.exit_id) &&
 	       exit_send(s, c, "ACK", &ack, (struct exit_want)X_OUT, NULL) &&
 	       exit_write(s, c, EXIT_IFINDEX, false, false, false) &&
-	       exit_send(s, c, "ACK, exit down", &ack,
-			 (struct exit_want)X_DOWN, NULL) &&
+	       exit_send(s, c, "ACK, exit down", &ack, (struct exit_want)X_DOWN,
+			 NULL) &&
 	       exit_send(s, c, "new SYN, exit down", &syn2,
 			 (struct exit_want)X_DOWN, NULL) &&
 	       exit_write(s, c, EXIT_IFINDEX, true, true, false) &&
-	       exit_send(s, c, "new SYN, masquerading exit (IPv4 only)",
-			 &syn2, (struct exit_want)X_DOWN, NULL) &&
+	       exit_send(s, c, "new SYN, masquerading exit (IPv4 only)", &syn2,
+			 (struct exit_want)X_DOWN, NULL) &&
 	       exit_write(s, c, EXIT_IFINDEX, true, false, true) &&
 	       exit_send(s, c, "new SYN, Ethernet exit", &syn2,
 			 (struct exit_want)X_OUT, NULL) &&
@@ -350,15 +357,16 @@ static bool exit_attach_case(struct suite *s, struct check *c)
 			     .kind = CG_EXIT_INTERFACE,
 			     .up = 1,
 			     .masquerade = 1 };
-	uint32_t prog = 0, ours = prog_id_of_fd(
-				   dp_prog_fd_exit_ingress(&s->dp, false));
+	uint32_t prog = 0,
+		 ours = prog_id_of_fd(dp_prog_fd_exit_ingress(&s->dp, false));
 	int ret;
 
 	c->step = "dp_exit_put";
 	ret = dp_exit_put(&s->dp, EXIT_ID, &e);
 	if (ret)
 		return failf(c, "dp_exit_put: %s", strerror(-ret));
-	if (tc_prog_id("lo", true, &prog) || !expect_eq(c, "lo's ingress program", ours, prog))
+	if (tc_prog_id("lo", true, &prog) ||
+	    !expect_eq(c, "lo's ingress program", ours, prog))
 		return false;
 	c->step = "dp_exit_put without masquerade";
 	e.masquerade = 0;
@@ -389,8 +397,9 @@ static void run_exit_cases(struct suite *s)
 	}
 	memset(&c, 0, sizeof(c));
 	exit_v6(s, &c);
-	report(s, "exits: IPv6 steered, kill switch; a masquerading exit "
-		  "holds IPv6 back",
+	report(s,
+	       "exits: IPv6 steered, kill switch; a masquerading exit "
+	       "holds IPv6 back",
 	       &c);
 	exit_cell_teardown(s);
 }
@@ -406,8 +415,9 @@ static void run_exit_attach_case(struct suite *s)
 		return;
 	}
 	exit_attach_case(s, &c);
-	report(s, "exits: dp_exit_put attaches exit_ingress to a masquerading "
-		  "exit's interface, detaches without masquerade and on delete",
+	report(s,
+	       "exits: dp_exit_put attaches exit_ingress to a masquerading "
+	       "exit's interface, detaches without masquerade and on delete",
 	       &c);
 }
 
