@@ -123,16 +123,22 @@ static int write_entry(struct controller *c, const struct cg_exit_def *e,
 	int ret = 0;
 
 	rt->handshake = hs;
-	if (!force && rt->written && !memcmp(&rt->entry, v, sizeof(*v)))
+	if (!force && !rt->retry && rt->written &&
+	    !memcmp(&rt->entry, v, sizeof(*v)))
 		return 0;
 	ret = dp_exit_put(&c->dp, e->id, v);
-	if (ret && ret != -EINVAL && !rt->written)
-		log_warn("exit %s: cg_exits[%u]: %s", e->name, e->id,
-			 strerror(-ret));
-	/* The map is written even when the attach failed: remember it,
-	 * and retry the attach by writing again next second. */
+	/* Said once, retried every second until it works. */
+	if (ret && !rt->retry)
+		log_warn("exit %s: writing cg_exits[%u] or attaching to %s: "
+			 "%s (retried)",
+			 e->name, e->id, e->interface, strerror(-ret));
+	else if (!ret && rt->retry)
+		log_info("exit %s: cg_exits[%u] written", e->name, e->id);
+	rt->retry = ret != 0;
+	/* The map is written first: even when the attach failed, the
+	 * slot says what v says. */
 	rt->entry = *v;
-	rt->written = !ret;
+	rt->written = ret != -EINVAL;
 	if (v->up && !was_up) {
 		rt->went_up++;
 		log_info("exit %s (%s, %s): up", e->name,

@@ -35,6 +35,7 @@ struct dataplane;
 /* What the controller knows of an exit beyond its definition. */
 struct ctl_exit_rt {
 	bool written; /* entry holds what cg_exits[id] was given */
+	bool retry; /* the last write or attach failed: write again */
 	struct cg_exit entry;
 	int64_t handshake; /* unix seconds of the last one, 0: never */
 	pid_t wg_pid; /* wireguard-go we started for it, or 0 */
