@@ -142,6 +142,13 @@ check "alice is seen with the wireguard exit's address" like "^10\.64\.0\.2:" "$
 check "carol is seen with the interface exit's address" like "^198\.18\.4\.1:" "$(seen carol)"
 s=$(seen bob)
 check "bob (no exit) is seen as the uplink ($s)" like "^$UPLINK:" "$s"
+if ! like "^$UPLINK:" "$s" && [ -n "${EXITS_DEBUG:-}" ]; then
+		api_ok $CELL GET /api/peers/bob >&2
+		cg maps peers >&2
+		cg maps nat >&2
+		ip netns exec "$(ns_of $CELL bob)" wg show >&2
+		ip netns exec "$(ns_of $CELL bob)" ip route >&2
+fi
 list=$(cg exit list --json)
 check "exit list: both up, their peers" \
 	sh -c 'echo "$1" | jq -e "length == 2 and all(.up) and (map(.peers) | flatten | sort) == [\"alice\",\"carol\"]" >/dev/null' _ "$list"
