@@ -296,13 +296,13 @@ void ctl_exits_tick(struct controller *c, uint64_t now_ns)
 	struct cg_exit_def *defs;
 	struct measured *m;
 	uint64_t gen;
-	size_t i, n;
+	size_t i, n, c_n;
 
 	if (now_ns - c->exits.last_check_ns < 1000000000ull)
 		return;
 	c->exits.last_check_ns = now_ns;
 	pthread_mutex_lock(&c->lock);
-	n = c->state.n_exits;
+	n = c_n = c->state.n_exits;
 	gen = c->exits.gen;
 	defs = n ? malloc(n * sizeof(*defs)) : NULL;
 	if (defs)
@@ -318,15 +318,18 @@ void ctl_exits_tick(struct controller *c, uint64_t now_ns)
 	}
 	pthread_mutex_lock(&c->lock);
 	/* An exit operation came in meanwhile: it wrote what it changed;
-	 * the next second measures again. */
-	for (i = 0; m && gen == c->exits.gen && i < n; i++) {
+	 * the next second measures again. (A re-created link below bumps
+	 * gen too: compared once, before.) */
+	if (gen != c->exits.gen)
+		n = 0;
+	for (i = 0; m && i < n; i++) {
 		if (m[i].relink)
 			ctl_exit_program(c, &defs[i], NULL);
 		else
 			write_entry(c, &defs[i], &m[i].v, m[i].hs, false);
 	}
 	pthread_mutex_unlock(&c->lock);
-	explicit_bzero(defs, n * sizeof(*defs));
+	explicit_bzero(defs, c_n * sizeof(*defs));
 	free(defs);
 	free(m);
 }
