@@ -280,6 +280,20 @@ static bool interface_taken(const struct cg_state *st,
 	return false;
 }
 
+/* The cell's WireGuard and bridge are where peers and services are,
+ * never the way out. */
+static bool own_interface(const struct cg_state *st,
+			  const struct cg_exit_def *e, struct cg_error *err)
+{
+	if (!st->cfg || (strcmp(e->interface, st->cfg->wireguard.interface) &&
+			 strcmp(e->interface, st->cfg->bridge.interface)))
+		return false;
+	cg_error_set(err, 400, "interface",
+		     "%s is the cell's own (wireguard or bridge)",
+		     e->interface);
+	return true;
+}
+
 int state_put_exit(struct cg_state *st, const char *name, json_object *body,
 		   const uint8_t *generated_key, struct cg_exit_def *old,
 		   bool *existed, struct cg_exit_def *put, struct cg_error *err)
@@ -316,6 +330,8 @@ int state_put_exit(struct cg_state *st, const char *name, json_object *body,
 			return -EINVAL;
 		}
 	}
+	if (own_interface(st, &e, err))
+		return -EINVAL;
 	if (interface_taken(st, &e, cur, err))
 		return -EEXIST;
 	*existed = cur != NULL;

@@ -81,6 +81,8 @@ static void add_peer(const char *name, unsigned int seed)
 
 START_TEST(test_rejects)
 {
+	char body[128];
+
 	REJECTS(put("x", "{\"kind\": \"ferry\"}"), 400, "kind");
 	REJECTS(put("x", "{\"kind\": \"tor\"}"), 400, "kind");
 	REJECTS(put("x", "{\"kind\": \"cell\"}"), 400, "kind");
@@ -131,6 +133,10 @@ START_TEST(test_rejects)
 	REJECTS(put("x", WG_BODY(", \"private_key\": \"short\"")), 400,
 		"private_key");
 	REJECTS(put("bad name", WG_BODY("")), 400, "name");
+	snprintf(body, sizeof(body),
+		 "{\"kind\": \"interface\", \"interface\": \"%s\"}",
+		 cfg.wireguard.interface);
+	REJECTS(put("x", body), 400, "interface");
 }
 END_TEST
 
