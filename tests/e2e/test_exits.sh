@@ -146,7 +146,8 @@ if ! like "^$UPLINK:" "$s" && [ -n "${EXITS_DEBUG:-}" ]; then
 		api_ok $CELL GET /api/peers/bob >&2
 		cg maps peers >&2
 		cg maps nat >&2
-		ip netns exec "$(ns_of $CELL bob)" wg show >&2
+		ip netns exec "$(ns_of $CELL bob)" wg show "$(cat "$WORK/$CELL/bob.if")" >&2
+		ip netns exec "$R" wg show "$(if_of $N wg)" >&2
 		ip netns exec "$(ns_of $CELL bob)" ip route >&2
 fi
 list=$(cg exit list --json)
