@@ -98,6 +98,10 @@ int cg_uplink_egress(struct __sk_buff *skb)
 
 	now = cg_now();
 	e = cg_nat_lookup(&pkt.tuple, now);
+	/* The flow left by an exit before its peer's exit changed (issue
+	 * 20): masqueraded anew, never with the exit's address. */
+	if (e && e->kind == CG_NAT_EXIT)
+		e = NULL;
 	if (e) {
 		if (e->kind == CG_NAT_HOST)
 			return TC_ACT_OK;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "controller.h"
 #include "dataplane.h"
+#include "dp_exits.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -255,6 +256,7 @@ static int cmd_detach(const struct cg_config *cfg)
 		detach_tc(cfg, cfg->uplink.interface);
 		xdp_detach(cfg->uplink.interface, DP_PROG_UPLINK_XDP);
 	}
+	dp_exits_detach_pinned(cfg->bpffs); /* before the pins go */
 	dp_unpin(cfg->bpffs);
 	log_info("detached from %s%s%s and unpinned maps under %s",
 		 cfg->wireguard.interface,

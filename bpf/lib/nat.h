@@ -560,4 +560,71 @@ __attribute__((noinline)) int cg_xdp_rewrite_new(struct xdp_md *ctx,
 	return cg_xdp_rewrite(ctx, pkt, to);
 }
 
+/* ---- ICMP errors about translated flows --------------------------------- */
+
+/* Point the quoted packet of an ICMP error (one we sent, translated, as
+ * U:np -> S:sp) back at the peer it came from (P:pp), and the error with
+ * it. Checksums: the quoted IP header's, the quoted L4 one if it is in
+ * the error, the ICMP one over all of those, the outer IP header's.
+ *
+ * In XDP (the uplink) and at tc (an exit's ingress): each checksum
+ * compensates its own change, so what an skb's complete checksum covers
+ * sums the same. 0, or -1 when the headers are out of bounds. */
+static __always_inline int
+cg_untranslate_icmp_error(void *data, void *data_end, const struct cg_pkt *pkt,
+			  const struct cg_ct_key *orig)
+{
+	struct iphdr *outer = data + (pkt->l3_off & 0x3ff);
+	struct icmphdr *icmp = data + (pkt->l4_off & 0x3ff);
+	struct iphdr *inner = data + (pkt->inner_l3_off & 0x3ff);
+	__be16 *ports = data + (pkt->inner_l4_off & 0x3ff);
+	__be32 new_addr = *(const __u32 *)orig->daddr;
+	__be16 new_port = bpf_htons(orig->dport), old_sum;
+	__sum16 *l4sum = NULL;
+	__be16 *port;
+
+	if ((void *)(outer + 1) > data_end || (void *)(icmp + 1) > data_end ||
+	    (void *)(inner + 1) > data_end || (void *)(ports + 4) > data_end)
+		return -1;
+	switch (inner->protocol) {
+	case IPPROTO_UDP:
+		l4sum = (__sum16 *)&ports[3];
+		port = &ports[0];
+		break;
+	case IPPROTO_TCP:
+		/* Only when the error quotes that much of the segment. */
+		if ((void *)(ports + 9) <= data_end)
+			l4sum = (__sum16 *)&ports[8];
+		port = &ports[0];
+		break;
+	case IPPROTO_ICMP:
+		l4sum = (__sum16 *)&ports[1];
+		port = &ports[2]; /* the echo identifier */
+		break;
+	default:
+		return 0;
+	}
+	if (l4sum) {
+		old_sum = *l4sum;
+		if (inner->protocol == IPPROTO_UDP) {
+			cg_udp_csum_replace4(l4sum, inner->saddr, new_addr);
+			cg_udp_csum_replace2(l4sum, *port, new_port);
+		} else {
+			if (inner->protocol == IPPROTO_TCP)
+				cg_csum_replace4(l4sum, inner->saddr, new_addr);
+			cg_csum_replace2(l4sum, *port, new_port);
+		}
+		cg_csum_replace2(&icmp->checksum, old_sum, *l4sum);
+	}
+	cg_csum_replace2(&icmp->checksum, *port, new_port);
+	*port = new_port;
+	old_sum = inner->check;
+	cg_csum_replace4(&inner->check, inner->saddr, new_addr);
+	cg_csum_replace2(&icmp->checksum, old_sum, inner->check);
+	cg_csum_replace4(&icmp->checksum, inner->saddr, new_addr);
+	inner->saddr = new_addr;
+	cg_xdp_set_addr(outer, 16, orig->daddr, NULL, CG_L4SUM_FULL);
+	return 0;
+}
+
 #endif

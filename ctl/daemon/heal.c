@@ -396,6 +396,9 @@ void ctl_heal_tick(struct controller *c, uint64_t now_ns)
 		check_hooks(c);
 	ctl_ports_check(c);
 	check_rate_qdisc(c);
+	pthread_mutex_lock(&c->lock);
+	ctl_attach_exits(c); /* an exit's filter someone removed */
+	pthread_mutex_unlock(&c->lock);
 }
 
 void ctl_heal_metrics(const struct controller *c, struct metrics *m)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_exits.h"
 #include "hooks.h"
 #include "log.h"
 
@@ -186,9 +187,25 @@ int ctl_attach_port(struct controller *c, const char *ifname)
 	return tc_attach(ifname, dp_prog_fd_bridge_port(&c->dp), -1, &created);
 }
 
+/* Exits' ingress programs (issue 20): a failure is the heal's to retry,
+ * and no reason to stop; the kill switch does not depend on them. */
+void ctl_attach_exits(struct controller *c)
+{
+	int ret = dp_exits_reattach(&c->dp);
+
+	if (ret < 0)
+		log_warn("exits: cannot attach every exit's ingress program: "
+			 "%s (retried)",
+			 strerror(-ret));
+}
+
 int ctl_attach_programs(struct controller *c)
 {
 	int ret = ctl_attach_wg(c);
 
-	return ret ? ret : ctl_attach_uplink(c);
+	if (!ret)
+		ret = ctl_attach_uplink(c);
+	if (!ret)
+		ctl_attach_exits(c);
+	return ret;
 }

@@ -28,5 +28,8 @@ int ctl_attach_uplink(struct controller *c);
 int ctl_attach_port(struct controller *c, const char *ifname);
 /* Both. */
 int ctl_attach_programs(struct controller *c);
+/* Every masquerading exit's ingress program where it is missing
+ * (dp_exits_reattach): at start and from the heal. */
+void ctl_attach_exits(struct controller *c);
 
 #endif

@@ -8,6 +8,9 @@
  * so the kill switch never waits for the attach.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <string.h>
 
@@ -115,8 +118,21 @@ int dp_exit_counters(struct dataplane *dp, uint32_t id,
 			      sum, sizeof(*sum));
 }
 
+/* Does ifindex's tc ingress carry our exit program for e? */
+static bool attached_ours(struct dataplane *dp, const struct cg_exit *e)
+{
+	char name[IF_NAMESIZE];
+	uint32_t found = 0;
+
+	if (!if_indextoname(e->ifindex, name) || tc_prog_id(name, true, &found))
+		return false;
+	return found &&
+	       found == prog_id_of_fd(dp_prog_fd_exit_ingress(dp, e->l2));
+}
+
 int dp_exits_reattach(struct dataplane *dp)
 {
+	char name[IF_NAMESIZE];
 	struct cg_exit e;
 	uint32_t id;
 	int n = 0, first = 0, ret;
@@ -124,13 +140,35 @@ int dp_exits_reattach(struct dataplane *dp)
 	for (id = 1; id < CG_MAX_EXITS; id++) {
 		if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_EXITS], &id, &e))
 			return -errno;
-		if (!wanted_ifindex(&e))
-			continue;
-		/* Replaced in place: the pinned slot outlived the program. */
+		if (!wanted_ifindex(&e) || !if_indextoname(e.ifindex, name) ||
+		    (dp->exit_attached[id] == (int)e.ifindex &&
+		     attached_ours(dp, &e)))
+			continue; /* a gone interface: the exit is down */
+		/* Replaced in place: the pinned slot outlived the program
+		 * (a restart), or someone removed our filter. */
 		ret = exit_attach(dp, id, &e);
 		if (ret && !first)
 			first = ret;
 		n += !ret;
 	}
 	return first ? first : n;
+}
+
+int dp_exits_detach_pinned(const char *bpffs)
+{
+	char path[PATH_MAX];
+	struct cg_exit e;
+	uint32_t id;
+	int fd, n = 0;
+
+	snprintf(path, sizeof(path), "%s/cg_exits", bpffs);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (id = 1; id < CG_MAX_EXITS; id++)
+		if (!bpf_map_lookup_elem(fd, &id, &e) && wanted_ifindex(&e) &&
+		    !tc_detach_ingress((int)e.ifindex, false))
+			n++;
+	close(fd);
+	return n;
 }

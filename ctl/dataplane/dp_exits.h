@@ -35,10 +35,15 @@ int dp_exit_delete(struct dataplane *dp, uint32_t id);
 /* cg_exit_counters[id] summed over CPUs. */
 int dp_exit_counters(struct dataplane *dp, uint32_t id,
 		     struct cg_exit_counters *sum);
-/* After a restart or when an interface came back: attach the ingress
- * program again to every masquerading exit cg_exits names (the pinned
- * slots outlive the controller; the programs are new). How many were
- * attached, or -errno of the first failure (the others still tried). */
+/* At start and from the heal: put the ingress program on every
+ * masquerading exit cg_exits names whose interface does not carry ours
+ * (the pinned slots outlive the controller, the programs are new; a
+ * filter someone removed). How many were attached, or -errno of the
+ * first failure (the others still tried). */
 int dp_exits_reattach(struct dataplane *dp);
+/* `cellgate detach`, with no controller: remove the ingress filter from
+ * every masquerading exit the pinned cg_exits names (their clsact
+ * qdiscs stay: no marker says whose they are). How many, or -errno. */
+int dp_exits_detach_pinned(const char *bpffs);
 
 #endif

@@ -275,6 +275,47 @@ static bool exit_masquerade(struct suite *s, struct check *c)
 	       expect_frame(c, &r, &other);
 }
 
+/* A router behind the exit says bob's masqueraded SYN is too big: the
+ * error is turned toward bob, quoted packet and checksums included. */
+static bool exit_icmp_error(struct suite *s, struct check *c)
+{
+	const struct pkt_desc sent =
+		TCP(EXIT_ADDR, 40000, INTERNET, 443, TH_SYN);
+	const struct pkt_desc err20 =
+		ICMP(PATH_ROUTER, EXIT_ADDR, ICMP_T_UNREACH,
+		     .icmp_code = ICMP_C_FRAG_NEEDED, .inner = &sent,
+		     .quote_l4 = 20);
+	const struct pkt_desc err20_out = ICMP(PATH_ROUTER, BOB, ICMP_T_UNREACH,
+					       .icmp_code = ICMP_C_FRAG_NEEDED,
+					       .inner = &x_syn, .quote_l4 = 20);
+	const struct pkt_desc err =
+		ICMP(PATH_ROUTER, EXIT_ADDR, ICMP_T_UNREACH,
+		     .icmp_code = ICMP_C_FRAG_NEEDED, .inner = &sent);
+	const struct pkt_desc err_out =
+		ICMP(PATH_ROUTER, BOB, ICMP_T_UNREACH,
+		     .icmp_code = ICMP_C_FRAG_NEEDED, .inner = &x_syn);
+	uint8_t frame[PKT_MAX];
+	size_t len;
+	struct run r;
+
+	if (!exit_send(s, c, "SYN", &x_syn, (struct exit_want)X_OUT, &sent))
+		return false;
+	c->step = "frag-needed, 20 bytes quoted";
+	len = pkt_build(&err20, frame, sizeof(frame));
+	if (!run_fd(c, dp_prog_fd_exit_ingress(&s->dp, true), frame, len, &r) ||
+	    !expect_verdict(c, TC_ACT_OK, r.verdict) ||
+	    !expect_frame(c, &r, &err20_out) ||
+	    !verify_frame(c, r.out, r.out_len))
+		return false;
+	c->step = "frag-needed, 8 bytes quoted";
+	len = pkt_build(&err, frame, sizeof(frame));
+	return run_fd(c, dp_prog_fd_exit_ingress(&s->dp, true), frame, len,
+		      &r) &&
+	       expect_verdict(c, TC_ACT_OK, r.verdict) &&
+	       expect_frame(c, &r, &err_out) &&
+	       verify_frame(c, r.out, r.out_len);
+}
+
 /* A flow opened by the uplink, then bob given an exit: it must not go on
  * by the uplink; dropped once (exit_down), opened again by the exit. */
 static bool exit_changed(struct suite *s, struct check *c)
@@ -291,6 +332,37 @@ static bool exit_changed(struct suite *s, struct check *c)
 	       exit_send(s, c, "ACK again: by the exit", &x_ack,
 			 (struct exit_want)X_OUT, NULL) &&
 	       expect_ct_exit(s, c, &x_ack, EXIT_ID);
+}
+
+/* Back from a masquerading exit to the uplink: the flow is opened again
+ * and the uplink masquerades it with its own address, not the exit's
+ * (whose translation of the flow is still there). */
+static bool exit_back_to_uplink(struct suite *s, struct check *c)
+{
+	const struct pkt_desc ack_up =
+		TCP(UPLINK, 40000, INTERNET, 443, TH_ACK, .payload_len = 60);
+	const struct pkt_desc syn_out =
+		TCP(EXIT_ADDR, 40000, INTERNET, 443, TH_SYN);
+	uint8_t frame[PKT_MAX];
+	size_t len;
+	struct run r;
+
+	if (!exit_send(s, c, "SYN by the exit", &x_syn, (struct exit_want)X_OUT,
+		       &syn_out) ||
+	    !exit_set_peer(s, c, 0) ||
+	    !exit_send(
+		    s, c, "ACK after the change", &x_ack,
+		    (struct exit_want){ TC_ACT_SHOT, CG_DROP_EXIT_DOWN, 0, 0 },
+		    NULL) ||
+	    !exit_send(s, c, "ACK again: to the stack", &x_ack,
+		       (struct exit_want)X_PASS, NULL))
+		return false;
+	c->step = "ACK on the uplink";
+	len = pkt_build(&x_ack, frame, sizeof(frame));
+	return run_fd(c, dp_prog_fd_uplink_egress(&s->dp), frame, len, &r) &&
+	       expect_verdict(c, TC_ACT_OK, r.verdict) &&
+	       expect_frame(c, &r, &ack_up) &&
+	       verify_frame(c, r.out, r.out_len);
 }
 
 static bool exit_v6(struct suite *s, struct check *c)
@@ -344,9 +416,15 @@ static const struct {
 	{ "exits: masquerade to the exit's address, the reply turned back by "
 	  "exit_ingress (checksums verified)",
 	  true, exit_masquerade },
+	{ "exits: an ICMP error about a masqueraded flow turned back toward "
+	  "bob by exit_ingress (checksums verified)",
+	  true, exit_icmp_error },
 	{ "exits: a flow opened by the uplink is dropped once when bob gets "
 	  "an exit, then re-opened by the exit",
 	  false, exit_changed },
+	{ "exits: back from a masquerading exit to the uplink: re-opened, "
+	  "masqueraded with the uplink's address, not the exit's",
+	  true, exit_back_to_uplink },
 };
 
 /* dp_exit_put attaches exit_ingress to a masquerading exit's interface
@@ -368,13 +446,28 @@ static bool exit_attach_case(struct suite *s, struct check *c)
 	if (tc_prog_id("lo", true, &prog) ||
 	    !expect_eq(c, "lo's ingress program", ours, prog))
 		return false;
+	c->step = "dp_exits_reattach after our filter went";
+	tc_detach_ingress(1, false);
+	if (!expect_eq(c, "attached again", 1, dp_exits_reattach(&s->dp)) ||
+	    tc_prog_id("lo", true, &prog) ||
+	    !expect_eq(c, "lo's ingress program", ours, prog) ||
+	    !expect_eq(c, "attached when it is there", 0,
+		       dp_exits_reattach(&s->dp)))
+		return false;
 	c->step = "dp_exit_put without masquerade";
 	e.masquerade = 0;
 	if (dp_exit_put(&s->dp, EXIT_ID, &e) || tc_prog_id("lo", true, &prog) ||
 	    !expect_eq(c, "lo's ingress program", 0, prog))
 		return false;
-	c->step = "dp_exit_delete";
+	c->step = "dp_exits_detach_pinned (cellgate detach)";
 	e.masquerade = 1;
+	if (dp_exit_put(&s->dp, EXIT_ID, &e) ||
+	    !expect_eq(c, "detached", 1, dp_exits_detach_pinned(bpffs_dir)) ||
+	    tc_prog_id("lo", true, &prog) ||
+	    !expect_eq(c, "lo's ingress program after detach", 0, prog))
+		return false;
+	c->step = "dp_exit_delete";
+	dp_exits_reattach(&s->dp);
 	if (dp_exit_put(&s->dp, EXIT_ID, &e) ||
 	    dp_exit_delete(&s->dp, EXIT_ID) || tc_prog_id("lo", true, &prog))
 		return failf(c, "put or delete failed");
@@ -382,6 +475,46 @@ static bool exit_attach_case(struct suite *s, struct check *c)
 		return false;
 	return expect_eq(c, "bad id refused", (uint64_t)-EINVAL,
 			 (uint64_t)dp_exit_put(&s->dp, CG_MAX_EXITS, &e));
+}
+
+/* ns a packet of the established flow d (100k runs), or 0. */
+static unsigned int exit_time(struct suite *s, const struct pkt_desc *d)
+{
+	uint8_t frame[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(d, frame, sizeof(frame));
+	struct __sk_buff ctx = { .ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+		    .data_size_in = (uint32_t)len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 100000);
+
+	if (bpf_prog_test_run_opts(dp_prog_fd_wg_ingress(&s->dp), &o))
+		return 0;
+	return o.duration;
+}
+
+/* What an established packet costs by an exit and by the uplink (the
+ * log keeps it in view; prog_bench measures). */
+static void exit_cost(struct suite *s)
+{
+	const struct pkt_desc ack2 =
+		TCP(BOB, 40001, INTERNET, 443, TH_ACK, .payload_len = 60);
+	struct check c = { 0 };
+	unsigned int uplink, by_exit;
+
+	if (!exit_cell_build(s, &c, false) || !exit_set_peer(s, &c, 0) ||
+	    !exit_send(s, &c, "SYN by the uplink", &x_syn2,
+		       (struct exit_want)X_PASS, NULL))
+		return;
+	uplink = exit_time(s, &ack2);
+	if (!exit_set_peer(s, &c, EXIT_ID) ||
+	    !exit_send(s, &c, "SYN by the exit", &x_syn,
+		       (struct exit_want)X_OUT, NULL))
+		return;
+	by_exit = exit_time(s, &x_ack);
+	printf("# exits: %u ns an established packet by an exit, %u ns by "
+	       "the uplink (100k runs)\n",
+	       by_exit, uplink);
 }
 
 static void run_exit_cases(struct suite *s)
@@ -401,6 +534,7 @@ static void run_exit_cases(struct suite *s)
 	       "exits: IPv6 steered, kill switch; a masquerading exit "
 	       "holds IPv6 back",
 	       &c);
+	exit_cost(s);
 	exit_cell_teardown(s);
 }
 
@@ -417,7 +551,8 @@ static void run_exit_attach_case(struct suite *s)
 	exit_attach_case(s, &c);
 	report(s,
 	       "exits: dp_exit_put attaches exit_ingress to a masquerading "
-	       "exit's interface, detaches without masquerade and on delete",
+	       "exit's interface, dp_exits_reattach puts it back, detached "
+	       "without masquerade, by cellgate detach and on delete",
 	       &c);
 }
 
