@@ -170,6 +170,39 @@ static void exit_pid_file(struct controller *c, const char *ifname, pid_t pid)
 		log_warn("cannot record wireguard-go's PID %d", (int)pid);
 }
 
+/* The exit's one WireGuard peer: everything goes to it. */
+static void exit_peer(const struct cg_exit_def *e, uint16_t keepalive,
+		      struct wg_peer_change *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->op = WG_PEER_SET;
+	memcpy(pc->peer.public_key, e->public_key, WG_KEY_LEN);
+	pc->peer.n_allowed_ips = 2;
+	pc->peer.allowed_ips[1].v6 = true; /* 0.0.0.0/0 and ::/0 */
+	pc->peer.has_endpoint = true;
+	pc->peer.endpoint.sin_family = AF_INET;
+	pc->peer.endpoint.sin_addr = e->endpoint_ip;
+	pc->peer.endpoint.sin_port = htons(e->endpoint_port);
+	pc->peer.persistent_keepalive = keepalive;
+}
+
+/* WireGuard re-arms a peer's keepalive only on authenticated traffic:
+ * once a silent far end outlasted the handshake attempts (90 s), nothing
+ * makes it try again, and the kill switch keeps from the tunnel our
+ * traffic that would. Turning the keepalive off and on sends one, which
+ * starts a handshake (both back ends send it when it goes from 0 to n). */
+static void wg_exit_poke(const struct cg_exit_def *e)
+{
+	struct wg_peer_change pc;
+	struct wg_change change = { .peers = &pc, .n_peers = 1 };
+
+	exit_peer(e, 0, &pc);
+	if (wg_apply(e->interface, &change))
+		return;
+	exit_peer(e, CG_EXIT_KEEPALIVE_S, &pc);
+	wg_apply(e->interface, &change);
+}
+
 static int wg_exit_device(struct controller *c, const struct cg_exit_def *e,
 			  const struct cg_exit_def *old)
 {
@@ -194,15 +227,7 @@ static int wg_exit_device(struct controller *c, const struct cg_exit_def *e,
 		pc[n].op = WG_PEER_REMOVE;
 		memcpy(pc[n++].peer.public_key, old->public_key, WG_KEY_LEN);
 	}
-	pc[n].op = WG_PEER_SET;
-	memcpy(pc[n].peer.public_key, e->public_key, WG_KEY_LEN);
-	pc[n].peer.n_allowed_ips = 2;
-	pc[n].peer.allowed_ips[1].v6 = true; /* 0.0.0.0/0 and ::/0 */
-	pc[n].peer.has_endpoint = true;
-	pc[n].peer.endpoint.sin_family = AF_INET;
-	pc[n].peer.endpoint.sin_addr = e->endpoint_ip;
-	pc[n].peer.endpoint.sin_port = htons(e->endpoint_port);
-	pc[n++].peer.persistent_keepalive = CG_EXIT_KEEPALIVE_S;
+	exit_peer(e, CG_EXIT_KEEPALIVE_S, &pc[n++]);
 	change.has_private_key = true;
 	memcpy(change.private_key, e->private_key, WG_KEY_LEN);
 	change.peers = pc;
@@ -323,10 +348,19 @@ void ctl_exits_tick(struct controller *c, uint64_t now_ns)
 	if (gen != c->exits.gen)
 		n = 0;
 	for (i = 0; m && i < n; i++) {
-		if (m[i].relink)
+		struct ctl_exit_rt *rt = &c->exits.rt[defs[i].id];
+
+		if (m[i].relink) {
 			ctl_exit_program(c, &defs[i], NULL);
-		else
-			write_entry(c, &defs[i], &m[i].v, m[i].hs, false);
+			continue;
+		}
+		write_entry(c, &defs[i], &m[i].v, m[i].hs, false);
+		if (defs[i].kind == CG_EXIT_WIREGUARD && !m[i].v.up &&
+		    m[i].v.ifindex &&
+		    now_ns - rt->poked_ns >= CG_EXIT_POKE_NS) {
+			rt->poked_ns = now_ns;
+			wg_exit_poke(&defs[i]);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	explicit_bzero(defs, c_n * sizeof(*defs));

@@ -10,8 +10,11 @@
  *   wireguard: the same, and the last handshake with the far end is
  *   under 180 s old. A new exit is down until its first handshake (fail
  *   closed): the peer's persistent keepalive (25 s) makes WireGuard
- *   handshake without traffic of ours, and keeps handshaking when it went
- *   stale, so an exit comes back by itself once its far end answers.
+ *   handshake without traffic of ours, and while the exit is down the
+ *   controller turns the keepalive off and on every 30 s (WireGuard gives
+ *   up after 90 s of unanswered handshakes and re-arms the keepalive only
+ *   on authenticated traffic), so an exit comes back by itself once its
+ *   far end answers.
  */
 #ifndef CELLGATE_EXITS_H
 #define CELLGATE_EXITS_H
@@ -31,6 +34,8 @@ struct dataplane;
 /* No handshake for this long: the kill switch holds. */
 #define CG_EXIT_HANDSHAKE_MAX_S 180
 #define CG_EXIT_KEEPALIVE_S 25
+/* A down wireguard exit is made to handshake again this often. */
+#define CG_EXIT_POKE_NS (30ull * 1000000000ull)
 
 /* What the controller knows of an exit beyond its definition. */
 struct ctl_exit_rt {
@@ -40,6 +45,7 @@ struct ctl_exit_rt {
 	int64_t handshake; /* unix seconds of the last one, 0: never */
 	pid_t wg_pid; /* wireguard-go we started for it, or 0 */
 	uint64_t went_down, went_up; /* transitions since start */
+	uint64_t poked_ns; /* a down wireguard exit's last keepalive poke */
 };
 
 struct ctl_exits {
