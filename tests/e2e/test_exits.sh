@@ -148,6 +148,7 @@ if ! like "^$UPLINK:" "$s" && [ -n "${EXITS_DEBUG:-}" ]; then
 		cg maps nat >&2
 		ip netns exec "$(ns_of $CELL bob)" wg show "$(cat "$WORK/$CELL/bob.if")" >&2
 		ip netns exec "$R" wg show "$(if_of $N wg)" >&2
+		grep -v "GET\|PUT\|POST" "$WORK/$CELL/cellgate.log" | tail -40 >&2
 		ip netns exec "$(ns_of $CELL bob)" ip route >&2
 fi
 list=$(cg exit list --json)
