@@ -34,10 +34,14 @@ static __always_inline const struct cg_exit *cg_exit_get(__u32 id)
 	return bpf_map_lookup_elem(&cg_exits, &id);
 }
 
-/* May traffic leave by x now? */
+/* May traffic leave by x now? Only kinds the programs can steer to: a
+ * Tor exit (a local proxy's socket) or a linked cell's (a peer of wg0)
+ * needs more than a redirect, and holds its traffic back until the
+ * programs have it: fail closed, never out by a wrong way. */
 static __always_inline bool cg_exit_ready(const struct cg_exit *x)
 {
-	return x && x->up && x->ifindex;
+	return x && x->up && x->ifindex &&
+	       (x->kind == CG_EXIT_INTERFACE || x->kind == CG_EXIT_WIREGUARD);
 }
 
 /* The kill switch held a packet of exit id back: its exit's count (the

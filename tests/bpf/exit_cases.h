@@ -60,6 +60,22 @@ static bool exit_write(struct suite *s, struct check *c, uint32_t ifindex,
 	return true;
 }
 
+/* Change cg_exits[1]'s kind, the rest as it is. */
+static bool exit_kind(struct suite *s, struct check *c, uint8_t kind)
+{
+	struct cg_exit e;
+	uint32_t id = EXIT_ID;
+
+	if (bpf_map_lookup_elem(s->dp.map_fd[DP_MAP_EXITS], &id, &e))
+		return failf(c, "cg_exits: %s", strerror(errno));
+	e.kind = kind;
+	e.up = 1;
+	e.ifindex = EXIT_IFINDEX;
+	if (bpf_map_update_elem(s->dp.map_fd[DP_MAP_EXITS], &id, &e, BPF_ANY))
+		return failf(c, "cg_exits: %s", strerror(errno));
+	return true;
+}
+
 /* The fixture cell with NAT settings, bob's exit 1 an L3 link, up. */
 static bool exit_cell_build(struct suite *s, struct check *c, bool masq)
 {
@@ -231,6 +247,16 @@ static bool exit_kill_switch(struct suite *s, struct check *c)
 	       exit_write(s, c, 0, true, false, false) &&
 	       exit_send(s, c, "ACK, exit without interface", &x_ack,
 			 (struct exit_want)X_DOWN, NULL) &&
+	       exit_kind(s, c, CG_EXIT_TOR) &&
+	       exit_send(s, c, "ACK, a Tor exit (not steered yet)", &x_ack,
+			 (struct exit_want)X_DOWN, NULL) &&
+	       exit_kind(s, c, CG_EXIT_CELL) &&
+	       exit_send(s, c, "ACK, a cell exit (not steered yet)", &x_ack,
+			 (struct exit_want)X_DOWN, NULL) &&
+	       exit_write(s, c, EXIT_IFINDEX, true, false, false) &&
+	       exit_kind(s, c, CG_EXIT_WIREGUARD) &&
+	       exit_send(s, c, "ACK, a WireGuard exit", &x_ack,
+			 (struct exit_want)X_OUT, NULL) &&
 	       exit_write(s, c, EXIT_IFINDEX, true, false, false) &&
 	       exit_send(s, c, "ACK, exit up again", &x_ack,
 			 (struct exit_want)X_OUT, NULL) &&
@@ -411,7 +437,8 @@ static const struct {
 	  "steered, nor held by a down exit",
 	  false, exit_not_for_others },
 	{ "exits: kill switch: down or gone exit drops new and established "
-	  "flows (exit_down, bob's and the exit's counters); up again passes",
+	  "flows (exit_down, bob's and the exit's counters), so do kinds not "
+	  "steered yet (tor, cell); up again passes",
 	  false, exit_kill_switch },
 	{ "exits: masquerade to the exit's address, the reply turned back by "
 	  "exit_ingress (checksums verified)",

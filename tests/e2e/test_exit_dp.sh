@@ -8,7 +8,7 @@
 # identity's exit_id. The same address, 198.18.0.1, answers behind the
 # uplink (seen from the uplink's address: masquerade) and behind the exit
 # (seen from bob's own address), so the answer says which way a flow
-# went. A WireGuard exit (L3), plain and masquerading (exit_ingress put on
+# went; IPv6 as well. A WireGuard exit (L3), plain and masquerading (exit_ingress put on
 # the tunnel by hand, as dp_exit_put would: the reply must come back
 # through it). Then the kill switch: the exit down, and its interface gone: bob's
 # flows dropped (exit_down), none reaching the internet by the uplink,
@@ -31,6 +31,7 @@ BPF="$WORK/$CELL/bpf"
 UPLINK=203.0.113.1
 BOB=10.0.$N.3
 TARGET=198.18.0.1
+TARGET6=2001:db8:99::1
 XIF=$(if_of $N ex)
 
 # hit_server NS PORT FILE: addr_server that also logs each client to FILE.
@@ -53,7 +54,8 @@ le32() { printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 
 put_exit() {
 	local v
 	v="$(le32 "$1") 01 $(printf %02x "$2") 0${4:-0} 0${3:-1} 64 41 00 01 64 40 00 02"
-	v="$v $(printf '00 %.0s' $(seq 32)) 00 00 00 00 00 00 00 00"
+	v="$v $(printf '00 %.0s' $(seq 16)) fd 64 $(printf '00 %.0s' $(seq 13)) 02"
+	v="$v 00 00 00 00 00 00 00 00"
 	ip netns exec "$R" bpftool map update pinned "$BPF/cg_exits" \
 		key hex 01 00 00 00 value hex $v
 }
@@ -64,7 +66,14 @@ set_bob_exit() {
 		python3 -c 'import json,sys; print(" ".join(b[2:] for b in json.load(sys.stdin)["value"]))')
 	[ -n "$v" ] || return 1
 	v=$(echo "$v" | awk -v x="$(printf %02x "$1")" '{ $16 = x; print }')
-	ip netns exec "$R" bpftool map update pinned "$BPF/cg_peers" key $key value hex $v
+	ip netns exec "$R" bpftool map update pinned "$BPF/cg_peers" key $key value hex $v || return 1
+	# Its IPv6 entry: the same identity (fd10:N::3).
+	key="hex fd 10 00 0$N 00 00 00 00 00 00 00 00 00 00 00 03"
+	ip netns exec "$R" bpftool map update pinned "$BPF/cg_peers6" key $key value hex $v
+}
+seen6_by() {
+	ip netns exec "$(ns_of $CELL "$1")" timeout 3 socat -T2 - \
+		"TCP6:[$TARGET6]:80,connect-timeout=2" </dev/null 2>/dev/null
 }
 seen_by() { tcp_get "$(ns_of $CELL "$1")" $TARGET 80; }
 exit_drops() { maps exit_counters --json | tr -d ' \n' | sed -n 's/.*"id":1,[^}]*"drops":\([0-9]*\).*/\1/p'; }
@@ -74,6 +83,8 @@ cell_topology $CELL $N
 ip -n "$INET" addr add $TARGET/32 dev lo
 ip -n "$R" route add 198.18.0.0/24 via 203.0.113.2
 hit_server "$INET" 80 "$WORK/inet_hits"
+bg_in "$INET" socat "TCP6-LISTEN:80,fork,reuseaddr,ipv6only=1" "SYSTEM:echo \$SOCAT_PEERADDR" \
+	</dev/null >>"$WORK/servers.log" 2>&1
 # The exit: a namespace on a veth, which routes the cell's subnet back.
 ip netns add "$X"
 ip -n "$X" link set lo up
@@ -85,12 +96,32 @@ ip -n "$X" addr add $TARGET/32 dev lo
 ip -n "$X" link set eth0 up
 ip -n "$X" route add 10.0.$N.0/24 via 100.64.0.1
 hit_server "$X" 80 "$WORK/exit_hits"
+bg_in "$X" socat "TCP6-LISTEN:80,fork,reuseaddr,ipv6only=1" "SYSTEM:echo exit \$SOCAT_PEERADDR" \
+	</dev/null >>"$WORK/servers.log" 2>&1
+# IPv6: the same target behind both, the exit's link fd64::/64.
+ip netns exec "$R" sysctl -qw net.ipv6.conf.all.forwarding=1
+ip -n "$R" addr add "2001:db8:$N::1/64" dev "$(if_of $N up)" nodad
+ip -n "$INET" addr add "2001:db8:$N::2/64" dev eth0 nodad
+ip -n "$INET" addr add $TARGET6/128 dev lo
+ip -n "$INET" -6 route add "fd10:$N::/64" via "2001:db8:$N::1"
+ip -n "$R" -6 route add $TARGET6/128 via "2001:db8:$N::2"
+ip -n "$R" addr add fd64::1/64 dev "$XIF" nodad
+ip -n "$X" addr add fd64::2/64 dev eth0 nodad
+ip -n "$X" addr add $TARGET6/128 dev lo
+ip -n "$X" -6 route add "fd10:$N::/64" via fd64::1
 write_cell_config $CELL $N $API_PORT
+sed -i "s|\"address\": \"10.0.$N.1/24\",|&\n  \"address6\": \"fd10:$N::1/64\",|" "$WORK/$CELL/cellgate.json"
 start_controller $CELL || { not_ok "controller starts"; exit 1; }
 ok "controller starts"
-add_peer $CELL $N alice 2 ',"internet_access":true' &&
-	add_peer $CELL $N bob 3 ',"internet_access":true'
+add_peer $CELL $N alice 2 ",\"ip6\":\"fd10:$N::2\",\"internet_access\":true" &&
+	add_peer $CELL $N bob 3 ",\"ip6\":\"fd10:$N::3\",\"internet_access\":true"
 check "peers alice and bob, both with internet access" test $? -eq 0
+for p in alice:2 bob:3; do
+	ip netns exec "$(ns_of $CELL ${p%:*})" wg set "$(cat "$WORK/$CELL/${p%:*}.if")" \
+		peer "$(wg pubkey <"$WORK/$CELL/wg.key")" allowed-ips 0.0.0.0/0,::/0
+	ip -n "$(ns_of $CELL ${p%:*})" -6 addr add "fd10:$N::${p#*:}/64" dev "$(cat "$WORK/$CELL/${p%:*}.if")" nodad
+	ip -n "$(ns_of $CELL ${p%:*})" -6 route add default dev "$(cat "$WORK/$CELL/${p%:*}.if")"
+done
 check "alice's handshake" wait_handshake $CELL alice
 check "bob's handshake" wait_handshake $CELL bob
 check "before: bob reaches the internet by the uplink (masquerade)" \
@@ -115,12 +146,18 @@ check "cellgate maps exit_counters: packets through exit 1" \
 	like '"id":1,"packets":[1-9]' "$(maps exit_counters --json | tr -d ' \n')"
 check "bob's ping goes by the exit too" \
 	sh -c "ip netns exec $(ns_of $CELL bob) ping -c1 -W2 $TARGET >/dev/null"
+seen=$(seen6_by bob)
+check "IPv6: bob's flow leaves by the exit (neighbour redirect to fd64::2) ($seen)" \
+	like "^exit \\[fd10:0*$N:[0:]*:0*3\\]$" "$seen"
+seen=$(seen6_by alice)
+check "IPv6: alice's by the uplink ($seen)" like "^\\[fd10:0*$N:[0:]*:0*2\\]$" "$seen"
 
 # ---- kill switch: the exit down ---------------------------------------------------
 inet0=$(hits "$WORK/inet_hits")
 drops0=$(exit_drops)
 put_exit "$ifx" 0
 check "exit down: bob's flow is dropped" test -z "$(seen_by bob)"
+check "exit down: bob's IPv6 flow too" test -z "$(seen6_by bob)"
 check "exit down: the drops counted for exit 1" test "$(exit_drops)" -gt "${drops0:-0}"
 check "exit down: bob's drops counted as exit_down" \
 	like 'bob .*exit_down=[1-9]' "$(maps counters)"
