@@ -119,6 +119,7 @@ add_peer $CELL $N alice 2 ',"internet_access":true' &&
 check "three peers with internet access" test $? -eq 0
 for p in alice bob carol; do check "$p's handshake" wait_handshake $CELL $p; done
 check "before any exit, alice is seen as the uplink" like "^$UPLINK:" "$(seen alice)"
+check "and bob" like "^$UPLINK:" "$(seen bob)"
 
 # ---- the exits ------------------------------------------------------------
 out=$(api_ok $CELL PUT "/api/exits/$VX" \
