@@ -19,6 +19,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 e2e_begin x
+# The exits' wireguard-go (the controller keeps their PIDs) outlive a
+# deleted namespace: stopped too, however the test ends.
+trap 'for f in "$WORK"/*/state/wireguard-go.*.pid; do
+	[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+	teardown 2>/dev/null; rm -rf "$WORK"' EXIT
 CELL=exits
 N=4
 API_PORT=$((20000 + RANDOM % 10000))
@@ -262,6 +267,4 @@ check "DELETE the wireguard exit" quiet api_ok $CELL DELETE "/api/exits/$VX"
 check "its interface is gone" wait_for 5 sh -c "! ip -n $R link show $VIF >/dev/null 2>&1"
 check "alice is seen as the uplink again" like "^$UPLINK:" "$(seen alice)"
 
-f=$WORK/$CELL/state/wireguard-go.$VIF.pid
-[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 e2e_end
