@@ -266,6 +266,12 @@ HANDLER(list_groups, ctl_list_groups(c, &out), 200)
 HANDLER(get_group, ctl_get_group(c, req->param, &out, &err), 200)
 HANDLER(put_group, ctl_put_group(c, req->param, req->body, &out, &err), 200)
 HANDLER(delete_group, ctl_delete_group(c, req->param, &err), 204)
+HANDLER(list_exits, ctl_list_exits(c, &out), 200)
+HANDLER(get_exit, ctl_get_exit(c, req->param, &out, &err), 200)
+HANDLER(put_exit, ctl_put_exit(c, req->param, req->body, &out, &err), 200)
+HANDLER(delete_exit, ctl_delete_exit(c, req->param, &err), 204)
+HANDLER(put_peer_exit, ctl_put_peer_exit(c, req->param, req->body, &out, &err),
+	200)
 HANDLER(link_cell, ctl_link_cell(c, req->body, &out, &err), 201)
 HANDLER(get_cell, ctl_get_cell(c, req->param, &out, &err), 200)
 HANDLER(unlink_cell, ctl_unlink_cell(c, req->param, &err), 204)
@@ -305,6 +311,13 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/groups/{name}", get_group, false, false, 0 },
 	{ "PUT", "/api/groups/{name}", put_group, false, true, 0 },
 	{ "DELETE", "/api/groups/{name}", delete_group, false, false, 0 },
+	{ "GET", "/api/exits", list_exits, false, false, 0 },
+	{ "GET", "/api/exits/{name}", get_exit, false, false, 0 },
+	{ "PUT", "/api/exits/{name}", put_exit, false, true, 0 },
+	{ "DELETE", "/api/exits/{name}", delete_exit, false, false, 0 },
+	/* PIC's ConnectivityManager route, an alias of the peer's "exit". */
+	{ "PUT", "/api/connectivity/peers/{name}/exit", put_peer_exit, false,
+	  true, 0 },
 	{ "GET", "/api/forwards", list_forwards, false, false, 0 },
 	{ "POST", "/api/forwards", add_forward, false, true, 0 },
 	{ "GET", "/api/forwards/{id}", get_forward, false, false, 0 },

@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
 	{ "peer", "show", cli_peer_show, "NAME", "one peer with its counters" },
 	{ "peer", "add", cli_peer_add,
 	  "NAME [--ip IP] [--ip6 IP6] [--public-key KEY] [--service SVC]...\n"
-	  "[--internet] [--peer-to-peer] [--group G]...",
+	  "[--internet] [--peer-to-peer] [--group G]... [--exit EXIT]",
 	  "add a peer; without --public-key the controller makes its key\n"
 	  "pair, without --ip (--ip6, in an IPv6 cell) it takes the next\n"
 	  "free address" },
@@ -28,11 +28,12 @@ static const struct cli_command commands[] = {
 	  "[--services SVC,SVC | --no-services]\n"
 	  "[--internet on|off] [--peer-to-peer on|off]\n"
 	  "[--group G... | --no-groups]\n"
-	  "[--down-mbit N --up-mbit N | --no-rate-limit]",
+	  "[--down-mbit N --up-mbit N | --no-rate-limit]\n"
+	  "[--exit EXIT|none]",
 	  "change the fields given, keep the others (--group: the whole\n"
 	  "list of groups, repeated; --no-groups: none; --down-mbit and\n"
 	  "--up-mbit: the whole rate limit, a direction not given is\n"
-	  "unlimited; --no-rate-limit: none)" },
+	  "unlimited; --no-rate-limit: none; --exit none: the uplink)" },
 	{ "peer", "del", cli_peer_del, "NAME", "remove a peer" },
 	{ "peer", "import", cli_peer_import,
 	  "FILE|- [--service SVC]... [--internet] [--peer-to-peer]\n"
@@ -52,6 +53,20 @@ static const struct cli_command commands[] = {
 	  "tcp, udp, icmp or any; without PORT, every port) and dnat rules" },
 	{ "service", "del", cli_service_del, "NAME",
 	  "remove a service that no peer uses" },
+	{ "exit", "list", cli_exit_list, "",
+	  "every exit: kind, state (down: its peers' internet traffic is\n"
+	  "held back), interface, the peers using it" },
+	{ "exit", "show", cli_exit_show, "NAME", "one exit with its traffic" },
+	{ "exit", "add", cli_exit_add,
+	  "NAME --kind interface --interface IF [--gateway IP]\n"
+	  "[--address CIDR] [--no-masquerade] | NAME --kind wireguard\n"
+	  "--endpoint IP:PORT --public-key KEY --address CIDR\n"
+	  "[--address6 CIDR] [--private-key KEY]",
+	  "create or replace an exit: an existing link, or a WireGuard\n"
+	  "tunnel the cell creates (cgx-NAME; its key generated when none\n"
+	  "is given); peers choose it with 'peer set NAME --exit EXIT'" },
+	{ "exit", "del", cli_exit_del, "NAME",
+	  "remove an exit that no peer uses" },
 	{ "rule", "list", cli_rule_list, "", "every rule between peers" },
 	{ "rule", "show", cli_rule_show, "NAME", "one rule" },
 	{ "rule", "add", cli_rule_add,

@@ -23,6 +23,7 @@ enum {
 	OPT_DOWN_MBIT,
 	OPT_UP_MBIT,
 	OPT_NO_RATE_LIMIT,
+	OPT_EXIT,
 };
 
 /* ---- output -------------------------------------------------------------- */
@@ -126,6 +127,7 @@ static void print_peer(json_object *p)
 			   ""))
 		print_rate_limit("effective",
 				 cli_member(p, "effective_rate_limit"));
+	kv_print(stdout, "exit", "%s", cli_str(p, "exit", "uplink"));
 	if (cli_member(p, "private_key_stored"))
 		kv_print(stdout, "private key", "%s",
 			 cli_bool(p, "private_key_stored") ?
@@ -449,6 +451,13 @@ static int peer_option(struct cli *cli, void *ctx, int opt, const char *arg)
 		a->no_rate_limit = true;
 		json_object_object_add(a->body, "rate_limit", NULL);
 		return CLI_OK;
+	case OPT_EXIT:
+		/* "none": back to the cell's uplink. */
+		json_object_object_add(a->body, "exit",
+				       strcmp(arg, "none") ?
+					       json_object_new_string(arg) :
+					       NULL);
+		return CLI_OK;
 	case OPT_NO_GROUPS:
 		if (cli_member(a->body, "groups"))
 			return cli_usage_error(cli, "--group and --no-groups "
@@ -479,6 +488,7 @@ int cli_peer_add(struct cli *cli, int argc, char **argv)
 		{ "internet", no_argument, NULL, OPT_INTERNET },
 		{ "peer-to-peer", no_argument, NULL, OPT_P2P },
 		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "exit", required_argument, NULL, OPT_EXIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer_args a = { .body = json_object_new_object() };
@@ -513,6 +523,7 @@ int cli_peer_set(struct cli *cli, int argc, char **argv)
 		{ "down-mbit", required_argument, NULL, OPT_DOWN_MBIT },
 		{ "up-mbit", required_argument, NULL, OPT_UP_MBIT },
 		{ "no-rate-limit", no_argument, NULL, OPT_NO_RATE_LIMIT },
+		{ "exit", required_argument, NULL, OPT_EXIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer_args a = { .body = json_object_new_object() };

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "config.h"
 #include "dataplane.h"
+#include "exits.h"
 #include "heal.h"
 #include "join.h"
 #include "key.h"
@@ -78,6 +79,8 @@ struct controller {
 
 	/* Interfaces and hooks watched and repaired (heal.c). */
 	struct ctl_heal heal;
+	/* Exits' interfaces and health (exits.c, issue 20). */
+	struct ctl_exits exits;
 	/* Anti-spoofing on the bridge's ports (ports.c). */
 	struct ctl_ports ports;
 
@@ -157,6 +160,18 @@ int ctl_delete_group(struct controller *c, const char *name,
 /* cellgate_group_peers and cellgate_group_rate_limit_mbit (the caller
  * holds the lock). */
 void ctl_groups_metrics(struct controller *c, struct metrics *m);
+/* Exits (issue 20, ops_exit.c). */
+int ctl_list_exits(struct controller *c, json_object **out);
+int ctl_get_exit(struct controller *c, const char *name, json_object **out,
+		 struct cg_error *err);
+int ctl_put_exit(struct controller *c, const char *name, json_object *body,
+		 json_object **out, struct cg_error *err);
+/* 409 while a peer uses it. */
+int ctl_delete_exit(struct controller *c, const char *name,
+		    struct cg_error *err);
+/* PUT /api/connectivity/peers/NAME/exit {"exit": NAME|null}. */
+int ctl_put_peer_exit(struct controller *c, const char *name, json_object *body,
+		      json_object **out, struct cg_error *err);
 
 int ctl_list_peers(struct controller *c, json_object **out);
 int ctl_get_peer(struct controller *c, const char *name, json_object **out,

@@ -630,6 +630,7 @@ static void controller_counters(struct controller *c, struct metrics *m)
 		       "wireguard-go dump of many peers).");
 	metrics_f64(m, (double)c->stats.wg_check_interval_ns / 1e9, NULL);
 	ctl_heal_metrics(c, m);
+	ctl_exits_metrics(c, m);
 	ctl_ports_metrics(c, m);
 	metrics_family(m, "cellgate_state_fell_back", GAUGE,
 		       "1 when this start's state is not the newest generation "

@@ -371,6 +371,8 @@ int controller_start(struct controller *c, const struct cg_config *cfg)
 	if (ret)
 		return ret;
 	ctl_metrics_start(c);
+	/* Exits' slots written again (their interfaces may be new). */
+	ctl_exits_start(c);
 	ctl_heal_start(c);
 	/* The bridge's ports, once the maps hold the allowed sources. */
 	ctl_ports_check(c);
@@ -458,6 +460,7 @@ void controller_tick(struct controller *c)
 	/* Each of these takes the lock itself, briefly. */
 	ctl_heal_tick(c, now);
 	ctl_join_tick(c, now);
+	ctl_exits_tick(c, now);
 	if (now - last_gc >= GC_INTERVAL_NS) {
 		tick_gc(c, now);
 		last_gc = now;

@@ -66,6 +66,9 @@ static void peer_entry(const struct cg_state *st,
 	out->value.kind = CG_KIND_PEER;
 	out->value.peer_to_peer = peer->peer_to_peer;
 	out->value.internet_access = peer->internet_access;
+	/* A change of exit is a policy change: the identity differs, so
+	 * it is written with a new epoch and its flows are re-judged. */
+	out->value.exit_id = peer->exit_id;
 	policy_peer_rate(st, peer, out);
 	memcpy(out->value.services, peer->access, sizeof(out->value.services));
 	/* Every peer may reach its own API (when peer_api.port is set, a

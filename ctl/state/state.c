@@ -39,6 +39,9 @@ static const struct list_desc lists[ST_N_LISTS] = {
 	[ST_RULES] = { LIST(rules), .noun = "rule", .field = "name",
 		       .ordered = true },
 	[ST_GROUPS] = { LIST(groups), .noun = "group", .field = "name" },
+	/* Secret: a wireguard exit's private key. */
+	[ST_EXITS] = { LIST(exits), .noun = "exit", .field = "name",
+		       .ordered = true, .secret = true },
 };
 
 static void **items_of(const struct cg_state *st, const struct list_desc *d)

@@ -86,6 +86,10 @@ struct cg_peer_def {
 	char groups[CG_MAX_PEER_GROUPS][CG_NAME_MAX + 1];
 	/* rate_limit (issue 18), in Mbit/s; 0: that direction unlimited. */
 	uint32_t down_mbit, up_mbit;
+	/* Its exit (issue 20): an exit's id, 0 for the default uplink. The
+	 * id, not the name, so the identity is compiled without a lookup;
+	 * the API and the state file show the exit's name. */
+	uint8_t exit_id;
 };
 
 /* The highest rate_limit a direction takes, in Mbit/s (100 Gbit/s). */
@@ -124,6 +128,33 @@ struct cg_rule_def {
 	struct cg_selector from, to;
 	struct cg_rule_port ports[CG_RULE_PORTS]; /* abi.h's encoding */
 	unsigned int n_ports;
+};
+
+/* Exits (issue 20): where a peer's internet-bound traffic leaves
+ * instead of the default uplink. ids 1..CG_MAX_EXITS-1, kept across
+ * restarts (the state file has them). */
+#define CG_EXIT_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+
+struct cg_exit_def {
+	char name[CG_NAME_MAX + 1];
+	uint32_t id; /* index into cg_exits, 1..CG_MAX_EXITS-1 */
+	uint8_t kind; /* enum cg_exit_kind: interface or wireguard */
+	bool masquerade; /* SNAT to address on the way out */
+	/* interface: the link given; wireguard: the one the controller
+	 * creates (exit_wg_ifname). */
+	char interface[CG_EXIT_IFNAME_MAX + 1];
+	bool has_gateway;
+	struct in_addr gateway; /* interface: next hop */
+	bool has_address; /* our address on it (wireguard: required) */
+	struct cg_cidr address;
+	bool has_address6;
+	struct cg_cidr6 address6;
+	/* wireguard: the far end's key and endpoint, our private key (made
+	 * when none is given; the state file keeps it, mode 0600). */
+	wg_key public_key;
+	wg_key private_key;
+	struct in_addr endpoint_ip;
+	uint16_t endpoint_port;
 };
 
 /* Port forwards (the edge gateway's /tcp/forwards, generalised). */
@@ -166,6 +197,8 @@ struct cg_state {
 	size_t n_rules, cap_rules;
 	struct cg_group_def *groups; /* groups' settings */
 	size_t n_groups, cap_groups;
+	struct cg_exit_def *exits;
+	size_t n_exits, cap_exits;
 	struct state_index *index; /* peers by name, key, address; ids */
 	struct state_log *log; /* the current operation's changes */
 };
@@ -318,6 +351,29 @@ int state_group_each(const struct cg_state *st, const char *name,
  * duplicates: *names (malloc'd pointers into st) and the count, or -1
  * (out of memory). */
 ssize_t state_group_names(const struct cg_state *st, const char ***names);
+/* Exits (issue 20): PUT (create or replace; a replaced exit keeps its
+ * id and, unless a new one is given, its private key), DELETE (409 while
+ * a peer uses it). 400 naming the field on bad input, nothing changed.
+ * Kinds tor and cell: 400 at "kind", not supported yet. Whether an
+ * interface exists is the caller's to check (no network here). */
+struct cg_exit_def *state_exit(const struct cg_state *st, const char *name);
+struct cg_exit_def *state_exit_by_id(const struct cg_state *st, uint32_t id);
+int state_put_exit(struct cg_state *st, const char *name, json_object *body,
+		   const uint8_t *generated_key, struct cg_exit_def *old,
+		   bool *existed, struct cg_exit_def *put,
+		   struct cg_error *err);
+int state_delete_exit(struct cg_state *st, const char *name,
+		      struct cg_exit_def *removed, struct cg_error *err);
+/* The API's view (with_secret false: no private key, our public key
+ * shown) or the state file's record. */
+json_object *exit_to_json(const struct cg_exit_def *e, bool with_secret);
+const char *state_exit_kind(uint8_t kind);
+/* The WireGuard interface of a wireguard exit: "cgx-NAME" when NAME
+ * fits in 11 characters, else "cgx<id>" (no dash, so never another's). */
+void exit_wg_ifname(const char *name, uint32_t id,
+		    char out[CG_EXIT_IFNAME_MAX + 1]);
+/* How many peers use exit id. */
+size_t state_exit_users(const struct cg_state *st, uint32_t id);
 
 /* JSON views for the API (and the state file, with internal ids). */
 json_object *service_to_json(const struct cg_service_def *svc, bool with_id);

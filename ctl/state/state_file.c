@@ -33,9 +33,9 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 	static const char *const fields[] = { "version", "journal",  "services",
 					      "peers",	 "forwards", "cells",
 					      "invites", "rules",    "groups",
-					      NULL };
+					      "exits",	 NULL };
 	json_object *services, *peers, *forwards, *cells, *invites, *rules,
-		*groups;
+		*groups, *exits;
 	uint64_t version;
 
 	*gen = 0;
@@ -48,7 +48,8 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 	    !root_list(root, "cells", false, &cells, err) ||
 	    !root_list(root, "invites", false, &invites, err) ||
 	    !root_list(root, "rules", false, &rules, err) ||
-	    !root_list(root, "groups", false, &groups, err))
+	    !root_list(root, "groups", false, &groups, err) ||
+	    !root_list(root, "exits", false, &exits, err))
 		return false;
 	if (version != CG_STATE_VERSION) {
 		cg_error_set(err, 400, "version",
@@ -56,7 +57,9 @@ static bool load_root(struct cg_state *st, json_object *root, uint64_t *gen,
 			     (unsigned long long)version, CG_STATE_VERSION);
 		return false;
 	}
+	/* Exits before peers: a peer names its exit. */
 	return state_load_services(st, services, err) &&
+	       state_load_exits(st, exits, err) &&
 	       state_load_peers(st, peers, err) &&
 	       state_load_forwards(st, forwards, err) &&
 	       state_load_cells(st, cells, err) &&
@@ -118,6 +121,17 @@ int state_load_snapshot(struct cg_state *st, const char *path, uint64_t *gen,
 	return ok ? 0 : -EINVAL;
 }
 
+/* Left out when empty, as rules are. */
+static json_object *exits_json(const struct cg_state *st)
+{
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < st->n_exits; i++)
+		json_object_array_add(arr, exit_to_json(&st->exits[i], true));
+	return arr;
+}
+
 char *state_to_string(const struct cg_state *st)
 {
 	return state_to_string_gen(st, 0);
@@ -177,6 +191,8 @@ char *state_to_string_gen(const struct cg_state *st, uint64_t gen)
 					      group_to_json(&st->groups[i]));
 		json_object_object_add(root, "groups", groups);
 	}
+	if (st->n_exits)
+		json_object_object_add(root, "exits", exits_json(st));
 	out = strdup(json_object_to_json_string_ext(
 		root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -24,6 +24,7 @@ enum state_list {
 	ST_INVITES,
 	ST_RULES,
 	ST_GROUPS,
+	ST_EXITS,
 	ST_N_LISTS,
 };
 
@@ -36,6 +37,7 @@ union state_elem {
 	struct cg_invite invite;
 	struct cg_rule_def rule;
 	struct cg_group_def group;
+	struct cg_exit_def exit;
 };
 
 /* state_copy without the indexes (a copy only to be written out). */
@@ -201,6 +203,14 @@ bool state_load_invites(struct cg_state *st, json_object *arr,
 json_object *invite_to_json(const struct cg_invite *inv);
 bool state_load_rules(struct cg_state *st, json_object *arr,
 		      struct cg_error *err);
+bool state_load_exits(struct cg_state *st, json_object *arr,
+		      struct cg_error *err);
+/* An exit's record, checked on its own; and whether its id and name are
+ * free (self: the element it replaces, or NULL). */
+bool state_exit_record(json_object *o, struct cg_exit_def *e,
+		       struct cg_error *err);
+bool state_exit_fits(const struct cg_state *st, const struct cg_exit_def *e,
+		     const struct cg_exit_def *self, struct cg_error *err);
 /* A rule's record: its syntax only (what it names may be gone since). */
 bool state_rule_record(json_object *o, struct cg_rule_def *r,
 		       struct cg_error *err);

@@ -40,6 +40,7 @@ static const char *const kinds[ST_N_LISTS] = {
 	[ST_SERVICES] = "service", [ST_PEERS] = "peer",
 	[ST_FORWARDS] = "forward", [ST_CELLS] = "cell",
 	[ST_RULES] = "rule",	   [ST_GROUPS] = "group",
+	[ST_EXITS] = "exit",
 	/* Invites (at most 16, found by a hash of their secret) are saved
 	 * with a snapshot. */
 };
@@ -74,6 +75,8 @@ static const char *elem_name(enum state_list list, const union state_elem *e)
 		return e->rule.name;
 	case ST_GROUPS:
 		return e->group.name;
+	case ST_EXITS:
+		return e->exit.name;
 	default:
 		return e->cell.info.cell_name;
 	}
@@ -93,6 +96,8 @@ static json_object *elem_record(const struct cg_state *st, enum state_list list,
 		return rule_to_json(&e->rule);
 	case ST_GROUPS:
 		return group_to_json(&e->group);
+	case ST_EXITS:
+		return exit_to_json(&e->exit, true);
 	default:
 		return cell_to_json(&e->cell, st->services, st->n_services,
 				    true);
@@ -198,6 +203,8 @@ static void *find_named(const struct cg_state *st, enum state_list list,
 		return state_rule(st, name);
 	case ST_GROUPS:
 		return state_group(st, name);
+	case ST_EXITS:
+		return state_exit(st, name);
 	default:
 		return state_cell(st, name);
 	}
@@ -243,6 +250,9 @@ static bool parse_record(const struct cg_state *st, enum state_list list,
 			return false;
 		}
 		return true;
+	case ST_EXITS:
+		return state_exit_record(rec, &e->exit, err) &&
+		       state_exit_fits(st, &e->exit, old, err);
 	default:
 		if (old) {
 			cg_error_set(err, 400, "op",

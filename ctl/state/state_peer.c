@@ -283,6 +283,34 @@ json_object *state_rate_limit_json(uint32_t down, uint32_t up)
 	return o;
 }
 
+/* "exit": an exit's name, or null for the default uplink (issue 20). */
+static bool parse_exit_choice(const struct cg_state *st, json_object *body,
+			      struct cg_peer_def *p, struct cg_error *err)
+{
+	const struct cg_exit_def *e;
+	json_object *v;
+
+	if (!json_object_object_get_ex(body, "exit", &v))
+		return true;
+	if (!v) {
+		p->exit_id = 0;
+		return true;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		cg_error_set(err, 400, "exit",
+			     "'exit' must be an exit's name or null");
+		return false;
+	}
+	e = state_exit(st, json_object_get_string(v));
+	if (!e) {
+		cg_error_set(err, 400, "exit", "no exit '%s'",
+			     json_object_get_string(v));
+		return false;
+	}
+	p->exit_id = (uint8_t)e->id;
+	return true;
+}
+
 /* Apply the members present in body to p. */
 static bool parse_peer(const struct cg_state *st, json_object *body,
 		       enum peer_mode mode, struct cg_peer_def *p,
@@ -298,6 +326,7 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 					      "peer_to_peer",
 					      "groups",
 					      "rate_limit",
+					      "exit",
 					      "id",
 					      NULL };
 	char key[WG_KEY_B64_LEN + 2] = "", ip[32] = "", ip6[64] = "";
@@ -330,6 +359,8 @@ static bool parse_peer(const struct cg_state *st, json_object *body,
 		return false;
 	if (json_object_object_get_ex(body, "rate_limit", NULL) &&
 	    !parse_rate_limit(body, p, err))
+		return false;
+	if (!parse_exit_choice(st, body, p, err))
 		return false;
 	/* Given means present, even as "": an empty value is invalid, not
 	 * absent. */
@@ -465,6 +496,21 @@ int state_delete_peer(struct cg_state *st, const char *name,
 	return 0;
 }
 
+/* The API always says it (null: the uplink); the state file only when
+ * the peer has one. */
+static void peer_exit_json(const struct cg_state *st,
+			   const struct cg_peer_def *peer, bool with_id,
+			   json_object *o)
+{
+	const struct cg_exit_def *e = state_exit_by_id(st, peer->exit_id);
+
+	if (e)
+		json_object_object_add(o, "exit",
+				       json_object_new_string(e->name));
+	else if (!with_id)
+		json_object_object_add(o, "exit", NULL);
+}
+
 json_object *peer_to_json(const struct cg_state *st,
 			  const struct cg_peer_def *peer, bool with_id)
 {
@@ -510,6 +556,7 @@ json_object *peer_to_json(const struct cg_state *st,
 		json_object_object_add(
 			o, "rate_limit",
 			state_rate_limit_json(peer->down_mbit, peer->up_mbit));
+	peer_exit_json(st, peer, with_id, o);
 	return o;
 }
 

@@ -174,6 +174,30 @@ int iface_create_kernel(const char *ifname)
 	return ret;
 }
 
+/* Remove a link we created (a wireguard exit's, issue 20): -ENODEV when
+ * it is gone already. */
+int iface_delete(const char *ifname)
+{
+	struct rtnl_link *link = NULL;
+	struct nl_sock *sk;
+	int kerr, rc, ret;
+
+	if (!wg_ifname_valid(ifname))
+		return -EINVAL;
+	sk = nlsock_open(NETLINK_ROUTE, &kerr);
+	if (!sk)
+		return -errno;
+	ret = link_get(sk, &kerr, ifname, &link);
+	if (!ret) {
+		rc = rtnl_link_delete(sk, link);
+		ret = nlsock_errno(rc, &kerr);
+	}
+	if (link)
+		rtnl_link_put(link);
+	nl_socket_free(sk);
+	return ret;
+}
+
 /* Userspace fallback. */
 
 static int find_in_path(const char *name, char *out, size_t cap)

@@ -35,6 +35,8 @@ int net_get_ipv6(const char *ifname, struct in6_addr *addr, uint8_t *prefix);
 
 /* Link creation (wg_iface.c). -EOPNOTSUPP: the kernel has no WireGuard. */
 int iface_create_kernel(const char *ifname);
+/* Delete the link ifname (-ENODEV: there is none). */
+int iface_delete(const char *ifname);
 /* Start wireguard-go for ifname, detached; wait for its UAPI socket.
  * *pid is the PID of the process that owns the socket. */
 int iface_start_userspace(const char *ifname, pid_t *pid);

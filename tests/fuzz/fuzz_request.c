@@ -105,6 +105,8 @@ enum fr_op {
 	OP_DELETE_RULE,
 	OP_PUT_GROUP,
 	OP_DELETE_GROUP,
+	OP_PUT_EXIT,
+	OP_DELETE_EXIT,
 	OP__COUNT,
 };
 
@@ -123,6 +125,8 @@ static const struct {
 	[OP_DELETE_RULE] = { 'r', "DELETE /api/rules/", true, false },
 	[OP_PUT_GROUP] = { 'G', "PUT /api/groups/", true, true },
 	[OP_DELETE_GROUP] = { 'g', "DELETE /api/groups/", true, false },
+	[OP_PUT_EXIT] = { 'X', "PUT /api/exits/", true, true },
+	[OP_DELETE_EXIT] = { 'x', "DELETE /api/exits/", true, false },
 };
 
 struct fr_request {
@@ -455,6 +459,18 @@ static int fr_run(struct cg_state *st, const struct fr_request *rq,
 	case OP_DELETE_GROUP:
 		ret = state_delete_group(st, rq->name, NULL, err);
 		break;
+	case OP_PUT_EXIT: {
+		struct cg_exit_def old, put;
+		bool existed;
+
+		fr_generated_key(generated, rq->index);
+		ret = state_put_exit(st, rq->name, body, generated, &old,
+				     &existed, &put, err);
+		break;
+	}
+	case OP_DELETE_EXIT:
+		ret = state_delete_exit(st, rq->name, NULL, err);
+		break;
 	case OP__COUNT:
 		abort();
 	}
@@ -553,6 +569,23 @@ static void fr_check_effect(const struct cg_state *st,
 		FR_CHECK(!state_group(st, rq->name) &&
 				 st->n_groups + 1 == before->n_groups,
 			 "DELETE left the group or removed others");
+		break;
+	case OP_PUT_EXIT:
+		FR_CHECK(state_exit(st, rq->name) &&
+				 st->n_exits ==
+					 before->n_exits +
+						 !state_exit(before, rq->name),
+			 "PUT of an exit did not leave exactly it");
+		FR_CHECK(!state_exit(before, rq->name) ||
+				 state_exit(before, rq->name)->id ==
+					 state_exit(st, rq->name)->id,
+			 "a replaced exit changed its id");
+		json_object_put(exit_to_json(state_exit(st, rq->name), false));
+		break;
+	case OP_DELETE_EXIT:
+		FR_CHECK(!state_exit(st, rq->name) &&
+				 st->n_exits + 1 == before->n_exits,
+			 "DELETE left the exit or removed others");
 		break;
 	case OP_DELETE_PEER:
 		prev_peer = state_peer(before, rq->name);
