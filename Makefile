@@ -83,7 +83,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_LIB_SRCS := $(wildcard ctl/state/state*.c) ctl/state/config.c \
 	ctl/common/jsonx.c ctl/common/util.c ctl/common/key.c \
 	ctl/common/hashidx.c ctl/common/log.c \
-	ctl/state/policy.c ctl/state/policy_rules.c ctl/state/cell.c \
+	$(wildcard ctl/state/policy*.c) ctl/state/cell.c \
 	ctl/common/crypto.c \
 	ctl/state/join_token.c
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))

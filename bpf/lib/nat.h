@@ -29,26 +29,35 @@ static __always_inline struct cg_nat_stats *cg_nat_stats_get(void)
 
 /* How long a translation lives after a packet: as conntrack does, with
  * TCP shortened once it closes (closing: a FIN or RST passed before). */
-static __always_inline __u64 cg_nat_lifetime(const struct cg_pkt *pkt,
-					     bool closing)
+/* How long a translation lives past a packet of protocol proto (IPv4's
+ * or IPv6's: ICMPv6, 58, as ICMP) with tcp_flags; closing: a FIN or RST
+ * passed before. */
+static __always_inline __u64 cg_nat_lifetime_of(__u8 proto, __u8 tcp_flags,
+						bool closing)
 {
-	switch (pkt->tuple.proto) {
+	switch (proto) {
 	case IPPROTO_TCP:
-		if (pkt->tcp_flags & TCP_FLAG_RST)
+		if (tcp_flags & TCP_FLAG_RST)
 			return cg_ct_tcp_close_ns;
-		if (closing || (pkt->tcp_flags & TCP_FLAG_FIN))
+		if (closing || (tcp_flags & TCP_FLAG_FIN))
 			return cg_ct_tcp_fin_ns;
 		/* A bare SYN (retransmitted, unanswered) is no connection
 		 * yet: it must not keep a translation for hours. */
-		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
-		    TCP_FLAG_SYN)
+		if ((tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
 			return cg_ct_tcp_syn_ns;
 		return cg_ct_tcp_est_ns;
 	case IPPROTO_ICMP:
+	case 58: /* ICMPv6 */
 		return cg_ct_icmp_ns;
 	default:
 		return cg_ct_udp_est_ns;
 	}
+}
+
+static __always_inline __u64 cg_nat_lifetime(const struct cg_pkt *pkt,
+					     bool closing)
+{
+	return cg_nat_lifetime_of(pkt->tuple.proto, pkt->tcp_flags, closing);
 }
 
 /* The live translation of a packet with tuple t, or NULL. */

@@ -61,21 +61,7 @@ static __always_inline void cg_nat6_reverse(struct cg_ct6_key *rev,
 static __always_inline __u64 cg_nat6_lifetime(const struct cg_pkt6 *pkt,
 					      bool closing)
 {
-	switch (pkt->tuple.proto) {
-	case IPPROTO_TCP:
-		if (pkt->tcp_flags & TCP_FLAG_RST)
-			return cg_ct_tcp_close_ns;
-		if (closing || (pkt->tcp_flags & TCP_FLAG_FIN))
-			return cg_ct_tcp_fin_ns;
-		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
-		    TCP_FLAG_SYN)
-			return cg_ct_tcp_syn_ns;
-		return cg_ct_tcp_est_ns;
-	case CG_NH_ICMP6:
-		return cg_ct_icmp_ns;
-	default:
-		return cg_ct_udp_est_ns;
-	}
+	return cg_nat_lifetime_of(pkt->tuple.proto, pkt->tcp_flags, closing);
 }
 
 static __always_inline struct cg_nat6_entry *
