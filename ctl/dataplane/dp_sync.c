@@ -187,48 +187,6 @@ int dp_remove_peer(struct dataplane *dp, const struct cg_peer_def *peer)
 
 /* ---- reconciling whole maps -------------------------------------------- */
 
-int map_sweep(const struct map_sweep *sw)
-{
-	char key[64], next[64], value[128];
-	void *prev = NULL;
-	char(*doomed)[64] = NULL;
-	size_t n = 0, cap = 0, i, deleted = 0;
-	int ret = 0;
-
-	while (bpf_map_get_next_key(sw->fd, prev, next) == 0) {
-		memcpy(key, next, sw->key_size);
-		prev = key;
-		if (bpf_map_lookup_elem(sw->fd, key, value) ||
-		    sw->pick(key, value, sw->ctx) == sw->pick_keeps)
-			continue;
-		if (n == cap) {
-			void *p = realloc(doomed, (cap = cap ? cap * 2 : 64) *
-							  sizeof(*doomed));
-
-			if (!p) {
-				free(doomed);
-				return -ENOMEM;
-			}
-			doomed = p;
-		}
-		memcpy(doomed[n++], key, sw->key_size);
-	}
-	for (i = 0; i < n; i++) {
-		if (sw->on_delete &&
-		    !bpf_map_lookup_elem(sw->fd, doomed[i], value))
-			sw->on_delete(sw->dp, value);
-		/* Only what this sweep deleted counts: the conntrack GC
-		 * sweeps without the controller's lock, beside a forward's
-		 * removal sweeping its NAT entries. */
-		if (!bpf_map_delete_elem(sw->fd, doomed[i]))
-			deleted++;
-		else if (errno != ENOENT)
-			ret = -errno;
-	}
-	free(doomed);
-	return ret ? ret : (int)deleted;
-}
-
 static bool keep_peer(const void *key, const void *value, const void *ctx)
 {
 	const struct policy *pol = ctx;
