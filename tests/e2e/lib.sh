@@ -62,16 +62,18 @@ cell_topology() {
 	ip -n "$r" link set lo up
 	ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
 	# Underlay bridge the peers reach the router's WireGuard port on.
-	# Both bridges get a MAC of their own: left unset, a bridge takes the
-	# lowest of its ports' and changes it when a port with a lower one
-	# joins; a peer that resolved the router before then keeps sending
-	# to the old MAC, which the bridge takes in as another host's frame
-	# and IP drops (test_exits' bob, one run in seven).
+	# It gets a MAC of its own: left unset, a bridge takes the lowest of
+	# its ports' and changes it when a port with a lower one joins; a
+	# peer that resolved the router before then keeps sending to the old
+	# MAC, which the bridge takes in as another host's frame and IP
+	# drops (test_exits' bob, one run in seven). (The service bridge's
+	# hosts come before the controller, and test_spoof pins its MAC
+	# itself where a host comes later.)
 	ip -n "$r" link add ul address "02:00:00:00:0$n:01" type bridge
 	ip -n "$r" addr add "192.168.10$n.1/24" dev ul
 	ip -n "$r" link set ul up
 	# Service bridge.
-	ip -n "$r" link add "$(if_of "$n" br)" address "02:00:00:00:0$n:02" type bridge
+	ip -n "$r" link add "$(if_of "$n" br)" type bridge
 	ip -n "$r" addr add "172.20.$n.1/24" dev "$(if_of "$n" br)"
 	ip -n "$r" link set "$(if_of "$n" br)" up
 	# "Internet": one host behind the router's uplink.

@@ -155,7 +155,7 @@ check "alice's no_internet drops rose ($before -> $(drops alice no_internet))" \
 # ---- the bridge deleted and re-created -------------------------------------------------
 bridge_before=$(metric 'cellgate_heal_total{what="bridge"}')
 ip -n "$R" link del "$BR"
-ip -n "$R" link add "$BR" address "02:00:00:00:0$N:02" type bridge # its MAC as before (lib.sh)
+ip -n "$R" link add "$BR" type bridge
 ip -n "$R" addr add "172.20.$N.1/24" dev "$BR"
 ip -n "$R" link set "$BR" up
 for s in cal files; do ip -n "$R" link set "$(if_of $N $s)" master "$BR" up; done
